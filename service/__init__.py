@@ -1,0 +1,3 @@
+"""rivalwatch: competitive-intelligence alerting over news feeds."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,204 @@
+"""The one settings object.
+
+Values come from ``RIVALWATCH_*`` environment variables; an optional YAML file named by
+``RIVALWATCH_CONFIG_FILE`` may add to them (environment wins). Unknown keys in that file are
+errors. Secrets are ``SecretStr`` and never printed. Units are in the names.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from service.errors import ConfigError, Problem
+
+DEFAULT_DATABASE_URL = "sqlite:///data/rivalwatch.db"
+ENV_PREFIX = "RIVALWATCH_"
+
+
+class _YamlFileSource(PydanticBaseSettingsSource):
+    """Reads the optional YAML config file; the environment overrides it."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path | None) -> None:
+        super().__init__(settings_cls)
+        self._data: dict[str, Any] = {}
+        if path is None:
+            return
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError([Problem(str(path), 0, f"cannot read config file: {exc}")]) from exc
+        if not isinstance(loaded, dict):
+            raise ConfigError([Problem(str(path), 1, "config file must be a mapping of settings")])
+        self._data = {str(k).lower(): v for k, v in loaded.items()}
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
+
+
+class Settings(BaseSettings):
+    """Every option rivalwatch reads, with its default and unit (see the README table)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        extra="forbid",
+        case_sensitive=False,
+        validate_default=True,
+    )
+
+    database_url: str = DEFAULT_DATABASE_URL
+    rules_dir: Path = Path("rules")
+    config_file: Path | None = None
+
+    # Delivery (used by the alerting stages).
+    slack_webhook_url: SecretStr | None = None
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    email_from: str = "rivalwatch@localhost"
+    digest_to: str = ""
+    digest_at: str = "08:00"
+    timezone: str = "UTC"
+
+    # Fetching.
+    fetch_allow_cidrs: str = ""
+    fetch_timeout_s: float = Field(default=20.0, gt=0)
+    fetch_deadline_s: float = Field(default=30.0, gt=0)
+    fetch_max_bytes: int = Field(default=15 * 1024 * 1024, gt=0)
+    fetch_max_redirects: int = Field(default=5, ge=0, le=20)
+    fetch_per_host_concurrency: int = Field(default=2, ge=1)
+    fetch_user_agent: str = "rivalwatch/0.1 (competitive-intelligence feed reader)"
+
+    # Polling.
+    poll_interval_s: int = Field(default=900, ge=1)
+    poll_min_interval_s: int = Field(default=60, ge=1)
+    poll_max_interval_s: int = Field(default=6 * 3600, ge=1)
+    poll_max_backoff_s: int = Field(default=4 * 3600, ge=1)
+    poll_concurrency: int = Field(default=16, ge=1)
+    poll_lease_s: int = Field(default=120, ge=5)
+    poll_startup_spread_s: int = Field(default=120, ge=0)
+    tick_s: float = Field(default=5.0, gt=0)
+    shutdown_grace_s: float = Field(default=20.0, ge=0)
+
+    # Parsing.
+    max_entries_per_feed: int = Field(default=2000, ge=1)
+    max_title_chars: int = Field(default=1000, ge=16)
+    max_text_chars: int = Field(default=20000, ge=64)
+    story_window_days: int = Field(default=14, ge=1)
+
+    # Service.
+    api_enabled: bool = True
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8787, ge=0, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        raw = os.environ.get(f"{ENV_PREFIX}CONFIG_FILE")
+        yaml_source = _YamlFileSource(settings_cls, Path(raw) if raw else None)
+        return (init_settings, env_settings, yaml_source)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("digest_at")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        hours, _, minutes = value.partition(":")
+        if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+            raise ValueError("must be a local time such as 08:00")
+        return f"{int(hours):02d}:{int(minutes):02d}"
+
+    @field_validator("fetch_allow_cidrs")
+    @classmethod
+    def _cidrs(cls, value: str) -> str:
+        for part in _split(value):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{part!r} is not an address range") from exc
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_fetch(self) -> Self:
+        # A lease shorter than one fetch would let a second poller take a feed mid-poll.
+        if self.poll_lease_s < self.fetch_deadline_s + 5:
+            raise ValueError("poll_lease_s must exceed fetch_deadline_s by at least 5 seconds")
+        if self.poll_min_interval_s > self.poll_max_interval_s:
+            raise ValueError("poll_min_interval_s must not exceed poll_max_interval_s")
+        return self
+
+    @cached_property
+    def allow_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(p, strict=False) for p in _split(self.fetch_allow_cidrs))
+
+    @property
+    def digest_recipients(self) -> list[str]:
+        return _split(self.digest_to)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def secrets(self) -> list[str]:
+        """Secret values to scrub from logs and error messages."""
+        out = []
+        for secret in (self.slack_webhook_url, self.smtp_password):
+            if secret is not None and secret.get_secret_value():
+                out.append(secret.get_secret_value())
+        return out
+
+
+def _split(value: str) -> list[str]:
+    return [p.strip() for p in value.split(",") if p.strip()]
+
+
+def _describe(err: Any) -> str:
+    field = "_".join(str(p) for p in err["loc"]).upper()
+    where = f"{ENV_PREFIX}{field}: " if field else ""
+    return f"{where}{err['msg'].removeprefix('Value error, ')}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings; every invalid value is reported at once as a ConfigError."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = [Problem("settings", 0, _describe(err)) for err in exc.errors()]
+        raise ConfigError(problems) from None

@@ -1,0 +1,112 @@
+"""Every exception rivalwatch raises on purpose, in one tree.
+
+RivalwatchError
+├── ConfigError            configuration or declaration files are wrong (collected, reported together)
+├── DatabaseError
+│   ├── SchemaOutdatedError    the database is older than the code: run `rivalwatch db upgrade`
+│   └── SchedulerLockedError   another scheduler already runs on this SQLite file
+├── FetchError             one fetch failed; `retryable` says whether trying later may help
+│   ├── BlockedAddressError    the SSRF guard refused a destination (never retried soon)
+│   ├── SchemeError            a URL or redirect that is not http(s)
+│   ├── TooManyRedirectsError
+│   ├── BodyTooLargeError      decoded body passed the size cap
+│   ├── DeadlineError          the whole fetch outlasted its wall-clock deadline
+│   ├── TransportError         connect / read / TLS failures
+│   └── HTTPStatusError        a non-2xx, non-304 answer (410 is `gone`)
+└── ParseError             the body is not a feed we can read
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class RivalwatchError(Exception):
+    """Base of all deliberate rivalwatch errors."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in a declaration file, reported as ``file:line: message``."""
+
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        if self.line <= 0:
+            return f"{self.file}: {self.message}"
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+class ConfigError(RivalwatchError):
+    """Configuration is invalid; carries every problem found, not just the first."""
+
+    def __init__(self, problems: list[Problem] | str) -> None:
+        if isinstance(problems, str):
+            problems = [Problem("<config>", 0, problems)]
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class DatabaseError(RivalwatchError):
+    """The database cannot be used as it is."""
+
+
+class SchemaOutdatedError(DatabaseError):
+    """The database schema is older (or newer) than this code expects."""
+
+
+class SchedulerLockedError(DatabaseError):
+    """A second scheduler tried to run on an SQLite database that already has one."""
+
+
+class FetchError(RivalwatchError):
+    """A fetch failed. ``retryable`` is False when polling again soon cannot help."""
+
+    retryable: bool = True
+
+    def __init__(self, message: str, *, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class BlockedAddressError(FetchError):
+    """The destination address is not public and not in the allow-list."""
+
+    retryable = False
+
+
+class SchemeError(FetchError):
+    retryable = False
+
+
+class TooManyRedirectsError(FetchError):
+    retryable = False
+
+
+class BodyTooLargeError(FetchError):
+    retryable = False
+
+
+class DeadlineError(FetchError):
+    pass
+
+
+class TransportError(FetchError):
+    pass
+
+
+class HTTPStatusError(FetchError):
+    def __init__(self, status: int, *, retry_after_s: float | None = None) -> None:
+        super().__init__(f"HTTP {status}", retry_after_s=retry_after_s)
+        self.status = status
+        self.retryable = status in (408, 425, 429) or status >= 500
+
+    @property
+    def gone(self) -> bool:
+        return self.status == 410
+
+
+class ParseError(RivalwatchError):
+    """The document could not be read as RSS, Atom or RDF."""
