@@ -1,0 +1,1 @@
+"""Storage: table definitions, engines and every SQL statement rivalwatch runs."""

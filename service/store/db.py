@@ -1,0 +1,208 @@
+"""Engines, SQLite pragmas, schema checks and the scheduler lock.
+
+SQLite rules: WAL journal, ``synchronous=NORMAL``, a busy timeout, foreign keys on, and every
+transaction opened with ``BEGIN IMMEDIATE``. In WAL mode a transaction that reads and then
+writes fails at once with "database is locked" when another writer got in between, whatever
+the busy timeout; taking the write lock at BEGIN makes it wait for the lock instead.
+
+PostgreSQL URLs without a driver use psycopg 3. Several replicas may share one PostgreSQL
+database; only one scheduler may run on one SQLite file (``scheduler_lock``).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from service.errors import DatabaseError, SchedulerLockedError, SchemaOutdatedError
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+T = TypeVar("T")
+
+
+def normalise_url(url: str) -> str:
+    """Give PostgreSQL URLs the psycopg 3 driver unless one is named."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind an SQLite URL, or None for other databases and in-memory SQLite."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def make_engine(url: str, *, pool_size: int = 5) -> Engine:
+    url = normalise_url(url)
+    path = sqlite_path(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        _configure_sqlite(engine)
+        return engine
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url)
+        _configure_sqlite(engine)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Hand transaction control to SQLAlchemy so that BEGIN IMMEDIATE below is used.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def is_postgres(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+def run_transaction(engine: Engine, work: Callable[[Connection], T], *, attempts: int = 3) -> T:
+    """Run ``work`` in one transaction; retry it when the connection dropped or a lock timed out.
+
+    ``work`` must be safe to repeat: a failed attempt was rolled back in full.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with engine.begin() as conn:
+                return work(conn)
+        except OperationalError as exc:
+            if attempt == attempts or not _is_transient(exc):
+                raise
+            time.sleep(0.05 * 2**attempt)
+    raise AssertionError("unreachable")
+
+
+def _is_transient(exc: DBAPIError) -> bool:
+    text = str(exc.orig).lower()
+    return exc.connection_invalidated or any(
+        word in text for word in ("locked", "server closed", "terminating connection", "connection")
+    )
+
+
+# --- migrations -------------------------------------------------------------------------------
+
+
+def migrations_dir() -> Path:
+    """Where the Alembic scripts live: beside the package in a checkout or image."""
+    override = os.environ.get("RIVALWATCH_MIGRATIONS_DIR")
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parents[2] / "migrations"
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir()))
+    cfg.set_main_option("sqlalchemy.url", normalise_url(url).replace("%", "%%"))
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def code_heads() -> set[str]:
+    return set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+
+
+def database_heads(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        return set(MigrationContext.configure(conn).get_current_heads())
+
+
+def ensure_schema_current(engine: Engine) -> None:
+    """Refuse to work on a database whose schema is not the one this code was written for."""
+    try:
+        current = database_heads(engine)
+    except OperationalError as exc:
+        raise DatabaseError(f"cannot reach the database: {exc.orig}") from None
+    expected = code_heads()
+    if current == expected:
+        return
+    if not current:
+        raise SchemaOutdatedError("the database has no rivalwatch schema yet: run `rivalwatch db upgrade`")
+    known = _known_revisions()
+    if current <= known:
+        raise SchemaOutdatedError(
+            f"the database schema ({', '.join(sorted(current))}) is older than this code "
+            f"({', '.join(sorted(expected))}): run `rivalwatch db upgrade`"
+        )
+    raise SchemaOutdatedError(
+        f"the database schema ({', '.join(sorted(current))}) is newer than this code; upgrade rivalwatch"
+    )
+
+
+def _known_revisions() -> set[str]:
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    return {rev.revision for rev in script.walk_revisions()}
+
+
+# --- the one-scheduler-per-SQLite-file lock ---------------------------------------------------
+
+
+@contextmanager
+def scheduler_lock(url: str) -> Iterator[None]:
+    """Hold an exclusive lock beside an SQLite file for as long as a scheduler runs.
+
+    The kernel drops the lock when the process dies, so a crash never leaves it stuck.
+    PostgreSQL needs no lock: replicas coordinate through row leases.
+    """
+    path = sqlite_path(normalise_url(url))
+    if path is None:
+        yield
+        return
+    lock_path = path.with_name(path.name + ".scheduler.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise SchedulerLockedError(
+                f"another rivalwatch scheduler (pid {holder}) is already running on {path}; "
+                "SQLite supports one scheduler per database file (use PostgreSQL for replicas)"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -1,0 +1,311 @@
+"""SQL for the feeds table: declarations, leases, poll outcomes and health.
+
+Leases: a poller claims a due feed by writing its owner id and an expiry. Nobody else claims
+the feed until the lease is released or expires, so one feed is never polled twice at once,
+and a crashed poller's feeds are taken over once its leases run out. Every update a poller
+makes afterwards is fenced on ``lease_owner``: a poller whose lease was taken over changes
+nothing. On PostgreSQL the claim uses ``FOR UPDATE SKIP LOCKED`` so replicas never wait on
+each other; on SQLite the transaction already holds the write lock (BEGIN IMMEDIATE).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from service.store.tables import feeds, items
+
+FeedStatus = Literal["ok", "failing", "disabled", "new"]
+
+
+class DeclaredFeed(Protocol):
+    """What a feed declaration in YAML provides."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def interval_s(self) -> int | None: ...
+    @property
+    def tags(self) -> tuple[str, ...]: ...
+    @property
+    def enabled(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedFeed:
+    id: int
+    name: str
+    url: str
+    interval_s: int | None
+    etag: str | None
+    last_modified: str | None
+    consecutive_failures: int
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReport:
+    added: tuple[str, ...]
+    changed: tuple[str, ...]
+    removed: tuple[str, ...]
+
+
+def sync_declared(conn: Connection, declared: Sequence[DeclaredFeed], *, now: datetime) -> SyncReport:
+    """Make the feeds table match the declarations; undeclared feeds are kept but disabled."""
+    existing = {row.name: row for row in conn.execute(sa.select(feeds))}
+    added, changed = [], []
+    for spec in declared:
+        row = existing.pop(spec.name, None)
+        values: dict[str, Any] = {
+            "url": spec.url,
+            "interval_s": spec.interval_s,
+            "tags": list(spec.tags),
+            "enabled": spec.enabled,
+            "declared": True,
+        }
+        if row is None:
+            conn.execute(
+                sa.insert(feeds).values(
+                    name=spec.name,
+                    next_poll_at=now,
+                    consecutive_failures=0,
+                    created_at=now,
+                    updated_at=now,
+                    **values,
+                )
+            )
+            added.append(spec.name)
+            continue
+        if row.url != spec.url:
+            # A new address is a new source: forget validators, failures and a 410.
+            values |= {
+                "etag": None,
+                "last_modified": None,
+                "gone_at": None,
+                "consecutive_failures": 0,
+                "next_poll_at": now,
+            }
+        if any(getattr(row, k) != v for k, v in values.items()):
+            conn.execute(sa.update(feeds).where(feeds.c.id == row.id).values(updated_at=now, **values))
+            changed.append(spec.name)
+    removed = [name for name, row in existing.items() if row.declared]
+    if removed:
+        conn.execute(sa.update(feeds).where(feeds.c.name.in_(removed)).values(declared=False, updated_at=now))
+    return SyncReport(tuple(added), tuple(changed), tuple(removed))
+
+
+def _pollable() -> sa.ColumnElement[bool]:
+    return sa.and_(feeds.c.enabled.is_(True), feeds.c.declared.is_(True), feeds.c.gone_at.is_(None))
+
+
+def claim_due(
+    conn: Connection,
+    *,
+    owner: str,
+    now: datetime,
+    lease_s: int,
+    limit: int,
+    force: bool = False,
+    polled_before: datetime | None = None,
+) -> list[ClaimedFeed]:
+    """Lease up to ``limit`` due feeds.
+
+    With ``force`` every pollable feed counts as due, except, when ``polled_before`` is
+    given, those already polled since then (one pass of ``poll --once``).
+    """
+    if limit <= 0:
+        return []
+    free = sa.or_(feeds.c.lease_expires_at.is_(None), feeds.c.lease_expires_at < now)
+    due = sa.and_(_pollable(), free)
+    if not force:
+        due = sa.and_(due, feeds.c.next_poll_at <= now)
+    elif polled_before is not None:
+        due = sa.and_(due, sa.or_(feeds.c.last_polled_at.is_(None), feeds.c.last_polled_at < polled_before))
+    query = sa.select(feeds).where(due).order_by(feeds.c.next_poll_at, feeds.c.id).limit(limit)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = conn.execute(query).all()
+    if not rows:
+        return []
+    conn.execute(
+        sa.update(feeds)
+        .where(feeds.c.id.in_([r.id for r in rows]))
+        .values(lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_s))
+    )
+    return [
+        ClaimedFeed(
+            r.id, r.name, r.url, r.interval_s, r.etag, r.last_modified, r.consecutive_failures, r.last_error
+        )
+        for r in rows
+    ]
+
+
+def _fenced(feed_id: int, owner: str) -> sa.ColumnElement[bool]:
+    return sa.and_(feeds.c.id == feed_id, feeds.c.lease_owner == owner)
+
+
+_RELEASED = {"lease_owner": None, "lease_expires_at": None}
+
+
+def record_success(
+    conn: Connection,
+    feed_id: int,
+    *,
+    owner: str,
+    now: datetime,
+    status: int,
+    etag: str | None,
+    last_modified: str | None,
+    next_poll_at: datetime,
+) -> bool:
+    """Store a good poll; False when the lease was lost (nothing changed)."""
+    result = conn.execute(
+        sa.update(feeds)
+        .where(_fenced(feed_id, owner))
+        .values(
+            etag=etag,
+            last_modified=last_modified,
+            last_status=status,
+            last_polled_at=now,
+            last_success_at=now,
+            last_error=None,
+            last_error_at=None,
+            consecutive_failures=0,
+            next_poll_at=next_poll_at,
+            updated_at=now,
+            **_RELEASED,
+        )
+    )
+    return result.rowcount == 1
+
+
+def record_failure(
+    conn: Connection,
+    feed_id: int,
+    *,
+    owner: str,
+    now: datetime,
+    error: str,
+    status: int | None,
+    next_poll_at: datetime,
+    gone: bool = False,
+) -> bool:
+    """Store a failed poll; ``gone`` (HTTP 410) disables the feed until its URL changes."""
+    result = conn.execute(
+        sa.update(feeds)
+        .where(_fenced(feed_id, owner))
+        .values(
+            last_status=status,
+            last_polled_at=now,
+            last_error=error,
+            last_error_at=now,
+            consecutive_failures=feeds.c.consecutive_failures + 1,
+            next_poll_at=next_poll_at,
+            gone_at=now if gone else None,
+            updated_at=now,
+            **_RELEASED,
+        )
+    )
+    return result.rowcount == 1
+
+
+def release(conn: Connection, feed_ids: Iterable[int], *, owner: str) -> int:
+    """Give back leases without recording a poll (graceful shutdown)."""
+    ids = list(feed_ids)
+    if not ids:
+        return 0
+    result = conn.execute(
+        sa.update(feeds).where(feeds.c.id.in_(ids), feeds.c.lease_owner == owner).values(**_RELEASED)
+    )
+    return result.rowcount
+
+
+def spread_overdue(conn: Connection, *, now: datetime, spread_s: int, rng: random.Random) -> int:
+    """After downtime, spread long-overdue feeds over the start-up window instead of all at once."""
+    if spread_s <= 0:
+        return 0
+    overdue = (
+        conn.execute(
+            sa.select(feeds.c.id).where(_pollable(), feeds.c.next_poll_at < now - timedelta(seconds=spread_s))
+        )
+        .scalars()
+        .all()
+    )
+    for feed_id in overdue:
+        at = now + timedelta(seconds=rng.uniform(0, spread_s))
+        conn.execute(sa.update(feeds).where(feeds.c.id == feed_id).values(next_poll_at=at))
+    return len(overdue)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedHealth:
+    id: int
+    name: str
+    url: str
+    status: FeedStatus
+    tags: tuple[str, ...]
+    interval_s: int | None
+    items: int
+    last_error: str | None
+    last_status: int | None
+    consecutive_failures: int
+    last_polled_at: datetime | None
+    last_success_at: datetime | None
+    next_poll_at: datetime | None
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+
+
+def feed_status(*, enabled: bool, declared: bool, gone: bool, failures: int, polled: bool) -> FeedStatus:
+    if not enabled or not declared or gone:
+        return "disabled"
+    if failures > 0:
+        return "failing"
+    return "ok" if polled else "new"
+
+
+def list_health(conn: Connection) -> list[FeedHealth]:
+    counts = sa.select(items.c.feed_id, sa.func.count().label("n")).group_by(items.c.feed_id).subquery()
+    query = (
+        sa.select(feeds, sa.func.coalesce(counts.c.n, 0).label("n_items"))
+        .outerjoin(counts, counts.c.feed_id == feeds.c.id)
+        .order_by(feeds.c.name)
+    )
+    out = []
+    for r in conn.execute(query):
+        status = feed_status(
+            enabled=r.enabled,
+            declared=r.declared,
+            gone=r.gone_at is not None,
+            failures=r.consecutive_failures,
+            polled=r.last_polled_at is not None,
+        )
+        undeclared = None if r.declared else "no longer declared in the rules directory"
+        out.append(
+            FeedHealth(
+                id=r.id,
+                name=r.name,
+                url=r.url,
+                status=status,
+                tags=tuple(r.tags or ()),
+                interval_s=r.interval_s,
+                items=int(r.n_items),
+                last_error=r.last_error or undeclared,
+                last_status=r.last_status,
+                consecutive_failures=r.consecutive_failures,
+                last_polled_at=r.last_polled_at,
+                last_success_at=r.last_success_at,
+                next_poll_at=None if status == "disabled" else r.next_poll_at,
+                lease_owner=r.lease_owner,
+                lease_expires_at=r.lease_expires_at,
+            )
+        )
+    return out

@@ -1,0 +1,107 @@
+"""Table definitions (SQLAlchemy Core). Migrations in ``migrations/`` must keep in step.
+
+Times are stored as UTC. SQLite has no time-zone type, so ``UTCDateTime`` stores naive UTC
+there and hands back aware datetimes on every database.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, whatever the backend."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use aware UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+feeds = sa.Table(
+    "feeds",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("interval_s", sa.Integer, nullable=True),
+    sa.Column("tags", sa.JSON, nullable=False, default=list),
+    sa.Column("enabled", sa.Boolean, nullable=False, default=True),
+    sa.Column("declared", sa.Boolean, nullable=False, default=True),
+    sa.Column("gone_at", UTCDateTime, nullable=True),
+    sa.Column("etag", sa.Text, nullable=True),
+    sa.Column("last_modified", sa.Text, nullable=True),
+    sa.Column("last_status", sa.Integer, nullable=True),
+    sa.Column("last_polled_at", UTCDateTime, nullable=True),
+    sa.Column("last_success_at", UTCDateTime, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("last_error_at", UTCDateTime, nullable=True),
+    sa.Column("consecutive_failures", sa.Integer, nullable=False, default=0),
+    sa.Column("next_poll_at", UTCDateTime, nullable=False),
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("lease_expires_at", UTCDateTime, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index(None, "next_poll_at"),
+)
+
+stories = sa.Table(
+    "stories",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("url", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+items = sa.Table(
+    "items",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("feed_id", BigId, sa.ForeignKey("feeds.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("item_key", sa.String(32), nullable=False),
+    sa.Column("story_id", BigId, sa.ForeignKey("stories.id"), nullable=False),
+    sa.Column("guid", sa.Text, nullable=True),
+    sa.Column("url", sa.Text, nullable=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("published_at", UTCDateTime, nullable=True),
+    sa.Column("first_seen_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=True),
+    sa.Column("revision", sa.Integer, nullable=False, default=1),
+    sa.Column("content_hash", sa.String(32), nullable=False),
+    sa.Column("title_fp", sa.String(32), nullable=False),
+    sa.UniqueConstraint("feed_id", "item_key"),
+    sa.Index(None, "url"),
+    sa.Index(None, "title_fp", "first_seen_at"),
+    sa.Index(None, "story_id"),
+)

@@ -1,0 +1,119 @@
+"""Migrations, schema checks and SQLite locking (matrix rows B4, B6, B9)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from service.errors import SchedulerLockedError, SchemaOutdatedError
+from service.store import db
+from service.store.tables import feeds, metadata
+
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def revisions_oldest_first() -> list[str]:
+    script = ScriptDirectory.from_config(db.alembic_config("sqlite://"))
+    return [r.revision for r in reversed(list(script.walk_revisions()))]
+
+
+def test_upgrade_from_empty_reaches_the_code_schema(empty_db_url: str) -> None:
+    engine = db.make_engine(empty_db_url)
+    with pytest.raises(SchemaOutdatedError, match="rivalwatch db upgrade"):
+        db.ensure_schema_current(engine)
+    db.upgrade(engine)
+    db.ensure_schema_current(engine)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == [], f"tables.py and migrations/ disagree: {diff}"
+    engine.dispose()
+
+
+def test_each_revision_upgrades_with_data_kept(empty_db_url: str) -> None:
+    engine = db.make_engine(empty_db_url)
+    revisions = revisions_oldest_first()
+    db.upgrade(engine, revisions[0])
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO feeds (name, url, tags, enabled, declared, consecutive_failures, next_poll_at,"
+                " created_at, updated_at) VALUES ('kept', 'https://k.example/rss', '[]', true, true, 0,"
+                " :t, :t, :t)"
+            ),
+            {"t": NOW.replace(tzinfo=None)},
+        )
+    for revision in revisions[1:]:
+        db.upgrade(engine, revision)
+    db.upgrade(engine)
+    db.ensure_schema_current(engine)
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(feeds.c.name)).scalars().all() == ["kept"]
+    engine.dispose()
+
+
+def test_a_database_newer_than_the_code_is_refused(db_url: str) -> None:
+    engine = db.make_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = 'ffff_future'"))
+    with pytest.raises(SchemaOutdatedError, match="newer than this code"):
+        db.ensure_schema_current(engine)
+    engine.dispose()
+
+
+def test_second_scheduler_on_one_sqlite_file_is_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/rw.db"
+    with db.scheduler_lock(url):
+        refused = pytest.raises(SchedulerLockedError, match="already running")
+        with refused, db.scheduler_lock(url):
+            pass
+    with db.scheduler_lock(url):  # released after the first one ended
+        pass
+
+
+def test_a_write_waits_for_another_writer_holding_the_lock(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/rw.db"
+    engine = db.make_engine(url)
+    db.upgrade(engine)
+    holder = sqlite3.connect(tmp_path / "rw.db", isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("UPDATE feeds SET etag = 'x'")
+    released = threading.Event()
+
+    def release_later() -> None:
+        time.sleep(2)
+        holder.execute("COMMIT")
+        released.set()
+
+    threading.Thread(target=release_later, daemon=True).start()
+    started = time.monotonic()
+
+    def read_then_write(conn: sa.Connection) -> int:
+        count = conn.execute(sa.select(sa.func.count()).select_from(feeds)).scalar_one()
+        conn.execute(
+            sa.insert(feeds).values(
+                name="n",
+                url="https://n.example/",
+                tags=[],
+                enabled=True,
+                declared=True,
+                consecutive_failures=0,
+                next_poll_at=NOW,
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        )
+        return int(count)
+
+    assert db.run_transaction(engine, read_then_write) == 0
+    assert released.is_set() and time.monotonic() - started >= 1.5
+    holder.close()
+    engine.dispose()

@@ -1,0 +1,280 @@
+"""Feeds and items tables on both databases: declarations, leases, dedup, stories."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from service.store import db
+from service.store import feeds as feed_store
+from service.store import items as item_store
+from service.store.tables import feeds, items, stories
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+WINDOW = timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    url: str
+    interval_s: int | None = None
+    tags: tuple[str, ...] = ()
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Entry:
+    key: str
+    title: str
+    text: str = ""
+    url: str | None = None
+    guid: str | None = None
+    published_at: datetime | None = None
+
+    @property
+    def content_hash(self) -> str:
+        return hashlib.md5(f"{self.title}\n{self.text}".encode()).hexdigest()  # noqa: S324
+
+    @property
+    def title_fp(self) -> str:
+        return hashlib.md5(self.title.lower().encode()).hexdigest()  # noqa: S324
+
+
+def declare(engine: Engine, *specs: Spec, now: datetime = NOW) -> feed_store.SyncReport:
+    return db.run_transaction(engine, lambda c: feed_store.sync_declared(c, specs, now=now))
+
+
+def claim(engine: Engine, owner: str, *, now: datetime = NOW, limit: int = 10, **kw: object) -> list[str]:
+    got = db.run_transaction(
+        engine,
+        lambda c: feed_store.claim_due(c, owner=owner, now=now, lease_s=60, limit=limit, **kw),  # type: ignore[arg-type]
+    )
+    return [f.name for f in got]
+
+
+def feed_id(engine: Engine, name: str) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(sa.select(feeds.c.id).where(feeds.c.name == name)).scalar_one())
+
+
+def store(engine: Engine, name: str, *entries: Entry, now: datetime = NOW) -> item_store.StoreResult:
+    fid = feed_id(engine, name)
+    return db.run_transaction(
+        engine, lambda c: item_store.store_items(c, fid, entries, now=now, story_window=WINDOW)
+    )
+
+
+def test_sync_adds_changes_and_retires_feeds(engine: Engine) -> None:
+    report = declare(engine, Spec("a", "https://a.example/rss"), Spec("b", "https://b.example/rss"))
+    assert report.added == ("a", "b")
+    report = declare(engine, Spec("a", "https://a.example/rss2", tags=("nev",)))
+    assert report.changed == ("a",) and report.removed == ("b",)
+    with engine.connect() as conn:
+        health = {f.name: f for f in feed_store.list_health(conn)}
+    assert health["a"].url == "https://a.example/rss2" and health["a"].tags == ("nev",)
+    assert health["a"].status == "new"
+    assert health["b"].status == "disabled" and "no longer declared" in (health["b"].last_error or "")
+    assert health["b"].next_poll_at is None
+    assert declare(engine, Spec("a", "https://a.example/rss2", tags=("nev",))).changed == ()
+
+
+def test_a_leased_feed_is_not_claimed_twice_until_the_lease_expires(engine: Engine) -> None:
+    declare(engine, Spec("a", "https://a.example/rss"))
+    assert claim(engine, "one") == ["a"]
+    assert claim(engine, "two") == []
+    assert claim(engine, "two", now=NOW + timedelta(seconds=61)) == ["a"]
+
+
+def test_late_updates_from_a_lost_lease_are_fenced(engine: Engine) -> None:
+    declare(engine, Spec("a", "https://a.example/rss"))
+    claim(engine, "one")
+    claim(engine, "two", now=NOW + timedelta(seconds=61))
+    fid = feed_id(engine, "a")
+
+    def late(owner: str) -> bool:
+        return db.run_transaction(
+            engine,
+            lambda c: feed_store.record_success(
+                c,
+                fid,
+                owner=owner,
+                now=NOW,
+                status=200,
+                etag="x",
+                last_modified=None,
+                next_poll_at=NOW + timedelta(hours=1),
+            ),
+        )
+
+    assert late("one") is False
+    assert late("two") is True
+
+
+def test_failures_count_up_and_a_success_resets_them(engine: Engine) -> None:
+    declare(engine, Spec("a", "https://a.example/rss"))
+    fid = feed_id(engine, "a")
+    for n in range(3):
+        claim(engine, "me", now=NOW + timedelta(hours=n), limit=1, force=True)
+        db.run_transaction(
+            engine,
+            lambda c: feed_store.record_failure(
+                c, fid, owner="me", now=NOW, error="HTTP 503", status=503, next_poll_at=NOW
+            ),
+        )
+    with engine.connect() as conn:
+        (a,) = feed_store.list_health(conn)
+    assert (a.status, a.consecutive_failures, a.last_error) == ("failing", 3, "HTTP 503")
+    claim(engine, "me", force=True)
+    db.run_transaction(
+        engine,
+        lambda c: feed_store.record_success(
+            c, fid, owner="me", now=NOW, status=200, etag=None, last_modified=None, next_poll_at=NOW
+        ),
+    )
+    with engine.connect() as conn:
+        (a,) = feed_store.list_health(conn)
+    assert (a.status, a.consecutive_failures, a.last_error) == ("ok", 0, None)
+
+
+def test_gone_disables_until_the_url_changes(engine: Engine) -> None:
+    declare(engine, Spec("a", "https://a.example/rss"))
+    fid = feed_id(engine, "a")
+    claim(engine, "me")
+    db.run_transaction(
+        engine,
+        lambda c: feed_store.record_failure(
+            c, fid, owner="me", now=NOW, error="HTTP 410", status=410, next_poll_at=NOW, gone=True
+        ),
+    )
+    assert claim(engine, "me", force=True) == []
+    with engine.connect() as conn:
+        assert feed_store.list_health(conn)[0].status == "disabled"
+    declare(engine, Spec("a", "https://a.example/new-rss"))
+    assert claim(engine, "me") == ["a"]
+
+
+def test_claims_from_two_pollers_at_once_never_overlap(engine: Engine) -> None:
+    declare(engine, *(Spec(f"f{i:03d}", f"https://f{i}.example/rss") for i in range(60)))
+    results: dict[str, list[str]] = {}
+    barrier = threading.Barrier(2)
+
+    def worker(owner: str) -> None:
+        barrier.wait(timeout=10)
+        got: list[str] = []
+        for _ in range(20):
+            got += claim(engine, owner, limit=3)
+        results[owner] = got
+
+    threads = [threading.Thread(target=worker, args=(o,)) for o in ("one", "two")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not set(results["one"]) & set(results["two"])
+    assert len(results["one"]) + len(results["two"]) == 60
+
+
+def test_overdue_feeds_are_spread_over_the_startup_window(engine: Engine) -> None:
+    declare(
+        engine, *(Spec(f"f{i}", f"https://f{i}.example/rss") for i in range(20)), now=NOW - timedelta(hours=3)
+    )
+    moved = db.run_transaction(
+        engine, lambda c: feed_store.spread_overdue(c, now=NOW, spread_s=120, rng=random.Random(1))
+    )
+    assert moved == 20
+    with engine.connect() as conn:
+        times = [f.next_poll_at for f in feed_store.list_health(conn)]
+    assert all(t is not None and NOW <= t <= NOW + timedelta(seconds=120) for t in times)
+    assert len(set(times)) == 20
+    assert claim(engine, "me", now=NOW + timedelta(seconds=60), limit=100)  # some, not all, due
+    assert len(claim(engine, "me", now=NOW + timedelta(seconds=60), limit=100)) == 0
+
+
+def test_items_are_stored_once_and_edits_update_in_place(engine: Engine) -> None:
+    declare(engine, Spec("a", "https://a.example/rss"))
+    first = store(
+        engine,
+        "a",
+        Entry("k1", "BYD opens plant"),
+        Entry("k2", "Tesla cuts prices"),
+        Entry("k1", "duplicate key in the same document"),
+    )
+    assert len(first.inserted) == 2
+    again = store(engine, "a", Entry("k1", "BYD opens plant"), Entry("k2", "Tesla cuts prices"))
+    assert (again.inserted, again.updated, again.unchanged) == ((), 0, 2)
+    edited = store(engine, "a", Entry("k1", "BYD opens plant in Hungary"))
+    assert (edited.inserted, edited.updated) == ((), 1)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(items.c.item_key, items.c.title, items.c.revision).order_by(items.c.item_key)
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("k1", "BYD opens plant in Hungary", 2),
+        ("k2", "Tesla cuts prices", 1),
+    ]
+
+
+def test_syndicated_copies_join_the_first_items_story(engine: Engine) -> None:
+    declare(engine, Spec("a", "https://a.example/rss"), Spec("b", "https://b.example/rss"))
+    text = "BYD said on Monday it will build a second European plant in Turkey, with output from 2026."
+    (orig, other) = store(
+        engine,
+        "a",
+        Entry("a1", "BYD to build plant in Turkey", text, "https://n.example/1"),
+        Entry("a2", "Nissan and Tsinghua open lab", "x", "https://n.example/2"),
+    ).inserted
+    copies = store(
+        engine,
+        "b",
+        Entry("b1", "Some other headline", "y", "https://n.example/1"),  # same URL
+        Entry("b2", "BYD to build plant in Turkey", text + " Reuters", None),  # same title+text
+        Entry(
+            "b3",
+            "BYD to build plant in Turkey",
+            "A completely different report about unrelated matters in another country entirely.",
+        ),
+    ).inserted
+    assert copies[0].story_id == orig.story_id
+    assert copies[1].story_id == orig.story_id
+    assert copies[2].story_id not in (orig.story_id, other.story_id)
+    late = store(engine, "b", Entry("b4", "BYD to build plant in Turkey", text), now=NOW + WINDOW * 2)
+    assert late.inserted[0].story_id != orig.story_id  # outside the story window
+
+
+def test_copies_inside_one_batch_share_a_story(engine: Engine) -> None:
+    declare(engine, Spec("a", "https://a.example/rss"))
+    got = store(
+        engine,
+        "a",
+        Entry("k1", "One", "t", "https://n.example/x"),
+        Entry("k2", "Two", "t", "https://n.example/x"),
+        Entry("k3", "Three", "t"),
+    )
+    assert got.inserted[0].story_id == got.inserted[1].story_id != got.inserted[2].story_id
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(stories)).scalar_one() == 2
+
+
+@pytest.mark.parametrize("attempts", [3])
+def test_run_transaction_rolls_back_a_failed_attempt(engine: Engine, attempts: int) -> None:
+    declare(engine, Spec("a", "https://a.example/rss"))
+    calls = []
+
+    def work(conn: sa.Connection) -> None:
+        calls.append(1)
+        conn.execute(sa.update(feeds).values(etag="half-written"))
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        db.run_transaction(engine, work, attempts=attempts)
+    assert len(calls) == 1  # not a transient database error: no retry
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(feeds.c.etag)).scalar_one() is None
