@@ -1,0 +1,1 @@
+"""Feed sources: declarations, fetching, parsing, normalising and de-duplicating entries."""
