@@ -1,0 +1,243 @@
+"""Raw feed entries → normalised items (pure functions, no I/O).
+
+Rules implemented here:
+
+- **Item key** (32 hex chars, BLAKE2b-128): of ``"g:" + guid`` when the entry has a guid
+  (whitespace-only counts as none), else ``"u:" + canonical URL``, else
+  ``"h:" + title + "\\n" + text``. It is what "the same item" means within one feed.
+- **Canonical URL**: the link resolved against the entry's ``xml:base`` and then the feed
+  URL; only ``http``/``https`` survive (``javascript:``, ``data:``, ``mailto:`` ... → None);
+  scheme and host lower-cased, IDN hosts in their ASCII (punycode) form, default ports and
+  user-info dropped, empty path → ``/``, the fragment dropped, tracking parameters (``utm_*``
+  and the click ids in ``TRACKING_PARAMS``) removed with the other parameters kept verbatim
+  and in order; characters that are not valid in a URL are percent-encoded as UTF-8.
+- **Plain text**: titles and summaries are HTML fragments (that is how feeds use them, even
+  in RSS titles); ``html_to_text`` parses them with a real HTML parser, drops script /
+  style / template content, turns block boundaries into spaces and decodes entities, so a
+  title written ``&amp;lt;b&amp;gt;x`` shows as ``<b>x``, as the feed meant. ``clean_text``
+  then applies NFC, removes control characters, bidi overrides / isolates and zero-width
+  characters, and collapses whitespace. Titles and texts are cut to their caps.
+- **content_hash** (32 hex): of the cleaned title and text; it changes when an item is
+  edited. **title_fp** (32 hex): of the title case-folded, NFKC-normalised, with
+  punctuation and symbols folded to spaces; "" when fewer than ``MIN_FP_CHARS`` letters or
+  digits remain, since short titles ("Update", "Live") match unrelated stories.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
+
+from selectolax.lexbor import LexborHTMLParser
+
+from service.sources.parse import RawEntry
+
+TRACKING_PARAMS = frozenset(
+    {
+        "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "mc_cid", "mc_eid", "igshid",
+        "yclid", "twclid", "ttclid", "_hsenc", "_hsmi", "_ga", "_gl", "mkt_tok", "oly_anon_id",
+        "oly_enc_id", "vero_id", "vero_conv", "wickedid",
+    }
+)  # fmt: skip
+MIN_FP_CHARS = 10
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# Removed outright: C0/C1 controls, bidi embeddings, overrides and isolates (they can
+# disguise text), zero-width characters and the BOM. Controls that separate words (vertical
+# tab, form feed, information separators, NEL) become spaces instead.
+_WORD_SEPARATORS = [0x0B, 0x0C, *range(0x1C, 0x20), 0x85]
+_INVISIBLE = [*range(0x00, 0x09), *range(0x0E, 0x1C), 0x7F, *range(0x80, 0x85), *range(0x86, 0xA0)]
+_INVISIBLE += [*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF]
+_INVISIBLE_TABLE: dict[int, str | None] = {
+    **dict.fromkeys(_INVISIBLE),
+    **dict.fromkeys(_WORD_SEPARATORS, " "),
+}
+_HAS_INVISIBLE = re.compile("[" + "".join(re.escape(chr(c)) for c in _INVISIBLE_TABLE) + "]")
+_URL_WHITESPACE = re.compile(r"[\t\r\n]")
+_NEEDS_QUOTING = re.compile(r"[^\x21-\x7e]|[\"<>\\^`{|}]")
+_SAFE_URL_CHARS = "/%:@!$&'()*+,;=-._~?#[]"
+_SKIPPED_ELEMENTS = ["script", "style", "template", "noscript"]
+# A space before every block-level tag keeps words of adjacent blocks apart in the text.
+# Literal alternatives (lower case, and upper case for the common old-style tags) keep the
+# scan fast; IGNORECASE would make it twice as slow on long articles.
+_BLOCK_TAGS = (
+    "p|div|br|hr|li|ul|ol|dl|dt|dd|h[1-6]|tr|td|th|table|thead|tbody|blockquote|pre|section|article|"
+    "header|footer|aside|nav|figure|figcaption|img|address|main|details|summary|P|DIV|BR|LI|TD|TR|H[1-6]"
+)
+_BLOCK_TAG = re.compile(rf"<(?=/?(?:{_BLOCK_TAGS})\b)")
+_NON_WORD = re.compile(r"[\W_]+")
+_HTML_WINDOW_FACTOR = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    key: str
+    guid: str | None
+    url: str | None
+    title: str
+    text: str
+    published_at: datetime | None
+    content_hash: str
+    title_fp: str
+
+
+def normalize_entry(
+    entry: RawEntry, *, feed_url: str, max_title_chars: int = 1000, max_text_chars: int = 20000
+) -> Item | None:
+    """The stored form of one entry; None when it has no title, no usable link and no text."""
+    title = _cap(html_to_text(entry.title), max_title_chars)
+    text = _text_within(entry.summary, max_text_chars)
+    base = urljoin(feed_url, entry.base_url) if entry.base_url else feed_url
+    url = canonical_url(entry.link, base=base)
+    if not (title or url or text):
+        return None
+    guid = entry.guid.strip() if entry.guid else None
+    return Item(
+        key=_item_key(guid or None, url, title, text),
+        guid=guid or None,
+        url=url,
+        title=title,
+        text=text,
+        published_at=entry.published,
+        content_hash=_digest(f"{title}\x1f{text}"),
+        title_fp=title_fingerprint(title),
+    )
+
+
+def _item_key(guid: str | None, url: str | None, title: str, text: str) -> str:
+    if guid:
+        return _digest("g:" + guid)
+    if url:
+        return _digest("u:" + url)
+    return _digest(f"h:{title}\n{text}")
+
+
+def _digest(value: str) -> str:
+    return hashlib.blake2b(value.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def title_fingerprint(title: str) -> str:
+    """Fingerprint for spotting one story across feeds; "" for titles too short to trust."""
+    folded = " ".join(_NON_WORD.sub(" ", unicodedata.normalize("NFKC", title).casefold()).split())
+    if len(folded) - folded.count(" ") < MIN_FP_CHARS:
+        return ""
+    return _digest(folded)
+
+
+def _cap(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit].rstrip()
+
+
+# --- URLs ---------------------------------------------------------------------------------
+
+
+def canonical_url(url: str | None, *, base: str | None = None) -> str | None:
+    """The canonical absolute http(s) form of a link, or None when there is none. Never raises."""
+    if not url:
+        return None
+    link = _URL_WHITESPACE.sub("", url.strip())
+    if not link:
+        return None
+    try:
+        simple = _SIMPLE_URL.fullmatch(link)
+        if simple is not None:
+            return _canonical_simple(simple)
+        return _canonical_absolute(urljoin(base, link) if base else link)
+    except (ValueError, UnicodeError):
+        return None
+
+
+# The shape nearly every feed link has: absolute http(s), plain host, no port or user-info.
+_SIMPLE_URL = re.compile(r"(https?)://([a-z0-9.-]+)(/[^?#]*)?(?:\?([^#]*))?(?:#.*)?")
+
+
+def _canonical_simple(match: re.Match[str]) -> str | None:
+    scheme, host, path, query = match.groups()
+    host = host.rstrip(".")
+    if not host:
+        return None
+    url = f"{scheme}://{host}{_quoted(path) if path else '/'}"
+    query = _quoted(_without_tracking(query)) if query else ""
+    return f"{url}?{query}" if query else url
+
+
+def _canonical_absolute(url: str) -> str | None:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        return None
+    host = _ascii_host(parts.hostname or "")
+    if not host:
+        return None
+    port = parts.port
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        netloc = f"{netloc}:{port}"
+    path = _quoted(parts.path) or "/"
+    query = _quoted(_without_tracking(parts.query))
+    return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def _ascii_host(host: str) -> str:
+    host = host.rstrip(".")
+    if host.isascii():
+        return host
+    return ".".join(label.encode("idna").decode("ascii") for label in host.split("."))
+
+
+def _quoted(component: str) -> str:
+    if not _NEEDS_QUOTING.search(component):
+        return component
+    return quote(component, safe=_SAFE_URL_CHARS)
+
+
+def _without_tracking(query: str) -> str:
+    if not query:
+        return ""
+    kept = [pair for pair in query.split("&") if pair and not _is_tracking(pair)]
+    return "&".join(kept)
+
+
+def _is_tracking(pair: str) -> bool:
+    name = pair.split("=", 1)[0].lower()
+    return name.startswith("utm_") or name in TRACKING_PARAMS
+
+
+# --- text ---------------------------------------------------------------------------------
+
+
+def html_to_text(fragment: str) -> str:
+    """Visible text of an HTML fragment, cleaned (see ``clean_text``)."""
+    if "<" not in fragment:
+        return clean_text(html.unescape(fragment) if "&" in fragment else fragment)
+    tree = LexborHTMLParser(_BLOCK_TAG.sub(" <", fragment))
+    tree.strip_tags(_SKIPPED_ELEMENTS)
+    body = tree.body
+    return clean_text(body.text(separator="") if body is not None else "")
+
+
+def _text_within(fragment: str, max_chars: int) -> str:
+    """Text of a fragment, parsing only as much HTML as the capped text needs.
+
+    Long articles are mostly markup: a window of a few times the cap usually holds enough
+    text; when it does not, the whole fragment is read (at most two parses).
+    """
+    window = max_chars * _HTML_WINDOW_FACTOR
+    text = html_to_text(fragment[:window])
+    if len(text) < max_chars and len(fragment) > window:
+        text = html_to_text(fragment)
+    return _cap(text, max_chars)
+
+
+def clean_text(text: str) -> str:
+    """NFC, invisible and control characters removed, whitespace collapsed to single spaces."""
+    if _HAS_INVISIBLE.search(text):
+        text = text.translate(_INVISIBLE_TABLE)
+    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    return " ".join(text.split())

@@ -1,0 +1,169 @@
+"""normalize: canonical URLs, HTML to text, cleaning, item keys and fingerprints."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from service.sources.normalize import Item, canonical_url, clean_text, html_to_text, normalize_entry
+from service.sources.parse import RawEntry
+
+FEED_URL = "https://news.example/feeds/main.xml"
+
+
+@pytest.mark.parametrize(
+    ("url", "base", "expected"),
+    [
+        (
+            "https://a.example/x?utm_source=t&id=7&fbclid=z&utm_medium=m&b=2",
+            None,
+            "https://a.example/x?id=7&b=2",
+        ),
+        ("https://a.example/x?gclid=1&mc_cid=2&_hsenc=3&igshid=4", None, "https://a.example/x"),
+        ("https://a.example/x#section-2", None, "https://a.example/x"),
+        ("HTTPS://News.Example:443/Path?Q=1", None, "https://news.example/Path?Q=1"),
+        ("http://a.example:80/", None, "http://a.example/"),
+        ("http://a.example:8080/p", None, "http://a.example:8080/p"),
+        ("https://a.example", None, "https://a.example/"),
+        ("/story/1?x=1", FEED_URL, "https://news.example/story/1?x=1"),
+        ("story/2", "https://news.example/blog/", "https://news.example/blog/story/2"),
+        ("javascript:alert(1)", FEED_URL, None),
+        ("data:text/html,<script>x</script>", FEED_URL, None),
+        ("mailto:a@b.example", FEED_URL, None),
+        ("ftp://a.example/file", None, None),
+        ("/relative/without/base", None, None),
+        ("https://bücher.example/straße", None, "https://xn--bcher-kva.example/stra%C3%9Fe"),
+        ("https://user:pw@a.example/p", None, "https://a.example/p"),
+        ("  https://a.example/p\n  ", None, "https://a.example/p"),
+        ("http://[::1]:99/x", None, "http://[::1]:99/x"),
+        ("http://a.example:99999/", None, None),
+        ("", None, None),
+        (None, None, None),
+    ],
+)
+def test_canonical_url(url: str | None, base: str | None, expected: str | None) -> None:
+    assert canonical_url(url, base=base) == expected
+
+
+@pytest.mark.parametrize(
+    ("fragment", "expected"),
+    [
+        ("plain title", "plain title"),
+        ("Tom &amp; Jerry &#8220;quoted&#8221;", "Tom & Jerry \u201cquoted\u201d"),
+        ("&lt;b&gt;x", "<b>x"),
+        ("<b>x</b>", "x"),
+        ("<p>One</p><p>Two</p>", "One Two"),
+        ("Hel<b>lo</b> wor<i>ld</i>", "Hello world"),
+        ("<ul><li>a</li><li>b</li></ul>", "a b"),
+        ("a<br>b<BR/>c", "a b c"),
+        ("<div><script>alert(1)</script>safe<style>p{color:red}</style></div>", "safe"),
+        ("<div><p>nested <span>deep <em>text</em></span></p></div>", "nested deep text"),
+        ("x &nbsp; y", "x y"),
+        ("", ""),
+    ],
+)
+def test_html_to_text(fragment: str, expected: str) -> None:
+    assert html_to_text(fragment) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("safe\u202etxt.exe", "safetxt.exe"),
+        ("a\u2066b\u2069c", "abc"),
+        ("zero\u200bwidth\u200c\u200d\u2060\ufeff", "zerowidth"),
+        ("nul\x00byte\x07", "nulbyte"),
+        ("  lots \t of\n\nspace  ", "lots of space"),
+        ("e\u0301", "\u00e9"),
+        ("form\x0cfeed", "form feed"),
+    ],
+)
+def test_clean_text(text: str, expected: str) -> None:
+    assert clean_text(text) == expected
+
+
+def _entry(**changes: object) -> RawEntry:
+    base = RawEntry(
+        guid="guid-1",
+        link="https://news.example/a?utm_source=rss",
+        title="BYD opens plant in Hungary",
+        summary="<p>The plant in Szeged makes EVs.</p>",
+        published=datetime(2024, 1, 2, tzinfo=UTC),
+        base_url=None,
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def _item(**changes: object) -> Item:
+    item = normalize_entry(_entry(**changes), feed_url=FEED_URL)
+    assert item is not None
+    return item
+
+
+def test_item_fields() -> None:
+    item = _item()
+    assert item.url == "https://news.example/a"
+    assert item.text == "The plant in Szeged makes EVs."
+    assert item.published_at == datetime(2024, 1, 2, tzinfo=UTC)
+    assert all(len(value) == 32 for value in (item.key, item.content_hash, item.title_fp))
+
+
+def test_key_precedence_guid_then_url_then_content() -> None:
+    by_guid = _item()
+    assert _item(link="https://elsewhere.example/").key == by_guid.key
+    by_url = _item(guid=None)
+    assert by_url.key != by_guid.key
+    assert _item(guid="   ").key == by_url.key  # whitespace guid counts as absent
+    assert _item(guid=None, link="https://news.example/a?utm_medium=x#top").key == by_url.key
+    by_text = _item(guid=None, link=None)
+    assert by_text.key not in (by_guid.key, by_url.key)
+    assert _item(guid=None, link="javascript:void(0)").key == by_text.key
+
+
+def test_content_hash_changes_on_edit_only() -> None:
+    original = _item()
+    assert _item(link="https://news.example/b").content_hash == original.content_hash
+    assert _item(title="BYD opens second plant in Hungary").content_hash != original.content_hash
+    assert _item(summary="<p>The plant makes batteries.</p>").content_hash != original.content_hash
+
+
+@pytest.mark.parametrize(
+    ("title", "same_story"),
+    [
+        ("BYD Opens Plant in Hungary!", True),
+        ("  byd opens   plant in hungary. ", True),
+        ("BYD opens plant in Turkey", False),
+        ("Nissan to export China-made EVs", False),
+    ],
+)
+def test_title_fingerprint(title: str, same_story: bool) -> None:
+    assert (_item(title=title).title_fp == _item().title_fp) is same_story
+
+
+def test_short_titles_have_no_fingerprint() -> None:
+    assert _item(title="Update").title_fp == ""
+
+
+def test_title_is_plain_text_and_capped() -> None:
+    assert _item(title="&lt;b&gt;x &amp;amp; y").title == "<b>x &amp; y"
+    long = normalize_entry(_entry(title="word " * 1000), feed_url=FEED_URL, max_title_chars=50)
+    assert long is not None and len(long.title) <= 50
+
+
+def test_text_is_capped_even_for_huge_markup() -> None:
+    summary = "<div><p>" + "<span>x</span> " * 200_000 + "</p></div>"
+    item = normalize_entry(_entry(summary=summary), feed_url=FEED_URL, max_text_chars=100)
+    assert item is not None and 0 < len(item.text) <= 100
+
+
+def test_relative_link_resolved_against_xml_base_then_feed_url() -> None:
+    assert _item(link="p/1", base_url="/blog/").url == "https://news.example/blog/p/1"
+    assert _item(link="p/1").url == "https://news.example/feeds/p/1"
+
+
+def test_empty_entry_is_dropped() -> None:
+    assert (
+        normalize_entry(_entry(title=" ", link=None, summary="<p> </p>", guid="g"), feed_url=FEED_URL) is None
+    )
