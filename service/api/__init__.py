@@ -1,0 +1,1 @@
+"""The HTTP API: health, feed status and metrics."""

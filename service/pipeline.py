@@ -1,0 +1,286 @@
+"""One poll of one feed, written as the data flow reads.
+
+fetch → parse → normalise → dedup + store (one transaction, fenced on the feed's lease)
+→ record the feed's health and its next poll time.
+
+A feed's failure is recorded on that feed and reported; it never raises out of here, so one
+bad source cannot stop the others. Items are stored and the poll recorded in a single
+transaction: a crash leaves either both or neither.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from service import metrics
+from service.config import Settings
+from service.errors import FetchError, HTTPStatusError, ParseError
+from service.logs import log_event
+from service.sources.fetch import Fetcher, FetchResult
+from service.sources.normalize import Item, normalize_entry
+from service.sources.parse import ParsedFeed, parse_feed
+from service.sources.schedule import (
+    PollPolicy,
+    cache_hint_s,
+    next_poll_after_failure,
+    next_poll_after_success,
+)
+from service.store import db
+from service.store import feeds as feed_store
+from service.store import items as item_store
+from service.store.feeds import ClaimedFeed
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["new", "unchanged", "not_modified", "failed", "lease_lost"]
+
+
+@dataclass(frozen=True, slots=True)
+class PollOutcome:
+    feed: str
+    outcome: Outcome
+    new_items: int = 0
+    updated_items: int = 0
+    error: str | None = None
+    duration_ms: float = 0.0
+
+
+def parse_document(body: bytes, *, content_type: str | None, settings: Settings) -> ParsedFeed:
+    """Stage: bytes → entries (never a path or URL handed to a parser)."""
+    return parse_feed(body, content_type=content_type, max_entries=settings.max_entries_per_feed)
+
+
+def normalise_entries(parsed: ParsedFeed, *, feed_url: str, settings: Settings) -> list[Item]:
+    """Stage: entries → items with keys, canonical URLs, plain text and UTC dates."""
+    batch = (
+        normalize_entry(
+            e,
+            feed_url=feed_url,
+            max_title_chars=settings.max_title_chars,
+            max_text_chars=settings.max_text_chars,
+        )
+        for e in parsed.entries
+    )
+    return [item for item in batch if item is not None]
+
+
+@dataclass(frozen=True, slots=True)
+class Poller:
+    """Everything one poll needs; the clock and randomness are injected for tests."""
+
+    engine: Engine
+    fetcher: Fetcher
+    settings: Settings
+    owner: str
+    clock: Callable[[], datetime]
+    rng: random.Random
+
+    @property
+    def policy(self) -> PollPolicy:
+        s = self.settings
+        return PollPolicy(
+            floor_s=s.poll_min_interval_s, ceiling_s=s.poll_max_interval_s, max_backoff_s=s.poll_max_backoff_s
+        )
+
+    async def poll(self, feed: ClaimedFeed) -> PollOutcome:
+        started = time.perf_counter()
+        metrics.POLLS_IN_FLIGHT.inc()
+        try:
+            outcome = await self._poll(feed)
+        finally:
+            metrics.POLLS_IN_FLIGHT.dec()
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        metrics.FEED_POLL_SECONDS.labels(feed.name).observe(elapsed_ms / 1000)
+        metrics.FEED_POLLS.labels(feed.name, outcome.outcome).inc()
+        return replace(outcome, duration_ms=round(elapsed_ms, 1))
+
+    async def _poll(self, feed: ClaimedFeed) -> PollOutcome:
+        try:
+            fetched = await self.fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+            metrics.FEED_BYTES.labels(feed.name).inc(fetched.bytes_read)
+            if fetched.not_modified:
+                return await asyncio.to_thread(self._record_not_modified, feed, fetched)
+            parsed = await asyncio.to_thread(
+                parse_document,
+                fetched.body,
+                content_type=fetched.headers.get("content-type"),
+                settings=self.settings,
+            )
+            return await asyncio.to_thread(self._ingest, feed, fetched, parsed)
+        except (FetchError, ParseError) as exc:
+            return await asyncio.to_thread(self._record_failure, feed, exc)
+        except SQLAlchemyError as exc:
+            # Disk full, read-only file, database gone: nothing of this poll was written (one
+            # transaction). The lease is left to expire, so the feed is retried once it recovers.
+            error = f"database error: {getattr(exc, 'orig', None) or exc}"
+            log_event(log, logging.ERROR, "feed_store_failed", feed=feed.name, error=error)
+            return PollOutcome(feed.name, "failed", error=error)
+
+    # --- stages ---------------------------------------------------------------------------------
+
+    def _ingest(self, feed: ClaimedFeed, fetched: FetchResult, parsed: ParsedFeed) -> PollOutcome:
+        batch = normalise_entries(parsed, feed_url=fetched.url, settings=self.settings)
+        if parsed.dropped_entries:
+            log_event(
+                log,
+                logging.WARNING,
+                "feed_entries_capped",
+                feed=feed.name,
+                kept=len(parsed.entries),
+                dropped=parsed.dropped_entries,
+            )
+        now = self.clock()
+        next_at = next_poll_after_success(
+            now=now,
+            interval_s=feed.interval_s or self.settings.poll_interval_s,
+            policy=self.policy,
+            ttl_s=parsed.ttl_s,
+            cache_s=cache_hint_s(fetched.headers, now=now),
+            rng=self.rng,
+        )
+
+        def work(conn: Connection) -> item_store.StoreResult | None:
+            if not self._record_success(conn, feed, fetched, now=now, next_at=next_at):
+                return None
+            return item_store.store_items(
+                conn,
+                feed.id,
+                batch,
+                now=now,
+                story_window=timedelta(days=self.settings.story_window_days),
+            )
+
+        stored = db.run_transaction(self.engine, work)
+        if stored is None:
+            return self._lease_lost(feed)
+        metrics.ITEMS_STORED.labels(feed.name).inc(len(stored.inserted))
+        metrics.ITEMS_UPDATED.labels(feed.name).inc(stored.updated)
+        self._log_recovery(feed)
+        log_event(
+            log,
+            logging.INFO,
+            "feed_polled",
+            feed=feed.name,
+            parser=parsed.parser,
+            entries=len(batch),
+            new_items=len(stored.inserted),
+            updated_items=stored.updated,
+            bytes=fetched.bytes_read,
+        )
+        return PollOutcome(
+            feed.name,
+            "new" if stored.inserted else "unchanged",
+            new_items=len(stored.inserted),
+            updated_items=stored.updated,
+        )
+
+    def _record_success(
+        self, conn: Connection, feed: ClaimedFeed, fetched: FetchResult, *, now: datetime, next_at: datetime
+    ) -> bool:
+        return feed_store.record_success(
+            conn,
+            feed.id,
+            owner=self.owner,
+            now=now,
+            status=fetched.status,
+            etag=fetched.etag,
+            last_modified=fetched.last_modified,
+            next_poll_at=next_at,
+        )
+
+    def _record_not_modified(self, feed: ClaimedFeed, fetched: FetchResult) -> PollOutcome:
+        now = self.clock()
+        next_at = next_poll_after_success(
+            now=now,
+            interval_s=feed.interval_s or self.settings.poll_interval_s,
+            policy=self.policy,
+            cache_s=cache_hint_s(fetched.headers, now=now),
+            rng=self.rng,
+        )
+        # A 304 may omit validators; keep the ones we sent rather than forgetting them.
+        kept = FetchResult(
+            url=fetched.url,
+            status=304,
+            body=b"",
+            headers=fetched.headers,
+            etag=fetched.etag or feed.etag,
+            last_modified=fetched.last_modified or feed.last_modified,
+            bytes_read=0,
+            duration_ms=fetched.duration_ms,
+        )
+        recorded = db.run_transaction(
+            self.engine, lambda conn: self._record_success(conn, feed, kept, now=now, next_at=next_at)
+        )
+        if not recorded:
+            return self._lease_lost(feed)
+        self._log_recovery(feed)
+        return PollOutcome(feed.name, "not_modified")
+
+    def _record_failure(self, feed: ClaimedFeed, exc: FetchError | ParseError) -> PollOutcome:
+        now = self.clock()
+        status = exc.status if isinstance(exc, HTTPStatusError) else None
+        gone = isinstance(exc, HTTPStatusError) and exc.gone
+        retry_after = exc.retry_after_s if isinstance(exc, FetchError) else None
+        error = _describe(exc)
+        next_at = next_poll_after_failure(
+            now=now,
+            failures=feed.consecutive_failures + 1,
+            policy=self.policy,
+            retry_after_s=retry_after,
+            rng=self.rng,
+        )
+        recorded = db.run_transaction(
+            self.engine,
+            lambda conn: feed_store.record_failure(
+                conn,
+                feed.id,
+                owner=self.owner,
+                now=now,
+                error=error,
+                status=status,
+                next_poll_at=next_at,
+                gone=gone,
+            ),
+        )
+        metrics.FEED_FAILURES.labels(feed.name, type(exc).__name__).inc()
+        # A failure that repeats is logged when it changes, not at every poll.
+        level = logging.WARNING if error != feed.last_error or gone else logging.DEBUG
+        log_event(
+            log,
+            level,
+            "feed_disabled_gone" if gone else "feed_failed",
+            feed=feed.name,
+            error=error,
+            consecutive_failures=feed.consecutive_failures + 1,
+            next_poll_at=next_at.isoformat(),
+        )
+        if not recorded:
+            return self._lease_lost(feed)
+        return PollOutcome(feed.name, "failed", error=error)
+
+    def _log_recovery(self, feed: ClaimedFeed) -> None:
+        if feed.consecutive_failures:
+            log_event(
+                log, logging.INFO, "feed_recovered", feed=feed.name, after_failures=feed.consecutive_failures
+            )
+
+    def _lease_lost(self, feed: ClaimedFeed) -> PollOutcome:
+        log_event(log, logging.WARNING, "feed_lease_lost", feed=feed.name, owner=self.owner)
+        return PollOutcome(feed.name, "lease_lost", error="lease expired and was taken over")
+
+
+def _describe(exc: FetchError | ParseError) -> str:
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, ParseError):
+        return f"parse error: {text}"
+    return text

@@ -1,0 +1,139 @@
+"""Composition root: builds the parts from settings and runs them (``poll --once``, ``run``)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import signal
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import uvicorn
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.engine import Engine
+
+from service.api.app import create_app
+from service.config import Settings
+from service.logs import log_event
+from service.pipeline import Poller, PollOutcome
+from service.scheduler import Scheduler, make_owner_id
+from service.sources.fetch import Fetcher
+from service.store import db
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    engine: Engine
+    poller: Poller
+    scheduler: Scheduler
+
+
+def open_engine(settings: Settings) -> Engine:
+    """An engine on a database whose schema matches this code (else SchemaOutdatedError)."""
+    engine = db.make_engine(settings.database_url, pool_size=max(5, settings.poll_concurrency // 2))
+    db.ensure_schema_current(engine)
+    return engine
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    engine = open_engine(settings)
+    fetcher = Fetcher.from_settings(settings)
+    try:
+        poller = Poller(
+            engine=engine,
+            fetcher=fetcher,
+            settings=settings,
+            owner=make_owner_id(),
+            clock=utcnow,
+            rng=random.Random(),
+        )
+        scheduler = Scheduler(poller=poller, rules_dir=settings.rules_dir)
+        scheduler.sync_feeds()
+        yield Runtime(engine, poller, scheduler)
+    finally:
+        await fetcher.aclose()
+        engine.dispose()
+
+
+async def poll_once(settings: Settings) -> list[PollOutcome]:
+    async with open_runtime(settings) as rt:
+        return await rt.scheduler.poll_all_once()
+
+
+async def run_service(settings: Settings) -> None:
+    """The long-running service: ticks until SIGTERM/SIGINT, then stops gracefully."""
+    with db.scheduler_lock(settings.database_url):
+        async with open_runtime(settings) as rt:
+            moved = rt.scheduler.spread_overdue()
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop.set)
+            ticker = AsyncIOScheduler(timezone=UTC)
+            ticker.add_job(
+                rt.scheduler.tick,
+                "interval",
+                seconds=settings.tick_s,
+                max_instances=1,
+                coalesce=True,
+                next_run_time=utcnow(),
+                id="tick",
+            )
+            ticker.start()
+            api = _start_api(settings, rt.engine)
+            log_event(
+                log,
+                logging.INFO,
+                "service_started",
+                owner=rt.poller.owner,
+                overdue_spread=moved,
+                api=f"{settings.api_host}:{settings.api_port}" if api else "off",
+            )
+            await stop.wait()
+            log_event(log, logging.INFO, "service_stopping", grace_s=settings.shutdown_grace_s)
+            ticker.shutdown(wait=False)
+            await rt.scheduler.drain(grace_s=settings.shutdown_grace_s)
+            await _stop_api(api)
+            log_event(log, logging.INFO, "service_stopped")
+
+
+class _ApiServer(uvicorn.Server):
+    """uvicorn without its own signal handlers: the service owns SIGTERM and stops it in order."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _start_api(settings: Settings, engine: Engine) -> tuple[uvicorn.Server, asyncio.Task[None]] | None:
+    if not settings.api_enabled:
+        return None
+    config = uvicorn.Config(
+        create_app(engine, clock=utcnow),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+    )
+    server = _ApiServer(config)
+    return server, asyncio.create_task(server.serve())
+
+
+async def _stop_api(api: tuple[uvicorn.Server, asyncio.Task[None]] | None) -> None:
+    if api is None:
+        return
+    server, task = api
+    server.should_exit = True
+    with suppress(asyncio.CancelledError):
+        await asyncio.wait_for(task, timeout=5)

@@ -1,0 +1,208 @@
+"""The scheduler only ticks; every bit of state lives in the database.
+
+Each tick (APScheduler's interval job, one at a time, missed ticks coalesced):
+1. re-read the feed declarations when a file in the rules directory changed (an invalid
+   set keeps the last good one and is reported);
+2. claim as many due feeds as there are free poll slots, under a lease;
+3. start one poll task per claimed feed and return at once, so a slow feed never delays
+   the next tick or the other feeds.
+
+Because leases and next-poll times are rows, a doubled or missed tick, a restart or a second
+replica does no harm. On shutdown no new feed is claimed, running polls get a grace period,
+and the leases of any poll still running after it are given back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from service.config import Settings
+from service.errors import ConfigError
+from service.logs import log_event
+from service.pipeline import Poller, PollOutcome
+from service.sources.declared import FeedSpec, load_feeds_strict
+from service.store import db
+from service.store import feeds as feed_store
+
+log = logging.getLogger(__name__)
+
+
+def make_owner_id() -> str:
+    """Identifies this process in leases: host, pid and a random part against pid reuse."""
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def rules_signature(rules_dir: Path) -> tuple[tuple[str, int, int], ...]:
+    """Cheap change detector for the rules directory: names, sizes and mtimes of YAML files."""
+    if not rules_dir.is_dir():
+        return ()
+    out = []
+    for path in sorted(rules_dir.rglob("*.y*ml")):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        out.append((str(path), stat.st_size, stat.st_mtime_ns))
+    return tuple(out)
+
+
+class Scheduler:
+    def __init__(
+        self,
+        *,
+        poller: Poller,
+        rules_dir: Path,
+        load_declared: Callable[[Path], Sequence[FeedSpec]] = load_feeds_strict,
+    ) -> None:
+        self._poller = poller
+        self._rules_dir = rules_dir
+        self._load_declared = load_declared
+        self._signature: tuple[tuple[str, int, int], ...] | None = None
+        self._tasks: dict[int, asyncio.Task[PollOutcome]] = {}
+        self._stopping = False
+        self.outcomes: list[PollOutcome] = []
+
+    @property
+    def _settings(self) -> Settings:
+        return self._poller.settings
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._tasks)
+
+    # --- declarations ---------------------------------------------------------------------------
+
+    def sync_feeds(self) -> feed_store.SyncReport:
+        """Load declarations and write them to the feeds table; raises ConfigError if invalid."""
+        signature = rules_signature(self._rules_dir)
+        declared = self._load_declared(self._rules_dir)
+        now = self._poller.clock()
+        report = db.run_transaction(
+            self._poller.engine, lambda conn: feed_store.sync_declared(conn, declared, now=now)
+        )
+        self._signature = signature
+        if report.added or report.changed or report.removed:
+            log_event(
+                log,
+                logging.INFO,
+                "feeds_synced",
+                added=len(report.added),
+                changed=len(report.changed),
+                removed=len(report.removed),
+            )
+        return report
+
+    def _reload_if_changed(self) -> None:
+        if rules_signature(self._rules_dir) == self._signature:
+            return
+        try:
+            self.sync_feeds()
+        except ConfigError as exc:
+            self._signature = rules_signature(self._rules_dir)
+            log_event(
+                log,
+                logging.ERROR,
+                "feeds_reload_rejected",
+                problems=len(exc.problems),
+                detail=str(exc),
+                kept="last good declarations",
+            )
+
+    def spread_overdue(self) -> int:
+        s = self._settings
+        now = self._poller.clock()
+        return db.run_transaction(
+            self._poller.engine,
+            lambda conn: feed_store.spread_overdue(
+                conn, now=now, spread_s=s.poll_startup_spread_s, rng=self._poller.rng
+            ),
+        )
+
+    # --- ticking --------------------------------------------------------------------------------
+
+    async def tick(self) -> int:
+        """Claim due feeds for the free slots and start polling them; returns how many."""
+        if self._stopping:
+            return 0
+        await asyncio.to_thread(self._reload_if_changed)
+        free = self._settings.poll_concurrency - len(self._tasks)
+        claimed = await asyncio.to_thread(self._claim, free, force=False, polled_before=None)
+        for feed in claimed:
+            self._start(feed)
+        return len(claimed)
+
+    def _claim(
+        self, limit: int, *, force: bool, polled_before: datetime | None
+    ) -> list[feed_store.ClaimedFeed]:
+        now = self._poller.clock()
+        return db.run_transaction(
+            self._poller.engine,
+            lambda conn: feed_store.claim_due(
+                conn,
+                owner=self._poller.owner,
+                now=now,
+                lease_s=self._settings.poll_lease_s,
+                limit=limit,
+                force=force,
+                polled_before=polled_before,
+            ),
+        )
+
+    def _start(self, feed: feed_store.ClaimedFeed) -> None:
+        task = asyncio.create_task(self._poller.poll(feed), name=f"poll:{feed.name}")
+        self._tasks[feed.id] = task
+        task.add_done_callback(functools.partial(self._finished, feed.id))
+
+    def _finished(self, feed_id: int, task: asyncio.Task[PollOutcome]) -> None:
+        self._tasks.pop(feed_id, None)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            # A bug, not a feed problem: the lease expires and the feed is retried later.
+            log.error("poll_crashed", exc_info=exc)
+            return
+        self.outcomes.append(task.result())
+
+    async def poll_all_once(self) -> list[PollOutcome]:
+        """Poll every pollable feed once now, ignoring schedules, and wait for all of them."""
+        started = self._poller.clock()
+        self.outcomes = []
+        while True:
+            free = self._settings.poll_concurrency - len(self._tasks)
+            claimed = await asyncio.to_thread(self._claim, free, force=True, polled_before=started)
+            for feed in claimed:
+                self._start(feed)
+            if not self._tasks:
+                break
+            await asyncio.wait(list(self._tasks.values()), return_when=asyncio.FIRST_COMPLETED)
+        return sorted(self.outcomes, key=lambda o: o.feed)
+
+    # --- stopping -------------------------------------------------------------------------------
+
+    async def drain(self, *, grace_s: float) -> None:
+        """Stop claiming, let running polls finish within the grace period, release the rest."""
+        self._stopping = True
+        running = dict(self._tasks)
+        if running:
+            log_event(log, logging.INFO, "draining", polls=len(running), grace_s=grace_s)
+            await asyncio.wait(list(running.values()), timeout=grace_s)
+        leftover = [feed_id for feed_id, task in running.items() if not task.done()]
+        for feed_id in leftover:
+            running[feed_id].cancel()
+        if leftover:
+            await asyncio.gather(*(running[i] for i in leftover), return_exceptions=True)
+            released = await asyncio.to_thread(
+                db.run_transaction,
+                self._poller.engine,
+                lambda conn: feed_store.release(conn, leftover, owner=self._poller.owner),
+            )
+            log_event(log, logging.WARNING, "leases_released", feeds=released)

@@ -1,0 +1,93 @@
+"""When to poll a feed next: pure functions of the last poll's outcome.
+
+After a success the delay is the feed's configured interval, lengthened (never shortened) by
+what the source itself asks for: RSS ``<ttl>``, ``Cache-Control: max-age`` and ``Expires``.
+The result is clamped to [floor, ceiling] and spread by up to ±10 % jitter so that feeds
+declared together drift apart instead of polling in lockstep.
+
+After a failure the delay doubles with each consecutive failure, starting at the floor and
+capped at ``max_backoff_s``, with "equal jitter" (half fixed, half random). A ``Retry-After``
+from the server is honoured when it asks for more than that. A failing feed is never parked
+for good: it keeps being retried at the capped delay, and the first success resets it.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+_MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-maxage|max-age)\s*=\s*\"?(\d+)", re.IGNORECASE)
+JITTER_FRACTION = 0.1
+RETRY_AFTER_CEILING_S = 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class PollPolicy:
+    """The bounds every feed's schedule is kept within (all in seconds)."""
+
+    floor_s: int
+    ceiling_s: int
+    max_backoff_s: int
+
+
+def cache_hint_s(headers: Mapping[str, str], *, now: datetime) -> int | None:
+    """Seconds the response says it stays fresh, from Cache-Control or Expires."""
+    match = _MAX_AGE.search(headers.get("cache-control", ""))
+    if match:
+        return int(match.group(1))
+    expires = headers.get("expires")
+    if not expires:
+        return None
+    try:
+        when = parsedate_to_datetime(expires)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0, int((when - now).total_seconds()))
+
+
+def next_poll_after_success(
+    *,
+    now: datetime,
+    interval_s: int,
+    policy: PollPolicy,
+    ttl_s: int | None = None,
+    cache_s: int | None = None,
+    rng: random.Random,
+) -> datetime:
+    hints = [h for h in (ttl_s, cache_s) if h is not None]
+    delay = max([interval_s, *hints])
+    delay = min(max(delay, policy.floor_s), policy.ceiling_s)
+    jittered = delay * (1 + rng.uniform(-JITTER_FRACTION, JITTER_FRACTION))
+    return now + timedelta(seconds=max(policy.floor_s, jittered))
+
+
+def backoff_s(*, failures: int, policy: PollPolicy, rng: random.Random) -> float:
+    """Exponential backoff with equal jitter for the n-th consecutive failure (n >= 1)."""
+    exponent = min(max(failures, 1) - 1, 30)
+    capped = float(min(policy.max_backoff_s, policy.floor_s * 2**exponent))
+    return capped / 2 + rng.uniform(0, capped / 2)
+
+
+def next_poll_after_failure(
+    *,
+    now: datetime,
+    failures: int,
+    policy: PollPolicy,
+    retry_after_s: float | None = None,
+    rng: random.Random,
+) -> datetime:
+    delay = backoff_s(failures=failures, policy=policy, rng=rng)
+    if retry_after_s is not None:
+        delay = max(delay, min(retry_after_s, RETRY_AFTER_CEILING_S))
+    return now + timedelta(seconds=delay)
+
+
+def startup_delay_s(*, spread_s: int, rng: random.Random) -> float:
+    """Where in the start-up window an overdue feed lands, so a restart does not stampede."""
+    return rng.uniform(0, spread_s) if spread_s > 0 else 0.0

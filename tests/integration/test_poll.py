@@ -1,0 +1,214 @@
+"""The whole ingest path against a real loopback feed server, on both databases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from service import pipeline
+from service.runtime import poll_once
+from service.store import db
+from service.store.feeds import list_health
+from service.store.tables import feeds, items
+from tests.support.httpserver import LoopbackHTTPServer
+from tests.support.service import test_settings, write_feeds
+
+
+@pytest.fixture
+def server() -> Any:
+    with LoopbackHTTPServer() as srv:
+        yield srv
+
+
+def stored(db_url: str, feed: str) -> list[sa.Row[Any]]:
+    engine = db.make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            query = (
+                sa.select(items.c.title, items.c.url, items.c.published_at, items.c.guid)
+                .join(feeds, feeds.c.id == items.c.feed_id)
+                .where(feeds.c.name == feed)
+                .order_by(items.c.id)
+            )
+            return list(conn.execute(query))
+    finally:
+        engine.dispose()
+
+
+def health(db_url: str) -> dict[str, Any]:
+    engine = db.make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return {f.name: f for f in list_health(conn)}
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.corpus
+async def test_every_real_feed_yields_items_and_a_second_poll_stores_nothing(
+    shared_dir: Path, db_url: str, server: LoopbackHTTPServer, tmp_path: Path
+) -> None:
+    real = shared_dir / "feeds" / "real"
+    urls = server.serve_directory(real)
+    write_feeds(tmp_path / "rules", [(Path(u).name, u) for u in urls])
+    settings = test_settings(db_url, tmp_path / "rules")
+
+    first = await poll_once(settings)
+    assert len(first) == len(urls)
+    bad = [(o.feed, o.error) for o in first if o.outcome != "new"]
+    assert not bad, bad
+    counts = {name: f.items for name, f in health(db_url).items()}
+    assert all(n > 0 for n in counts.values()), counts
+
+    second = await poll_once(settings)
+    assert {o.outcome for o in second} == {"unchanged"}
+    assert sum(o.new_items for o in second) == 0
+    assert {name: f.items for name, f in health(db_url).items()} == counts
+
+
+@pytest.mark.corpus
+async def test_spot_checks_against_the_xml(
+    shared_dir: Path, db_url: str, server: LoopbackHTTPServer, tmp_path: Path
+) -> None:
+    real = shared_dir / "feeds" / "real"
+    declared = []
+    for name in SPOT_VALUES:
+        server.route(f"/{name}", body=(real / name).read_bytes(), headers={"Content-Type": "application/xml"})
+        declared.append((name, server.url(f"/{name}")))
+    write_feeds(tmp_path / "rules", declared)
+    await poll_once(test_settings(db_url, tmp_path / "rules"))
+    for name, check in SPOT_VALUES.items():
+        rows = stored(db_url, name)
+        title, url, published = check
+        match = [r for r in rows if r.title == title]
+        assert match, f"{name}: no item titled {title!r}"
+        assert match[0].url == url
+        if published is not None:
+            assert match[0].published_at.isoformat() == published
+
+
+# (title, canonical link, published in UTC) of one item per file, read by hand from the XML.
+SPOT_VALUES: dict[str, tuple[str, str, str | None]] = {
+    "arminreiter_FeedReader__Rss20Reuters.xml": (
+        "Iraq says deal reached over withdrawal of Turkish forces from Bashiqa",
+        "http://feeds.reuters.com/~r/Reuters/worldNews/~3/xROvFa03AOc/us-mideast-crisis-iraq-turkey-abadi-idUSKBN14R0D4",
+        "2017-01-07T13:52:27+00:00",
+    ),
+    "rbren_rss-parser__heise.atom": (
+        "Java-Anwendungsserver: Red Hat gibt WildFly 10 frei",
+        # wt_mc is heise's campaign tracker: kept, only the well-known trackers are dropped.
+        "http://www.heise.de/developer/meldung/Java-Anwendungsserver-Red-Hat-gibt-WildFly-10-frei-3088438.html"
+        "?wt_mc=rss.developer.beitrag.atom",
+        "2016-02-01T16:22:00+00:00",
+    ),
+    "miniflux_v2__rdf_UTF8.xml": (
+        "OLED-TVs: Vorsichtsmaßnahmen gegen Einbrennen",
+        "https://www.heise.de/newsticker/meldung/OLED-TVs-Vorsichtsmassnahmen-gegen-Einbrennen-4205274.html"
+        "?wt_mc=rss.ho.beitrag.rdf",
+        None,  # RDF items without dates
+    ),
+}
+
+
+async def test_a_304_does_no_parsing_and_stores_nothing(
+    db_url: str, server: LoopbackHTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        b"<item><title>BYD opens plant</title><link>https://n.example/1</link><guid>1</guid></item>"
+        b"</channel></rss>"
+    )
+    server.serve_feed("/f.xml", body, etag='"v1"', last_modified="Mon, 02 Mar 2026 10:00:00 GMT")
+    write_feeds(tmp_path / "rules", [("f", server.url("/f.xml"))])
+    settings = test_settings(db_url, tmp_path / "rules")
+    assert [o.new_items for o in await poll_once(settings)] == [1]
+
+    calls: list[bytes] = []
+    real_parse = pipeline.parse_feed
+
+    def counting_parse(body: bytes, **kw: Any) -> Any:
+        calls.append(body)
+        return real_parse(body, **kw)
+
+    monkeypatch.setattr(pipeline, "parse_feed", counting_parse)
+    (again,) = await poll_once(settings)
+    assert again.outcome == "not_modified" and calls == []
+    last = server.requests_to("/f.xml")[-1]
+    assert last.headers.get("if-none-match") == '"v1"'
+    assert last.headers.get("if-modified-since") == "Mon, 02 Mar 2026 10:00:00 GMT"
+    assert health(db_url)["f"].status == "ok"
+
+
+async def test_edited_item_is_updated_not_duplicated(
+    db_url: str, server: LoopbackHTTPServer, tmp_path: Path
+) -> None:
+    def feed(title: str) -> bytes:
+        return (
+            '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+            f"<item><title>{title}</title><link>https://n.example/1</link><guid>g1</guid></item>"
+            "</channel></rss>"
+        ).encode()
+
+    server.route("/f.xml", body=feed("Nissan plans 10 NEVs"))
+    write_feeds(tmp_path / "rules", [("f", server.url("/f.xml"))])
+    settings = test_settings(db_url, tmp_path / "rules")
+    await poll_once(settings)
+    server.route("/f.xml", body=feed("Nissan plans 8 NEVs"))
+    (outcome,) = await poll_once(settings)
+    assert (outcome.new_items, outcome.updated_items) == (0, 1)
+    assert [r.title for r in stored(db_url, "f")] == ["Nissan plans 8 NEVs"]
+
+
+async def test_one_broken_feed_does_not_stop_the_others(
+    db_url: str, server: LoopbackHTTPServer, tmp_path: Path
+) -> None:
+    good = (
+        b'<rss version="2.0"><channel><title>t</title>'
+        b"<item><title>A</title><guid>a</guid></item></channel></rss>"
+    )
+    server.route("/good.xml", body=good)
+    server.route(
+        "/html", body=b"<!doctype html><html><body>hello</body></html>", headers={"Content-Type": "text/html"}
+    )
+    server.route("/down", status=503, headers={"Retry-After": "120"})
+    write_feeds(
+        tmp_path / "rules",
+        [("good", server.url("/good.xml")), ("html", server.url("/html")), ("down", server.url("/down"))],
+    )
+    outcomes = {o.feed: o for o in await poll_once(test_settings(db_url, tmp_path / "rules"))}
+    assert outcomes["good"].outcome == "new"
+    assert outcomes["html"].outcome == "failed" and "parse error" in (outcomes["html"].error or "")
+    assert outcomes["down"].outcome == "failed" and "503" in (outcomes["down"].error or "")
+    feeds = health(db_url)
+    assert feeds["down"].status == "failing" and feeds["down"].last_status == 503
+    assert feeds["down"].next_poll_at is not None and feeds["down"].last_polled_at is not None
+    assert (feeds["down"].next_poll_at - feeds["down"].last_polled_at).total_seconds() >= 120
+
+
+async def test_gone_feed_is_disabled_visibly(db_url: str, server: LoopbackHTTPServer, tmp_path: Path) -> None:
+    server.route("/gone", status=410)
+    write_feeds(tmp_path / "rules", [("gone", server.url("/gone"))])
+    settings = test_settings(db_url, tmp_path / "rules")
+    await poll_once(settings)
+    feed = health(db_url)["gone"]
+    assert feed.status == "disabled" and "410" in (feed.last_error or "")
+    assert await poll_once(settings) == []  # not polled again
+    assert len(server.requests_to("/gone")) == 1
+
+
+@pytest.mark.corpus
+async def test_every_hostile_file_gives_items_or_a_clear_error(
+    shared_dir: Path, db_url: str, server: LoopbackHTTPServer, tmp_path: Path
+) -> None:
+    urls = server.serve_directory(shared_dir / "feeds" / "hostile")
+    write_feeds(tmp_path / "rules", [(Path(u).name, u) for u in urls])
+    outcomes = await poll_once(test_settings(db_url, tmp_path / "rules"))
+    assert len(outcomes) == len(urls)
+    for o in outcomes:
+        assert o.outcome in ("new", "unchanged", "failed"), o
+        if o.outcome == "failed":
+            assert o.error and o.error.startswith("parse error:"), o
+    assert sum(o.outcome == "new" for o in outcomes) >= 30

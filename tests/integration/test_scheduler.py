@@ -1,0 +1,178 @@
+"""The scheduler in-process against real loopback servers (rows B3, B7, B8 and hot reload)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from service.config import Settings
+from service.pipeline import Poller
+from service.scheduler import Scheduler
+from service.sources.fetch import Fetcher
+from service.store import db
+from service.store.feeds import list_health
+from service.store.tables import feeds, items
+from tests.support.httpserver import LoopbackHTTPServer
+from tests.support.service import test_settings, write_feeds
+
+
+def rss(*titles: str) -> bytes:
+    entries = "".join(f"<item><title>{t}</title><guid>{t}</guid></item>" for t in titles)
+    return f'<rss version="2.0"><channel><title>t</title>{entries}</channel></rss>'.encode()
+
+
+@pytest.fixture
+def server() -> Any:
+    with LoopbackHTTPServer() as srv:
+        yield srv
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+async def scheduler_for(settings: Settings, engine: Engine) -> AsyncIterator[Scheduler]:
+    fetcher = Fetcher.from_settings(settings)
+    poller = Poller(
+        engine=engine,
+        fetcher=fetcher,
+        settings=settings,
+        owner="test-owner",
+        clock=utcnow,
+        rng=random.Random(7),
+    )
+    try:
+        yield Scheduler(poller=poller, rules_dir=settings.rules_dir)
+    finally:
+        await fetcher.aclose()
+
+
+def names_by_status(engine: Engine) -> dict[str, str]:
+    with engine.connect() as conn:
+        return {f.name: f.status for f in list_health(conn)}
+
+
+async def test_slow_feeds_do_not_hold_up_the_others(
+    engine: Engine, db_url: str, server: LoopbackHTTPServer, tmp_path: Path
+) -> None:
+    for i in range(2):
+        server.route(f"/slow{i}.xml", body=rss(f"slow {i}"), delay_s=4.0)
+    for i in range(6):
+        server.route(f"/fast{i}.xml", body=rss(f"fast {i}"))
+    declared = [(f"slow{i}", server.url(f"/slow{i}.xml")) for i in range(2)]
+    declared += [(f"fast{i}", server.url(f"/fast{i}.xml")) for i in range(6)]
+    write_feeds(tmp_path / "rules", declared)
+    settings = test_settings(db_url, tmp_path / "rules", poll_concurrency=3, fetch_per_host_concurrency=8)
+    async for scheduler in scheduler_for(settings, engine):
+        scheduler.sync_feeds()
+        for _ in range(40):  # bounded: at most 40 ticks of 0.1 s
+            await scheduler.tick()
+            statuses = names_by_status(engine)
+            if all(statuses[f"fast{i}"] == "ok" for i in range(6)):
+                break
+            await asyncio.sleep(0.1)
+        statuses = names_by_status(engine)
+        assert all(statuses[f"fast{i}"] == "ok" for i in range(6)), statuses
+        assert statuses["slow0"] == "new" and statuses["slow1"] == "new"  # still in flight
+        await scheduler.drain(grace_s=10)
+    assert names_by_status(engine)["slow0"] == "ok"
+
+
+async def test_declarations_reload_on_change_and_a_broken_file_keeps_the_last_good(
+    engine: Engine, db_url: str, server: LoopbackHTTPServer, tmp_path: Path
+) -> None:
+    server.route("/a.xml", body=rss("a"))
+    server.route("/b.xml", body=rss("b"))
+    rules = tmp_path / "rules"
+    write_feeds(rules, [("a", server.url("/a.xml"))])
+    settings = test_settings(db_url, rules)
+    async for scheduler in scheduler_for(settings, engine):
+        scheduler.sync_feeds()
+        write_feeds(rules, [("a", server.url("/a.xml")), ("b", server.url("/b.xml"))])
+        await scheduler.tick()
+        assert set(names_by_status(engine)) == {"a", "b"}
+        (rules / "feeds.yaml").write_text("feeds:\n  - name: a\n    url: ftp://nowhere\n")
+        await scheduler.tick()
+        with engine.connect() as conn:
+            urls = dict(conn.execute(sa.select(feeds.c.name, feeds.c.url)).all())
+        assert urls == {"a": server.url("/a.xml"), "b": server.url("/b.xml")}
+        await scheduler.drain(grace_s=5)
+
+
+async def test_a_full_database_fails_the_poll_cleanly_and_it_recovers(
+    tmp_path: Path, server: LoopbackHTTPServer
+) -> None:
+    db_url = f"sqlite:///{tmp_path}/rw.db"
+    setup = db.make_engine(db_url)
+    db.upgrade(setup)
+    setup.dispose()
+    server.route("/f.xml", body=rss(*(f"item {i} " + "x" * 3000 for i in range(50))))
+    write_feeds(tmp_path / "rules", [("f", server.url("/f.xml"))])
+    settings = test_settings(db_url, tmp_path / "rules")
+    full = db.make_engine(db_url)
+
+    @event.listens_for(full, "connect")
+    def _cap_size(dbapi_conn: Any, _record: Any) -> None:
+        # The file may not grow past its current size: the next big write hits "disk full".
+        pages = dbapi_conn.execute("PRAGMA page_count").fetchone()[0]
+        dbapi_conn.execute(f"PRAGMA max_page_count = {pages + 2}")
+
+    async for scheduler in scheduler_for(settings, full):
+        scheduler.sync_feeds()
+        (outcome,) = await scheduler.poll_all_once()
+    assert outcome.outcome == "failed" and "full" in (outcome.error or "")
+    with full.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(items)).scalar_one() == 0
+    full.dispose()
+
+    healthy = db.make_engine(db_url)
+    with healthy.begin() as conn:  # the failed poll's lease is left to expire; expire it now
+        conn.execute(sa.update(feeds).values(lease_owner=None, lease_expires_at=None))
+    async for scheduler in scheduler_for(settings, healthy):
+        (outcome,) = await scheduler.poll_all_once()
+    assert outcome.outcome == "new" and outcome.new_items == 50
+    healthy.dispose()
+
+
+@pytest.mark.postgres
+def test_a_dropped_postgres_connection_is_rolled_back_and_retried(pg_database: str) -> None:
+    from tests.conftest import reset_postgres
+
+    reset_postgres(pg_database)
+    engine = db.make_engine(pg_database)
+    db.upgrade(engine)
+    now = utcnow()
+    attempts: list[int] = []
+
+    def work(conn: sa.Connection) -> None:
+        attempts.append(1)
+        conn.execute(
+            sa.insert(feeds).values(
+                name="once",
+                url="https://o.example/rss",
+                tags=[],
+                enabled=True,
+                declared=True,
+                consecutive_failures=0,
+                next_poll_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        if len(attempts) == 1:
+            conn.execute(sa.text("SELECT pg_terminate_backend(pg_backend_pid())"))
+
+    db.run_transaction(engine, work)
+    assert len(attempts) == 2
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(feeds.c.name)).scalars().all() == ["once"]
+    engine.dispose()

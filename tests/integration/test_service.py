@@ -1,0 +1,207 @@
+"""The service as real processes: start-up checks, graceful stop, replicas (rows B1, B4, B5, B9, B10)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import signal
+import time
+import urllib.request
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from service.store import db
+from service.store.tables import feeds
+from tests.support.httpserver import LoopbackHTTPServer, RecordedRequest, Reply
+from tests.support.processes import free_port, rivalwatch, service_env, start_service, stop, wait_until
+from tests.support.service import write_feeds
+
+pytestmark = pytest.mark.slow
+
+
+def rss(n: int, prefix: str = "item") -> bytes:
+    entries = "".join(f"<item><title>{prefix} {i}</title><guid>{prefix}-{i}</guid></item>" for i in range(n))
+    return f'<rss version="2.0"><channel><title>t</title>{entries}</channel></rss>'.encode()
+
+
+@pytest.fixture
+def server() -> Any:
+    with LoopbackHTTPServer() as srv:
+        yield srv
+
+
+def feed_rows(db_url: str) -> dict[str, sa.Row[Any]]:
+    engine = db.make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return {r.name: r for r in conn.execute(sa.select(feeds))}
+    finally:
+        engine.dispose()
+
+
+def test_run_refuses_an_unmigrated_database(tmp_path: Path) -> None:
+    write_feeds(tmp_path / "rules", [("f", "http://127.0.0.1:9/f.xml")])
+    result = rivalwatch("run", env=service_env(f"sqlite:///{tmp_path}/rw.db", tmp_path / "rules"))
+    assert result.returncode == 3
+    assert "rivalwatch db upgrade" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_invalid_feed_declarations_stop_start_up_with_file_and_line(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "feeds.yaml").write_text("feeds:\n  - name: bad\n    url: file:///etc/passwd\n")
+    env = service_env(f"sqlite:///{tmp_path}/rw.db", rules)
+    assert rivalwatch("db", "upgrade", env=env).returncode == 0
+    result = rivalwatch("poll", "--once", env=env)
+    assert result.returncode == 2
+    assert "feeds.yaml:3:" in result.stderr and "file" in result.stderr
+
+
+def test_second_scheduler_on_one_sqlite_file_refuses_clearly(
+    tmp_path: Path, server: LoopbackHTTPServer
+) -> None:
+    server.route("/f.xml", body=rss(1))
+    write_feeds(tmp_path / "rules", [("f", server.url("/f.xml"))])
+    env = service_env(f"sqlite:///{tmp_path}/rw.db", tmp_path / "rules")
+    assert rivalwatch("db", "upgrade", env=env).returncode == 0
+    first = start_service(env, tmp_path / "first.log")
+    try:
+        assert wait_until(lambda: bool(server.requests_to("/f.xml")), timeout_s=30)
+        second = rivalwatch("run", env=env, timeout_s=30)
+        assert second.returncode == 3
+        assert "already running" in second.stderr and "Traceback" not in second.stderr
+    finally:
+        assert stop(first) == 0
+
+
+def test_sigterm_lets_running_polls_finish_within_the_grace_period(
+    tmp_path: Path, server: LoopbackHTTPServer
+) -> None:
+    server.route("/slow.xml", body=rss(2), delay_s=2.0)
+    write_feeds(tmp_path / "rules", [("slow", server.url("/slow.xml"))])
+    db_url = f"sqlite:///{tmp_path}/rw.db"
+    env = service_env(db_url, tmp_path / "rules", RIVALWATCH_SHUTDOWN_GRACE_S="10")
+    assert rivalwatch("db", "upgrade", env=env).returncode == 0
+    proc = start_service(env, tmp_path / "svc.log")
+    assert wait_until(lambda: bool(server.requests_to("/slow.xml")), timeout_s=30)
+    started = time.monotonic()
+    assert stop(proc, timeout_s=20) == 0
+    assert time.monotonic() - started < 10
+    row = feed_rows(db_url)["slow"]
+    assert row.last_success_at is not None and row.lease_owner is None
+
+
+def test_sigterm_releases_leases_of_polls_outlasting_the_grace_period(
+    tmp_path: Path, server: LoopbackHTTPServer
+) -> None:
+    server.route("/stuck.xml", body=rss(1), delay_s=15.0)
+    write_feeds(tmp_path / "rules", [("stuck", server.url("/stuck.xml"))])
+    db_url = f"sqlite:///{tmp_path}/rw.db"
+    env = service_env(db_url, tmp_path / "rules", RIVALWATCH_SHUTDOWN_GRACE_S="1")
+    assert rivalwatch("db", "upgrade", env=env).returncode == 0
+    proc = start_service(env, tmp_path / "svc.log")
+    assert wait_until(lambda: bool(server.requests_to("/stuck.xml")), timeout_s=30)
+    started = time.monotonic()
+    assert stop(proc, timeout_s=20) == 0
+    assert time.monotonic() - started < 8
+    row = feed_rows(db_url)["stuck"]
+    assert row.lease_owner is None and row.last_polled_at is None
+
+
+def test_a_poll_outlasting_its_interval_never_overlaps(tmp_path: Path, server: LoopbackHTTPServer) -> None:
+    server.route("/slow.xml", body=rss(1), delay_s=3.0)
+    write_feeds(tmp_path / "rules", [("slow", server.url("/slow.xml"))])
+    env = service_env(
+        f"sqlite:///{tmp_path}/rw.db",
+        tmp_path / "rules",
+        RIVALWATCH_POLL_INTERVAL_S="1",
+        RIVALWATCH_POLL_MIN_INTERVAL_S="1",
+    )
+    assert rivalwatch("db", "upgrade", env=env).returncode == 0
+    proc = start_service(env, tmp_path / "svc.log")
+    try:
+        assert wait_until(lambda: len(server.requests_to("/slow.xml")) >= 3, timeout_s=30)
+    finally:
+        stop(proc)
+    assert server.max_concurrent == 1
+
+
+def test_health_endpoint_reports_failing_feeds(tmp_path: Path, server: LoopbackHTTPServer) -> None:
+    server.route("/ok.xml", body=rss(1))
+    server.route("/bad.xml", status=500)
+    write_feeds(tmp_path / "rules", [("ok", server.url("/ok.xml")), ("bad", server.url("/bad.xml"))])
+    port = free_port()
+    env = service_env(
+        f"sqlite:///{tmp_path}/rw.db",
+        tmp_path / "rules",
+        RIVALWATCH_API_ENABLED="true",
+        RIVALWATCH_API_PORT=str(port),
+    )
+    assert rivalwatch("db", "upgrade", env=env).returncode == 0
+    proc = start_service(env, tmp_path / "svc.log")
+
+    def health() -> dict[str, Any] | None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
+                return dict(json.load(resp))
+        except OSError:
+            return None
+
+    try:
+        assert wait_until(lambda: (health() or {}).get("failing_feeds") == ["bad"], timeout_s=30)
+        report = health()
+        assert report is not None and report["status"] == "degraded" and report["feeds"]["ok"] == 1
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as resp:
+            assert b'rivalwatch_feed_polls_total{feed="ok",outcome="new"}' in resp.read()
+    finally:
+        assert stop(proc) == 0
+
+
+@pytest.mark.postgres
+def test_two_replicas_share_200_feeds_and_the_survivor_takes_over(tmp_path: Path, pg_database: str) -> None:
+    from tests.conftest import reset_postgres
+
+    reset_postgres(pg_database)
+    fetches: dict[str, list[float]] = defaultdict(list)
+
+    def answer(request: RecordedRequest) -> Reply:
+        fetches[request.path].append(time.monotonic())
+        return Reply(200, rss(1, request.path.strip("/")), {"Content-Type": "application/rss+xml"})
+
+    interval_s = 6
+    with LoopbackHTTPServer() as server:
+        paths = [f"/f{i:03d}.xml" for i in range(200)]
+        for path in paths:
+            server.route(path, handler=answer)
+        write_feeds(tmp_path / "rules", [(p.strip("/"), server.url(p)) for p in paths])
+        env = service_env(
+            pg_database,
+            tmp_path / "rules",
+            RIVALWATCH_POLL_INTERVAL_S=str(interval_s),
+            RIVALWATCH_POLL_MIN_INTERVAL_S="1",
+            RIVALWATCH_POLL_LEASE_S="6",
+            RIVALWATCH_FETCH_DEADLINE_S="1",
+            RIVALWATCH_POLL_STARTUP_SPREAD_S="0",
+        )
+        assert rivalwatch("db", "upgrade", env=env).returncode == 0
+        one = start_service(env, tmp_path / "one.log")
+        two = start_service(env, tmp_path / "two.log")
+        try:
+            assert wait_until(lambda: all(len(fetches[p]) >= 2 for p in paths), timeout_s=90)
+            stop(one, sig=signal.SIGKILL)
+            killed_at = time.monotonic()
+            # Leases of the killed replica expire after 6 s; the survivor must poll every feed again.
+            assert wait_until(lambda: all(fetches[p][-1] > killed_at + 6 for p in paths), timeout_s=90)
+        finally:
+            stop(one, sig=signal.SIGKILL)
+            assert stop(two) == 0
+    gaps = [b - a for times in fetches.values() for a, b in itertools.pairwise(times)]
+    # ±10 % jitter around the interval; a gap far below it would mean two replicas polled one feed.
+    assert min(gaps) >= interval_s * 0.85, sorted(gaps)[:5]
+    per_feed = Counter(len(t) for t in fetches.values())
+    assert min(per_feed) >= 3, per_feed

@@ -1,0 +1,33 @@
+"""Helpers to build settings and feed declarations for tests that run the real pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from service.config import Settings, load_settings
+
+
+def write_feeds(rules_dir: Path, feeds: Iterable[tuple[str, str]], *, file: str = "feeds.yaml") -> Path:
+    rules_dir.mkdir(parents=True, exist_ok=True)
+    path = rules_dir / file
+    path.write_text(yaml.safe_dump({"feeds": [{"name": n, "url": u} for n, u in feeds]}), encoding="utf-8")
+    return path
+
+
+def test_settings(db_url: str, rules_dir: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": db_url,
+        "rules_dir": rules_dir,
+        "fetch_allow_cidrs": "127.0.0.1/32",
+        "poll_concurrency": 8,
+        "fetch_deadline_s": 20.0,
+        "api_enabled": False,
+    }
+    return load_settings(**(values | overrides))
+
+
+test_settings.__test__ = False  # type: ignore[attr-defined]
