@@ -22,8 +22,12 @@ from service.store import db
 from service.store.feeds import list_health
 from service.views import feed_json, outcome_json
 
+# Tracebacks that show local variables could print secrets: keep Python's plain ones.
 app = typer.Typer(
-    no_args_is_help=True, add_completion=False, help="rivalwatch: competitive-intelligence alerts."
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="rivalwatch: competitive-intelligence alerts.",
 )
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 feeds_app = typer.Typer(no_args_is_help=True, help="Declared feeds and their health.")

@@ -196,7 +196,12 @@ class Fetcher:
         if status != 304 and not 200 <= status < 300:
             retry_after = retry_after_s(response.headers.get("retry-after"), now=self._now())
             raise HTTPStatusError(status, retry_after_s=retry_after)
-        body = b"" if status == 304 else await self._read_body(response, host=host)
+        if status == 304:
+            # HTTP gives a 304 no body; reading its end lets the connection be reused.
+            await response.aread()
+            body = b""
+        else:
+            body = await self._read_body(response, host=host)
         headers = MappingProxyType({name.lower(): value for name, value in response.headers.items()})
         return FetchResult(
             url=url,

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 from service.store.tables import feeds, items
 
 FeedStatus = Literal["ok", "failing", "disabled", "new"]
+SYNC_LOCK_KEY = 0x52570001  # PostgreSQL advisory lock taken while declarations are written
 
 
 class DeclaredFeed(Protocol):
@@ -60,6 +61,9 @@ class SyncReport:
 
 def sync_declared(conn: Connection, declared: Sequence[DeclaredFeed], *, now: datetime) -> SyncReport:
     """Make the feeds table match the declarations; undeclared feeds are kept but disabled."""
+    if conn.dialect.name == "postgresql":
+        # Replicas start together: one syncs at a time, the next sees its rows.
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(SYNC_LOCK_KEY)))
     existing = {row.name: row for row in conn.execute(sa.select(feeds))}
     added, changed = [], []
     for spec in declared:

@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from service.sources.dedup import pick_story, unique_by_key
-from service.store.tables import items, stories
+from service.store.tables import items
 
 CHUNK = 500  # keys per IN (...) list: well inside SQLite's and PostgreSQL's parameter limits
 
@@ -70,22 +70,44 @@ def store_items(
     story_window: timedelta,
 ) -> StoreResult:
     fresh = unique_by_key(batch)
-    known = _known_hashes(conn, feed_id, [i.key for i in fresh])
+    known = _known(conn, feed_id, [i.key for i in fresh])
     new = [i for i in fresh if i.key not in known]
-    edited = [i for i in fresh if i.key in known and known[i.key][1] != i.content_hash]
+    edited = [i for i in fresh if i.key in known and known[i.key].content_hash != i.content_hash]
     for item in edited:
-        _update_item(conn, known[item.key][0], item, now=now)
+        _update_item(conn, known[item.key].id, item, now=now)
     inserted = _insert_new(conn, feed_id, new, now=now, story_window=story_window) if new else ()
     return StoreResult(inserted, len(edited), len(fresh) - len(new) - len(edited))
 
 
-def _known_hashes(conn: Connection, feed_id: int, keys: Sequence[str]) -> dict[str, tuple[int, str]]:
-    found: dict[str, tuple[int, str]] = {}
+# Statements are built once: with expanding IN parameters they compile once and are cached,
+# instead of coercing hundreds of literal parameters on every poll.
+_KNOWN = sa.select(items.c.item_key, items.c.id, items.c.content_hash, items.c.story_id).where(
+    items.c.feed_id == sa.bindparam("feed_id"), items.c.item_key.in_(sa.bindparam("keys", expanding=True))
+)
+_STORY_BY_URL = (
+    sa.select(items.c.url, sa.func.min(items.c.story_id).label("story_id"))
+    .where(items.c.url.in_(sa.bindparam("urls", expanding=True)))
+    .group_by(items.c.url)
+)
+_STORY_BY_TITLE = (
+    sa.select(items.c.title_fp, items.c.story_id, items.c.text)
+    .where(
+        items.c.title_fp.in_(sa.bindparam("fps", expanding=True)),
+        items.c.first_seen_at >= sa.bindparam("since"),
+    )
+    .order_by(items.c.id)
+)
+_LEADERS_NAME_THEIR_STORY = (
+    sa.update(items)
+    .where(items.c.feed_id == sa.bindparam("of_feed"), items.c.story_id.is_(None))
+    .values(story_id=items.c.id)
+)
+
+
+def _known(conn: Connection, feed_id: int, keys: Sequence[str]) -> dict[str, sa.Row[Any]]:
+    found: dict[str, sa.Row[Any]] = {}
     for chunk in _chunks(keys):
-        query = sa.select(items.c.item_key, items.c.id, items.c.content_hash).where(
-            items.c.feed_id == feed_id, items.c.item_key.in_(chunk)
-        )
-        found.update({r.item_key: (r.id, r.content_hash) for r in conn.execute(query)})
+        found.update({r.item_key: r for r in conn.execute(_KNOWN, {"feed_id": feed_id, "keys": list(chunk)})})
     return found
 
 
@@ -114,30 +136,50 @@ def _insert_new(
     now: datetime,
     story_window: timedelta,
 ) -> tuple[StoredItem, ...]:
+    """Insert in two rounds: items joining a known story or starting one, then their copies."""
     story_of = _existing_stories(conn, new, since=now - story_window)
-    _create_missing_stories(conn, new, story_of, now=now)
+    leader_of = _batch_leaders([i for i in new if i.key not in story_of])
+    first = [i for i in new if leader_of.get(i.key, i.key) == i.key]
+    stored = _insert(conn, feed_id, first, story_of, now=now)
+    # A story's first item is its own story: give the new leaders their ids as story ids.
+    conn.execute(_LEADERS_NAME_THEIR_STORY, {"of_feed": feed_id})
+    stored = {k: StoredItem(s.id, s.story_id or s.id, k) for k, s in stored.items()}
+    followers = [i for i in new if leader_of.get(i.key, i.key) != i.key]
+    if followers:
+        leaders = {leader_of[i.key] for i in followers}
+        stories = {k: stored[k].story_id for k in leaders if k in stored}
+        stories |= _story_ids_of(conn, feed_id, [k for k in leaders if k not in stored])
+        follower_story = {i.key: stories[leader_of[i.key]] for i in followers}
+        stored |= _insert(conn, feed_id, followers, follower_story, now=now)
+    return tuple(stored[i.key] for i in new if i.key in stored)
+
+
+def _insert(
+    conn: Connection,
+    feed_id: int,
+    batch: Sequence[StorableItem],
+    story_of: dict[str, int],
+    *,
+    now: datetime,
+) -> dict[str, StoredItem]:
+    if not batch:
+        return {}
     rows = [
         {
-            "feed_id": feed_id,
-            "item_key": i.key,
-            "story_id": story_of[i.key],
-            "guid": i.guid,
-            "url": i.url,
-            "title": i.title,
-            "text": i.text,
-            "published_at": i.published_at,
-            "first_seen_at": now,
-            "revision": 1,
-            "content_hash": i.content_hash,
-            "title_fp": i.title_fp,
+            "feed_id": feed_id, "item_key": i.key, "story_id": story_of.get(i.key), "guid": i.guid,
+            "url": i.url, "title": i.title, "text": i.text, "published_at": i.published_at,
+            "first_seen_at": now, "revision": 1, "content_hash": i.content_hash, "title_fp": i.title_fp,
         }
-        for i in new
-    ]
-    insert = _insert_ignoring_duplicates(conn).returning(
-        items.c.id, items.c.story_id, items.c.item_key, sort_by_parameter_order=True
-    )
-    result = conn.execute(insert, rows)
-    return tuple(StoredItem(r.id, r.story_id, r.item_key) for r in result)
+        for i in batch
+    ]  # fmt: skip
+    # No ordering is asked of RETURNING: each row names its key, and SQLite can then batch.
+    insert = _insert_ignoring_duplicates(conn).returning(items.c.id, items.c.story_id, items.c.item_key)
+    return {r.item_key: StoredItem(r.id, r.story_id, r.item_key) for r in conn.execute(insert, rows)}
+
+
+def _story_ids_of(conn: Connection, feed_id: int, keys: Sequence[str]) -> dict[str, int]:
+    """Stories of items stored earlier (a leader another poller inserted a moment ago)."""
+    return {key: row.story_id for key, row in _known(conn, feed_id, keys).items()}
 
 
 def _insert_ignoring_duplicates(conn: Connection) -> Any:
@@ -152,21 +194,11 @@ def _existing_stories(conn: Connection, new: Sequence[StorableItem], *, since: d
     urls = sorted({i.url for i in new if i.url})
     by_url: dict[str, int] = {}
     for chunk in _chunks(urls):
-        query = (
-            sa.select(items.c.url, sa.func.min(items.c.story_id).label("story_id"))
-            .where(items.c.url.in_(chunk))
-            .group_by(items.c.url)
-        )
-        by_url.update({r.url: r.story_id for r in conn.execute(query)})
+        by_url.update({r.url: r.story_id for r in conn.execute(_STORY_BY_URL, {"urls": list(chunk)})})
     fps = sorted({i.title_fp for i in new if i.title_fp and not (i.url and i.url in by_url)})
     by_title: dict[str, list[tuple[int, str]]] = defaultdict(list)
     for chunk in _chunks(fps):
-        query = (
-            sa.select(items.c.title_fp, items.c.story_id, items.c.text)
-            .where(items.c.title_fp.in_(chunk), items.c.first_seen_at >= since)
-            .order_by(items.c.id)
-        )
-        for r in conn.execute(query):
+        for r in conn.execute(_STORY_BY_TITLE, {"fps": list(chunk), "since": since}):
             by_title[r.title_fp].append((r.story_id, r.text))
     story_of: dict[str, int] = {}
     for item in new:
@@ -178,32 +210,23 @@ def _existing_stories(conn: Connection, new: Sequence[StorableItem], *, since: d
     return story_of
 
 
-def _create_missing_stories(
-    conn: Connection, new: Sequence[StorableItem], story_of: dict[str, int], *, now: datetime
-) -> None:
-    """New stories for the rest; copies inside this batch share one."""
-    leaders: list[StorableItem] = []
-    leader_by_url: dict[str, int] = {}
+def _batch_leaders(new: Sequence[StorableItem]) -> dict[str, str]:
+    """For items starting new stories: which item of this batch leads each one (key → key)."""
+    leader_of: dict[str, str] = {}
+    leader_by_url: dict[str, str] = {}
     leaders_by_fp: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    follows: dict[str, int] = {}
+    keys: list[str] = []
     for item in new:
-        if item.key in story_of:
-            continue
-        index = leader_by_url.get(item.url) if item.url else None
-        if index is None and item.title_fp:
+        leader = leader_by_url.get(item.url) if item.url else None
+        if leader is None and item.title_fp:
             index = pick_story(item.text, leaders_by_fp.get(item.title_fp, []))
-        if index is None:
-            index = len(leaders)
-            leaders.append(item)
+            leader = keys[index] if index is not None else None
+        if leader is None:
+            leader = item.key
             if item.url:
-                leader_by_url[item.url] = index
+                leader_by_url[item.url] = item.key
             if item.title_fp:
-                leaders_by_fp[item.title_fp].append((index, item.text))
-        follows[item.key] = index
-    if not leaders:
-        return
-    query = sa.insert(stories).returning(stories.c.id, sort_by_parameter_order=True)
-    rows = [{"title": i.title, "url": i.url, "created_at": now} for i in leaders]
-    story_ids = list(conn.execute(query, rows).scalars())
-    for key, index in follows.items():
-        story_of[key] = story_ids[index]
+                leaders_by_fp[item.title_fp].append((len(keys), item.text))
+            keys.append(item.key)
+        leader_of[item.key] = leader
+    return leader_of

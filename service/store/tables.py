@@ -74,22 +74,14 @@ feeds = sa.Table(
     sa.Index(None, "next_poll_at"),
 )
 
-stories = sa.Table(
-    "stories",
-    metadata,
-    sa.Column("id", BigId, primary_key=True, autoincrement=True),
-    sa.Column("title", sa.Text, nullable=False),
-    sa.Column("url", sa.Text, nullable=True),
-    sa.Column("created_at", UTCDateTime, nullable=False),
-)
-
 items = sa.Table(
     "items",
     metadata,
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
     sa.Column("feed_id", BigId, sa.ForeignKey("feeds.id", ondelete="CASCADE"), nullable=False),
     sa.Column("item_key", sa.String(32), nullable=False),
-    sa.Column("story_id", BigId, sa.ForeignKey("stories.id"), nullable=False),
+    # The id of the story's first item; an item that starts a story points at itself.
+    sa.Column("story_id", BigId, nullable=True),
     sa.Column("guid", sa.Text, nullable=True),
     sa.Column("url", sa.Text, nullable=True),
     sa.Column("title", sa.Text, nullable=False),

@@ -122,6 +122,15 @@ async def test_conditional_get_sends_validators_and_304_has_no_body(
     assert "if-none-match" not in server.requests_to("/feed.xml")[0].headers
 
 
+async def test_304_answers_keep_the_connection_for_the_next_poll(
+    server: LoopbackHTTPServer, fetcher: Fetcher
+) -> None:
+    server.serve_feed("/feed.xml", FEED, etag='"v1"')
+    for _ in range(4):
+        assert (await fetcher.fetch(server.url("/feed.xml"), etag='"v1"')).not_modified
+    assert server.connection_count == 1
+
+
 async def test_user_agent_and_encodings_are_announced(server: LoopbackHTTPServer) -> None:
     server.route("/", body=b"ok")
     async with make_fetcher(user_agent="rivalwatch-test/1 (+ops@example.org)") as fetcher:

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from service.store import db
 from service.store import feeds as feed_store
 from service.store import items as item_store
-from service.store.tables import feeds, items, stories
+from service.store.tables import feeds, items
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 WINDOW = timedelta(days=14)
@@ -259,8 +259,10 @@ def test_copies_inside_one_batch_share_a_story(engine: Engine) -> None:
         Entry("k3", "Three", "t"),
     )
     assert got.inserted[0].story_id == got.inserted[1].story_id != got.inserted[2].story_id
+    assert got.inserted[0].story_id == got.inserted[0].id  # a story is named by its first item
     with engine.connect() as conn:
-        assert conn.execute(sa.select(sa.func.count()).select_from(stories)).scalar_one() == 2
+        stories = conn.execute(sa.select(sa.func.count(sa.distinct(items.c.story_id)))).scalar_one()
+    assert stories == 2
 
 
 @pytest.mark.parametrize("attempts", [3])
@@ -278,3 +280,25 @@ def test_run_transaction_rolls_back_a_failed_attempt(engine: Engine, attempts: i
     assert len(calls) == 1  # not a transient database error: no retry
     with engine.connect() as conn:
         assert conn.execute(sa.select(feeds.c.etag)).scalar_one() is None
+
+
+def test_replicas_declaring_the_same_feeds_at_once_do_not_collide(engine: Engine) -> None:
+    specs = [Spec(f"f{i:03d}", f"https://f{i}.example/rss") for i in range(100)]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def replica() -> None:
+        barrier.wait(timeout=10)
+        try:
+            declare(engine, *specs)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=replica) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(feeds)).scalar_one() == 100

@@ -1,4 +1,4 @@
-"""Feeds, stories and items: the ingest core.
+"""Feeds and items (grouped into stories): the ingest core.
 
 Revision ID: 0001
 Revises:
@@ -53,19 +53,11 @@ def upgrade() -> None:
     )
     op.create_index("ix_feeds_next_poll_at", "feeds", ["next_poll_at"])
     op.create_table(
-        "stories",
-        sa.Column("id", ID, autoincrement=True, nullable=False),
-        sa.Column("title", sa.Text(), nullable=False),
-        sa.Column("url", sa.Text(), nullable=True),
-        sa.Column("created_at", TS, nullable=False),
-        sa.PrimaryKeyConstraint("id", name="pk_stories"),
-    )
-    op.create_table(
         "items",
         sa.Column("id", ID, autoincrement=True, nullable=False),
         sa.Column("feed_id", ID, nullable=False),
         sa.Column("item_key", sa.String(32), nullable=False),
-        sa.Column("story_id", ID, nullable=False),
+        sa.Column("story_id", ID, nullable=True),
         sa.Column("guid", sa.Text(), nullable=True),
         sa.Column("url", sa.Text(), nullable=True),
         sa.Column("title", sa.Text(), nullable=False),
@@ -77,7 +69,6 @@ def upgrade() -> None:
         sa.Column("content_hash", sa.String(32), nullable=False),
         sa.Column("title_fp", sa.String(32), nullable=False),
         sa.ForeignKeyConstraint(["feed_id"], ["feeds.id"], name="fk_items_feed_id_feeds", ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["story_id"], ["stories.id"], name="fk_items_story_id_stories"),
         sa.PrimaryKeyConstraint("id", name="pk_items"),
         sa.UniqueConstraint("feed_id", "item_key", name="uq_items_feed_id_item_key"),
     )
@@ -88,5 +79,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("items")
-    op.drop_table("stories")
     op.drop_table("feeds")
