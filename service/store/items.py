@@ -81,7 +81,9 @@ def store_items(
 
 # Statements are built once: with expanding IN parameters they compile once and are cached,
 # instead of coercing hundreds of literal parameters on every poll.
-_KNOWN = sa.select(items.c.item_key, items.c.id, items.c.content_hash, items.c.story_id).where(
+_KNOWN = sa.select(
+    items.c.item_key, items.c.id, items.c.content_hash, items.c.story_id, items.c.first_seen_at
+).where(
     items.c.feed_id == sa.bindparam("feed_id"), items.c.item_key.in_(sa.bindparam("keys", expanding=True))
 )
 _STORY_BY_URL = (
@@ -172,9 +174,11 @@ def _insert(
         }
         for i in batch
     ]  # fmt: skip
-    # No ordering is asked of RETURNING: each row names its key, and SQLite can then batch.
-    insert = _insert_ignoring_duplicates(conn).returning(items.c.id, items.c.story_id, items.c.item_key)
-    return {r.item_key: StoredItem(r.id, r.story_id, r.item_key) for r in conn.execute(insert, rows)}
+    # A plain executemany (no RETURNING) is the driver's fast path; the ids are read back after.
+    # Rows another poller stored under the same key keep their own first_seen_at: not ours.
+    conn.execute(_insert_ignoring_duplicates(conn), rows)
+    stored = _known(conn, feed_id, [i.key for i in batch])
+    return {k: StoredItem(r.id, r.story_id, k) for k, r in stored.items() if r.first_seen_at == now}
 
 
 def _story_ids_of(conn: Connection, feed_id: int, keys: Sequence[str]) -> dict[str, int]:
