@@ -71,6 +71,7 @@ _BLOCK_TAGS = (
 )
 _BLOCK_TAG = re.compile(rf"<(?=/?(?:{_BLOCK_TAGS})\b)")
 _NON_WORD = re.compile(r"[\W_]+")
+_ASCII_FOLD = {c: (chr(c).lower() if chr(c).isalnum() else " ") for c in range(128)}
 _HTML_WINDOW_FACTOR = 4
 
 
@@ -123,7 +124,10 @@ def _digest(value: str) -> str:
 
 def title_fingerprint(title: str) -> str:
     """Fingerprint for spotting one story across feeds; "" for titles too short to trust."""
-    folded = " ".join(_NON_WORD.sub(" ", unicodedata.normalize("NFKC", title).casefold()).split())
+    if title.isascii():  # NFKC and case folding of ASCII are lower-casing; \W is any non-alnum
+        folded = " ".join(title.translate(_ASCII_FOLD).split())
+    else:
+        folded = " ".join(_NON_WORD.sub(" ", unicodedata.normalize("NFKC", title).casefold()).split())
     if len(folded) - folded.count(" ") < MIN_FP_CHARS:
         return ""
     return _digest(folded)
@@ -140,7 +144,9 @@ def canonical_url(url: str | None, *, base: str | None = None) -> str | None:
     """The canonical absolute http(s) form of a link, or None when there is none. Never raises."""
     if not url:
         return None
-    link = _URL_WHITESPACE.sub("", url.strip())
+    link = url.strip()
+    if "\n" in link or "\t" in link or "\r" in link:
+        link = _URL_WHITESPACE.sub("", link)
     if not link:
         return None
     try:

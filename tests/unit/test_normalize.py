@@ -7,7 +7,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from service.sources.normalize import Item, canonical_url, clean_text, html_to_text, normalize_entry
+from service.sources.normalize import (
+    Item,
+    canonical_url,
+    clean_text,
+    html_to_text,
+    normalize_entry,
+    title_fingerprint,
+)
 from service.sources.parse import RawEntry
 
 FEED_URL = "https://news.example/feeds/main.xml"
@@ -140,6 +147,14 @@ def test_content_hash_changes_on_edit_only() -> None:
 )
 def test_title_fingerprint(title: str, same_story: bool) -> None:
     assert (_item(title=title).title_fp == _item().title_fp) is same_story
+
+
+def test_ascii_fingerprint_matches_the_unicode_folding() -> None:
+    """ASCII titles take a translate-table shortcut; a trailing em dash (folded to a space)
+    forces the general NFKC / casefold / regex path, which must give the same fingerprint."""
+    for code in range(128):
+        title = f"BYD Opens{chr(code)}Plant_in Hungary{chr(code)}2024"
+        assert title_fingerprint(title) == title_fingerprint(title + " \u2014"), repr(chr(code))
 
 
 def test_short_titles_have_no_fingerprint() -> None:

@@ -117,6 +117,10 @@ def test_atom_text_constructs_links_and_base() -> None:
         ("2018-10-05", datetime(2018, 10, 5, tzinfo=UTC)),
         ("not a date", None),
         ("31 Feb 2023 10:00:00 +0000", None),
+        # before year 1 in UTC, or an offset beyond a day: no crash, feedparser's reading wins
+        ("Mon, 01 Jan 0001 00:00:00 +0100", datetime(100, 1, 1, 1, 0, tzinfo=UTC)),
+        ("0001-01-01T00:00:00+01:00", None),
+        ("Tue, 19 Dec 2023 08:30:00 +2500", datetime(2023, 12, 18, 7, 30, tzinfo=UTC)),
         ("", None),
     ],
 )

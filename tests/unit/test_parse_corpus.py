@@ -15,7 +15,7 @@ from urllib.parse import urljoin
 import pytest
 
 from service.errors import ParseError
-from service.sources import parse
+from service.sources import fastpath, parse
 from service.sources.normalize import canonical_url, html_to_text, normalize_entry
 from service.sources.parse import ParsedFeed, RawEntry, parse_feed
 
@@ -63,7 +63,7 @@ def _comparable(entry: RawEntry) -> tuple[object, ...]:
 def test_fast_and_tolerant_paths_agree_on_real_feeds() -> None:
     for path in _files("real"):
         body = path.read_bytes()
-        fast = parse._parse_fast(body, content_type=None, max_entries=100_000)
+        fast = fastpath.parse_fast(body, content_type=None, max_entries=100_000)
         assert fast is not None, f"{path.name} no longer takes the fast path"
         tolerant = parse._parse_tolerant(body, content_type=None, max_entries=100_000)
         assert len(fast.entries) == len(tolerant.entries), path.name

@@ -1,0 +1,65 @@
+"""What a parsed feed is, and the rules both parse paths (fast and tolerant) share.
+
+Rules implemented here:
+
+- A ``ParsedFeed`` holds the feed's title, link, TTL and its ``RawEntry`` values in document
+  order; ``parser`` says which path read it and ``warning`` carries the tolerant parser's
+  complaint about a broken document.
+- ``title`` and ``summary`` of an entry are HTML fragments. The summary is the longest of
+  the summary/description and the content elements (the first one wins a tie): the fuller
+  text is what rules should see.
+- Caps: an id longer than ``MAX_RAW_ID_CHARS``, a title longer than ``MAX_RAW_TITLE_CHARS``
+  or a summary longer than ``MAX_RAW_SUMMARY_CHARS`` is cut, so later stages never hold
+  absurd strings.
+- TTL: RSS ``ttl`` (minutes) wins; else the syndication module's update period divided by
+  its frequency; else None.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+MAX_RAW_TITLE_CHARS = 16_384
+MAX_RAW_SUMMARY_CHARS = 1_048_576
+MAX_RAW_ID_CHARS = 4_096
+
+_SY_PERIOD_S = {"hourly": 3600, "daily": 86400, "weekly": 604800, "monthly": 2592000, "yearly": 31536000}
+
+
+@dataclass(frozen=True, slots=True)
+class RawEntry:
+    guid: str | None
+    link: str | None
+    title: str
+    summary: str
+    published: datetime | None
+    base_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    title: str
+    link: str | None
+    ttl_s: int | None
+    entries: tuple[RawEntry, ...]
+    parser: Literal["fast", "tolerant"]
+    dropped_entries: int
+    warning: str | None
+
+
+def fullest(summary: str | None, contents: list[str]) -> str:
+    """The longest of the summary and the content elements: rules should see the full text."""
+    return max([summary or "", *contents], key=len)
+
+
+def ttl_from(ttl_minutes: str | None, period: str | None, frequency: str | None) -> int | None:
+    """RSS ``ttl`` (minutes) wins; else the syndication module's period / frequency."""
+    if ttl_minutes and ttl_minutes.strip().isdigit():
+        return int(ttl_minutes.strip()) * 60
+    period_s = _SY_PERIOD_S.get((period or "").strip().lower())
+    if period_s is None:
+        return None
+    times = (frequency or "1").strip()
+    return period_s // int(times) if times.isdigit() and int(times) > 0 else period_s
