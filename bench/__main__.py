@@ -1,7 +1,7 @@
 """``python -m bench [--quick] [--only NAME ...]``: run the suites, print tables, write JSON.
 
 Suites: ``ingest`` (real corpus), ``synthetic`` (seeded synthetic corpus, same three rows),
-``polling`` (CPU per poll) and ``memory`` (peak RSS). Results go to
+``polling`` (CPU per poll), ``memory`` (peak RSS) and ``matcher`` (keyword matching items/s). Results go to
 ``bench/results/ingest-<UTC timestamp>.json`` with the machine's details.
 """
 
@@ -22,7 +22,7 @@ from bench.common import machine_info
 from bench.corpus import PROJECT_ROOT, CorpusMissingError, load_real_corpus, synthetic_corpus
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-SUITES = ("ingest", "synthetic", "polling", "memory")
+SUITES = ("ingest", "synthetic", "polling", "memory", "matcher")
 SYNTHETIC = {"quick": (60, 30), "full": (200, 40)}
 """(feeds, items per feed) of the synthetic corpus."""
 SYNTHETIC_SEED = 20240601
@@ -62,11 +62,19 @@ def _memory(quick: bool) -> tuple[dict[str, Any], str]:
     return result, memory.render(result)
 
 
+def _matcher(quick: bool) -> tuple[dict[str, Any], str]:
+    from bench import matcher
+
+    result = matcher.run_suite(quick=quick)
+    return result, matcher.render(result)
+
+
 RUNNERS: dict[str, Callable[[bool], tuple[dict[str, Any], str]]] = {
     "ingest": _ingest,
     "synthetic": _synthetic,
     "polling": _polling,
     "memory": _memory,
+    "matcher": _matcher,
 }
 
 
@@ -89,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         load_real_corpus()
     except CorpusMissingError as exc:
-        if any(s in selected for s in ("ingest", "polling")):
+        if any(s in selected for s in ("ingest", "polling", "matcher")):
             print(f"bench: {exc}", file=sys.stderr)
             return 2
 

@@ -13,7 +13,9 @@ RivalwatchError
 │   ├── DeadlineError          the whole fetch outlasted its wall-clock deadline
 │   ├── TransportError         connect / read / TLS failures
 │   └── HTTPStatusError        a non-2xx, non-304 answer (410 is `gone`)
-└── ParseError             the body is not a feed we can read
+├── ParseError             the body is not a feed we can read
+├── ExpressionError        a rule's match expression is invalid (with the column)
+└── BaselineError          a baseline cannot be built or loaded
 """
 
 from __future__ import annotations
@@ -110,3 +112,16 @@ class HTTPStatusError(FetchError):
 
 class ParseError(RivalwatchError):
     """The document could not be read as RSS, Atom or RDF."""
+
+
+class ExpressionError(RivalwatchError):
+    """A match expression could not be parsed; ``column`` is 1-based within the expression."""
+
+    def __init__(self, message: str, *, column: int) -> None:
+        super().__init__(f"column {column}: {message}")
+        self.message = message
+        self.column = column
+
+
+class BaselineError(RivalwatchError):
+    """A baseline article or file could not be turned into a baseline."""

@@ -1,0 +1,168 @@
+"""Suite ``matcher``: items/s of the compiled keyword matcher at 100, 1 000 and 5 000 terms.
+
+Items are the titles and plain texts of the real corpus (``pipeline.parse_document`` →
+``pipeline.normalise_entries`` with default settings; documents that do not parse are skipped).
+Rules are generated with a fixed seed, the way a large rule set looks: every rule ORs 2-5 terms;
+every 4th also requires another term, every 6th excludes one, every 8th is ``a NEAR/5 b``. The
+terms are, in this order until the size is reached: ~90 real company, product and topic names
+and phrases; then, for a quarter of the size, capitalised words of the corpus itself (names that
+do occur, taken from the middle of the frequency ranking); then invented brand and model names
+(most never occur, like most of a real watch list). Every 10th term of 5+ letters is a wildcard.
+
+Rows: ``compile ms`` = median time of ``compile_rules`` (parsing excluded); ``wall ms`` = median
+time to match every item once; ``items/s`` = items / wall; ``matches/item`` = rule matches per
+item. Target (PASS/MISS): the rate at 5 000 terms is at least half the rate at 100 terms.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+from collections.abc import Sequence
+from functools import partial
+from typing import Any
+
+from bench.common import measure, rate, table, verdict
+from bench.corpus import load_real_corpus
+from service.config import load_settings
+from service.errors import ParseError
+from service.matching import Matcher, compile_rules, parse_expression
+from service.matching.language import Expr
+from service.pipeline import normalise_entries, parse_document
+
+SIZES = (100, 1_000, 5_000)
+SEED = 20240611
+TARGET_RATIO = 0.5
+"""items/s at 5 000 terms ÷ items/s at 100 terms should be at least this."""
+REAL_TERMS = (
+    "Tesla", "BYD", "NIO", "XPeng", "Li Auto", "Geely", "Volvo", "Polestar", "Volkswagen", "Audi",
+    "e-tron", "Mercedes-Benz", "BMW", "Toyota", "Honda", "Nissan", "Hyundai", "Kia", "Ford", "GM",
+    "General Motors", "Stellantis", "Renault", "Rivian", "Lucid", "CATL", "LG Energy Solution",
+    "Panasonic", "Samsung SDI", "SK On", "Apple", "Google", "Microsoft", "Amazon", "Meta", "Nvidia",
+    "Intel", "AMD", "Qualcomm", "TSMC", "Samsung", "Sony", "Huawei", "Xiaomi", "OpenAI", "Anthropic",
+    "Model 3", "Model Y", "Cybertruck", "iPhone", "iPad", "MacBook", "Vision Pro", "Pixel", "Galaxy",
+    "electric vehicle", "new-energy vehicle", "NEV", "battery", "solid-state battery",
+    "charging network", "autonomous driving", "self-driving", "robotaxi", "semiconductor", "chip",
+    "export controls", "tariff", "recall", "price cut", "layoffs", "acquisition", "merger",
+    "antitrust", "lawsuit", "earnings", "guidance", "supply chain", "gigafactory", "lidar",
+    "artificial intelligence", "AI", "machine learning", "data center", "cloud", "smartphone",
+    "wearable", "subscription", "App Store", "新能源汽车", "比亚迪", "特斯拉",
+)  # fmt: skip
+_SYLLABLES = ("zor", "vex", "ka", "li", "tron", "mo", "ra", "quin", "dal", "ny", "sen", "vo", "tar", "ex")
+_MODELS = ("Motors", "Auto", "Energy", "Systems", "X", "S", "GT", "Pro", "One", "EV")
+
+
+def load_items() -> list[tuple[str, str]]:
+    """(title, text) of every item of the real corpus."""
+    settings = load_settings()
+    items: list[tuple[str, str]] = []
+    for doc in load_real_corpus():
+        try:
+            parsed = parse_document(doc.body, content_type=None, settings=settings)
+        except ParseError:
+            continue
+        batch = normalise_entries(parsed, feed_url=f"https://bench.example/{doc.name}", settings=settings)
+        items += [(item.title, item.text) for item in batch]
+    return items
+
+
+def corpus_names(items: Sequence[tuple[str, str]]) -> list[str]:
+    """Capitalised words of the corpus, most frequent first, without the 100 most frequent."""
+    counts = Counter(w for title, text in items for w in re.findall(r"\b[A-Z][a-z]{3,}\b", f"{title} {text}"))
+    return [word for word, _ in counts.most_common()][100:]
+
+
+def generate_terms(size: int, names: Sequence[str], rng: random.Random) -> list[str]:
+    terms = list(dict.fromkeys(REAL_TERMS))[:size]
+    pool = names[: max(size // 2, 1)]
+    terms += rng.sample(pool, min(len(pool), size // 4, size - len(terms)))
+    seen = set(terms)
+    while len(terms) < size:
+        name = "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize()
+        term = f"{name} {rng.choice(_MODELS)}" if rng.random() < 0.4 else name
+        if term not in seen:
+            seen.add(term)
+            terms.append(term)
+    return [f"{t[:-1]}*" if i % 10 == 9 and t.isalpha() and len(t) >= 5 else t for i, t in enumerate(terms)]
+
+
+def generate_rules(terms: Sequence[str], rng: random.Random) -> list[tuple[str, Expr]]:
+    """Rules over ``terms``, every term used at least once."""
+    quoted = [t if t.endswith("*") else f'"{t}"' for t in terms]
+    rules: list[tuple[str, Expr]] = []
+    position = 0
+    while position < len(quoted):
+        index = len(rules)
+        width = rng.randint(2, 5)
+        group, position = quoted[position : position + width], position + width
+        if index % 8 == 7 and len(group) >= 2:
+            expression = f"{group[0]} NEAR/5 {group[1]}"
+        else:
+            expression = "(" + " OR ".join(group) + ")"
+            if index % 4 == 3:
+                expression += f" AND {rng.choice(quoted)}"
+            if index % 6 == 5:
+                expression += f" NOT {rng.choice(quoted)}"
+        rules.append((f"rule-{index}", parse_expression(expression)))
+    return rules
+
+
+def match_all(matcher: Matcher, items: Sequence[tuple[str, str]]) -> int:
+    """Match every item once; the number of rule matches."""
+    return sum(len(matcher.match(title=title, text=text)) for title, text in items)
+
+
+def run_suite(*, quick: bool) -> dict[str, Any]:
+    items = load_items()
+    names = corpus_names(items)
+    repetitions = 1 if quick else 3
+    rows: list[dict[str, Any]] = []
+    for size in SIZES:
+        rules = generate_rules(generate_terms(size, names, random.Random(SEED + size)), random.Random(SEED))
+        compile_timing, matcher = measure(partial(compile_rules, rules), repetitions=repetitions)
+        timing, matched = measure(partial(match_all, matcher, items), repetitions=repetitions)
+        rows.append(
+            {
+                "terms": size,
+                "rules": len(rules),
+                "compile": compile_timing.as_json(),
+                "match": timing.as_json(),
+                "items_per_s": rate(len(items), timing.wall_median_s),
+                "matches": matched,
+            }
+        )
+    ratio = rows[-1]["items_per_s"] / rows[0]["items_per_s"]
+    return {"items": len(items), "repetitions": repetitions, "rows": rows, "ratio_5000_vs_100": ratio}
+
+
+def render(result: dict[str, Any]) -> str:
+    items = result["items"]
+    headers = ["terms", "rules", "compile ms", "reps", "wall ms", "spread %", "items/s", "matches/item"]
+    rows = [
+        [
+            r["terms"],
+            r["rules"],
+            r["compile"]["wall_median_s"] * 1000,
+            len(r["match"]["wall_s"]),
+            r["match"]["wall_median_s"] * 1000,
+            r["match"]["spread"] * 100,
+            r["items_per_s"],
+            r["matches"] / items,
+        ]
+        for r in result["rows"]
+    ]
+    title = f"MATCHER: {items} items (title + text) of the real corpus; wall = median of the repetitions"
+    ratio = result["ratio_5000_vs_100"]
+    target = table(
+        ["target", "measured", "goal", "verdict"],
+        [
+            [
+                "items/s at 5 000 terms / at 100 terms",
+                ratio,
+                f">= {TARGET_RATIO}",
+                verdict(ratio >= TARGET_RATIO),
+            ]
+        ],
+    )
+    return f"{table(headers, rows, title=title)}\n\n{target}"

@@ -1,0 +1,362 @@
+"""Compile parsed rules once per rules version; match every item against all of them at once.
+
+The meaning of an expression is defined in :mod:`service.matching.language`; this module only
+makes it fast. :func:`compile_rules` puts every distinct folded pattern of every rule (plurals
+included) into one Aho-Corasick automaton and records which rules each term can make true. Per
+item, :meth:`Matcher.match` folds the title and the text once (keeping the map back to the
+original offsets), runs the automaton once per field, keeps the occurrences whose boundaries hold,
+and evaluates only the *candidate* rules: those with at least one positive term present. A rule
+needs such a term to be true (the parser refuses rules without one), so skipping the others is
+exact, and the cost per item grows with the hits, not with the number of rules.
+
+Hits: a :class:`RuleMatch` carries the occurrences of the positive terms that made the rule true
+(terms of OR branches that were true, both sides of a NEAR pair that was near; never terms under
+NOT), ordered by field (title first) and offset, with offsets into the original strings.
+
+:func:`evaluate_slow` is the reference: a direct reading of the semantics that scans the folded
+text for each term with ``str.find``, with no automaton, no candidates and no regular expressions.
+Tests hold the matcher to it.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import ahocorasick
+
+from service.errors import ExpressionError
+from service.matching.language import (
+    FIELDS,
+    NO_PRESENT_TERM,
+    And,
+    Expr,
+    Field,
+    Near,
+    Not,
+    Or,
+    Scoped,
+    Term,
+    has_required_term,
+    iter_terms,
+)
+from service.matching.text import (
+    WORD,
+    Normalised,
+    char_class,
+    classes,
+    find_term,
+    fold,
+    needs_left_boundary,
+    needs_right_boundary,
+    normalise,
+    variants,
+    word_end,
+    word_starts,
+)
+
+TermKey = tuple[str, bool]
+"""(folded pattern, wildcard): terms written differently but folding alike are searched once."""
+Found = tuple[str, int, int, int]
+"""(term as written, field index into FIELDS, start, end), offsets in folded text."""
+Span = tuple[int, int]
+"""(first word, last word) of an occurrence."""
+BOTH = (0, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class TermHit:
+    """One occurrence: ``start``/``end`` index the original title or text (for highlighting)."""
+
+    term: str
+    field: Field
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class RuleMatch:
+    rule_id: str
+    hits: tuple[TermHit, ...]
+
+
+@dataclass(slots=True)
+class _FieldText:
+    normalised: Normalised
+    _classes: str | None = None
+    _word_starts: list[int] | None = None
+
+    @property
+    def classes(self) -> str:
+        """The character classes of the folded text, computed when a wildcard or NEAR needs them."""
+        if self._classes is None:
+            self._classes = classes(self.normalised.text)
+        return self._classes
+
+    def word_span(self, start: int, end: int) -> Span:
+        """The words the folded range ``start:end`` touches (see "Words and proximity")."""
+        if self._word_starts is None:
+            self._word_starts = word_starts(self.classes)
+        return bisect_left(self._word_starts, start), bisect_right(self._word_starts, end - 1) - 1
+
+
+@dataclass(slots=True)
+class _Item:
+    fields: tuple[_FieldText, ...]
+    occurrences: dict[TermKey, list[tuple[int, int, int]]] = field(default_factory=dict)
+
+    def found(self, term: Term, fields: tuple[int, ...]) -> list[Found]:
+        hits = self.occurrences.get((term.pattern, term.wildcard))
+        if hits is None:
+            return []
+        return [(term.display, f, s, e) for f, s, e in hits if f in fields]
+
+    def term_hits(self, found: Iterable[Found]) -> tuple[TermHit, ...]:
+        hits = {(f, s, e, term): self._term_hit(term, f, s, e) for term, f, s, e in found}
+        return tuple(hits[key] for key in sorted(hits))
+
+    def _term_hit(self, term: str, f: int, start: int, end: int) -> TermHit:
+        offsets = self.fields[f].normalised.offsets
+        return TermHit(term, FIELDS[f], offsets.to_original(start), offsets.to_original(end))
+
+
+@dataclass(frozen=True, slots=True)
+class _Pattern:
+    """A folded string in the automaton, and the terms it is a variant of."""
+
+    length: int
+    left: bool
+    right: bool
+    users: tuple[TermKey, ...]
+
+
+class Matcher:
+    """Every rule of one rules version, ready to match items; build it with :func:`compile_rules`."""
+
+    def __init__(
+        self,
+        rules: Sequence[tuple[str, Expr]],
+        rules_of_term: dict[TermKey, frozenset[int]],
+        patterns: dict[str, _Pattern],
+    ) -> None:
+        self._rules = tuple(rules)
+        self._rules_of_term = rules_of_term
+        self._patterns = tuple(patterns.values())
+        self._automaton = ahocorasick.Automaton()
+        for pid, pattern in enumerate(patterns):
+            self._automaton.add_word(pattern, pid)
+        if patterns:
+            self._automaton.make_automaton()
+
+    def match(self, *, title: str, text: str) -> list[RuleMatch]:
+        """The rules the item satisfies, in the order they were compiled."""
+        if not self._patterns:
+            return []
+        item = self._scan(title, text)
+        candidates = sorted(set().union(*(self._rules_of_term.get(key, ()) for key in item.occurrences)))
+        matches = []
+        for index in candidates:
+            rule_id, expr = self._rules[index]
+            found = _hits(expr, item, BOTH)
+            if found is not None:
+                matches.append(RuleMatch(rule_id, item.term_hits(found)))
+        return matches
+
+    def _scan(self, title: str, text: str) -> _Item:
+        item = _Item(tuple(_field_text(value) for value in (title, text)))
+        for f, field_text in enumerate(item.fields):
+            for pid, start, end, closed in self._raw_hits(field_text):
+                for key in self._patterns[pid].users:
+                    if key[1]:
+                        hit = (f, start, word_end(field_text.classes, end))
+                    elif closed:
+                        hit = (f, start, end)
+                    else:
+                        continue
+                    item.occurrences.setdefault(key, []).append(hit)
+        return item
+
+    def _raw_hits(self, field_text: _FieldText) -> list[tuple[int, int, int, bool]]:
+        """(pattern id, start, end, right boundary holds) of each occurrence whose left boundary holds."""
+        folded = field_text.normalised.text
+        size = len(folded)
+        raw = []
+        for last, pid in self._automaton.iter(folded):
+            pattern = self._patterns[pid]
+            start, end = last + 1 - pattern.length, last + 1
+            if pattern.left and start and char_class(folded[start - 1]) == WORD:
+                continue
+            raw.append((pid, start, end, not pattern.right or end == size or char_class(folded[end]) != WORD))
+        return raw
+
+
+def _field_text(value: str) -> _FieldText:
+    return _FieldText(normalise(value))
+
+
+def compile_rules(rules: Sequence[tuple[str, Expr]]) -> Matcher:
+    """One matcher for all ``(rule id, expression)`` pairs; build it once per rules version."""
+    rules_of_term: dict[TermKey, set[int]] = {}
+    users: dict[str, list[TermKey]] = {}
+    for index, (rule_id, expr) in enumerate(rules):
+        if not has_required_term(expr):
+            raise ExpressionError(f"rule {rule_id}: {NO_PRESENT_TERM}", column=1)
+        for term in iter_terms(expr):
+            key = (term.pattern, term.wildcard)
+            for variant in variants(term.pattern, wildcard=term.wildcard):
+                users.setdefault(variant, [])
+                if key not in users[variant]:
+                    users[variant].append(key)
+        for term in iter_terms(expr, positive_only=True):
+            rules_of_term.setdefault((term.pattern, term.wildcard), set()).add(index)
+    patterns = {
+        variant: _Pattern(
+            len(variant),
+            needs_left_boundary(variant),
+            needs_right_boundary(variant, wildcard=False),
+            tuple(keys),
+        )
+        for variant, keys in users.items()
+    }
+    negation_normal = [(rule_id, _push_negations(expr, negated=False)) for rule_id, expr in rules]
+    return Matcher(negation_normal, {key: frozenset(r) for key, r in rules_of_term.items()}, patterns)
+
+
+def _push_negations(expr: Expr, *, negated: bool) -> Expr:
+    """The same rule with NOT only on terms and NEARs (De Morgan), so every positive hit is reported."""
+    match expr:
+        case Not(part):
+            return _push_negations(part, negated=not negated)
+        case Scoped(name, part):
+            return Scoped(name, _push_negations(part, negated=negated))
+        case And(parts) | Or(parts):
+            pushed = tuple(_push_negations(p, negated=negated) for p in parts)
+            return (Or if isinstance(expr, And) == negated else And)(pushed)
+        case _:
+            return Not(expr) if negated else expr
+
+
+# --- evaluation of one candidate rule ---------------------------------------------------------------
+
+
+def _hits(expr: Expr, item: _Item, fields: tuple[int, ...]) -> list[Found] | None:
+    """The positive hits that make ``expr`` true within ``fields``, or None when it is false."""
+    match expr:
+        case Term():
+            return item.found(expr, fields) or None
+        case And(parts):
+            found: list[Found] = []
+            for part in parts:
+                part_hits = _hits(part, item, fields)
+                if part_hits is None:
+                    return None
+                found += part_hits
+            return found
+        case Or(parts):
+            found, true = [], False
+            for part in parts:
+                part_hits = _hits(part, item, fields)
+                if part_hits is not None:
+                    found, true = found + part_hits, True
+            return found if true else None
+        case Not(part):
+            return [] if _hits(part, item, fields) is None else None
+        case Scoped(name, part):
+            return _hits(part, item, _narrow(fields, name))
+        case Near(left, right, distance):
+            near: list[Found] = []
+            for f in fields:
+                lefts = _with_spans(item.fields[f], _operand(left, item, (f,)))
+                rights = _with_spans(item.fields[f], _operand(right, item, (f,)))
+                near += _near_pairs(lefts, rights, distance)
+            return near or None
+
+
+def _operand(expr: Expr, item: _Item, fields: tuple[int, ...]) -> list[Found]:
+    """Every occurrence of one side of a NEAR: a term, an OR group of them, or a field scope."""
+    match expr:
+        case Term():
+            return item.found(expr, fields)
+        case Or(parts):
+            return [hit for part in parts for hit in _operand(part, item, fields)]
+        case Scoped(name, part):
+            return _operand(part, item, _narrow(fields, name))
+        case _:
+            raise AssertionError("the parser lets only terms and OR groups of terms be NEAR sides")
+
+
+def _narrow(fields: tuple[int, ...], name: Field) -> tuple[int, ...]:
+    index = FIELDS.index(name)
+    return (index,) if index in fields else ()
+
+
+def _with_spans(field_text: _FieldText, found: list[Found]) -> list[tuple[Span, Found]]:
+    return [(field_text.word_span(hit[2], hit[3]), hit) for hit in found]
+
+
+def _near_pairs(
+    lefts: list[tuple[Span, Found]], rights: list[tuple[Span, Found]], distance: int
+) -> list[Found]:
+    """The occurrences on either side that have a partner at most ``distance`` words away."""
+    if not lefts or not rights:
+        return []
+    rights.sort()
+    firsts = [first for (first, _), _ in rights]
+    longest = max(last - first for (first, last), _ in rights)
+    found: dict[Found, None] = {}
+    for span, hit in lefts:
+        lo = bisect_left(firsts, span[0] - distance - 1 - longest)
+        hi = bisect_right(firsts, span[1] + distance + 1)
+        partners = [
+            other for other_span, other in rights[lo:hi] if _words_between(span, other_span) <= distance
+        ]
+        if partners:
+            found[hit] = None
+            found.update(dict.fromkeys(partners))
+    return list(found)
+
+
+def _words_between(a: Span, b: Span) -> int:
+    return max(b[0] - a[1], a[0] - b[1]) - 1
+
+
+# --- the reference evaluator -------------------------------------------------------------------------
+
+
+def evaluate_slow(expr: Expr, *, title: str, text: str) -> bool:
+    """Whether the item satisfies ``expr``, read straight from the semantics (for tests)."""
+    return _slow(expr, {"title": fold(title), "text": fold(text)}, set(FIELDS))
+
+
+def _slow(expr: Expr, folded: dict[str, str], fields: set[str]) -> bool:
+    match expr:
+        case Term():
+            return any(find_term(folded[f], expr.pattern, wildcard=expr.wildcard) for f in fields)
+        case And(parts):
+            return all(_slow(p, folded, fields) for p in parts)
+        case Or(parts):
+            return any(_slow(p, folded, fields) for p in parts)
+        case Not(part):
+            return not _slow(part, folded, fields)
+        case Scoped(name, part):
+            return _slow(part, folded, fields & {name})
+        case Near(left, right, distance):
+            return any(
+                _words_between(a, b) <= distance
+                for f in fields
+                for a in _slow_operand(left, folded, f)
+                for b in _slow_operand(right, folded, f)
+            )
+
+
+def _slow_operand(expr: Expr, folded: dict[str, str], field_name: str) -> list[Span]:
+    match expr:
+        case Term():
+            return find_term(folded[field_name], expr.pattern, wildcard=expr.wildcard)
+        case Or(parts):
+            return [span for p in parts for span in _slow_operand(p, folded, field_name)]
+        case Scoped(name, part):
+            return _slow_operand(part, folded, field_name) if name == field_name else []
+        case _:
+            raise AssertionError("the parser lets only terms and OR groups of terms be NEAR sides")
