@@ -183,7 +183,7 @@ def load_feeds(rules_dir: Path) -> FeedDeclarations:
         return FeedDeclarations((), [Problem(str(rules_dir), 1, "rules directory does not exist")])
     declared: list[_Declared] = []
     problems: list[Problem] = []
-    for path in _yaml_files(rules_dir):
+    for path in declaration_files(rules_dir):
         found, file_problems = _read_feed_file(path)
         declared += found
         problems += file_problems
@@ -206,7 +206,8 @@ def load_feeds_strict(rules_dir: Path) -> tuple[FeedSpec, ...]:
     return declarations.feeds
 
 
-def _yaml_files(rules_dir: Path) -> Iterator[Path]:
+def declaration_files(rules_dir: Path) -> Iterator[Path]:
+    """The YAML files feeds and rules are declared in: hidden entries and baselines/ skipped."""
     paths = [*rules_dir.rglob("*.yaml"), *rules_dir.rglob("*.yml")]
     for path in sorted(paths):
         relative = path.relative_to(rules_dir).parts
