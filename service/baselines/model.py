@@ -1,0 +1,277 @@
+"""Baseline files: what the team already knows about a story, one YAML file per baseline.
+
+Rules:
+
+- Every ``*.yaml`` / ``*.yml`` file under the baselines directory is read, recursively, in path
+  order, skipping hidden files and folders. Each file holds exactly one baseline (a mapping).
+- Keys (any other key is an error, so a misspelt ``tolerence`` cannot pass silently):
+
+  ``id``        required; ``[a-z0-9][a-z0-9-]*``, at most 100 characters; unique across files.
+  ``title``     required, non-empty text (our words).
+  ``source``    required mapping: ``publisher`` (text), ``published`` (a date, ``2023-12-19``),
+                ``url`` (optional, http or https).
+  ``summary``   required, non-empty: what the team knows, in our own words (never pasted).
+  ``terms``     required mapping ``term: weight`` with 0 < weight <= 1; terms are unique ignoring
+                case, hyphens and spacing (``plug-in hybrid`` = ``Plug-in  Hybrid``).
+  ``facts``     optional list; each fact: ``id`` (like a baseline id, unique within the
+                baseline), ``metric``, ``value`` (a number), ``unit``, ``period`` (texts),
+                ``cues`` (non-empty list of words/phrases), ``kind`` and optional ``tolerance``.
+
+- ``kind`` says how a figure near the cues is read and compared (see ``facts.py``):
+  ``count`` whole numbers of things (models, plants), exact unless a tolerance is given;
+  ``quantity`` amounts that may carry a scale word (2.8 million vehicles), 2% by default;
+  ``share`` a fraction of one (0 to 1), read from percentages and fractions, 5% by default;
+  ``year`` a four-digit year, exact; ``date`` a point in time as a fractional year whose
+  ``unit`` is ``year``, ``half-year``, ``quarter`` or ``month`` (2024.5 with ``half-year`` is
+  the second half of 2024); two periods are the same when they overlap.
+- ``tolerance`` is relative (0.05 = values within 5% of the baseline are the same value),
+  from 0 up to (not including) 1.
+- Every problem in every file is collected as ``file:line: message``; ``load_baselines`` never
+  raises for bad content, ``load_baselines_strict`` raises ConfigError listing them all.
+- ``Baseline.content_hash()`` is the SHA-256 of the canonical JSON document (sorted keys,
+  numbers as floats), so it changes exactly when the content does; ``to_json``/``from_json``
+  give and read that document (for the ``baselines.document`` column).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from service.errors import ConfigError, Problem
+from service.yamlfile import load_yaml, problems_from_validation
+
+FactKind = Literal["count", "quantity", "share", "year", "date"]
+DEFAULT_TOLERANCE: Mapping[FactKind, float] = {
+    "count": 0.0,
+    "quantity": 0.02,
+    "share": 0.05,
+    "year": 0.0,
+    "date": 0.0,
+}
+DATE_UNITS_YEARS = {"year": 1.0, "half-year": 0.5, "quarter": 0.25, "month": 1 / 12}
+
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
+
+
+def _valid_slug(value: str) -> str:
+    if len(value) > 100 or not _SLUG.fullmatch(value):
+        raise ValueError(
+            f"{value!r} must be lower-case letters, digits and '-', starting with a letter or digit "
+            "(at most 100 characters)"
+        )
+    return value
+
+
+Slug = Annotated[str, Strict(), AfterValidator(_valid_slug)]
+Text = Annotated[str, Strict(), StringConstraints(strip_whitespace=True, min_length=1)]
+Amount = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+_URL = re.compile(r"https?://[^\s/$.?#][^\s]*", re.IGNORECASE)
+
+
+def term_key(term: str) -> str:
+    """How terms are compared for uniqueness: case, hyphens and spacing ignored."""
+    return " ".join(re.split(r"[\s_-]+", term.casefold())).strip()
+
+
+class Source(BaseModel):
+    """Where the baseline comes from."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    publisher: Text
+    published: date
+    url: Annotated[str, Strict(), StringConstraints(pattern=_URL.pattern, max_length=2048)] | None = None
+
+
+class Fact(BaseModel):
+    """One figure the team knows, and the words that identify it in text."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Slug
+    metric: Text
+    value: Amount
+    unit: Text
+    period: Text
+    cues: tuple[Text, ...] = Field(min_length=1)
+    kind: FactKind
+    tolerance: Annotated[float, Strict(), Field(ge=0, lt=1)] | None = None
+
+    @property
+    def effective_tolerance(self) -> float:
+        """The tolerance written in the file, else the default for the kind."""
+        return DEFAULT_TOLERANCE[self.kind] if self.tolerance is None else self.tolerance
+
+    @property
+    def period_years(self) -> float:
+        """For ``date`` facts, the length of the period the value names (from ``unit``)."""
+        return DATE_UNITS_YEARS.get(self.unit.lower(), 1.0)
+
+    @model_validator(mode="after")
+    def _value_fits_kind(self) -> Fact:
+        problem = _kind_problem(self)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+
+class Baseline(BaseModel):
+    """One baseline: what the team already knows about a story (see the module rules)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Slug
+    title: Text
+    source: Source
+    summary: Text
+    terms: dict[Text, Annotated[float, Strict(), Field(gt=0, le=1)]] = Field(min_length=1)
+    facts: tuple[Fact, ...] = ()
+
+    @field_validator("terms")
+    @classmethod
+    def _unique_terms(cls, terms: dict[str, float]) -> dict[str, float]:
+        _reject_repeats("term", [term_key(term) for term in terms])
+        return terms
+
+    @field_validator("facts")
+    @classmethod
+    def _unique_fact_ids(cls, facts: tuple[Fact, ...]) -> tuple[Fact, ...]:
+        _reject_repeats("fact id", [fact.id for fact in facts])
+        return facts
+
+    def to_json(self) -> dict[str, Any]:
+        """The baseline as a JSON-ready document (dates as ISO text, numbers as floats)."""
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, Any] | str) -> Baseline:
+        """Read a document written by ``to_json`` (a mapping or its JSON text)."""
+        data = json.loads(document) if isinstance(document, str) else dict(document)
+        return cls.model_validate(data)
+
+    def content_hash(self) -> str:
+        """SHA-256 (hex) of the canonical JSON document: equal content, equal hash."""
+        canonical = json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class BaselineSet:
+    """The valid baselines of a directory, sorted by id, and every problem found reading it."""
+
+    baselines: tuple[Baseline, ...]
+    problems: list[Problem]
+
+    def get(self, baseline_id: str) -> Baseline | None:
+        return next((b for b in self.baselines if b.id == baseline_id), None)
+
+
+@dataclass(frozen=True)
+class _Where:
+    file: str
+    line: int
+
+
+def load_baselines(directory: Path) -> BaselineSet:
+    """Read every baseline file under ``directory``; never raises for bad content."""
+    if not directory.is_dir():
+        return BaselineSet((), [Problem(str(directory), 0, "baselines directory does not exist")])
+    found: list[tuple[Baseline, _Where]] = []
+    problems: list[Problem] = []
+    for path in _yaml_files(directory):
+        baseline, file_problems = _read_baseline_file(path)
+        problems += file_problems
+        if baseline is not None:
+            found.append(baseline)
+    unique, repeats = _unique_ids(found)
+    problems += repeats
+    problems.sort(key=lambda p: (p.file, p.line))
+    return BaselineSet(tuple(sorted(unique, key=lambda b: b.id)), problems)
+
+
+def load_baselines_strict(directory: Path) -> tuple[Baseline, ...]:
+    """The baselines of ``directory``, or ConfigError listing every problem."""
+    loaded = load_baselines(directory)
+    if loaded.problems:
+        raise ConfigError(loaded.problems)
+    return loaded.baselines
+
+
+def _yaml_files(directory: Path) -> Iterator[Path]:
+    paths = sorted([*directory.rglob("*.yaml"), *directory.rglob("*.yml")])
+    for path in paths:
+        if path.is_file() and not any(part.startswith(".") for part in path.relative_to(directory).parts):
+            yield path
+
+
+def _read_baseline_file(path: Path) -> tuple[tuple[Baseline, _Where] | None, list[Problem]]:
+    try:
+        loaded = load_yaml(path)
+        data = loaded.mapping()
+    except ConfigError as exc:
+        return None, exc.problems
+    if not data:
+        return None, [Problem(loaded.file, 1, "empty file: expected one baseline (id, title, source, ...)")]
+    try:
+        baseline = Baseline.model_validate(data)
+    except ValidationError as exc:
+        return None, problems_from_validation(exc, loaded)
+    return (baseline, _Where(loaded.file, loaded.line_of(("id",)))), []
+
+
+def _unique_ids(found: list[tuple[Baseline, _Where]]) -> tuple[list[Baseline], list[Problem]]:
+    first: dict[str, _Where] = {}
+    unique: list[Baseline] = []
+    problems: list[Problem] = []
+    for baseline, where in found:
+        if baseline.id in first:
+            other = first[baseline.id]
+            message = f"id: duplicate baseline id {baseline.id!r} (also in {other.file}:{other.line})"
+            problems.append(Problem(where.file, where.line, message))
+            continue
+        first[baseline.id] = where
+        unique.append(baseline)
+    return unique, problems
+
+
+def _reject_repeats(label: str, keys: list[str]) -> None:
+    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    if repeated:
+        raise ValueError(f"duplicate {label} {', '.join(map(repr, repeated))}")
+
+
+def _kind_problem(fact: Fact) -> str | None:
+    value = fact.value
+    if fact.kind == "count" and (value < 0 or value != int(value)):
+        return f"a count must be a whole number of at least 0, not {value:g}"
+    if fact.kind == "quantity" and value < 0:
+        return f"a quantity must not be negative, not {value:g}"
+    if fact.kind == "share" and not 0 <= value <= 1:
+        return f"a share is a fraction from 0 to 1 (20% is 0.2), not {value:g}"
+    if fact.kind == "year" and (value != int(value) or not 1900 <= value <= 2100):
+        return f"a year must be a whole year from 1900 to 2100, not {value:g}"
+    if fact.kind == "date":
+        if not 1900 <= value < 2101:
+            return f"a date is a fractional year from 1900 to 2100 (2024.5 = H2 2024), not {value:g}"
+        if fact.unit.lower() not in DATE_UNITS_YEARS:
+            return f"a date's unit must be one of {', '.join(DATE_UNITS_YEARS)}, not {fact.unit!r}"
+    return None

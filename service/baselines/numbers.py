@@ -1,0 +1,209 @@
+"""Finding the numbers in a sentence, written as digits or as words, with a hint of what they are.
+
+Rules (what ``find_numbers`` reads, left to right, never two numbers over the same characters):
+
+- ``period``: part of a year: ``H2 2024``, ``Q3 2025`` (upper-case ``H``/``Q`` only), ``second half
+  of 2024``, ``first quarter of 2025``. The value is the year plus the fraction of the year already
+  past when the period starts (H2 2024 = 2024.5, Q2 2025 = 2025.25); ``period_years`` is its length.
+- ``fraction``: ``a fifth``, ``one-fifth``, ``one third``, ``two-thirds``, ``a quarter``, ``three
+  quarters`` and a lone ``half`` (not ``first half``/``second half``, not ``half-year``). Value in
+  (0, 1]: ``two-thirds`` is 0.667.
+- ``percent``: ``20%``, ``20 %``, ``20 per cent``, ``20 percent``, ``20 pct``, ``twenty percent``;
+  the value is as written (20.0), ``Number.fraction`` gives 0.2. ``points``: ``5 percentage
+  points`` / ``5pp``, a difference of shares, never a share.
+- ``year``: four digits from 1900 to 2099 with no separator, scale word or percent sign.
+- ``label``: digits that name something rather than count it: a short integer right after a
+  capitalised word that is not a stopword (``Model 3``, ``Atto 3``, ``Dec 19``). Letters glued
+  to digits (``X5``, ``ID.4``, ``e-208``) are not numbers at all.
+- ``plain``: everything else: ``794,000``, ``2.8``, ``eight``, ``twenty-five``, ``a dozen``.
+  A scale word multiplies: ``2.8 million``, ``2.8m``, ``1.2bn``, ``3 billion``, ``eight million``,
+  ``a million`` (``scaled`` is then true). Word numbers go from zero to ninety-nine; ``one`` in
+  ``one of`` is not a number.
+- A currency sign or word (``$``, ``US$``, ``€``, ``£``, ``¥``, ``RMB``, ``yuan``, ``dollars``...)
+  is noted in ``currency``; the value stays the amount.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from service.baselines.text import NUMBER_WORDS, STOPWORDS
+
+NumberKind = Literal["plain", "percent", "points", "fraction", "year", "period", "label"]
+
+_TENS = [word for word, value in NUMBER_WORDS.items() if value >= 20]
+_DENOMINATORS = {
+    "half": 2, "halve": 2, "third": 3, "quarter": 4, "fourth": 4, "fifth": 5,
+    "sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10,
+}  # fmt: skip
+_SCALES = {
+    "hundred": 1e2, "thousand": 1e3, "k": 1e3, "million": 1e6, "mn": 1e6, "m": 1e6,
+    "billion": 1e9, "bn": 1e9, "b": 1e9, "trillion": 1e12, "tn": 1e12,
+}  # fmt: skip
+_ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4}
+_CURRENCY_WORDS = r"yuan|renminbi|dollars?|euros?|yen|won|pounds?|usd|rmb|cny"
+
+_YEAR = r"(?:19|20)\d{2}"
+_WORD = "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
+_TENS_RE = "|".join(_TENS)
+_DIGIT_WORD = "one|two|three|four|five|six|seven|eight|nine"
+_NUMERATOR = f"a|an|{_DIGIT_WORD}"
+_ORDINAL = "first|second|third|fourth|1st|2nd|3rd|4th"
+_CURRENCY_SIGN = r"US\$|\$|€|£|¥|\bRMB\s?|\bCNY\s?"
+_DIGITS = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+_DENOMINATOR = r"half|halves|thirds?|quarters?|fourths?|fifths?|sixths?|sevenths?|eighths?|ninths?|tenths?"
+_PERCENT = r"\s?%|\s?per\s?cent\b|\s?percent\b|\s?pct\b"
+_PATTERN = re.compile(
+    rf"""
+    (?P<hq>(?-i:[HQ]))(?P<hqn>[1-4])\s*(?P<hqy>{_YEAR})\b
+  | \b(?P<ord>{_ORDINAL})\s+(?P<part>half|quarter)\s+(?:of\s+)?(?P<py>{_YEAR})\b
+  | \b(?P<fnum>{_NUMERATOR})[\s-]+(?P<fden>{_DENOMINATOR})\b(?![- ]year)
+  | (?<!first\s)(?<!second\s)\b(?P<half>half)\b(?![- ]year)
+  | (?P<cur>{_CURRENCY_SIGN})?(?<![\w.,-])(?P<num>{_DIGITS})
+    (?:\s?(?P<scale>hundred|thousand|million|billion|trillion)\b|(?P<abbr>mn|bn|tn|m|b|k)\b)?
+    (?:(?P<pct>{_PERCENT})|\s?(?P<pts>percentage\s+points?\b|pp\b))?(?![\w.]\d|\w)
+  | \b(?P<word>(?:{_TENS_RE})(?:[\s-](?:{_DIGIT_WORD})\b)?|{_WORD}|a\s+dozen|dozen)\b
+    (?:\s+(?P<wscale>hundred|thousand|million|billion)\b)?(?P<wpct>\s?per\s?cent\b|\s?percent\b)?
+  | \ba\s+(?P<ascale>hundred|thousand|million|billion)\b
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+_CURRENCY_AFTER = re.compile(rf"\s*(?:{_CURRENCY_WORDS})\b", re.IGNORECASE)
+_ONE_OF = re.compile(r"one\s+(?:of|another|day|way)\b", re.IGNORECASE)
+_WORD_BEFORE = re.compile(r"([A-Za-z][\w'’]*)\s$")
+_NEXT_WORD = re.compile(r"[\s-]*([^\W\d_]+)")
+
+
+@dataclass(frozen=True, slots=True)
+class Number:
+    """A number found in a sentence; ``start``/``end`` are character offsets of ``raw``."""
+
+    value: float
+    kind: NumberKind
+    start: int
+    end: int
+    raw: str
+    scaled: bool = False
+    currency: str | None = None
+    period_years: float = 0.0
+
+    @property
+    def fraction(self) -> float | None:
+        """The value as a share of one, for percentages and fractions; None otherwise."""
+        if self.kind == "percent":
+            return self.value / 100
+        if self.kind == "fraction":
+            return self.value
+        return None
+
+
+def find_numbers(sentence: str) -> list[Number]:
+    """Every number in ``sentence``, in order (see the module docstring for what counts)."""
+    found = []
+    for match in _PATTERN.finditer(sentence):
+        number = _read(match, sentence)
+        if number is not None:
+            found.append(number)
+    return found
+
+
+def following_word(sentence: str, number: Number) -> str:
+    """The word right after a number, lower-cased (``"10 months"`` -> ``"months"``), or ``""``."""
+    match = _NEXT_WORD.match(sentence, number.end)
+    return match.group(1).lower() if match else ""
+
+
+def format_amount(value: float) -> str:
+    """``2800000`` -> ``2.8 million``; ``794000`` -> ``794,000``; ``0.5`` -> ``0.5``."""
+    for scale, name in ((1e12, "trillion"), (1e9, "billion"), (1e6, "million")):
+        scaled = value / scale
+        if abs(value) >= scale and math.isclose(scaled, round(scaled, 2), abs_tol=1e-9):
+            return f"{round(scaled, 2):g} {name}"
+    if value == int(value):
+        return f"{int(value):,}"
+    return f"{value:,.4g}"
+
+
+def format_percent(fraction: float) -> str:
+    """``0.2`` -> ``20%``; ``1/3`` -> ``33.3%``."""
+    return f"{round(fraction * 100, 1):g}%"
+
+
+def _read(match: re.Match[str], sentence: str) -> Number | None:
+    groups = match.groupdict()
+    raw, start, end = match.group().strip(), match.start(), match.end()
+    start += len(match.group()) - len(match.group().lstrip())
+    if groups["hq"]:
+        width = 0.5 if groups["hq"] == "H" else 0.25
+        return _period(int(groups["hqy"]), int(groups["hqn"]), width, raw, start, end)
+    if groups["ord"]:
+        width = 0.5 if groups["part"].lower() == "half" else 0.25
+        return _period(int(groups["py"]), _ORDINALS[groups["ord"].lower()], width, raw, start, end)
+    if groups["fden"]:
+        return _fraction(groups["fnum"], groups["fden"], raw, start, end)
+    if groups["half"]:
+        return Number(0.5, "fraction", start, end, raw)
+    if groups["num"]:
+        return _digits(match, sentence, raw, start, end)
+    if groups["ascale"]:
+        return Number(_SCALES[groups["ascale"].lower()], "plain", start, end, raw, scaled=True)
+    return _words(match, raw, start, end)
+
+
+def _period(year: int, ordinal: int, width: float, raw: str, start: int, end: int) -> Number | None:
+    if ordinal > round(1 / width):
+        return None
+    return Number(year + (ordinal - 1) * width, "period", start, end, raw, period_years=width)
+
+
+def _fraction(numerator: str, denominator: str, raw: str, start: int, end: int) -> Number:
+    top = 1 if numerator.lower() in ("a", "an") else NUMBER_WORDS[numerator.lower()]
+    bottom = _DENOMINATORS[denominator.lower().rstrip("s")]
+    return Number(min(top / bottom, 1.0), "fraction", start, end, raw)
+
+
+def _digits(match: re.Match[str], sentence: str, raw: str, start: int, end: int) -> Number:
+    groups = match.groupdict()
+    value = float(groups["num"].replace(",", ""))
+    scale_word = (groups["scale"] or groups["abbr"] or "").lower()
+    value *= _SCALES.get(scale_word, 1.0)
+    currency = (groups["cur"] or "").strip() or _currency_after(sentence, end)
+    if groups["pct"]:
+        return Number(value, "percent", start, end, raw, currency=currency)
+    if groups["pts"]:
+        return Number(value, "points", start, end, raw)
+    bare = not scale_word and not currency and "," not in groups["num"] and "." not in groups["num"]
+    if bare and re.fullmatch(_YEAR, groups["num"]):
+        return Number(value, "year", start, end, raw, period_years=1.0)
+    if bare and len(groups["num"]) <= 3 and _after_name(sentence, start):
+        return Number(value, "label", start, end, raw)
+    return Number(value, "plain", start, end, raw, scaled=bool(scale_word), currency=currency)
+
+
+def _words(match: re.Match[str], raw: str, start: int, end: int) -> Number | None:
+    groups = match.groupdict()
+    if _ONE_OF.match(match.string, match.start("word")):
+        return None
+    parts = re.split(r"[\s-]+", groups["word"].lower())
+    value = 12.0 if parts[-1] == "dozen" else float(sum(NUMBER_WORDS[part] for part in parts))
+    if groups["wscale"]:
+        value *= _SCALES[groups["wscale"].lower()]
+    if groups["wpct"]:
+        return Number(value, "percent", start, end, raw)
+    return Number(value, "plain", start, end, raw, scaled=bool(groups["wscale"]))
+
+
+def _currency_after(sentence: str, end: int) -> str | None:
+    match = _CURRENCY_AFTER.match(sentence, end)
+    return match.group().strip().lower() if match else None
+
+
+def _after_name(sentence: str, start: int) -> bool:
+    match = _WORD_BEFORE.search(sentence, 0, start)
+    if match is None:
+        return False
+    word = match.group(1)
+    return word[0].isupper() and word.lower() not in STOPWORDS

@@ -1,0 +1,121 @@
+"""Numbers in sentences: digits, words, scales, shares, years and periods, and what is not a number."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.baselines.numbers import find_numbers, following_word, format_amount, format_percent
+
+# text -> [(raw, value, kind)] for every number found, in order
+CASES: dict[str, list[tuple[str, float, str]]] = {
+    "Nissan sold 2.8 million vehicles": [("2.8 million", 2_800_000, "plain")],
+    "it sold 794,000 cars": [("794,000", 794_000, "plain")],
+    "revenue of 1.2bn": [("1.2bn", 1_200_000_000, "plain")],
+    "a 3 billion plan": [("3 billion", 3_000_000_000, "plain")],
+    "2.8m vehicles": [("2.8m", 2_800_000, "plain")],
+    "eight models": [("eight", 8, "plain")],
+    "ten models": [("ten", 10, "plain")],
+    "twelve plants": [("twelve", 12, "plain")],
+    "twenty-five dealers": [("twenty-five", 25, "plain")],
+    "ninety nine stores": [("ninety nine", 99, "plain")],
+    "a dozen brands": [("a dozen", 12, "plain")],
+    "eight million cars": [("eight million", 8_000_000, "plain")],
+    "a million cars": [("a million", 1_000_000, "plain")],
+    "a fifth of sales": [("a fifth", 0.2, "fraction")],
+    "one-fifth of sales": [("one-fifth", 0.2, "fraction")],
+    "one third of sales": [("one third", 1 / 3, "fraction")],
+    "two-thirds of sales": [("two-thirds", 2 / 3, "fraction")],
+    "half of its sales": [("half", 0.5, "fraction")],
+    "a quarter of its sales": [("a quarter", 0.25, "fraction")],
+    "three quarters of output": [("three quarters", 0.75, "fraction")],
+    "20% of sales": [("20%", 20, "percent")],
+    "20 per cent of sales": [("20 per cent", 20, "percent")],
+    "20 percent of sales": [("20 percent", 20, "percent")],
+    "twenty percent of sales": [("twenty percent", 20, "percent")],
+    "up 5 percentage points": [("5 percentage points", 5, "points")],
+    "in 2024": [("2024", 2024, "year")],
+    "launch in H2 2024": [("H2 2024", 2024.5, "period")],
+    "in the second half of 2024": [("second half of 2024", 2024.5, "period")],
+    "in the first quarter of 2025": [("first quarter of 2025", 2025.0, "period")],
+    "due in Q3 2025": [("Q3 2025", 2025.5, "period")],
+    "Tesla cut Model 3 prices": [("3", 3, "label")],
+    "the BYD Atto 3 and the Seal": [("3", 3, "label")],
+    "In 10 months it sold 5,000": [("10", 10, "plain"), ("5,000", 5_000, "plain")],
+    "the first 10 months of 2023": [("10", 10, "plain"), ("2023", 2023, "year")],
+    "a $3bn plant": [("$3bn", 3_000_000_000, "plain")],
+    "10 billion yuan": [("10 billion", 10_000_000_000, "plain")],
+}
+
+NOT_NUMBERS = [
+    "one of the biggest carmakers",
+    "the ID.4 and the X5 and the e-208",
+    "the first half of the year",
+    "in the second half",
+    "a half-year report",
+    "no figures here at all",
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), sorted(CASES.items()))
+def test_find_numbers(text: str, expected: list[tuple[str, float, str]]) -> None:
+    found = [(n.raw, n.value, n.kind) for n in find_numbers(text)]
+    assert [(raw, kind) for raw, _, kind in found] == [(raw, kind) for raw, _, kind in expected]
+    assert [value for _, value, _ in found] == pytest.approx([value for _, value, _ in expected])
+
+
+@pytest.mark.parametrize("text", NOT_NUMBERS)
+def test_words_that_are_not_numbers(text: str) -> None:
+    assert find_numbers(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "fraction", "scaled", "currency", "period_years"),
+    [
+        ("20%", 0.2, False, None, 0.0),
+        ("a fifth", 0.2, False, None, 0.0),
+        ("2.8 million", None, True, None, 0.0),
+        ("US$3 billion", None, True, "US$", 0.0),
+        ("10 billion yuan", None, True, "yuan", 0.0),
+        ("2024", None, False, None, 1.0),
+        ("H2 2024", None, False, None, 0.5),
+    ],
+)
+def test_number_details(
+    text: str, fraction: float | None, scaled: bool, currency: str | None, period_years: float
+) -> None:
+    (number,) = find_numbers(text)
+    assert number.fraction == (None if fraction is None else pytest.approx(fraction))
+    assert (number.scaled, number.currency, number.period_years) == (scaled, currency, period_years)
+
+
+def test_spans_point_at_the_raw_text() -> None:
+    sentence = "It plans eight models and sold 2.8m cars, a fifth of sales."
+    for number in find_numbers(sentence):
+        assert sentence[number.start : number.end] == number.raw
+
+
+@pytest.mark.parametrize(
+    ("sentence", "word"),
+    [("10 months", "months"), ("a 10-year plan", "year"), ("10.", ""), ("12 new-energy", "new")],
+)
+def test_following_word(sentence: str, word: str) -> None:
+    assert following_word(sentence, find_numbers(sentence)[0]) == word
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (2_800_000, "2.8 million"),
+        (794_000, "794,000"),
+        (1_200_000_000, "1.2 billion"),
+        (10, "10"),
+        (0.5, "0.5"),
+    ],
+)
+def test_format_amount(value: float, text: str) -> None:
+    assert format_amount(value) == text
+
+
+@pytest.mark.parametrize(("fraction", "text"), [(0.2, "20%"), (0.15, "15%"), (1 / 3, "33.3%")])
+def test_format_percent(fraction: float, text: str) -> None:
+    assert format_percent(fraction) == text
