@@ -1,7 +1,7 @@
 """One poll of one feed, written as the data flow reads.
 
-fetch → parse → normalise → dedup + store (one transaction, fenced on the feed's lease)
-→ record the feed's health and its next poll time.
+fetch → parse → normalise → dedup + store → match rules → judge against baselines → alert rows
+(store to alerts in one transaction, fenced on the feed's lease) → the feed's health and next poll.
 
 A feed's failure is recorded on that feed and reported; it never raises out of here, so one
 bad source cannot stop the others. Items are stored and the poll recorded in a single
@@ -23,9 +23,11 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from service import metrics
+from service.alerts.record import AlertTally, FeedRef, raise_alerts
 from service.config import Settings
 from service.errors import FetchError, HTTPStatusError, ParseError
 from service.logs import log_event
+from service.rulebook import RuleBook
 from service.sources.fetch import Fetcher, FetchResult
 from service.sources.normalize import Item, normalize_entry
 from service.sources.parse import ParsedFeed, parse_feed
@@ -51,6 +53,8 @@ class PollOutcome:
     outcome: Outcome
     new_items: int = 0
     updated_items: int = 0
+    alerts: int = 0
+    suppressed: int = 0
     error: str | None = None
     duration_ms: float = 0.0
 
@@ -84,6 +88,7 @@ class Poller:
     owner: str
     clock: Callable[[], datetime]
     rng: random.Random
+    rulebook: Callable[[], RuleBook | None] = lambda: None
 
     @property
     def policy(self) -> PollPolicy:
@@ -149,20 +154,24 @@ class Poller:
             rng=self.rng,
         )
 
-        def work(conn: Connection) -> item_store.StoreResult | None:
+        book = self.rulebook()
+
+        def work(conn: Connection) -> tuple[item_store.StoreResult, AlertTally] | None:
             if not self._record_success(conn, feed, fetched, now=now, next_at=next_at):
                 return None
-            return item_store.store_items(
-                conn,
-                feed.id,
-                batch,
-                now=now,
-                story_window=timedelta(days=self.settings.story_window_days),
-            )
+            window = timedelta(days=self.settings.story_window_days)
+            stored = item_store.store_items(conn, feed.id, batch, now=now, story_window=window)
+            if book is None or not stored.inserted:
+                return stored, AlertTally()
+            by_key = {item.key: item for item in batch}
+            new = [(s, by_key[s.key]) for s in stored.inserted]
+            ref = FeedRef(feed.id, feed.name, feed.tags)
+            return stored, raise_alerts(conn, book=book, feed=ref, new=new, now=now)
 
-        stored = db.run_transaction(self.engine, work)
-        if stored is None:
+        done = db.run_transaction(self.engine, work)
+        if done is None:
             return self._lease_lost(feed)
+        stored, tally = done
         metrics.ITEMS_STORED.labels(feed.name).inc(len(stored.inserted))
         metrics.ITEMS_UPDATED.labels(feed.name).inc(stored.updated)
         self._log_recovery(feed)
@@ -175,6 +184,8 @@ class Poller:
             entries=len(batch),
             new_items=len(stored.inserted),
             updated_items=stored.updated,
+            alerts=tally.pending,
+            suppressed=tally.suppressed,
             bytes=fetched.bytes_read,
         )
         return PollOutcome(
@@ -182,6 +193,8 @@ class Poller:
             "new" if stored.inserted else "unchanged",
             new_items=len(stored.inserted),
             updated_items=stored.updated,
+            alerts=tally.pending,
+            suppressed=tally.suppressed,
         )
 
     def _record_success(

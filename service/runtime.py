@@ -19,6 +19,7 @@ from service.api.app import create_app
 from service.config import Settings
 from service.logs import log_event
 from service.pipeline import Poller, PollOutcome
+from service.rulebook import ActiveRuleBook
 from service.scheduler import Scheduler, make_owner_id
 from service.sources.fetch import Fetcher
 from service.store import db
@@ -49,6 +50,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     engine = open_engine(settings)
     fetcher = Fetcher.from_settings(settings)
     try:
+        rules = ActiveRuleBook()
         poller = Poller(
             engine=engine,
             fetcher=fetcher,
@@ -56,9 +58,10 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             owner=make_owner_id(),
             clock=utcnow,
             rng=random.Random(),
+            rulebook=rules.get,
         )
-        scheduler = Scheduler(poller=poller, rules_dir=settings.rules_dir)
-        scheduler.sync_feeds()
+        scheduler = Scheduler(poller=poller, rules_dir=settings.rules_dir, rules=rules)
+        scheduler.load_declarations()
         yield Runtime(engine, poller, scheduler)
     finally:
         await fetcher.aclose()

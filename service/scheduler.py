@@ -1,8 +1,8 @@
 """The scheduler only ticks; every bit of state lives in the database.
 
 Each tick (APScheduler's interval job, one at a time, missed ticks coalesced):
-1. re-read the feed declarations when a file in the rules directory changed (an invalid
-   set keeps the last good one and is reported);
+1. re-read feeds, rules and baselines when a file in the rules directory changed (an invalid
+   set keeps the last good one in force and is reported);
 2. claim as many due feeds as there are free poll slots, under a lease;
 3. start one poll task per claimed feed and return at once, so a slow feed never delays
    the next tick or the other feeds.
@@ -28,6 +28,7 @@ from service.config import Settings
 from service.errors import ConfigError
 from service.logs import log_event
 from service.pipeline import Poller, PollOutcome
+from service.rulebook import ActiveRuleBook, load_rulebook
 from service.sources.declared import FeedSpec, load_feeds_strict
 from service.store import db
 from service.store import feeds as feed_store
@@ -60,9 +61,11 @@ class Scheduler:
         *,
         poller: Poller,
         rules_dir: Path,
+        rules: ActiveRuleBook,
         load_declared: Callable[[Path], Sequence[FeedSpec]] = load_feeds_strict,
     ) -> None:
         self._poller = poller
+        self._rules = rules
         self._rules_dir = rules_dir
         self._load_declared = load_declared
         self._signature: tuple[tuple[str, int, int], ...] | None = None
@@ -75,20 +78,32 @@ class Scheduler:
         return self._poller.settings
 
     @property
+    def rules(self) -> ActiveRuleBook:
+        return self._rules
+
+    @property
     def in_flight(self) -> int:
         return len(self._tasks)
 
     # --- declarations ---------------------------------------------------------------------------
 
-    def sync_feeds(self) -> feed_store.SyncReport:
-        """Load declarations and write them to the feeds table; raises ConfigError if invalid."""
+    def load_declarations(self) -> feed_store.SyncReport:
+        """Load feeds, baselines and rules; apply them only if all are valid (else ConfigError).
+
+        Nothing is half-activated: the feeds table and the active rule book change together,
+        after everything was read and checked.
+        """
         signature = rules_signature(self._rules_dir)
         declared = self._load_declared(self._rules_dir)
         now = self._poller.clock()
+        book = load_rulebook(self._rules_dir, engine=self._poller.engine, now=now)
         report = db.run_transaction(
             self._poller.engine, lambda conn: feed_store.sync_declared(conn, declared, now=now)
         )
+        self._rules.set(book)
         self._signature = signature
+        log_event(log, logging.INFO, "rules_active", version=book.version[:12], rules=len(book.rules),
+                  baselines=len(book.baselines))  # fmt: skip
         if report.added or report.changed or report.removed:
             log_event(
                 log,
@@ -104,16 +119,16 @@ class Scheduler:
         if rules_signature(self._rules_dir) == self._signature:
             return
         try:
-            self.sync_feeds()
+            self.load_declarations()
         except ConfigError as exc:
             self._signature = rules_signature(self._rules_dir)
             log_event(
                 log,
                 logging.ERROR,
-                "feeds_reload_rejected",
+                "declarations_reload_rejected",
                 problems=len(exc.problems),
                 detail=str(exc),
-                kept="last good declarations",
+                kept="last good feeds and rules",
             )
 
     def spread_overdue(self) -> int:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from service.alerts.assess import Assessment
+from service.alerts.judge import fact_change_json
 from service.pipeline import PollOutcome
 from service.store.feeds import FeedHealth
 
@@ -38,6 +41,55 @@ def outcome_json(outcome: PollOutcome) -> dict[str, Any]:
         "outcome": outcome.outcome,
         "new_items": outcome.new_items,
         "updated_items": outcome.updated_items,
+        "alerts": outcome.alerts,
+        "suppressed": outcome.suppressed,
         "error": outcome.error,
         "duration_ms": outcome.duration_ms,
+    }
+
+
+def alert_json(alert: Mapping[str, Any]) -> dict[str, Any]:
+    """An alert row as the contract names it (`rule`, `feed`, `matched`, ...), plus its reasons."""
+    return {
+        "id": alert["id"],
+        "rule": alert["rule_id"],
+        "rule_name": alert["rule_name"],
+        "kind": alert["kind"],
+        "title": alert["title"],
+        "url": alert["url"],
+        "feed": alert.get("feed_name"),
+        "status": alert["status"],
+        "severity": alert["severity"],
+        "novelty": alert["novelty"],
+        "matched": list(alert["matched"]),
+        "snippet": alert["snippet"],
+        "fact_changes": list(alert["fact_changes"]),
+        "new_terms": list(alert["new_terms"]),
+        "baselines": list(alert["baselines"]),
+        "reason": alert["reason"],
+        "story_id": alert["story_id"],
+        "created_at": iso(alert["created_at"]),
+    }
+
+
+def highlighted(text: str, spans: Sequence[tuple[int, int]], *, mark: str) -> str:
+    """``text`` with each span wrapped in ``mark`` (plain-text terminals and logs)."""
+    out, last = [], 0
+    for start, end in spans:
+        out += [text[last:start], mark, text[start:end], mark]
+        last = end
+    return "".join([*out, text[last:]])
+
+
+def assessment_json(found: Assessment) -> dict[str, Any]:
+    verdict = found.verdict
+    return {
+        "rule": found.rule.id,
+        "matched": found.matched_terms,
+        "status": verdict.status if verdict else None,
+        "novelty": None if verdict is None or verdict.novelty is None else round(verdict.novelty, 4),
+        "fact_changes": [fact_change_json(c) for c in verdict.fact_changes] if verdict else [],
+        "new_terms": list(verdict.new_terms) if verdict else [],
+        "reason": verdict.reason if verdict else None,
+        "snippet": found.snippet.text,
     }

@@ -20,15 +20,16 @@ Rules:
   percentage points and numbers that are part of a cue (``first ten months``, ``2022``) read
   nothing.
 - Numbers and facts are paired closest first: every (number, fact) pair within ``MAX_CUE_GAP``
-  words of one of the fact's cues (a clause break, i.e. a comma, semicolon, colon, dash or
-  bracket, counts as ``CLAUSE_PENALTY`` words; a cue before the number counts ``BEFORE_PENALTY``
-  more, since a figure usually comes before what it counts) is ranked by that gap (ties: the fact
-  with more cues in the sentence, then file order), and pairs are taken in that order, each number
-  and each fact at most once. So in "four under its brand and the rest with joint-venture
-  partners" the four is the brand's, not the partners'; in "12 NEVs for China, five under the
-  Nissan brand" 12 is the NEV total's and five the brand's; in "... carry the Nissan brand, six
-  come from joint-venture partners" the six is the partners', and in "four under the Nissan brand
-  and six with joint-venture partners" the six is still the partners'.
+  words of one of the fact's cues (a clause break, i.e. a comma, semicolon, colon, dash,
+  bracket or a joining "and", "but", "while", "whereas", counts as ``CLAUSE_PENALTY`` words;
+  a cue before the number counts ``BEFORE_PENALTY`` more, since a figure usually comes before
+  what it counts) is ranked by that gap (ties: the fact with more cues in the sentence, then
+  file order), and pairs are taken in that order, each number and each fact at most once. So in
+  "four under its brand and the rest with joint-venture partners" the four is the brand's, not
+  the partners'; in "12 NEVs for China, five under the Nissan brand" 12 is the NEV total's and
+  five the brand's; in "... carry the Nissan brand, six come from joint-venture partners" the
+  six is the partners', and in "four under its own brand and six with its joint-venture
+  partners" the six is still the partners'.
 - Same value: within the fact's relative tolerance (``Fact.effective_tolerance``); for ``date``
   facts, the two periods overlap (``2024`` overlaps ``H2 2024``, ``H1 2025`` does not). A reading
   with the same value is a restatement and yields nothing; a different one yields a
@@ -50,7 +51,9 @@ from service.baselines.text import Token, find_phrase, split_sentences, stems_of
 MAX_CUE_GAP = 12
 CLAUSE_PENALTY = 4
 BEFORE_PENALTY = 1
-_CLAUSE_BREAK = re.compile(r"[,;:](?=\s)|[()—–]")
+# Punctuation, and the conjunctions that join two figures ("four under its brand and six
+# with partners"): a figure rarely reaches across them to its cue.
+_CLAUSE_BREAK = re.compile(r"[,;:](?=\s)|[()—–]|\s(?:and|but|while|whereas)\s", re.IGNORECASE)
 MAX_RATIO = 100.0
 _TIME_WORDS = word_set("day days week weeks month months quarter quarters year years decade decades")
 _MONEY_WORDS = word_set("$ € £ ¥ usd us$ dollar dollars euro euros yen yuan rmb cny renminbi pound pounds")

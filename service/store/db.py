@@ -87,6 +87,19 @@ def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
+DECLARATIONS_LOCK_KEY = 0x52570001
+
+
+def lock_declarations(conn: Connection) -> None:
+    """Serialise writers of declared state (feeds, baselines) across replicas starting together.
+
+    On PostgreSQL a transaction-scoped advisory lock; on SQLite the transaction already holds
+    the database's write lock.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(DECLARATIONS_LOCK_KEY)))
+
+
 def run_transaction(engine: Engine, work: Callable[[Connection], T], *, attempts: int = 3) -> T:
     """Run ``work`` in one transaction; retry it when the connection dropped or a lock timed out.
 

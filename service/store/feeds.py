@@ -19,10 +19,10 @@ from typing import Any, Literal, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from service.store.db import lock_declarations
 from service.store.tables import feeds, items
 
 FeedStatus = Literal["ok", "failing", "disabled", "new"]
-SYNC_LOCK_KEY = 0x52570001  # PostgreSQL advisory lock taken while declarations are written
 
 
 class DeclaredFeed(Protocol):
@@ -50,6 +50,7 @@ class ClaimedFeed:
     last_modified: str | None
     consecutive_failures: int
     last_error: str | None
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +62,7 @@ class SyncReport:
 
 def sync_declared(conn: Connection, declared: Sequence[DeclaredFeed], *, now: datetime) -> SyncReport:
     """Make the feeds table match the declarations; undeclared feeds are kept but disabled."""
-    if conn.dialect.name == "postgresql":
-        # Replicas start together: one syncs at a time, the next sees its rows.
-        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(SYNC_LOCK_KEY)))
+    lock_declarations(conn)  # replicas start together: one syncs at a time, the next sees its rows
     existing = {row.name: row for row in conn.execute(sa.select(feeds))}
     added, changed = [], []
     for spec in declared:
@@ -146,7 +145,15 @@ def claim_due(
     )
     return [
         ClaimedFeed(
-            r.id, r.name, r.url, r.interval_s, r.etag, r.last_modified, r.consecutive_failures, r.last_error
+            r.id,
+            r.name,
+            r.url,
+            r.interval_s,
+            r.etag,
+            r.last_modified,
+            r.consecutive_failures,
+            r.last_error,
+            tuple(r.tags or ()),
         )
         for r in rows
     ]

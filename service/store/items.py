@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from service.sources.dedup import pick_story, unique_by_key
-from service.store.tables import items
+from service.store.tables import feeds, items
 
 CHUNK = 500  # keys per IN (...) list: well inside SQLite's and PostgreSQL's parameter limits
 
@@ -234,3 +234,22 @@ def _batch_leaders(new: Sequence[StorableItem]) -> dict[str, str]:
             keys.append(item.key)
         leader_of[item.key] = leader
     return leader_of
+
+
+def recent_items(
+    conn: Connection, *, since: datetime | None = None, item_id: int | None = None
+) -> list[sa.Row[Any]]:
+    """Stored items with their feed's name and tags, oldest first (backtests and dry runs)."""
+    query = (
+        sa.select(
+            items.c.id, items.c.story_id, items.c.title, items.c.text, items.c.url, items.c.first_seen_at,
+            feeds.c.name.label("feed_name"), feeds.c.tags.label("feed_tags"),
+        )
+        .join(feeds, feeds.c.id == items.c.feed_id)
+        .order_by(items.c.first_seen_at, items.c.id)
+    )  # fmt: skip
+    if since is not None:
+        query = query.where(items.c.first_seen_at >= since)
+    if item_id is not None:
+        query = query.where(items.c.id == item_id)
+    return list(conn.execute(query))

@@ -97,3 +97,58 @@ items = sa.Table(
     sa.Index(None, "title_fp", "first_seen_at"),
     sa.Index(None, "story_id"),
 )
+
+baselines = sa.Table(
+    "baselines",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("baseline_id", sa.String(100), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("document", sa.JSON, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("baseline_id", "version"),
+)
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    # One alert per (rule, story) for keyword rules, per (rule, day) for volume rules.
+    sa.Column("dedup_key", sa.String(200), nullable=False, unique=True),
+    sa.Column("rule_id", sa.String(100), nullable=False),
+    sa.Column("rule_name", sa.Text, nullable=False),
+    sa.Column("rules_version", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("item_id", BigId, sa.ForeignKey("items.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("story_id", BigId, nullable=True),
+    sa.Column("feed_id", BigId, sa.ForeignKey("feeds.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("url", sa.Text, nullable=True),
+    sa.Column("matched", sa.JSON, nullable=False),
+    sa.Column("snippet", sa.Text, nullable=False),
+    sa.Column("highlights", sa.JSON, nullable=False),
+    sa.Column("novelty", sa.Float, nullable=True),
+    sa.Column("fact_changes", sa.JSON, nullable=False),
+    sa.Column("new_terms", sa.JSON, nullable=False),
+    sa.Column("baselines", sa.JSON, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("notify", sa.JSON, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index(None, "status", "created_at"),
+    sa.Index(None, "rule_id", "created_at"),
+    sa.Index(None, "created_at"),
+)
+
+rule_hits = sa.Table(
+    "rule_hits",
+    metadata,
+    sa.Column("rule_id", sa.String(100), primary_key=True),
+    sa.Column("item_id", BigId, sa.ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("story_id", BigId, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index(None, "rule_id", "created_at"),
+)

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from service.config import Settings
 from service.pipeline import Poller
+from service.rulebook import ActiveRuleBook
 from service.scheduler import Scheduler
 from service.sources.fetch import Fetcher
 from service.store import db
@@ -42,6 +43,7 @@ def utcnow() -> datetime:
 
 async def scheduler_for(settings: Settings, engine: Engine) -> AsyncIterator[Scheduler]:
     fetcher = Fetcher.from_settings(settings)
+    rules = ActiveRuleBook()
     poller = Poller(
         engine=engine,
         fetcher=fetcher,
@@ -49,9 +51,10 @@ async def scheduler_for(settings: Settings, engine: Engine) -> AsyncIterator[Sch
         owner="test-owner",
         clock=utcnow,
         rng=random.Random(7),
+        rulebook=rules.get,
     )
     try:
-        yield Scheduler(poller=poller, rules_dir=settings.rules_dir)
+        yield Scheduler(poller=poller, rules_dir=settings.rules_dir, rules=rules)
     finally:
         await fetcher.aclose()
 
@@ -73,7 +76,7 @@ async def test_slow_feeds_do_not_hold_up_the_others(
     write_feeds(tmp_path / "rules", declared)
     settings = test_settings(db_url, tmp_path / "rules", poll_concurrency=3, fetch_per_host_concurrency=8)
     async for scheduler in scheduler_for(settings, engine):
-        scheduler.sync_feeds()
+        scheduler.load_declarations()
         for _ in range(40):  # bounded: at most 40 ticks of 0.1 s
             await scheduler.tick()
             statuses = names_by_status(engine)
@@ -96,7 +99,7 @@ async def test_declarations_reload_on_change_and_a_broken_file_keeps_the_last_go
     write_feeds(rules, [("a", server.url("/a.xml"))])
     settings = test_settings(db_url, rules)
     async for scheduler in scheduler_for(settings, engine):
-        scheduler.sync_feeds()
+        scheduler.load_declarations()
         write_feeds(rules, [("a", server.url("/a.xml")), ("b", server.url("/b.xml"))])
         await scheduler.tick()
         assert set(names_by_status(engine)) == {"a", "b"}
@@ -127,7 +130,7 @@ async def test_a_full_database_fails_the_poll_cleanly_and_it_recovers(
         dbapi_conn.execute(f"PRAGMA max_page_count = {pages + 2}")
 
     async for scheduler in scheduler_for(settings, full):
-        scheduler.sync_feeds()
+        scheduler.load_declarations()
         (outcome,) = await scheduler.poll_all_once()
     assert outcome.outcome == "failed" and "full" in (outcome.error or "")
     with full.connect() as conn:
@@ -176,3 +179,31 @@ def test_a_dropped_postgres_connection_is_rolled_back_and_retried(pg_database: s
     with engine.connect() as conn:
         assert conn.execute(sa.select(feeds.c.name)).scalars().all() == ["once"]
     engine.dispose()
+
+
+async def test_a_broken_rule_file_keeps_the_last_good_rules_and_a_fix_activates(
+    engine: Engine, db_url: str, server: LoopbackHTTPServer, tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules"
+    write_feeds(rules, [("a", server.url("/a.xml"))])
+    rule_file = rules / "watch.yaml"
+    rule_file.write_text("rules:\n  - id: watch\n    name: Watch\n    match: alpha\n")
+    settings = test_settings(db_url, rules)
+    async for scheduler in scheduler_for(settings, engine):
+        scheduler.load_declarations()
+        book = scheduler.rules.get()
+        assert book is not None and [m.rule_id for m in book.matcher.match(title="alpha", text="")] == [
+            "watch"
+        ]
+
+        rule_file.write_text("rules:\n  - id: watch\n    name: Watch\n    match: (beta\n")
+        await scheduler.tick()
+        assert scheduler.rules.get() is book  # the broken file changed nothing
+
+        rule_file.write_text("rules:\n  - id: watch\n    name: Watch\n    match: beta\n")
+        await scheduler.tick()
+        fixed = scheduler.rules.get()
+        assert fixed is not None and fixed is not book and fixed.version != book.version
+        assert [m.rule_id for m in fixed.matcher.match(title="beta", text="")] == ["watch"]
+        assert fixed.matcher.match(title="alpha", text="") == []
+        await scheduler.drain(grace_s=5)

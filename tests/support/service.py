@@ -31,3 +31,30 @@ def test_settings(db_url: str, rules_dir: Path, **overrides: Any) -> Settings:
 
 
 test_settings.__test__ = False  # type: ignore[attr-defined]
+
+
+def shipped_rules(target: Path, feeds: Iterable[tuple[str, str]]) -> Path:
+    """The project's rules and baselines, with the shipped feeds replaced by ``feeds``."""
+    import shutil
+
+    source = Path(__file__).resolve().parents[2] / "rules"
+    shutil.copytree(source, target)
+    (target / "feeds.yaml").unlink()
+    write_feeds(target, feeds, file="test-feeds.yaml")
+    return target
+
+
+def rss_items(*items: tuple[str, str, str], feed_title: str = "Test news") -> bytes:
+    """An RSS document of (title, link, description) items, escaped properly."""
+    from xml.sax.saxutils import escape
+
+    entries = "".join(
+        f"<item><title>{escape(t)}</title><link>{escape(u)}</link><guid>{escape(u)}</guid>"
+        f"<description>{escape(d)}</description></item>"
+        for t, u, d in items
+    )
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{escape(feed_title)}'
+        f"</title><link>https://news.example.test/</link><description>x</description>{entries}"
+        "</channel></rss>"
+    ).encode()

@@ -92,6 +92,8 @@ NO_CHANGE = [
     "China's share of Nissan's worldwide sales was 21%.",
     "The first Nissan-brand model will launch in 2024.",
     "Four of the ten new-energy vehicles will carry the Nissan brand, six come from joint-venture partners.",
+    "Nissan plans ten new-energy vehicles for China, four under its own brand and six with its "
+    "joint-venture partners.",
     "Tesla lowers Model 3 prices in China again.",
     "Nissan plans to launch its new-energy models in China from 2025.",
     "Nissan will invest $3 billion in new-energy models for China.",

@@ -1,0 +1,1 @@
+"""Alerts: judging each rule match against its baselines, and what an alert carries."""

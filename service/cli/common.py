@@ -1,0 +1,58 @@
+"""What every command shares: settings and logging, error → exit code, JSON output, engines."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, TypeVar
+
+import typer
+from sqlalchemy.engine import Engine
+
+from service import logs
+from service.config import Settings, load_settings
+from service.errors import ConfigError, DatabaseError, RivalwatchError
+from service.runtime import open_engine
+
+T = TypeVar("T")
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+def settings() -> Settings:
+    loaded = load_settings()
+    logs.configure(level=loaded.log_level, fmt=loaded.log_format, secrets=loaded.secrets())
+    return loaded
+
+
+def guarded(action: Callable[[], T]) -> T:
+    """Turn deliberate errors into a clear message and an exit code, never a traceback.
+
+    Exit codes: 1 the command found problems; 2 bad configuration or declarations;
+    3 the database is missing, unreachable or on another schema.
+    """
+    try:
+        return action()
+    except ConfigError as exc:
+        typer.echo(f"configuration error:\n{exc}", err=True)
+        raise typer.Exit(2) from None
+    except DatabaseError as exc:
+        typer.echo(f"database error: {exc}", err=True)
+        raise typer.Exit(3) from None
+    except RivalwatchError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def print_json(value: Any) -> None:
+    typer.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+@contextmanager
+def engine_for(loaded: Settings) -> Iterator[Engine]:
+    """An engine on a current schema, disposed of when the command is done."""
+    engine = open_engine(loaded)
+    try:
+        yield engine
+    finally:
+        engine.dispose()

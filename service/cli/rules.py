@@ -1,0 +1,172 @@
+"""`rivalwatch rules …`: validate the rules directory, publish the schema, dry-run and backtest."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from service.alerts.assess import Assessment, assess
+from service.cli.common import JsonFlag, engine_for, guarded, print_json, settings
+from service.config import Settings
+from service.errors import RivalwatchError
+from service.matching.rules import rules_json_schema
+from service.rulebook import RuleBook, check_rules_dir, load_rulebook
+from service.sources.article import Article, documents_to_texts
+from service.sources.fetch import Fetcher
+from service.store.items import recent_items
+from service.views import assessment_json, highlighted
+
+app = typer.Typer(no_args_is_help=True, help="Analysts' rules: check, try, backtest.")
+
+
+@app.command("validate")
+def validate(
+    directory: Annotated[
+        Path | None, typer.Argument(help="Rules directory (default: RIVALWATCH_RULES_DIR).")
+    ] = None,
+) -> None:
+    """Check feeds, rules and baselines; print every problem as file:line: message (exit 1 if any)."""
+    rules_dir = directory or guarded(settings).rules_dir
+    report = check_rules_dir(rules_dir)
+    for problem in report.problems:
+        typer.echo(str(problem))
+    summary = (
+        f"{report.feeds} feeds, {report.rules} rules, {report.aliases} aliases, {report.baselines} baselines"
+    )
+    if report.problems:
+        typer.echo(f"{len(report.problems)} problems ({summary})", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"ok: {summary}")
+
+
+@app.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of rule files (editors use it to validate and complete)."""
+    typer.echo(json.dumps(rules_json_schema(), indent=2, sort_keys=True))
+
+
+@app.command("test")
+def test(
+    rule_ids: Annotated[list[str], typer.Argument(help="Rule ids to try (all enabled rules: 'all').")],
+    text: Annotated[str | None, typer.Option("--text", help="Text to try (first line = title).")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="A feed, HTML page or text file.")] = None,
+    url: Annotated[str | None, typer.Option("--url", help="A feed or article URL to fetch.")] = None,
+    item: Annotated[int | None, typer.Option("--item", help="A stored item id.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Dry-run rules on text, a file, a URL or a stored item: matches, novelty, changed figures."""
+    sources = [x for x in (text, file, url, item) if x is not None]
+    if len(sources) != 1:
+        typer.echo("give exactly one of --text, --file, --url, --item", err=True)
+        raise typer.Exit(2)
+    loaded = guarded(settings)
+    book = guarded(lambda: load_rulebook(loaded.rules_dir, engine=None, now=datetime.now(UTC)))
+    only = _known_rules(book, rule_ids)
+    articles = guarded(lambda: _articles(loaded, text=text, file=file, url=url, item=item))
+    results = [(a, assess(book, title=a.title, text=a.text, only=only)) for a in articles]
+    if as_json:
+        print_json([{"title": a.title, "url": a.url, "matches": [assessment_json(x) for x in found]}
+                    for a, found in results])  # fmt: skip
+        return
+    for article, found in results:
+        _print_assessments(article, found)
+
+
+def _known_rules(book: RuleBook, rule_ids: list[str]) -> list[str]:
+    if rule_ids == ["all"]:
+        return list(book.rules)
+    unknown = [r for r in rule_ids if r not in book.rules]
+    if unknown:
+        typer.echo(
+            f"unknown or disabled rules: {', '.join(unknown)}; known: {', '.join(book.rules)}", err=True
+        )
+        raise typer.Exit(2)
+    return rule_ids
+
+
+def _articles(
+    loaded: Settings, *, text: str | None, file: Path | None, url: str | None, item: int | None
+) -> list[Article]:
+    if text is not None:
+        return documents_to_texts(text.encode())
+    if file is not None:
+        try:
+            return documents_to_texts(file.read_bytes())
+        except OSError as exc:
+            raise RivalwatchError(f"cannot read {file}: {exc.strerror}") from None
+    if url is not None:
+        return documents_to_texts(asyncio.run(_fetch(loaded, url)), url=url)
+    with engine_for(loaded) as engine, engine.connect() as conn:
+        rows = recent_items(conn, item_id=item)
+    if not rows:
+        raise RivalwatchError(f"no stored item {item}")
+    return [Article(title=r.title, text=r.text, url=r.url) for r in rows]
+
+
+async def _fetch(loaded: Settings, url: str) -> bytes:
+    async with Fetcher.from_settings(loaded) as fetcher:
+        return (await fetcher.fetch(url)).body
+
+
+def _print_assessments(article: Article, found: list[Assessment]) -> None:
+    typer.echo(f"== {article.title}" + (f"  <{article.url}>" if article.url else ""))
+    if not found:
+        typer.echo("   no rule matched")
+    for a in found:
+        data = assessment_json(a)
+        verdict = data["status"] or "counted (volume rule)"
+        novelty = "-" if data["novelty"] is None else f"{data['novelty']:.2f}"
+        typer.echo(f"   {a.rule.id}: {verdict}, novelty {novelty}; terms: {', '.join(data['matched'])}")
+        for change in data["fact_changes"]:
+            typer.echo(f"      changed: {change['display']}  [{change['evidence']}]")
+        if data["new_terms"]:
+            typer.echo(f"      new terms: {', '.join(data['new_terms'])}")
+        if data["reason"]:
+            typer.echo(f"      why: {data['reason']}")
+        typer.echo(f"      {highlighted(a.snippet.text, a.snippet.highlights, mark='**')}")
+
+
+@app.command("backtest")
+def backtest(
+    rule_id: Annotated[str, typer.Argument(help="The rule to replay.")],
+    days: Annotated[
+        int, typer.Option("--days", min=1, help="Stored items first seen in the last N days.")
+    ] = 7,
+    as_json: JsonFlag = False,
+) -> None:
+    """Replay a rule over stored items: what would have alerted, what would have been suppressed."""
+    loaded = guarded(settings)
+    now = datetime.now(UTC)
+    book = guarded(lambda: load_rulebook(loaded.rules_dir, engine=None, now=now))
+    _known_rules(book, [rule_id])
+    rule = book.rules[rule_id]
+
+    def load() -> list[Any]:
+        with engine_for(loaded) as engine, engine.connect() as conn:
+            return recent_items(conn, since=now - timedelta(days=days))
+
+    outcomes: dict[int, dict[str, Any]] = {}
+    for row in guarded(load):
+        if row.story_id in outcomes or not book.applies(rule, feed=row.feed_name, tags=row.feed_tags or ()):
+            continue
+        for a in assess(book, title=row.title, text=row.text, only=[rule_id]):
+            outcomes[row.story_id] = {"item_id": row.id, "feed": row.feed_name, "title": row.title,
+                                      "url": row.url, **assessment_json(a)}  # fmt: skip
+    results = list(outcomes.values())
+    if as_json:
+        print_json(results)
+        return
+    alerted = [r for r in results if r["status"] == "pending"]
+    suppressed = [r for r in results if r["status"] == "suppressed"]
+    typer.echo(
+        f"{rule_id} over {days} days: {len(alerted)} would alert, {len(suppressed)} suppressed as known"
+    )
+    for r in alerted + suppressed:
+        novelty = "-" if r["novelty"] is None else f"{r['novelty']:.2f}"
+        mark = "ALERT" if r["status"] == "pending" else "quiet"
+        typer.echo(f"  {mark}  {novelty}  {r['title']}  ({r['feed']})")

@@ -1,0 +1,127 @@
+"""The active rules version: rules, their compiled matcher and the baselines, swapped as one.
+
+Loading reads the feed declarations (to check rule references), the baseline files (storing
+a new version of each changed one) and the rule files, then compiles every enabled rule into
+one matcher. Any problem anywhere raises ConfigError and nothing changes: the caller keeps
+the last good book, so a broken file never half-activates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from service.baselines.model import Baseline, load_baselines, load_baselines_strict
+from service.baselines.novelty import BaselineProfile, compile_baseline
+from service.errors import Problem
+from service.matching.compile import Matcher, compile_rules
+from service.matching.rules import load_rules, load_rules_strict
+from service.matching.ruleset import Rule
+from service.sources.declared import load_feeds
+from service.store import db
+from service.store.baselines import StoredBaseline, sync_baselines
+
+BASELINES_DIR = "baselines"
+
+
+@dataclass(frozen=True, slots=True)
+class KnownBaseline:
+    stored: StoredBaseline
+    profile: BaselineProfile  # prepared once per rules version: judging is per item
+
+    @classmethod
+    def of(cls, stored: StoredBaseline) -> KnownBaseline:
+        return cls(stored, compile_baseline(stored.baseline))
+
+
+@dataclass(frozen=True, slots=True)
+class RuleBook:
+    version: str
+    rules: Mapping[str, Rule]
+    matcher: Matcher
+    baselines: Mapping[str, KnownBaseline]
+
+    def applies(self, rule: Rule, *, feed: str | None, tags: Sequence[str]) -> bool:
+        """A rule without feeds or tags watches every feed; otherwise a name or a tag must fit."""
+        if rule.feeds is None and rule.tags is None:
+            return True
+        return (feed is not None and feed in (rule.feeds or ())) or bool(set(tags) & set(rule.tags or ()))
+
+    def baselines_of(self, rule: Rule) -> list[tuple[Baseline, BaselineProfile]]:
+        known = [self.baselines[b] for b in rule.baselines if b in self.baselines]
+        return [(k.stored.baseline, k.profile) for k in known]
+
+    def baseline_refs(self, rule: Rule) -> list[dict[str, object]]:
+        known = [self.baselines[b] for b in rule.baselines if b in self.baselines]
+        return [{"id": k.stored.baseline.id, "version": k.stored.version} for k in known]
+
+
+def read_baselines(rules_dir: Path) -> tuple[Baseline, ...]:
+    directory = rules_dir / BASELINES_DIR
+    return load_baselines_strict(directory) if directory.is_dir() else ()
+
+
+def load_rulebook(rules_dir: Path, *, engine: Engine | None, now: datetime) -> RuleBook:
+    """Read, check and compile; with an engine, store changed baselines as new versions.
+
+    Without an engine (dry runs) baselines are used as read, with version 0.
+    """
+    declared = load_feeds(rules_dir)
+    baselines = read_baselines(rules_dir)
+    ruleset = load_rules_strict(
+        rules_dir,
+        known_feeds={f.name for f in declared.feeds},
+        known_tags={t for f in declared.feeds for t in f.tags},
+        known_baselines={b.id for b in baselines},
+    )
+    enabled = [r for r in ruleset.rules if r.enabled]
+    matcher = compile_rules([(r.id, r.expression) for r in enabled])
+    if engine is None:
+        stored = {b.id: StoredBaseline(b, 0, now) for b in baselines}
+    else:
+        stored = db.run_transaction(engine, lambda conn: sync_baselines(conn, baselines, now=now))
+    known = {key: KnownBaseline.of(value) for key, value in stored.items()}
+    return RuleBook(ruleset.version, {r.id: r for r in enabled}, matcher, known)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    problems: list[Problem]
+    feeds: int
+    rules: int
+    aliases: int
+    baselines: int
+
+
+def check_rules_dir(rules_dir: Path) -> CheckReport:
+    """Every problem in feeds, baselines and rules at once, each reported once."""
+    declared = load_feeds(rules_dir)
+    directory = rules_dir / BASELINES_DIR
+    baseline_set = load_baselines(directory) if directory.is_dir() else None
+    known = baseline_set.baselines if baseline_set is not None else ()
+    ruleset = load_rules(
+        rules_dir,
+        known_feeds={f.name for f in declared.feeds},
+        known_tags={t for f in declared.feeds for t in f.tags},
+        known_baselines={b.id for b in known},
+    )
+    found = [*declared.problems, *(baseline_set.problems if baseline_set else []), *ruleset.problems]
+    unique = sorted(set(found), key=lambda p: (p.file, p.line, p.message))
+    return CheckReport(unique, len(declared.feeds), len(ruleset.rules), len(ruleset.aliases), len(known))
+
+
+class ActiveRuleBook:
+    """The book polls use right now; replaced whole on a good reload, never edited in place."""
+
+    def __init__(self, book: RuleBook | None = None) -> None:
+        self._book = book
+
+    def get(self) -> RuleBook | None:
+        return self._book
+
+    def set(self, book: RuleBook) -> None:
+        self._book = book

@@ -1,0 +1,82 @@
+"""SQL for alerts and rule hits.
+
+An alert row is unique by ``dedup_key`` (rule and story, or rule and day for volume rules):
+inserting one that exists changes nothing, so a syndicated copy or a re-polled item never
+alerts twice. Rule hits record every (rule, item) match, alerted or not; volume rules count
+them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from service.store.tables import alerts, feeds, rule_hits
+
+STATUSES = ("pending", "sent", "failed", "suppressed")
+
+
+def _insert_or_skip(conn: Connection, table: sa.Table, *, conflict: list[str]) -> Any:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=conflict)
+
+
+def insert_alerts(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Insert alerts that do not exist yet; return dedup key → id of those actually inserted."""
+    if not rows:
+        return {}
+    keys = [r["dedup_key"] for r in rows]
+    before = set(_ids_by_key(conn, keys))
+    conn.execute(_insert_or_skip(conn, alerts, conflict=["dedup_key"]), list(rows))
+    return {key: alert_id for key, alert_id in _ids_by_key(conn, keys).items() if key not in before}
+
+
+def _ids_by_key(conn: Connection, keys: Sequence[str]) -> dict[str, int]:
+    query = sa.select(alerts.c.dedup_key, alerts.c.id).where(
+        alerts.c.dedup_key.in_(sa.bindparam("keys", expanding=True))
+    )
+    return {r.dedup_key: r.id for r in conn.execute(query, {"keys": list(keys)})}
+
+
+def record_hits(conn: Connection, hits: Sequence[Mapping[str, Any]]) -> None:
+    if hits:
+        conn.execute(_insert_or_skip(conn, rule_hits, conflict=["rule_id", "item_id"]), list(hits))
+
+
+def count_hits(conn: Connection, rule_id: str, *, since: datetime, until: datetime) -> int:
+    """Distinct stories a rule matched in [since, until)."""
+    query = sa.select(sa.func.count(sa.distinct(rule_hits.c.story_id))).where(
+        rule_hits.c.rule_id == rule_id,
+        rule_hits.c.created_at >= since,
+        rule_hits.c.created_at < until,
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def list_alerts(
+    conn: Connection,
+    *,
+    status: str | None = None,
+    rule_id: str | None = None,
+    since: datetime | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    query = (
+        sa.select(alerts, feeds.c.name.label("feed_name"))
+        .outerjoin(feeds, feeds.c.id == alerts.c.feed_id)
+        .order_by(alerts.c.created_at.desc(), alerts.c.id.desc())
+    )
+    if status is not None:
+        query = query.where(alerts.c.status == status)
+    if rule_id is not None:
+        query = query.where(alerts.c.rule_id == rule_id)
+    if since is not None:
+        query = query.where(alerts.c.created_at >= since)
+    if limit is not None:
+        query = query.limit(limit)
+    return [dict(r._mapping) for r in conn.execute(query)]

@@ -1,0 +1,213 @@
+"""Rules and baselines end to end: poll a loopback feed, match the shipped rules, judge, store alerts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service.runtime import poll_once
+from service.store import db
+from service.store.alerts import list_alerts
+from service.views import alert_json
+from tests.support.httpserver import LoopbackHTTPServer
+from tests.support.processes import rivalwatch, service_env
+from tests.support.service import rss_items, shipped_rules, test_settings, write_feeds
+
+SHIPPED_RULES = {"nissan", "byd", "tesla", "china-export", "nev-market"}
+
+CHANGED_FIGURES = [
+    (
+        "Nissan trims its China electric line-up to eight new-energy models",
+        "https://news.example.test/nissan-eight-nevs",
+        "Nissan now plans eight new-energy vehicles for China instead of the earlier target, the "
+        "company said, as price competition with BYD and other local makers intensifies.",
+    ),
+    (
+        "Nissan China sales slump as local brands gain",
+        "https://news.example.test/nissan-china-sales",
+        "Nissan sold 794,000 vehicles in China in the first ten months of the year, as Chinese "
+        "electric-vehicle makers took share from Japanese brands.",
+    ),
+]
+RESTATEMENT = (
+    "Nissan to develop ten new-energy vehicles for China",
+    "https://news.example.test/nissan-ten-nevs",
+    "Nissan plans ten new-energy vehicles for China, four under its own brand and six with its "
+    "joint-venture partners; the first Nissan-brand model comes in the second half of 2024.",
+)
+
+
+@pytest.fixture
+def server() -> Any:
+    with LoopbackHTTPServer() as srv:
+        yield srv
+
+
+def alerts(db_url: str) -> list[dict[str, Any]]:
+    engine = db.make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return [alert_json(a) for a in list_alerts(conn)]
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def seed_item(shared_dir: Path) -> tuple[str, str, str]:
+    text = (shared_dir / "seed" / "nissan-china-ev-export-2023-12-19.txt").read_text(encoding="utf-8")
+    first, _, rest = text.strip().partition("\n")
+    return (first.strip(), "https://news.example.test/nissan-seed", rest.strip())
+
+
+@pytest.mark.corpus
+async def test_the_seed_article_matches_all_five_rules_and_is_suppressed_as_known(
+    db_url: str, server: LoopbackHTTPServer, tmp_path: Path, seed_item: tuple[str, str, str]
+) -> None:
+    server.route("/f.xml", body=rss_items(seed_item))
+    rules = shipped_rules(tmp_path / "rules", [("wire", server.url("/f.xml"))])
+    (outcome,) = await poll_once(test_settings(db_url, rules))
+    assert (outcome.alerts, outcome.suppressed) == (0, 5)
+    found = alerts(db_url)
+    assert {a["rule"] for a in found} == SHIPPED_RULES
+    for a in found:
+        assert a["status"] == "suppressed" and a["fact_changes"] == []
+        assert a["novelty"] is not None and a["novelty"] <= 0.2
+        assert "restates nissan-china-ev-2023-12-19" in a["reason"]
+
+
+async def test_changed_figures_alert_with_old_and_new_values(
+    db_url: str, server: LoopbackHTTPServer, tmp_path: Path
+) -> None:
+    server.route("/f.xml", body=rss_items(*CHANGED_FIGURES, RESTATEMENT))
+    rules = shipped_rules(tmp_path / "rules", [("wire", server.url("/f.xml"))])
+    await poll_once(test_settings(db_url, rules))
+    by_url: dict[str, list[dict[str, Any]]] = {}
+    for a in alerts(db_url):
+        if a["rule"] == "nissan":
+            by_url.setdefault(a["url"], []).append(a)
+    (eight,) = by_url["https://news.example.test/nissan-eight-nevs"]
+    assert eight["status"] == "pending"
+    assert [(c["baseline"], c["new"]) for c in eight["fact_changes"]] == [(10, 8)]
+    assert "10 → 8" in eight["fact_changes"][0]["display"]
+    (sales,) = by_url["https://news.example.test/nissan-china-sales"]
+    assert [(c["baseline"], c["new"]) for c in sales["fact_changes"]] == [(2_800_000, 794_000)]
+    assert "794,000" in sales["fact_changes"][0]["evidence"]
+    (same,) = by_url["https://news.example.test/nissan-ten-nevs"]
+    assert same["status"] == "suppressed" and same["fact_changes"] == []
+
+
+async def test_a_syndicated_copy_does_not_alert_again(
+    db_url: str, server: LoopbackHTTPServer, tmp_path: Path
+) -> None:
+    item = (
+        "BYD opens its first car plant in Europe",
+        "https://news.example.test/byd-hungary",
+        "The Chinese maker began building electric cars in Szeged, Hungary, its first factory in Europe.",
+    )
+    server.route("/a.xml", body=rss_items(item))
+    copy = (item[0], "https://syndicated.example.test/byd-hungary?utm_source=rss", item[2])
+    server.route("/b.xml", body=rss_items(copy))
+    rules = shipped_rules(tmp_path / "rules", [("a", server.url("/a.xml"))])
+    settings = test_settings(db_url, rules)
+    await poll_once(settings)
+    first = alerts(db_url)
+    assert {a["rule"] for a in first} >= {"byd", "china-export"}
+    assert all(a["status"] == "pending" for a in first if a["rule"] == "byd")
+    write_feeds(rules, [("a", server.url("/a.xml")), ("b", server.url("/b.xml"))], file="test-feeds.yaml")
+    outcomes = {o.feed: o for o in await poll_once(settings)}
+    assert outcomes["b"].new_items == 1 and outcomes["b"].alerts == 0
+    assert len(alerts(db_url)) == len(first)
+
+
+async def test_rules_only_watch_their_feeds(db_url: str, server: LoopbackHTTPServer, tmp_path: Path) -> None:
+    item = (
+        "Tesla cuts Model Y prices in China",
+        "https://news.example.test/tesla-y",
+        "Tesla lowered Model Y prices at its Shanghai factory amid a price war with BYD and Xpeng.",
+    )
+    server.route("/f.xml", body=rss_items(item))
+    rules = shipped_rules(tmp_path / "rules", [("wire", server.url("/f.xml"))])
+    text = (rules / "tesla.yaml").read_text()
+    (rules / "tesla.yaml").write_text(
+        text.replace("    severity:", "    feeds: [elsewhere]\n    severity:", 1)
+    )
+    (rules / "test-feeds.yaml").write_text(
+        f"feeds:\n  - name: wire\n    url: {server.url('/f.xml')}\n"
+        f"  - name: elsewhere\n    url: {server.url('/none.xml')}\n    enabled: false\n"
+    )
+    await poll_once(test_settings(db_url, rules))
+    assert "tesla" not in {a["rule"] for a in alerts(db_url)}
+    assert "byd" in {a["rule"] for a in alerts(db_url)}
+
+
+async def test_volume_rule_alerts_on_a_spike(db_url: str, server: LoopbackHTTPServer, tmp_path: Path) -> None:
+    items = [
+        (
+            f"Solid-state battery breakthrough number {i}",
+            f"https://news.example.test/ssb-{i}",
+            f"Report {i} on a solid-state battery pilot line.",
+        )
+        for i in range(6)
+    ]
+    server.route("/f.xml", body=rss_items(*items))
+    rules = shipped_rules(tmp_path / "rules", [("wire", server.url("/f.xml"))])
+    (rules / "volume.yaml").write_text(
+        "rules:\n  - id: solid-state-spike\n    name: Solid-state battery buzz\n"
+        "    match: '\"solid-state battery\"'\n    kind: volume\n"
+        "    volume: {window: 1d, reference: 14d, factor: 3, min_count: 5}\n"
+    )
+    (outcome,) = await poll_once(test_settings(db_url, rules))
+    (spike,) = [a for a in alerts(db_url) if a["rule"] == "solid-state-spike"]
+    assert spike["kind"] == "volume" and spike["status"] == "pending"
+    assert "6 matching stories" in spike["reason"]
+    assert outcome.alerts == 1
+
+
+def test_alerts_list_json_keeps_the_contract_fields(tmp_path: Path, server: LoopbackHTTPServer) -> None:
+    server.route("/f.xml", body=rss_items(*CHANGED_FIGURES))
+    rules = shipped_rules(tmp_path / "rules", [("wire", server.url("/f.xml"))])
+    env = service_env(f"sqlite:///{tmp_path}/rw.db", rules)
+    assert rivalwatch("db", "upgrade", env=env).returncode == 0
+    assert rivalwatch("poll", "--once", env=env).returncode == 0
+    listed = rivalwatch("alerts", "list", "--json", env=env)
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    assert rows
+    for row in rows:
+        for key in (
+            "rule",
+            "title",
+            "url",
+            "feed",
+            "status",
+            "novelty",
+            "matched",
+            "fact_changes",
+            "created_at",
+        ):
+            assert key in row
+        assert row["feed"] == "wire" and row["status"] in ("pending", "suppressed")
+        assert all({"fact", "baseline", "new"} <= set(c) for c in row["fact_changes"])
+
+
+@pytest.mark.corpus
+async def test_the_real_corpus_through_the_shipped_rules(
+    shared_dir: Path, db_url: str, server: LoopbackHTTPServer, tmp_path: Path
+) -> None:
+    urls = server.serve_directory(shared_dir / "feeds" / "real")
+    rules = shipped_rules(tmp_path / "rules", [(Path(u).name, u) for u in urls])
+    outcomes = await poll_once(test_settings(db_url, rules))
+    assert all(o.outcome == "new" for o in outcomes), [o for o in outcomes if o.outcome != "new"]
+    found = alerts(db_url)
+    by_rule: dict[str, set[str]] = {}
+    for a in found:
+        by_rule.setdefault(a["rule"], set()).add(a["feed"])
+    # The corpus notes (SOURCES.tsv) name these feeds for these subjects.
+    assert "miniflux_v2__encoding_ISO-8859-1.xml" in by_rule["tesla"]  # Golem: Tesla Model 3 items
+    assert "spacecowboy_Feeder__golem-de.xml" in by_rule["tesla"]  # Golem: Tesla Semi
+    assert "rsdoiel_antenna__pacific.xml" in by_rule["byd"]  # Pacific-rim news mentioning BYD
+    assert by_rule.get("nev-market") and by_rule.get("china-export")
+    assert all(a["title"] and a["status"] in ("pending", "suppressed") for a in found)
