@@ -18,8 +18,13 @@ Rules:
               reaching full credit at ``FULL_COSINE``.
 
 - ``score = 1 - (W_NAMES * names + W_WORDS * words + W_OVERLAP * overlap)``, clipped to
-  [0, 1]; 1 means entirely new. With no names, their share goes to words. Against several
-  baselines the item takes the lowest score (it is as old as the baseline that knows it best);
+  [0, 1]; 1 means entirely new.
+- Off subject: a baseline's terms of weight 1.0 are its subject (``Nissan`` for the seed).
+  An item that mentions none of them is not a restatement of that baseline, however many of
+  its side terms it shares (a Tesla price cut in China against a Nissan export story): its
+  score is at least ``OFF_SUBJECT_FLOOR``. Baselines without such terms skip this rule.
+- With no names, their share goes to words. Against several baselines the item takes the
+  lowest score (it is as old as the baseline that knows it best);
   ``new_terms`` are then the names no baseline knows at all (at most ``MAX_TERMS``, heaviest first)
   and ``known_terms`` the best baseline's key terms the item mentions.
 - Pure and deterministic: no state besides the inputs; ties broken by first position.
@@ -52,6 +57,8 @@ W_WORDS = 0.35
 W_OVERLAP = 0.20
 FULL_COSINE = 0.5
 MAX_TERMS = 8
+OFF_SUBJECT_FLOOR = 0.6
+SUBJECT_KNOWLEDGE = 1.0  # a term of weight 1.0 is known at exactly 1.0
 
 Positions: TypeAlias = Mapping[str, set[tuple[int, int]]]
 
@@ -139,7 +146,15 @@ def _judge(
     w_names = W_NAMES if names else 0.0
     known = w_names * names_known + (W_WORDS + W_NAMES - w_names) * words_known + W_OVERLAP * overlap
     score = min(1.0, max(0.0, 1.0 - known))
+    if not _mentions_subject(profile, positions):
+        score = max(score, OFF_SUBJECT_FLOOR)
     return _Judgement(profile, score, known_names, _known_terms(profile, positions), words_known)
+
+
+def _mentions_subject(profile: BaselineProfile, positions: Positions) -> bool:
+    """True when the item names one of the baseline's subject terms, or the baseline has none."""
+    subject = [stems for stems, (_, known) in profile.terms.items() if known >= SUBJECT_KNOWLEDGE]
+    return not subject or any(_occurrences(stems, positions) for stems in subject)
 
 
 def _weighted_mean(pairs: Iterable[tuple[float, float]]) -> float:
@@ -172,16 +187,21 @@ def _positions(sentences: list[WeightedTokens]) -> Positions:
 def _known_terms(profile: BaselineProfile, positions: Positions) -> tuple[str, ...]:
     """The baseline's key terms the item mentions, heaviest (and most repeated) first."""
     found = []
-    empty: set[tuple[int, int]] = set()
     for stems, (term, known) in profile.terms.items():
-        hits = sum(
-            1
-            for n, index in positions.get(stems[0], empty)
-            if all((n, index + k) in positions.get(stem, empty) for k, stem in enumerate(stems[1:], 1))
-        )
+        hits = _occurrences(stems, positions)
         if hits:
             found.append((-known * (1 + math.log(hits)), term))
     return tuple(term for _, term in sorted(found)[:MAX_TERMS])
+
+
+def _occurrences(stems: tuple[str, ...], positions: Positions) -> int:
+    """How often the term (a run of stems) occurs in the item."""
+    empty: set[tuple[int, int]] = set()
+    return sum(
+        1
+        for n, index in positions.get(stems[0], empty)
+        if all((n, index + k) in positions.get(stem, empty) for k, stem in enumerate(stems[1:], 1))
+    )
 
 
 def _content_counts(sentences: list[WeightedTokens]) -> Counter[str]:

@@ -113,3 +113,13 @@ def test_deterministic_and_fast(seed: Baseline) -> None:
         assert judge_novelty(title=title, text=text, baselines=[profile]) == first
     per_call_s = (time.perf_counter() - start) / 20
     assert per_call_s < 0.05  # about 1 ms on a laptop; the bound only catches a pathological slowdown
+
+
+def test_an_item_off_the_baselines_subject_is_never_a_restatement(seed: Baseline) -> None:
+    # Shares side terms with the seed (Tesla, China, prices, competition) but not its subject.
+    novelty = judge_novelty(
+        title="Tesla lowers Model 3 prices in China again",
+        text="Tesla cut prices for the third time this year as competition among electric carmakers grew.",
+        baselines=[seed],
+    )
+    assert novelty.score >= 0.6
