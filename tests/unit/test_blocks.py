@@ -1,0 +1,261 @@
+"""Block Kit rendering: escaping of feed text, limits, batching; every payload validated by slack_sdk."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from slack_sdk.models.blocks import Block
+
+from service.notify.blocks import (
+    BLOCKS_MAX,
+    FALLBACK_MAX,
+    HEADER_MAX,
+    SECTION_MAX,
+    fit,
+    highlighted,
+    link,
+    mrkdwn_text,
+    render_batch,
+    render_story,
+    text_units,
+)
+from service.notify.view import FigureChange, RuleHit, StoryView
+
+WHEN = datetime(2024, 5, 1, 14, 3, tzinfo=UTC)
+MENTIONS = "<!channel> <!here> <@U123> <!subteam^S1>"
+DISGUISED_LINK = "<https://evil.example|https://bank.example>"
+
+
+def story(**overrides: Any) -> StoryView:
+    fields: dict[str, Any] = {
+        "alert_ids": (1,),
+        "title": "Nissan cuts China NEV plans",
+        "url": "https://news.example/nissan?id=1&src=rss",
+        "feed": "Auto News",
+        "created_at": WHEN,
+        "rules": (RuleHit("r1", "Nissan China", "high", ("Nissan", "NEV")),),
+        "snippet": "Nissan now plans 8 NEV models for China.",
+        "highlights": ((0, 6), (19, 22)),
+        "novelty": 0.42,
+        "fact_changes": (FigureChange("NEV models planned for China: 10 → 8", "Nissan now plans 8."),),
+        "new_terms": ("e-Power",),
+        "reason": "figure changed against the baseline",
+    }
+    return StoryView(**(fields | overrides))
+
+
+def validate(payload: dict[str, Any]) -> None:
+    """Within Slack's limits and accepted by slack_sdk's Block Kit models, block by block."""
+    assert isinstance(payload["text"], str) and 0 < text_units(payload["text"]) <= FALLBACK_MAX
+    assert 0 < len(payload["blocks"]) <= BLOCKS_MAX
+    for block in payload["blocks"]:
+        model = Block.parse(block)
+        assert model is not None, block["type"]
+        model.validate_json()
+        for text in _texts(block):
+            limit = HEADER_MAX if block["type"] == "header" else SECTION_MAX
+            assert 0 < text_units(text) <= limit
+
+
+def _texts(block: dict[str, Any]) -> list[str]:
+    objects = [block["text"]] if "text" in block else list(block.get("elements", []))
+    return [o["text"] for o in objects]
+
+
+def all_text(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, ensure_ascii=False)
+
+
+def test_a_story_has_header_link_rules_snippet_changes_and_reason() -> None:
+    payload = render_story(story())
+    validate(payload)
+    types = [b["type"] for b in payload["blocks"]]
+    assert types == ["header", "section", "section", "section", "section", "context", "divider"]
+    header, meta, rules, snippet, baseline, context, _ = payload["blocks"]
+    assert header["text"] == {"type": "plain_text", "text": "Nissan cuts China NEV plans"}
+    assert meta["text"]["text"] == (
+        "<https://news.example/nissan?id=1&amp;src=rss|Open article> · Auto News · 2024-05-01 14:03 UTC"
+    )
+    assert "• Nissan China (high) on “Nissan”, “NEV”" in rules["text"]["text"]
+    assert "*Novelty:* 0.42" in rules["text"]["text"]
+    assert snippet["text"]["text"] == "*Nissan* now plans 8 *NEV* models for China."
+    assert baseline["text"]["text"].splitlines() == [
+        "*Changed against the baseline*",
+        "• NEV models planned for China: 10 → 8",
+        "> Nissan now plans 8.",
+        "*New terms:* e-Power",
+    ]
+    assert context["elements"][0]["text"] == "figure changed against the baseline"
+    assert all(b["text"]["verbatim"] for b in payload["blocks"] if b["type"] == "section")
+    assert payload["text"] == "[high] Nissan cuts China NEV plans (Auto News)"
+
+
+@pytest.mark.parametrize(
+    ("feed_text", "shown"),
+    [
+        (MENTIONS, "&lt;!channel&gt; &lt;!here&gt; &lt;@U123&gt; &lt;!subteam^S1&gt;"),  # D1
+        (DISGUISED_LINK, "&lt;https://evil.example|https://bank.example&gt;"),  # D2
+        ("AT&T", "AT&amp;T"),  # D3: escaped once
+        ("&amp; and &lt;", "&amp;amp; and &amp;lt;"),  # D3: the feed meant the entity text
+        ("*bold* _it_ ~st~ `code`", "\u2217bold\u2217 \u02cdit\u02cd \u223cst\u223c \u02cbcode\u02cb"),
+        ("line\n> quote", "line &gt; quote"),
+    ],
+)
+def test_feed_text_is_escaped_everywhere(feed_text: str, shown: str) -> None:
+    hostile = story(
+        title=feed_text,
+        feed=feed_text,
+        snippet=feed_text,
+        highlights=(),
+        rules=(RuleHit("r", feed_text, "high", (feed_text,)),),
+        fact_changes=(FigureChange(feed_text, feed_text),),
+        new_terms=(feed_text,),
+        reason=feed_text,
+    )
+    payload = render_story(hostile)
+    validate(payload)
+    assert mrkdwn_text(feed_text) == shown
+    for block in payload["blocks"][1:]:
+        for text in _texts(block):
+            assert feed_text not in text or feed_text.isalnum()
+    assert "<!" not in all_text(payload) and "<@" not in all_text(payload)
+    assert "<https://evil" not in all_text(payload)
+
+
+def test_header_is_entity_escaped_plain_text_without_lookalikes() -> None:
+    header = render_story(story(title="AT&T <!channel> *deal*"))["blocks"][0]
+    assert header["text"]["text"] == "AT&amp;T &lt;!channel&gt; *deal*"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://a.example/x", "<https://a.example/x|Open article>"),
+        ("HTTP://a.example/x?a=1&b=2", "<http://a.example/x?a=1&amp;b=2|Open article>"),
+        ("https://a.example/p|<!channel>", "<https://a.example/p%7C%3C!channel%3E|Open article>"),
+        ("https://a.example/ü path", "<https://a.example/%C3%BC%20path|Open article>"),
+        ("javascript:alert(1)", None),
+        ("data:text/html,x", None),
+        ("/relative/path", None),
+        ("https://", None),
+        ("http://[::1", None),
+        (None, None),
+    ],
+)
+def test_only_http_links_are_emitted_and_cannot_break_out(url: str | None, expected: str | None) -> None:
+    assert link(url, "Open article") == expected
+
+
+def test_highlights_tolerate_bad_spans_and_keep_spaces_outside_the_stars() -> None:
+    assert highlighted("a big deal", [(1, 6), (4, 6), (50, 60), (3, 2)]) == "a *big* deal"
+    assert highlighted("x*y", [(0, 3)]) == "*x\u2217y*"
+
+
+def test_a_10000_char_title_is_truncated_within_the_header_limit() -> None:  # D4
+    payload = render_story(story(title="&" * 10_000, snippet="é" * 10_000, reason="<" * 5000))
+    validate(payload)
+    header = payload["blocks"][0]["text"]["text"]
+    assert header.endswith("…") and text_units(header) <= HEADER_MAX
+    assert header[:-1].replace("&amp;", "") == ""  # never cut inside an entity
+
+
+def test_fit_never_cuts_an_entity_or_our_link_and_counts_utf16_units() -> None:
+    assert fit("ab&amp;cd", 6) == "ab…"
+    assert fit("ab <https://x.example|Open> tail", 12) == "ab …"
+    assert fit("😀" * 10, 5) == "😀😀…"
+    assert fit("short", 5) == "short"
+
+
+def test_no_novelty_no_url_no_feed_no_reason() -> None:
+    payload = render_story(story(url=None, feed=None, novelty=None, reason="", fact_changes=(), new_terms=()))
+    validate(payload)
+    assert [b["type"] for b in payload["blocks"]] == ["header", "section", "section", "section", "divider"]
+    assert payload["blocks"][1]["text"]["text"] == "2024-05-01 14:03 UTC"
+    assert "*Novelty:* n/a" in payload["blocks"][2]["text"]["text"]
+
+
+def test_a_batch_of_500_stories_is_split_in_order_within_50_blocks() -> None:  # D4
+    stories = [story(alert_ids=(i,), title=f"story {i} <!here>") for i in range(500)]
+    messages = render_batch(stories)
+    for message in messages:
+        validate(message)
+    headers = [b["text"]["text"] for m in messages for b in m["blocks"] if b["type"] == "header"]
+    assert headers[0] == f"500 new alerts (1/{len(messages)})"
+    titles = [h for h in headers if h.startswith("story")]
+    assert titles == [f"story {i} &lt;!here&gt;" for i in range(500)]
+    assert len(messages) == -(-500 // ((BLOCKS_MAX - 1) // 7))  # as few as the limit allows
+    assert "<!" not in all_text({"m": messages})
+
+
+def test_batch_edges() -> None:
+    assert render_batch([]) == []
+    (single,) = render_batch([story()])
+    assert single["blocks"][0]["text"]["text"] == "1 new alert"
+    assert single["text"].startswith("1 new alert: Nissan")
+
+
+TOKENS = [*"<>&!@|*_~`^:\n #.", "<!channel>", "<@U1>", "&amp;", "&lt;", "é", "😀", "\u202e", "a", "http://x"]
+HOSTILE = (
+    st.lists(st.sampled_from(TOKENS), max_size=300).map("".join)
+    | st.text(max_size=50)
+    | st.builds(lambda s, n: s * n, st.sampled_from(["<!here>", "&", "x", "😀"]), st.integers(0, 5000))
+)
+
+
+@st.composite
+def stories(draw: st.DrawFn) -> StoryView:
+    snippet = draw(HOSTILE)
+    spans = draw(st.lists(st.tuples(st.integers(-5, 500), st.integers(-5, 500)), max_size=5))
+    return story(
+        title=draw(HOSTILE),
+        url=draw(st.none() | HOSTILE | st.builds(lambda s: "https://a.example/" + s, HOSTILE)),
+        feed=draw(st.none() | HOSTILE),
+        snippet=snippet,
+        highlights=tuple(spans),
+        rules=tuple(
+            RuleHit("r", draw(HOSTILE), draw(st.sampled_from(["info", "notice", "high", "critical"])), terms)
+            for terms in draw(st.lists(st.lists(HOSTILE, max_size=3).map(tuple), min_size=1, max_size=4))
+        ),
+        novelty=draw(st.none() | st.floats(allow_nan=False)),
+        fact_changes=tuple(
+            FigureChange(d, e) for d, e in draw(st.lists(st.tuples(HOSTILE, HOSTILE), max_size=4))
+        ),
+        new_terms=tuple(draw(st.lists(HOSTILE, max_size=4))),
+        reason=draw(HOSTILE),
+    )
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(stories())
+def test_any_hostile_story_gives_a_valid_payload_without_control_sequences(hostile: StoryView) -> None:
+    payload = render_story(hostile)
+    validate(payload)
+    _assert_only_our_angle_brackets(payload)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(stories(), max_size=30))
+def test_any_batch_is_valid_and_keeps_every_story(batch: list[StoryView]) -> None:
+    messages = render_batch(batch)
+    for message in messages:
+        validate(message)
+        _assert_only_our_angle_brackets(message)
+    assert sum(1 for m in messages for b in m["blocks"] if b["type"] == "divider") == len(batch)
+
+
+def _assert_only_our_angle_brackets(payload: dict[str, Any]) -> None:
+    """The only ``<`` Slack sees is our own ``<http(s)://...|Open article>``."""
+    for block in payload["blocks"]:
+        for text in _texts(block):
+            rest = text
+            while "<" in rest:  # bounded: each pass consumes one '<'
+                rest = rest[rest.index("<") :]
+                assert rest.startswith(("<http://", "<https://")), text
+                assert "|Open article>" in rest, text
+                rest = rest[1:]
+    assert "<!" not in payload["text"] and "<@" not in payload["text"]
