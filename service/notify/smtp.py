@@ -1,0 +1,344 @@
+"""The SMTP sender: one message per connection, stdlib ``smtplib`` in a worker thread.
+
+Rules (reliability.md rows A13-A16, E1):
+
+- **TLS.** Port 465 means implicit TLS (``SMTP_SSL``); otherwise ``starttls=True`` makes
+  STARTTLS mandatory: a server that does not offer it gets nothing, the send is refused.
+  Certificates are always verified (``ssl.create_default_context()``, or a given context
+  that verifies); a failed verification is refused with "certificate verification failed".
+  There is no fallback to plain text. Refusals raised while sending are ``SmtpConfigError``:
+  a ``DeliveryConfigError`` that is also a permanent, ``channel_broken`` ``DeliveryError``,
+  so the outbox holds the channel's messages and health shows why. Settings unsafe on their
+  face (a password in clear to a remote host) raise ``DeliveryConfigError`` when built.
+- **Password.** Sent only inside TLS. The one exception is ``starttls=False`` towards a
+  loopback host (a local relay: the password never leaves the machine); any other plain
+  text login is refused when the sender is built. The password is in no exception, log line
+  or ``repr``: error texts are scrubbed of it and raised without the smtplib exception.
+- **Replies (RFC 5321).** Connection refused or timed out, 421, any 4xx on MAIL, RCPT or
+  DATA: retryable ``DeliveryError``. A 5xx on MAIL, at the greeting, or for every recipient:
+  permanent. 535 on AUTH: permanent and ``channel_broken`` (wrong credentials hold every
+  message). Some recipients refused: the others get the message and ``SendReport.refused``
+  names the refused ones with their reply, for the caller to record (A14).
+- **The ambiguous window.** If the connection drops or times out after the final "." and
+  before the server's reply, the server may have queued the message: the error is
+  retryable *and* ``ambiguous``. The caller retries with the same message, so the same
+  Message-ID, which lets a reader's mail system (and people) spot the duplicate (A15).
+- **Time.** ``timeout_s`` bounds each socket operation, ``deadline_s`` (4 times ``timeout_s``)
+  the whole exchange: then the socket is shut down, ending any read a dripping server drags out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import re
+import smtplib
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+from email.utils import getaddresses
+from enum import StrEnum
+
+from pydantic import SecretStr
+
+from service.config import Settings
+from service.errors import DeliveryConfigError, DeliveryError, SmtpConfigError
+from service.logs import REDACTED, log_event
+
+logger = logging.getLogger(__name__)
+
+IMPLICIT_TLS_PORT = 465
+MAX_REPLY_CHARS = 300
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+_ADDRESS = re.compile(r"[!-~]+@[!-~]+")
+
+
+class TlsMode(StrEnum):
+    IMPLICIT = "implicit"  # TLS from the first byte (port 465)
+    STARTTLS = "starttls"  # plain connect, STARTTLS required before anything else
+    NONE = "none"  # only when explicitly configured
+
+
+@dataclass(frozen=True, slots=True)
+class SendReport:
+    """What the server accepted. ``refused`` maps an address to the server's (code, reply)."""
+
+    message_id: str
+    accepted: tuple[str, ...]
+    refused: Mapping[str, tuple[int, str]] = field(default_factory=dict)
+
+    @property
+    def deferred(self) -> tuple[str, ...]:
+        """Refused recipients whose reply was temporary (4xx): worth a later send to them alone."""
+        return tuple(addr for addr, (code, _) in self.refused.items() if 400 <= code < 500)
+
+
+class SmtpSender:
+    """Sends one ``EmailMessage`` per call; safe to share, each send opens its own connection."""
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        username: str | None = None,
+        password: SecretStr | None = None,
+        tls: TlsMode = TlsMode.STARTTLS,
+        timeout_s: float = 30.0,
+        deadline_s: float | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.host, self.port, self.username, self.tls = host, port, username, tls
+        self.timeout_s = timeout_s
+        self.deadline_s = deadline_s if deadline_s is not None else 4 * timeout_s
+        self._password = password
+        self._context = ssl_context if ssl_context is not None else ssl.create_default_context()
+        self._check_config()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, timeout_s: float = 30.0) -> SmtpSender:
+        if not settings.smtp_host:
+            raise DeliveryConfigError("RIVALWATCH_SMTP_HOST is not set: email cannot be sent")
+        return cls(
+            host=settings.smtp_host, port=settings.smtp_port, username=settings.smtp_username,
+            password=settings.smtp_password, timeout_s=timeout_s,
+            tls=tls_mode(settings.smtp_port, starttls=settings.smtp_starttls),
+        )  # fmt: skip
+
+    def __repr__(self) -> str:
+        return (
+            f"SmtpSender(host={self.host!r}, port={self.port}, username={self.username!r}, "
+            f"password={'**********' if self._password else None}, tls={self.tls.value!r})"
+        )
+
+    async def send(self, message: EmailMessage, recipients: Sequence[str]) -> SendReport:
+        """Deliver ``message`` to ``recipients`` (the envelope; headers are not read for it)."""
+        started = time.monotonic()
+        try:
+            report = await asyncio.to_thread(self._send_blocking, message, list(recipients))
+        except DeliveryError as exc:
+            self._log_failure(exc, message)
+            raise
+        log_event(
+            logger, logging.INFO, "smtp_sent", host=self.host, port=self.port, message_id=report.message_id,
+            accepted=len(report.accepted), refused=len(report.refused),
+            duration_ms=round((time.monotonic() - started) * 1000),
+        )  # fmt: skip
+        if report.refused:
+            refused = {a: f"{c} {t}" for a, (c, t) in report.refused.items()}
+            log_event(logger, logging.WARNING, "smtp_recipients_refused", message_id=report.message_id,
+                      refused=refused)  # fmt: skip
+        return report
+
+    def _check_config(self) -> None:
+        if self.tls is TlsMode.NONE and self._password is not None and not _is_loopback(self.host):
+            raise DeliveryConfigError(
+                f"SMTP {self.host}:{self.port}: refusing to send the password in clear to a host that is not "
+                f"loopback; turn smtp_starttls on or use port {IMPLICIT_TLS_PORT}"
+            )
+        if self._password is not None and not self.username:
+            raise DeliveryConfigError("SMTP password is set without a username")
+        if self._context.verify_mode != ssl.CERT_REQUIRED or not self._context.check_hostname:
+            raise DeliveryConfigError("SMTP TLS context must verify certificates and host names")
+
+    def _send_blocking(self, message: EmailMessage, recipients: list[str]) -> SendReport:
+        sender = _envelope_sender(message)
+        for address in recipients:
+            _check_address(address)
+        data = _wire_data(message)
+        attempt = _Attempt()
+        try:
+            return self._exchange(attempt, sender, recipients, data, str(message.get("Message-ID", "")))
+        except ssl.SSLCertVerificationError as exc:
+            raise self._config_error(f"certificate verification failed ({exc.verify_message})") from None
+        except ssl.SSLError as exc:
+            raise self._config_error(f"TLS handshake failed ({exc.reason or exc})") from None
+        except smtplib.SMTPResponseException as exc:
+            raise self._reply_error(attempt.phase, exc.smtp_code, exc.smtp_error) from None
+        except smtplib.SMTPNotSupportedError as exc:
+            raise self._config_error(f"{attempt.phase} not possible: {exc}") from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise self._transport_error(attempt, exc) from None
+
+    def _exchange(
+        self, attempt: _Attempt, sender: str, recipients: list[str], data: bytes, message_id: str
+    ) -> SendReport:
+        attempt.phase = "connect"
+        client = self._connect()
+        timer = threading.Timer(self.deadline_s, attempt.expire, args=(client,))
+        timer.daemon = True
+        timer.start()
+        try:
+            attempt.phase = "tls"
+            self._secure(client)
+            attempt.phase = "login"
+            self._login(client)
+            accepted, refused = self._envelope(attempt, client, sender, recipients)
+            self._data(attempt, client, data)
+            return SendReport(message_id, accepted, refused)
+        finally:
+            timer.cancel()
+            _close(client)
+
+    def _connect(self) -> smtplib.SMTP:
+        if self.tls is TlsMode.IMPLICIT:
+            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout_s, context=self._context)
+        return smtplib.SMTP(self.host, self.port, timeout=self.timeout_s)
+
+    def _secure(self, client: smtplib.SMTP) -> None:
+        client.ehlo_or_helo_if_needed()
+        if self.tls is not TlsMode.STARTTLS:
+            return
+        if not client.has_extn("starttls"):
+            raise self._config_error("STARTTLS is required but the server does not offer STARTTLS")
+        client.starttls(context=self._context)
+        client.ehlo()
+
+    def _login(self, client: smtplib.SMTP) -> None:
+        if self._password is None or not self.username:
+            return
+        if not client.has_extn("auth"):
+            raise self._config_error("a username is configured but the server does not offer AUTH")
+        client.login(self.username, self._password.get_secret_value())
+
+    def _envelope(
+        self, attempt: _Attempt, client: smtplib.SMTP, sender: str, recipients: list[str]
+    ) -> tuple[tuple[str, ...], dict[str, tuple[int, str]]]:
+        attempt.phase = "MAIL FROM"
+        code, reply = client.mail(sender)
+        if code != 250:
+            raise self._reply_error(attempt.phase, code, reply)
+        attempt.phase = "RCPT TO"
+        accepted: list[str] = []
+        refused: dict[str, tuple[int, str]] = {}
+        for address in recipients:
+            code, reply = client.rcpt(address)
+            if code == 421:
+                raise self._reply_error(attempt.phase, code, reply)
+            if code in (250, 251):
+                accepted.append(address)
+            else:
+                refused[address] = (code, self._reply_text(reply))
+        if not accepted:
+            temporary = any(400 <= c < 500 for c, _ in refused.values())
+            detail = "; ".join(f"{a}: {c} {t}" for a, (c, t) in refused.items())
+            raise DeliveryError(
+                self._scrub(f"{self._where()}: every recipient refused ({detail})"), retryable=temporary
+            )
+        return tuple(accepted), refused
+
+    def _data(self, attempt: _Attempt, client: smtplib.SMTP, data: bytes) -> None:
+        attempt.phase = "DATA"
+        code, reply = client.docmd("DATA")
+        if code != 354:
+            raise self._reply_error(attempt.phase, code, reply)
+        attempt.phase = "message body"
+        client.send(data)
+        attempt.phase = "reply to the final dot"
+        attempt.dot_sent = True
+        code, reply = client.getreply()
+        if code != 250:
+            raise self._reply_error(attempt.phase, code, reply)
+
+    def _reply_error(self, phase: str, code: int, reply: bytes | str) -> DeliveryError:
+        text = f"{self._where()}: {phase} answered {code} {self._reply_text(reply)}"
+        if 400 <= code < 500:
+            return DeliveryError(self._scrub(text), retryable=True)
+        broken = phase == "login" and code == 535
+        return DeliveryError(self._scrub(text), retryable=False, channel_broken=broken)
+
+    def _transport_error(self, attempt: _Attempt, exc: BaseException) -> DeliveryError:
+        cause = "total deadline passed" if attempt.expired else f"{type(exc).__name__}: {exc}"
+        text = f"{self._where()}: connection failed during {attempt.phase} ({cause})"
+        if attempt.dot_sent:
+            text += "; the server may have accepted the message (ambiguous, possible duplicate on retry)"
+        return DeliveryError(self._scrub(text), retryable=True, ambiguous=attempt.dot_sent)
+
+    def _config_error(self, reason: str) -> SmtpConfigError:
+        return SmtpConfigError(self._scrub(f"{self._where()}: refusing to send: {reason}"))
+
+    def _reply_text(self, reply: bytes | str) -> str:
+        text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+        return self._scrub(" ".join(text.split())[:MAX_REPLY_CHARS])
+
+    def _scrub(self, text: str) -> str:
+        secret = self._password.get_secret_value() if self._password is not None else ""
+        return text.replace(secret, REDACTED) if secret else text
+
+    def _where(self) -> str:
+        return f"SMTP {self.host}:{self.port}"
+
+    def _log_failure(self, exc: DeliveryError, message: EmailMessage) -> None:
+        # The outbox logs the outcome once; this adds the SMTP detail for debugging.
+        log_event(
+            logger, logging.DEBUG, "smtp_send_failed", host=self.host, port=self.port,
+            message_id=str(message.get("Message-ID", "")), reason=str(exc), retryable=exc.retryable,
+            ambiguous=exc.ambiguous, channel_broken=exc.channel_broken,
+        )  # fmt: skip
+
+
+@dataclass
+class _Attempt:
+    """Where one exchange got to, so a failure can be classified (and the deadline's effect)."""
+
+    phase: str = "start"
+    dot_sent: bool = False
+    expired: bool = False
+
+    def expire(self, client: smtplib.SMTP) -> None:
+        # Runs on the timer thread: shutting the socket down wakes the blocked read.
+        self.expired = True
+        sock = client.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+def tls_mode(port: int, *, starttls: bool) -> TlsMode:
+    if port == IMPLICIT_TLS_PORT:
+        return TlsMode.IMPLICIT
+    return TlsMode.STARTTLS if starttls else TlsMode.NONE
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return host.lower() == "localhost" or ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_address(address: str) -> None:
+    if not _ADDRESS.fullmatch(address):
+        raise SmtpConfigError(f"not a usable envelope address: {address!r}")
+
+
+def _envelope_sender(message: EmailMessage) -> str:
+    addresses = [addr for _, addr in getaddresses([str(message.get("From", ""))]) if addr]
+    if len(addresses) != 1:
+        raise SmtpConfigError("the message needs exactly one From address")
+    _check_address(addresses[0])
+    return addresses[0]
+
+
+def _wire_data(message: EmailMessage) -> bytes:
+    """The message as DATA bytes: CRLF line ends, leading dots doubled, ending in CRLF.CRLF."""
+    body = _LINE_END.sub(b"\r\n", message.as_bytes(policy=policy.SMTP))
+    body = _LEADING_DOT.sub(b"..", body)
+    if not body.endswith(b"\r\n"):
+        body += b"\r\n"
+    return body + b".\r\n"
+
+
+def _close(client: smtplib.SMTP) -> None:
+    try:
+        client.quit()
+    except (smtplib.SMTPException, OSError):
+        client.close()

@@ -1,0 +1,227 @@
+"""The SMTP sender against a real, scripted SMTP server on 127.0.0.1 (reliability A13-A16, E1)."""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import time
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from service.errors import DeliveryConfigError, DeliveryError
+from service.notify.render_email import message_text, story_message
+from service.notify.smtp import SmtpSender, TlsMode
+from service.notify.view import RuleHit, StoryView
+from tests.conftest import skip_or_fail
+from tests.support.smtp import (
+    Drop,
+    SmtpScript,
+    Stall,
+    _free_port,
+    scripted_smtp,
+    self_signed_certificate,
+    server_tls_context,
+)
+
+pytestmark = pytest.mark.timeout(30)
+
+PASSWORD = "hunter2-SECRET"
+TO = ["a@example.com", "b@example.com", "c@example.com"]
+
+
+def _message(key: str = "alert:42:email") -> EmailMessage:
+    story = StoryView(
+        alert_ids=(42,),
+        title="BYD raises overseas target",
+        url="https://cnevpost.com/byd",
+        feed="CnEVPost",
+        created_at=datetime(2025, 3, 4, 9, 0, tzinfo=UTC),
+        rules=(RuleHit("byd", "BYD news", "high", ("BYD",)),),
+        snippet=".BYD expects to sell 800,000 cars abroad.",
+        highlights=((1, 4),),
+        novelty=0.9,
+    )
+    return story_message(story, sender="rivalwatch@example.com", recipients=TO, key=key)
+
+
+def _sender(port: int, **options: object) -> SmtpSender:
+    settings: dict[str, object] = {"host": "127.0.0.1", "port": port, "tls": TlsMode.NONE, "timeout_s": 5.0}
+    settings.update(options)
+    return SmtpSender(**settings)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    made = self_signed_certificate(tmp_path)
+    if made is None:
+        skip_or_fail("openssl not installed: TLS tests skipped")
+        raise AssertionError("unreachable")
+    return made
+
+
+async def test_delivers_the_message_with_its_message_id() -> None:
+    message = _message()
+    with scripted_smtp() as server:
+        report = await _sender(server.port).send(message, TO)
+    assert report.accepted == tuple(TO) and not report.refused
+    [got] = server.received
+    assert got.message["Message-ID"] == message["Message-ID"]
+    assert got.rcpt_tos == tuple(TO)
+    sent_text, got_text = message_text(message), message_text(got.message)
+    assert "\n.*BYD* expects" in sent_text  # a line starting with a dot survives dot-stuffing
+    assert got_text.replace("\r\n", "\n") == sent_text.replace("\r\n", "\n")
+
+
+@pytest.mark.parametrize("first", ["451 4.3.0 try again later", "421 4.3.2 shutting down"])
+async def test_a13_temporary_data_reply_is_retryable_and_the_retry_delivers_once(first: str) -> None:
+    message = _message()
+    with scripted_smtp(SmtpScript(data=[first])) as server:
+        sender = _sender(server.port)
+        with pytest.raises(DeliveryError) as caught:
+            await sender.send(message, TO)
+        assert caught.value.retryable and not caught.value.ambiguous
+        assert first.split()[0] in str(caught.value)
+        await sender.send(message, TO)
+    assert [r.message["Message-ID"] for r in server.received] == [message["Message-ID"]]
+
+
+@pytest.mark.parametrize(
+    ("script", "retryable"),
+    [
+        (SmtpScript(data=["554 5.7.1 message rejected"]), False),
+        (SmtpScript(rcpt={a: "450 4.2.0 greylisted" for a in TO}), True),
+        (SmtpScript(rcpt={a: "550 5.1.1 no such user" for a in TO}), False),
+        (SmtpScript(rcpt={TO[0]: "421 4.3.2 closing"}), True),
+    ],
+    ids=["554-data", "450-every-rcpt", "550-every-rcpt", "421-rcpt"],
+)
+async def test_reply_classification(script: SmtpScript, retryable: bool) -> None:
+    with scripted_smtp(script) as server, pytest.raises(DeliveryError) as caught:
+        await _sender(server.port).send(_message(), TO)
+    assert caught.value.retryable is retryable
+    assert not server.received
+
+
+async def test_a14_one_refused_recipient_the_others_get_it() -> None:
+    script = SmtpScript(rcpt={"c@example.com": "550 5.1.1 no such user"})
+    with scripted_smtp(script) as server:
+        report = await _sender(server.port).send(_message(), TO)
+    assert report.accepted == ("a@example.com", "b@example.com")
+    assert report.refused == {"c@example.com": (550, "5.1.1 no such user")}
+    assert report.deferred == ()
+    [got] = server.received
+    assert got.rcpt_tos == ("a@example.com", "b@example.com")
+
+
+async def test_a15_stall_after_data_times_out_retryable_and_the_retry_reuses_the_message_id() -> None:
+    message = _message()
+    with scripted_smtp(SmtpScript(data=[Stall(4.0)])) as server:
+        sender = _sender(server.port, timeout_s=1.0)
+        started = time.monotonic()
+        with pytest.raises(DeliveryError) as caught:
+            await sender.send(message, TO)
+        assert time.monotonic() - started < 3.0
+        assert caught.value.retryable and caught.value.ambiguous
+        await sender.send(message, TO)
+    assert server.received  # the stalled copy may land too: that is the ambiguous window
+    assert {r.message["Message-ID"] for r in server.received} == {message["Message-ID"]}
+
+
+async def test_connection_dropped_after_the_final_dot_is_retryable_and_ambiguous() -> None:
+    with scripted_smtp(SmtpScript(data=[Drop()])) as server, pytest.raises(DeliveryError) as caught:
+        await _sender(server.port).send(_message(), TO)
+    assert caught.value.retryable and caught.value.ambiguous
+    assert "possible duplicate" in str(caught.value)
+
+
+async def test_total_deadline_ends_a_slow_exchange() -> None:
+    with scripted_smtp(SmtpScript(data=[Stall(5.0)])) as server:
+        started = time.monotonic()
+        with pytest.raises(DeliveryError) as caught:
+            await _sender(server.port, timeout_s=4.0, deadline_s=1.0).send(_message(), TO)
+    assert time.monotonic() - started < 3.0
+    assert "total deadline passed" in str(caught.value)
+
+
+async def test_connection_refused_is_retryable() -> None:
+    with pytest.raises(DeliveryError) as caught:
+        await _sender(_free_port()).send(_message(), TO)
+    assert caught.value.retryable and not caught.value.ambiguous
+
+
+async def test_a16_starttls_required_but_not_offered_refuses_to_send() -> None:
+    with scripted_smtp() as server, pytest.raises(DeliveryConfigError, match="does not offer STARTTLS"):
+        await _sender(server.port, tls=TlsMode.STARTTLS).send(_message(), TO)
+    assert server.handler.data_transactions == 0
+    assert not server.received
+
+
+@pytest.mark.parametrize("implicit", [False, True], ids=["starttls", "implicit-tls"])
+async def test_a16_bad_certificate_refuses_to_send(certificate: tuple[Path, Path], implicit: bool) -> None:
+    script = SmtpScript(tls_context=server_tls_context(*certificate), implicit_tls=implicit)
+    mode = TlsMode.IMPLICIT if implicit else TlsMode.STARTTLS
+    refused = pytest.raises(DeliveryConfigError, match="certificate verification failed")
+    with scripted_smtp(script) as server, refused as caught:
+        await _sender(server.port, tls=mode).send(_message(), TO)
+    assert isinstance(caught.value, DeliveryError) and caught.value.channel_broken
+    assert not caught.value.retryable
+    assert not server.received
+
+
+async def test_login_over_verified_starttls(certificate: tuple[Path, Path]) -> None:
+    script = SmtpScript(tls_context=server_tls_context(*certificate), credentials=("rw", PASSWORD))
+    trusted = ssl.create_default_context(cafile=str(certificate[0]))
+    with scripted_smtp(script) as server:
+        sender = _sender(
+            server.port,
+            tls=TlsMode.STARTTLS,
+            username="rw",
+            password=SecretStr(PASSWORD),
+            ssl_context=trusted,
+        )
+        await sender.send(_message(), TO)
+    assert len(server.received) == 1 and server.handler.auth_attempts == 1
+
+
+def test_plain_text_password_to_a_remote_host_is_refused_at_construction() -> None:
+    with pytest.raises(DeliveryConfigError) as caught:
+        SmtpSender(
+            host="smtp.example.com", port=587, username="rw", password=SecretStr(PASSWORD), tls=TlsMode.NONE
+        )
+    assert "password in clear" in str(caught.value) and PASSWORD not in str(caught.value)
+
+
+def test_a_context_that_does_not_verify_is_refused() -> None:
+    lax = ssl.create_default_context()
+    lax.check_hostname = False
+    lax.verify_mode = ssl.CERT_NONE
+    with pytest.raises(DeliveryConfigError, match="must verify"):
+        SmtpSender(host="127.0.0.1", port=587, ssl_context=lax)
+
+
+async def test_e1_password_never_in_errors_logs_or_repr(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    # The server rejects the login, and a hostile RCPT reply even echoes the password back.
+    script = SmtpScript(credentials=("rw", "other"), rcpt={TO[0]: f"550 no user {PASSWORD}"})
+    errors: list[BaseException] = []
+    with scripted_smtp(script) as server:
+        sender = _sender(server.port, username="rw", password=SecretStr(PASSWORD))
+        with pytest.raises(DeliveryError) as login_failed:
+            await sender.send(_message(), TO)
+        errors.append(login_failed.value)
+        script.credentials = ("rw", PASSWORD)
+        with pytest.raises(DeliveryError) as echoed:
+            await sender.send(_message(), TO[:1])
+        errors.append(echoed.value)
+    assert login_failed.value.channel_broken and not login_failed.value.retryable
+    assert "[redacted]" in str(echoed.value)
+    seen = [str(e) for e in errors] + [repr(e) for e in errors] + [repr(sender)]
+    seen += [str(e.__cause__) + str(e.__context__) for e in errors]
+    ours = [r for r in caplog.records if r.name != "mail.log"]  # not the test server's own log
+    seen += [f"{r.getMessage()} {r.__dict__}" for r in ours]
+    assert ours
+    assert not [text for text in seen if PASSWORD in text]
