@@ -65,8 +65,10 @@ class Settings(BaseSettings):
     rules_dir: Path = Path("rules")
     config_file: Path | None = None
 
-    # Delivery (used by the alerting stages).
+    # Delivery.
     slack_webhook_url: SecretStr | None = None
+    slack_webhooks: dict[str, SecretStr] = Field(default_factory=dict)  # JSON: {"pricing": "https://..."}
+    alert_email_to: str = ""
     smtp_host: str | None = None
     smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_username: str | None = None
@@ -76,6 +78,16 @@ class Settings(BaseSettings):
     digest_to: str = ""
     digest_at: str = "08:00"
     timezone: str = "UTC"
+    smtp_timeout_s: float = Field(default=30.0, gt=0)
+    deliver_tick_s: float = Field(default=1.0, gt=0)
+    delivery_lease_s: int = Field(default=60, ge=5)
+    delivery_max_age_s: int = Field(default=24 * 3600, ge=60)
+    delivery_retry_base_s: float = Field(default=5.0, gt=0)
+    delivery_retry_max_s: float = Field(default=900.0, gt=0)
+    delivery_group_max: int = Field(default=10, ge=1, le=20)
+    delivery_probe_broken_s: int = Field(default=900, ge=10)
+    slack_min_interval_s: float = Field(default=1.0, ge=0)  # Slack allows about 1 message/s per webhook
+    poll_once_deliver_timeout_s: float = Field(default=60.0, ge=0)
 
     # Fetching.
     fetch_allow_cidrs: str = ""
@@ -176,13 +188,14 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    @property
+    def alert_email_recipients(self) -> list[str]:
+        return _split(self.alert_email_to)
+
     def secrets(self) -> list[str]:
         """Secret values to scrub from logs and error messages."""
-        out = []
-        for secret in (self.slack_webhook_url, self.smtp_password):
-            if secret is not None and secret.get_secret_value():
-                out.append(secret.get_secret_value())
-        return out
+        candidates = [self.slack_webhook_url, self.smtp_password, *self.slack_webhooks.values()]
+        return [s.get_secret_value() for s in candidates if s is not None and s.get_secret_value()]
 
 
 def _split(value: str) -> list[str]:

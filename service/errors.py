@@ -2,6 +2,8 @@
 
 RivalwatchError
 ├── ConfigError            configuration or declaration files are wrong (collected, reported together)
+│   └── DeliveryConfigError    a channel's settings make sending unsafe (e.g. no TLS where required)
+│       └── SmtpConfigError        ... found while sending; also a DeliveryError (channel broken)
 ├── DatabaseError
 │   ├── SchemaOutdatedError    the database is older than the code: run `rivalwatch db upgrade`
 │   └── SchedulerLockedError   another scheduler already runs on this SQLite file
@@ -15,7 +17,8 @@ RivalwatchError
 │   └── HTTPStatusError        a non-2xx, non-304 answer (410 is `gone`)
 ├── ParseError             the body is not a feed we can read
 ├── ExpressionError        a rule's match expression is invalid (with the column)
-└── BaselineError          a baseline cannot be built or loaded
+├── BaselineError          a baseline cannot be built or loaded
+└── DeliveryError          a notifier could not deliver (retryable / broken channel / ambiguous)
 """
 
 from __future__ import annotations
@@ -125,3 +128,43 @@ class ExpressionError(RivalwatchError):
 
 class BaselineError(RivalwatchError):
     """A baseline article or file could not be turned into a baseline."""
+
+
+class DeliveryError(RivalwatchError):
+    """A notifier could not deliver a message.
+
+    ``retryable``: trying again later may succeed (5xx, 429, network, SMTP 4xx).
+    ``retry_after_s``: the receiver asked for at least this pause (Slack 429 Retry-After).
+    ``channel_broken``: the destination itself is gone or refuses us (Slack 403/404/410):
+    hold every message for it, do not retry, show it in health.
+    ``ambiguous``: the request may have reached the receiver (connection lost after sending):
+    a retry may duplicate the message, and that is logged.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        retry_after_s: float | None = None,
+        channel_broken: bool = False,
+        ambiguous: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after_s = retry_after_s
+        self.channel_broken = channel_broken
+        self.ambiguous = ambiguous
+
+
+class DeliveryConfigError(ConfigError):
+    """A channel is configured so that it must refuse to send (e.g. STARTTLS required but absent)."""
+
+
+class SmtpConfigError(DeliveryError, DeliveryConfigError):
+    """Sending was refused for a configuration reason (no STARTTLS offered where required, a
+    certificate that does not verify): permanent, and the channel is broken until fixed."""
+
+    def __init__(self, message: str) -> None:
+        DeliveryError.__init__(self, message, retryable=False, channel_broken=True)
+        self.problems = [Problem("smtp", 0, message)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import Counter, Gauge, Histogram
 
 FEED_POLLS = Counter("rivalwatch_feed_polls_total", "Feed polls by outcome", ["feed", "outcome"])
@@ -18,3 +20,29 @@ FEED_POLL_SECONDS = Histogram(
 ITEMS_STORED = Counter("rivalwatch_items_stored_total", "Items inserted (new) per feed", ["feed"])
 ITEMS_UPDATED = Counter("rivalwatch_items_updated_total", "Stored items whose text changed", ["feed"])
 POLLS_IN_FLIGHT = Gauge("rivalwatch_polls_in_flight", "Feed polls running in this process")
+
+DELIVERIES_SENT = Counter(
+    "rivalwatch_deliveries_sent_total", "Messages accepted by the receiver", ["channel"]
+)
+DELIVERIES_RETRIED = Counter("rivalwatch_deliveries_retried_total", "Delivery attempts to retry", ["channel"])
+DELIVERIES_FAILED = Counter("rivalwatch_deliveries_failed_total", "Deliveries failed for good", ["channel"])
+DELIVERIES_THROTTLED = Counter(
+    "rivalwatch_deliveries_throttled_total", "429 answers (rate limited)", ["channel"]
+)
+DELIVERIES_AMBIGUOUS = Counter(
+    "rivalwatch_deliveries_ambiguous_total", "Sends that may have reached the receiver twice", ["channel"]
+)
+CHANNEL_QUEUE_DEPTH = Gauge("rivalwatch_channel_queue_depth", "Undelivered messages per channel", ["channel"])
+CHANNEL_OLDEST_PENDING = Gauge(
+    "rivalwatch_channel_oldest_pending_seconds", "Age of the oldest undelivered message", ["channel"]
+)
+CHANNEL_BROKEN = Gauge("rivalwatch_channel_broken", "1 while a channel refuses us (403/404/410)", ["channel"])
+
+
+def record_channel_gauges(channels: list[dict[str, Any]]) -> None:
+    """Queue depth, oldest waiting message and broken state per channel, read at scrape time."""
+    for channel in channels:
+        name = channel["name"]
+        CHANNEL_QUEUE_DEPTH.labels(name).set(channel["queue_depth"])
+        CHANNEL_OLDEST_PENDING.labels(name).set(channel["oldest_pending_s"])
+        CHANNEL_BROKEN.labels(name).set(1 if channel["broken"] else 0)

@@ -27,6 +27,8 @@ from service.alerts.record import AlertTally, FeedRef, raise_alerts
 from service.config import Settings
 from service.errors import FetchError, HTTPStatusError, ParseError
 from service.logs import log_event
+from service.notify.enqueue import enqueue_alerts
+from service.notify.route import Available
 from service.rulebook import RuleBook
 from service.sources.fetch import Fetcher, FetchResult
 from service.sources.normalize import Item, normalize_entry
@@ -89,6 +91,10 @@ class Poller:
     clock: Callable[[], datetime]
     rng: random.Random
     rulebook: Callable[[], RuleBook | None] = lambda: None
+
+    @property
+    def channels(self) -> Available:
+        return Available.from_settings(self.settings)
 
     @property
     def policy(self) -> PollPolicy:
@@ -166,7 +172,9 @@ class Poller:
             by_key = {item.key: item for item in batch}
             new = [(s, by_key[s.key]) for s in stored.inserted]
             ref = FeedRef(feed.id, feed.name, feed.tags)
-            return stored, raise_alerts(conn, book=book, feed=ref, new=new, now=now)
+            tally = raise_alerts(conn, book=book, feed=ref, new=new, now=now)
+            enqueue_alerts(conn, book=book, new_alerts=tally.inserted, available=self.channels, now=now)
+            return stored, tally
 
         done = db.run_transaction(self.engine, work)
         if done is None:

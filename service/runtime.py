@@ -18,6 +18,9 @@ from sqlalchemy.engine import Engine
 from service.api.app import create_app
 from service.config import Settings
 from service.logs import log_event
+from service.notify.channels import Notifiers
+from service.notify.outbox import OutboxWorker
+from service.notify.service import Delivery
 from service.pipeline import Poller, PollOutcome
 from service.rulebook import ActiveRuleBook
 from service.scheduler import Scheduler, make_owner_id
@@ -36,6 +39,7 @@ class Runtime:
     engine: Engine
     poller: Poller
     scheduler: Scheduler
+    delivery: Delivery
 
 
 def open_engine(settings: Settings) -> Engine:
@@ -46,31 +50,43 @@ def open_engine(settings: Settings) -> Engine:
 
 
 @asynccontextmanager
-async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+async def open_runtime(settings: Settings, *, load_rules: bool = True) -> AsyncIterator[Runtime]:
     engine = open_engine(settings)
     fetcher = Fetcher.from_settings(settings)
+    notifiers = Notifiers.from_settings(settings)
     try:
         rules = ActiveRuleBook()
+        owner = make_owner_id()
+        rng = random.Random()
         poller = Poller(
             engine=engine,
             fetcher=fetcher,
             settings=settings,
-            owner=make_owner_id(),
+            owner=owner,
             clock=utcnow,
-            rng=random.Random(),
+            rng=rng,
             rulebook=rules.get,
         )
         scheduler = Scheduler(poller=poller, rules_dir=settings.rules_dir, rules=rules)
-        scheduler.load_declarations()
-        yield Runtime(engine, poller, scheduler)
+        if load_rules:
+            scheduler.load_declarations()
+        worker = OutboxWorker(
+            engine=engine, notifiers=notifiers, settings=settings, owner=owner, clock=utcnow, rng=rng
+        )
+        delivery = Delivery(engine=engine, worker=worker, settings=settings, clock=utcnow)
+        yield Runtime(engine, poller, scheduler, delivery)
     finally:
+        await notifiers.aclose()
         await fetcher.aclose()
         engine.dispose()
 
 
 async def poll_once(settings: Settings) -> list[PollOutcome]:
+    """Poll every feed now, then deliver what is due (bounded by ``poll_once_deliver_timeout_s``)."""
     async with open_runtime(settings) as rt:
-        return await rt.scheduler.poll_all_once()
+        outcomes = await rt.scheduler.poll_all_once()
+        await rt.delivery.drain(timeout_s=settings.poll_once_deliver_timeout_s)
+        return outcomes
 
 
 async def run_service(settings: Settings) -> None:
@@ -92,6 +108,15 @@ async def run_service(settings: Settings) -> None:
                 next_run_time=utcnow(),
                 id="tick",
             )
+            ticker.add_job(
+                rt.delivery.tick,
+                "interval",
+                seconds=settings.deliver_tick_s,
+                max_instances=1,
+                coalesce=True,
+                next_run_time=utcnow(),
+                id="deliver",
+            )
             ticker.start()
             api = _start_api(settings, rt.engine)
             log_event(
@@ -106,6 +131,7 @@ async def run_service(settings: Settings) -> None:
             log_event(log, logging.INFO, "service_stopping", grace_s=settings.shutdown_grace_s)
             ticker.shutdown(wait=False)
             await rt.scheduler.drain(grace_s=settings.shutdown_grace_s)
+            await rt.delivery.stop(grace_s=settings.shutdown_grace_s)
             await _stop_api(api)
             log_event(log, logging.INFO, "service_stopped")
 

@@ -102,8 +102,14 @@ class Scheduler:
         )
         self._rules.set(book)
         self._signature = signature
-        log_event(log, logging.INFO, "rules_active", version=book.version[:12], rules=len(book.rules),
-                  baselines=len(book.baselines))  # fmt: skip
+        log_event(
+            log,
+            logging.INFO,
+            "rules_active",
+            version=book.version[:12],
+            rules=len(book.rules),
+            baselines=len(book.baselines),
+        )
         if report.added or report.changed or report.removed:
             log_event(
                 log,

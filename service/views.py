@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -70,15 +70,6 @@ def alert_json(alert: Mapping[str, Any]) -> dict[str, Any]:
         "story_id": alert["story_id"],
         "created_at": iso(alert["created_at"]),
     }
-
-
-def highlighted(text: str, spans: Sequence[tuple[int, int]], *, mark: str) -> str:
-    """``text`` with each span wrapped in ``mark`` (plain-text terminals and logs)."""
-    out, last = [], 0
-    for start, end in spans:
-        out += [text[last:start], mark, text[start:end], mark]
-        last = end
-    return "".join([*out, text[last:]])
 
 
 def assessment_json(found: Assessment) -> dict[str, Any]:

@@ -9,7 +9,7 @@ never leaves an item stored without its alerts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +37,7 @@ class FeedRef:
 class AlertTally:
     pending: int = 0
     suppressed: int = 0
+    inserted: tuple[Mapping[str, Any], ...] = ()  # the alert rows actually stored, with their ids
 
     @property
     def total(self) -> int:
@@ -56,8 +57,14 @@ def raise_alerts(
     volume_rules: set[str] = set()
     for stored, item in new:
         for found in assess(book, title=item.title, text=item.text, feed=feed.name, tags=feed.tags):
-            hits.append({"rule_id": found.rule.id, "item_id": stored.id, "story_id": stored.story_id,
-                         "created_at": now})  # fmt: skip
+            hits.append(
+                {
+                    "rule_id": found.rule.id,
+                    "item_id": stored.id,
+                    "story_id": stored.story_id,
+                    "created_at": now,
+                }
+            )
             if found.verdict is None:
                 volume_rules.add(found.rule.id)
                 continue
@@ -69,8 +76,9 @@ def raise_alerts(
         if spike is not None:
             rows.setdefault(spike["dedup_key"], spike)
     inserted = alert_store.insert_alerts(conn, list(rows.values()))
-    statuses = [rows[key]["status"] for key in inserted]
-    return AlertTally(statuses.count("pending"), statuses.count("suppressed"))
+    saved = tuple(rows[key] | {"id": alert_id, "feed_name": feed.name} for key, alert_id in inserted.items())
+    statuses = [row["status"] for row in saved]
+    return AlertTally(statuses.count("pending"), statuses.count("suppressed"), saved)
 
 
 def _base_row(rule: Rule, *, book: RuleBook, now: datetime) -> dict[str, Any]:
@@ -115,8 +123,14 @@ def volume_alert(conn: Connection, *, book: RuleBook, rule: Rule, now: datetime)
     window, reference = timedelta(seconds=volume.window_s), timedelta(seconds=volume.reference_s)
     current = alert_store.count_hits(conn, rule.id, since=now - window, until=now + timedelta(seconds=1))
     earlier = alert_store.count_hits(conn, rule.id, since=now - window - reference, until=now - window)
-    check = check_volume(current=current, reference_total=earlier, window=window, reference=reference,
-                         factor=volume.factor, min_count=volume.min_count)  # fmt: skip
+    check = check_volume(
+        current=current,
+        reference_total=earlier,
+        window=window,
+        reference=reference,
+        factor=volume.factor,
+        min_count=volume.min_count,
+    )
     if not check.fired:
         return None
     summary = check.describe(factor=volume.factor)

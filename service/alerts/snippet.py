@@ -85,3 +85,12 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             merged.append((start, end))
     return merged
+
+
+def marked(text: str, spans: Sequence[tuple[int, int]], *, mark: str) -> str:
+    """``text`` with each span wrapped in ``mark`` (terminals, logs, plain-text mail)."""
+    out, last = [], 0
+    for start, end in spans:
+        out += [text[last:start], mark, text[start:end], mark]
+        last = end
+    return "".join([*out, text[last:]])

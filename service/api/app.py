@@ -1,8 +1,9 @@
 """FastAPI application: ``/healthz``, ``/feeds`` and ``/metrics``.
 
-Health is ``ok`` when the database answers and no feed is failing, ``degraded`` when some
-feeds fail, are disabled or hold leases past their expiry (a stuck poller), and ``down``
-(HTTP 503) when the database cannot be reached.
+Health is ``ok`` when the database answers and nothing is wrong, ``degraded`` when some feeds
+fail, are disabled or hold leases past their expiry (a stuck poller) or a delivery channel
+is broken (Slack 403/404/410), and ``down`` (HTTP 503) when the database cannot be reached.
+Every channel's queue depth and oldest waiting message are shown too.
 """
 
 from __future__ import annotations
@@ -18,14 +19,19 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from service.metrics import record_channel_gauges
 from service.store.feeds import FeedHealth, list_health
+from service.store.outbox import channel_health
 from service.views import feed_json
 
 
-def health_report(feeds: list[FeedHealth], *, now: datetime) -> dict[str, Any]:
+def health_report(
+    feeds: list[FeedHealth], channels: list[dict[str, Any]], *, now: datetime
+) -> dict[str, Any]:
     by_status = Counter(f.status for f in feeds)
     stuck = [f.name for f in feeds if f.lease_expires_at is not None and f.lease_expires_at < now]
-    degraded = by_status["failing"] or by_status["disabled"] or stuck
+    broken = [c["name"] for c in channels if c["broken"]]
+    degraded = by_status["failing"] or by_status["disabled"] or stuck or broken
     return {
         "status": "degraded" if degraded else "ok",
         "database": "ok",
@@ -33,35 +39,47 @@ def health_report(feeds: list[FeedHealth], *, now: datetime) -> dict[str, Any]:
         "failing_feeds": [f.name for f in feeds if f.status == "failing"],
         "disabled_feeds": [f.name for f in feeds if f.status == "disabled"],
         "stuck_leases": stuck,
+        "broken_channels": {c["name"]: c["broken"] for c in channels if c["broken"]},
+        "channels": [
+            {
+                "name": c["name"],
+                "queue_depth": c["queue_depth"],
+                "oldest_pending_s": round(c["oldest_pending_s"]),
+            }
+            for c in channels
+        ],
     }
 
 
 def create_app(engine: Engine, *, clock: Callable[[], datetime]) -> FastAPI:
     app = FastAPI(title="rivalwatch", docs_url=None, redoc_url=None)
 
-    def load() -> list[FeedHealth] | None:
+    def load() -> tuple[list[FeedHealth], list[dict[str, Any]]] | None:
         try:
             with engine.connect() as conn:
-                return list_health(conn)
+                return list_health(conn), channel_health(conn, now=clock())
         except SQLAlchemyError:
             return None
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
-        feeds = load()
-        if feeds is None:
+        found = load()
+        if found is None:
             return JSONResponse({"status": "down", "database": "unreachable"}, status_code=503)
-        return JSONResponse(health_report(feeds, now=clock()))
+        return JSONResponse(health_report(*found, now=clock()))
 
     @app.get("/feeds")
     def feeds() -> JSONResponse:
         found = load()
         if found is None:
             return JSONResponse({"error": "database unreachable"}, status_code=503)
-        return JSONResponse([feed_json(f) for f in found])
+        return JSONResponse([feed_json(f) for f in found[0]])
 
     @app.get("/metrics")
     def metrics() -> Response:
+        found = load()
+        if found is not None:
+            record_channel_gauges(found[1])
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app

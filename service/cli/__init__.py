@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from service.cli import alerts, baselines, ingest, rules
+from service.cli import alerts, baselines, delivery, ingest, rules
 
 # Tracebacks that show local variables could print secrets: keep Python's plain ones.
 app = typer.Typer(
@@ -14,6 +14,7 @@ app = typer.Typer(
     help="rivalwatch: competitive-intelligence alerts.",
 )
 ingest.register(app)
+delivery.register(app)
 app.add_typer(rules.app, name="rules")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(baselines.app, name="baselines")

@@ -120,5 +120,11 @@ def show(
 def _summary(stored: baseline_store.StoredBaseline) -> dict[str, Any]:
     b = stored.baseline
     published = b.source.published if b.source is not None else None
-    return {"id": b.id, "version": stored.version, "title": b.title, "published": published,
-            "facts": len(b.facts), "stored_at": stored.created_at}  # fmt: skip
+    return {
+        "id": b.id,
+        "version": stored.version,
+        "title": b.title,
+        "published": published,
+        "facts": len(b.facts),
+        "stored_at": stored.created_at,
+    }

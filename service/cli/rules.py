@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from service.alerts.assess import Assessment, assess
+from service.alerts.snippet import marked
 from service.cli.common import JsonFlag, engine_for, guarded, print_json, settings
 from service.config import Settings
 from service.errors import RivalwatchError
@@ -19,7 +20,7 @@ from service.rulebook import RuleBook, check_rules_dir, load_rulebook
 from service.sources.article import Article, documents_to_texts
 from service.sources.fetch import Fetcher
 from service.store.items import recent_items
-from service.views import assessment_json, highlighted
+from service.views import assessment_json
 
 app = typer.Typer(no_args_is_help=True, help="Analysts' rules: check, try, backtest.")
 
@@ -70,8 +71,12 @@ def test(
     articles = guarded(lambda: _articles(loaded, text=text, file=file, url=url, item=item))
     results = [(a, assess(book, title=a.title, text=a.text, only=only)) for a in articles]
     if as_json:
-        print_json([{"title": a.title, "url": a.url, "matches": [assessment_json(x) for x in found]}
-                    for a, found in results])  # fmt: skip
+        print_json(
+            [
+                {"title": a.title, "url": a.url, "matches": [assessment_json(x) for x in found]}
+                for a, found in results
+            ]
+        )
         return
     for article, found in results:
         _print_assessments(article, found)
@@ -128,7 +133,7 @@ def _print_assessments(article: Article, found: list[Assessment]) -> None:
             typer.echo(f"      new terms: {', '.join(data['new_terms'])}")
         if data["reason"]:
             typer.echo(f"      why: {data['reason']}")
-        typer.echo(f"      {highlighted(a.snippet.text, a.snippet.highlights, mark='**')}")
+        typer.echo(f"      {marked(a.snippet.text, a.snippet.highlights, mark='**')}")
 
 
 @app.command("backtest")
@@ -155,8 +160,13 @@ def backtest(
         if row.story_id in outcomes or not book.applies(rule, feed=row.feed_name, tags=row.feed_tags or ()):
             continue
         for a in assess(book, title=row.title, text=row.text, only=[rule_id]):
-            outcomes[row.story_id] = {"item_id": row.id, "feed": row.feed_name, "title": row.title,
-                                      "url": row.url, **assessment_json(a)}  # fmt: skip
+            outcomes[row.story_id] = {
+                "item_id": row.id,
+                "feed": row.feed_name,
+                "title": row.title,
+                "url": row.url,
+                **assessment_json(a),
+            }
     results = list(outcomes.values())
     if as_json:
         print_json(results)

@@ -29,15 +29,17 @@ class Article:
 
 def extract_article(html: str, *, url: str | None = None) -> Article:
     """Main text and metadata of an article page; BaselineError when there is no main text."""
-    text = trafilatura.extract(html, url=url, include_comments=False, include_tables=False,
-                               favor_precision=True)  # fmt: skip
+    text = trafilatura.extract(
+        html, url=url, include_comments=False, include_tables=False, favor_precision=True
+    )
     if not text or not text.strip():
         raise BaselineError("no article text could be extracted from the page")
     meta = trafilatura.extract_metadata(html, default_url=url)
     title = clean_text(meta.title) if meta is not None and meta.title else ""
     published = meta.date if meta is not None else None
-    return Article(title=title or clean_text(text.splitlines()[0]), text=clean_text(text), url=url,
-                   published=published)  # fmt: skip
+    return Article(
+        title=title or clean_text(text.splitlines()[0]), text=clean_text(text), url=url, published=published
+    )
 
 
 def documents_to_texts(body: bytes, *, url: str | None = None) -> list[Article]:

@@ -58,6 +58,17 @@ def count_hits(conn: Connection, rule_id: str, *, since: datetime, until: dateti
     return int(conn.execute(query).scalar_one())
 
 
+def rule_alerted_between(conn: Connection, rule_id: str, *, since: datetime, before: datetime) -> bool:
+    """Whether the rule raised a (not suppressed) alert in [since, before): its cooldown."""
+    query = sa.select(sa.func.count()).where(
+        alerts.c.rule_id == rule_id,
+        alerts.c.status.in_(["pending", "sent"]),
+        alerts.c.created_at >= since,
+        alerts.c.created_at < before,
+    )
+    return bool(conn.execute(query).scalar_one())
+
+
 def list_alerts(
     conn: Connection,
     *,

@@ -168,12 +168,21 @@ def _insert(
         return {}
     rows = [
         {
-            "feed_id": feed_id, "item_key": i.key, "story_id": story_of.get(i.key), "guid": i.guid,
-            "url": i.url, "title": i.title, "text": i.text, "published_at": i.published_at,
-            "first_seen_at": now, "revision": 1, "content_hash": i.content_hash, "title_fp": i.title_fp,
+            "feed_id": feed_id,
+            "item_key": i.key,
+            "story_id": story_of.get(i.key),
+            "guid": i.guid,
+            "url": i.url,
+            "title": i.title,
+            "text": i.text,
+            "published_at": i.published_at,
+            "first_seen_at": now,
+            "revision": 1,
+            "content_hash": i.content_hash,
+            "title_fp": i.title_fp,
         }
         for i in batch
-    ]  # fmt: skip
+    ]
     # A plain executemany (no RETURNING) is the driver's fast path; the ids are read back after.
     # Rows another poller stored under the same key keep their own first_seen_at: not ours.
     conn.execute(_insert_ignoring_duplicates(conn), rows)
@@ -242,12 +251,18 @@ def recent_items(
     """Stored items with their feed's name and tags, oldest first (backtests and dry runs)."""
     query = (
         sa.select(
-            items.c.id, items.c.story_id, items.c.title, items.c.text, items.c.url, items.c.first_seen_at,
-            feeds.c.name.label("feed_name"), feeds.c.tags.label("feed_tags"),
+            items.c.id,
+            items.c.story_id,
+            items.c.title,
+            items.c.text,
+            items.c.url,
+            items.c.first_seen_at,
+            feeds.c.name.label("feed_name"),
+            feeds.c.tags.label("feed_tags"),
         )
         .join(feeds, feeds.c.id == items.c.feed_id)
         .order_by(items.c.first_seen_at, items.c.id)
-    )  # fmt: skip
+    )
     if since is not None:
         query = query.where(items.c.first_seen_at >= since)
     if item_id is not None:

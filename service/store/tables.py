@@ -138,6 +138,8 @@ alerts = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("notify", sa.JSON, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # The digest this alert was reported in (NULL: not yet in one).
+    sa.Column("digest_id", BigId, nullable=True),
     sa.Index(None, "status", "created_at"),
     sa.Index(None, "rule_id", "created_at"),
     sa.Index(None, "created_at"),
@@ -151,4 +153,70 @@ rule_hits = sa.Table(
     sa.Column("story_id", BigId, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Index(None, "rule_id", "created_at"),
+)
+
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    # Same key, same message: a receiver sees at most one delivery per key.
+    sa.Column("idempotency_key", sa.String(200), nullable=False, unique=True),
+    sa.Column("channel", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("story_id", BigId, nullable=True),
+    sa.Column("alert_ids", sa.JSON, nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("lease_expires_at", UTCDateTime, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("ambiguous", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime, nullable=True),
+    sa.Index(None, "state", "next_attempt_at"),
+    sa.Index(None, "channel", "state"),
+)
+
+delivery_alerts = sa.Table(
+    "delivery_alerts",
+    metadata,
+    sa.Column("delivery_id", BigId, sa.ForeignKey("deliveries.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("alert_id", BigId, sa.ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True),
+    sa.Index(None, "alert_id"),
+)
+
+channels = sa.Table(
+    "channels",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    # Distributed pacing: no replica sends to this channel before next_send_at.
+    sa.Column("next_send_at", UTCDateTime, nullable=True),
+    sa.Column("paused_until", UTCDateTime, nullable=True),
+    sa.Column("broken_reason", sa.Text, nullable=True),
+    sa.Column("broken_at", UTCDateTime, nullable=True),
+    sa.Column("muted_until", UTCDateTime, nullable=True),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+digests = sa.Table(
+    "digests",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    # One digest per period, whichever replica gets there first.
+    sa.Column("period_key", sa.String(64), nullable=False, unique=True),
+    sa.Column("period_start", UTCDateTime, nullable=True),
+    sa.Column("period_end", UTCDateTime, nullable=False),
+    sa.Column("alerts", sa.Integer, nullable=False),
+    sa.Column("suppressed", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+mutes = sa.Table(
+    "mutes",
+    metadata,
+    sa.Column("target", sa.String(200), primary_key=True),  # "rule:<id>" or "channel:<name>"
+    sa.Column("until", UTCDateTime, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
 )

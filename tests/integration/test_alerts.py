@@ -89,7 +89,7 @@ async def test_changed_figures_alert_with_old_and_new_values(
         if a["rule"] == "nissan":
             by_url.setdefault(a["url"], []).append(a)
     (eight,) = by_url["https://news.example.test/nissan-eight-nevs"]
-    assert eight["status"] == "pending"
+    assert eight["status"] == "sent"  # no Slack or SMTP configured: delivered to the console
     assert [(c["baseline"], c["new"]) for c in eight["fact_changes"]] == [(10, 8)]
     assert "10 → 8" in eight["fact_changes"][0]["display"]
     (sales,) = by_url["https://news.example.test/nissan-china-sales"]
@@ -115,7 +115,7 @@ async def test_a_syndicated_copy_does_not_alert_again(
     await poll_once(settings)
     first = alerts(db_url)
     assert {a["rule"] for a in first} >= {"byd", "china-export"}
-    assert all(a["status"] == "pending" for a in first if a["rule"] == "byd")
+    assert all(a["status"] == "sent" for a in first if a["rule"] == "byd")
     write_feeds(rules, [("a", server.url("/a.xml")), ("b", server.url("/b.xml"))], file="test-feeds.yaml")
     outcomes = {o.feed: o for o in await poll_once(settings)}
     assert outcomes["b"].new_items == 1 and outcomes["b"].alerts == 0
@@ -161,7 +161,7 @@ async def test_volume_rule_alerts_on_a_spike(db_url: str, server: LoopbackHTTPSe
     )
     (outcome,) = await poll_once(test_settings(db_url, rules))
     (spike,) = [a for a in alerts(db_url) if a["rule"] == "solid-state-spike"]
-    assert spike["kind"] == "volume" and spike["status"] == "pending"
+    assert spike["kind"] == "volume" and spike["status"] == "sent"
     assert "6 matching stories" in spike["reason"]
     assert outcome.alerts == 1
 
@@ -189,7 +189,7 @@ def test_alerts_list_json_keeps_the_contract_fields(tmp_path: Path, server: Loop
             "created_at",
         ):
             assert key in row
-        assert row["feed"] == "wire" and row["status"] in ("pending", "suppressed")
+        assert row["feed"] == "wire" and row["status"] in ("sent", "suppressed")
         assert all({"fact", "baseline", "new"} <= set(c) for c in row["fact_changes"])
 
 
@@ -210,4 +210,4 @@ async def test_the_real_corpus_through_the_shipped_rules(
     assert "spacecowboy_Feeder__golem-de.xml" in by_rule["tesla"]  # Golem: Tesla Semi
     assert "rsdoiel_antenna__pacific.xml" in by_rule["byd"]  # Pacific-rim news mentioning BYD
     assert by_rule.get("nev-market") and by_rule.get("china-export")
-    assert all(a["title"] and a["status"] in ("pending", "suppressed") for a in found)
+    assert all(a["title"] and a["status"] in ("sent", "suppressed") for a in found)

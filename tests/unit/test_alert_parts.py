@@ -71,8 +71,14 @@ def test_overlapping_hits_are_merged() -> None:
     ],
 )
 def test_volume_check(current: int, reference_total: int, fired: bool) -> None:
-    check = check_volume(current=current, reference_total=reference_total, window=timedelta(days=1),
-                         reference=timedelta(days=14), factor=3.0, min_count=5)  # fmt: skip
+    check = check_volume(
+        current=current,
+        reference_total=reference_total,
+        window=timedelta(days=1),
+        reference=timedelta(days=14),
+        factor=3.0,
+        min_count=5,
+    )
     assert check.fired is fired
 
 

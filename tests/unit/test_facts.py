@@ -167,9 +167,17 @@ def test_cue_rule(cues: list[str], text: str, changed: bool) -> None:
 )
 def test_tolerance(kind: str, value: float, tolerance: float | None, text: str, changed: bool) -> None:
     fact = Fact.model_validate(
-        {"id": "f", "metric": "Sales", "value": value, "unit": "units", "period": "now",
-         "cues": ["sales", "units"], "kind": kind, "tolerance": tolerance}
-    )  # fmt: skip
+        {
+            "id": "f",
+            "metric": "Sales",
+            "value": value,
+            "unit": "units",
+            "period": "now",
+            "cues": ["sales", "units"],
+            "kind": kind,
+            "tolerance": tolerance,
+        }
+    )
     assert bool(find_fact_changes(text, [fact])) is changed
 
 

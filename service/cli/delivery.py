@@ -1,0 +1,169 @@
+"""`rivalwatch digest`, `deliveries list`, `channels …`: what goes out, and how it went."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from service.cli.common import JsonFlag, engine_for, guarded, print_json, settings
+from service.config import Settings
+from service.matching.ruleset import parse_span_s
+from service.notify.digest_job import draft_digest, enqueue_digest
+from service.notify.render_email import message_html, message_text
+from service.notify.route import Available
+from service.runtime import open_runtime
+from service.store import db, outbox
+from service.views import iso
+
+digest_app = typer.Typer(no_args_is_help=True, help="The email digest of alerts not yet in one.")
+deliveries_app = typer.Typer(no_args_is_help=True, help="The outbox: every message, its state and attempts.")
+channels_app = typer.Typer(no_args_is_help=True, help="Delivery channels: health, mutes.")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(digest_app, name="digest", invoke_without_command=True)
+    app.add_typer(deliveries_app, name="deliveries")
+    app.add_typer(channels_app, name="channels")
+
+
+@digest_app.callback(invoke_without_command=True)
+def digest(
+    preview: Annotated[bool, typer.Option("--preview", help="Render without sending.")] = False,
+    send: Annotated[bool, typer.Option("--send", help="Send it now to RIVALWATCH_DIGEST_TO.")] = False,
+    html: Annotated[Path | None, typer.Option("--html", help="With --preview: write the HTML here.")] = None,
+) -> None:
+    """Preview or send the digest of every alert not yet reported in one."""
+    if preview == send:
+        typer.echo("give exactly one of --preview, --send", err=True)
+        raise typer.Exit(2)
+    loaded = guarded(settings)
+    if preview:
+        _preview(loaded, html)
+    else:
+        guarded(lambda: asyncio.run(_send(loaded)))
+
+
+def _preview(loaded: Settings, html: Path | None) -> None:
+    now = datetime.now(UTC)
+
+    def render() -> Any:
+        with engine_for(loaded) as engine, engine.connect() as conn:
+            rows = outbox.undigested_alerts(conn, until=now)
+        return draft_digest(
+            rows, settings=loaded, key=f"digest:preview:{now.isoformat()}", period_start=None, now=now
+        )
+
+    draft = guarded(render)
+    typer.echo(f"Subject: {draft.message['Subject']}\n")
+    typer.echo(message_text(draft.message))
+    if html is not None:
+        html.write_text(message_html(draft.message), encoding="utf-8")
+        typer.echo(f"HTML written to {html}")
+
+
+async def _send(loaded: Settings) -> None:
+    if not Available.from_settings(loaded).digest:
+        raise typer.BadParameter("set RIVALWATCH_SMTP_HOST and RIVALWATCH_DIGEST_TO to send the digest")
+    async with open_runtime(loaded, load_rules=False) as rt:
+        now = datetime.now(UTC)
+        draft = db.run_transaction(
+            rt.engine,
+            lambda conn: enqueue_digest(
+                conn, settings=loaded, period_key=f"manual:{now.isoformat()}", now=now, send_empty=True
+            ),
+        )
+        result = await rt.delivery.drain(timeout_s=loaded.poll_once_deliver_timeout_s)
+    listed = draft.listed if draft is not None else 0
+    typer.echo(
+        f"digest: {listed} stories, {draft.suppressed if draft else 0} restatements held back; "
+        f"{result.sent} sent, {result.retried} to retry, {result.failed} failed"
+    )
+    if result.failed or (draft is not None and result.sent == 0):
+        raise typer.Exit(1)
+
+
+@deliveries_app.command("list")
+def deliveries_list(
+    as_json: JsonFlag = False,
+    state: Annotated[str | None, typer.Option(help="pending, sending, sent, failed or held.")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 200,
+) -> None:
+    """Outbox rows, newest first: channel, state, attempts, last error."""
+
+    def action() -> list[dict[str, Any]]:
+        with engine_for(settings()) as engine, engine.connect() as conn:
+            return outbox.list_deliveries(conn, state=state, limit=limit)
+
+    rows = [_delivery_json(r) for r in guarded(action)]
+    if as_json:
+        print_json(rows)
+        return
+    for r in rows:
+        error = f"  {r['last_error']}" if r["last_error"] else ""
+        flag = "  (ambiguous: possible duplicate)" if r["ambiguous"] else ""
+        head = f"{r['created_at']}  {r['state']:<8} {r['attempts']:>2}x  {r['channel']:<16}"
+        typer.echo(f"{head} {r['key']}{error}{flag}")
+    typer.echo(f"{len(rows)} deliveries")
+
+
+def _delivery_json(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "key": row["idempotency_key"],
+        "channel": row["channel"],
+        "kind": row["kind"],
+        "state": row["state"],
+        "attempts": row["attempts"],
+        "last_error": row["last_error"],
+        "ambiguous": row["ambiguous"],
+        "alert_ids": row["alert_ids"],
+        "created_at": iso(row["created_at"]),
+        "next_attempt_at": iso(row["next_attempt_at"]),
+        "sent_at": iso(row["sent_at"]),
+    }
+
+
+@channels_app.command("list")
+def channels_list(as_json: JsonFlag = False) -> None:
+    """Channels with queue depth, oldest waiting message, broken or paused state."""
+    now = datetime.now(UTC)
+
+    def action() -> list[dict[str, Any]]:
+        with engine_for(settings()) as engine, engine.connect() as conn:
+            return outbox.channel_health(conn, now=now)
+
+    rows = guarded(action)
+    if as_json:
+        print_json(rows)
+        return
+    for r in rows:
+        state = f"BROKEN: {r['broken']}" if r["broken"] else "ok"
+        typer.echo(f"{r['name']:<20} {state}  queue {r['queue_depth']}  oldest {r['oldest_pending_s']:.0f}s")
+
+
+@channels_app.command("mute")
+def mute(
+    target: Annotated[str, typer.Argument(help="rule:<id> or channel:<name>.")],
+    for_: Annotated[str, typer.Option("--for", help="How long, e.g. 2h, 1d.")] = "1h",
+) -> None:
+    """Mute a rule (alerts still stored and in the digest) or a channel (messages wait) for a while."""
+    if not target.startswith(("rule:", "channel:")):
+        typer.echo("target must be rule:<id> or channel:<name>", err=True)
+        raise typer.Exit(2)
+    try:
+        seconds = parse_span_s(for_)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    now = datetime.now(UTC)
+    until = now + timedelta(seconds=seconds)
+
+    def action() -> None:
+        with engine_for(settings()) as engine:
+            db.run_transaction(engine, lambda conn: outbox.mute(conn, target, until=until, now=now))
+
+    guarded(action)
+    typer.echo(f"{target} muted until {iso(until)}")

@@ -1,0 +1,1 @@
+"""Delivery: the outbox, the notifiers (Slack, email, console) and the daily digest."""

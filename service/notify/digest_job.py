@@ -1,0 +1,123 @@
+"""The daily digest: once per period, whichever replica gets there first, never twice.
+
+Every delivery tick checks whether today's digest time (``RIVALWATCH_DIGEST_AT`` in
+``RIVALWATCH_TIMEZONE``) has passed and today's digest does not exist yet; the first process
+to insert the period's row builds the digest from every alert not yet reported in one and
+puts it in the outbox, in the same transaction. A restart after the digest time catches up;
+a second replica finds the period taken. An empty scheduled period sends nothing. Alerts
+are grouped into stories (several rules on one item are one entry); suppressed restatements
+are counted, not listed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time
+from email.message import EmailMessage
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Connection
+
+from service.config import Settings
+from service.notify.digest import render_digest
+from service.notify.view import StoryView, story_from_alerts
+from service.store import outbox
+
+
+@dataclass(frozen=True, slots=True)
+class DigestDraft:
+    message: EmailMessage
+    alert_ids: tuple[int, ...]
+    listed: int
+    suppressed: int
+
+    @property
+    def empty(self) -> bool:
+        return self.listed == 0 and self.suppressed == 0
+
+
+def scheduled_period(settings: Settings, *, now: datetime) -> str | None:
+    """Today's period key once today's digest time has passed (local time), else None."""
+    tz = ZoneInfo(settings.timezone)
+    local = now.astimezone(tz)
+    hours, minutes = (int(p) for p in settings.digest_at.split(":"))
+    if local.timetz().replace(tzinfo=None) < time(hours, minutes):
+        return None
+    return local.date().isoformat()
+
+
+def draft_digest(
+    alerts: Sequence[Mapping[str, Any]],
+    *,
+    settings: Settings,
+    key: str,
+    period_start: datetime | None,
+    now: datetime,
+) -> DigestDraft:
+    """Render the digest of these alert rows (pure)."""
+    listed = [a for a in alerts if a["status"] != "suppressed"]
+    suppressed = Counter(a["rule_id"] for a in alerts if a["status"] == "suppressed")
+    stories = _stories(listed)
+    names = {a["rule_id"]: a["rule_name"] for a in alerts}
+    message = render_digest(
+        stories=stories,
+        suppressed_count_by_rule=dict(suppressed),
+        rule_names=names,
+        period_start=period_start or min((a["created_at"] for a in alerts), default=now),
+        period_end=now,
+        tz=ZoneInfo(settings.timezone),
+        sender=settings.email_from,
+        recipients=settings.digest_recipients,
+        key=key,
+    )
+    return DigestDraft(message, tuple(a["id"] for a in alerts), len(stories), sum(suppressed.values()))
+
+
+def _stories(alerts: Sequence[Mapping[str, Any]]) -> list[StoryView]:
+    by_story: dict[object, list[Mapping[str, Any]]] = defaultdict(list)
+    for alert in alerts:
+        by_story[alert["story_id"] if alert["story_id"] is not None else ("alert", alert["id"])].append(alert)
+    return [story_from_alerts(members) for members in by_story.values()]
+
+
+def enqueue_digest(
+    conn: Connection, *, settings: Settings, period_key: str, now: datetime, send_empty: bool
+) -> DigestDraft | None:
+    """Take the period and put its digest in the outbox; None if the period was already taken."""
+    digest_id = outbox.start_digest(conn, period_key=period_key, period_end=now, now=now)
+    if digest_id is None:
+        return None
+    period_start = outbox.digest_period_start(conn, digest_id)
+    rows = outbox.undigested_alerts(conn, until=now)
+    key = f"digest:{period_key}"
+    draft = draft_digest(rows, settings=settings, key=key, period_start=period_start, now=now)
+    outbox.close_digest(conn, digest_id, draft.alert_ids, listed=draft.listed, suppressed=draft.suppressed)
+    if draft.empty and not send_empty:
+        return draft
+    listed_ids = [a["id"] for a in rows if a["status"] != "suppressed"]
+    outbox.ensure_channels(conn, ["digest"], now=now)
+    outbox.enqueue(
+        conn,
+        [
+            {
+                "idempotency_key": key,
+                "channel": "digest",
+                "kind": "digest",
+                "story_id": None,
+                "alert_ids": listed_ids,
+                "payload": {
+                    "eml": draft.message.as_string(),
+                    "recipients": settings.digest_recipients,
+                },
+                "state": outbox.PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "ambiguous": False,
+                "created_at": now,
+            }
+        ],
+    )
+    return draft

@@ -1,0 +1,250 @@
+"""Delivery workers: claim due outbox rows, send, and record — in that order.
+
+A row is marked ``sent`` only after the receiver accepted it (Slack: 200 ``ok``; SMTP: 250).
+Retryable failures (5xx, network, SMTP 4xx) back off exponentially with jitter up to
+``delivery_retry_max_s``; a 429 pauses the channel for its Retry-After and does not count as
+a failed attempt; a permanent failure (Slack 400, SMTP 5xx) fails that message with its
+reason and the others continue; a broken destination (Slack 403/404/410) holds every
+message of its channel, shows in health, and is probed again every
+``delivery_probe_broken_s`` — one held message at a time — until it works.
+
+A row found ``sending`` with an expired lease was claimed by a worker that died between
+sending and recording: it is sent again and logged "ambiguous, possible duplicate". That is
+the one window where a receiver may see a message twice; every other update is fenced on
+the lease owner. A burst for one channel is grouped into as few messages as Slack's limits
+allow; messages older than ``delivery_max_age_s`` expire (the digest still lists them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Connection, Engine
+
+from service import metrics
+from service.config import Settings
+from service.errors import DeliveryError
+from service.logs import log_event
+from service.notify.channels import Notifiers
+from service.notify.classify import is_throttled
+from service.store import db, outbox
+from service.store.outbox import Claimed
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class RoundResult:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    held: int = 0
+    touched_alerts: set[int] = field(default_factory=set)
+
+    def add(self, other: RoundResult) -> None:
+        self.sent += other.sent
+        self.retried += other.retried
+        self.failed += other.failed
+        self.held += other.held
+        self.touched_alerts |= other.touched_alerts
+
+    @property
+    def attempted(self) -> int:
+        return self.sent + self.retried + self.failed + self.held
+
+
+class OutboxWorker:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        notifiers: Notifiers,
+        settings: Settings,
+        owner: str,
+        clock: Callable[[], datetime],
+        rng: random.Random,
+    ) -> None:
+        self._engine = engine
+        self._notifiers = notifiers
+        self._settings = settings
+        self._owner = owner
+        self._clock = clock
+        self._rng = rng
+
+    async def run_once(self) -> RoundResult:
+        """One round: claim what is due on every channel, send it, record the outcome."""
+        claimed = await asyncio.to_thread(self._claim)
+        by_channel: dict[str, list[Claimed]] = defaultdict(list)
+        for row in claimed:
+            by_channel[row.channel].append(row)
+        results = await asyncio.gather(*(self._deliver_channel(c, rows) for c, rows in by_channel.items()))
+        total = RoundResult()
+        for result in results:
+            total.add(result)
+        if total.touched_alerts:
+            await asyncio.to_thread(self._settle, total.touched_alerts)
+        return total
+
+    async def drain(self, *, timeout_s: float) -> RoundResult:
+        """Rounds until nothing is due right now or the time is up (``poll --once``, shutdown)."""
+        total = RoundResult()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        give_up_at = self._clock() + timedelta(seconds=timeout_s)
+        while loop.time() < deadline:
+            result = await self.run_once()
+            total.add(result)
+            if result.attempted == 0:
+                if not await asyncio.to_thread(self._due_before, give_up_at):
+                    break
+                await asyncio.sleep(0.2)
+        return total
+
+    # --- database steps -------------------------------------------------------------------------
+
+    def _claim(self) -> list[Claimed]:
+        s = self._settings
+        now = self._clock()
+
+        def work(conn: Connection) -> list[Claimed]:
+            expired = outbox.expire_old(conn, older_than=now - timedelta(seconds=s.delivery_max_age_s))
+            if expired:
+                log_event(
+                    log, logging.WARNING, "deliveries_expired", count=expired, max_age_s=s.delivery_max_age_s
+                )
+            return outbox.claim(
+                conn,
+                owner=self._owner,
+                now=now,
+                lease=timedelta(seconds=s.delivery_lease_s),
+                group_max=s.delivery_group_max,
+                spacing=self._notifiers.spacing(),
+                probe_after=timedelta(seconds=s.delivery_probe_broken_s),
+            )
+
+        return db.run_transaction(self._engine, work)
+
+    def _due_before(self, when: datetime) -> bool:
+        """Whether a waiting message becomes due before ``when`` (worth waiting for)."""
+        with self._engine.connect() as conn:
+            due = outbox.next_due(conn)
+        return due is not None and due <= when
+
+    def _settle(self, alert_ids: set[int]) -> None:
+        db.run_transaction(self._engine, lambda conn: outbox.settle_alert_statuses(conn, alert_ids))
+
+    # --- sending ----------------------------------------------------------------------------------
+
+    async def _deliver_channel(self, channel: str, rows: list[Claimed]) -> RoundResult:
+        result = RoundResult()
+        for chunk in self._notifiers.chunk(channel, rows):
+            try:
+                note = await self._notifiers.deliver(channel, chunk)
+            except DeliveryError as exc:
+                rest = rows[rows.index(chunk[0]) :]
+                result.add(await asyncio.to_thread(self._failed, channel, chunk, rest, exc))
+                return result
+            result.add(await asyncio.to_thread(self._sent, channel, chunk, note))
+        return result
+
+    def _sent(self, channel: str, chunk: Sequence[Claimed], note: str | None) -> RoundResult:
+        now = self._clock()
+        ambiguous = any(r.was_sending for r in chunk)
+        if ambiguous:
+            metrics.DELIVERIES_AMBIGUOUS.labels(channel).inc(len(chunk))
+            log_event(
+                log,
+                logging.WARNING,
+                "delivery_ambiguous",
+                channel=channel,
+                keys=",".join(r.key for r in chunk),
+                note="ambiguous, possible duplicate",
+            )
+        ids = [r.id for r in chunk]
+
+        def work(conn: Connection) -> list[int]:
+            owned = outbox.mark_sent(conn, ids, owner=self._owner, now=now, ambiguous=ambiguous, note=note)
+            released = outbox.channel_recovered(conn, channel, now=now)
+            if released:
+                log_event(log, logging.INFO, "channel_recovered", channel=channel, released=released)
+            return owned
+
+        owned = db.run_transaction(self._engine, work)
+        if len(owned) < len(ids):
+            log_event(
+                log, logging.WARNING, "delivery_lease_lost", channel=channel, rows=len(ids) - len(owned)
+            )
+        if note:
+            log_event(log, logging.WARNING, "delivery_partly_refused", channel=channel, detail=note)
+        metrics.DELIVERIES_SENT.labels(channel).inc(len(owned))
+        metrics.CHANNEL_BROKEN.labels(channel).set(0)
+        return RoundResult(sent=len(owned), touched_alerts={a for r in chunk for a in r.alert_ids})
+
+    def _failed(
+        self, channel: str, chunk: Sequence[Claimed], rest: Sequence[Claimed], exc: DeliveryError
+    ) -> RoundResult:
+        """Record a failed send of ``chunk``; the rows after it in this round were not tried."""
+        now = self._clock()
+        tried = [r.id for r in chunk]
+        untried = [r.id for r in rest if r not in chunk]
+        reason = str(exc)
+        touched = {a for r in chunk for a in r.alert_ids}
+
+        def work(conn: Connection) -> RoundResult:
+            if untried:
+                outbox.mark_retry(
+                    conn,
+                    untried,
+                    owner=self._owner,
+                    at=now,
+                    error="not tried: channel failed",
+                    count_attempt=False,
+                )
+            if exc.channel_broken:
+                outbox.hold_channel(conn, channel, tried, owner=self._owner, now=now, reason=reason)
+                return RoundResult(held=len(tried))
+            if is_throttled(exc):
+                until = now + timedelta(seconds=exc.retry_after_s or 1.0)
+                outbox.pause_channel(conn, channel, until=until, now=now)
+                outbox.mark_retry(conn, tried, owner=self._owner, at=until, error=reason, count_attempt=False)
+                return RoundResult(retried=len(tried))
+            if exc.retryable:
+                attempts = max(r.attempts for r in chunk) + 1
+                at = now + timedelta(seconds=self._backoff_s(attempts, exc.retry_after_s))
+                outbox.mark_retry(conn, tried, owner=self._owner, at=at, error=reason, count_attempt=True)
+                return RoundResult(retried=len(tried))
+            outbox.mark_failed(conn, tried, owner=self._owner, error=reason)
+            return RoundResult(failed=len(tried), touched_alerts=touched)
+
+        result = db.run_transaction(self._engine, work)
+        self._report_failure(channel, exc, result, rows=len(tried))
+        return result
+
+    def _backoff_s(self, attempts: int, retry_after_s: float | None) -> float:
+        s = self._settings
+        capped = min(s.delivery_retry_max_s, s.delivery_retry_base_s * 2 ** min(attempts - 1, 20))
+        delay = capped / 2 + self._rng.uniform(0, capped / 2)
+        return float(max(delay, retry_after_s or 0.0))
+
+    def _report_failure(self, channel: str, exc: DeliveryError, result: RoundResult, *, rows: int) -> None:
+        if result.held:
+            metrics.CHANNEL_BROKEN.labels(channel).set(1)
+            log_event(log, logging.ERROR, "channel_broken", channel=channel, reason=str(exc), held=rows)
+        elif is_throttled(exc):
+            metrics.DELIVERIES_THROTTLED.labels(channel).inc()
+            log_event(
+                log, logging.INFO, "channel_throttled", channel=channel, retry_after_s=exc.retry_after_s
+            )
+        elif result.retried:
+            metrics.DELIVERIES_RETRIED.labels(channel).inc(rows)
+            note = "ambiguous, possible duplicate" if exc.ambiguous else ""
+            log_event(log, logging.WARNING, "delivery_retry", channel=channel, reason=str(exc), note=note)
+        else:
+            metrics.DELIVERIES_FAILED.labels(channel).inc(rows)
+            log_event(log, logging.ERROR, "delivery_failed", channel=channel, reason=str(exc))

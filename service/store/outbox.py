@@ -1,0 +1,449 @@
+"""SQL for the delivery outbox, channel state, digests and mutes.
+
+Delivery rows move ``pending → sending → sent`` (or ``failed``, or ``held`` while their channel
+is broken). A worker claims due rows by setting ``sending`` with its lease; every later update
+is fenced on ``lease_owner`` and ``state = 'sending'``, so a worker whose lease expired and was
+taken over changes nothing when it wakes up. A ``sending`` row whose lease expired is due
+again: the worker died between sending and recording, and the message is sent once more
+(the one ambiguous window, marked and logged).
+
+Pacing is shared by replicas through ``channels.next_send_at``: a claim takes one message slot
+per channel and moves the channel's next slot forward.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from service.store.tables import alerts, channels, deliveries, delivery_alerts, digests, mutes
+
+SENT, PENDING, SENDING, FAILED, HELD = "sent", "pending", "sending", "failed", "held"
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    key: str
+    channel: str
+    kind: str
+    alert_ids: tuple[int, ...]
+    payload: Mapping[str, Any]
+    attempts: int
+    was_sending: bool  # a previous worker may already have delivered it
+    created_at: datetime
+
+
+def _dialect_insert(conn: Connection, table: sa.Table) -> Any:
+    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
+
+
+def enqueue(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Insert deliveries not yet known by key; return key → id for those inserted."""
+    if not rows:
+        return {}
+    keys = [r["idempotency_key"] for r in rows]
+    before = set(_ids(conn, keys))
+    insert = _dialect_insert(conn, deliveries).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    conn.execute(insert, list(rows))
+    added = {k: i for k, i in _ids(conn, keys).items() if k not in before}
+    alert_ids = {r["idempotency_key"]: r["alert_ids"] for r in rows}
+    _link(conn, [(delivery_id, a) for key, delivery_id in added.items() for a in alert_ids[key]])
+    return added
+
+
+def _link(conn: Connection, pairs: Sequence[tuple[int, int]]) -> None:
+    if pairs:
+        insert = _dialect_insert(conn, delivery_alerts).on_conflict_do_nothing(
+            index_elements=["delivery_id", "alert_id"]
+        )
+        conn.execute(insert, [{"delivery_id": d, "alert_id": a} for d, a in pairs])
+
+
+def _ids(conn: Connection, keys: Sequence[str]) -> dict[str, int]:
+    query = sa.select(deliveries.c.idempotency_key, deliveries.c.id).where(
+        deliveries.c.idempotency_key.in_(sa.bindparam("keys", expanding=True))
+    )
+    return {r.idempotency_key: r.id for r in conn.execute(query, {"keys": list(keys)})}
+
+
+def join_delivery(conn: Connection, key: str, alert_ids: Sequence[int]) -> str | None:
+    """Add alerts to an existing delivery with this key; returns its state (None: no such row)."""
+    row = conn.execute(
+        sa.select(deliveries.c.id, deliveries.c.state, deliveries.c.alert_ids).where(
+            deliveries.c.idempotency_key == key
+        )
+    ).first()
+    if row is None:
+        return None
+    if row.state in (PENDING, HELD):
+        merged = sorted({*row.alert_ids, *alert_ids})
+        conn.execute(sa.update(deliveries).where(deliveries.c.id == row.id).values(alert_ids=merged))
+        _link(conn, [(row.id, a) for a in alert_ids])
+    return str(row.state)
+
+
+# --- channels ----------------------------------------------------------------------------------
+
+
+def ensure_channels(conn: Connection, names: Iterable[str], *, now: datetime) -> None:
+    rows = [{"name": n, "updated_at": now} for n in sorted(set(names))]
+    if rows:
+        conn.execute(_dialect_insert(conn, channels).on_conflict_do_nothing(index_elements=["name"]), rows)
+
+
+def _sendable_channels(conn: Connection, *, now: datetime, probe_after: timedelta) -> list[sa.Row[Any]]:
+    muted = sa.select(mutes.c.target).where(mutes.c.until > now).scalar_subquery()
+    query = sa.select(channels).where(
+        sa.or_(channels.c.next_send_at.is_(None), channels.c.next_send_at <= now),
+        sa.or_(channels.c.paused_until.is_(None), channels.c.paused_until <= now),
+        sa.or_(channels.c.broken_at.is_(None), channels.c.broken_at <= now - probe_after),
+        ("channel:" + channels.c.name).not_in(muted),
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(conn.execute(query))
+
+
+def claim(
+    conn: Connection,
+    *,
+    owner: str,
+    now: datetime,
+    lease: timedelta,
+    group_max: int,
+    spacing: Mapping[str, timedelta],
+    probe_after: timedelta,
+) -> list[Claimed]:
+    """Lease the due deliveries of every channel that may send now (one message slot each)."""
+    claimed: list[Claimed] = []
+    for channel in _sendable_channels(conn, now=now, probe_after=probe_after):
+        probing = channel.broken_at is not None
+        limit = 1 if probing else group_max
+        rows = _due_rows(conn, channel.name, now=now, limit=limit, include_held=probing)
+        if not rows:
+            continue
+        ids = [r.id for r in rows]
+        conn.execute(
+            sa.update(deliveries)
+            .where(deliveries.c.id.in_(ids))
+            .values(state=SENDING, lease_owner=owner, lease_expires_at=now + lease)
+        )
+        gap = spacing.get(channel.name, timedelta(0))
+        conn.execute(
+            sa.update(channels)
+            .where(channels.c.name == channel.name)
+            .values(next_send_at=now + gap, updated_at=now)
+        )
+        claimed += [
+            Claimed(
+                r.id,
+                r.idempotency_key,
+                r.channel,
+                r.kind,
+                tuple(r.alert_ids),
+                r.payload,
+                r.attempts,
+                r.state == SENDING,
+                r.created_at,
+            )
+            for r in rows
+        ]
+    return claimed
+
+
+def _due_rows(
+    conn: Connection, channel: str, *, now: datetime, limit: int, include_held: bool
+) -> list[sa.Row[Any]]:
+    waiting = sa.and_(deliveries.c.state == PENDING, deliveries.c.next_attempt_at <= now)
+    orphaned = sa.and_(deliveries.c.state == SENDING, deliveries.c.lease_expires_at < now)
+    due = sa.or_(waiting, orphaned, deliveries.c.state == HELD) if include_held else sa.or_(waiting, orphaned)
+    query = (
+        sa.select(deliveries)
+        .where(deliveries.c.channel == channel, due)
+        .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(conn.execute(query))
+
+
+def _fenced(ids: Sequence[int], owner: str) -> sa.ColumnElement[bool]:
+    return sa.and_(deliveries.c.id.in_(ids), deliveries.c.lease_owner == owner, deliveries.c.state == SENDING)
+
+
+def mark_sent(
+    conn: Connection,
+    ids: Sequence[int],
+    *,
+    owner: str,
+    now: datetime,
+    ambiguous: bool,
+    note: str | None = None,
+) -> list[int]:
+    """Record delivery (after the receiver said yes); returns the ids this worker still owned.
+
+    ``note`` keeps what the receiver refused in part (an SMTP recipient it rejected).
+    """
+    owned = _owned(conn, ids, owner)
+    if owned:
+        conn.execute(
+            sa.update(deliveries)
+            .where(_fenced(owned, owner))
+            .values(
+                state=SENT,
+                sent_at=now,
+                lease_owner=None,
+                lease_expires_at=None,
+                last_error=note,
+                attempts=deliveries.c.attempts + 1,
+                ambiguous=ambiguous,
+            )
+        )
+    return owned
+
+
+def _owned(conn: Connection, ids: Sequence[int], owner: str) -> list[int]:
+    return list(conn.execute(sa.select(deliveries.c.id).where(_fenced(ids, owner))).scalars())
+
+
+def mark_retry(
+    conn: Connection, ids: Sequence[int], *, owner: str, at: datetime, error: str, count_attempt: bool
+) -> None:
+    attempts = deliveries.c.attempts + (1 if count_attempt else 0)
+    conn.execute(
+        sa.update(deliveries)
+        .where(_fenced(ids, owner))
+        .values(
+            state=PENDING,
+            next_attempt_at=at,
+            last_error=error,
+            attempts=attempts,
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+    )
+
+
+def mark_failed(conn: Connection, ids: Sequence[int], *, owner: str | None, error: str) -> None:
+    where = _fenced(ids, owner) if owner is not None else deliveries.c.id.in_(ids)
+    conn.execute(
+        sa.update(deliveries)
+        .where(where)
+        .values(
+            state=FAILED,
+            last_error=error,
+            attempts=deliveries.c.attempts + 1,
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+    )
+
+
+def hold_channel(
+    conn: Connection, channel: str, ids: Sequence[int], *, owner: str, now: datetime, reason: str
+) -> None:
+    """A broken destination: hold its messages (not dropped, not retried) and mark the channel."""
+    conn.execute(
+        sa.update(deliveries)
+        .where(_fenced(ids, owner))
+        .values(state=HELD, last_error=reason, lease_owner=None, lease_expires_at=None)
+    )
+    conn.execute(
+        sa.update(deliveries)
+        .where(deliveries.c.channel == channel, deliveries.c.state == PENDING)
+        .values(state=HELD, last_error=reason)
+    )
+    conn.execute(
+        sa.update(channels)
+        .where(channels.c.name == channel)
+        .values(broken_reason=reason, broken_at=now, updated_at=now)
+    )
+
+
+def channel_recovered(conn: Connection, channel: str, *, now: datetime) -> int:
+    """The channel works again: release its held messages; returns how many."""
+    conn.execute(
+        sa.update(channels)
+        .where(channels.c.name == channel)
+        .values(broken_reason=None, broken_at=None, updated_at=now)
+    )
+    result = conn.execute(
+        sa.update(deliveries)
+        .where(deliveries.c.channel == channel, deliveries.c.state == HELD)
+        .values(state=PENDING, next_attempt_at=now)
+    )
+    return result.rowcount
+
+
+def pause_channel(conn: Connection, channel: str, *, until: datetime, now: datetime) -> None:
+    conn.execute(
+        sa.update(channels).where(channels.c.name == channel).values(paused_until=until, updated_at=now)
+    )
+
+
+def expire_old(conn: Connection, *, older_than: datetime) -> int:
+    """Backlog policy: undelivered messages older than the limit fail with a clear reason."""
+    result = conn.execute(
+        sa.update(deliveries)
+        .where(
+            deliveries.c.state.in_([PENDING, HELD]),
+            deliveries.c.created_at < older_than,
+            deliveries.c.kind != "digest",
+        )
+        .values(
+            state=FAILED, last_error="expired: undelivered for too long (the daily digest still lists it)"
+        )
+    )
+    return result.rowcount
+
+
+# --- alert status ---------------------------------------------------------------------------
+
+
+def settle_alert_statuses(conn: Connection, alert_ids: Iterable[int]) -> None:
+    """Alert status follows its deliveries: ``sent`` once every immediate message naming it was
+    sent, ``failed`` if one failed for good; an alert routed only to the digest is ``sent``
+    with the digest."""
+    ids = sorted(set(alert_ids))
+    states: dict[int, list[tuple[str, str]]] = {i: [] for i in ids}
+    for start in range(0, len(ids), 500):
+        query = (
+            sa.select(delivery_alerts.c.alert_id, deliveries.c.kind, deliveries.c.state)
+            .join(deliveries, deliveries.c.id == delivery_alerts.c.delivery_id)
+            .where(delivery_alerts.c.alert_id.in_(ids[start : start + 500]))
+        )
+        for row in conn.execute(query):
+            states[row.alert_id].append((row.kind, row.state))
+    for alert_id, seen in states.items():
+        status = _settled(seen)
+        if status is not None:
+            conn.execute(
+                sa.update(alerts)
+                .where(alerts.c.id == alert_id, alerts.c.status == PENDING)
+                .values(status=status)
+            )
+
+
+def _settled(seen: Sequence[tuple[str, str]]) -> str | None:
+    immediate = {state for kind, state in seen if kind != "digest"}
+    digest = {state for kind, state in seen if kind == "digest"}
+    if FAILED in immediate:
+        return FAILED
+    if immediate:
+        return SENT if immediate == {SENT} else None
+    return SENT if SENT in digest else None
+
+
+# --- views -------------------------------------------------------------------------------------
+
+
+def list_deliveries(conn: Connection, *, state: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    query = (
+        sa.select(deliveries).order_by(deliveries.c.created_at.desc(), deliveries.c.id.desc()).limit(limit)
+    )
+    if state is not None:
+        query = query.where(deliveries.c.state == state)
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def channel_health(conn: Connection, *, now: datetime) -> list[dict[str, Any]]:
+    depth = (
+        sa.select(
+            deliveries.c.channel,
+            sa.func.count().label("depth"),
+            sa.func.min(deliveries.c.created_at).label("oldest"),
+        )
+        .where(deliveries.c.state.in_([PENDING, SENDING, HELD]))
+        .group_by(deliveries.c.channel)
+        .subquery()
+    )
+    query = sa.select(channels, depth.c.depth, depth.c.oldest).outerjoin(
+        depth, depth.c.channel == channels.c.name
+    )
+    out = []
+    for r in conn.execute(query.order_by(channels.c.name)):
+        oldest_s = (now - r.oldest).total_seconds() if r.oldest is not None else 0.0
+        out.append(
+            {
+                "name": r.name,
+                "broken": r.broken_reason,
+                "paused_until": r.paused_until,
+                "muted_until": r.muted_until,
+                "queue_depth": int(r.depth or 0),
+                "oldest_pending_s": oldest_s,
+            }
+        )
+    return out
+
+
+# --- digests and mutes -------------------------------------------------------------------------
+
+
+def start_digest(conn: Connection, *, period_key: str, period_end: datetime, now: datetime) -> int | None:
+    """Take the digest of this period; None when another process or an earlier run took it."""
+    previous = conn.execute(sa.select(sa.func.max(digests.c.period_end))).scalar()
+    inserted = conn.execute(
+        _dialect_insert(conn, digests)
+        .values(
+            period_key=period_key,
+            period_start=previous,
+            period_end=period_end,
+            alerts=0,
+            suppressed=0,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["period_key"])
+    )
+    if inserted.rowcount != 1:
+        return None
+    return int(conn.execute(sa.select(digests.c.id).where(digests.c.period_key == period_key)).scalar_one())
+
+
+def digest_period_start(conn: Connection, digest_id: int) -> datetime | None:
+    return conn.execute(sa.select(digests.c.period_start).where(digests.c.id == digest_id)).scalar()
+
+
+def undigested_alerts(conn: Connection, *, until: datetime) -> list[dict[str, Any]]:
+    from service.store.tables import feeds
+
+    query = (
+        sa.select(alerts, feeds.c.name.label("feed_name"))
+        .outerjoin(feeds, feeds.c.id == alerts.c.feed_id)
+        .where(alerts.c.digest_id.is_(None), alerts.c.created_at <= until)
+        .order_by(alerts.c.created_at, alerts.c.id)
+    )
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def close_digest(
+    conn: Connection, digest_id: int, alert_ids: Sequence[int], *, listed: int, suppressed: int
+) -> None:
+    for start in range(0, len(alert_ids), 500):
+        chunk = list(alert_ids[start : start + 500])
+        conn.execute(sa.update(alerts).where(alerts.c.id.in_(chunk)).values(digest_id=digest_id))
+    conn.execute(
+        sa.update(digests).where(digests.c.id == digest_id).values(alerts=listed, suppressed=suppressed)
+    )
+
+
+def mute(conn: Connection, target: str, *, until: datetime, now: datetime) -> None:
+    conn.execute(sa.delete(mutes).where(mutes.c.target == target))
+    conn.execute(sa.insert(mutes).values(target=target, until=until, created_at=now))
+
+
+def muted_targets(conn: Connection, *, now: datetime) -> set[str]:
+    return set(conn.execute(sa.select(mutes.c.target).where(mutes.c.until > now)).scalars())
+
+
+def next_due(conn: Connection) -> datetime | None:
+    """When the next waiting message becomes due (None: nothing waits)."""
+    query = sa.select(sa.func.min(deliveries.c.next_attempt_at)).where(deliveries.c.state == PENDING)
+    return conn.execute(query).scalar()
