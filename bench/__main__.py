@@ -1,7 +1,8 @@
 """``python -m bench [--quick] [--only NAME ...]``: run the suites, print tables, write JSON.
 
 Suites: ``ingest`` (real corpus), ``synthetic`` (seeded synthetic corpus, same three rows),
-``polling`` (CPU per poll), ``memory`` (peak RSS) and ``matcher`` (keyword matching items/s). Results go to
+``polling`` (CPU per poll), ``memory`` (peak RSS), ``matcher`` (keyword matching items/s) and ``delivery``
+(fetch-to-Slack latency, a burst of 50 matches). Results go to
 ``bench/results/ingest-<UTC timestamp>.json`` with the machine's details.
 """
 
@@ -22,7 +23,7 @@ from bench.common import machine_info
 from bench.corpus import PROJECT_ROOT, CorpusMissingError, load_real_corpus, synthetic_corpus
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-SUITES = ("ingest", "synthetic", "polling", "memory", "matcher")
+SUITES = ("ingest", "synthetic", "polling", "memory", "matcher", "delivery")
 SYNTHETIC = {"quick": (60, 30), "full": (200, 40)}
 """(feeds, items per feed) of the synthetic corpus."""
 SYNTHETIC_SEED = 20240601
@@ -69,12 +70,20 @@ def _matcher(quick: bool) -> tuple[dict[str, Any], str]:
     return result, matcher.render(result)
 
 
+def _delivery(quick: bool) -> tuple[dict[str, Any], str]:
+    from bench import delivery
+
+    result = delivery.run_suite(quick=quick)
+    return result, delivery.render(result)
+
+
 RUNNERS: dict[str, Callable[[bool], tuple[dict[str, Any], str]]] = {
     "ingest": _ingest,
     "synthetic": _synthetic,
     "polling": _polling,
     "memory": _memory,
     "matcher": _matcher,
+    "delivery": _delivery,
 }
 
 

@@ -19,6 +19,7 @@ from service.config import Settings
 from service.errors import DeliveryError
 from service.notify.blocks import render_batch
 from service.notify.console import ConsoleNotifier
+from service.notify.pacing import Pacer
 from service.notify.render_email import story_message
 from service.notify.route import channel_kind
 from service.notify.slack import SlackWebhook
@@ -45,7 +46,8 @@ class Notifiers:
     @classmethod
     def from_settings(cls, settings: Settings, *, write: Callable[[str], None] = print) -> Notifiers:
         smtp = SmtpSender.from_settings(settings) if settings.smtp_host else None
-        return cls(settings, slack=SlackWebhook(), smtp=smtp, console=ConsoleNotifier(write))
+        slack = SlackWebhook(pacer=slack_pacer(settings))
+        return cls(settings, slack=slack, smtp=smtp, console=ConsoleNotifier(write))
 
     async def aclose(self) -> None:
         await self._slack.aclose()
@@ -121,6 +123,15 @@ class Notifiers:
                 "SMTP is not configured (RIVALWATCH_SMTP_HOST)", retryable=False, channel_broken=True
             )
         return self._smtp
+
+
+UNPACED_RATE_PER_S = 1e6
+
+
+def slack_pacer(settings: Settings) -> Pacer:
+    """The in-process pacer follows the same interval as the shared one (0: no pacing)."""
+    interval = settings.slack_min_interval_s
+    return Pacer(rate_per_s=1 / interval if interval > 0 else UNPACED_RATE_PER_S)
 
 
 def _views(rows: Sequence[Claimed]) -> list[StoryView]:
