@@ -143,15 +143,28 @@ class OutboxWorker:
 
     async def _deliver_channel(self, channel: str, rows: list[Claimed]) -> RoundResult:
         result = RoundResult()
-        for chunk in self._notifiers.chunk(channel, rows):
+        for n, chunk in enumerate(self._notifiers.chunk(channel, rows)):
+            # A slow receiver may have held us past the lease: whatever another worker took
+            # over is theirs now, so check before each further message.
+            if n and not await asyncio.to_thread(self._still_leased, chunk):
+                log_event(log, logging.WARNING, "delivery_lease_lost", channel=channel, rows=len(chunk))
+                break
             try:
                 note = await self._notifiers.deliver(channel, chunk)
             except DeliveryError as exc:
                 rest = rows[rows.index(chunk[0]) :]
                 result.add(await asyncio.to_thread(self._failed, channel, chunk, rest, exc))
                 return result
-            result.add(await asyncio.to_thread(self._sent, channel, chunk, note))
+            sent = await asyncio.to_thread(self._sent, channel, chunk, note)
+            result.add(sent)
+            if sent.sent < len(chunk):
+                break
         return result
+
+    def _still_leased(self, chunk: Sequence[Claimed]) -> bool:
+        ids = [r.id for r in chunk]
+        with self._engine.connect() as conn:
+            return outbox.still_leased(conn, ids, owner=self._owner, now=self._clock())
 
     def _sent(self, channel: str, chunk: Sequence[Claimed], note: str | None) -> RoundResult:
         now = self._clock()

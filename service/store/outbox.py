@@ -210,6 +210,12 @@ def mark_sent(
     return owned
 
 
+def still_leased(conn: Connection, ids: Sequence[int], *, owner: str, now: datetime) -> bool:
+    """Whether every one of these rows is still ours and its lease has not run out."""
+    query = sa.select(sa.func.count()).where(_fenced(ids, owner), deliveries.c.lease_expires_at > now)
+    return int(conn.execute(query).scalar_one()) == len(ids)
+
+
 def _owned(conn: Connection, ids: Sequence[int], owner: str) -> list[int]:
     return list(conn.execute(sa.select(deliveries.c.id).where(_fenced(ids, owner))).scalars())
 
@@ -444,6 +450,9 @@ def muted_targets(conn: Connection, *, now: datetime) -> set[str]:
 
 
 def next_due(conn: Connection) -> datetime | None:
-    """When the next waiting message becomes due (None: nothing waits)."""
-    query = sa.select(sa.func.min(deliveries.c.next_attempt_at)).where(deliveries.c.state == PENDING)
-    return conn.execute(query).scalar()
+    """When the next waiting message becomes due (None: nothing waits): a pending row at its
+    next attempt, a row a dead worker left ``sending`` when its lease runs out."""
+    pending = sa.select(sa.func.min(deliveries.c.next_attempt_at)).where(deliveries.c.state == PENDING)
+    orphaned = sa.select(sa.func.min(deliveries.c.lease_expires_at)).where(deliveries.c.state == SENDING)
+    times = [t for t in (conn.execute(pending).scalar(), conn.execute(orphaned).scalar()) if t is not None]
+    return min(times, default=None)
