@@ -114,9 +114,14 @@ class OutboxWorker:
 
         def work(conn: Connection) -> list[Claimed]:
             expired = outbox.expire_old(conn, older_than=now - timedelta(seconds=s.delivery_max_age_s))
-            if expired:
+            if expired.deliveries:
+                outbox.settle_alert_statuses(conn, expired.alert_ids)
                 log_event(
-                    log, logging.WARNING, "deliveries_expired", count=expired, max_age_s=s.delivery_max_age_s
+                    log,
+                    logging.WARNING,
+                    "deliveries_expired",
+                    count=expired.deliveries,
+                    max_age_s=s.delivery_max_age_s,
                 )
             return outbox.claim(
                 conn,
@@ -230,7 +235,15 @@ class OutboxWorker:
             if exc.retryable:
                 attempts = max(r.attempts for r in chunk) + 1
                 at = now + timedelta(seconds=self._backoff_s(attempts, exc.retry_after_s))
-                outbox.mark_retry(conn, tried, owner=self._owner, at=at, error=reason, count_attempt=True)
+                outbox.mark_retry(
+                    conn,
+                    tried,
+                    owner=self._owner,
+                    at=at,
+                    error=reason,
+                    count_attempt=True,
+                    ambiguous=exc.ambiguous,
+                )
                 return RoundResult(retried=len(tried))
             outbox.mark_failed(conn, tried, owner=self._owner, error=reason)
             return RoundResult(failed=len(tried), touched_alerts=touched)

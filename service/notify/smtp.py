@@ -104,12 +104,12 @@ class SmtpSender:
         self._check_config()
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, timeout_s: float = 30.0) -> SmtpSender:
+    def from_settings(cls, settings: Settings) -> SmtpSender:
         if not settings.smtp_host:
             raise DeliveryConfigError("RIVALWATCH_SMTP_HOST is not set: email cannot be sent")
         return cls(
             host=settings.smtp_host, port=settings.smtp_port, username=settings.smtp_username,
-            password=settings.smtp_password, timeout_s=timeout_s,
+            password=settings.smtp_password, timeout_s=settings.smtp_timeout_s,
             tls=tls_mode(settings.smtp_port, starttls=settings.smtp_starttls),
         )  # fmt: skip
 

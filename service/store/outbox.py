@@ -204,7 +204,7 @@ def mark_sent(
                 lease_expires_at=None,
                 last_error=note,
                 attempts=deliveries.c.attempts + 1,
-                ambiguous=ambiguous,
+                ambiguous=sa.or_(deliveries.c.ambiguous, sa.literal(ambiguous)),
             )
         )
     return owned
@@ -221,8 +221,16 @@ def _owned(conn: Connection, ids: Sequence[int], owner: str) -> list[int]:
 
 
 def mark_retry(
-    conn: Connection, ids: Sequence[int], *, owner: str, at: datetime, error: str, count_attempt: bool
+    conn: Connection,
+    ids: Sequence[int],
+    *,
+    owner: str,
+    at: datetime,
+    error: str,
+    count_attempt: bool,
+    ambiguous: bool = False,
 ) -> None:
+    """Back to pending until ``at``; an ambiguous failure (the receiver may have it) is remembered."""
     attempts = deliveries.c.attempts + (1 if count_attempt else 0)
     conn.execute(
         sa.update(deliveries)
@@ -232,6 +240,7 @@ def mark_retry(
             next_attempt_at=at,
             last_error=error,
             attempts=attempts,
+            ambiguous=sa.or_(deliveries.c.ambiguous, sa.literal(ambiguous)),
             lease_owner=None,
             lease_expires_at=None,
         )
@@ -295,20 +304,30 @@ def pause_channel(conn: Connection, channel: str, *, until: datetime, now: datet
     )
 
 
-def expire_old(conn: Connection, *, older_than: datetime) -> int:
+@dataclass(frozen=True, slots=True)
+class Expired:
+    deliveries: int
+    alert_ids: tuple[int, ...]  # so their status can follow
+
+
+def expire_old(conn: Connection, *, older_than: datetime) -> Expired:
     """Backlog policy: undelivered messages older than the limit fail with a clear reason."""
+    stale = sa.and_(
+        deliveries.c.state.in_([PENDING, HELD]),
+        deliveries.c.created_at < older_than,
+        deliveries.c.kind != "digest",
+    )
+    alert_ids = [
+        a for row in conn.execute(sa.select(deliveries.c.alert_ids).where(stale)) for a in row.alert_ids
+    ]
     result = conn.execute(
         sa.update(deliveries)
-        .where(
-            deliveries.c.state.in_([PENDING, HELD]),
-            deliveries.c.created_at < older_than,
-            deliveries.c.kind != "digest",
-        )
+        .where(stale)
         .values(
             state=FAILED, last_error="expired: undelivered for too long (the daily digest still lists it)"
         )
     )
-    return result.rowcount
+    return Expired(result.rowcount, tuple(alert_ids))
 
 
 # --- alert status ---------------------------------------------------------------------------
@@ -407,10 +426,11 @@ def start_digest(conn: Connection, *, period_key: str, period_end: datetime, now
             created_at=now,
         )
         .on_conflict_do_nothing(index_elements=["period_key"])
-    )
-    if inserted.rowcount != 1:
+        .returning(digests.c.id)
+    ).first()
+    if inserted is None:
         return None
-    return int(conn.execute(sa.select(digests.c.id).where(digests.c.period_key == period_key)).scalar_one())
+    return int(inserted.id)
 
 
 def digest_period_start(conn: Connection, digest_id: int) -> datetime | None:
