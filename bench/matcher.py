@@ -24,7 +24,7 @@ from functools import partial
 from typing import Any
 
 from bench.common import measure, rate, table, verdict
-from bench.corpus import load_real_corpus
+from bench.corpus import PROJECT_ROOT, load_real_corpus
 from service.config import load_settings
 from service.errors import ParseError
 from service.matching import Matcher, compile_rules, parse_expression
@@ -133,7 +133,45 @@ def run_suite(*, quick: bool) -> dict[str, Any]:
             }
         )
     ratio = rows[-1]["items_per_s"] / rows[0]["items_per_s"]
-    return {"items": len(items), "repetitions": repetitions, "rows": rows, "ratio_5000_vs_100": ratio}
+    judging = measure_judging(items, repetitions=repetitions)
+    return {
+        "items": len(items),
+        "repetitions": repetitions,
+        "rows": rows,
+        "ratio_5000_vs_100": ratio,
+        "judging": judging,
+    }
+
+
+def measure_judging(items: Sequence[tuple[str, str]], *, repetitions: int) -> dict[str, Any]:
+    """The shipped rules and baseline over the corpus: matching alone, then matching + judging.
+
+    Judging = novelty, changed figures, new terms and the snippet of every (rule, item) match,
+    i.e. ``service.alerts.assess.assess`` minus the matcher; the difference per match is its cost.
+    """
+    from datetime import UTC, datetime
+
+    from service.alerts.assess import assess
+    from service.rulebook import load_rulebook
+
+    book = load_rulebook(PROJECT_ROOT / "rules", engine=None, now=datetime.now(UTC))
+
+    def only_match() -> int:
+        return sum(len(book.matcher.match(title=t, text=x)) for t, x in items)
+
+    def match_and_judge() -> int:
+        return sum(len(assess(book, title=t, text=x)) for t, x in items)
+
+    match_timing, _matches = measure(only_match, repetitions=repetitions)
+    judge_timing, judged = measure(match_and_judge, repetitions=repetitions)
+    extra_s = max(0.0, judge_timing.wall_median_s - match_timing.wall_median_s)
+    return {
+        "rules": len(book.rules),
+        "matches": judged,
+        "match_wall_s": match_timing.wall_median_s,
+        "assess_wall_s": judge_timing.wall_median_s,
+        "judge_us_per_match": extra_s / judged * 1e6 if judged else None,
+    }
 
 
 def render(result: dict[str, Any]) -> str:
@@ -165,4 +203,14 @@ def render(result: dict[str, Any]) -> str:
             ]
         ],
     )
-    return f"{table(headers, rows, title=title)}\n\n{target}"
+    judging = result["judging"]
+    per_match = judging["judge_us_per_match"]
+    judge = table(
+        ["shipped rules", "matches", "match ms", "match + judge ms", "judging µs per match"],
+        [[
+            judging["rules"], judging["matches"], judging["match_wall_s"] * 1000,
+            judging["assess_wall_s"] * 1000, "-" if per_match is None else per_match,
+        ]],
+        title="JUDGING: every (rule, item) match of the shipped rules judged against the seed baseline",
+    )  # fmt: skip
+    return f"{table(headers, rows, title=title)}\n\n{target}\n\n{judge}"
