@@ -21,6 +21,8 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from service.errors import ConfigError, Problem
 
@@ -80,7 +82,7 @@ class Settings(BaseSettings):
     timezone: str = "UTC"
     smtp_timeout_s: float = Field(default=30.0, gt=0)
     deliver_tick_s: float = Field(default=0.25, gt=0)  # well under the Slack spacing: no slot missed
-    delivery_lease_s: int = Field(default=60, ge=5)
+    delivery_lease_s: int = Field(default=180, ge=5)
     delivery_max_age_s: int = Field(default=24 * 3600, ge=60)
     delivery_retry_base_s: float = Field(default=5.0, gt=0)
     delivery_retry_max_s: float = Field(default=900.0, gt=0)
@@ -172,6 +174,10 @@ class Settings(BaseSettings):
         # A lease shorter than one fetch would let a second poller take a feed mid-poll.
         if self.poll_lease_s < self.fetch_deadline_s + 5:
             raise ValueError("poll_lease_s must exceed fetch_deadline_s by at least 5 seconds")
+        # A send may take the SMTP deadline (4 timeouts); a shorter lease would let a second
+        # worker send the same message while the first one still waits.
+        if self.smtp_host and self.delivery_lease_s < 4 * self.smtp_timeout_s + 10:
+            raise ValueError("delivery_lease_s must exceed 4 x smtp_timeout_s by at least 10 seconds")
         if self.poll_min_interval_s > self.poll_max_interval_s:
             raise ValueError("poll_min_interval_s must not exceed poll_max_interval_s")
         return self
@@ -185,17 +191,18 @@ class Settings(BaseSettings):
         return _split(self.digest_to)
 
     @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
-    @property
     def alert_email_recipients(self) -> list[str]:
         return _split(self.alert_email_to)
 
     def secrets(self) -> list[str]:
-        """Secret values to scrub from logs and error messages."""
+        """Secret values to scrub from logs and error messages (the database password too)."""
         candidates = [self.slack_webhook_url, self.smtp_password, *self.slack_webhooks.values()]
-        return [s.get_secret_value() for s in candidates if s is not None and s.get_secret_value()]
+        found = [s.get_secret_value() for s in candidates if s is not None and s.get_secret_value()]
+        try:
+            database_password = make_url(self.database_url).password
+        except ArgumentError:
+            database_password = None
+        return found + ([str(database_password)] if database_password else [])
 
 
 def _split(value: str) -> list[str]:

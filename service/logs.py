@@ -42,6 +42,9 @@ class RedactSecrets(logging.Filter):
             fields = getattr(record, _FIELDS, None)
             if fields:
                 setattr(record, _FIELDS, {k: self.scrub(str(v)) for k, v in fields.items()})
+            if record.exc_info and not record.exc_text:
+                # Tracebacks print exception messages and arguments: scrub them too.
+                record.exc_text = self.scrub(logging.Formatter().formatException(record.exc_info))
         return True
 
 
@@ -55,9 +58,15 @@ class TextFormatter(logging.Formatter):
         parts = [stamp, record.levelname.lower(), record.getMessage()]
         parts += [f"{k}={_quote(v)}" for k, v in _fields(record).items()]
         line = " ".join(parts)
-        if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
-        return line
+        trace = _traceback(self, record)
+        return f"{line}\n{trace}" if trace else line
+
+
+def _traceback(formatter: logging.Formatter, record: logging.LogRecord) -> str | None:
+    """The record's traceback: the scrubbed text when the redaction filter made one."""
+    if record.exc_text:
+        return record.exc_text
+    return formatter.formatException(record.exc_info) if record.exc_info else None
 
 
 def _quote(value: Any) -> str:
@@ -74,8 +83,9 @@ class JsonFormatter(logging.Formatter):
             "event": record.getMessage(),
             **_fields(record),
         }
-        if record.exc_info:
-            payload["exception"] = self.formatException(record.exc_info)
+        trace = _traceback(self, record)
+        if trace:
+            payload["exception"] = trace
         return json.dumps(payload, ensure_ascii=False, default=str)
 
 

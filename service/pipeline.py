@@ -30,6 +30,7 @@ from service.logs import log_event
 from service.notify.enqueue import enqueue_alerts
 from service.notify.route import Available
 from service.rulebook import RuleBook
+from service.sources.dedup import unique_by_key
 from service.sources.fetch import Fetcher, FetchResult
 from service.sources.normalize import Item, normalize_entry
 from service.sources.parse import ParsedFeed, parse_feed
@@ -136,6 +137,12 @@ class Poller:
             error = f"database error: {getattr(exc, 'orig', None) or exc}"
             log_event(log, logging.ERROR, "feed_store_failed", feed=feed.name, error=error)
             return PollOutcome(feed.name, "failed", error=error)
+        except Exception as exc:
+            # A bug, or input nothing above foresaw: record it on this feed (with backoff) so it
+            # shows as failing, instead of silencing the feed behind an expiring lease.
+            log.exception("poll_crashed", extra={"rw_fields": {"feed": feed.name}})
+            internal = FetchError(f"internal error: {type(exc).__name__}")
+            return await asyncio.to_thread(self._record_failure, feed, internal)
 
     # --- stages ---------------------------------------------------------------------------------
 
@@ -169,7 +176,7 @@ class Poller:
             stored = item_store.store_items(conn, feed.id, batch, now=now, story_window=window)
             if book is None or not stored.inserted:
                 return stored, AlertTally()
-            by_key = {item.key: item for item in batch}
+            by_key = {item.key: item for item in unique_by_key(batch)}  # the copy that was stored
             new = [(s, by_key[s.key]) for s in stored.inserted]
             ref = FeedRef(feed.id, feed.name, feed.tags)
             tally = raise_alerts(conn, book=book, feed=ref, new=new, now=now)

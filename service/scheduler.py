@@ -24,6 +24,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from service.config import Settings
 from service.errors import ConfigError
 from service.logs import log_event
@@ -126,6 +128,9 @@ class Scheduler:
             return
         try:
             self.load_declarations()
+        except SQLAlchemyError as exc:
+            # Retried at the next tick (the signature is left unchanged); polling goes on.
+            log_event(log, logging.ERROR, "declarations_reload_failed", error=str(getattr(exc, "orig", exc)))
         except ConfigError as exc:
             self._signature = rules_signature(self._rules_dir)
             log_event(

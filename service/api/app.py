@@ -31,7 +31,9 @@ def health_report(
     by_status = Counter(f.status for f in feeds)
     stuck = [f.name for f in feeds if f.lease_expires_at is not None and f.lease_expires_at < now]
     broken = [c["name"] for c in channels if c["broken"]]
-    degraded = by_status["failing"] or by_status["disabled"] or stuck or broken
+    # A feed turned off or removed on purpose is no fault; one the source took away (410) is.
+    gone = [f.name for f in feeds if f.status == "disabled" and f.last_status == 410]
+    degraded = by_status["failing"] or gone or stuck or broken
     return {
         "status": "degraded" if degraded else "ok",
         "database": "ok",

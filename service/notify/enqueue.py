@@ -3,9 +3,11 @@
 Per channel, one message per story: every rule that fired on the item and routes to that
 channel is named in the one message (``<channel>:story:<id>`` is the idempotency key). A
 rule that fires on a story later, when the story's message for that channel is still
-waiting, joins it; when it was already sent, the story is not posted twice. Suppressed
+waiting, is added to it; when it was already sent, the story is not posted twice and the
+alert's status follows that message. Suppressed
 alerts are never enqueued. A muted rule, or a rule in its cooldown, still gets its alert
-stored (and in the digest) but sends nothing at once.
+stored (and in the digest) but sends nothing at once; the cooldown runs from the rule's last
+alert that was actually sent somewhere.
 """
 
 from __future__ import annotations
@@ -46,9 +48,13 @@ def enqueue_alerts(
             )
             groups[(channel, subject)].append(alert)
     rows = []
+    joined: list[int] = []
     for (channel, subject), members in groups.items():
         key = f"{channel}:{subject}"
-        if outbox.join_delivery(conn, key, [a["id"] for a in members]) is not None:
+        ids = [a["id"] for a in members]
+        rules = [[a["rule_id"], a["rule_name"], a["severity"], list(a["matched"])] for a in members]
+        if outbox.join_delivery(conn, key, ids, rules=rules) is not None:
+            joined += ids
             continue
         view = story_from_alerts(members)
         rows.append(
@@ -67,6 +73,7 @@ def enqueue_alerts(
             }
         )
     outbox.ensure_channels(conn, {r["channel"] for r in rows}, now=now)
+    outbox.settle_alert_statuses(conn, joined)  # joined a message already sent: sent with it
     return len(outbox.enqueue(conn, rows))
 
 
@@ -81,4 +88,4 @@ def _quiet(
     if rule is None or rule.cooldown_s is None:
         return False
     since = now - timedelta(seconds=rule.cooldown_s)
-    return alert_store.rule_alerted_between(conn, rule_id, since=since, before=now)
+    return alert_store.rule_notified_between(conn, rule_id, since=since, before=now)

@@ -83,9 +83,15 @@ class OutboxWorker:
         by_channel: dict[str, list[Claimed]] = defaultdict(list)
         for row in claimed:
             by_channel[row.channel].append(row)
-        results = await asyncio.gather(*(self._deliver_channel(c, rows) for c, rows in by_channel.items()))
+        results = await asyncio.gather(
+            *(self._deliver_channel(c, rows) for c, rows in by_channel.items()), return_exceptions=True
+        )
         total = RoundResult()
         for result in results:
+            if isinstance(result, BaseException):
+                # Recording failed (database gone): the leases expire and the rows come back.
+                log_event(log, logging.ERROR, "delivery_round_failed", error=type(result).__name__)
+                continue
             total.add(result)
         if total.touched_alerts:
             await asyncio.to_thread(self._settle, total.touched_alerts)
@@ -159,6 +165,14 @@ class OutboxWorker:
             except DeliveryError as exc:
                 rest = rows[rows.index(chunk[0]) :]
                 result.add(await asyncio.to_thread(self._failed, channel, chunk, rest, exc))
+                return result
+            except Exception as exc:
+                # A message we cannot even render (a bug, an old payload): fail it for good with
+                # the reason rather than let it crash every round and be re-sent as "ambiguous".
+                log.exception("delivery_crashed", extra={"rw_fields": {"channel": channel}})
+                internal = DeliveryError(f"internal error: {type(exc).__name__}", retryable=False)
+                rest = rows[rows.index(chunk[0]) :]
+                result.add(await asyncio.to_thread(self._failed, channel, chunk, rest, internal))
                 return result
             sent = await asyncio.to_thread(self._sent, channel, chunk, note)
             result.add(sent)

@@ -33,6 +33,7 @@ class Delivery:
         self._clock = clock
         self._round = asyncio.Lock()
         self._stopping = False
+        self._handled_period: str | None = None  # today's digest already taken (here or elsewhere)
 
     async def tick(self) -> RoundResult:
         if self._stopping:
@@ -46,7 +47,7 @@ class Delivery:
             return None
         now = self._clock()
         period = scheduled_period(self._settings, now=now)
-        if period is None:
+        if period is None or period == self._handled_period:
             return None
         draft = db.run_transaction(
             self._engine,
@@ -54,6 +55,7 @@ class Delivery:
                 conn, settings=self._settings, period_key=period, now=now, send_empty=False
             ),
         )
+        self._handled_period = period
         if draft is not None:
             log_event(
                 log,

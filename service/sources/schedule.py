@@ -86,8 +86,3 @@ def next_poll_after_failure(
     if retry_after_s is not None:
         delay = max(delay, min(retry_after_s, RETRY_AFTER_CEILING_S))
     return now + timedelta(seconds=delay)
-
-
-def startup_delay_s(*, spread_s: int, rng: random.Random) -> float:
-    """Where in the start-up window an overdue feed lands, so a restart does not stampede."""
-    return rng.uniform(0, spread_s) if spread_s > 0 else 0.0

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from service.store.tables import alerts, feeds, rule_hits
+from service.store.tables import alerts, delivery_alerts, feeds, rule_hits
 
 STATUSES = ("pending", "sent", "failed", "suppressed")
 
@@ -58,13 +58,15 @@ def count_hits(conn: Connection, rule_id: str, *, since: datetime, until: dateti
     return int(conn.execute(query).scalar_one())
 
 
-def rule_alerted_between(conn: Connection, rule_id: str, *, since: datetime, before: datetime) -> bool:
-    """Whether the rule raised a (not suppressed) alert in [since, before): its cooldown."""
-    query = sa.select(sa.func.count()).where(
-        alerts.c.rule_id == rule_id,
-        alerts.c.status.in_(["pending", "sent"]),
-        alerts.c.created_at >= since,
-        alerts.c.created_at < before,
+def rule_notified_between(conn: Connection, rule_id: str, *, since: datetime, before: datetime) -> bool:
+    """Whether an alert of the rule went to a channel in [since, before): its cooldown.
+
+    Alerts the cooldown itself held back have no message, so they do not extend it.
+    """
+    query = (
+        sa.select(sa.func.count())
+        .select_from(alerts.join(delivery_alerts, delivery_alerts.c.alert_id == alerts.c.id))
+        .where(alerts.c.rule_id == rule_id, alerts.c.created_at >= since, alerts.c.created_at < before)
     )
     return bool(conn.execute(query).scalar_one())
 

@@ -73,20 +73,32 @@ def _ids(conn: Connection, keys: Sequence[str]) -> dict[str, int]:
     return {r.idempotency_key: r.id for r in conn.execute(query, {"keys": list(keys)})}
 
 
-def join_delivery(conn: Connection, key: str, alert_ids: Sequence[int]) -> str | None:
-    """Add alerts to an existing delivery with this key; returns its state (None: no such row)."""
+def join_delivery(
+    conn: Connection, key: str, alert_ids: Sequence[int], *, rules: Sequence[Sequence[Any]]
+) -> str | None:
+    """Add alerts of more rules to the delivery with this key; returns its state (None: no row).
+
+    A message still waiting gets the rules named in its payload; one already on its way or
+    done is left as it is. Either way the alerts are linked, so their status follows it.
+    """
     row = conn.execute(
-        sa.select(deliveries.c.id, deliveries.c.state, deliveries.c.alert_ids).where(
+        sa.select(deliveries.c.id, deliveries.c.state, deliveries.c.alert_ids, deliveries.c.payload).where(
             deliveries.c.idempotency_key == key
         )
     ).first()
     if row is None:
         return None
-    if row.state in (PENDING, HELD):
-        merged = sorted({*row.alert_ids, *alert_ids})
-        conn.execute(sa.update(deliveries).where(deliveries.c.id == row.id).values(alert_ids=merged))
-        _link(conn, [(row.id, a) for a in alert_ids])
-    return str(row.state)
+    _link(conn, [(row.id, a) for a in alert_ids])
+    view = dict(row.payload.get("view", {}))
+    named = {r[0] for r in view.get("rules", [])}
+    view["rules"] = [*view.get("rules", []), *(list(r) for r in rules if r[0] not in named)]
+    view["alert_ids"] = sorted({*view.get("alert_ids", []), *alert_ids})
+    joined = conn.execute(
+        sa.update(deliveries)
+        .where(deliveries.c.id == row.id, deliveries.c.state.in_([PENDING, HELD]))
+        .values(alert_ids=sorted({*row.alert_ids, *alert_ids}), payload={**row.payload, "view": view})
+    ).rowcount
+    return str(row.state) if joined else SENDING
 
 
 # --- channels ----------------------------------------------------------------------------------
@@ -312,8 +324,9 @@ class Expired:
 
 def expire_old(conn: Connection, *, older_than: datetime) -> Expired:
     """Backlog policy: undelivered messages older than the limit fail with a clear reason."""
+    abandoned = sa.and_(deliveries.c.state == SENDING, deliveries.c.lease_expires_at < older_than)
     stale = sa.and_(
-        deliveries.c.state.in_([PENDING, HELD]),
+        sa.or_(deliveries.c.state.in_([PENDING, HELD]), abandoned),
         deliveries.c.created_at < older_than,
         deliveries.c.kind != "digest",
     )

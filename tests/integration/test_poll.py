@@ -212,3 +212,26 @@ async def test_every_hostile_file_gives_items_or_a_clear_error(
         if o.outcome == "failed":
             assert o.error and o.error.startswith("parse error:"), o
     assert sum(o.outcome == "new" for o in outcomes) >= 30
+
+
+async def test_a_bug_in_a_stage_marks_that_feed_failing_and_spares_the_others(
+    db_url: str, server: LoopbackHTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.route("/a.xml", body=b'<rss version="2.0"><channel><title>t</title><item><title>A</title>'
+                 b"<guid>a</guid></item></channel></rss>")  # fmt: skip
+    server.route("/b.xml", body=b'<rss version="2.0"><channel><title>t</title><item><title>boom</title>'
+                 b"<guid>b</guid></item></channel></rss>")  # fmt: skip
+    write_feeds(tmp_path / "rules", [("a", server.url("/a.xml")), ("b", server.url("/b.xml"))])
+    real = pipeline.normalize_entry
+
+    def crash_on_boom(entry: Any, **kw: Any) -> Any:
+        if entry.title == "boom":
+            raise RuntimeError("a bug")
+        return real(entry, **kw)
+
+    monkeypatch.setattr(pipeline, "normalize_entry", crash_on_boom)
+    outcomes = {o.feed: o for o in await poll_once(test_settings(db_url, tmp_path / "rules"))}
+    assert outcomes["a"].outcome == "new"
+    assert outcomes["b"].outcome == "failed" and outcomes["b"].error == "internal error: RuntimeError"
+    feeds_now = health(db_url)
+    assert feeds_now["b"].status == "failing" and feeds_now["b"].lease_owner is None
