@@ -1,9 +1,11 @@
 """Engines, SQLite pragmas, schema checks and the scheduler lock.
 
 SQLite rules: WAL journal, ``synchronous=NORMAL``, a busy timeout, foreign keys on, and every
-transaction opened with ``BEGIN IMMEDIATE``. In WAL mode a transaction that reads and then
-writes fails at once with "database is locked" when another writer got in between, whatever
-the busy timeout; taking the write lock at BEGIN makes it wait for the lock instead.
+transaction that writes (``writing`` / ``run_transaction``) opened with ``BEGIN IMMEDIATE``. In
+WAL mode a transaction that reads and then writes fails at once with "database is locked" when
+another writer got in between, whatever the busy timeout; taking the write lock at BEGIN makes
+it wait for the lock instead. Read-only work (``engine.connect()``) begins deferred and never
+waits for a writer.
 
 PostgreSQL URLs without a driver use psycopg 3. Several replicas may share one PostgreSQL
 database; only one scheduler may run on one SQLite file (``scheduler_lock``).
@@ -31,6 +33,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from service.errors import DatabaseError, SchedulerLockedError, SchemaOutdatedError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+WRITE_OPTION = "rivalwatch_write"  # execution option marking a transaction that will write
 T = TypeVar("T")
 
 
@@ -79,8 +82,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        # Straight to the driver: this runs for every transaction, on the ingest hot path.
-        conn.connection.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+        # Writers take the write lock up front; readers begin deferred and, in WAL mode, never
+        # wait for a writer. Straight to the driver: this runs on the ingest hot path.
+        begin = "BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "BEGIN"
+        conn.connection.driver_connection.execute(begin)  # type: ignore[union-attr]
 
 
 DECLARATIONS_LOCK_KEY = 0x52570001
@@ -96,6 +101,15 @@ def lock_declarations(conn: Connection) -> None:
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(DECLARATIONS_LOCK_KEY)))
 
 
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """A transaction that will write: on SQLite it holds the write lock from BEGIN on."""
+    with engine.connect() as conn:
+        conn.execution_options(**{WRITE_OPTION: True})
+        with conn.begin():
+            yield conn
+
+
 def run_transaction(engine: Engine, work: Callable[[Connection], T], *, attempts: int = 3) -> T:
     """Run ``work`` in one transaction; retry it when the connection dropped or a lock timed out.
 
@@ -103,7 +117,7 @@ def run_transaction(engine: Engine, work: Callable[[Connection], T], *, attempts
     """
     for attempt in range(1, attempts + 1):
         try:
-            with engine.begin() as conn:
+            with writing(engine) as conn:
                 return work(conn)
         except OperationalError as exc:
             if attempt == attempts or not _is_transient(exc):
@@ -139,7 +153,7 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
 

@@ -117,3 +117,21 @@ def test_a_write_waits_for_another_writer_holding_the_lock(tmp_path: Path) -> No
     assert released.is_set() and time.monotonic() - started >= 1.5
     holder.close()
     engine.dispose()
+
+
+def test_a_reader_does_not_wait_for_a_writer_holding_the_lock(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/rw.db"
+    engine = db.make_engine(url)
+    db.upgrade(engine)
+    holder = sqlite3.connect(tmp_path / "rw.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("UPDATE feeds SET etag = 'x'")
+    try:
+        started = time.monotonic()
+        with engine.connect() as conn:  # health checks and listings read like this
+            assert conn.execute(sa.select(sa.func.count()).select_from(feeds)).scalar_one() == 0
+        assert time.monotonic() - started < 1.0
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        engine.dispose()
