@@ -13,39 +13,27 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from service.store.db import insert_skipping_existing
 from service.store.tables import alerts, delivery_alerts, feeds, rule_hits
 
 STATUSES = ("pending", "sent", "failed", "suppressed")
-
-
-def _insert_or_skip(conn: Connection, table: sa.Table, *, conflict: list[str]) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing(index_elements=conflict)
 
 
 def insert_alerts(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     """Insert alerts that do not exist yet; return dedup key → id of those actually inserted."""
     if not rows:
         return {}
-    keys = [r["dedup_key"] for r in rows]
-    before = set(_ids_by_key(conn, keys))
-    conn.execute(_insert_or_skip(conn, alerts, conflict=["dedup_key"]), list(rows))
-    return {key: alert_id for key, alert_id in _ids_by_key(conn, keys).items() if key not in before}
-
-
-def _ids_by_key(conn: Connection, keys: Sequence[str]) -> dict[str, int]:
-    query = sa.select(alerts.c.dedup_key, alerts.c.id).where(
-        alerts.c.dedup_key.in_(sa.bindparam("keys", expanding=True))
+    insert = insert_skipping_existing(conn, alerts, unique=["dedup_key"]).returning(
+        alerts.c.dedup_key, alerts.c.id
     )
-    return {r.dedup_key: r.id for r in conn.execute(query, {"keys": list(keys)})}
+    return {r.dedup_key: r.id for row in rows for r in conn.execute(insert, [row])}
 
 
 def record_hits(conn: Connection, hits: Sequence[Mapping[str, Any]]) -> None:
     if hits:
-        conn.execute(_insert_or_skip(conn, rule_hits, conflict=["rule_id", "item_id"]), list(hits))
+        conn.execute(insert_skipping_existing(conn, rule_hits, unique=["rule_id", "item_id"]), list(hits))
 
 
 def count_hits(conn: Connection, rule_id: str, *, since: datetime, until: datetime) -> int:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import fcntl
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,6 +27,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -86,6 +87,12 @@ def _configure_sqlite(engine: Engine) -> None:
         # wait for a writer. Straight to the driver: this runs on the ingest hot path.
         begin = "BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "BEGIN"
         conn.connection.driver_connection.execute(begin)  # type: ignore[union-attr]
+
+
+def insert_skipping_existing(conn: Connection, table: sa.Table, *, unique: Sequence[str]) -> Any:
+    """``INSERT … ON CONFLICT (unique) DO NOTHING`` in the connection's dialect."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=list(unique))
 
 
 DECLARATIONS_LOCK_KEY = 0x52570001

@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from service.sources.dedup import pick_story, unique_by_key
+from service.store.db import insert_skipping_existing
 from service.store.tables import feeds, items
 
 CHUNK = 500  # keys per IN (...) list: well inside SQLite's and PostgreSQL's parameter limits
@@ -185,7 +185,7 @@ def _insert(
     ]
     # A plain executemany (no RETURNING) is the driver's fast path; the ids are read back after.
     # Rows another poller stored under the same key keep their own first_seen_at: not ours.
-    conn.execute(_insert_ignoring_duplicates(conn), rows)
+    conn.execute(insert_skipping_existing(conn, items, unique=["feed_id", "item_key"]), rows)
     stored = _known(conn, feed_id, [i.key for i in batch])
     return {k: StoredItem(r.id, r.story_id, k) for k, r in stored.items() if r.first_seen_at == now}
 
@@ -193,13 +193,6 @@ def _insert(
 def _story_ids_of(conn: Connection, feed_id: int, keys: Sequence[str]) -> dict[str, int]:
     """Stories of items stored earlier (a leader another poller inserted a moment ago)."""
     return {key: row.story_id for key, row in _known(conn, feed_id, keys).items()}
-
-
-def _insert_ignoring_duplicates(conn: Connection) -> Any:
-    """A concurrent poller may have stored the same key a moment ago: keep theirs."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(items).on_conflict_do_nothing(index_elements=["feed_id", "item_key"])
-    return sqlite.insert(items).on_conflict_do_nothing(index_elements=["feed_id", "item_key"])
 
 
 def _existing_stories(conn: Connection, new: Sequence[StorableItem], *, since: datetime) -> dict[str, int]:

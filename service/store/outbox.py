@@ -19,9 +19,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from service.store.db import insert_skipping_existing
 from service.store.tables import alerts, channels, deliveries, delivery_alerts, digests, mutes
 
 SENT, PENDING, SENDING, FAILED, HELD = "sent", "pending", "sending", "failed", "held"
@@ -40,19 +40,14 @@ class Claimed:
     created_at: datetime
 
 
-def _dialect_insert(conn: Connection, table: sa.Table) -> Any:
-    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
-
-
 def enqueue(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     """Insert deliveries not yet known by key; return key → id for those inserted."""
     if not rows:
         return {}
-    keys = [r["idempotency_key"] for r in rows]
-    before = set(_ids(conn, keys))
-    insert = _dialect_insert(conn, deliveries).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    conn.execute(insert, list(rows))
-    added = {k: i for k, i in _ids(conn, keys).items() if k not in before}
+    insert = insert_skipping_existing(conn, deliveries, unique=["idempotency_key"]).returning(
+        deliveries.c.idempotency_key, deliveries.c.id
+    )
+    added = {r.idempotency_key: r.id for row in rows for r in conn.execute(insert, row)}
     alert_ids = {r["idempotency_key"]: r["alert_ids"] for r in rows}
     _link(conn, [(delivery_id, a) for key, delivery_id in added.items() for a in alert_ids[key]])
     return added
@@ -60,17 +55,8 @@ def enqueue(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> dict[str, in
 
 def _link(conn: Connection, pairs: Sequence[tuple[int, int]]) -> None:
     if pairs:
-        insert = _dialect_insert(conn, delivery_alerts).on_conflict_do_nothing(
-            index_elements=["delivery_id", "alert_id"]
-        )
+        insert = insert_skipping_existing(conn, delivery_alerts, unique=["delivery_id", "alert_id"])
         conn.execute(insert, [{"delivery_id": d, "alert_id": a} for d, a in pairs])
-
-
-def _ids(conn: Connection, keys: Sequence[str]) -> dict[str, int]:
-    query = sa.select(deliveries.c.idempotency_key, deliveries.c.id).where(
-        deliveries.c.idempotency_key.in_(sa.bindparam("keys", expanding=True))
-    )
-    return {r.idempotency_key: r.id for r in conn.execute(query, {"keys": list(keys)})}
 
 
 def join_delivery(
@@ -107,7 +93,7 @@ def join_delivery(
 def ensure_channels(conn: Connection, names: Iterable[str], *, now: datetime) -> None:
     rows = [{"name": n, "updated_at": now} for n in sorted(set(names))]
     if rows:
-        conn.execute(_dialect_insert(conn, channels).on_conflict_do_nothing(index_elements=["name"]), rows)
+        conn.execute(insert_skipping_existing(conn, channels, unique=["name"]), rows)
 
 
 def _sendable_channels(conn: Connection, *, now: datetime, probe_after: timedelta) -> list[sa.Row[Any]]:
@@ -429,7 +415,7 @@ def start_digest(conn: Connection, *, period_key: str, period_end: datetime, now
     """Take the digest of this period; None when another process or an earlier run took it."""
     previous = conn.execute(sa.select(sa.func.max(digests.c.period_end))).scalar()
     inserted = conn.execute(
-        _dialect_insert(conn, digests)
+        insert_skipping_existing(conn, digests, unique=["period_key"])
         .values(
             period_key=period_key,
             period_start=previous,
@@ -438,7 +424,6 @@ def start_digest(conn: Connection, *, period_key: str, period_end: datetime, now
             suppressed=0,
             created_at=now,
         )
-        .on_conflict_do_nothing(index_elements=["period_key"])
         .returning(digests.c.id)
     ).first()
     if inserted is None:
