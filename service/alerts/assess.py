@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from service.alerts.judge import Verdict, judge
+from service.alerts.judge import NO_BASELINE, Evidence, Verdict, decide, gather_evidence
 from service.alerts.snippet import Snippet, build_snippet
 from service.matching.compile import RuleMatch
 from service.matching.ruleset import Rule
@@ -34,6 +34,8 @@ def assess(
     only: Sequence[str] | None = None,
 ) -> list[Assessment]:
     out = []
+    # Rules that judge by the same baselines share the evidence: computed once per item.
+    evidence: dict[tuple[str, ...], Evidence] = {}
     for match in book.matcher.match(title=title, text=text):
         rule = book.rules[match.rule_id]
         if only is not None and rule.id not in only:
@@ -42,9 +44,14 @@ def assess(
             continue
         verdict = None
         if rule.kind == "keyword":
-            verdict = judge(
-                title=title, text=text, threshold=rule.novelty_threshold, baselines=book.baselines_of(rule)
-            )
+            baselines = book.baselines_of(rule)
+            if not baselines:
+                verdict = NO_BASELINE
+            else:
+                key = tuple(b.id for b, _ in baselines)
+                if key not in evidence:
+                    evidence[key] = gather_evidence(title=title, text=text, baselines=baselines)
+                verdict = decide(evidence[key], threshold=rule.novelty_threshold)
         snippet = build_snippet(title=title, text=text, hits=match.hits)
         out.append(Assessment(rule, match, verdict, snippet))
     return out

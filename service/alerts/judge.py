@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from service.baselines.facts import FactChange, find_fact_changes
 from service.baselines.model import Baseline
-from service.baselines.novelty import BaselineProfile, judge_novelty
+from service.baselines.novelty import BaselineProfile, Novelty, judge_novelty
 
 Status = Literal["pending", "suppressed"]
 
@@ -31,16 +31,40 @@ class Verdict:
     reason: str
 
 
+NO_BASELINE = Verdict("pending", None, (), (), "no baseline to compare with: every match is new")
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What an item shows against a set of baselines: the same for every rule judging by them."""
+
+    names: str
+    changes: tuple[FactChange, ...]
+    novelty: Novelty
+
+
+def gather_evidence(
+    *, title: str, text: str, baselines: Sequence[tuple[Baseline, BaselineProfile]]
+) -> Evidence:
+    """Changed figures and novelty of an item against baselines (with profiles prepared once)."""
+    body = f"{title}.\n{text}" if text else title
+    changes = tuple(change for b, _ in baselines for change in find_fact_changes(body, b.facts))
+    novelty = judge_novelty(title=title, text=text, baselines=[profile for _, profile in baselines])
+    return Evidence(", ".join(b.id for b, _ in baselines), changes, novelty)
+
+
 def judge(
     *, title: str, text: str, threshold: float, baselines: Sequence[tuple[Baseline, BaselineProfile]]
 ) -> Verdict:
     """``baselines`` pairs each baseline with its profile, prepared once per rules version."""
     if not baselines:
-        return Verdict("pending", None, (), (), "no baseline to compare with: every match is new")
-    body = f"{title}.\n{text}" if text else title
-    changes = tuple(change for b, _ in baselines for change in find_fact_changes(body, b.facts))
-    novelty = judge_novelty(title=title, text=text, baselines=[profile for _, profile in baselines])
-    names = ", ".join(b.id for b, _ in baselines)
+        return NO_BASELINE
+    return decide(gather_evidence(title=title, text=text, baselines=baselines), threshold=threshold)
+
+
+def decide(evidence: Evidence, *, threshold: float) -> Verdict:
+    """The verdict for one rule's threshold (see the module rules)."""
+    changes, novelty, names = evidence.changes, evidence.novelty, evidence.names
     if changes:
         figures = "; ".join(c.display for c in changes)
         return Verdict("pending", novelty.score, changes, novelty.new_terms, f"changed figures: {figures}")
