@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from email import policy
 from email.message import EmailMessage
@@ -72,31 +73,32 @@ class Notifiers:
                 groups.append([row])
         return groups
 
-    async def deliver(self, channel: str, rows: Sequence[Claimed]) -> str | None:
-        """Send one message; returns a note to record (refused recipients), raises DeliveryError."""
+    async def deliver(self, channel: str, rows: Sequence[Claimed]) -> Delivered:
+        """Send one message; raises DeliveryError. The result names recipients that refused it."""
         kind = channel_kind(channel)
         if kind == "slack":
             (payload,) = render_batch(_views(rows))
             await self._slack.send(self._webhook(channel), payload, key=channel)
-            return None
+            return Delivered()
         if kind == "console":
             self._console.send(_views(rows))
-            return None
+            return Delivered()
         if kind == "email":
             (row,) = rows
-            recipients = self._recipients(channel)
+            # A follow-up for recipients that deferred carries them, and the first message's key.
+            recipients = list(row.payload.get("recipients") or self._recipients(channel))
             message = story_message(
                 view_from_json(row.payload["view"]),
                 sender=self._settings.email_from,
                 recipients=recipients,
-                key=row.key,
+                key=row.payload.get("message_key", row.key),
                 tz=self._tz,
             )
-            return _refused_note(await self._sender().send(message, recipients))
+            return _delivered(await self._sender().send(message, recipients))
         if kind == "digest":
             (row,) = rows
             message = email.message_from_string(row.payload["eml"], _class=EmailMessage, policy=policy.SMTP)
-            return _refused_note(await self._sender().send(message, list(row.payload["recipients"])))
+            return _delivered(await self._sender().send(message, list(row.payload["recipients"])))
         raise DeliveryError(f"unknown channel kind {kind!r}", retryable=False, channel_broken=True)
 
     def _webhook(self, channel: str) -> str:
@@ -138,9 +140,16 @@ def _views(rows: Sequence[Claimed]) -> list[StoryView]:
     return [view_from_json(row.payload["view"]) for row in rows]
 
 
-def _refused_note(report: SendReport) -> str | None:
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """The receiver said yes; ``note`` records who refused, ``retry_to`` who asked to try later."""
+
+    note: str | None = None
+    retry_to: tuple[str, ...] = ()
+
+
+def _delivered(report: SendReport) -> Delivered:
     if not report.refused:
-        return None
-    return "refused: " + "; ".join(
-        f"{addr} ({code} {reason})" for addr, (code, reason) in report.refused.items()
-    )
+        return Delivered()
+    refused = "; ".join(f"{addr} ({code} {reason})" for addr, (code, reason) in report.refused.items())
+    return Delivered(f"refused: {refused}", report.deferred)

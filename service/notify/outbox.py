@@ -18,12 +18,14 @@ allow; messages older than ``delivery_max_age_s`` expire (the digest still lists
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import random
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
@@ -31,7 +33,7 @@ from service import metrics
 from service.config import Settings
 from service.errors import DeliveryError
 from service.logs import log_event
-from service.notify.channels import Notifiers
+from service.notify.channels import Delivered, Notifiers
 from service.notify.classify import is_throttled
 from service.store import db, outbox
 from service.store.outbox import Claimed
@@ -161,7 +163,7 @@ class OutboxWorker:
                 log_event(log, logging.WARNING, "delivery_lease_lost", channel=channel, rows=len(chunk))
                 break
             try:
-                note = await self._notifiers.deliver(channel, chunk)
+                delivered = await self._notifiers.deliver(channel, chunk)
             except DeliveryError as exc:
                 rest = rows[rows.index(chunk[0]) :]
                 result.add(await asyncio.to_thread(self._failed, channel, chunk, rest, exc))
@@ -174,7 +176,7 @@ class OutboxWorker:
                 rest = rows[rows.index(chunk[0]) :]
                 result.add(await asyncio.to_thread(self._failed, channel, chunk, rest, internal))
                 return result
-            sent = await asyncio.to_thread(self._sent, channel, chunk, note)
+            sent = await asyncio.to_thread(self._sent, channel, chunk, delivered)
             result.add(sent)
             if sent.sent < len(chunk):
                 break
@@ -185,8 +187,9 @@ class OutboxWorker:
         with self._engine.connect() as conn:
             return outbox.still_leased(conn, ids, owner=self._owner, now=self._clock())
 
-    def _sent(self, channel: str, chunk: Sequence[Claimed], note: str | None) -> RoundResult:
+    def _sent(self, channel: str, chunk: Sequence[Claimed], delivered: Delivered) -> RoundResult:
         now = self._clock()
+        note = delivered.note
         ambiguous = any(r.was_sending for r in chunk)
         if ambiguous:
             metrics.DELIVERIES_AMBIGUOUS.labels(channel).inc(len(chunk))
@@ -202,6 +205,9 @@ class OutboxWorker:
 
         def work(conn: Connection) -> list[int]:
             owned = outbox.mark_sent(conn, ids, owner=self._owner, now=now, ambiguous=ambiguous, note=note)
+            if owned and delivered.retry_to:
+                (row,) = chunk  # email and digest messages go one at a time
+                outbox.enqueue(conn, [self._follow_up(row, delivered.retry_to, now=now)])
             released = outbox.channel_recovered(conn, channel, now=now)
             if released:
                 log_event(log, logging.INFO, "channel_recovered", channel=channel, released=released)
@@ -217,6 +223,22 @@ class OutboxWorker:
         metrics.DELIVERIES_SENT.labels(channel).inc(len(owned))
         metrics.CHANNEL_BROKEN.labels(channel).set(0)
         return RoundResult(sent=len(owned), touched_alerts={a for r in chunk for a in r.alert_ids})
+
+    def _follow_up(self, row: Claimed, recipients: Sequence[str], *, now: datetime) -> dict[str, Any]:
+        """The same message again, later, for the recipients whose server answered 4xx."""
+        addresses = sorted(recipients)
+        digest = hashlib.sha256(",".join(addresses).encode()).hexdigest()[:12]
+        payload = {
+            **row.payload,
+            "recipients": addresses,
+            "message_key": row.payload.get("message_key", row.key),
+        }
+        return {
+            "idempotency_key": f"{row.key}:deferred:{digest}", "channel": row.channel, "kind": row.kind,
+            "story_id": None, "alert_ids": list(row.alert_ids), "payload": payload, "state": outbox.PENDING,
+            "attempts": 0, "ambiguous": False, "created_at": now,
+            "next_attempt_at": now + timedelta(seconds=self._backoff_s(1, None)),
+        }  # fmt: skip
 
     def _failed(
         self, channel: str, chunk: Sequence[Claimed], rest: Sequence[Claimed], exc: DeliveryError

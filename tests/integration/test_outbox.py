@@ -584,6 +584,35 @@ async def test_a14_one_refused_recipient_of_three_is_recorded_and_the_others_get
     assert "a@example.com" not in row["last_error"]
 
 
+async def test_a13_a_recipient_that_defers_gets_the_same_message_later(
+    db_url: str, engine: Engine, tmp_path: Path, feed: LoopbackHTTPServer, clock: FakeClock
+) -> None:
+    to = ["a@example.com", "b@example.com"]
+    with scripted_smtp(SmtpScript(rcpt={to[1]: "451 4.2.1 mailbox busy, try later"})) as server:
+        settings = await scenario(
+            db_url,
+            tmp_path,
+            feed,
+            acme_items(1),
+            notify=["email"],
+            **smtp_overrides(server, alert_email_to=",".join(to)),
+        )
+        worker, notifiers = make_worker(engine, settings, clock)
+        try:
+            first = await worker.run_once()
+            assert first.sent == 1 and [m.rcpt_tos for m in server.received] == [(to[0],)]
+            follow_up = rows(engine)[-1]
+            assert follow_up["state"] == "pending" and follow_up["payload"]["recipients"] == [to[1]]
+            server.handler.script.rcpt.pop(to[1])  # the mailbox is free again
+            await run_rounds(worker, clock, engine, max_rounds=10)
+        finally:
+            await notifiers.aclose()
+        received = server.received
+    assert [m.rcpt_tos for m in received] == [(to[0],), (to[1],)]
+    assert received[0].message["Message-ID"] == received[1].message["Message-ID"]
+    assert {r["state"] for r in rows(engine)} == {"sent"}
+
+
 async def test_a15_a_stall_after_data_is_retried_with_the_same_message_id(
     db_url: str,
     engine: Engine,
