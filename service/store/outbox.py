@@ -392,6 +392,8 @@ def channel_health(conn: Connection, *, now: datetime) -> list[dict[str, Any]]:
     query = sa.select(channels, depth.c.depth, depth.c.oldest).outerjoin(
         depth, depth.c.channel == channels.c.name
     )
+    # Mutes live in the mutes table (`channels mute`), not in the channel row.
+    muted = dict(conn.execute(sa.select(mutes.c.target, mutes.c.until).where(mutes.c.until > now)).all())
     out = []
     for r in conn.execute(query.order_by(channels.c.name)):
         oldest_s = (now - r.oldest).total_seconds() if r.oldest is not None else 0.0
@@ -400,7 +402,7 @@ def channel_health(conn: Connection, *, now: datetime) -> list[dict[str, Any]]:
                 "name": r.name,
                 "broken": r.broken_reason,
                 "paused_until": r.paused_until,
-                "muted_until": r.muted_until,
+                "muted_until": muted.get(f"channel:{r.name}"),
                 "queue_depth": int(r.depth or 0),
                 "oldest_pending_s": oldest_s,
             }

@@ -960,3 +960,13 @@ async def test_digest_send_through_the_cli_sends_exactly_one_email(
     html = mail.message.get_body(("html",))
     assert html is not None and CHANGED[1] in html.get_content()
     assert "1 sent" in sent.stdout
+
+
+def test_channel_health_shows_a_channel_mute(engine: Engine, clock: FakeClock) -> None:
+    now = clock.now()
+    with engine.begin() as conn:
+        outbox.ensure_channels(conn, ["slack"], now=now)
+        outbox.mute(conn, "channel:slack", until=now + timedelta(hours=2), now=now)
+    assert health(engine, clock)["slack"]["muted_until"] == now + timedelta(hours=2)
+    clock.advance(3 * 3600)
+    assert health(engine, clock)["slack"]["muted_until"] is None
