@@ -42,9 +42,9 @@ from service.matching.language import (
     iter_terms,
 )
 from service.matching.text import (
+    CLASS_TABLE,
     WORD,
     Normalised,
-    char_class,
     classes,
     find_term,
     fold,
@@ -63,6 +63,7 @@ Found = tuple[str, int, int, int]
 Span = tuple[int, int]
 """(first word, last word) of an occurrence."""
 BOTH = (0, 1)
+_CLASSES = CLASS_TABLE
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,11 +114,14 @@ class _Item:
         return [(term.display, f, s, e) for f, s, e in hits if f in fields]
 
     def term_hits(self, found: Iterable[Found]) -> tuple[TermHit, ...]:
-        hits = {(f, s, e, term): self._term_hit(term, f, s, e) for term, f, s, e in found}
-        return tuple(hits[key] for key in sorted(hits))
+        """The distinct hits, by field (title first) and offset, in original offsets."""
+        ordered = sorted({(f, s, e, term) for term, f, s, e in found})
+        return tuple(self._term_hit(term, f, s, e) for f, s, e, term in ordered)
 
     def _term_hit(self, term: str, f: int, start: int, end: int) -> TermHit:
         offsets = self.fields[f].normalised.offsets
+        if offsets.is_identity:
+            return TermHit(term, FIELDS[f], start, end)
         return TermHit(term, FIELDS[f], offsets.to_original(start), offsets.to_original(end))
 
 
@@ -144,6 +148,16 @@ class Matcher:
         self._evaluators = tuple(_evaluator(expr) for _, expr in self._rules)
         self._rules_of_term = rules_of_term
         self._patterns = tuple(patterns.values())
+        self._pattern_rows = tuple(
+            (
+                p.length,
+                p.left,
+                p.right,
+                tuple(key for key in p.users if not key[1]),
+                tuple(key for key in p.users if key[1]),
+            )
+            for p in self._patterns
+        )
         self._automaton = ahocorasick.Automaton()
         for pid, pattern in enumerate(patterns):
             self._automaton.add_word(pattern, pid)
@@ -164,31 +178,37 @@ class Matcher:
         return matches
 
     def _scan(self, title: str, text: str) -> _Item:
-        item = _Item(tuple(_field_text(value) for value in (title, text)))
-        for f, field_text in enumerate(item.fields):
-            for pid, start, end, closed in self._raw_hits(field_text):
-                for key in self._patterns[pid].users:
-                    if key[1]:
-                        hit = (f, start, word_end(field_text.classes, end))
-                    elif closed:
-                        hit = (f, start, end)
-                    else:
-                        continue
-                    item.occurrences.setdefault(key, []).append(hit)
-        return item
+        """Every occurrence of every term in the title and the text whose boundaries hold.
 
-    def _raw_hits(self, field_text: _FieldText) -> list[tuple[int, int, int, bool]]:
-        """(pattern id, start, end, right boundary holds) of each occurrence whose left boundary holds."""
-        folded = field_text.normalised.text
-        size = len(folded)
-        raw = []
-        for last, pid in self._automaton.iter(folded):
-            pattern = self._patterns[pid]
-            start, end = last + 1 - pattern.length, last + 1
-            if pattern.left and start and char_class(folded[start - 1]) == WORD:
-                continue
-            raw.append((pid, start, end, not pattern.right or end == size or char_class(folded[end]) != WORD))
-        return raw
+        This loop runs once per automaton hit, so it is written flat: one tuple per pattern
+        (no attribute look-ups), the common separator (a space) tested before the class
+        table, and hits appended straight to the terms they belong to.
+        """
+        item = _Item(tuple(_field_text(value) for value in (title, text)))
+        occurrences = item.occurrences
+        patterns = self._pattern_rows
+        class_of = _CLASSES
+        for f, field_text in enumerate(item.fields):
+            folded = field_text.normalised.text
+            size = len(folded)
+            for last, pid in self._automaton.iter(folded):
+                length, left, right, closed_keys, wildcard_keys = patterns[pid]
+                end = last + 1
+                start = end - length
+                if left and start:
+                    before = folded[start - 1]
+                    if before != " " and class_of[ord(before)] == WORD:
+                        continue
+                if closed_keys and (
+                    not right or end == size or folded[end] == " " or class_of[ord(folded[end])] != WORD
+                ):
+                    for key in closed_keys:
+                        occurrences.setdefault(key, []).append((f, start, end))
+                if wildcard_keys:
+                    hit = (f, start, word_end(field_text.classes, end))
+                    for key in wildcard_keys:
+                        occurrences.setdefault(key, []).append(hit)
+        return item
 
 
 def _field_text(value: str) -> _FieldText:
@@ -269,6 +289,22 @@ def _evaluator(expr: Expr) -> Evaluator:
                 return found
 
             return conjunction
+        case Or(parts) if all(isinstance(p, Term) for p in parts):
+            # The commonest shape ("a" OR "b" OR ...): one loop over the terms, no call per term.
+            terms = tuple(((p.pattern, p.wildcard), p.display) for p in parts if isinstance(p, Term))
+
+            def any_term(item: _Item, fields: tuple[int, ...]) -> list[Found] | None:
+                occurrences = item.occurrences
+                found: list[Found] | None = None
+                for key, display in terms:
+                    hits = occurrences.get(key)
+                    if hits is not None:
+                        part_hits = [(display, f, s, e) for f, s, e in hits if f in fields]
+                        if part_hits:
+                            found = part_hits if found is None else found + part_hits
+                return found
+
+            return any_term
         case Or(parts):
             any_of = tuple(_evaluator(p) for p in parts)
 
@@ -318,9 +354,13 @@ def _hits(expr: Expr, item: _Item, fields: tuple[int, ...]) -> list[Found] | Non
         case Near(left, right, distance):
             near: list[Found] = []
             for f in fields:
-                lefts = _with_spans(item.fields[f], _operand(left, item, (f,)))
-                rights = _with_spans(item.fields[f], _operand(right, item, (f,)))
-                near += _near_pairs(lefts, rights, distance)
+                lefts = _operand(left, item, (f,))
+                rights = _operand(right, item, (f,)) if lefts else None
+                if lefts and rights:  # word positions are worked out only when both sides occur
+                    text_of_f = item.fields[f]
+                    near += _near_pairs(
+                        _with_spans(text_of_f, lefts), _with_spans(text_of_f, rights), distance
+                    )
             return near or None
 
 

@@ -117,6 +117,8 @@ def _classify(ch: str) -> str:
 
 _FOLD = _FoldTable()
 _CLASS = _ClassTable()
+CLASS_TABLE: dict[int, str] = _CLASS
+"""code point → class, filled on first use (``CLASS_TABLE[ord(ch)]`` is ``char_class(ch)``)."""
 _ASCII_FOLD = {code: _fold_char(chr(code)) for code in range(128)}
 
 
@@ -138,6 +140,11 @@ class OffsetMap:
     orig: tuple[int, ...]
     then: OffsetMap | None = None
     """A map applied after this one (collapsing spaces after expanding characters)."""
+
+    @property
+    def is_identity(self) -> bool:
+        """Folding kept every position (ASCII text without runs of spaces, say)."""
+        return self.then is None and len(self.norm) == 1 and self.norm[0] == self.orig[0]
 
     def to_original(self, position: int) -> int:
         k = bisect_right(self.norm, position) - 1
