@@ -116,7 +116,7 @@ def match_all(matcher: Matcher, items: Sequence[tuple[str, str]]) -> int:
 def run_suite(*, quick: bool) -> dict[str, Any]:
     items = load_items()
     names = corpus_names(items)
-    repetitions = 1 if quick else 3
+    repetitions = 1 if quick else 7
     rows: list[dict[str, Any]] = []
     for size in SIZES:
         rules = generate_rules(generate_terms(size, names, random.Random(SEED + size)), random.Random(SEED))

@@ -90,7 +90,7 @@ class _FieldText:
 
     @property
     def classes(self) -> str:
-        """The character classes of the folded text, computed when a wildcard or NEAR needs them."""
+        """The character classes of the folded text, computed when a NEAR needs them."""
         if self._classes is None:
             self._classes = classes(self.normalised.text)
         return self._classes
@@ -205,7 +205,7 @@ class Matcher:
                     for key in closed_keys:
                         occurrences.setdefault(key, []).append((f, start, end))
                 if wildcard_keys:
-                    hit = (f, start, word_end(field_text.classes, end))
+                    hit = (f, start, word_end(folded, end))
                     for key in wildcard_keys:
                         occurrences.setdefault(key, []).append(hit)
         return item

@@ -273,9 +273,10 @@ def variants(pattern: str, *, wildcard: bool) -> tuple[str, ...]:
     return (pattern,) if extra is None else (pattern, extra)
 
 
-def word_end(classes_of_text: str, position: int) -> int:
-    """The end of the word that continues at ``position`` (where a wildcard hit ends)."""
-    while position < len(classes_of_text) and classes_of_text[position] == WORD:
+def word_end(folded: str, position: int) -> int:
+    """The end of the word that continues at ``position`` of folded text (where a wildcard hit ends)."""
+    size = len(folded)
+    while position < size and _CLASS[ord(folded[position])] == WORD:
         position += 1
     return position
 
