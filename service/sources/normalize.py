@@ -242,6 +242,13 @@ def _text_within(fragment: str, max_chars: int) -> str:
 
 def clean_text(text: str) -> str:
     """NFC, invisible and control characters removed, whitespace collapsed to single spaces."""
+    collapsed = " ".join(text.split())
+    if collapsed.isprintable():
+        # The common case, decided in C: every character removed below is a control or a
+        # format character, which are not printable, and the separators are whitespace.
+        if collapsed.isascii() or unicodedata.is_normalized("NFC", collapsed):
+            return collapsed
+        return unicodedata.normalize("NFC", collapsed)
     if _HAS_INVISIBLE.search(text):
         text = text.translate(_INVISIBLE_TABLE)
     if not text.isascii() and not unicodedata.is_normalized("NFC", text):

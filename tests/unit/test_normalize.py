@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from service.sources.normalize import (
+    _INVISIBLE_TABLE,
     Item,
     canonical_url,
     clean_text,
@@ -89,6 +93,20 @@ def test_html_to_text(fragment: str, expected: str) -> None:
 )
 def test_clean_text(text: str, expected: str) -> None:
     assert clean_text(text) == expected
+
+
+_AWKWARD = st.sampled_from(
+    list(" \t\n\x00\x07\x0b\x0c\x1c\x1f\x7f\x85\x9d\xa0\u3000\u2028")  # controls, separators, spaces
+    + list("\u200b\u200d\u202e\u2066\ufeff")  # zero-width and bidi characters
+    + ["e\u0301", "\u00e9", "a"]  # decomposed and composed letters
+)
+
+
+@given(st.lists(st.one_of(_AWKWARD, st.characters()), max_size=40).map("".join))
+def test_clean_text_fast_path_agrees_with_the_definition(text: str) -> None:
+    """Remove the invisible characters, NFC, collapse whitespace: in that order, whatever path."""
+    removed = text.translate(_INVISIBLE_TABLE)
+    assert clean_text(text) == " ".join(unicodedata.normalize("NFC", removed).split())
 
 
 def _entry(**changes: object) -> RawEntry:
