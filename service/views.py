@@ -2,14 +2,42 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from service.alerts.assess import Assessment
 from service.alerts.judge import fact_change_json
 from service.pipeline import PollOutcome
 from service.store.feeds import FeedHealth
+
+REDACTED_VALUE = "redacted"
+# Query parameters that carry credentials in private or paid feeds' URLs.
+_CREDENTIAL_PARAM = re.compile(
+    r"(?:api[_-]?key|key|token|access[_-]?token|auth|secret|password|passwd|pwd|sig|signature|session)$",
+    re.IGNORECASE,
+)
+
+
+def shown_url(url: str) -> str:
+    """A feed URL fit to print: user-info and the values of credential-like query parameters
+    (``token``, ``api_key``, ``sig`` ...) replaced, everything else (search terms too) kept."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return REDACTED_VALUE
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = f"{REDACTED_VALUE}@{netloc.rsplit('@', 1)[1]}"
+    query = "&".join(_shown_param(pair) for pair in parts.query.split("&")) if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def _shown_param(pair: str) -> str:
+    name, equals, _value = pair.partition("=")
+    return f"{name}={REDACTED_VALUE}" if equals and _CREDENTIAL_PARAM.search(name) else pair
 
 
 def iso(value: datetime | None) -> str | None:
@@ -19,7 +47,7 @@ def iso(value: datetime | None) -> str | None:
 def feed_json(feed: FeedHealth) -> dict[str, Any]:
     return {
         "name": feed.name,
-        "url": feed.url,
+        "url": shown_url(feed.url),
         "status": feed.status,
         "last_error": feed.last_error,
         "items": feed.items,

@@ -1,0 +1,35 @@
+"""views: feed URLs are printed without the credentials some feed URLs carry."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.views import shown_url
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "https://news.google.com/rss/search?q=BYD+export&hl=en-US&gl=US&ceid=US:en",
+            "https://news.google.com/rss/search?q=BYD+export&hl=en-US&gl=US&ceid=US:en",
+        ),
+        (
+            "https://pro.example/feed.xml?api_key=s3cr3t&topic=nev",
+            "https://pro.example/feed.xml?api_key=redacted&topic=nev",
+        ),
+        (
+            "https://pro.example/rss?token=abc&Signature=xyz&page=2",
+            "https://pro.example/rss?token=redacted&Signature=redacted&page=2",
+        ),
+        ("https://user:pa55@feeds.example/rss", "https://redacted@feeds.example/rss"),
+        ("https://feeds.example/rss", "https://feeds.example/rss"),
+        ("https://feeds.example/rss?flag", "https://feeds.example/rss?flag"),
+    ],
+)
+def test_shown_url_keeps_search_terms_and_hides_credentials(url: str, expected: str) -> None:
+    assert shown_url(url) == expected
+
+
+def test_shown_url_never_prints_a_secret_it_cannot_parse() -> None:
+    assert "s3cr3t" not in shown_url("https://[bad-host/feed?key=s3cr3t")
