@@ -196,7 +196,6 @@ channels = sa.Table(
     sa.Column("paused_until", UTCDateTime, nullable=True),
     sa.Column("broken_reason", sa.Text, nullable=True),
     sa.Column("broken_at", UTCDateTime, nullable=True),
-    sa.Column("muted_until", UTCDateTime, nullable=True),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
 
