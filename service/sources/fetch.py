@@ -12,7 +12,11 @@ Rules:
 - Conditional GET: ``If-None-Match`` / ``If-Modified-Since`` are sent when given; a 304 is a
   result with an empty body and its body is never read.
 - One wall-clock deadline covers the whole fetch (resolving, connecting, redirects, body);
-  httpx's per-operation timeouts alone let a server drip one byte a second forever.
+  httpx's per-operation timeouts alone let a server drip one byte a second forever. Time spent
+  queueing behind other fetches to the same host does not count, up to ``max_queue_s``: the
+  deadline moves back by the time waited, so a busy host does not make queued feeds fail
+  before they have sent a byte, and a whole fetch still ends within deadline + queue budget
+  (which the service keeps inside the poll lease).
 - The body is capped by *decoded* size while it streams. We ask for gzip/deflate ourselves
   and inflate raw chunks with ``max_length``, so one small compressed chunk never expands
   past a bounded slice in memory. A Content-Length above the cap is refused before reading.
@@ -20,7 +24,9 @@ Rules:
   header are returned as they are (the parser sniffs them). Other encodings are an error.
 - 2xx and 304 are results; any other status is :class:`HTTPStatusError` with ``Retry-After``
   (seconds or HTTP-date, against the injected clock) in ``retry_after_s``.
-- At most ``per_host_concurrency`` requests run against one host name at a time.
+- At most ``per_host_concurrency`` requests run against one host name at a time; a host's
+  slot is forgotten once nobody holds or waits for it, so the map stays as small as the fetches
+  in flight.
 - Errors name the host and a short reason, never the URL (it may carry a token).
 """
 
@@ -29,13 +35,13 @@ from __future__ import annotations
 import asyncio
 import time
 import zlib
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import MappingProxyType, TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urljoin, urlsplit
 
 import httpcore
@@ -106,6 +112,7 @@ class Fetcher:
         max_bytes: int = 15 * 1024 * 1024,
         max_redirects: int = 5,
         per_host_concurrency: int = 2,
+        max_queue_s: float = 60.0,
         user_agent: str = DEFAULT_USER_AGENT,
         now: Callable[[], datetime] = _utc_now,
         resolver: Resolver = resolve_host,
@@ -114,8 +121,9 @@ class Fetcher:
         self._max_bytes = max_bytes
         self._max_redirects = max_redirects
         self._per_host_concurrency = per_host_concurrency
+        self._max_queue_s = max_queue_s
         self._now = now
-        self._host_slots: dict[str, asyncio.Semaphore] = {}
+        self._host_slots: dict[str, _HostSlot] = {}
         backend = GuardedNetworkBackend(policy=policy, resolver=resolver)
         self._client = httpx.AsyncClient(
             transport=_guarded_transport(backend),
@@ -134,6 +142,8 @@ class Fetcher:
             max_bytes=settings.fetch_max_bytes,
             max_redirects=settings.fetch_max_redirects,
             per_host_concurrency=settings.fetch_per_host_concurrency,
+            # What the lease leaves after the deadline and 5 s for parsing and storing.
+            max_queue_s=max(0.0, settings.poll_lease_s - settings.fetch_deadline_s - 5),
             user_agent=settings.fetch_user_agent,
         )
 
@@ -156,17 +166,21 @@ class Fetcher:
         deadline = asyncio.timeout(self._deadline_s)
         try:
             async with deadline:
-                result = await self._follow_redirects(url, _conditional_headers(etag, last_modified))
+                result = await self._follow_redirects(
+                    url, _conditional_headers(etag, last_modified), deadline
+                )
         except TimeoutError:
             if deadline.expired():
                 raise DeadlineError(f"fetch outlasted its {self._deadline_s:g} s deadline") from None
             raise
         return replace(result, duration_ms=(time.perf_counter() - started) * 1000)
 
-    async def _follow_redirects(self, url: str, headers: Mapping[str, str]) -> FetchResult:
+    async def _follow_redirects(
+        self, url: str, headers: Mapping[str, str], deadline: asyncio.Timeout
+    ) -> FetchResult:
         for _hop in range(self._max_redirects + 1):
             host = _host_of(url)
-            async with self._host_slot(host), self._request(url, headers, host=host) as response:
+            async with self._host_slot(host, deadline), self._request(url, headers, host=host) as response:
                 location = response.headers.get("location")
                 if response.status_code not in REDIRECT_STATUSES or location is None:
                     return await self._result(url, response, host=host)
@@ -185,11 +199,30 @@ class Fetcher:
         finally:
             await response.aclose()
 
+    @property
+    def hosts_in_use(self) -> int:
+        """Hosts with a fetch holding or waiting for one of their slots."""
+        return len(self._host_slots)
+
     @asynccontextmanager
-    async def _host_slot(self, host: str) -> AsyncIterator[None]:
-        slot = self._host_slots.setdefault(host, asyncio.Semaphore(self._per_host_concurrency))
-        async with slot:
-            yield
+    async def _host_slot(self, host: str, deadline: asyncio.Timeout) -> AsyncIterator[None]:
+        slot = self._host_slots.get(host)
+        if slot is None:
+            slot = self._host_slots[host] = _HostSlot(asyncio.Semaphore(self._per_host_concurrency))
+        slot.users += 1
+        try:
+            if slot.semaphore.locked():
+                await _not_counting(deadline, self._max_queue_s, slot.semaphore.acquire())
+            else:
+                await slot.semaphore.acquire()
+            try:
+                yield
+            finally:
+                slot.semaphore.release()
+        finally:
+            slot.users -= 1
+            if slot.users == 0:
+                del self._host_slots[host]
 
     async def _result(self, url: str, response: httpx.Response, *, host: str) -> FetchResult:
         status = response.status_code
@@ -334,6 +367,29 @@ def _conditional_headers(etag: str | None, last_modified: str | None) -> dict[st
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     return headers
+
+
+@dataclass(slots=True)
+class _HostSlot:
+    semaphore: asyncio.Semaphore
+    users: int = 0
+    """Fetches holding or waiting for the semaphore."""
+
+
+async def _not_counting(deadline: asyncio.Timeout, budget_s: float, waiting: Awaitable[Any]) -> None:
+    """Await ``waiting`` and move ``deadline`` back by the time it took, by at most ``budget_s``."""
+    loop = asyncio.get_running_loop()
+    when = deadline.when()
+    if when is None:
+        await waiting
+        return
+    started = loop.time()
+    deadline.reschedule(when + budget_s)
+    try:
+        await waiting
+    finally:
+        if not deadline.expired():  # an expired deadline is already cancelling this fetch
+            deadline.reschedule(when + min(loop.time() - started, budget_s))
 
 
 def _host_of(url: str) -> str:

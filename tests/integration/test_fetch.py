@@ -513,6 +513,48 @@ async def test_per_host_concurrency_limit(limit: int, expected_max: int, server:
     assert server.max_concurrent == expected_max
 
 
+async def test_waiting_for_a_host_slot_does_not_count_against_the_deadline(
+    server: LoopbackHTTPServer,
+) -> None:
+    # One slot per host; each answer takes 0.6 s, the deadline is 1 s. The third fetch waits
+    # 1.2 s for its slot, then fetches in 0.6 s: it must succeed, not time out in the queue.
+    server.route("/slow", body=b"ok", delay_s=0.6)
+
+    async with make_fetcher(per_host_concurrency=1, deadline_s=1.0) as fetcher:
+        results = await asyncio.gather(*(fetcher.fetch(server.url(f"/slow?n={n}")) for n in range(3)))
+        assert fetcher.hosts_in_use == 0  # slots of idle hosts are forgotten
+
+    assert [r.body for r in results] == [b"ok"] * 3
+    assert server.max_concurrent == 1
+
+
+async def test_the_queue_budget_bounds_how_long_a_wait_is_free(server: LoopbackHTTPServer) -> None:
+    # The second fetch waits 0.4 s but only 0.1 s of it is free: its deadline lands at 0.6 s
+    # after it started, before its own 0.4 s answer can arrive at 0.8 s.
+    server.route("/slow", body=b"ok", delay_s=0.4)
+
+    async with make_fetcher(per_host_concurrency=1, deadline_s=0.5, max_queue_s=0.1) as fetcher:
+        first = asyncio.create_task(fetcher.fetch(server.url("/slow?n=1")))
+        await asyncio.sleep(0.02)
+        with pytest.raises(DeadlineError):
+            await fetcher.fetch(server.url("/slow?n=2"))
+        assert (await first).body == b"ok"
+        assert fetcher.hosts_in_use == 0
+
+
+async def test_the_deadline_still_covers_the_fetch_after_a_wait(server: LoopbackHTTPServer) -> None:
+    server.route("/quick", body=b"ok", delay_s=0.3)
+    server.route("/stuck", body=b"late", delay_s=3)
+
+    async with make_fetcher(per_host_concurrency=1, deadline_s=1.0) as fetcher:
+        quick = asyncio.create_task(fetcher.fetch(server.url("/quick")))
+        await asyncio.sleep(0.05)  # /quick holds the slot; /stuck queues behind it
+        with pytest.raises(DeadlineError):
+            await fetcher.fetch(server.url("/stuck"))
+        assert (await quick).body == b"ok"
+        assert fetcher.hosts_in_use == 0
+
+
 async def test_handler_sees_each_request(server: LoopbackHTTPServer, fetcher: Fetcher) -> None:
     def echo_path(request: RecordedRequest) -> Reply:
         return Reply(200, request.path.encode())
