@@ -18,6 +18,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -93,6 +94,64 @@ def insert_skipping_existing(conn: Connection, table: sa.Table, *, unique: Seque
     """``INSERT … ON CONFLICT (unique) DO NOTHING`` in the connection's dialect."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     return dialect.insert(table).on_conflict_do_nothing(index_elements=list(unique))
+
+
+class BulkInsertSkippingExisting:
+    """``INSERT … ON CONFLICT (unique) DO NOTHING`` of many rows through the driver's own
+    ``executemany``, for the ingest hot path.
+
+    The statement is compiled once per dialect and each value goes through its column type's
+    bind processor, so the stored values are exactly those a Core insert stores; what is
+    skipped is SQLAlchemy's per-row parameter bookkeeping. Rows are tuples in ``columns`` order.
+    """
+
+    def __init__(self, table: sa.Table, columns: Sequence[str], *, unique: Sequence[str]) -> None:
+        self.table = table
+        self.columns = tuple(columns)
+        self.unique = list(unique)
+        self._plans: dict[str, _InsertPlan] = {}
+
+    def execute(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        plan = self._plans.get(conn.dialect.name) or self._plan(conn)
+        ready = [plan.prepare(row) for row in rows]
+        if plan.named:
+            conn.exec_driver_sql(plan.sql, [dict(zip(self.columns, row, strict=True)) for row in ready])
+        else:
+            conn.exec_driver_sql(plan.sql, ready)
+
+    def _plan(self, conn: Connection) -> _InsertPlan:
+        dialect = conn.dialect
+        statement = insert_skipping_existing(conn, self.table, unique=self.unique).values(
+            {name: sa.bindparam(name) for name in self.columns}
+        )
+        compiled = statement.compile(dialect=dialect)
+        positions = compiled.positiontup
+        if positions is not None and tuple(positions) != self.columns:
+            raise AssertionError(f"unexpected parameter order {positions}")
+        processors = tuple(
+            (index, processor)
+            for index, name in enumerate(self.columns)
+            if (processor := self.table.c[name].type.bind_processor(dialect)) is not None
+        )
+        plan = self._plans[dialect.name] = _InsertPlan(str(compiled), positions is None, processors)
+        return plan
+
+
+@dataclass(frozen=True, slots=True)
+class _InsertPlan:
+    sql: str
+    named: bool
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...]
+
+    def prepare(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
+        if not self.processors:
+            return row
+        values = list(row)
+        for index, processor in self.processors:
+            values[index] = processor(values[index])
+        return tuple(values)
 
 
 DECLARATIONS_LOCK_KEY = 0x52570001

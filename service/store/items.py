@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from service.sources.dedup import pick_story, unique_by_key
-from service.store.db import insert_skipping_existing
+from service.store.db import BulkInsertSkippingExisting
 from service.store.tables import feeds, items
 
 CHUNK = 500  # keys per IN (...) list: well inside SQLite's and PostgreSQL's parameter limits
@@ -99,6 +99,14 @@ _STORY_BY_TITLE = (
     )
     .order_by(items.c.id)
 )
+_INSERT_ITEMS = BulkInsertSkippingExisting(
+    items,
+    (
+        "feed_id", "item_key", "story_id", "guid", "url", "title", "text", "published_at", "first_seen_at",
+        "revision", "content_hash", "title_fp",
+    ),
+    unique=("feed_id", "item_key"),
+)  # fmt: skip
 _LEADERS_NAME_THEIR_STORY = (
     sa.update(items)
     .where(items.c.feed_id == sa.bindparam("of_feed"), items.c.story_id.is_(None))
@@ -167,25 +175,15 @@ def _insert(
     if not batch:
         return {}
     rows = [
-        {
-            "feed_id": feed_id,
-            "item_key": i.key,
-            "story_id": story_of.get(i.key),
-            "guid": i.guid,
-            "url": i.url,
-            "title": i.title,
-            "text": i.text,
-            "published_at": i.published_at,
-            "first_seen_at": now,
-            "revision": 1,
-            "content_hash": i.content_hash,
-            "title_fp": i.title_fp,
-        }
+        (
+            feed_id, i.key, story_of.get(i.key), i.guid, i.url, i.title, i.text, i.published_at, now, 1,
+            i.content_hash, i.title_fp,
+        )
         for i in batch
-    ]
-    # A plain executemany (no RETURNING) is the driver's fast path; the ids are read back after.
+    ]  # fmt: skip
+    # The driver's executemany (no RETURNING) is the fast path; the ids are read back after.
     # Rows another poller stored under the same key keep their own first_seen_at: not ours.
-    conn.execute(insert_skipping_existing(conn, items, unique=["feed_id", "item_key"]), rows)
+    _INSERT_ITEMS.execute(conn, rows)
     stored = _known(conn, feed_id, [i.key for i in batch])
     return {k: StoredItem(r.id, r.story_id, k) for k, r in stored.items() if r.first_seen_at == now}
 
