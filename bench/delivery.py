@@ -33,13 +33,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import http.client
 import json
 import math
 import re
 import select
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -49,12 +47,11 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from bench.child import ChildServer
 from bench.common import table, verdict
-from bench.corpus import PROJECT_ROOT
 from tests.support.httpserver import RecordedRequest, Reply
 from tests.support.slack import SlackReceiver, rate_limited
 
@@ -63,7 +60,6 @@ FEED_WINDOW = 50
 """Items a feed document shows (the newest); the burst publishes exactly this many at once."""
 PUBLISH_PATH = "/_bench/publish"
 TOKEN = re.compile(r"rwbench/([a-z-]+-\d{4})")
-SERVER_START_TIMEOUT_S = 60.0
 
 LATENCY_TARGET_P99_MS = 50.0
 BURST_ITEMS = 50
@@ -174,59 +170,17 @@ def serve_feeds(max_seconds: float) -> int:
     return 0
 
 
-class FeedServer:
-    """``python -m bench.delivery --feed-server`` in a child process; stopped by closing its stdin."""
+class FeedServer(ChildServer):
+    """``python -m bench.delivery --feed-server``: feeds whose stories the benchmark publishes."""
 
     def __init__(self) -> None:
-        self.proc: subprocess.Popen[str] | None = None
-        self.base_url = ""
-        self.stats: dict[str, Any] = {}
-
-    def __enter__(self) -> Self:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.delivery", "--feed-server"],
-            cwd=PROJECT_ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        from bench.polling import _read_line
-
-        try:
-            info = json.loads(_read_line(self.proc, timeout_s=SERVER_START_TIMEOUT_S))
-        except BaseException:
-            self.__exit__(None, None, None)
-            raise
-        self.base_url = info["base_url"]
-        if urlsplit(self.base_url).hostname != "127.0.0.1":
-            raise RuntimeError(f"feed server is not on loopback: {self.base_url}")
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        proc = self.proc
-        if proc is None:
-            return
-        try:
-            out, _ = proc.communicate(timeout=15)
-            last = out.strip().splitlines()[-1] if out.strip() else "{}"
-            self.stats = json.loads(last)
-        except (subprocess.TimeoutExpired, ValueError):
-            proc.kill()
-            proc.wait(timeout=5)
+        super().__init__("bench.delivery", "--feed-server")
 
     def url(self, feed: str) -> str:
         return f"{self.base_url}/feeds/{feed}.xml"
 
     def publish(self, feed: str, count: int) -> int:
-        parts = urlsplit(self.base_url)
-        conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
-        try:
-            conn.request("GET", f"{PUBLISH_PATH}?feed={feed}&count={count}")
-            return int(json.loads(conn.getresponse().read())["published"])
-        finally:
-            conn.close()
+        return int(self.get_json(f"{PUBLISH_PATH}?feed={feed}&count={count}")["published"])
 
 
 # --- the Slack receiver (thread of this process) ---------------------------------------------

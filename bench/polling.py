@@ -19,9 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import http.client
-import json
-import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -29,14 +26,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from ipaddress import ip_network
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
 
+from bench.child import ChildServer
 from bench.common import Timing, table
-from bench.corpus import PROJECT_ROOT
 from bench.feedserver import STATS_PATH
 from service.config import Settings, load_settings
 from service.runtime import poll_once
@@ -46,7 +42,6 @@ from service.store import db
 
 CONCURRENCY = 16
 STEADY_STATE_304_SHARE = 0.8
-SERVER_START_TIMEOUT_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,48 +59,27 @@ class Plan:
         return cls(feeds=50, repetitions=5, rounds_200=6, rounds_304=20, poll_once_repetitions=5)
 
 
-class FeedServerProcess:
-    """``bench.feedserver`` in a child process; stopped by closing its standard input."""
+class FeedServerProcess(ChildServer):
+    """``bench.feedserver`` serving ``feeds`` documents, each with its own ETag."""
 
     def __init__(self, feeds: int) -> None:
-        self.feeds = feeds
-        self.proc: subprocess.Popen[str] | None = None
-        self.base_url = ""
-        self.paths: list[str] = []
-        self.etags: list[str] = []
-        self.server_stats: dict[str, Any] = {}
-        self.tuned: dict[str, Any] = {}
+        super().__init__("bench.feedserver", "--feeds", str(feeds))
 
-    def __enter__(self) -> Self:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.feedserver", "--feeds", str(self.feeds)],
-            cwd=PROJECT_ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        line = _read_line(self.proc, timeout_s=SERVER_START_TIMEOUT_S)
-        info = json.loads(line)
-        self.base_url, self.paths, self.etags = info["base_url"], info["paths"], info["etags"]
-        self.tuned = info.get("tuned", {})
-        if urlsplit(self.base_url).hostname != "127.0.0.1":
-            raise RuntimeError(f"feed server is not on loopback: {self.base_url}")
-        return self
+    @property
+    def paths(self) -> list[str]:
+        return list(self.info["paths"])
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        proc = self.proc
-        if proc is None:
-            return
-        try:
-            out, _ = proc.communicate(timeout=15)  # closes its stdin: the server's signal to stop
-            last = out.strip().splitlines()[-1] if out.strip() else "{}"
-            self.server_stats = json.loads(last)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+    @property
+    def etags(self) -> list[str]:
+        return list(self.info["etags"])
+
+    @property
+    def tuned(self) -> dict[str, Any]:
+        return dict(self.info.get("tuned", {}))
+
+    @property
+    def server_stats(self) -> dict[str, Any]:
+        return self.stats
 
     @property
     def urls(self) -> list[str]:
@@ -117,32 +91,11 @@ class FeedServerProcess:
         The difference of two readings also counts the first reading's connection: use
         :meth:`opened_between`.
         """
-        parts = urlsplit(self.base_url)
-        conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
-        try:
-            conn.request("GET", STATS_PATH)
-            return int(json.loads(conn.getresponse().read())["connections"]) - 1
-        finally:
-            conn.close()
+        return int(self.get_json(STATS_PATH)["connections"]) - 1
 
     @staticmethod
     def opened_between(before: int, after: int) -> int:
         return after - before - 1  # the "before" query's own connection
-
-
-def _read_line(proc: subprocess.Popen[str], *, timeout_s: float) -> str:
-    import selectors
-
-    assert proc.stdout is not None
-    with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        if not sel.select(timeout_s):
-            proc.kill()
-            raise RuntimeError("the feed server did not start in time")
-    line = proc.stdout.readline()
-    if not line:
-        raise RuntimeError(f"the feed server exited (status {proc.wait(timeout=5)})")
-    return line
 
 
 @dataclass(frozen=True, slots=True)
