@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
-from bench.common import measure, rate, table, verdict
+from bench.common import Timing, measure, rate, table, verdict
 from bench.corpus import PROJECT_ROOT, load_real_corpus
 from service.config import load_settings
 from service.errors import ParseError
@@ -117,19 +117,30 @@ def run_suite(*, quick: bool) -> dict[str, Any]:
     items = load_items()
     names = corpus_names(items)
     repetitions = 1 if quick else 7
-    rows: list[dict[str, Any]] = []
+    built: list[tuple[int, int, Timing, Matcher]] = []
     for size in SIZES:
         rules = generate_rules(generate_terms(size, names, random.Random(SEED + size)), random.Random(SEED))
         compile_timing, matcher = measure(partial(compile_rules, rules), repetitions=repetitions)
-        timing, matched = measure(partial(match_all, matcher, items), repetitions=repetitions)
+        built.append((size, len(rules), compile_timing, matcher))
+    # The sizes take turns, one pass each per round: a machine that speeds up or slows down over
+    # the run (other tenants, frequency) then weighs on every size alike, not on the last one.
+    samples: dict[int, list[Timing]] = {size: [] for size in SIZES}
+    matched: dict[int, int] = {}
+    for _ in range(repetitions):
+        for size, _rules, _compile, matcher in built:
+            timing, matched[size] = measure(partial(match_all, matcher, items), repetitions=1)
+            samples[size].append(timing)
+    rows: list[dict[str, Any]] = []
+    for size, rule_count, compile_timing, _matcher in built:
+        timing = Timing(tuple(t.wall_s[0] for t in samples[size]), tuple(t.cpu_s[0] for t in samples[size]))
         rows.append(
             {
                 "terms": size,
-                "rules": len(rules),
+                "rules": rule_count,
                 "compile": compile_timing.as_json(),
                 "match": timing.as_json(),
                 "items_per_s": rate(len(items), timing.wall_median_s),
-                "matches": matched,
+                "matches": matched[size],
             }
         )
     ratio = rows[-1]["items_per_s"] / rows[0]["items_per_s"]

@@ -46,7 +46,15 @@ from typing import Any
 
 from service.baselines.model import Fact
 from service.baselines.numbers import Number, find_numbers, following_word, format_amount, format_percent
-from service.baselines.text import Token, find_phrase, split_sentences, stems_of, tokenize, word_set
+from service.baselines.text import (
+    Token,
+    find_phrase,
+    split_sentences,
+    stem_positions,
+    stems_of,
+    tokenize,
+    word_set,
+)
 
 MAX_CUE_GAP = 12
 CLAUSE_PENALTY = 4
@@ -122,7 +130,8 @@ def find_fact_changes(text: str, facts: Sequence[Fact]) -> list[FactChange]:
 def _claims(sentence: str, compiled: Sequence[_Cues]) -> list[_Claim]:
     """The number each fact takes from ``sentence``: closest pairs first, one number per fact."""
     tokens = _clause_gapped(sentence, tokenize(sentence))
-    spans = {cues.order: _cue_ranges(tokens, cues) for cues in compiled}
+    starts_of = stem_positions(tokens)
+    spans = {cues.order: _cue_ranges(tokens, cues, starts_of) for cues in compiled}
     about = [cues for cues in compiled if len(spans[cues.order]) >= cues.needed]
     if not about:
         return []
@@ -162,11 +171,13 @@ def _clause_gapped(sentence: str, tokens: list[Token]) -> list[Token]:
     return gapped
 
 
-def _cue_ranges(tokens: list[Token], cues: _Cues) -> dict[int, list[tuple[int, int]]]:
+def _cue_ranges(
+    tokens: list[Token], cues: _Cues, starts_of: dict[str, list[int]]
+) -> dict[int, list[tuple[int, int]]]:
     """For each cue found in the sentence: the token ranges (first, last) where it occurs."""
     found = {}
     for index, phrase in enumerate(cues.phrases):
-        starts = find_phrase(tokens, phrase)
+        starts = find_phrase(tokens, phrase, starts_of=starts_of)
         if starts:
             found[index] = [(start, start + len(phrase) - 1) for start in starts]
     return found

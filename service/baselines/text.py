@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple, TypeAlias
@@ -155,16 +156,34 @@ def stems_of(phrase: str) -> tuple[str, ...]:
     return tuple(token.stem for token in tokenize(phrase))
 
 
-def find_phrase(tokens: list[Token], phrase: tuple[str, ...]) -> list[int]:
-    """Indexes into ``tokens`` where the stem sequence ``phrase`` starts (whole words only)."""
+def find_phrase(
+    tokens: list[Token], phrase: tuple[str, ...], *, starts_of: Mapping[str, list[int]] | None = None
+) -> list[int]:
+    """Indexes into ``tokens`` where the stem sequence ``phrase`` starts (whole words only).
+
+    ``starts_of`` (from :func:`stem_positions` of the same tokens) saves a scan of every token
+    when many phrases are looked for in one text.
+    """
     if not phrase:
         return []
     width = len(phrase)
+    first = phrase[0]
+    candidates = starts_of.get(first, ()) if starts_of is not None else range(len(tokens) - width + 1)
     return [
         index
-        for index in range(len(tokens) - width + 1)
-        if tokens[index].stem == phrase[0] and all(tokens[index + k].stem == phrase[k] for k in range(width))
+        for index in candidates
+        if index + width <= len(tokens)
+        and tokens[index].stem == first
+        and all(tokens[index + k].stem == phrase[k] for k in range(1, width))
     ]
+
+
+def stem_positions(tokens: list[Token]) -> dict[str, list[int]]:
+    """Stem → the indexes of ``tokens`` with that stem, in order."""
+    positions: dict[str, list[int]] = {}
+    for index, token in enumerate(tokens):
+        positions.setdefault(token.stem, []).append(index)
+    return positions
 
 
 def split_sentences(text: str) -> list[str]:
