@@ -36,9 +36,15 @@ def enqueue_alerts(
 ) -> int:
     """Outbox rows for inserted alert rows (each with its ``id``); returns how many were added."""
     muted = outbox.muted_targets(conn, now=now)
+    quiet: dict[str, bool] = {}  # per rule: the answer is the same for all of this poll's alerts
     groups: dict[tuple[str, str], list[Mapping[str, Any]]] = defaultdict(list)
     for alert in new_alerts:
-        if alert["status"] != "pending" or _quiet(conn, book, alert, muted=muted, now=now):
+        if alert["status"] != "pending":
+            continue
+        rule_id = alert["rule_id"]
+        if rule_id not in quiet:
+            quiet[rule_id] = _quiet(conn, book, rule_id, muted=muted, now=now)
+        if quiet[rule_id]:
             continue
         rule = book.rules.get(alert["rule_id"])
         notify = rule.notify if rule is not None else alert.get("notify")
@@ -77,11 +83,8 @@ def enqueue_alerts(
     return len(outbox.enqueue(conn, rows))
 
 
-def _quiet(
-    conn: Connection, book: RuleBook, alert: Mapping[str, Any], *, muted: set[str], now: datetime
-) -> bool:
+def _quiet(conn: Connection, book: RuleBook, rule_id: str, *, muted: set[str], now: datetime) -> bool:
     """Muted rules and rules inside their cooldown send nothing at once."""
-    rule_id = alert["rule_id"]
     if f"rule:{rule_id}" in muted:
         return True
     rule = book.rules.get(rule_id)

@@ -346,12 +346,16 @@ def settle_alert_statuses(conn: Connection, alert_ids: Iterable[int]) -> None:
         )
         for row in conn.execute(query):
             states[row.alert_id].append((row.kind, row.state))
+    settled: dict[str, list[int]] = {}
     for alert_id, seen in states.items():
         status = _settled(seen)
         if status is not None:
+            settled.setdefault(status, []).append(alert_id)
+    for status, settled_ids in settled.items():  # one statement per status, not one per alert
+        for start in range(0, len(settled_ids), 500):
             conn.execute(
                 sa.update(alerts)
-                .where(alerts.c.id == alert_id, alerts.c.status == PENDING)
+                .where(alerts.c.id.in_(settled_ids[start : start + 500]), alerts.c.status == PENDING)
                 .values(status=status)
             )
 
