@@ -133,10 +133,17 @@ class BulkInsertSkippingExisting:
         processors = tuple(
             (index, processor)
             for index, name in enumerate(self.columns)
-            if (processor := self.table.c[name].type.bind_processor(dialect)) is not None
+            if (processor := _bind_processor(self.table.c[name].type, dialect)) is not None
         )
         plan = self._plans[dialect.name] = _InsertPlan(str(compiled), positions is None, processors)
         return plan
+
+
+def _bind_processor(type_: Any, dialect: Any) -> Callable[[Any], Any] | None:
+    """What SQLAlchemy applies to a value of ``type_`` before the driver sees it: the dialect's
+    own variant of the type (SQLite's string form of datetimes), after any TypeDecorator step."""
+    processor: Callable[[Any], Any] | None = type_.dialect_impl(dialect).bind_processor(dialect)
+    return processor
 
 
 @dataclass(frozen=True, slots=True)

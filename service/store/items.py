@@ -86,6 +86,12 @@ _KNOWN = sa.select(
 ).where(
     items.c.feed_id == sa.bindparam("feed_id"), items.c.item_key.in_(sa.bindparam("keys", expanding=True))
 )
+_STORED_NOW = sa.select(items.c.item_key, items.c.id, items.c.story_id).where(
+    items.c.feed_id == sa.bindparam("feed_id"),
+    items.c.item_key.in_(sa.bindparam("keys", expanding=True)),
+    items.c.first_seen_at == sa.bindparam("now", type_=items.c.first_seen_at.type),
+)
+"""The rows of ``keys`` this transaction inserted (another poller's have another first_seen_at)."""
 _STORY_BY_URL = (
     sa.select(items.c.url, sa.func.min(items.c.story_id).label("story_id"))
     .where(items.c.url.in_(sa.bindparam("urls", expanding=True)))
@@ -184,8 +190,13 @@ def _insert(
     # The driver's executemany (no RETURNING) is the fast path; the ids are read back after.
     # Rows another poller stored under the same key keep their own first_seen_at: not ours.
     _INSERT_ITEMS.execute(conn, rows)
-    stored = _known(conn, feed_id, [i.key for i in batch])
-    return {k: StoredItem(r.id, r.story_id, k) for k, r in stored.items() if r.first_seen_at == now}
+    stored: dict[str, StoredItem] = {}
+    for chunk in _chunks([i.key for i in batch]):
+        params = {"feed_id": feed_id, "keys": list(chunk), "now": now}
+        stored.update(
+            {r.item_key: StoredItem(r.id, r.story_id, r.item_key) for r in conn.execute(_STORED_NOW, params)}
+        )
+    return stored
 
 
 def _story_ids_of(conn: Connection, feed_id: int, keys: Sequence[str]) -> dict[str, int]:

@@ -198,6 +198,24 @@ def test_overdue_feeds_are_spread_over_the_startup_window(engine: Engine) -> Non
     assert len(claim(engine, "me", now=NOW + timedelta(seconds=60), limit=100)) == 0
 
 
+def test_bulk_inserted_items_store_values_exactly_as_a_core_insert_does(engine: Engine) -> None:
+    """The ingest path hands rows to the driver itself: its datetimes must land in the same
+    stored form as SQLAlchemy's own (on SQLite a string, compared as text by range queries)."""
+    declare(engine, Spec("a", "https://a.example/rss"), Spec("b", "https://b.example/rss"))
+    published = datetime(2026, 2, 27, 8, 30, 5, 250, tzinfo=UTC)
+    store(engine, "a", Entry("k1", "BYD opens plant", published_at=published))
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(items).values(
+                feed_id=feed_id(engine, "b"), item_key="k1", title="BYD opens plant", text="",
+                published_at=published, first_seen_at=NOW, revision=1, content_hash="h", title_fp="f",
+            )
+        )  # fmt: skip
+    with engine.connect() as conn:
+        stored = conn.exec_driver_sql("SELECT published_at, first_seen_at FROM items ORDER BY feed_id").all()
+    assert stored[0] == stored[1]
+
+
 def test_items_are_stored_once_and_edits_update_in_place(engine: Engine) -> None:
     declare(engine, Spec("a", "https://a.example/rss"))
     first = store(
