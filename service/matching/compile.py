@@ -21,7 +21,7 @@ Tests hold the matcher to it.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import ahocorasick
@@ -113,8 +113,10 @@ class _Item:
             return []
         return [(term.display, f, s, e) for f, s, e in hits if f in fields]
 
-    def term_hits(self, found: Iterable[Found]) -> tuple[TermHit, ...]:
+    def term_hits(self, found: list[Found]) -> tuple[TermHit, ...]:
         """The distinct hits, by field (title first) and offset, in original offsets."""
+        if len(found) == 1:
+            return (self._term_hit(*found[0]),)
         ordered = sorted({(f, s, e, term) for term, f, s, e in found})
         return tuple(self._term_hit(term, f, s, e) for f, s, e, term in ordered)
 
@@ -159,8 +161,8 @@ class Matcher:
             for p in self._patterns
         )
         self._automaton = ahocorasick.Automaton()
-        for pid, pattern in enumerate(patterns):
-            self._automaton.add_word(pattern, pid)
+        for pattern, row in zip(patterns, self._pattern_rows, strict=True):
+            self._automaton.add_word(pattern, row)  # the row itself: no look-up per hit
         if patterns:
             self._automaton.make_automaton()
 
@@ -186,13 +188,11 @@ class Matcher:
         """
         item = _Item(tuple(_field_text(value) for value in (title, text)))
         occurrences = item.occurrences
-        patterns = self._pattern_rows
         class_of = _CLASSES
         for f, field_text in enumerate(item.fields):
             folded = field_text.normalised.text
             size = len(folded)
-            for last, pid in self._automaton.iter(folded):
-                length, left, right, closed_keys, wildcard_keys = patterns[pid]
+            for last, (length, left, right, closed_keys, wildcard_keys) in self._automaton.iter(folded):
                 end = last + 1
                 start = end - length
                 if left and start:
@@ -273,6 +273,8 @@ def _evaluator(expr: Expr) -> Evaluator:
                 hits = item.occurrences.get(key)
                 if hits is None:
                     return None
+                if fields is BOTH:
+                    return [(display, f, s, e) for f, s, e in hits]
                 return [(display, f, s, e) for f, s, e in hits if f in fields] or None
 
             return term
@@ -299,7 +301,10 @@ def _evaluator(expr: Expr) -> Evaluator:
                 for key, display in terms:
                     hits = occurrences.get(key)
                     if hits is not None:
-                        part_hits = [(display, f, s, e) for f, s, e in hits if f in fields]
+                        if fields is BOTH:
+                            part_hits = [(display, f, s, e) for f, s, e in hits]
+                        else:
+                            part_hits = [(display, f, s, e) for f, s, e in hits if f in fields]
                         if part_hits:
                             found = part_hits if found is None else found + part_hits
                 return found
