@@ -47,6 +47,7 @@ from service.store import db
 from service.store.feeds import sync_declared
 from service.store.items import store_items
 from service.store.tables import feeds as feeds_table
+from tests.support.service import FeedDeclaration as DeclaredFeed
 
 TARGET_VS_PLAIN = 50.0
 """rivalwatch items/s ÷ plain items/s should be at least this."""
@@ -65,17 +66,6 @@ class Repetitions:
     @classmethod
     def for_mode(cls, *, quick: bool) -> Repetitions:
         return cls(floor=3, plain=1, rivalwatch=3) if quick else cls(floor=15, plain=5, rivalwatch=7)
-
-
-@dataclass(frozen=True, slots=True)
-class DeclaredFeed:
-    """What ``sync_declared`` reads from a feed declaration."""
-
-    name: str
-    url: str
-    interval_s: int | None = None
-    tags: tuple[str, ...] = ()
-    enabled: bool = True
 
 
 def feed_url(doc: FeedDocument) -> str:

@@ -9,7 +9,7 @@ the last good book, so a broken file never half-activates.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -114,14 +114,38 @@ def check_rules_dir(rules_dir: Path) -> CheckReport:
     return CheckReport(unique, len(declared.feeds), len(ruleset.rules), len(ruleset.aliases), len(known))
 
 
+@dataclass(frozen=True, slots=True)
+class RulesState:
+    """What the service runs on, and whether the files on disk were refused since."""
+
+    book: RuleBook | None = None
+    active_since: datetime | None = None
+    rejected_at: datetime | None = None
+    """When the files on disk last failed validation; None once a good set is active again."""
+    problems: tuple[str, ...] = ()
+    """``file:line: message`` of that failure."""
+
+
 class ActiveRuleBook:
-    """The book polls use right now; replaced whole on a good reload, never edited in place."""
+    """The book polls use right now; replaced whole on a good reload, never edited in place.
+
+    The state is one immutable object swapped in a single assignment, so a reader on another
+    thread (the HTTP API) never sees a new book with an old rejection or the reverse.
+    """
 
     def __init__(self, book: RuleBook | None = None) -> None:
-        self._book = book
+        self._state = RulesState(book)
 
     def get(self) -> RuleBook | None:
-        return self._book
+        return self._state.book
 
-    def set(self, book: RuleBook) -> None:
-        self._book = book
+    def set(self, book: RuleBook, *, at: datetime | None = None) -> None:
+        self._state = RulesState(book, active_since=at)
+
+    def reject(self, problems: Sequence[object], *, at: datetime) -> None:
+        """The files on disk failed validation: keep the book, remember why."""
+        self._state = replace(self._state, rejected_at=at, problems=tuple(str(p) for p in problems))
+
+    @property
+    def state(self) -> RulesState:
+        return self._state

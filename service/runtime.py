@@ -6,7 +6,7 @@ import asyncio
 import logging
 import random
 import signal
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,7 +22,7 @@ from service.notify.channels import Notifiers
 from service.notify.outbox import OutboxWorker
 from service.notify.service import Delivery
 from service.pipeline import Poller, PollOutcome
-from service.rulebook import ActiveRuleBook
+from service.rulebook import ActiveRuleBook, RulesState
 from service.scheduler import Scheduler, make_owner_id
 from service.sources.fetch import Fetcher
 from service.store import db
@@ -118,7 +118,7 @@ async def run_service(settings: Settings) -> None:
                 id="deliver",
             )
             ticker.start()
-            api = _start_api(settings, rt.engine)
+            api = _start_api(settings, rt.engine, rules=lambda: rt.scheduler.rules.state)
             log_event(
                 log,
                 logging.INFO,
@@ -144,11 +144,13 @@ class _ApiServer(uvicorn.Server):
         yield
 
 
-def _start_api(settings: Settings, engine: Engine) -> tuple[uvicorn.Server, asyncio.Task[None]] | None:
+def _start_api(
+    settings: Settings, engine: Engine, *, rules: Callable[[], RulesState]
+) -> tuple[uvicorn.Server, asyncio.Task[None]] | None:
     if not settings.api_enabled:
         return None
     config = uvicorn.Config(
-        create_app(engine, clock=utcnow),
+        create_app(engine, clock=utcnow, rules=rules),
         host=settings.api_host,
         port=settings.api_port,
         log_config=None,

@@ -102,7 +102,7 @@ class Scheduler:
         report = db.run_transaction(
             self._poller.engine, lambda conn: feed_store.sync_declared(conn, declared, now=now)
         )
-        self._rules.set(book)
+        self._rules.set(book, at=now)
         self._signature = signature
         log_event(
             log,
@@ -133,6 +133,7 @@ class Scheduler:
             log_event(log, logging.ERROR, "declarations_reload_failed", error=str(getattr(exc, "orig", exc)))
         except ConfigError as exc:
             self._signature = rules_signature(self._rules_dir)
+            self._rules.reject(exc.problems, at=self._poller.clock())
             log_event(
                 log,
                 logging.ERROR,

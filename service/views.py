@@ -11,6 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 from service.alerts.assess import Assessment
 from service.alerts.judge import fact_change_json
 from service.pipeline import PollOutcome
+from service.rulebook import RulesState
 from service.store.feeds import FeedHealth
 
 REDACTED_VALUE = "redacted"
@@ -60,6 +61,19 @@ def feed_json(feed: FeedHealth) -> dict[str, Any]:
         "tags": list(feed.tags),
         "lease_owner": feed.lease_owner,
         "lease_expires_at": iso(feed.lease_expires_at),
+    }
+
+
+def rules_json(state: RulesState) -> dict[str, Any]:
+    """The rules version in force and, if the files on disk were refused since, why."""
+    book = state.book
+    return {
+        "version": book.version[:12] if book is not None else None,
+        "rules": len(book.rules) if book is not None else 0,
+        "baselines": len(book.baselines) if book is not None else 0,
+        "active_since": iso(state.active_since),
+        "rejected_at": iso(state.rejected_at),
+        "problems": list(state.problems),
     }
 
 

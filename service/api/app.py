@@ -1,9 +1,11 @@
 """FastAPI application: ``/healthz``, ``/feeds`` and ``/metrics``.
 
 Health is ``ok`` when the database answers and nothing is wrong, ``degraded`` when some feeds
-fail, are disabled or hold leases past their expiry (a stuck poller) or a delivery channel
-is broken (Slack 403/404/410), and ``down`` (HTTP 503) when the database cannot be reached.
-Every channel's queue depth and oldest waiting message are shown too.
+fail, are disabled or hold leases past their expiry (a stuck poller), a delivery channel is
+broken (Slack 403/404/410) or the rules directory holds files that failed validation (the
+service keeps running on the last good version; ``rules.problems`` says what is wrong), and
+``down`` (HTTP 503) when the database cannot be reached. Every channel's queue depth and
+oldest waiting message are shown too, and the rules version in force.
 """
 
 from __future__ import annotations
@@ -20,21 +22,28 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.metrics import record_channel_gauges
+from service.rulebook import RulesState
 from service.store.feeds import FeedHealth, list_health
 from service.store.outbox import channel_health
-from service.views import feed_json
+from service.views import feed_json, rules_json
 
 
 def health_report(
-    feeds: list[FeedHealth], channels: list[dict[str, Any]], *, now: datetime
+    feeds: list[FeedHealth],
+    channels: list[dict[str, Any]],
+    *,
+    now: datetime,
+    rules: RulesState | None = None,
 ) -> dict[str, Any]:
     by_status = Counter(f.status for f in feeds)
     stuck = [f.name for f in feeds if f.lease_expires_at is not None and f.lease_expires_at < now]
     broken = [c["name"] for c in channels if c["broken"]]
     # A feed turned off or removed on purpose is no fault; one the source took away (410) is.
     gone = [f.name for f in feeds if f.status == "disabled" and f.last_status == 410]
-    degraded = by_status["failing"] or gone or stuck or broken
-    return {
+    # Files on disk that failed validation: the service runs on an older rules version.
+    refused = rules is not None and rules.rejected_at is not None
+    degraded = by_status["failing"] or gone or stuck or broken or refused
+    report = {
         "status": "degraded" if degraded else "ok",
         "database": "ok",
         "feeds": {status: by_status.get(status, 0) for status in ("ok", "new", "failing", "disabled")},
@@ -51,9 +60,17 @@ def health_report(
             for c in channels
         ],
     }
+    if rules is not None:
+        report["rules"] = rules_json(rules)
+    return report
 
 
-def create_app(engine: Engine, *, clock: Callable[[], datetime]) -> FastAPI:
+def create_app(
+    engine: Engine,
+    *,
+    clock: Callable[[], datetime],
+    rules: Callable[[], RulesState] | None = None,
+) -> FastAPI:
     app = FastAPI(title="rivalwatch", docs_url=None, redoc_url=None)
 
     def load() -> tuple[list[FeedHealth], list[dict[str, Any]]] | None:
@@ -68,7 +85,7 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime]) -> FastAPI:
         found = load()
         if found is None:
             return JSONResponse({"status": "down", "database": "unreachable"}, status_code=503)
-        return JSONResponse(health_report(*found, now=clock()))
+        return JSONResponse(health_report(*found, now=clock(), rules=rules() if rules else None))
 
     @app.get("/feeds")
     def feeds() -> JSONResponse:

@@ -196,14 +196,20 @@ async def test_a_broken_rule_file_keeps_the_last_good_rules_and_a_fix_activates(
             "watch"
         ]
 
+        assert scheduler.rules.state.rejected_at is None
+
         rule_file.write_text("rules:\n  - id: watch\n    name: Watch\n    match: (beta\n")
         await scheduler.tick()
         assert scheduler.rules.get() is book  # the broken file changed nothing
+        refused = scheduler.rules.state
+        assert refused.rejected_at is not None and refused.book is book
+        assert len(refused.problems) == 1 and refused.problems[0].startswith(f"{rule_file}:4:")
 
         rule_file.write_text("rules:\n  - id: watch\n    name: Watch\n    match: beta\n")
         await scheduler.tick()
         fixed = scheduler.rules.get()
         assert fixed is not None and fixed is not book and fixed.version != book.version
+        assert scheduler.rules.state.rejected_at is None and scheduler.rules.state.problems == ()
         assert [m.rule_id for m in fixed.matcher.match(title="beta", text="")] == ["watch"]
         assert fixed.matcher.match(title="alpha", text="") == []
         await scheduler.drain(grace_s=5)

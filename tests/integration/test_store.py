@@ -16,18 +16,10 @@ from service.store import db
 from service.store import feeds as feed_store
 from service.store import items as item_store
 from service.store.tables import feeds, items
+from tests.support.service import FeedDeclaration as Spec
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 WINDOW = timedelta(days=14)
-
-
-@dataclass(frozen=True)
-class Spec:
-    name: str
-    url: str
-    interval_s: int | None = None
-    tags: tuple[str, ...] = ()
-    enabled: bool = True
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from service.config import Settings, load_settings
+
+
+@dataclass(frozen=True)
+class FeedDeclaration:
+    """What ``feeds.sync_declared`` reads from one declared feed, for tests that skip the YAML."""
+
+    name: str
+    url: str
+    interval_s: int | None = None
+    tags: tuple[str, ...] = ()
+    enabled: bool = True
 
 
 def write_feeds(rules_dir: Path, feeds: Iterable[tuple[str, str]], *, file: str = "feeds.yaml") -> Path:
