@@ -1,4 +1,4 @@
-"""FastAPI application: ``/healthz``, ``/feeds`` and ``/metrics``.
+"""FastAPI application: a status page at ``/``, ``/healthz``, ``/feeds``, ``/alerts``, ``/metrics``.
 
 Health is ``ok`` when the database answers and nothing is wrong, ``degraded`` when some feeds
 fail, are disabled or hold leases past their expiry (a stuck poller), a delivery channel is
@@ -13,19 +13,30 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Response
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Query, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.metrics import record_channel_gauges
 from service.rulebook import RulesState
+from service.store.alerts import STATUSES, list_alerts
 from service.store.feeds import FeedHealth, list_health
 from service.store.outbox import channel_health
-from service.views import feed_json, rules_json
+from service.views import alert_json, feed_json, iso, rules_json
+
+MAX_ALERTS = 1000
+PAGE_ALERTS = 30
+"""Alerts shown on the status page."""
+_PAGES = Environment(
+    loader=PackageLoader("service.api", "templates"),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+)
 
 
 def health_report(
@@ -93,6 +104,43 @@ def create_app(
         if found is None:
             return JSONResponse({"error": "database unreachable"}, status_code=503)
         return JSONResponse([feed_json(f) for f in found[0]])
+
+    @app.get("/alerts")
+    def recent_alerts(
+        status: Annotated[str | None, Query(description=f"One of {', '.join(STATUSES)}")] = None,
+        rule: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_ALERTS)] = 100,
+    ) -> JSONResponse:
+        """Alerts, newest first, in the shape of ``alerts list --json``."""
+        if status is not None and status not in STATUSES:
+            return JSONResponse({"error": f"status must be one of: {', '.join(STATUSES)}"}, status_code=400)
+        try:
+            with engine.connect() as conn:
+                found = list_alerts(conn, status=status, rule_id=rule, limit=limit)
+        except SQLAlchemyError:
+            return JSONResponse({"error": "database unreachable"}, status_code=503)
+        return JSONResponse([alert_json(a) for a in found])
+
+    @app.get("/", response_class=HTMLResponse)
+    def status_page() -> HTMLResponse:
+        """The same facts as /healthz and /alerts, for people: refreshes itself every minute."""
+        found = load()
+        if found is None:
+            return HTMLResponse(_PAGES.get_template("down.html").render(), status_code=503)
+        feeds_health, channels = found
+        now = clock()
+        state = rules() if rules else None
+        with engine.connect() as conn:
+            latest = [alert_json(a) for a in list_alerts(conn, limit=PAGE_ALERTS)]
+        page = _PAGES.get_template("status.html").render(
+            now=iso(now),
+            health=health_report(feeds_health, channels, now=now, rules=state),
+            rules=rules_json(state) if state is not None else None,
+            alerts=latest,
+            feeds=[feed_json(f) for f in feeds_health],
+            channels=channels,
+        )
+        return HTMLResponse(page)
 
     @app.get("/metrics")
     def metrics() -> Response:

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from service.api.app import create_app
 from service.errors import Problem
 from service.rulebook import ActiveRuleBook, load_rulebook
+from service.store import alerts as alert_store
 from service.store import db
 from service.store.feeds import sync_declared
 from tests.support.service import FeedDeclaration as Spec
@@ -66,3 +67,67 @@ async def test_feeds_endpoint_hides_credentials_in_feed_urls(engine: Engine) -> 
         "search": "https://news.example/rss/search?q=BYD+export&hl=en",
         "paid": "https://pro.example/feed.xml?api_key=redacted&topic=nev",
     }
+
+
+def alert_row(n: int, *, status: str, title: str, rule: str = "byd") -> dict[str, object]:
+    return {
+        "dedup_key": f"{rule}:story:{n}", "rule_id": rule, "rule_name": rule.upper(), "rules_version": "v1",
+        "kind": "match", "status": status, "severity": "high", "item_id": None, "story_id": n,
+        "feed_id": None, "title": title, "url": f"https://news.example/{n}", "matched": ["BYD"],
+        "snippet": title, "highlights": [], "novelty": 0.8 if status != "suppressed" else 0.05,
+        "fact_changes": [{"fact": "nev_models_china", "fact_id": "nev-models", "baseline": 10, "new": 8,
+                          "unit": "models", "display": "NEV models planned for China: 10 → 8",
+                          "evidence": title}] if n == 2 else [],
+        "new_terms": [], "baselines": ["seed"], "notify": None, "created_at": NOW.replace(minute=n),
+        "reason": "restates the baseline" if status == "suppressed" else "",
+    }  # fmt: skip
+
+
+async def test_alerts_endpoint_filters_newest_first_and_refuses_an_unknown_status(engine: Engine) -> None:
+    rows = [
+        alert_row(1, status="sent", title="BYD opens a plant in Hungary"),
+        alert_row(2, status="pending", title="Nissan now plans eight NEV models for China"),
+        alert_row(3, status="suppressed", title="Nissan to export China-made EVs"),
+    ]
+    db.run_transaction(engine, lambda conn: alert_store.insert_alerts(conn, rows))
+
+    async with client_of(create_app(engine, clock=lambda: NOW)) as client:
+        everything = (await client.get("/alerts")).json()
+        suppressed = (await client.get("/alerts", params={"status": "suppressed"})).json()
+        newest = (await client.get("/alerts", params={"limit": 1})).json()
+        unknown = await client.get("/alerts", params={"status": "archived"})
+        too_many = await client.get("/alerts", params={"limit": 100_000})
+
+    assert [a["title"] for a in everything] == [r["title"] for r in reversed(rows)]
+    assert [a["status"] for a in suppressed] == ["suppressed"]
+    assert [a["story_id"] for a in newest] == [3]
+    assert everything[1]["fact_changes"][0]["display"] == "NEV models planned for China: 10 → 8"
+    assert unknown.status_code == 400 and "status must be one of" in unknown.json()["error"]
+    assert too_many.status_code == 422
+
+
+async def test_status_page_shows_alerts_feeds_and_refused_rules_with_feed_text_escaped(
+    engine: Engine, tmp_path: Path
+) -> None:
+    declared = [Spec("Google News: BYD", "https://news.example/rss?q=BYD&token=s3cr3t")]
+    db.run_transaction(engine, lambda conn: sync_declared(conn, declared, now=NOW))
+    rows = [
+        alert_row(1, status="sent", title="BYD <script>alert(1)</script> opens a plant"),
+        alert_row(2, status="pending", title="Nissan now plans eight NEV models for China"),
+    ]
+    db.run_transaction(engine, lambda conn: alert_store.insert_alerts(conn, rows))
+    active = active_rules(tmp_path)
+    active.reject([Problem("rules/byd.yaml", 7, "match: unknown alias @BYDD")], at=NOW)
+
+    async with client_of(create_app(engine, clock=lambda: NOW, rules=lambda: active.state)) as client:
+        page = await client.get("/")
+
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    html = page.text
+    assert "<script>alert(1)</script>" not in html
+    assert "BYD &lt;script&gt;alert(1)&lt;/script&gt; opens a plant" in html
+    assert "NEV models planned for China: 10 → 8" in html
+    assert 'href="https://news.example/2"' in html
+    assert "Google News: BYD" in html and "s3cr3t" not in html
+    assert "rules/byd.yaml:7: match: unknown alias @BYDD" in html
+    assert "degraded" in html
