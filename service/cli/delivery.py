@@ -142,7 +142,10 @@ def channels_list(as_json: JsonFlag = False) -> None:
         return
     for r in rows:
         state = f"BROKEN: {r['broken']}" if r["broken"] else "ok"
-        typer.echo(f"{r['name']:<20} {state}  queue {r['queue_depth']}  oldest {r['oldest_pending_s']:.0f}s")
+        muted = f"  muted until {iso(r['muted_until'])}" if r["muted_until"] else ""
+        typer.echo(
+            f"{r['name']:<20} {state}  queue {r['queue_depth']}  oldest {r['oldest_pending_s']:.0f}s{muted}"
+        )
 
 
 @channels_app.command("mute")
@@ -151,9 +154,7 @@ def mute(
     for_: Annotated[str, typer.Option("--for", help="How long, e.g. 2h, 1d.")] = "1h",
 ) -> None:
     """Mute a rule (alerts still stored and in the digest) or a channel (messages wait) for a while."""
-    if not target.startswith(("rule:", "channel:")):
-        typer.echo("target must be rule:<id> or channel:<name>", err=True)
-        raise typer.Exit(2)
+    _check_target(target)
     try:
         seconds = parse_span_s(for_)
     except ValueError as exc:
@@ -167,3 +168,40 @@ def mute(
 
     guarded(action)
     typer.echo(f"{target} muted until {iso(until)}")
+
+
+@channels_app.command("unmute")
+def unmute(target: Annotated[str, typer.Argument(help="rule:<id> or channel:<name>.")]) -> None:
+    """End a mute now: the rule alerts again at once / the channel's waiting messages go out."""
+    _check_target(target)
+
+    def action() -> bool:
+        with engine_for(settings()) as engine:
+            return db.run_transaction(engine, lambda conn: outbox.unmute(conn, target))
+
+    ended = guarded(action)
+    typer.echo(f"{target} unmuted" if ended else f"{target} was not muted")
+
+
+@channels_app.command("mutes")
+def mutes_list(as_json: JsonFlag = False) -> None:
+    """Mutes still running: what is muted and until when."""
+    now = datetime.now(UTC)
+
+    def action() -> list[dict[str, Any]]:
+        with engine_for(settings()) as engine, engine.connect() as conn:
+            return [{"target": t, "until": iso(u)} for t, u in outbox.active_mutes(conn, now=now)]
+
+    rows = guarded(action)
+    if as_json:
+        print_json(rows)
+        return
+    for r in rows:
+        typer.echo(f"{r['target']:<30} until {r['until']}")
+    typer.echo(f"{len(rows)} active mutes")
+
+
+def _check_target(target: str) -> None:
+    if not target.startswith(("rule:", "channel:")) or target.endswith(":"):
+        typer.echo("target must be rule:<id> or channel:<name>", err=True)
+        raise typer.Exit(2)

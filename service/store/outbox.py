@@ -469,6 +469,17 @@ def mute(conn: Connection, target: str, *, until: datetime, now: datetime) -> No
     conn.execute(sa.insert(mutes).values(target=target, until=until, created_at=now))
 
 
+def unmute(conn: Connection, target: str) -> bool:
+    """End a mute now; False when ``target`` was not muted."""
+    return bool(conn.execute(sa.delete(mutes).where(mutes.c.target == target)).rowcount)
+
+
+def active_mutes(conn: Connection, *, now: datetime) -> list[tuple[str, datetime]]:
+    """(target, until) of every mute still running, soonest to end first."""
+    query = sa.select(mutes.c.target, mutes.c.until).where(mutes.c.until > now).order_by(mutes.c.until)
+    return [(r.target, r.until) for r in conn.execute(query)]
+
+
 def muted_targets(conn: Connection, *, now: datetime) -> set[str]:
     return set(conn.execute(sa.select(mutes.c.target).where(mutes.c.until > now)).scalars())
 

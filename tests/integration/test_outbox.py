@@ -10,6 +10,7 @@ SQLite and PostgreSQL (``db_url`` / ``engine``).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import random
@@ -970,3 +971,108 @@ def test_channel_health_shows_a_channel_mute(engine: Engine, clock: FakeClock) -
     assert health(engine, clock)["slack"]["muted_until"] == now + timedelta(hours=2)
     clock.advance(3 * 3600)
     assert health(engine, clock)["slack"]["muted_until"] is None
+
+
+# --- mutes and cooldowns -------------------------------------------------------------------------
+
+
+async def test_a_muted_rule_stores_its_alerts_but_sends_nothing_until_unmuted(
+    db_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    feed: LoopbackHTTPServer,
+    clock: FakeClock,
+    slack: SlackReceiver,
+) -> None:
+    items = acme_items(3, prefix="muted")  # three distinct stories
+    first, later = items[:2], items[2:]
+    with engine.begin() as conn:
+        outbox.mute(conn, "rule:acme", until=datetime.now(UTC) + timedelta(hours=1), now=datetime.now(UTC))
+    settings = await scenario(db_url, tmp_path, feed, first, notify=["slack"], slack_webhook_url=slack.url)
+    assert rows(engine) == [] and alert_statuses(engine) == ["pending", "pending"]  # kept for the digest
+
+    with engine.begin() as conn:
+        assert outbox.unmute(conn, "rule:acme") and not outbox.unmute(conn, "rule:acme")
+    feed.route("/f.xml", body=rss_items(*first, *later))
+    await ingest(settings)
+    worker, notifiers = make_worker(engine, settings, clock)
+    try:
+        await run_rounds(worker, clock, engine, max_rounds=10)
+    finally:
+        await notifiers.aclose()
+    bodies = [r.body for r in slack.received]
+    assert urls_in(bodies, [u for _, u, _ in first + later]) == {
+        first[0][1]: 0,
+        first[1][1]: 0,
+        later[0][1]: 1,
+    }
+
+
+async def test_a_muted_channel_holds_its_messages_until_the_mute_ends(
+    db_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    feed: LoopbackHTTPServer,
+    clock: FakeClock,
+    slack: SlackReceiver,
+) -> None:
+    items = acme_items(2, prefix="held")
+    settings = await scenario(db_url, tmp_path, feed, items, notify=["slack"], slack_webhook_url=slack.url)
+    with engine.begin() as conn:
+        outbox.mute(conn, "channel:slack", until=clock.now() + timedelta(minutes=30), now=clock.now())
+    worker, notifiers = make_worker(engine, settings, clock)
+    try:
+        await run_rounds(worker, clock, engine, max_rounds=5)
+        assert slack.received == [] and {r["state"] for r in rows(engine)} == {"pending"}
+        clock.advance(31 * 60)  # the mute runs out by itself
+        await run_rounds(worker, clock, engine, max_rounds=10)
+    finally:
+        await notifiers.aclose()
+    assert urls_in([r.body for r in slack.received], [u for _, u, _ in items]) == {u: 1 for _, u, _ in items}
+    assert {r["state"] for r in rows(engine)} == {"sent"}
+
+
+async def test_a_rule_in_its_cooldown_stores_new_alerts_without_sending_them(
+    db_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    feed: LoopbackHTTPServer,
+    clock: FakeClock,
+    slack: SlackReceiver,
+) -> None:
+    first, second = acme_items(2, prefix="cool")
+    feed.route("/f.xml", body=rss_items(first))
+    rules = write_acme_rules(tmp_path / "rules", feed.url("/f.xml"), notify=["slack"])
+    acme = rules / "acme.yaml"
+    acme.write_text(acme.read_text(encoding="utf-8") + "    cooldown: 1h\n", encoding="utf-8")
+    settings = test_settings(db_url, rules, slack_webhook_url=slack.url, slack_min_interval_s=0)
+    await ingest(settings)
+    worker, notifiers = make_worker(engine, settings, clock)
+    try:
+        await run_rounds(worker, clock, engine, max_rounds=10)
+        feed.route("/f.xml", body=rss_items(first, second))
+        (outcome,) = await ingest(settings)
+        await run_rounds(worker, clock, engine, max_rounds=10)
+    finally:
+        await notifiers.aclose()
+    assert outcome.alerts == 1  # the second story's alert is stored ...
+    assert len(rows(engine)) == 1  # ... but nothing was queued for it
+    assert urls_in([r.body for r in slack.received], [first[1], second[1]]) == {first[1]: 1, second[1]: 0}
+
+
+def test_mutes_are_listed_and_ended_from_the_command_line(db_url: str, tmp_path: Path) -> None:
+    env = service_env(db_url, tmp_path / "rules")
+    (tmp_path / "rules").mkdir()
+    assert rivalwatch("channels", "mute", "rule:byd", "--for", "2h", env=env).returncode == 0
+    assert rivalwatch("channels", "mute", "channel:slack", "--for", "30m", env=env).returncode == 0
+    listed = rivalwatch("channels", "mutes", "--json", env=env)
+    assert [m["target"] for m in json.loads(listed.stdout)] == ["channel:slack", "rule:byd"]
+
+    ended = rivalwatch("channels", "unmute", "rule:byd", env=env)
+    again = rivalwatch("channels", "unmute", "rule:byd", env=env)
+    bad = rivalwatch("channels", "unmute", "byd", env=env)
+    assert ended.returncode == 0 and "rule:byd unmuted" in ended.stdout
+    assert again.returncode == 0 and "rule:byd was not muted" in again.stdout
+    assert bad.returncode == 2 and "rule:<id> or channel:<name>" in bad.stderr
+    remaining = json.loads(rivalwatch("channels", "mutes", "--json", env=env).stdout)
+    assert [m["target"] for m in remaining] == ["channel:slack"]
