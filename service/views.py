@@ -64,6 +64,24 @@ def feed_json(feed: FeedHealth) -> dict[str, Any]:
     }
 
 
+def delivery_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    """An outbox row: where a message goes, how far it got, what went wrong."""
+    return {
+        "id": row["id"],
+        "key": row["idempotency_key"],
+        "channel": row["channel"],
+        "kind": row["kind"],
+        "state": row["state"],
+        "attempts": row["attempts"],
+        "last_error": row["last_error"],
+        "ambiguous": row["ambiguous"],
+        "alert_ids": row["alert_ids"],
+        "created_at": iso(row["created_at"]),
+        "next_attempt_at": iso(row["next_attempt_at"]),
+        "sent_at": iso(row["sent_at"]),
+    }
+
+
 def rules_json(state: RulesState) -> dict[str, Any]:
     """The rules version in force and, if the files on disk were refused since, why."""
     book = state.book

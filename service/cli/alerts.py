@@ -8,7 +8,8 @@ import typer
 
 from service.cli.common import JsonFlag, engine_for, guarded, print_json, settings
 from service.store.alerts import STATUSES, list_alerts
-from service.views import alert_json
+from service.store.outbox import list_deliveries
+from service.views import alert_json, delivery_json
 
 app = typer.Typer(no_args_is_help=True, help="Alerts raised by the rules.")
 
@@ -41,3 +42,46 @@ def alerts_list(
         if a["url"]:
             typer.echo(f"    {a['url']}")
     typer.echo(f"{len(rows)} alerts")
+
+
+@app.command("show")
+def alerts_show(
+    alert_id: Annotated[int, typer.Argument(help="The alert's id (first column of `alerts list --json`).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """One alert in full: why it fired or was suppressed, the evidence, and where it was sent."""
+
+    def action() -> dict[str, Any] | None:
+        with engine_for(settings()) as engine, engine.connect() as conn:
+            found = list_alerts(conn, alert_id=alert_id)
+            if not found:
+                return None
+            sent = [delivery_json(d) for d in list_deliveries(conn, alert_id=alert_id)]
+            return alert_json(found[0]) | {"deliveries": sent}
+
+    alert = guarded(action)
+    if alert is None:
+        typer.echo(f"no alert {alert_id}", err=True)
+        raise typer.Exit(1)
+    if as_json:
+        print_json(alert)
+        return
+    novelty = "-" if alert["novelty"] is None else f"{alert['novelty']:.2f}"
+    typer.echo(f"{alert['title']}\n{alert['url'] or '(no link)'}")
+    typer.echo(
+        f"rule {alert['rule']} ({alert['rule_name']}), {alert['severity']}, feed {alert['feed'] or '-'}"
+    )
+    typer.echo(f"status {alert['status']}, novelty {novelty}, {alert['created_at']}")
+    if alert["reason"]:
+        typer.echo(f"why: {alert['reason']}")
+    typer.echo(f"matched: {', '.join(alert['matched'])}")
+    typer.echo(f"snippet: {alert['snippet']}")
+    for change in alert["fact_changes"]:
+        typer.echo(f"changed: {change['display']}\n    evidence: {change['evidence']}")
+    if alert["new_terms"]:
+        typer.echo(f"new terms: {', '.join(alert['new_terms'])}")
+    for d in alert["deliveries"]:
+        error = f", last error: {d['last_error']}" if d["last_error"] else ""
+        typer.echo(f"sent to {d['channel']}: {d['state']} after {d['attempts']} attempts{error}")
+    if not alert["deliveries"]:
+        typer.echo("not sent at once (suppressed, muted, in a cooldown, or routed to the digest only)")

@@ -17,7 +17,7 @@ from service.notify.render_email import message_html, message_text
 from service.notify.route import Available
 from service.runtime import open_runtime
 from service.store import db, outbox
-from service.views import iso
+from service.views import delivery_json, iso
 
 digest_app = typer.Typer(no_args_is_help=True, help="The email digest of alerts not yet in one.")
 deliveries_app = typer.Typer(no_args_is_help=True, help="The outbox: every message, its state and attempts.")
@@ -98,7 +98,7 @@ def deliveries_list(
         with engine_for(settings()) as engine, engine.connect() as conn:
             return outbox.list_deliveries(conn, state=state, limit=limit)
 
-    rows = [_delivery_json(r) for r in guarded(action)]
+    rows = [delivery_json(r) for r in guarded(action)]
     if as_json:
         print_json(rows)
         return
@@ -108,23 +108,6 @@ def deliveries_list(
         head = f"{r['created_at']}  {r['state']:<8} {r['attempts']:>2}x  {r['channel']:<16}"
         typer.echo(f"{head} {r['key']}{error}{flag}")
     typer.echo(f"{len(rows)} deliveries")
-
-
-def _delivery_json(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "key": row["idempotency_key"],
-        "channel": row["channel"],
-        "kind": row["kind"],
-        "state": row["state"],
-        "attempts": row["attempts"],
-        "last_error": row["last_error"],
-        "ambiguous": row["ambiguous"],
-        "alert_ids": row["alert_ids"],
-        "created_at": iso(row["created_at"]),
-        "next_attempt_at": iso(row["next_attempt_at"]),
-        "sent_at": iso(row["sent_at"]),
-    }
 
 
 @channels_app.command("list")

@@ -66,6 +66,7 @@ def list_alerts(
     rule_id: str | None = None,
     since: datetime | None = None,
     limit: int | None = None,
+    alert_id: int | None = None,
 ) -> list[dict[str, Any]]:
     query = (
         sa.select(alerts, feeds.c.name.label("feed_name"))
@@ -78,6 +79,8 @@ def list_alerts(
         query = query.where(alerts.c.rule_id == rule_id)
     if since is not None:
         query = query.where(alerts.c.created_at >= since)
+    if alert_id is not None:
+        query = query.where(alerts.c.id == alert_id)
     if limit is not None:
         query = query.limit(limit)
     return [dict(r._mapping) for r in conn.execute(query)]

@@ -373,12 +373,18 @@ def _settled(seen: Sequence[tuple[str, str]]) -> str | None:
 # --- views -------------------------------------------------------------------------------------
 
 
-def list_deliveries(conn: Connection, *, state: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+def list_deliveries(
+    conn: Connection, *, state: str | None = None, limit: int = 200, alert_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Outbox rows, newest first; only those naming ``alert_id`` when it is given."""
     query = (
         sa.select(deliveries).order_by(deliveries.c.created_at.desc(), deliveries.c.id.desc()).limit(limit)
     )
     if state is not None:
         query = query.where(deliveries.c.state == state)
+    if alert_id is not None:
+        naming = sa.select(delivery_alerts.c.delivery_id).where(delivery_alerts.c.alert_id == alert_id)
+        query = query.where(deliveries.c.id.in_(naming))
     return [dict(r._mapping) for r in conn.execute(query)]
 
 

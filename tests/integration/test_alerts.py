@@ -192,6 +192,16 @@ def test_alerts_list_json_keeps_the_contract_fields(tmp_path: Path, server: Loop
         assert row["feed"] == "wire" and row["status"] in ("sent", "suppressed")
         assert all({"fact", "baseline", "new"} <= set(c) for c in row["fact_changes"])
 
+    changed = next(r for r in rows if r["fact_changes"])
+    shown = json.loads(rivalwatch("alerts", "show", str(changed["id"]), "--json", env=env).stdout)
+    assert {k: shown[k] for k in changed} == changed  # the same alert, plus where it went
+    assert [(d["state"], changed["id"] in d["alert_ids"]) for d in shown["deliveries"]] == [("sent", True)]
+    text = rivalwatch("alerts", "show", str(changed["id"]), env=env)
+    assert text.returncode == 0 and f"changed: {changed['fact_changes'][0]['display']}" in text.stdout
+    assert "evidence: " in text.stdout and "sent to " in text.stdout
+    missing = rivalwatch("alerts", "show", "999999", env=env)
+    assert missing.returncode == 1 and "no alert 999999" in missing.stderr
+
 
 @pytest.mark.corpus
 async def test_the_real_corpus_through_the_shipped_rules(
