@@ -35,13 +35,13 @@ from __future__ import annotations
 import asyncio
 import time
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import MappingProxyType, TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Self
 from urllib.parse import urljoin, urlsplit
 
 import httpcore
@@ -166,8 +166,10 @@ class Fetcher:
         deadline = asyncio.timeout(self._deadline_s)
         try:
             async with deadline:
+                # Queueing may move the deadline back, by max_queue_s in all, across every hop.
+                latest = (deadline.when() or 0.0) + self._max_queue_s
                 result = await self._follow_redirects(
-                    url, _conditional_headers(etag, last_modified), deadline
+                    url, _conditional_headers(etag, last_modified), _Deadline(deadline, latest)
                 )
         except TimeoutError:
             if deadline.expired():
@@ -176,7 +178,7 @@ class Fetcher:
         return replace(result, duration_ms=(time.perf_counter() - started) * 1000)
 
     async def _follow_redirects(
-        self, url: str, headers: Mapping[str, str], deadline: asyncio.Timeout
+        self, url: str, headers: Mapping[str, str], deadline: _Deadline
     ) -> FetchResult:
         for _hop in range(self._max_redirects + 1):
             host = _host_of(url)
@@ -205,14 +207,14 @@ class Fetcher:
         return len(self._host_slots)
 
     @asynccontextmanager
-    async def _host_slot(self, host: str, deadline: asyncio.Timeout) -> AsyncIterator[None]:
+    async def _host_slot(self, host: str, deadline: _Deadline) -> AsyncIterator[None]:
         slot = self._host_slots.get(host)
         if slot is None:
             slot = self._host_slots[host] = _HostSlot(asyncio.Semaphore(self._per_host_concurrency))
         slot.users += 1
         try:
             if slot.semaphore.locked():
-                await _not_counting(deadline, self._max_queue_s, slot.semaphore.acquire())
+                await deadline.not_counting(slot.semaphore)
             else:
                 await slot.semaphore.acquire()
             try:
@@ -376,20 +378,30 @@ class _HostSlot:
     """Fetches holding or waiting for the semaphore."""
 
 
-async def _not_counting(deadline: asyncio.Timeout, budget_s: float, waiting: Awaitable[Any]) -> None:
-    """Await ``waiting`` and move ``deadline`` back by the time it took, by at most ``budget_s``."""
-    loop = asyncio.get_running_loop()
-    when = deadline.when()
-    if when is None:
-        await waiting
-        return
-    started = loop.time()
-    deadline.reschedule(when + budget_s)
-    try:
-        await waiting
-    finally:
-        if not deadline.expired():  # an expired deadline is already cancelling this fetch
-            deadline.reschedule(when + min(loop.time() - started, budget_s))
+@dataclass(frozen=True, slots=True)
+class _Deadline:
+    """A fetch's deadline and the latest it may be moved back to while the fetch queues."""
+
+    timeout: asyncio.Timeout
+    latest: float
+    """Loop time: the original deadline plus the whole queue budget."""
+
+    async def not_counting(self, slot: asyncio.Semaphore) -> None:
+        """Acquire ``slot``; the time spent waiting moves the deadline back, never past ``latest``."""
+        timeout = self.timeout
+        when = timeout.when()
+        if when is None or timeout.expired():
+            await slot.acquire()
+            return
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        ceiling = max(when, self.latest)
+        timeout.reschedule(ceiling)
+        try:
+            await slot.acquire()
+        finally:
+            if not timeout.expired():  # an expired deadline is already cancelling this fetch
+                timeout.reschedule(min(when + (loop.time() - started), ceiling))
 
 
 def _host_of(url: str) -> str:

@@ -542,6 +542,27 @@ async def test_the_queue_budget_bounds_how_long_a_wait_is_free(server: LoopbackH
         assert fetcher.hosts_in_use == 0
 
 
+async def test_the_queue_budget_is_shared_by_every_redirect_hop(server: LoopbackHTTPServer) -> None:
+    # One slot. A holds it 0-0.4 s; B queues for /hop (0.4 s of waiting, the whole 0.3 s budget
+    # free), then C takes the slot 0.4-0.8 s while B queues again for the redirect target. That
+    # second wait is not free any more: B's deadline stays at 0.5 + 0.3 s and B fails at 0.8 s
+    # instead of finishing at 1.0 s on a budget granted twice.
+    server.route("/slow", body=b"ok", delay_s=0.4)
+    server.route("/hop", status=302, headers={"Location": "/target"})
+    server.route("/target", body=b"late", delay_s=0.2)
+
+    async with make_fetcher(per_host_concurrency=1, deadline_s=0.5, max_queue_s=0.3) as fetcher:
+        a = asyncio.create_task(fetcher.fetch(server.url("/slow?n=a")))
+        await asyncio.sleep(0.02)
+        b = asyncio.create_task(fetcher.fetch(server.url("/hop")))
+        await asyncio.sleep(0.02)
+        c = asyncio.create_task(fetcher.fetch(server.url("/slow?n=c")))
+        with pytest.raises(DeadlineError):
+            await b
+        assert (await a).body == b"ok" and (await c).body == b"ok"
+        assert fetcher.hosts_in_use == 0
+
+
 async def test_the_deadline_still_covers_the_fetch_after_a_wait(server: LoopbackHTTPServer) -> None:
     server.route("/quick", body=b"ok", delay_s=0.3)
     server.route("/stuck", body=b"late", delay_s=3)
