@@ -15,16 +15,19 @@ from service.rulebook import RulesState
 from service.store.feeds import FeedHealth
 
 REDACTED_VALUE = "redacted"
-# Query parameters that carry credentials in private or paid feeds' URLs.
+# Query parameters that carry credentials in private or paid feeds' URLs: names ending in one
+# of these words, or starting with auth / sess ("authorization", "sessionid").
 _CREDENTIAL_PARAM = re.compile(
-    r"(?:api[_-]?key|key|token|access[_-]?token|auth|secret|password|passwd|pwd|sig|signature|session)$",
+    r"(?:key|token|secret|password|passwd|pwd|sig|signature|credentials?)$|^(?:auth|sess)",
     re.IGNORECASE,
 )
+_PARAM_SEPARATOR = re.compile(r"([&;])")
 
 
 def shown_url(url: str) -> str:
-    """A feed URL fit to print: user-info and the values of credential-like query parameters
-    (``token``, ``api_key``, ``sig`` ...) replaced, everything else (search terms too) kept."""
+    """A feed URL fit to print: user-info and the values of credential-like query or fragment
+    parameters (``token``, ``api_key``, ``sig``, ``auth...`` ...) replaced, everything else
+    (search terms too) kept."""
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -32,8 +35,14 @@ def shown_url(url: str) -> str:
     netloc = parts.netloc
     if "@" in netloc:
         netloc = f"{REDACTED_VALUE}@{netloc.rsplit('@', 1)[1]}"
-    query = "&".join(_shown_param(pair) for pair in parts.query.split("&")) if parts.query else ""
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    return urlunsplit(
+        (parts.scheme, netloc, parts.path, _shown_params(parts.query), _shown_params(parts.fragment))
+    )
+
+
+def _shown_params(params: str) -> str:
+    """``a=1&token=x;b`` with the credential-like values replaced; separators kept as written."""
+    return "".join(_shown_param(piece) for piece in _PARAM_SEPARATOR.split(params)) if params else ""
 
 
 def _shown_param(pair: str) -> str:

@@ -130,8 +130,11 @@ def create_app(
         feeds_health, channels = found
         now = clock()
         state = rules() if rules else None
-        with engine.connect() as conn:
-            latest = [alert_json(a) for a in list_alerts(conn, limit=PAGE_ALERTS)]
+        try:
+            with engine.connect() as conn:
+                latest = [alert_json(a) for a in list_alerts(conn, limit=PAGE_ALERTS)]
+        except SQLAlchemyError:
+            return HTMLResponse(_PAGES.get_template("down.html").render(), status_code=503)
         page = _PAGES.get_template("status.html").render(
             now=iso(now),
             health=health_report(feeds_health, channels, now=now, rules=state),

@@ -158,9 +158,11 @@ def unmute(target: Annotated[str, typer.Argument(help="rule:<id> or channel:<nam
     """End a mute now: the rule alerts again at once / the channel's waiting messages go out."""
     _check_target(target)
 
+    now = datetime.now(UTC)
+
     def action() -> bool:
         with engine_for(settings()) as engine:
-            return db.run_transaction(engine, lambda conn: outbox.unmute(conn, target))
+            return db.run_transaction(engine, lambda conn: outbox.unmute(conn, target, now=now))
 
     ended = guarded(action)
     typer.echo(f"{target} unmuted" if ended else f"{target} was not muted")

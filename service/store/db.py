@@ -109,12 +109,12 @@ class BulkInsertSkippingExisting:
         self.table = table
         self.columns = tuple(columns)
         self.unique = list(unique)
-        self._plans: dict[str, _InsertPlan] = {}
+        self._plans: dict[tuple[str, str], _InsertPlan] = {}
 
     def execute(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         if not rows:
             return
-        plan = self._plans.get(conn.dialect.name) or self._plan(conn)
+        plan = self._plans.get(_dialect_key(conn)) or self._plan(conn)
         ready = [plan.prepare(row) for row in rows]
         if plan.named:
             conn.exec_driver_sql(plan.sql, [dict(zip(self.columns, row, strict=True)) for row in ready])
@@ -126,7 +126,8 @@ class BulkInsertSkippingExisting:
         statement = insert_skipping_existing(conn, self.table, unique=self.unique).values(
             {name: sa.bindparam(name) for name in self.columns}
         )
-        compiled = statement.compile(dialect=dialect)
+        # As an executemany: a single-row compile would add RETURNING of the primary key.
+        compiled = statement.compile(dialect=dialect, for_executemany=True)
         positions = compiled.positiontup
         if positions is not None and tuple(positions) != self.columns:
             raise AssertionError(f"unexpected parameter order {positions}")
@@ -135,8 +136,13 @@ class BulkInsertSkippingExisting:
             for index, name in enumerate(self.columns)
             if (processor := _bind_processor(self.table.c[name].type, dialect)) is not None
         )
-        plan = self._plans[dialect.name] = _InsertPlan(str(compiled), positions is None, processors)
+        plan = self._plans[_dialect_key(conn)] = _InsertPlan(str(compiled), positions is None, processors)
         return plan
+
+
+def _dialect_key(conn: Connection) -> tuple[str, str]:
+    """Database and driver: two drivers of one database may want different parameter styles."""
+    return conn.dialect.name, conn.dialect.driver
 
 
 def _bind_processor(type_: Any, dialect: Any) -> Callable[[Any], Any] | None:

@@ -475,9 +475,12 @@ def mute(conn: Connection, target: str, *, until: datetime, now: datetime) -> No
     conn.execute(sa.insert(mutes).values(target=target, until=until, created_at=now))
 
 
-def unmute(conn: Connection, target: str) -> bool:
-    """End a mute now; False when ``target`` was not muted."""
-    return bool(conn.execute(sa.delete(mutes).where(mutes.c.target == target)).rowcount)
+def unmute(conn: Connection, target: str, *, now: datetime) -> bool:
+    """End a mute now; False when ``target`` was not muted (or its mute had already run out)."""
+    running = conn.execute(sa.select(mutes.c.until).where(mutes.c.target == target, mutes.c.until > now))
+    was_muted = running.first() is not None
+    conn.execute(sa.delete(mutes).where(mutes.c.target == target))
+    return was_muted
 
 
 def active_mutes(conn: Connection, *, now: datetime) -> list[tuple[str, datetime]]:

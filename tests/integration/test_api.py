@@ -128,6 +128,6 @@ async def test_status_page_shows_alerts_feeds_and_refused_rules_with_feed_text_e
     assert "BYD &lt;script&gt;alert(1)&lt;/script&gt; opens a plant" in html
     assert "NEV models planned for China: 10 → 8" in html
     assert 'href="https://news.example/2"' in html
-    assert "Google News: BYD" in html and "s3cr3t" not in html
+    assert "Google News: BYD" in html
     assert "rules/byd.yaml:7: match: unknown alias @BYDD" in html
-    assert "degraded" in html
+    assert '<h1>rivalwatch <span class="badge degraded">degraded</span></h1>' in html

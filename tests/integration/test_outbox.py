@@ -992,7 +992,8 @@ async def test_a_muted_rule_stores_its_alerts_but_sends_nothing_until_unmuted(
     assert rows(engine) == [] and alert_statuses(engine) == ["pending", "pending"]  # kept for the digest
 
     with engine.begin() as conn:
-        assert outbox.unmute(conn, "rule:acme") and not outbox.unmute(conn, "rule:acme")
+        now = datetime.now(UTC)
+        assert outbox.unmute(conn, "rule:acme", now=now) and not outbox.unmute(conn, "rule:acme", now=now)
     feed.route("/f.xml", body=rss_items(*first, *later))
     await ingest(settings)
     worker, notifiers = make_worker(engine, settings, clock)
@@ -1076,3 +1077,14 @@ def test_mutes_are_listed_and_ended_from_the_command_line(db_url: str, tmp_path:
     assert bad.returncode == 2 and "rule:<id> or channel:<name>" in bad.stderr
     remaining = json.loads(rivalwatch("channels", "mutes", "--json", env=env).stdout)
     assert [m["target"] for m in remaining] == ["channel:slack"]
+
+
+def test_unmuting_a_mute_that_already_ran_out_says_it_was_not_muted(engine: Engine, clock: FakeClock) -> None:
+    now = clock.now()
+    with engine.begin() as conn:
+        outbox.mute(conn, "rule:old", until=now - timedelta(minutes=1), now=now - timedelta(hours=1))
+        outbox.mute(conn, "rule:live", until=now + timedelta(minutes=1), now=now)
+        assert [target for target, _ in outbox.active_mutes(conn, now=now)] == ["rule:live"]
+        assert not outbox.unmute(conn, "rule:old", now=now)
+        assert outbox.unmute(conn, "rule:live", now=now)
+        assert outbox.active_mutes(conn, now=now) == []

@@ -25,6 +25,14 @@ from service.views import shown_url
         ("https://user:pa55@feeds.example/rss", "https://redacted@feeds.example/rss"),
         ("https://feeds.example/rss", "https://feeds.example/rss"),
         ("https://feeds.example/rss?flag", "https://feeds.example/rss?flag"),
+        (
+            "https://pro.example/rss?a=1;token=abc&authorization=Bearer%20x&sessionid=9&keyword=BYD",
+            "https://pro.example/rss?a=1;token=redacted&authorization=redacted&sessionid=redacted&keyword=BYD",
+        ),
+        (
+            "https://pro.example/rss#access_token=abc&tab=2",
+            "https://pro.example/rss#access_token=redacted&tab=2",
+        ),
     ],
 )
 def test_shown_url_keeps_search_terms_and_hides_credentials(url: str, expected: str) -> None:
