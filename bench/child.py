@@ -2,16 +2,20 @@
 
 The child prints one JSON line when it is listening (at least ``base_url``), serves until its
 standard input closes, then prints one JSON line of its own statistics. Both feed servers of the
-benchmark (``bench.feedserver`` for polling, ``bench.delivery --feed-server``) speak this way.
+benchmark (``bench.feedserver`` for polling, ``bench.delivery --feed-server``) speak this way:
+:class:`ChildServer` is the parent's side, :func:`serve_until_stdin_closes` the child's.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import select
 import selectors
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import urlsplit
@@ -73,6 +77,21 @@ class ChildServer:
             return json.loads(conn.getresponse().read())
         finally:
             conn.close()
+
+
+def serve_until_stdin_closes(
+    started: dict[str, Any], requests: Callable[[], int], *, max_seconds: float
+) -> int:
+    """The child's side: announce ``started``, serve (in the server's own threads) until the parent
+    closes our standard input or ``max_seconds`` pass, then report CPU time and requests served."""
+    print(json.dumps(started), flush=True)
+    deadline = time.monotonic() + max_seconds
+    while time.monotonic() < deadline:
+        readable, _, _ = select.select([sys.stdin], [], [], 0.2)
+        if readable and not sys.stdin.readline():
+            break  # EOF: the benchmark is done with us
+    print(json.dumps({"cpu_s": time.process_time(), "requests": requests()}), flush=True)
+    return 0
 
 
 def read_line(proc: subprocess.Popen[str], *, timeout_s: float) -> str:

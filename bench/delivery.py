@@ -36,9 +36,7 @@ import gc
 import json
 import math
 import re
-import select
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -50,7 +48,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from bench.child import ChildServer
+from bench.child import ChildServer, serve_until_stdin_closes
 from bench.common import table, verdict
 from tests.support.httpserver import RecordedRequest, Reply
 from tests.support.slack import SlackReceiver, rate_limited
@@ -159,15 +157,8 @@ def serve_feeds(max_seconds: float) -> int:
         for name in FEEDS:
             server.route(f"/feeds/{name}.xml", handler=feed_handler(name))
         server.route(PUBLISH_PATH, handler=publish)
-        print(json.dumps({"base_url": server.base_url, "tuned": tuned}), flush=True)
-        deadline = time.monotonic() + max_seconds
-        while time.monotonic() < deadline:
-            readable, _, _ = select.select([sys.stdin], [], [], 0.2)
-            if readable and not sys.stdin.readline():
-                break  # EOF: the benchmark is done with us
-        requests = len(server.requests)
-    print(json.dumps({"cpu_s": time.process_time(), "requests": requests}), flush=True)
-    return 0
+        started = {"base_url": server.base_url, "tuned": tuned}
+        return serve_until_stdin_closes(started, lambda: len(server.requests), max_seconds=max_seconds)
 
 
 class FeedServer(ChildServer):

@@ -14,11 +14,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import select
-import sys
-import time
 from urllib.parse import quote
 
+from bench.child import serve_until_stdin_closes
 from bench.corpus import load_real_corpus
 from tests.support import httpserver
 from tests.support.httpserver import LoopbackHTTPServer, RecordedRequest, Reply
@@ -70,18 +68,8 @@ def main(argv: list[str] | None = None) -> int:
             return Reply(200, json.dumps(counts).encode(), {"Content-Type": "application/json"})
 
         server.route(STATS_PATH, handler=stats)
-        print(
-            json.dumps({"base_url": server.base_url, "paths": paths, "etags": etags, "tuned": tuned}),
-            flush=True,
-        )
-        deadline = time.monotonic() + opts.max_seconds
-        while time.monotonic() < deadline:
-            readable, _, _ = select.select([sys.stdin], [], [], 0.2)
-            if readable and not sys.stdin.readline():
-                break  # EOF: the benchmark is done with us
-        requests = len(server.requests)
-    print(json.dumps({"cpu_s": time.process_time(), "requests": requests}), flush=True)
-    return 0
+        started = {"base_url": server.base_url, "paths": paths, "etags": etags, "tuned": tuned}
+        return serve_until_stdin_closes(started, lambda: len(server.requests), max_seconds=opts.max_seconds)
 
 
 if __name__ == "__main__":
