@@ -90,6 +90,16 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.connection.driver_connection.execute(begin)  # type: ignore[union-attr]
 
 
+IN_LIST_CHUNK = 500
+"""Values per ``IN (...)`` list: well inside SQLite's and PostgreSQL's parameter limits."""
+
+
+def chunked(values: Sequence[T], size: int = IN_LIST_CHUNK) -> Iterator[list[T]]:
+    """``values`` in consecutive lists of at most ``size``, for statements with an IN list."""
+    for start in range(0, len(values), size):
+        yield list(values[start : start + size])
+
+
 def insert_skipping_existing(conn: Connection, table: sa.Table, *, unique: Sequence[str]) -> Any:
     """``INSERT … ON CONFLICT (unique) DO NOTHING`` in the connection's dialect."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite

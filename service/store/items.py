@@ -8,7 +8,7 @@ without them. Only rows actually inserted are returned: later stages act on thos
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -17,10 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from service.sources.dedup import pick_story, unique_by_key
-from service.store.db import BulkInsertSkippingExisting
+from service.store.db import BulkInsertSkippingExisting, chunked
 from service.store.tables import feeds, items
-
-CHUNK = 500  # keys per IN (...) list: well inside SQLite's and PostgreSQL's parameter limits
 
 
 class StorableItem(Protocol):
@@ -54,11 +52,6 @@ class StoreResult:
     inserted: tuple[StoredItem, ...]
     updated: int
     unchanged: int
-
-
-def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(values), CHUNK):
-        yield values[start : start + CHUNK]
 
 
 def store_items(
@@ -122,8 +115,8 @@ _LEADERS_NAME_THEIR_STORY = (
 
 def _known(conn: Connection, feed_id: int, keys: Sequence[str]) -> dict[str, sa.Row[Any]]:
     found: dict[str, sa.Row[Any]] = {}
-    for chunk in _chunks(keys):
-        found.update({r.item_key: r for r in conn.execute(_KNOWN, {"feed_id": feed_id, "keys": list(chunk)})})
+    for chunk in chunked(keys):
+        found.update({r.item_key: r for r in conn.execute(_KNOWN, {"feed_id": feed_id, "keys": chunk})})
     return found
 
 
@@ -191,8 +184,8 @@ def _insert(
     # Rows another poller stored under the same key keep their own first_seen_at: not ours.
     _INSERT_ITEMS.execute(conn, rows)
     stored: dict[str, StoredItem] = {}
-    for chunk in _chunks([i.key for i in batch]):
-        params = {"feed_id": feed_id, "keys": list(chunk), "now": now}
+    for chunk in chunked([i.key for i in batch]):
+        params = {"feed_id": feed_id, "keys": chunk, "now": now}
         stored.update(
             {r.item_key: StoredItem(r.id, r.story_id, r.item_key) for r in conn.execute(_STORED_NOW, params)}
         )
@@ -208,12 +201,12 @@ def _existing_stories(conn: Connection, new: Sequence[StorableItem], *, since: d
     """Stories the new items join: same canonical URL anywhere, or same title and agreeing text."""
     urls = sorted({i.url for i in new if i.url})
     by_url: dict[str, int] = {}
-    for chunk in _chunks(urls):
-        by_url.update({r.url: r.story_id for r in conn.execute(_STORY_BY_URL, {"urls": list(chunk)})})
+    for chunk in chunked(urls):
+        by_url.update({r.url: r.story_id for r in conn.execute(_STORY_BY_URL, {"urls": chunk})})
     fps = sorted({i.title_fp for i in new if i.title_fp and not (i.url and i.url in by_url)})
     by_title: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for chunk in _chunks(fps):
-        for r in conn.execute(_STORY_BY_TITLE, {"fps": list(chunk), "since": since}):
+    for chunk in chunked(fps):
+        for r in conn.execute(_STORY_BY_TITLE, {"fps": chunk, "since": since}):
             by_title[r.title_fp].append((r.story_id, r.text))
     story_of: dict[str, int] = {}
     for item in new:

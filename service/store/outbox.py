@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from service.store.db import insert_skipping_existing
+from service.store.db import chunked, insert_skipping_existing
 from service.store.tables import alerts, channels, deliveries, delivery_alerts, digests, mutes
 
 SENT, PENDING, SENDING, FAILED, HELD = "sent", "pending", "sending", "failed", "held"
@@ -338,11 +338,11 @@ def settle_alert_statuses(conn: Connection, alert_ids: Iterable[int]) -> None:
     with the digest."""
     ids = sorted(set(alert_ids))
     states: dict[int, list[tuple[str, str]]] = {i: [] for i in ids}
-    for start in range(0, len(ids), 500):
+    for chunk in chunked(ids):
         query = (
             sa.select(delivery_alerts.c.alert_id, deliveries.c.kind, deliveries.c.state)
             .join(deliveries, deliveries.c.id == delivery_alerts.c.delivery_id)
-            .where(delivery_alerts.c.alert_id.in_(ids[start : start + 500]))
+            .where(delivery_alerts.c.alert_id.in_(chunk))
         )
         for row in conn.execute(query):
             states[row.alert_id].append((row.kind, row.state))
@@ -352,10 +352,10 @@ def settle_alert_statuses(conn: Connection, alert_ids: Iterable[int]) -> None:
         if status is not None:
             settled.setdefault(status, []).append(alert_id)
     for status, settled_ids in settled.items():  # one statement per status, not one per alert
-        for start in range(0, len(settled_ids), 500):
+        for chunk in chunked(settled_ids):
             conn.execute(
                 sa.update(alerts)
-                .where(alerts.c.id.in_(settled_ids[start : start + 500]), alerts.c.status == PENDING)
+                .where(alerts.c.id.in_(chunk), alerts.c.status == PENDING)
                 .values(status=status)
             )
 
@@ -403,7 +403,7 @@ def channel_health(conn: Connection, *, now: datetime) -> list[dict[str, Any]]:
         depth, depth.c.channel == channels.c.name
     )
     # Mutes live in the mutes table (`channels mute`), not in the channel row.
-    muted = dict(conn.execute(sa.select(mutes.c.target, mutes.c.until).where(mutes.c.until > now)).all())
+    muted = dict(active_mutes(conn, now=now))
     out = []
     for r in conn.execute(query.order_by(channels.c.name)):
         oldest_s = (now - r.oldest).total_seconds() if r.oldest is not None else 0.0
@@ -462,8 +462,7 @@ def undigested_alerts(conn: Connection, *, until: datetime) -> list[dict[str, An
 def close_digest(
     conn: Connection, digest_id: int, alert_ids: Sequence[int], *, listed: int, suppressed: int
 ) -> None:
-    for start in range(0, len(alert_ids), 500):
-        chunk = list(alert_ids[start : start + 500])
+    for chunk in chunked(alert_ids):
         conn.execute(sa.update(alerts).where(alerts.c.id.in_(chunk)).values(digest_id=digest_id))
     conn.execute(
         sa.update(digests).where(digests.c.id == digest_id).values(alerts=listed, suppressed=suppressed)
@@ -490,7 +489,7 @@ def active_mutes(conn: Connection, *, now: datetime) -> list[tuple[str, datetime
 
 
 def muted_targets(conn: Connection, *, now: datetime) -> set[str]:
-    return set(conn.execute(sa.select(mutes.c.target).where(mutes.c.until > now)).scalars())
+    return {target for target, _until in active_mutes(conn, now=now)}
 
 
 def next_due(conn: Connection) -> datetime | None:
