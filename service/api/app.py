@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import FastAPI, Query, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.metrics import record_channel_gauges
@@ -29,6 +29,7 @@ from service.store.feeds import FeedHealth, list_health
 from service.store.outbox import channel_health
 from service.views import alert_json, feed_json, iso, rules_json
 
+T = TypeVar("T")
 MAX_ALERTS = 1000
 PAGE_ALERTS = 30
 """Alerts shown on the status page."""
@@ -84,26 +85,28 @@ def create_app(
 ) -> FastAPI:
     app = FastAPI(title="rivalwatch", docs_url=None, redoc_url=None)
 
-    def load() -> tuple[list[FeedHealth], list[dict[str, Any]]] | None:
+    def read(work: Callable[[Connection], T]) -> T | None:
+        """``work`` in one read-only connection; None when the database cannot be reached."""
         try:
             with engine.connect() as conn:
-                return list_health(conn), channel_health(conn, now=clock())
+                return work(conn)
         except SQLAlchemyError:
             return None
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
-        found = load()
+        now = clock()
+        found = read(lambda conn: (list_health(conn), channel_health(conn, now=now)))
         if found is None:
             return JSONResponse({"status": "down", "database": "unreachable"}, status_code=503)
-        return JSONResponse(health_report(*found, now=clock(), rules=rules() if rules else None))
+        return JSONResponse(health_report(*found, now=now, rules=rules() if rules else None))
 
     @app.get("/feeds")
     def feeds() -> JSONResponse:
-        found = load()
+        found = read(list_health)
         if found is None:
             return JSONResponse({"error": "database unreachable"}, status_code=503)
-        return JSONResponse([feed_json(f) for f in found[0]])
+        return JSONResponse([feed_json(f) for f in found])
 
     @app.get("/alerts")
     def recent_alerts(
@@ -114,32 +117,31 @@ def create_app(
         """Alerts, newest first, in the shape of ``alerts list --json``."""
         if status is not None and status not in STATUSES:
             return JSONResponse({"error": f"status must be one of: {', '.join(STATUSES)}"}, status_code=400)
-        try:
-            with engine.connect() as conn:
-                found = list_alerts(conn, status=status, rule_id=rule, limit=limit)
-        except SQLAlchemyError:
+        found = read(lambda conn: list_alerts(conn, status=status, rule_id=rule, limit=limit))
+        if found is None:
             return JSONResponse({"error": "database unreachable"}, status_code=503)
         return JSONResponse([alert_json(a) for a in found])
 
     @app.get("/", response_class=HTMLResponse)
     def status_page() -> HTMLResponse:
         """The same facts as /healthz and /alerts, for people: refreshes itself every minute."""
-        found = load()
+        now = clock()
+        found = read(
+            lambda conn: (
+                list_health(conn),
+                channel_health(conn, now=now),
+                list_alerts(conn, limit=PAGE_ALERTS),
+            )
+        )
         if found is None:
             return HTMLResponse(_PAGES.get_template("down.html").render(), status_code=503)
-        feeds_health, channels = found
-        now = clock()
+        feeds_health, channels, latest = found
         state = rules() if rules else None
-        try:
-            with engine.connect() as conn:
-                latest = [alert_json(a) for a in list_alerts(conn, limit=PAGE_ALERTS)]
-        except SQLAlchemyError:
-            return HTMLResponse(_PAGES.get_template("down.html").render(), status_code=503)
         page = _PAGES.get_template("status.html").render(
             now=iso(now),
             health=health_report(feeds_health, channels, now=now, rules=state),
             rules=rules_json(state) if state is not None else None,
-            alerts=latest,
+            alerts=[alert_json(a) for a in latest],
             feeds=[feed_json(f) for f in feeds_health],
             channels=channels,
         )
@@ -147,9 +149,9 @@ def create_app(
 
     @app.get("/metrics")
     def metrics() -> Response:
-        found = load()
-        if found is not None:
-            record_channel_gauges(found[1])
+        channels = read(lambda conn: channel_health(conn, now=clock()))
+        if channels is not None:
+            record_channel_gauges(channels)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app
