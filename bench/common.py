@@ -24,6 +24,11 @@ class Timing:
     wall_s: tuple[float, ...]
     cpu_s: tuple[float, ...]
 
+    @classmethod
+    def joined(cls, parts: Sequence[Timing]) -> Timing:
+        """The repetitions of several measurements as one (repetitions taken in turns)."""
+        return cls(tuple(w for p in parts for w in p.wall_s), tuple(c for p in parts for c in p.cpu_s))
+
     @property
     def wall_median_s(self) -> float:
         return statistics.median(self.wall_s)

@@ -295,22 +295,18 @@ def run_suite(docs: Sequence[FeedDocument], *, label: str, quick: bool) -> dict[
         )
 
         rw = RivalwatchIngest(docs, workdir)
-        first_walls: list[float] = []
-        first_cpus: list[float] = []
-        second_walls: list[float] = []
-        second_cpus: list[float] = []
+        firsts: list[Timing] = []
+        seconds: list[Timing] = []
         first = second = PassResult()
         for _ in range(reps.rivalwatch):
             rw.setup()
             t, first = measure(rw.run, repetitions=1)
-            first_walls += t.wall_s
-            first_cpus += t.cpu_s
+            firsts.append(t)
             t, second = measure(rw.run, repetitions=1)
-            second_walls += t.wall_s
-            second_cpus += t.cpu_s
+            seconds.append(t)
             rw.teardown()
-        rw_t = Timing(tuple(first_walls), tuple(first_cpus))
-        dedup_t = Timing(tuple(second_walls), tuple(second_cpus))
+        rw_t = Timing.joined(firsts)
+        dedup_t = Timing.joined(seconds)
 
         stage_runs: list[StageTimes] = []
         staged = PassResult()

@@ -132,7 +132,7 @@ def run_suite(*, quick: bool) -> dict[str, Any]:
             samples[size].append(timing)
     rows: list[dict[str, Any]] = []
     for size, rule_count, compile_timing, _matcher in built:
-        timing = Timing(tuple(t.wall_s[0] for t in samples[size]), tuple(t.cpu_s[0] for t in samples[size]))
+        timing = Timing.joined(samples[size])
         rows.append(
             {
                 "terms": size,
