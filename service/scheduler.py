@@ -34,6 +34,7 @@ from service.rulebook import ActiveRuleBook, load_rulebook
 from service.sources.declared import FeedSpec, load_feeds_strict
 from service.store import db
 from service.store import feeds as feed_store
+from service.yamlfile import yaml_files
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def rules_signature(rules_dir: Path) -> tuple[tuple[str, int, int], ...]:
     if not rules_dir.is_dir():
         return ()
     out = []
-    for path in sorted(rules_dir.rglob("*.y*ml")):
+    for path in yaml_files(rules_dir):  # every file a reload reads, baselines included
         try:
             stat = path.stat()
         except OSError:

@@ -23,7 +23,7 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -75,6 +75,17 @@ class LoadedYaml:
             message = f"top level must be a mapping (key: value), not {_yaml_kind(self.data)}"
             raise ConfigError([Problem(self.file, self.line_of(()), message)])
         return self.data
+
+
+def yaml_files(directory: Path, *, skip: Collection[str] = ()) -> Iterator[Path]:
+    """The ``*.yaml`` / ``*.yml`` files below ``directory``, sorted; hidden files and folders,
+    and top-level folders named in ``skip``, left out."""
+    for path in sorted([*directory.rglob("*.yaml"), *directory.rglob("*.yml")]):
+        relative = path.relative_to(directory).parts
+        if relative[0] in skip or any(part.startswith(".") for part in relative):
+            continue
+        if path.is_file():
+            yield path
 
 
 def load_yaml(path: Path) -> LoadedYaml:

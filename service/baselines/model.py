@@ -38,7 +38,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -57,7 +57,7 @@ from pydantic import (
 )
 
 from service.errors import ConfigError, Problem
-from service.yamlfile import load_yaml, problems_from_validation
+from service.yamlfile import load_yaml, problems_from_validation, yaml_files
 
 FactKind = Literal["count", "quantity", "share", "year", "date"]
 DEFAULT_TOLERANCE: Mapping[FactKind, float] = {
@@ -197,7 +197,7 @@ def load_baselines(directory: Path) -> BaselineSet:
         return BaselineSet((), [Problem(str(directory), 0, "baselines directory does not exist")])
     found: list[tuple[Baseline, _Where]] = []
     problems: list[Problem] = []
-    for path in _yaml_files(directory):
+    for path in yaml_files(directory):
         baseline, file_problems = _read_baseline_file(path)
         problems += file_problems
         if baseline is not None:
@@ -214,13 +214,6 @@ def load_baselines_strict(directory: Path) -> tuple[Baseline, ...]:
     if loaded.problems:
         raise ConfigError(loaded.problems)
     return loaded.baselines
-
-
-def _yaml_files(directory: Path) -> Iterator[Path]:
-    paths = sorted([*directory.rglob("*.yaml"), *directory.rglob("*.yml")])
-    for path in paths:
-        if path.is_file() and not any(part.startswith(".") for part in path.relative_to(directory).parts):
-            yield path
 
 
 def _read_baseline_file(path: Path) -> tuple[tuple[Baseline, _Where] | None, list[Problem]]:

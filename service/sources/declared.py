@@ -43,7 +43,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, Valid
 
 from service.errors import ConfigError, Problem, SchemeError
 from service.sources.guard import validate_feed_url
-from service.yamlfile import LoadedYaml, load_yaml, problems_from_validation
+from service.yamlfile import LoadedYaml, load_yaml, problems_from_validation, yaml_files
 
 MIN_INTERVAL_S = 60
 MAX_INTERVAL_S = 24 * 3600
@@ -208,13 +208,7 @@ def load_feeds_strict(rules_dir: Path) -> tuple[FeedSpec, ...]:
 
 def declaration_files(rules_dir: Path) -> Iterator[Path]:
     """The YAML files feeds and rules are declared in: hidden entries and baselines/ skipped."""
-    paths = [*rules_dir.rglob("*.yaml"), *rules_dir.rglob("*.yml")]
-    for path in sorted(paths):
-        relative = path.relative_to(rules_dir).parts
-        if relative[0] in SKIPPED_DIRS or any(part.startswith(".") for part in relative):
-            continue
-        if path.is_file():
-            yield path
+    return yaml_files(rules_dir, skip=SKIPPED_DIRS)
 
 
 def _read_feed_file(path: Path) -> tuple[list[_Declared], list[Problem]]:
