@@ -79,37 +79,36 @@ def test_second_scheduler_on_one_sqlite_file_refuses_clearly(
         assert stop(first) == 0
 
 
+def sigterm_while_polling(
+    tmp_path: Path, server: LoopbackHTTPServer, *, answer_after_s: float, grace_s: int
+) -> tuple[float, Any]:
+    """Run the service on one feed that answers after ``answer_after_s``; SIGTERM it while that
+    poll runs. Returns how long the stop took and the feed's row afterwards."""
+    server.route("/feed.xml", body=rss(2), delay_s=answer_after_s)
+    write_feeds(tmp_path / "rules", [("feed", server.url("/feed.xml"))])
+    db_url = f"sqlite:///{tmp_path}/rw.db"
+    env = service_env(db_url, tmp_path / "rules", RIVALWATCH_SHUTDOWN_GRACE_S=str(grace_s))
+    assert rivalwatch("db", "upgrade", env=env).returncode == 0
+    proc = start_service(env, tmp_path / "svc.log")
+    assert wait_until(lambda: bool(server.requests_to("/feed.xml")), timeout_s=30)
+    started = time.monotonic()
+    assert stop(proc, timeout_s=20) == 0
+    return time.monotonic() - started, feed_rows(db_url)["feed"]
+
+
 def test_sigterm_lets_running_polls_finish_within_the_grace_period(
     tmp_path: Path, server: LoopbackHTTPServer
 ) -> None:
-    server.route("/slow.xml", body=rss(2), delay_s=2.0)
-    write_feeds(tmp_path / "rules", [("slow", server.url("/slow.xml"))])
-    db_url = f"sqlite:///{tmp_path}/rw.db"
-    env = service_env(db_url, tmp_path / "rules", RIVALWATCH_SHUTDOWN_GRACE_S="10")
-    assert rivalwatch("db", "upgrade", env=env).returncode == 0
-    proc = start_service(env, tmp_path / "svc.log")
-    assert wait_until(lambda: bool(server.requests_to("/slow.xml")), timeout_s=30)
-    started = time.monotonic()
-    assert stop(proc, timeout_s=20) == 0
-    assert time.monotonic() - started < 10
-    row = feed_rows(db_url)["slow"]
+    took_s, row = sigterm_while_polling(tmp_path, server, answer_after_s=2.0, grace_s=10)
+    assert took_s < 10
     assert row.last_success_at is not None and row.lease_owner is None
 
 
 def test_sigterm_releases_leases_of_polls_outlasting_the_grace_period(
     tmp_path: Path, server: LoopbackHTTPServer
 ) -> None:
-    server.route("/stuck.xml", body=rss(1), delay_s=15.0)
-    write_feeds(tmp_path / "rules", [("stuck", server.url("/stuck.xml"))])
-    db_url = f"sqlite:///{tmp_path}/rw.db"
-    env = service_env(db_url, tmp_path / "rules", RIVALWATCH_SHUTDOWN_GRACE_S="1")
-    assert rivalwatch("db", "upgrade", env=env).returncode == 0
-    proc = start_service(env, tmp_path / "svc.log")
-    assert wait_until(lambda: bool(server.requests_to("/stuck.xml")), timeout_s=30)
-    started = time.monotonic()
-    assert stop(proc, timeout_s=20) == 0
-    assert time.monotonic() - started < 8
-    row = feed_rows(db_url)["stuck"]
+    took_s, row = sigterm_while_polling(tmp_path, server, answer_after_s=15.0, grace_s=1)
+    assert took_s < 8
     assert row.lease_owner is None and row.last_polled_at is None
 
 
