@@ -149,7 +149,6 @@ class Matcher:
         self._rules = tuple(rules)
         self._evaluators = tuple(_evaluator(expr) for _, expr in self._rules)
         self._rules_of_term = rules_of_term
-        self._patterns = tuple(patterns.values())
         self._pattern_rows = tuple(
             (
                 p.length,
@@ -158,7 +157,7 @@ class Matcher:
                 tuple(key for key in p.users if not key[1]),
                 tuple(key for key in p.users if key[1]),
             )
-            for p in self._patterns
+            for p in patterns.values()
         )
         self._automaton = ahocorasick.Automaton()
         for pattern, row in zip(patterns, self._pattern_rows, strict=True):
@@ -168,7 +167,7 @@ class Matcher:
 
     def match(self, *, title: str, text: str) -> list[RuleMatch]:
         """The rules the item satisfies, in the order they were compiled."""
-        if not self._patterns:
+        if not self._pattern_rows:
             return []
         item = self._scan(title, text)
         candidates = sorted(set().union(*(self._rules_of_term.get(key, ()) for key in item.occurrences)))
