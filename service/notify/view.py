@@ -4,14 +4,23 @@ Renderers never touch the database or the rules: they get a ``StoryView`` (one i
 every rule that fired on it for one channel) and return a payload. Everything in it that
 came from a feed (title, url, feed name, snippet, terms, evidence) is untrusted text: each
 renderer escapes it for its own medium.
+
+A story carries one explanation (``reason``) however many rules fired on it: each rule's
+verdict reason without its own threshold comparison ("novelty 0.56 ≥ 0.35" is shown as
+"novelty 0.56"), every distinct one once. Rules that agree on why the item is new therefore
+give one line; the rules themselves are still listed in ``rules``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+# " ≥ 0.35" or " < 0.45" just before a closing parenthesis: the rule's own threshold.
+_THRESHOLD_COMPARISON = re.compile(r"\s*[≥<]\s*\d+(?:\.\d+)?(?=\))")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +77,15 @@ def story_from_alerts(alerts: Sequence[Mapping[str, Any]]) -> StoryView:
         novelty=min((a["novelty"] for a in alerts if a["novelty"] is not None), default=None),
         fact_changes=_unique_changes(alerts),
         new_terms=tuple(dict.fromkeys(t for a in alerts for t in a["new_terms"])),
-        reason="; ".join(dict.fromkeys(str(a["reason"]) for a in alerts)),
+        reason=story_reason(str(a["reason"]) for a in alerts),
         kind=str(first["kind"]),
     )
+
+
+def story_reason(reasons: Iterable[str]) -> str:
+    """One explanation for a story from its rules' reasons (see the module docstring)."""
+    shown = (_THRESHOLD_COMPARISON.sub("", reason).strip() for reason in reasons)
+    return "; ".join(dict.fromkeys(reason for reason in shown if reason))
 
 
 def _unique_changes(alerts: Sequence[Mapping[str, Any]]) -> tuple[FigureChange, ...]:

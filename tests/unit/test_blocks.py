@@ -24,7 +24,8 @@ from service.notify.blocks import (
     render_story,
     text_units,
 )
-from service.notify.view import FigureChange, RuleHit, StoryView
+from service.notify.view import FigureChange, RuleHit, StoryView, story_from_alerts, story_reason
+from tests.support.alert_rows import SHARED_REASON, shared_item_alert
 
 WHEN = datetime(2024, 5, 1, 14, 3, tzinfo=UTC)
 MENTIONS = "<!channel> <!here> <@U123> <!subteam^S1>"
@@ -259,3 +260,38 @@ def _assert_only_our_angle_brackets(payload: dict[str, Any]) -> None:
                 assert "|Open article>" in rest, text
                 rest = rest[1:]
     assert "<!" not in payload["text"] and "<@" not in payload["text"]
+
+
+THREE_RULES = [(1, "nissan", "0.35"), (2, "tesla", "0.45"), (3, "nev", "0.35")]
+
+
+def test_rules_that_share_an_explanation_show_it_once() -> None:
+    rows = [shared_item_alert(n, rule, f"{rule} rule", threshold, WHEN) for n, rule, threshold in THREE_RULES]
+    payload = render_story(story_from_alerts(rows))
+    validate(payload)
+    text = all_text(payload)
+    assert text.count("new against nissan-china-ev") == 1
+    assert SHARED_REASON in text
+    assert all(f"{rule} rule" in text for rule in ("nissan", "tesla", "nev"))
+
+
+@pytest.mark.parametrize(
+    ("reasons", "shown"),
+    [
+        (
+            ["new against b (novelty 0.74 ≥ 0.35)", "new against b (novelty 0.74 ≥ 0.45)"],
+            "new against b (novelty 0.74)",
+        ),
+        (
+            ["changed figures: NEV models: 10 → 8", "changed figures: NEV models: 10 → 8"],
+            "changed figures: NEV models: 10 → 8",
+        ),
+        (
+            ["new against b (novelty 0.50 ≥ 0.35)", "no baseline to compare with: every match is new"],
+            "new against b (novelty 0.50); no baseline to compare with: every match is new",
+        ),
+        (["", "  "], ""),
+    ],
+)
+def test_story_reason_says_each_distinct_explanation_once(reasons: list[str], shown: str) -> None:
+    assert story_reason(reasons) == shown

@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 from service.notify.digest import DigestView, digest_subject, digest_view, is_empty, render_digest
 from service.notify.render_email import message_html, message_text
-from service.notify.view import FigureChange, RuleHit, StoryView
+from service.notify.view import FigureChange, RuleHit, StoryView, story_from_alerts
+from tests.support.alert_rows import SHARED_REASON, shared_item_alert
 
 TZ = ZoneInfo("Europe/Berlin")
 PERIOD_END = datetime(2025, 3, 4, 7, 0, tzinfo=UTC)
@@ -305,3 +306,18 @@ def test_empty_period_is_a_short_nothing_new_digest() -> None:
     assert message["Subject"] == "rivalwatch daily: nothing new"
     assert "No rule fired in this period." in message_text(message)
     assert "12 restatements of known news were held back." in message_html(message)
+
+
+def test_a_story_several_rules_fired_on_explains_itself_once() -> None:
+    when = PERIOD_START + timedelta(hours=2)
+    rules = [("nissan", "0.35"), ("tesla", "0.45"), ("nev-market", "0.35")]
+    rows = [
+        shared_item_alert(n, rule, RULE_NAMES[rule], threshold, when)
+        for n, (rule, threshold) in enumerate(rules)
+    ]
+    message = render_fixture_digest([story_from_alerts(rows)])
+    for body in (message_text(message), html.unescape(message_html(message))):
+        assert body.count("Why:") == 1
+        assert body.count("new against nissan-china-ev") == 1
+        assert SHARED_REASON in body
+        assert "Also matched: Tesla news, NEV market data and policy" in body
