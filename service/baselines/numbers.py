@@ -12,15 +12,26 @@ Rules (what ``find_numbers`` reads, left to right, never two numbers over the sa
   the value is as written (20.0), ``Number.fraction`` gives 0.2. ``points``: ``5 percentage
   points`` / ``5pp``, a difference of shares, never a share.
 - ``year``: four digits from 1900 to 2099 with no separator, scale word or percent sign.
-- ``label``: digits that name something rather than count it: a short integer right after a
-  capitalised word that is not a stopword (``Model 3``, ``Atto 3``, ``Dec 19``). Letters glued
-  to digits (``X5``, ``ID.4``, ``e-208``) are not numbers at all.
+- ``label``: digits that name or rank something rather than count it, a short integer (at most
+  three digits, no separator): right after a capitalised word that is not a stopword (``Model
+  3``, ``Atto 3``, ``Dec 19``); right after ``#``, ``No.`` or a word that designates
+  (``episode 16``, ``ep 16``, ``part 2``, ``season 3``, ``ranked 2``, ``top 10``, ``gen 2``,
+  ``aged 16``); or a list marker (``1️⃣``, ``5. ``, ``5) `` or ``(5) `` with more of the sentence
+  after it). Letters glued to digits (``X5``, ``ID.4``, ``e-208``, ``16in``, ``2nd``, ``16th``)
+  are not numbers at all, nor are ordinal words (``second-largest``).
 - ``plain``: everything else: ``794,000``, ``2.8``, ``eight``, ``twenty-five``, ``a dozen``.
   A scale word multiplies: ``2.8 million``, ``2.8m``, ``1.2bn``, ``3 billion``, ``eight million``,
-  ``a million`` (``scaled`` is then true). Word numbers go from zero to ninety-nine; ``one`` in
-  ``one of`` is not a number.
-- A currency sign or word (``$``, ``US$``, ``€``, ``£``, ``¥``, ``RMB``, ``yuan``, ``dollars``...)
-  is noted in ``currency``; the value stays the amount.
+  ``a million``, ``16 lakh``, ``2 crore`` (``scaled`` is then true). Word numbers go from zero
+  to ninety-nine; ``one`` in ``one of`` is not a number.
+- A currency sign or word (``$``, ``US$``, ``€``, ``£``, ``¥``, ``₹``, ``Rs``, ``RMB``, ``yuan``,
+  ``dollars``, ``rupees``...) is noted in ``currency``; the value stays the amount.
+
+What a number says in its sentence (``is_change``): a number that tells how much something moved
+rather than where it stands, because a word of change comes right before it (``fell 16 percent``,
+``up 24%``, ``rose by a fifth``, ``cut by two``; ``about``, ``nearly``, ``some``... may come
+between) or right after it (``a 16% increase``, ``16 percent lower``, ``two more models``,
+``8% year-on-year``). ``fell to 16%``, ``down from 30%`` and ``made up 18%`` are levels, not
+changes. Years and parts of years are never changes.
 """
 
 from __future__ import annotations
@@ -41,10 +52,10 @@ _DENOMINATORS = {
 }  # fmt: skip
 _SCALES = {
     "hundred": 1e2, "thousand": 1e3, "k": 1e3, "million": 1e6, "mn": 1e6, "m": 1e6,
-    "billion": 1e9, "bn": 1e9, "b": 1e9, "trillion": 1e12, "tn": 1e12,
+    "billion": 1e9, "bn": 1e9, "b": 1e9, "trillion": 1e12, "tn": 1e12, "lakh": 1e5, "crore": 1e7,
 }  # fmt: skip
 _ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4}
-_CURRENCY_WORDS = r"yuan|renminbi|dollars?|euros?|yen|won|pounds?|usd|rmb|cny"
+_CURRENCY_WORDS = r"yuan|renminbi|dollars?|euros?|yen|won|pounds?|rupees?|usd|rmb|cny|inr"
 
 _YEAR = r"(?:19|20)\d{2}"
 _WORD = "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
@@ -52,7 +63,7 @@ _TENS_RE = "|".join(_TENS)
 _DIGIT_WORD = "one|two|three|four|five|six|seven|eight|nine"
 _NUMERATOR = f"a|an|{_DIGIT_WORD}"
 _ORDINAL = "first|second|third|fourth|1st|2nd|3rd|4th"
-_CURRENCY_SIGN = r"US\$|\$|€|£|¥|\bRMB\s?|\bCNY\s?"
+_CURRENCY_SIGN = r"US\$|\$|€|£|¥|₹\s?|\bRs\.?\s?|\bINR\s?|\bRMB\s?|\bCNY\s?"
 _DIGITS = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 _DENOMINATOR = r"half|halves|thirds?|quarters?|fourths?|fifths?|sixths?|sevenths?|eighths?|ninths?|tenths?"
 _PERCENT = r"\s?%|\s?per\s?cent\b|\s?percent\b|\s?pct\b"
@@ -63,7 +74,7 @@ _PATTERN = re.compile(
   | \b(?P<fnum>{_NUMERATOR})[\s-]+(?P<fden>{_DENOMINATOR})\b(?![- ]year)
   | (?<!first\s)(?<!second\s)\b(?P<half>half)\b(?![- ]year)
   | (?P<cur>{_CURRENCY_SIGN})?(?<![\w.,-])(?P<num>{_DIGITS})
-    (?:\s?(?P<scale>hundred|thousand|million|billion|trillion)\b|(?P<abbr>mn|bn|tn|m|b|k)\b)?
+    (?:\s?(?P<scale>hundred|thousand|million|billion|trillion|lakh|crore)\b|(?P<abbr>mn|bn|tn|m|b|k)\b)?
     (?:(?P<pct>{_PERCENT})|\s?(?P<pts>percentage\s+points?\b|pp\b))?(?![\w.]\d|\w)
   | \b(?P<word>(?:{_TENS_RE})(?:[\s-](?:{_DIGIT_WORD})\b)?|{_WORD}|a\s+dozen|dozen)\b
     (?:\s+(?P<wscale>hundred|thousand|million|billion)\b)?(?P<wpct>\s?per\s?cent\b|\s?percent\b)?
@@ -74,6 +85,33 @@ _PATTERN = re.compile(
 _CURRENCY_AFTER = re.compile(rf"\s*(?:{_CURRENCY_WORDS})\b", re.IGNORECASE)
 _ONE_OF = re.compile(r"one\s+(?:of|another|day|way)\b", re.IGNORECASE)
 _WORD_BEFORE = re.compile(r"([A-Za-z][\w'’]*)\s$")
+_DESIGNATOR_BEFORE = re.compile(
+    r"(?:\#|\bno\.|\b(?:no|nos|episode|ep|part|chapter|season|issue|vol|volume|number|rank|ranked|ranks|"
+    r"ranking|top|gen|generation|phase|stage|level|version|model|type|series|class|grade|page|round|"
+    r"step|age|aged)\.?)\s?$",
+    re.IGNORECASE,
+)
+_LIST_MARKER_AFTER = re.compile(r"\ufe0f?\u20e3|[.)]\s+\S")
+_CHANGE_WORDS = (
+    r"(?<!made\s)(?<!make\s)(?<!makes\s)(?<!making\s)up|"  # "made up 18%" is a level
+    r"down|fell|falls?|falling|rose|rises?|rising|grew|grows?|growing|jumped|jumps?|surged?|surges|"
+    r"soared|soars?|climbed|climbs?|gained|gains?|lost|loses|dropped|drops?|declined|declines?|slumped|"
+    r"slumps?|slid|slides?|slipped|slips?|plunged|plunges?|plummeted|tumbled|tumbles?|sank|sinks?|"
+    r"increased|increases?|decreased|decreases?|cut|cuts|slashed|reduced|raised|lifted|boosted|trimmed|"
+    r"shrank|shrunk|shrinks?|contracted|expanded|advanced|improved|widened|narrowed|eased|spiked|added|"
+    r"adds|shed|by"
+)
+_CHANGE_BEFORE = re.compile(
+    rf"\b(?:{_CHANGE_WORDS})\s+(?:(?:about|around|roughly|nearly|almost|some|over|just|only|another|"
+    r"a\s+further|more\s+than|less\s+than)\s+)?$",
+    re.IGNORECASE,
+)
+_CHANGE_AFTER = re.compile(
+    r"[\s-]*(?:increases?|decreases?|rises?|falls?|drops?|declines?|growth|gains?|jumps?|cuts?|reductions?|"
+    r"hikes?|surges?|plunges?|slumps?|higher|lower|more|less|fewer|up|down|year[\s-]on[\s-]year|yoy|y/y|"
+    r"on[\s-]year|from\s+a\s+year)\b",
+    re.IGNORECASE,
+)
 _NEXT_WORD = re.compile(r"[\s-]*([^\W\d_]+)")
 
 
@@ -108,6 +146,14 @@ def find_numbers(sentence: str) -> list[Number]:
         if number is not None:
             found.append(number)
     return found
+
+
+def is_change(sentence: str, number: Number) -> bool:
+    """Whether ``number`` says how much something moved, not where it stands (see module rules)."""
+    if number.kind in ("year", "period"):
+        return False
+    before = sentence[max(0, number.start - 40) : number.start]
+    return bool(_CHANGE_BEFORE.search(before) or _CHANGE_AFTER.match(sentence, number.end))
 
 
 def following_word(sentence: str, number: Number) -> str:
@@ -178,7 +224,7 @@ def _digits(match: re.Match[str], sentence: str, raw: str, start: int, end: int)
     bare = not scale_word and not currency and "," not in groups["num"] and "." not in groups["num"]
     if bare and re.fullmatch(_YEAR, groups["num"]):
         return Number(value, "year", start, end, raw, period_years=1.0)
-    if bare and len(groups["num"]) <= 3 and _after_name(sentence, start):
+    if bare and len(groups["num"]) <= 3 and _names_or_ranks(sentence, start, end):
         return Number(value, "label", start, end, raw)
     return Number(value, "plain", start, end, raw, scaled=bool(scale_word), currency=currency)
 
@@ -199,6 +245,15 @@ def _words(match: re.Match[str], raw: str, start: int, end: int) -> Number | Non
 def _currency_after(sentence: str, end: int) -> str | None:
     match = _CURRENCY_AFTER.match(sentence, end)
     return match.group().strip().lower() if match else None
+
+
+def _names_or_ranks(sentence: str, start: int, end: int) -> bool:
+    """Whether the digits at ``start:end`` follow a name or a designating word, or mark a list item."""
+    before = sentence[max(0, start - 20) : start]
+    if _DESIGNATOR_BEFORE.search(before) or _after_name(sentence, start):
+        return True
+    at_item_start = start == 0 or sentence[start - 1].isspace() or sentence[start - 1] == "("
+    return at_item_start and _LIST_MARKER_AFTER.match(sentence, end) is not None
 
 
 def _after_name(sentence: str, start: int) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.baselines.numbers import find_numbers, following_word, format_amount, format_percent
+from service.baselines.numbers import find_numbers, following_word, format_amount, format_percent, is_change
 
 # text -> [(raw, value, kind)] for every number found, in order
 CASES: dict[str, list[tuple[str, float, str]]] = {
@@ -44,11 +44,28 @@ CASES: dict[str, list[tuple[str, float, str]]] = {
     "the first 10 months of 2023": [("10", 10, "plain"), ("2023", 2023, "year")],
     "a $3bn plant": [("$3bn", 3_000_000_000, "plain")],
     "10 billion yuan": [("10 billion", 10_000_000_000, "plain")],
+    "Rs 16 lakh": [("Rs 16 lakh", 1_600_000, "plain")],
+    "₹2 crore": [("₹2 crore", 20_000_000, "plain")],
+    # numbers that name or rank something: labels
+    "Episode 16 of the show": [("16", 16, "label")],
+    "in episode 16 we": [("16", 16, "label")],
+    "Ep 394: Tesla": [("394", 394, "label")],
+    "story #16 today": [("16", 16, "label")],
+    "ranked No. 2 in China": [("2", 2, "label")],
+    "it ranked 2 in China": [("2", 2, "label")],
+    "among the top 10 brands": [("10", 10, "label")],
+    "a gen 2 platform": [("2", 2, "label")],
+    "drivers aged 16 and over": [("16", 16, "label")],
+    "1️⃣ **Brand-new owner": [("1", 1, "label")],
+    "daily/ 5. **Tesla Vehicles": [("5", 5, "label")],
+    "(3) the plan": [("3", 3, "label")],
+    "a 16-inch screen": [("16", 16, "plain")],  # a count of nothing: facts.py reads the measure
 }
 
 NOT_NUMBERS = [
     "one of the biggest carmakers",
     "the ID.4 and the X5 and the e-208",
+    "a 16in screen, the 2nd and the 16th, the second-largest",
     "the first half of the year",
     "in the second half",
     "a half-year report",
@@ -92,6 +109,32 @@ def test_spans_point_at_the_raw_text() -> None:
     sentence = "It plans eight models and sold 2.8m cars, a fifth of sales."
     for number in find_numbers(sentence):
         assert sentence[number.start : number.end] == number.raw
+
+
+@pytest.mark.parametrize(
+    ("sentence", "change"),
+    [
+        ("sales fell 16 percent", True),
+        ("sales fell by 16 percent", True),
+        ("sales fell about 16 percent", True),
+        ("shares up 24% on the day", True),
+        ("sales rose by a fifth", True),
+        ("a 16% increase in sales", True),
+        ("sales were 16 percent lower", True),
+        ("up 8% year-on-year", True),
+        ("it plans two more models", True),
+        ("it cut its plan by two", True),
+        ("its share fell to 16%", False),
+        ("down from 30% a year earlier", False),
+        ("China made up 18 per cent of sales", False),
+        ("a fifth of its global sales", False),
+        ("it plans eight models", False),
+        ("launch moved up to 2025", False),
+    ],
+)
+def test_is_change(sentence: str, change: bool) -> None:
+    numbers = find_numbers(sentence)
+    assert [is_change(sentence, number) for number in numbers] == [change]
 
 
 @pytest.mark.parametrize(
