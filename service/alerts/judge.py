@@ -48,7 +48,7 @@ def gather_evidence(
 ) -> Evidence:
     """Changed figures and novelty of an item against baselines (with profiles prepared once)."""
     body = f"{title}.\n{text}" if text else title
-    changes = tuple(change for b, _ in baselines for change in find_fact_changes(body, b.facts))
+    changes = tuple(change for b, _ in baselines for change in find_fact_changes(body, b.facts, title=title))
     novelty = judge_novelty(title=title, text=text, baselines=[profile for _, profile in baselines])
     return Evidence(", ".join(b.id for b, _ in baselines), changes, novelty)
 

@@ -23,7 +23,9 @@ Rules:
   when they carry a scale word, a currency or are 1,000 or more, else ``count``. Unit guess:
   the last of the content words right after the number (``3 million new-energy vehicles``:
   ``vehicles``; else ``TODO``). Cues: the ``MAX_CUES`` content words nearest to
-  the number. Metric: those words in sentence order, prefixed ``review me:``.
+  the number. Metric: those words in sentence order, prefixed ``review me:``. Subject: the
+  draft's subject terms (its terms of weight 1.0, the most mentioned names), for the analyst to
+  narrow to the entity each figure is about.
 - ``BaselineDraft.to_yaml()`` writes a file in the ``rules/baselines`` format that loads as it
   is (``load_baselines``), with a header saying that everything in it is a draft to review.
 """
@@ -40,7 +42,7 @@ import trafilatura
 import yaml
 
 from service.baselines.facts import MAX_CUE_GAP
-from service.baselines.model import Baseline, Fact, Source, term_key
+from service.baselines.model import Baseline, Fact, Source, subject_terms, term_key
 from service.baselines.numbers import Number, find_numbers, following_word
 from service.baselines.text import Name, Token, salient_names, split_sentences, tokenize, word_set
 from service.errors import BaselineError
@@ -54,8 +56,8 @@ _HEADER = """\
 # DRAFT baseline, made by rivalwatch from {url} (fetched {fetched_on}).
 # Everything below is a machine guess to review before committing:
 #   - write the title and the summary in our own words (never paste the article);
-#   - check each fact's metric, value, unit, kind and cues against the article, and delete the
-#     facts that do not matter; each comment names the sentence and the figure as written;
+#   - check each fact's subject, metric, value, unit, kind and cues against the article, and
+#     delete the facts that do not matter; each comment names the sentence and the figure as written;
 #   - adjust the term weights (1.0 = what the story is about, 0.3 = mentioned in passing).
 """
 
@@ -107,7 +109,7 @@ def draft_baseline(html_or_text: str, *, url: str | None, fetched_on: date) -> B
     names = salient_names("", text)
     terms = _terms(text, names)
     lead = [name.text for name in names[:3]] or ["article"]
-    drafts = tuple(_draft_facts(text, fetched_on))
+    drafts = tuple(_draft_facts(text, fetched_on, tuple(subject_terms(terms))))
     baseline = Baseline(
         id=_slug(f"{' '.join(lead)} {published.isoformat()}"),
         title=f"DRAFT: {', '.join(lead)}",
@@ -166,18 +168,20 @@ def _repeated_bigrams(text: str) -> list[tuple[str, int]]:
     return [(written, count) for written, count in counts.values() if count >= 2]
 
 
-def _draft_facts(text: str, fetched_on: date) -> list[DraftFact]:
+def _draft_facts(text: str, fetched_on: date, subject: tuple[str, ...]) -> list[DraftFact]:
     drafts: list[DraftFact] = []
     for sentence_no, sentence in enumerate(split_sentences(text), 1):
         tokens = tokenize(sentence)
         for number in find_numbers(sentence):
-            fact = _guess_fact(sentence, tokens, number, len(drafts) + 1, fetched_on)
+            fact = _guess_fact(sentence, tokens, number, len(drafts) + 1, fetched_on, subject)
             if fact is not None:
                 drafts.append(DraftFact(fact, sentence_no, number.raw))
     return drafts
 
 
-def _guess_fact(sentence: str, tokens: list[Token], number: Number, n: int, fetched_on: date) -> Fact | None:
+def _guess_fact(
+    sentence: str, tokens: list[Token], number: Number, n: int, fetched_on: date, subject: tuple[str, ...]
+) -> Fact | None:
     if number.kind in ("label", "points") or (
         number.kind == "plain" and following_word(sentence, number) in _TIME_WORDS
     ):
@@ -194,6 +198,7 @@ def _guess_fact(sentence: str, tokens: list[Token], number: Number, n: int, fetc
         value=value,
         unit=unit,
         period=f"as of {fetched_on.isoformat()}",
+        subject=subject,
         cues=cues[:MAX_CUES],
         kind=kind,
     )
@@ -244,6 +249,7 @@ def _slug(text: str) -> str:
 
 def _fact_document(fact: Fact) -> dict[str, Any]:
     document = fact.model_dump(exclude_none=True)
+    document["subject"] = list(fact.subject)
     document["cues"] = list(fact.cues)
     document["value"] = int(fact.value) if fact.value == int(fact.value) else fact.value
     return document

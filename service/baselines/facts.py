@@ -1,24 +1,47 @@
 """Changed figures: numbers near a fact's cue words that differ from the value the team knows.
 
+Precision comes first: a changed figure always alerts, so a figure is compared only when its
+sentence is plainly about the fact's subject and metric and the number is of the fact's kind.
+
 Rules:
 
 - The text is split into sentences (``text.split_sentences``); each sentence is judged alone and
   is the evidence of any change found in it.
-- Cues match whole words, case-insensitively, hyphen = space, with light stemming (``vehicles``
-  finds ``vehicle``, ``ten`` finds ``10``). A sentence is *about* a fact when at least two of its
-  distinct cues occur (every cue when the fact has only one), so cues must be chosen so that
-  any two of them together point at the fact.
+- Cues and subject terms match whole words, case-insensitively, hyphen = space, with light
+  stemming (``vehicles`` finds ``vehicle``, ``ten`` finds ``10``).
+- A sentence is about a fact's *subject* when it names one of the fact's ``subject`` terms
+  (``Nissan``). One that names none is still about it when it starts by referring back (``It``,
+  ``Its``, ``The company``, ``The carmaker``, ``The automaker``, ``The Japanese carmaker`` /
+  ``automaker``) and the item's ``title`` names the subject. Nothing else (no pronoun further in,
+  no earlier sentence) carries the subject over.
+- A sentence is about a fact's *metric* when at least two of its distinct cues occur (every cue
+  when the fact has only one); two cues found over the same words (``China sales`` and ``sales in
+  China`` in "sales in China sales") count once. Cues must be chosen so that any two of them
+  together point at the fact.
 - A number is a *reading* of a fact when it fits the fact's kind:
-  ``count``    a whole, plain number (``eight``, ``10``); ``quantity`` a plain number, scale words
-  understood (``2.8m``, ``794,000``); ``share`` a percentage or a fraction (``15%``, ``a
-  fifth``); ``year`` a four-digit year; ``date`` a year or a part of one (``H2 2024``).
-  Money (``$3bn``, ``10 billion yuan``) only reads facts whose unit names a currency, and money
-  is never read by other facts. For counts, quantities and shares, a number followed by a time
-  word (``10 months``, ``three years``) is a duration and reads nothing. A count or quantity
-  more than ``MAX_RATIO`` (100) times smaller or larger than the baseline value is another
-  figure ("five" models is not a reading of 2.8 million vehicles). Labels (``Model 3``),
-  percentage points and numbers that are part of a cue (``first ten months``, ``2022``) read
-  nothing.
+  ``count``    a whole, plain number without a scale word (``eight``, ``10``), at most
+  ``COUNT_RATIO`` (10) times smaller or larger than the baseline value; ``quantity`` a plain
+  number, scale words understood (``2.8m``, ``794,000``), at most ``MAX_RATIO`` (100) times
+  off ("five" models is not a reading of 2.8 million vehicles); ``share`` a percentage or a
+  fraction (``15%``, ``a fifth``); ``year`` a four-digit year; ``date`` a year or a part of one
+  (``H2 2024``). So a year is never a count and a count never a year.
+  Money (``$3bn``, ``10 billion yuan``, ``Rs 16 lakh``) only reads facts whose unit names a
+  currency (an amount is a ``quantity`` in a currency unit), and money is never read by other
+  facts. For counts, quantities and shares: a change (``numbers.is_change``: ``fell 16
+  percent``, ``up 24%``, ``rose by a fifth``, ``a 16% increase``, ``two more``) is not a level
+  and reads nothing, so a percent change is never a share; a number followed by a time word
+  (``10 months``, ``three years``, ``16-year-old``) is a duration or an age, and one followed by
+  a measure (``16-inch``, ``7-seat``, ``300 km``, ``3 times``) counts something else: neither
+  reads anything. Labels, ranks and list markers (``Model 3``, ``Episode 16``, ``#16``, ``No.
+  2``, ``1.`` - see ``numbers``), ordinals (``second-largest``, ``16th``), percentage points and
+  numbers that are part of a cue (``first ten months``, ``2022``) read nothing.
+- The subject must be the nearest name to the number: when a capitalised word or acronym that
+  is not a subject term, not part of a found cue, not a month or weekday and not a common
+  abbreviation (``EV``, ``NEV``, ``SUV``, ``CEO``...) is nearer to the number (in words, clause
+  breaks counted as below) than every mention of the subject, the figure is that name's ("Nissan's
+  rival BYD plans 20 new-energy models for China" says nothing about Nissan's plan). Capitalised
+  words written next to a mention or a cue belong to it ("Tsinghua University"). A sentence that
+  carries the subject over from the title counts its first word as the mention.
 - Numbers and facts are paired closest first: every (number, fact) pair within ``MAX_CUE_GAP``
   words of one of the fact's cues (a clause break, i.e. a comma, semicolon, colon, dash,
   bracket or a joining "and", "but", "while", "whereas", counts as ``CLAUSE_PENALTY`` words;
@@ -45,8 +68,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.baselines.model import Fact
-from service.baselines.numbers import Number, find_numbers, following_word, format_amount, format_percent
+from service.baselines.numbers import (
+    Number,
+    find_numbers,
+    following_word,
+    format_amount,
+    format_percent,
+    is_change,
+)
 from service.baselines.text import (
+    STOPWORDS,
     Token,
     find_phrase,
     split_sentences,
@@ -63,8 +94,36 @@ BEFORE_PENALTY = 1
 # with partners"): a figure rarely reaches across them to its cue.
 _CLAUSE_BREAK = re.compile(r"[,;:](?=\s)|[()—–]|\s(?:and|but|while|whereas)\s", re.IGNORECASE)
 MAX_RATIO = 100.0
+COUNT_RATIO = 10.0
 _TIME_WORDS = word_set("day days week weeks month months quarter quarters year years decade decades")
-_MONEY_WORDS = word_set("$ € £ ¥ usd us$ dollar dollars euro euros yen yuan rmb cny renminbi pound pounds")
+# Words after a number that say it measures or multiplies something rather than counts the
+# fact's things ("16-inch screen", "a 7-seat SUV", "3 times").
+_MEASURE_WORDS = word_set(
+    """inch inches cm mm metre metres meter meters km kilometre kilometres kilometer kilometers mile
+    miles kwh kw mw gw hp bhp ps nm mph kph kmh kg tonne tonnes ton tons litre litres liter liters
+    seat seats seater door doors speed cylinder cylinders gb tb mp megapixel megapixels times fold
+    volt volts star stars storey storeys floor floors lane lanes"""
+)
+# Stems of the words that let a sentence carry the title's subject over: "It", "The company"...
+_BACK_REFERENCES = (
+    ("it",),
+    ("its",),
+    ("the", "company"),
+    ("the", "carmaker"),
+    ("the", "automaker"),
+    ("the", "japanese", "carmaker"),
+    ("the", "japanese", "automaker"),
+)
+# Capitalised words that are not names of anyone a figure could belong to.
+_NOT_NAMES = STOPWORDS | word_set(
+    """ev nev bev phev hev suv mpv ceo cfo cto coo ai ipo gdp yoy ytd fy
+    january february march april may june july august september october november december
+    jan feb mar apr jun jul aug sep sept oct nov dec
+    monday tuesday wednesday thursday friday saturday sunday"""
+)
+_MONEY_WORDS = word_set(
+    "$ € £ ¥ ₹ usd us$ dollar dollars euro euros yen yuan rmb cny renminbi pound pounds rupee rupees rs inr"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +156,8 @@ class _Cues:
     fact: Fact
     order: int
     phrases: tuple[tuple[str, ...], ...]
+    subject: tuple[tuple[str, ...], ...]
+    named_in_title: bool
 
     @property
     def needed(self) -> int:
@@ -111,9 +172,10 @@ class _Claim:
     matched: int
 
 
-def find_fact_changes(text: str, facts: Sequence[Fact]) -> list[FactChange]:
-    """Every fact whose figure in ``text`` differs from the baseline (see the module rules)."""
-    compiled = [_Cues(fact, n, tuple(stems_of(cue) for cue in fact.cues)) for n, fact in enumerate(facts)]
+def find_fact_changes(text: str, facts: Sequence[Fact], *, title: str = "") -> list[FactChange]:
+    """Every fact whose figure in ``text`` differs from the baseline (see the module rules);
+    ``title`` is the item's title, which may name the subject for sentences that refer back."""
+    compiled = _compile(facts, title)
     changes: list[FactChange] = []
     seen: set[tuple[str, float]] = set()
     for sentence in split_sentences(text):
@@ -127,18 +189,35 @@ def find_fact_changes(text: str, facts: Sequence[Fact]) -> list[FactChange]:
     return changes
 
 
+def _compile(facts: Sequence[Fact], title: str) -> list[_Cues]:
+    title_tokens = tokenize(title)
+    title_stems = stem_positions(title_tokens)
+    compiled = []
+    for order, fact in enumerate(facts):
+        subject = tuple(stems_of(term) for term in fact.subject)
+        in_title = any(find_phrase(title_tokens, term, starts_of=title_stems) for term in subject)
+        compiled.append(_Cues(fact, order, tuple(stems_of(cue) for cue in fact.cues), subject, in_title))
+    return compiled
+
+
 def _claims(sentence: str, compiled: Sequence[_Cues]) -> list[_Claim]:
     """The number each fact takes from ``sentence``: closest pairs first, one number per fact."""
     tokens = _clause_gapped(sentence, tokenize(sentence))
     starts_of = stem_positions(tokens)
     spans = {cues.order: _cue_ranges(tokens, cues, starts_of) for cues in compiled}
-    about = [cues for cues in compiled if len(spans[cues.order]) >= cues.needed]
+    mentions = {cues.order: _subject_mentions(tokens, cues, starts_of) for cues in compiled}
+    about = [
+        cues for cues in compiled if mentions[cues.order] and _enough_cues(spans[cues.order], cues.needed)
+    ]
     if not about:
         return []
+    numbers = find_numbers(sentence)
+    number_ranges = [_token_range(tokens, number) for number in numbers]
     candidates = [
         claim
-        for number in find_numbers(sentence)
-        for claim in _candidate_claims(sentence, _token_range(tokens, number), number, about, spans)
+        for number, number_range in zip(numbers, number_ranges, strict=True)
+        for claim in _candidate_claims(sentence, number_range, number, about, spans)
+        if _subject_is_nearest(tokens, number_range, mentions[claim.cues.order], spans[claim.cues.order])
     ]
     candidates.sort(key=lambda c: (c.gap, -c.matched, c.cues.order, c.number.start))
     taken_facts: set[int] = set()
@@ -169,6 +248,75 @@ def _clause_gapped(sentence: str, tokens: list[Token]) -> list[Token]:
         clause = reached
         gapped.append(token)
     return gapped
+
+
+def _subject_mentions(tokens: list[Token], cues: _Cues, starts_of: dict[str, list[int]]) -> list[int]:
+    """Where the sentence names the fact's subject (token indexes), or ``[0]`` when it refers
+    back to a subject the title names; empty when it is not about the subject."""
+    found = [
+        start + offset
+        for term in cues.subject
+        for start in find_phrase(tokens, term, starts_of=starts_of)
+        for offset in range(len(term))
+    ]
+    if found:
+        return sorted(found)
+    return [0] if cues.named_in_title and _refers_back(tokens) else []
+
+
+def _refers_back(tokens: list[Token]) -> bool:
+    opening = tuple(token.stem for token in tokens[:3])
+    return any(opening[: len(words)] == words for words in _BACK_REFERENCES)
+
+
+def _enough_cues(found: dict[int, list[tuple[int, int]]], needed: int) -> bool:
+    """Whether ``needed`` (1 or 2) distinct cues occur, two only when over different words."""
+    if needed <= 1 or not found:
+        return bool(found)
+    return any(
+        a_end < b_start or b_end < a_start
+        for first, a_spans in found.items()
+        for second, b_spans in found.items()
+        if first < second
+        for a_start, a_end in a_spans
+        for b_start, b_end in b_spans
+    )
+
+
+def _subject_is_nearest(
+    tokens: list[Token],
+    number_range: tuple[int, int],
+    mentions: list[int],
+    cue_spans: dict[int, list[tuple[int, int]]],
+) -> bool:
+    """Whether no other name is nearer to the number than the subject (see the module rules)."""
+    first, last = number_range
+
+    def distance(index: int) -> int:
+        return index - last if index > last else first - index
+
+    in_cues = {n for spans in cue_spans.values() for start, end in spans for n in range(start, end + 1)}
+    nearest_subject = min(distance(index) for index in mentions)
+    others = _other_names(tokens, in_cues | set(mentions))
+    return not any(distance(index) < nearest_subject for index in others if not first <= index <= last)
+
+
+def _other_names(tokens: list[Token], known: set[int]) -> list[int]:
+    """Indexes of the name words that are neither the subject nor part of a cue, nor written next
+    to one that is ("University" in "Tsinghua University" belongs to the cue "Tsinghua")."""
+    runs: list[list[int]] = []
+    for index, token in enumerate(tokens):
+        if not (_is_name(token) or (index in known and token.text[:1].isupper())):
+            continue
+        if runs and runs[-1][-1] == index - 1:
+            runs[-1].append(index)
+        else:
+            runs.append([index])
+    return [index for run in runs if not known.intersection(run) for index in run]
+
+
+def _is_name(token: Token) -> bool:
+    return token.text[:1].isupper() and token.stem.isalpha() and token.stem not in _NOT_NAMES
 
 
 def _cue_ranges(
@@ -215,19 +363,24 @@ def _fits(fact: Fact, number: Number, sentence: str) -> bool:
         return number.kind == "year"
     if fact.kind == "date":
         return number.kind in ("year", "period")
-    if (number.currency is not None) != _is_money(fact) or following_word(sentence, number) in _TIME_WORDS:
+    if _is_money(fact) != (number.currency is not None) or is_change(sentence, number):
+        return False
+    if following_word(sentence, number) in _TIME_WORDS:
         return False
     if fact.kind == "share":
         return number.kind in ("percent", "fraction")
-    if number.kind != "plain" or not _same_magnitude(fact.value, number.value):
+    if number.kind != "plain" or following_word(sentence, number) in _MEASURE_WORDS:
         return False
-    return fact.kind == "quantity" or number.value == int(number.value)
+    if fact.kind == "count":
+        whole = number.value == int(number.value) and not number.scaled
+        return whole and _same_magnitude(fact.value, number.value, COUNT_RATIO)
+    return _same_magnitude(fact.value, number.value, MAX_RATIO)
 
 
-def _same_magnitude(baseline: float, new: float) -> bool:
+def _same_magnitude(baseline: float, new: float, ratio: float) -> bool:
     if baseline == 0:
-        return new <= MAX_RATIO
-    return 1 / MAX_RATIO <= new / baseline <= MAX_RATIO
+        return new <= ratio
+    return 1 / ratio <= new / baseline <= ratio
 
 
 def _is_money(fact: Fact) -> bool:

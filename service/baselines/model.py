@@ -15,7 +15,9 @@ Rules:
                 case, hyphens and spacing (``plug-in hybrid`` = ``Plug-in  Hybrid``).
   ``facts``     optional list; each fact: ``id`` (like a baseline id, unique within the
                 baseline), ``metric``, ``value`` (a number), ``unit``, ``period`` (texts),
-                ``cues`` (non-empty list of words/phrases), ``kind`` and optional ``tolerance``.
+                ``subject`` (non-empty list: the entity the figure is about, with its aliases,
+                ``[Nissan, Dongfeng Nissan, 日产]``), ``cues`` (non-empty list of words/phrases),
+                ``kind`` and optional ``tolerance``.
 
 - ``kind`` says how a figure near the cues is read and compared (see ``facts.py``):
   ``count`` whole numbers of things (models, plants), exact unless a tolerance is given;
@@ -24,13 +26,17 @@ Rules:
   ``year`` a four-digit year, exact; ``date`` a point in time as a fractional year whose
   ``unit`` is ``year``, ``half-year``, ``quarter`` or ``month`` (2024.5 with ``half-year`` is
   the second half of 2024); two periods are the same when they overlap.
+- ``subject`` and ``cues`` decide which sentences a fact reads (see ``facts.py``): a figure is
+  compared only in a sentence about the subject and about the metric.
 - ``tolerance`` is relative (0.05 = values within 5% of the baseline are the same value),
   from 0 up to (not including) 1.
 - Every problem in every file is collected as ``file:line: message``; ``load_baselines`` never
   raises for bad content, ``load_baselines_strict`` raises ConfigError listing them all.
 - ``Baseline.content_hash()`` is the SHA-256 of the canonical JSON document (sorted keys,
   numbers as floats), so it changes exactly when the content does; ``to_json``/``from_json``
-  give and read that document (for the ``baselines.document`` column).
+  give and read that document (for the ``baselines.document`` column). A document stored before
+  facts named a subject reads with each such fact's subject set to the baseline's subject terms
+  (the terms of weight 1.0), so older stored versions still load.
 """
 
 from __future__ import annotations
@@ -112,6 +118,7 @@ class Fact(BaseModel):
     value: Amount
     unit: Text
     period: Text
+    subject: tuple[Text, ...] = Field(min_length=1)
     cues: tuple[Text, ...] = Field(min_length=1)
     kind: FactKind
     tolerance: Annotated[float, Strict(), Field(ge=0, lt=1)] | None = None
@@ -166,7 +173,7 @@ class Baseline(BaseModel):
     def from_json(cls, document: Mapping[str, Any] | str) -> Baseline:
         """Read a document written by ``to_json`` (a mapping or its JSON text)."""
         data = json.loads(document) if isinstance(document, str) else dict(document)
-        return cls.model_validate(data)
+        return cls.model_validate(_with_fact_subjects(data))
 
     def content_hash(self) -> str:
         """SHA-256 (hex) of the canonical JSON document: equal content, equal hash."""
@@ -244,6 +251,25 @@ def _unique_ids(found: list[tuple[Baseline, _Where]]) -> tuple[list[Baseline], l
         first[baseline.id] = where
         unique.append(baseline)
     return unique, problems
+
+
+def subject_terms(terms: Mapping[str, float]) -> list[str]:
+    """The terms that mark what a baseline is about: those of weight 1.0."""
+    return [term for term, weight in terms.items() if weight >= 1.0]
+
+
+def _with_fact_subjects(data: dict[str, Any]) -> dict[str, Any]:
+    """A stored document as the current schema reads it: facts stored before facts named their
+    subject take the baseline's subject terms."""
+    facts, terms = data.get("facts"), data.get("terms")
+    if not isinstance(facts, list) or not isinstance(terms, dict):
+        return data
+    subject = subject_terms(terms)
+    upgraded = [
+        fact | {"subject": subject} if isinstance(fact, dict) and "subject" not in fact and subject else fact
+        for fact in facts
+    ]
+    return data | {"facts": upgraded}
 
 
 def _reject_repeats(label: str, keys: list[str]) -> None:

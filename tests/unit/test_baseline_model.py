@@ -18,11 +18,15 @@ FIXTURES = ROOT / "tests" / "fixtures" / "baselines"
 # fixture under FIXTURES/invalid -> every problem it must produce (file relative to its folder)
 INVALID: dict[str, list[str]] = {
     "bad_id.yaml": ["bad_id.yaml:1: id: 'Bad_Id' must be lower-case letters, digits and '-'"],
-    "bad_kind.yaml": ["bad_kind.yaml:14: facts[0].kind: input should be 'count', 'quantity', 'share'"],
+    "bad_kind.yaml": ["bad_kind.yaml:15: facts[0].kind: input should be 'count', 'quantity', 'share'"],
     "bad_weight.yaml": ["bad_weight.yaml:7: terms.China: input should be less than or equal to 1"],
     "duplicate_fact_id.yaml": ["duplicate_fact_id.yaml:7: facts: duplicate fact id 'models'"],
     "duplicate_term.yaml": ["duplicate_term.yaml:5: terms: duplicate term 'nissan'"],
     "empty_cues.yaml": ["empty_cues.yaml:8: facts[0].cues: tuple should have at least 1 item"],
+    "missing_subject.yaml": [
+        "missing_subject.yaml:8: facts[0]: missing required key 'subject'",
+        "missing_subject.yaml:15: facts[1].subject: tuple should have at least 1 item",
+    ],
     "missing_summary.yaml": ["missing_summary.yaml:1: missing required key 'summary'"],
     "not_mapping.yaml": ["not_mapping.yaml:1: top level must be a mapping (key: value), not a list"],
     "share_out_of_range.yaml": ["share_out_of_range.yaml:8: facts[0]: a share is a fraction from 0 to 1"],
@@ -93,6 +97,17 @@ def test_shipped_seed_baseline_is_valid_and_covers_every_figure() -> None:
     assert {"Nissan", "Tsinghua University", "BYD", "Masashi Matsuyama", "battery recycling"} <= set(
         seed.terms
     )
+    assert all("Nissan" in fact.subject for fact in seed.facts)
+
+
+def test_a_document_stored_before_facts_named_a_subject_still_reads() -> None:
+    (seed,) = load_baselines_strict(SHIPPED)
+    document = seed.to_json()
+    for fact in document["facts"]:
+        del fact["subject"]
+    older = Baseline.from_json(document)
+    assert {fact.subject for fact in older.facts} == {("Nissan",)}  # the terms of weight 1.0
+    assert [fact.cues for fact in older.facts] == [fact.cues for fact in seed.facts]
 
 
 def test_json_round_trip_and_content_hash() -> None:

@@ -50,6 +50,7 @@ def test_a_draft_fact_for_every_figure_but_durations_and_labels(html: str) -> No
     for d in draft.facts:
         assert d.fact.metric.startswith("review me:")
         assert 1 <= len(d.fact.cues) <= 4
+    assert {d.fact.subject for d in draft.facts} == {("BYD",)}  # the draft's subject term
     cues = {d.raw: d.fact.cues for d in draft.facts}
     assert "models" in cues["12"]
     assert "sales" in cues["8%"]

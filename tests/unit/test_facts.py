@@ -74,6 +74,19 @@ CHANGES: dict[str, list[tuple[str, float, float, str]]] = {
             "China share of Nissan global sales, January-October 2022: 34% → 30%",
         ),
     ],
+    # a level reached by a move is still a level: "fell to", not "fell by"
+    "China's share of Nissan's global sales fell to 16%.": [
+        (
+            "china-share-of-global-sales-2023",
+            0.2,
+            0.16,
+            "China share of Nissan global sales, January-October 2023: 20% → 16%",
+        ),
+    ],
+    # the nearest name to the figure is Nissan's even when a rival is named further away
+    "Nissan now plans eight new-energy models for China, while BYD plans dozens.": [
+        ("nev-models-china", 10, 8, "NEV models Nissan plans for China: 10 → 8"),
+    ],
     "Nissan has worked with Tsinghua since 2018.": [
         (
             "tsinghua-collaboration-start",
@@ -124,6 +137,15 @@ def test_the_seed_article_changes_nothing(seed: Baseline) -> None:
     assert find_fact_changes(SEED_ARTICLE.read_text(encoding="utf-8"), seed.facts) == []
 
 
+def test_a_sentence_referring_back_takes_the_subject_from_the_title(seed: Baseline) -> None:
+    text = "The company now plans eight new-energy models for China."
+    assert [c.display for c in find_fact_changes(text, seed.facts, title="Nissan trims its line-up")] == [
+        "NEV models Nissan plans for China: 10 → 8"
+    ]
+    assert find_fact_changes(text, seed.facts, title="BYD widens its line-up") == []
+    assert find_fact_changes(text, seed.facts) == []
+
+
 def test_evidence_is_the_sentence_and_each_change_is_reported_once(seed: Baseline) -> None:
     text = "Nissan is well. Nissan now plans eight new-energy models for China. Again: eight NEVs for China."
     (change,) = find_fact_changes(text, seed.facts)
@@ -142,27 +164,51 @@ def test_evidence_is_the_sentence_and_each_change_is_reported_once(seed: Baselin
 @pytest.mark.parametrize(
     ("cues", "text", "changed"),
     [
-        (["plants"], "It runs 7 plants.", True),  # one cue: that cue is enough
-        (["plants", "Europe"], "It runs 7 plants.", False),  # two cues: both needed
-        (["plants", "Europe"], "It runs 7 plants in Europe.", True),
-        (["plants", "Europe"], "It runs 7 plants in Europe, a figure unchanged since 2019.", True),
+        (["plants"], "Acme runs 7 plants.", True),  # one cue: that cue is enough
+        (["plants", "Europe"], "Acme runs 7 plants.", False),  # two cues: both needed
+        (["plants", "Europe"], "Acme runs 7 plants in Europe.", True),
+        (["plants", "Europe"], "Acme runs 7 plants in Europe, a figure unchanged since 2019.", True),
+        # two cues over the same words count once
+        (["plants in Europe", "Europe"], "Acme runs 7 plants in Europe.", False),
+        (["plants in Europe", "Europe"], "Acme runs 7 plants in Europe and sells across Europe.", True),
     ],
 )
 def test_cue_rule(cues: list[str], text: str, changed: bool) -> None:
-    fact = Fact(
-        id="plants", metric="Plants", value=5, unit="plants", period="now", cues=tuple(cues), kind="count"
-    )
+    fact = _fact(value=5, unit="plants", cues=cues, kind="count")
     assert bool(find_fact_changes(text, [fact])) is changed
+
+
+@pytest.mark.parametrize(
+    ("text", "title", "changed"),
+    [
+        ("Acme runs 7 plants in Europe.", "", True),
+        ("Acme Group runs 7 plants in Europe.", "", True),  # a name written next to the subject is its
+        ("Its rival Bolt runs 7 plants in Europe.", "Acme news", False),  # no subject in the sentence
+        ("Bolt runs 7 plants in Europe.", "Acme news", False),
+        ("Acme said Bolt runs 7 plants in Europe.", "", False),  # another name is nearer the number
+        ("Bolt runs 9 plants in Europe, Acme runs 7 plants in Europe.", "", True),
+        # a sentence that starts by referring back takes the title's subject ...
+        ("It runs 7 plants in Europe.", "Acme expands", True),
+        ("The company runs 7 plants in Europe.", "Acme expands", True),
+        # ... only when the title names it, and only from its start
+        ("It runs 7 plants in Europe.", "Bolt expands", False),
+        ("It runs 7 plants in Europe.", "", False),
+        ("Last year it ran 7 plants in Europe.", "Acme expands", False),
+    ],
+)
+def test_subject_rule(text: str, title: str, changed: bool) -> None:
+    fact = _fact(value=5, unit="plants", cues=["plants", "Europe"], kind="count")
+    assert bool(find_fact_changes(text, [fact], title=title)) is changed
 
 
 @pytest.mark.parametrize(
     ("kind", "value", "tolerance", "text", "changed"),
     [
-        ("quantity", 2_800_000, None, "sales were 2.75 million units", False),  # within 2%
-        ("quantity", 2_800_000, None, "sales were 2.6 million units", True),
-        ("quantity", 2_800_000, 0.1, "sales were 2.6 million units", False),
-        ("quantity", 1_000_000_000, None, "sales were 1bn units", False),
-        ("count", 10, None, "sales were 11 units", True),
+        ("quantity", 2_800_000, None, "Acme sales were 2.75 million units", False),  # within 2%
+        ("quantity", 2_800_000, None, "Acme sales were 2.6 million units", True),
+        ("quantity", 2_800_000, 0.1, "Acme sales were 2.6 million units", False),
+        ("quantity", 1_000_000_000, None, "Acme sales were 1bn units", False),
+        ("count", 10, None, "Acme sales were 11 units", True),
     ],
 )
 def test_tolerance(kind: str, value: float, tolerance: float | None, text: str, changed: bool) -> None:
@@ -173,6 +219,7 @@ def test_tolerance(kind: str, value: float, tolerance: float | None, text: str, 
             "value": value,
             "unit": "units",
             "period": "now",
+            "subject": ["Acme"],
             "cues": ["sales", "units"],
             "kind": kind,
             "tolerance": tolerance,
@@ -182,14 +229,109 @@ def test_tolerance(kind: str, value: float, tolerance: float | None, text: str, 
 
 
 def test_money_facts_read_only_money() -> None:
-    fact = Fact(
-        id="capex",
-        metric="Investment",
-        value=3e9,
-        unit="USD",
-        period="plan",
-        cues=("invest", "plant"),
-        kind="quantity",
+    fact = _fact(value=3e9, unit="USD", cues=["invest", "plant"], kind="quantity")
+    assert [c.new for c in find_fact_changes("Acme will invest $5 billion in the plant.", [fact])] == [5e9]
+    assert find_fact_changes("Acme will invest in the plant for 5 million cars.", [fact]) == []
+
+
+# One table per way a number near the cues is not the fact's figure. Each sentence names Nissan
+# and enough cues of the fact it could be mistaken for, so only the rule under test keeps it out.
+NOT_THE_FIGURE: dict[str, list[str]] = {
+    "a percent change is not a share": [
+        "Nissan's sales in China fell 16 percent, leaving China's share of its global sales lower.",
+        "China accounted for a smaller part of Nissan's global sales, which were up 24%.",
+        "China made up less of Nissan's global sales, which rose by a fifth.",
+        "Nissan reported a 16% increase in global sales, with China accounted for most of it.",
+        "China's share of Nissan's global sales was 5 percentage points lower.",
+    ],
+    "a rank is not a count": [
+        "Nissan ranked No. 2 among foreign brands selling new-energy vehicles for China.",
+        "Nissan, the second-largest seller of new-energy vehicles for China, expanded its range.",
+        "Nissan is top 3 in new-energy vehicles for China.",
+    ],
+    "an episode or list number is not a count": [
+        "Episode 16: Nissan and its new-energy vehicles for China, with guests.",
+        "In episode 16 we discuss Nissan's new-energy vehicles for China.",
+        "#16 Nissan plans new-energy vehicles for China.",
+        "1️⃣ Nissan plans new-energy vehicles for China.",
+        "5. **Nissan plans new-energy vehicles for China**",
+    ],
+    "a size, a measure or an age is not a count": [
+        "Nissan fits 16-inch wheels to the new-energy vehicles for China.",
+        "Nissan's new-energy vehicles for China get a 7-seat cabin.",
+        "Nissan's new-energy vehicles for China will run 500 km on a charge.",
+        "A 16-year-old drove one of Nissan's new-energy vehicles for China.",
+        "Nissan's new-energy vehicles for China charge 3 times faster.",
+    ],
+    "a model designation or an ordinal is not a count": [
+        "Nissan unveiled the N7 and the Model 3 rival among new-energy vehicles for China.",
+        "Nissan's 16th of its new-energy vehicles for China left the line.",
+        "Nissan builds the Frontier Pro 4 among new-energy vehicles for China.",
+    ],
+    "a price is not a count": [
+        "Nissan's new-energy vehicles for China start at 8 million yen.",
+        "Nissan prices its new-energy vehicles for China from $9 apiece in the demo.",
+        "Nissan's new-energy vehicles for China cost Rs 16 lakh in India.",
+    ],
+    "a year is not a count, a count is not a year": [
+        "Nissan plans new-energy vehicles for China in 2026.",
+        "Nissan and Tsinghua will open 3 research centres.",
+        "Nissan has worked with Tsinghua since 2 projects ago.",
+    ],
+    "a change of a count is not the count": [
+        "Nissan plans two more new-energy vehicles for China.",
+        "Nissan cut its new-energy vehicles for China by two.",
+    ],
+    "another maker's figure is not Nissan's": [
+        "BYD plans 20 new-energy vehicles for China.",
+        "Nissan's rival BYD plans 20 new-energy vehicles for China.",
+        "Like Nissan, BYD plans 20 new-energy vehicles for China.",
+        "BYD's 20 new-energy vehicles for China outnumber Nissan's.",
+        "BYD sold 3 million vehicles in China in the first ten months, far more than Nissan.",
+        "Tsinghua and Toyota opened their research centre in 2019, years after Nissan.",
+    ],
+    "a sentence not about the subject reads nothing": [
+        "Tesla Shorts Time Episode 364 - 16-inch screen for Model Y, and 2026 Japan launch plans.",
+        "Tesla confirms a 16-inch screen for new Model Y orders; 4 of 5 owners like it.",
+        "Tesla begins FSD testing in Tokyo ahead of 2026 Japan launch and opens 6 Superchargers.",
+        "China smartphone shipments fell; 222 brands now compete in China.",
+        "Formosa Plastics and Daicel form a 50-50 joint venture with partners for China.",
+        "EU aims for seven AI gigafactories with a 10 billion plan in race with US, China.",
+    ],
+    "a pair of weak cues is not the metric": [
+        "Nissan plans 8 launches in China.",  # "China" + "plans" is not the NEV plan
+        "Nissan's 8 vehicles and 4 models were shown.",  # "vehicles" + "models" is not the brand count
+        "Nissan will launch its new Leaf, due in 2026.",  # "launch" + "due" is not the first NEV
+        "Nissan opens a new plant and will launch it in 2026.",  # "open" + "launch" is not Tsinghua
+        "Nissan has collaborated with Renault since 1999.",  # no Tsinghua
+        "Nissan's operating margin was 3% in 2022, compared with 5% earlier.",  # no global sales
+        "Nissan's market share in China was 5%.",  # market share is not China's part of global sales
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(text, id=f"{case}: {text[:40]}")
+        for case, texts in NOT_THE_FIGURE.items()
+        for text in texts
+    ],
+)
+def test_numbers_that_are_not_the_figure_change_nothing(seed: Baseline, text: str) -> None:
+    assert find_fact_changes(text, seed.facts, title="Nissan news") == []
+
+
+def _fact(*, value: float, unit: str, cues: list[str], kind: str) -> Fact:
+    return Fact.model_validate(
+        {
+            "id": "f",
+            "metric": "Figure",
+            "value": value,
+            "unit": unit,
+            "period": "now",
+            "subject": ["Acme"],
+            "cues": cues,
+            "kind": kind,
+        }
     )
-    assert [c.new for c in find_fact_changes("It will invest $5 billion in the plant.", [fact])] == [5e9]
-    assert find_fact_changes("It will invest in the plant for 5 million cars.", [fact]) == []
