@@ -134,7 +134,12 @@ def test_restatements_and_other_numbers_change_nothing(seed: Baseline, text: str
 def test_the_seed_article_changes_nothing(seed: Baseline) -> None:
     if not SEED_ARTICLE.is_file():
         pytest.skip("shared seed not found beside the checkout (../shared/seed)")
-    assert find_fact_changes(SEED_ARTICLE.read_text(encoding="utf-8"), seed.facts) == []
+    text = SEED_ARTICLE.read_text(encoding="utf-8")
+    assert find_fact_changes(text, seed.facts) == []
+    # as the judge reads it: the first line is the title, which lets "The automaker..." sentences
+    # refer back to Nissan, so their figures are read (and are the known ones)
+    title, _, body = text.strip().partition("\n")
+    assert find_fact_changes(f"{title}.\n{body}", seed.facts, title=title) == []
 
 
 def test_a_sentence_referring_back_takes_the_subject_from_the_title(seed: Baseline) -> None:
