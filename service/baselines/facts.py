@@ -16,8 +16,12 @@ Rules:
   no earlier sentence) carries the subject over.
 - A sentence is about a fact's *metric* when at least two of its distinct cues occur (every cue
   when the fact has only one); two cues found over the same words (``China sales`` and ``sales in
-  China`` in "sales in China sales") count once. Cues must be chosen so that any two of them
-  together point at the fact.
+  China`` in "sales in China sales") count once. A cue may list alternatives separated by ``|``
+  (``new-energy vehicles | NEVs``): any one of them is that cue. Cues must be chosen so that any
+  two of them together point at the fact, so synonyms belong in one cue as alternatives: with
+  ``["new-energy vehicles | NEVs", "for China"]`` both the NEV and the China cue are needed,
+  while ``["new-energy vehicles", "NEVs", "for China"]`` would take "new-energy vehicles (NEVs)"
+  alone.
 - A number is a *reading* of a fact when it fits the fact's kind:
   ``count``    a whole, plain number without a scale word (``eight``, ``10``), at most
   ``COUNT_RATIO`` (10) times smaller or larger than the baseline value; ``quantity`` a plain
@@ -67,7 +71,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from service.baselines.model import Fact
+from service.baselines.model import Fact, cue_alternatives
 from service.baselines.numbers import (
     Number,
     find_numbers,
@@ -155,7 +159,7 @@ class FactChange:
 class _Cues:
     fact: Fact
     order: int
-    phrases: tuple[tuple[str, ...], ...]
+    phrases: tuple[tuple[tuple[str, ...], ...], ...]  # cue -> its alternatives -> stems
     subject: tuple[tuple[str, ...], ...]
     named_in_title: bool
 
@@ -196,7 +200,8 @@ def _compile(facts: Sequence[Fact], title: str) -> list[_Cues]:
     for order, fact in enumerate(facts):
         subject = tuple(stems_of(term) for term in fact.subject)
         in_title = any(find_phrase(title_tokens, term, starts_of=title_stems) for term in subject)
-        compiled.append(_Cues(fact, order, tuple(stems_of(cue) for cue in fact.cues), subject, in_title))
+        phrases = tuple(tuple(stems_of(phrase) for phrase in cue_alternatives(cue)) for cue in fact.cues)
+        compiled.append(_Cues(fact, order, phrases, subject, in_title))
     return compiled
 
 
@@ -324,10 +329,14 @@ def _cue_ranges(
 ) -> dict[int, list[tuple[int, int]]]:
     """For each cue found in the sentence: the token ranges (first, last) where it occurs."""
     found = {}
-    for index, phrase in enumerate(cues.phrases):
-        starts = find_phrase(tokens, phrase, starts_of=starts_of)
-        if starts:
-            found[index] = [(start, start + len(phrase) - 1) for start in starts]
+    for index, alternatives in enumerate(cues.phrases):
+        spans = [
+            (start, start + len(phrase) - 1)
+            for phrase in alternatives
+            for start in find_phrase(tokens, phrase, starts_of=starts_of)
+        ]
+        if spans:
+            found[index] = spans
     return found
 
 

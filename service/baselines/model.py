@@ -16,8 +16,10 @@ Rules:
   ``facts``     optional list; each fact: ``id`` (like a baseline id, unique within the
                 baseline), ``metric``, ``value`` (a number), ``unit``, ``period`` (texts),
                 ``subject`` (non-empty list: the entity the figure is about, with its aliases,
-                ``[Nissan, Dongfeng Nissan, 日产]``), ``cues`` (non-empty list of words/phrases),
-                ``kind`` and optional ``tolerance``.
+                ``[Nissan, Dongfeng Nissan, 日产]``), ``cues`` (non-empty list of cues, each a
+                word or phrase, or alternatives separated by ``|`` that count as one cue:
+                ``"for China | for the Chinese market"``; no alternative may be empty), ``kind``
+                and optional ``tolerance``.
 
 - ``kind`` says how a figure near the cues is read and compared (see ``facts.py``):
   ``count`` whole numbers of things (models, plants), exact unless a tolerance is given;
@@ -76,6 +78,7 @@ DEFAULT_TOLERANCE: Mapping[FactKind, float] = {
 DATE_UNITS_YEARS = {"year": 1.0, "half-year": 0.5, "quarter": 0.25, "month": 1 / 12}
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
+CUE_ALTERNATIVES = "|"
 
 
 def _valid_slug(value: str) -> str:
@@ -91,6 +94,22 @@ Slug = Annotated[str, Strict(), AfterValidator(_valid_slug)]
 Text = Annotated[str, Strict(), StringConstraints(strip_whitespace=True, min_length=1)]
 Amount = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 _URL = re.compile(r"https?://[^\s/$.?#][^\s]*", re.IGNORECASE)
+
+
+def cue_alternatives(cue: str) -> list[str]:
+    """The phrases a cue accepts: ``"for China | for the Chinese market"`` -> both phrases."""
+    return [alternative.strip() for alternative in cue.split(CUE_ALTERNATIVES)]
+
+
+def _valid_cue(cue: str) -> str:
+    if not all(cue_alternatives(cue)):
+        raise ValueError(f"{cue!r} has an empty alternative: write phrases separated by ' | '")
+    return cue
+
+
+Cue = Annotated[
+    str, Strict(), StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_valid_cue)
+]
 
 
 def term_key(term: str) -> str:
@@ -119,7 +138,7 @@ class Fact(BaseModel):
     unit: Text
     period: Text
     subject: tuple[Text, ...] = Field(min_length=1)
-    cues: tuple[Text, ...] = Field(min_length=1)
+    cues: tuple[Cue, ...] = Field(min_length=1)
     kind: FactKind
     tolerance: Annotated[float, Strict(), Field(ge=0, lt=1)] | None = None
 

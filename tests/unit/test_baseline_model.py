@@ -22,6 +22,9 @@ INVALID: dict[str, list[str]] = {
     "bad_weight.yaml": ["bad_weight.yaml:7: terms.China: input should be less than or equal to 1"],
     "duplicate_fact_id.yaml": ["duplicate_fact_id.yaml:7: facts: duplicate fact id 'models'"],
     "duplicate_term.yaml": ["duplicate_term.yaml:5: terms: duplicate term 'nissan'"],
+    "empty_cue_alternative.yaml": [
+        "empty_cue_alternative.yaml:14: facts[0].cues[0]: 'new-energy models |' has an empty alternative"
+    ],
     "empty_cues.yaml": ["empty_cues.yaml:8: facts[0].cues: tuple should have at least 1 item"],
     "missing_subject.yaml": [
         "missing_subject.yaml:8: facts[0]: missing required key 'subject'",
@@ -98,6 +101,7 @@ def test_shipped_seed_baseline_is_valid_and_covers_every_figure() -> None:
         seed.terms
     )
     assert all("Nissan" in fact.subject for fact in seed.facts)
+    assert all(len(fact.cues) == 2 for fact in seed.facts)  # what is measured, and where or when
 
 
 def test_a_document_stored_before_facts_named_a_subject_still_reads() -> None:

@@ -173,6 +173,9 @@ def test_evidence_is_the_sentence_and_each_change_is_reported_once(seed: Baselin
         (["plants", "Europe"], "Acme runs 7 plants.", False),  # two cues: both needed
         (["plants", "Europe"], "Acme runs 7 plants in Europe.", True),
         (["plants", "Europe"], "Acme runs 7 plants in Europe, a figure unchanged since 2019.", True),
+        # alternatives separated by "|" are one cue
+        (["plants | factories", "Europe"], "Acme runs 7 factories in Europe.", True),
+        (["plants | factories", "Europe"], "Acme runs 7 plants and factories.", False),
         # two cues over the same words count once
         (["plants in Europe", "Europe"], "Acme runs 7 plants in Europe.", False),
         (["plants in Europe", "Europe"], "Acme runs 7 plants in Europe and sells across Europe.", True),
@@ -311,6 +314,9 @@ NOT_THE_FIGURE: dict[str, list[str]] = {
         "Nissan has collaborated with Renault since 1999.",  # no Tsinghua
         "Nissan's operating margin was 3% in 2022, compared with 5% earlier.",  # no global sales
         "Nissan's market share in China was 5%.",  # market share is not China's part of global sales
+        "Nissan plans 30 new-energy vehicles (NEVs) worldwide.",  # two names of one thing, no China
+        "Nissan's China sales were 690,000 vehicles, its sales in China since 2020.",  # no period
+        "Nissan's global sales in the first ten months were 3 million.",  # a period, but not China
     ],
 }
 
