@@ -81,6 +81,24 @@ def normalise_entries(parsed: ParsedFeed, *, feed_url: str, settings: Settings) 
     return [item for item in batch if item is not None]
 
 
+def store_and_judge(
+    conn: Connection,
+    *,
+    feed: FeedRef,
+    batch: list[Item],
+    book: RuleBook | None,
+    now: datetime,
+    story_window: timedelta,
+) -> tuple[item_store.StoreResult, AlertTally]:
+    """Stages: dedup + store, then match and judge the items actually inserted into alert rows."""
+    stored = item_store.store_items(conn, feed.id, batch, now=now, story_window=story_window)
+    if book is None or not stored.inserted:
+        return stored, AlertTally()
+    by_key = {item.key: item for item in unique_by_key(batch)}  # the copy that was stored
+    new = [(s, by_key[s.key]) for s in stored.inserted]
+    return stored, raise_alerts(conn, book=book, feed=feed, new=new, now=now)
+
+
 @dataclass(frozen=True, slots=True)
 class Poller:
     """Everything one poll needs; the clock and randomness are injected for tests."""
@@ -172,15 +190,13 @@ class Poller:
         def work(conn: Connection) -> tuple[item_store.StoreResult, AlertTally] | None:
             if not self._record_success(conn, feed, fetched, now=now, next_at=next_at):
                 return None
-            window = timedelta(days=self.settings.story_window_days)
-            stored = item_store.store_items(conn, feed.id, batch, now=now, story_window=window)
-            if book is None or not stored.inserted:
-                return stored, AlertTally()
-            by_key = {item.key: item for item in unique_by_key(batch)}  # the copy that was stored
-            new = [(s, by_key[s.key]) for s in stored.inserted]
             ref = FeedRef(feed.id, feed.name, feed.tags)
-            tally = raise_alerts(conn, book=book, feed=ref, new=new, now=now)
-            enqueue_alerts(conn, book=book, new_alerts=tally.inserted, available=self.channels, now=now)
+            window = timedelta(days=self.settings.story_window_days)
+            stored, tally = store_and_judge(
+                conn, feed=ref, batch=batch, book=book, now=now, story_window=window
+            )
+            if book is not None and tally.inserted:
+                enqueue_alerts(conn, book=book, new_alerts=tally.inserted, available=self.channels, now=now)
             return stored, tally
 
         done = db.run_transaction(self.engine, work)

@@ -17,7 +17,7 @@ from service.config import Settings
 from service.errors import RivalwatchError
 from service.matching.rules import rules_json_schema
 from service.rulebook import RuleBook, check_rules_dir, load_rulebook
-from service.sources.article import Article, documents_to_texts
+from service.sources.article import Article, documents_to_texts, item_as_polled
 from service.sources.fetch import Fetcher
 from service.store.items import recent_items
 from service.views import assessment_json
@@ -54,6 +54,9 @@ def schema() -> None:
 @app.command("test")
 def test(
     rule_ids: Annotated[list[str], typer.Argument(help="Rule ids to try (all enabled rules: 'all').")],
+    title: Annotated[
+        str | None, typer.Option("--title", help="A title; --text is then the body, as a feed has it.")
+    ] = None,
     text: Annotated[str | None, typer.Option("--text", help="Text to try (first line = title).")] = None,
     file: Annotated[Path | None, typer.Option("--file", help="A feed, HTML page or text file.")] = None,
     url: Annotated[str | None, typer.Option("--url", help="A feed or article URL to fetch.")] = None,
@@ -62,13 +65,16 @@ def test(
 ) -> None:
     """Dry-run rules on text, a file, a URL or a stored item: matches, novelty, changed figures."""
     sources = [x for x in (text, file, url, item) if x is not None]
-    if len(sources) != 1:
-        typer.echo("give exactly one of --text, --file, --url, --item", err=True)
+    if (title is None and len(sources) != 1) or (title is not None and sources not in ([], [text])):
+        typer.echo("give one of --text, --file, --url, --item, or --title with an optional --text", err=True)
         raise typer.Exit(2)
     loaded = guarded(settings)
     book = guarded(lambda: load_rulebook(loaded.rules_dir, engine=None, now=datetime.now(UTC)))
     only = _known_rules(book, rule_ids)
-    articles = guarded(lambda: _articles(loaded, text=text, file=file, url=url, item=item))
+    if title is not None:
+        articles = [item_as_polled(title=title, body=text or "")]
+    else:
+        articles = guarded(lambda: _articles(loaded, text=text, file=file, url=url, item=item))
     results = [(a, assess(book, title=a.title, text=a.text, only=only)) for a in articles]
     if as_json:
         print_json(
@@ -124,6 +130,10 @@ def _print_assessments(article: Article, found: list[Assessment]) -> None:
         typer.echo("   no rule matched")
     for a in found:
         data = assessment_json(a)
+        if not a.about_subject:
+            typer.echo(f"   {a.rule.id}: not raised, not about its subject: {data['subject']}")
+            typer.echo(f"      terms: {', '.join(data['matched'])}")
+            continue
         verdict = data["status"] or "counted (volume rule)"
         novelty = "-" if data["novelty"] is None else f"{data['novelty']:.2f}"
         typer.echo(f"   {a.rule.id}: {verdict}, novelty {novelty}; terms: {', '.join(data['matched'])}")
@@ -131,6 +141,8 @@ def _print_assessments(article: Article, found: list[Assessment]) -> None:
             typer.echo(f"      changed: {change['display']}  [{change['evidence']}]")
         if data["new_terms"]:
             typer.echo(f"      new terms: {', '.join(data['new_terms'])}")
+        if data["subject"]:
+            typer.echo(f"      subject: {data['subject']}")
         if data["reason"]:
             typer.echo(f"      why: {data['reason']}")
         typer.echo(f"      {marked(a.snippet.text, a.snippet.highlights, mark='**')}")
@@ -180,3 +192,36 @@ def backtest(
         novelty = "-" if r["novelty"] is None else f"{r['novelty']:.2f}"
         mark = "ALERT" if r["status"] == "pending" else "quiet"
         typer.echo(f"  {mark}  {novelty}  {r['title']}  ({r['feed']})")
+
+
+@app.command("eval")
+def evaluate(
+    labels: Annotated[Path, typer.Option("--labels", help="A labels file (JSON; see the README).")],
+    feeds: Annotated[Path, typer.Option("--feeds", help="The directory feed_file paths start from.")],
+    rule_for: Annotated[
+        list[str] | None,
+        typer.Option("--rule", help="THEME=RULE: the rule judged for a theme (default: the rule named so)."),
+    ] = None,
+    min_precision: Annotated[
+        float | None, typer.Option("--min-precision", min=0, max=1, help="Exit 1 if a theme is below.")
+    ] = None,
+    min_recall: Annotated[
+        float | None, typer.Option("--min-recall", min=0, max=1, help="Exit 1 if a theme is below.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Precision and recall of the rules on labelled feed items, through the real pipeline."""
+    from service.evaluation import report
+
+    loaded = guarded(settings)
+    overrides = guarded(lambda: report.parse_overrides(rule_for or []))
+    outcome = guarded(lambda: report.evaluate(labels, feeds_dir=feeds, settings=loaded, overrides=overrides))
+    if as_json:
+        print_json(report.to_json(outcome))
+    else:
+        typer.echo(report.to_text(outcome))
+    failures = outcome.report.below(min_precision=min_precision, min_recall=min_recall)
+    for failure in failures:
+        typer.echo(f"below threshold: {failure}", err=True)
+    if failures:
+        raise typer.Exit(1)

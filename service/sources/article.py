@@ -2,8 +2,9 @@
 
 ``extract_article`` uses trafilatura's main-text extraction (navigation, footers and
 comments dropped) and its metadata for the title and date. ``documents_to_texts`` accepts
-whatever an analyst points a dry run at: a feed (each entry becomes an item), an HTML page
-(its main text), or plain text (the first line is the title).
+whatever an analyst points a dry run at: a feed (each entry becomes an item, normalised as a
+poll stores it), an HTML page (its main text), or plain text (the first line is the title, the
+rest the text; a single line is a title with no text, as a feed entry without a summary).
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ from dataclasses import dataclass
 import trafilatura
 
 from service.errors import BaselineError, ParseError
-from service.sources.normalize import clean_text, html_to_text
+from service.sources.feed import RawEntry
+from service.sources.normalize import clean_text, normalize_entry
 from service.sources.parse import parse_feed
 
 MAX_DOCUMENT_BYTES = 15 * 1024 * 1024
+EVERY_ENTRY = 1_000_000
+"""A dry run reads every entry of the document it is given (the size cap bounds the work)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,22 +46,28 @@ def extract_article(html: str, *, url: str | None = None) -> Article:
     )
 
 
+def item_as_polled(*, title: str, body: str, url: str | None = None) -> Article:
+    """A title and a body (HTML or text) as a poll would store them from a feed entry."""
+    entry = RawEntry(guid=None, link=url, title=title, summary=body, published=None, base_url=None)
+    item = normalize_entry(entry, feed_url=url or "")
+    return Article(title=item.title, text=item.text, url=item.url) if item else Article(title="", text="")
+
+
 def documents_to_texts(body: bytes, *, url: str | None = None) -> list[Article]:
     """Items from a feed, else the article of an HTML page, else plain text."""
     body = body[:MAX_DOCUMENT_BYTES]
     try:
-        feed = parse_feed(body)
+        feed = parse_feed(body, max_entries=EVERY_ENTRY)
     except ParseError:
         feed = None
     if feed is not None and feed.entries:
-        return [
-            Article(title=html_to_text(e.title), text=html_to_text(e.summary), url=e.link)
-            for e in feed.entries
-        ]
+        # The same normalisation as a poll, so a dry run judges exactly what the service stores.
+        items = (normalize_entry(e, feed_url=url or "") for e in feed.entries)
+        return [Article(title=i.title, text=i.text, url=i.url) for i in items if i is not None]
     text = body.decode("utf-8", errors="replace")
     if "<" in text and ("<html" in text.lower() or "<p" in text.lower() or "<body" in text.lower()):
         return [extract_article(text, url=url)]
     lines = [line for line in (clean_text(x) for x in text.splitlines()) if line]
     if not lines:
         return []
-    return [Article(title=lines[0], text=" ".join(lines[1:]) or lines[0], url=url)]
+    return [Article(title=lines[0], text=" ".join(lines[1:]), url=url)]

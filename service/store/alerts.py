@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from service.store.db import insert_skipping_existing
+from service.store.db import chunked, insert_skipping_existing
 from service.store.tables import alerts, delivery_alerts, feeds, rule_hits
 
 STATUSES = ("pending", "sent", "failed", "suppressed")
@@ -84,3 +84,15 @@ def list_alerts(
     if limit is not None:
         query = query.limit(limit)
     return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def alerts_of_stories(conn: Connection, story_ids: Sequence[int]) -> list[sa.Row[Any]]:
+    """Every alert of these stories: rule, status, reason and the evidence it was judged on."""
+    columns = (
+        alerts.c.story_id, alerts.c.item_id, alerts.c.rule_id, alerts.c.status, alerts.c.reason,
+        alerts.c.novelty, alerts.c.matched, alerts.c.new_terms, alerts.c.fact_changes,
+    )  # fmt: skip
+    rows: list[sa.Row[Any]] = []
+    for chunk in chunked(list(story_ids)):
+        rows.extend(conn.execute(sa.select(*columns).where(alerts.c.story_id.in_(chunk))))
+    return rows

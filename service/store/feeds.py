@@ -105,6 +105,10 @@ def sync_declared(conn: Connection, declared: Sequence[DeclaredFeed], *, now: da
     return SyncReport(tuple(added), tuple(changed), tuple(removed))
 
 
+def ids_by_name(conn: Connection) -> dict[str, int]:
+    return {row.name: row.id for row in conn.execute(sa.select(feeds.c.name, feeds.c.id))}
+
+
 def _pollable() -> sa.ColumnElement[bool]:
     return sa.and_(feeds.c.enabled.is_(True), feeds.c.declared.is_(True), feeds.c.gone_at.is_(None))
 

@@ -1,0 +1,226 @@
+"""The real pipeline over labelled feed files, in a throw-away database: what would have fired.
+
+Each feed document a labels file names is read from disk and goes through the stages a poll
+runs — parse, normalise, dedup and store, match, judge, alert rows — in an SQLite database that
+lives only for the run, one feed after another in name order (so the same copy of a
+syndicated story leads every time). Deliveries are not made.
+
+Two things differ from the service on purpose: a rule's ``feeds``/``tags`` selection is
+ignored (the labelled documents are not declared feeds, and the rules are judged on their
+expressions); every entry of a document is read, however long (the service keeps the first
+``RIVALWATCH_MAX_ENTRIES_PER_FEED``); and there is no age limit (labelled items carry their
+real, often old, dates).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Connection, Engine
+
+from service.alerts.record import FeedRef
+from service.config import Settings
+from service.errors import ParseError
+from service.evaluation.labels import Label
+from service.evaluation.score import Figure, ItemResult, RuleOutcome
+from service.pipeline import parse_document, store_and_judge
+from service.rulebook import RuleBook, load_rulebook
+from service.sources.article import EVERY_ENTRY
+from service.sources.feed import RawEntry
+from service.sources.normalize import Item, canonical_url, clean_text, normalize_entry
+from service.store import alerts as alert_store
+from service.store import db
+from service.store import feeds as feed_store
+from service.store import items as item_store
+from service.store.items import StoredItem
+
+
+@dataclass(frozen=True, slots=True)
+class _LabelledFeed:
+    """A feed document named by a labels file, declared for the run only."""
+
+    name: str
+    url: str
+    interval_s: int | None = None
+    tags: tuple[str, ...] = ()
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ReportedFigure:
+    """A changed figure some alert of the run reported, labelled item or not."""
+
+    rule: str
+    title: str
+    feed_file: str
+    figure: Figure
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    results: tuple[ItemResult, ...]
+    figures: tuple[ReportedFigure, ...]
+    unreadable: tuple[str, ...]  # "feed_file: why", for documents that could not be read
+    items: int
+    rule_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A labelled feed document: each entry with the item a poll would store from it."""
+
+    feed_file: str
+    entries: tuple[tuple[RawEntry, Item], ...]
+
+
+def replay(labels: Sequence[Label], *, feeds_dir: Path, settings: Settings) -> Replay:
+    now = datetime.now(UTC)
+    settings = every_entry(settings)
+    with tempfile.TemporaryDirectory(prefix="rivalwatch-eval-") as scratch:
+        engine = db.make_engine(f"sqlite:///{Path(scratch) / 'eval.db'}")
+        try:
+            db.upgrade(engine)
+            book = watching_every_feed(load_rulebook(settings.rules_dir, engine=engine, now=now))
+            return _run(engine, book, labels, feeds_dir=feeds_dir, settings=settings, now=now)
+        finally:
+            engine.dispose()
+
+
+def every_entry(settings: Settings) -> Settings:
+    """Labelled items may sit anywhere in a long archive: read every entry, not the service's cap."""
+    return settings.model_copy(update={"max_entries_per_feed": EVERY_ENTRY})
+
+
+def watching_every_feed(book: RuleBook) -> RuleBook:
+    """The same rules watching every feed: labelled documents are not declared feeds."""
+    rules = {key: rule.model_copy(update={"feeds": None, "tags": None}) for key, rule in book.rules.items()}
+    return replace(book, rules=rules)
+
+
+def _run(
+    engine: Engine,
+    book: RuleBook,
+    labels: Sequence[Label],
+    *,
+    feeds_dir: Path,
+    settings: Settings,
+    now: datetime,
+) -> Replay:
+    files = sorted({label.feed_file for label in labels})
+    documents, unreadable = {}, []
+    for feed_file in files:
+        try:
+            documents[feed_file] = read_document(feeds_dir, feed_file, settings=settings)
+        except (OSError, ParseError) as exc:
+            unreadable.append(f"{feed_file}: {getattr(exc, 'strerror', None) or exc}")
+    with db.writing(engine) as conn:
+        feed_store.sync_declared(conn, [_LabelledFeed(f, f"file:{f}") for f in documents], now=now)
+        feed_ids = feed_store.ids_by_name(conn)
+    window = timedelta(days=settings.story_window_days)
+    stored = 0
+    for feed_file, document in documents.items():
+        ref = FeedRef(feed_ids[feed_file], feed_file, ())
+        batch = [item for _, item in document.entries]
+
+        def work(conn: Connection, ref: FeedRef = ref, batch: list[Item] = batch) -> int:
+            done, _ = store_and_judge(conn, feed=ref, batch=batch, book=book, now=now, story_window=window)
+            return len(done.inserted)
+
+        stored += db.run_transaction(engine, work)
+    with engine.connect() as conn:
+        results = _results(conn, labels, documents, feed_ids)
+        figures = _figures(conn)
+    return Replay(tuple(results), figures, tuple(unreadable), stored, tuple(book.rules))
+
+
+def read_document(feeds_dir: Path, feed_file: str, *, settings: Settings) -> Document:
+    """Parse and normalise one feed file as a poll would (OSError or ParseError when it cannot)."""
+    path = feeds_dir / feed_file
+    parsed = parse_document(path.read_bytes(), content_type=None, settings=settings)
+    site = parsed.link or ""
+    feed_url = site if site.startswith(("http://", "https://")) else path.as_uri()
+    entries = []
+    for entry in parsed.entries:
+        item = normalize_entry(
+            entry,
+            feed_url=feed_url,
+            max_title_chars=settings.max_title_chars,
+            max_text_chars=settings.max_text_chars,
+        )
+        if item is not None:
+            entries.append((entry, item))
+    return Document(feed_file, tuple(entries))
+
+
+def find_item(label: Label, entries: Iterable[tuple[RawEntry, Item]]) -> Item | None:
+    """The entry a label names: by id or link (as written or canonical), else by title.
+
+    Where several entries share the id or link, the one with the label's title wins.
+    """
+    wanted = {x for x in (label.guid_or_link, label.link) if x}
+    wanted |= {c for c in (canonical_url(x) for x in list(wanted)) if c}
+    title = clean_text(label.title).casefold()
+    by_link, by_title = [], []
+    for entry, item in entries:
+        if wanted & {entry.guid, entry.link, item.url}:
+            by_link.append(item)
+        elif title and item.title.casefold() == title:
+            by_title.append(item)
+    titled = [item for item in by_link if item.title.casefold() == title]
+    return next(iter(titled or by_link or by_title), None)
+
+
+def _results(
+    conn: Connection, labels: Sequence[Label], documents: Mapping[str, Document], feed_ids: Mapping[str, int]
+) -> list[ItemResult]:
+    located: list[tuple[Label, StoredItem | None]] = []
+    for label in labels:
+        document = documents.get(label.feed_file)
+        item = find_item(label, document.entries) if document else None
+        stored = None
+        if item is not None:
+            stored = item_store.stored_items(conn, feed_ids[label.feed_file], [item.key]).get(item.key)
+        located.append((label, stored))
+    outcomes: dict[int, dict[str, RuleOutcome]] = {}
+    raised_on: dict[int, set[int]] = {}
+    for row in alert_store.alerts_of_stories(conn, [s.story_id for _, s in located if s is not None]):
+        outcomes.setdefault(row.story_id, {})[row.rule_id] = _outcome(row)
+        raised_on.setdefault(row.story_id, set()).add(row.item_id)
+    return [
+        ItemResult(
+            label,
+            stored is not None,
+            outcomes.get(stored.story_id, {}) if stored else {},
+            leads_story=stored is None or raised_on.get(stored.story_id, {stored.id}) == {stored.id},
+        )
+        for label, stored in located
+    ]
+
+
+def _outcome(row: Any) -> RuleOutcome:
+    return RuleOutcome(
+        rule=row.rule_id,
+        status=row.status,
+        reason=row.reason,
+        novelty=row.novelty,
+        matched=tuple(row.matched or ()),
+        new_terms=tuple(row.new_terms or ()),
+        figures=tuple(_figure(change) for change in row.fact_changes or ()),
+    )
+
+
+def _figures(conn: Connection) -> tuple[ReportedFigure, ...]:
+    return tuple(
+        ReportedFigure(alert["rule_id"], alert["title"], alert["feed_name"] or "", _figure(change))
+        for alert in alert_store.list_alerts(conn)
+        for change in alert["fact_changes"] or ()
+    )
+
+
+def _figure(change: Mapping[str, Any]) -> Figure:
+    return Figure(str(change.get("display", "")), str(change.get("evidence", "")))
