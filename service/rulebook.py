@@ -19,6 +19,7 @@ from service.baselines.model import Baseline, load_baselines, load_baselines_str
 from service.baselines.novelty import BaselineProfile, compile_baseline
 from service.errors import Problem
 from service.matching.compile import Matcher, compile_rules
+from service.matching.language import Expr
 from service.matching.rules import load_rules, load_rules_strict
 from service.matching.ruleset import Rule
 from service.sources.declared import load_feeds
@@ -60,6 +61,18 @@ class RuleBook:
         return [{"id": k.stored.baseline.id, "version": k.stored.version} for k in known]
 
 
+def subject_key(rule_id: str) -> str:
+    """The matcher's name for a rule's subject expression (a space: no rule id has one)."""
+    return f"{rule_id} subject"
+
+
+def matcher_entries(rules: Sequence[Rule]) -> list[tuple[str, Expr]]:
+    """Every rule's ``match``, then every ``subject``, for one matcher: one scan per item."""
+    entries = [(r.id, r.expression) for r in rules]
+    entries += [(subject_key(r.id), r.subject_expression) for r in rules if r.subject_expression is not None]
+    return entries
+
+
 def read_baselines(rules_dir: Path) -> tuple[Baseline, ...]:
     directory = rules_dir / BASELINES_DIR
     return load_baselines_strict(directory) if directory.is_dir() else ()
@@ -79,7 +92,7 @@ def load_rulebook(rules_dir: Path, *, engine: Engine | None, now: datetime) -> R
         known_baselines={b.id for b in baselines},
     )
     enabled = [r for r in ruleset.rules if r.enabled]
-    matcher = compile_rules([(r.id, r.expression) for r in enabled])
+    matcher = compile_rules(matcher_entries(enabled))
     if engine is None:
         stored = {b.id: StoredBaseline(b, 0, now) for b in baselines}
     else:

@@ -151,5 +151,7 @@ def assessment_json(found: Assessment) -> dict[str, Any]:
         "fact_changes": [fact_change_json(c) for c in verdict.fact_changes] if verdict else [],
         "new_terms": list(verdict.new_terms) if verdict else [],
         "reason": verdict.reason if verdict else None,
+        "about_subject": found.about_subject,
+        "subject": None if found.subject is None else found.subject.why,
         "snippet": found.snippet.text,
     }

@@ -9,19 +9,26 @@ from service.alerts.judge import NO_BASELINE, Evidence, Verdict, decide, gather_
 from service.alerts.snippet import Snippet, build_snippet
 from service.matching.compile import RuleMatch
 from service.matching.ruleset import Rule
-from service.rulebook import RuleBook
+from service.matching.subject import Prominence, judge_prominence
+from service.rulebook import RuleBook, subject_key
 
 
 @dataclass(frozen=True, slots=True)
 class Assessment:
     rule: Rule
     match: RuleMatch
-    verdict: Verdict | None  # None for volume rules: they are judged by counts, not per item
+    verdict: Verdict | None  # None for volume rules, and for items not about the rule's subject
     snippet: Snippet
+    subject: Prominence | None = None  # None: the rule has no subject expression
 
     @property
     def matched_terms(self) -> list[str]:
         return sorted({hit.term for hit in self.match.hits}, key=str.casefold)
+
+    @property
+    def about_subject(self) -> bool:
+        """False when the item only mentions the rule's subject in passing: nothing is raised."""
+        return self.subject is None or self.subject.prominent
 
 
 def assess(
@@ -36,12 +43,26 @@ def assess(
     out = []
     # Rules that judge by the same baselines share the evidence: computed once per item.
     evidence: dict[tuple[str, ...], Evidence] = {}
-    for match in book.matcher.match(title=title, text=text):
-        rule = book.rules[match.rule_id]
-        if only is not None and rule.id not in only:
+    matches = book.matcher.match(title=title, text=text)
+    subjects = {m.rule_id: m for m in matches if m.rule_id not in book.rules}
+    for match in matches:
+        rule = book.rules.get(match.rule_id)
+        if rule is None or (only is not None and rule.id not in only):
             continue
         if only is None and not book.applies(rule, feed=feed, tags=tags):
             continue
+        snippet = build_snippet(title=title, text=text, hits=match.hits)
+        subject = None
+        if rule.subject_expression is not None:
+            subject_match = subjects.get(subject_key(rule.id))
+            subject = (
+                judge_prominence(subject_match.hits, title=title, text=text)
+                if subject_match is not None
+                else Prominence(False, "its subject expression does not match")
+            )
+            if not subject.prominent:
+                out.append(Assessment(rule, match, None, snippet, subject))
+                continue
         verdict = None
         if rule.kind == "keyword":
             baselines = book.baselines_of(rule)
@@ -52,6 +73,5 @@ def assess(
                 if key not in evidence:
                     evidence[key] = gather_evidence(title=title, text=text, baselines=baselines)
                 verdict = decide(evidence[key], threshold=rule.novelty_threshold)
-        snippet = build_snippet(title=title, text=text, hits=match.hits)
-        out.append(Assessment(rule, match, verdict, snippet))
+        out.append(Assessment(rule, match, verdict, snippet, subject))
     return out

@@ -57,6 +57,8 @@ def raise_alerts(
     volume_rules: set[str] = set()
     for stored, item in new:
         for found in assess(book, title=item.title, text=item.text, feed=feed.name, tags=feed.tags):
+            if not found.about_subject:
+                continue
             hits.append(
                 {
                     "rule_id": found.rule.id,

@@ -7,6 +7,9 @@ this module states what one rule, one alias and one file may say. Field by field
 - ``name``: required, 1-200 characters (surrounding spaces dropped). ``description``: optional.
 - ``match``: required; an expression of the match language (``service.matching.language``),
   parsed with every alias of every file. An error names its 1-based column in the expression.
+- ``subject``: optional; an expression like ``match`` that the item must be *about*, not only
+  mention in passing (the model is in ``service.matching.subject``). A rule with a subject
+  fires when ``match`` holds and ``subject`` holds prominently.
 - ``kind``: ``keyword`` (default: every matching item is judged) or ``volume`` (alert when the
   matches within ``volume.window`` exceed ``factor`` times the average per window over the
   ``reference`` period, and are at least ``min_count``). ``volume`` is required for, and
@@ -258,17 +261,31 @@ class Rule(BaseModel):
         None, alias="cooldown", description="Quiet period after an alert, e.g. '30m'; absent: none."
     )
     enabled: Annotated[bool, Strict()] = Field(True, description="false keeps the rule but never matches.")
+    subject: Annotated[str, Strict()] | None = Field(
+        None,
+        description="Expression (match language) the item must be about, not mention in passing: "
+        "named in the title or lead or more than once, not only in a comparison or a list. "
+        "See service/matching/subject.py.",
+    )
 
     _expression: Expr = PrivateAttr()
+    _subject_expression: Expr | None = PrivateAttr(None)
 
     @property
     def expression(self) -> Expr:
         """The parsed ``match`` expression, aliases expanded."""
         return self._expression
 
-    @field_validator("match")
+    @property
+    def subject_expression(self) -> Expr | None:
+        """The parsed ``subject`` expression, aliases expanded; None when the rule has none."""
+        return self._subject_expression
+
+    @field_validator("match", "subject")
     @classmethod
-    def _parses(cls, value: str, info: ValidationInfo) -> str:
+    def _parses(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
         if not value.strip():
             raise ValueError("must not be empty")
         try:
@@ -297,6 +314,8 @@ class Rule(BaseModel):
     @model_validator(mode="after")
     def _keep_expression(self, info: ValidationInfo) -> Self:
         self._expression = _context(info).parse(self.match)
+        if self.subject is not None:
+            self._subject_expression = _context(info).parse(self.subject)
         return self
 
 

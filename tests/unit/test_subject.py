@@ -1,0 +1,59 @@
+"""Subject, not mention: the prominence model, table by table, built from real cases."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.matching.compile import compile_rules
+from service.matching.language import parse_expression
+from service.matching.subject import LEAD_WORDS, judge_prominence, lead_end_offset
+
+FILLER = " ".join(["The market moved little this week as buyers waited for new models."] * 8)
+
+
+def prominence(expression: str, *, title: str, text: str = "") -> tuple[bool, str]:
+    matcher = compile_rules([("s", parse_expression(expression))])
+    matches = matcher.match(title=title, text=text)
+    assert matches, "the subject expression must match for prominence to be judged"
+    judged = judge_prominence(matches[0].hits, title=title, text=text)
+    return judged.prominent, judged.why
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "prominent", "why"),
+    [
+        # The title names it: the item is about it.
+        ("Tesla cuts Model Y prices in China", "", True, "in the title"),
+        # A short summary is all lead: one mention there is enough.
+        ("Service stations are getting a glow-up", "Tesla drivers want a nicer wait.", True, "summary"),
+        # A long text: named in the lead and again later.
+        ("Quarterly deliveries", f"Tesla sold more. {FILLER} Tesla said so.", True, "named 2 times"),
+        # A long text that names it once, outside the lead: a passing mention.
+        ("Five alternatives to the V-8 engine swap", f"{FILLER} One used a Tesla motor.", False, "once"),
+        # Only as a yardstick, even in the title.
+        ("China's super-smart Tesla-killers", "", False, "in passing"),
+        ("Micron overtakes Meta, Tesla in market value", "", False, "in passing"),
+        ("A cheap EV that is cheaper than a Tesla", "", False, "in passing"),
+        ("The Tesla-style screen comes to a city car", "", False, "in passing"),
+        # One name in a long list is not the subject.
+        ("Electric car sales: Tata, MG, Mahindra, Tesla and Kia", "", False, "in passing"),
+        # Two names side by side are both subjects.
+        ("Nissan, Tesla to share charging network", "", True, "in the title"),
+    ],
+)
+def test_prominence_of_a_subject(title: str, text: str, prominent: bool, why: str) -> None:
+    judged, reason = prominence('Tesla OR "Model Y"', title=title, text=text)
+    assert judged is prominent
+    assert why in reason
+
+
+def test_a_comparison_word_reaches_only_the_next_words() -> None:
+    # "rival" belongs to Tesla here, not to the EV that follows three words later.
+    judged, _ = prominence("EV", title="BYD, the Tesla-rival, takes the global EV crown")
+    assert judged
+
+
+def test_the_lead_ends_after_its_words() -> None:
+    text = " ".join(f"w{n}" for n in range(LEAD_WORDS + 10))
+    assert text[: lead_end_offset(text)].split()[-1] == f"w{LEAD_WORDS - 1}"
+    assert lead_end_offset("short text") == len("short text")
