@@ -25,9 +25,9 @@ RULE_NAMES = {
     "byd": "BYD news",
     "tesla": "Tesla news",
     "china-export": "Chinese vehicle and battery exports",
-    "nev-market": "NEV market data and policy",
+    "nev": "NEV market data and policy",
 }
-SUPPRESSED = {"nissan": 5, "byd": 4, "tesla": 2, "nev-market": 1}
+SUPPRESSED = {"nissan": 5, "byd": 4, "tesla": 2, "nev": 1}
 HOSTILE_TITLE = "Re: Nissan N7 <script>alert(1)</script> sales\r\nBcc: victim@example.com"
 REUTERS_URL = "https://www.reuters.com/business/autos/nissan-cuts-china-nev-plan/?utm_source=rss&ref=feed"
 
@@ -148,7 +148,7 @@ def fixture_day() -> list[StoryView]:
         _story(
             7,
             "China NEV penetration hits 51% in January, CPCA says",
-            rules=[("nev-market", "notice")],
+            rules=[("nev", "notice")],
             url="https://carnewschina.com/2025/03/04/nev-penetration/",
             feed="CarNewsChina",
             snippet="New energy vehicles took 51% of retail sales in January.",
@@ -195,7 +195,7 @@ def test_each_story_is_filed_once_under_its_most_severe_rule() -> None:
 
 def test_groups_by_size_then_rule_order_and_stories_by_severity_then_novelty() -> None:
     view = _view()
-    assert [g.rule_id for g in view.groups] == ["nissan", "byd", "tesla", "china-export", "nev-market"]
+    assert [g.rule_id for g in view.groups] == ["nissan", "byd", "tesla", "china-export", "nev"]
     byd = next(g for g in view.groups if g.rule_id == "byd")
     assert [c.severity for c in byd.cards] == ["critical", "notice"]
     nissan = next(g for g in view.groups if g.rule_id == "nissan")
@@ -235,7 +235,7 @@ def test_summary_counts_changes_and_held_back_total() -> None:
         "byd": 2,
         "tesla": 1,
         "china-export": 1,
-        "nev-market": 1,
+        "nev": 1,
     }
     assert [c.display for c in view.changes] == [
         "NEV models Nissan plans for China: 10 → 8",
@@ -310,7 +310,7 @@ def test_empty_period_is_a_short_nothing_new_digest() -> None:
 
 def test_a_story_several_rules_fired_on_explains_itself_once() -> None:
     when = PERIOD_START + timedelta(hours=2)
-    rules = [("nissan", "0.35"), ("tesla", "0.45"), ("nev-market", "0.35")]
+    rules = [("nissan", "0.35"), ("tesla", "0.45"), ("nev", "0.35")]
     rows = [
         shared_item_alert(n, rule, RULE_NAMES[rule], threshold, when)
         for n, (rule, threshold) in enumerate(rules)

@@ -6,16 +6,19 @@ import json
 import re
 import shutil
 import textwrap
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
+from service.alerts.assess import assess
 from service.baselines.model import load_baselines
 from service.errors import ConfigError
 from service.matching.rules import RuleSet, load_rules, load_rules_strict
 from service.matching.ruleset import ParseContext, Rule, render_rules_schema
+from service.rulebook import RuleBook, load_rulebook
 from service.sources.declared import load_feeds
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,7 +91,7 @@ def test_shipped_rules_load_without_problems_against_real_feeds_and_baselines() 
     assert SEED_BASELINE in {b.id for b in baselines.baselines}
     known = {**KNOWN, "known_baselines": {b.id for b in baselines.baselines}}
     ruleset = load_rules_strict(SHIPPED_RULES, **known)
-    assert [rule.id for rule in ruleset.rules] == ["byd", "china-export", "nev-market", "nissan", "tesla"]
+    assert [rule.id for rule in ruleset.rules] == ["byd", "china-export", "nev", "nissan", "tesla"]
     assert all(rule.baselines == (SEED_BASELINE,) and rule.enabled for rule in ruleset.rules)
     assert {"NEV", "BYD", "Nissan", "Tesla", "China-made", "EV", "PHEV", "tariffs"} <= set(ruleset.aliases)
     assert str(ruleset.origin("nissan")) == f"{SHIPPED_RULES}/nissan.yaml:9"
@@ -307,56 +310,66 @@ def test_rule_field_rules(fields: dict[str, Any], message: str) -> None:
 HEADLINES: list[tuple[str, set[str]]] = [
     (
         "Nissan to export China-developed EVs as it seeks to revive sales",
-        {"nissan", "china-export", "nev-market"},
+        {"nissan", "china-export", "nev"},
     ),
-    ("Nissan weighs exporting China-developed EVs to overseas markets", {"nissan", "china-export"}),
+    ("Nissan weighs exporting China-developed EVs to overseas markets", {"nissan", "china-export", "nev"}),
     ("Dongfeng Nissan N7 sedan tops 10,000 orders in 40 days", {"nissan"}),
-    ("Dongfeng's N7 electric sedan gets over-the-air update", {"nissan"}),
-    ("Nissan Ariya gets cheaper in Europe after price cut", {"nissan"}),
+    ("Dongfeng's N7 electric sedan gets over-the-air update", {"nissan", "nev"}),
+    ("Nissan Ariya gets cheaper in Europe after price cut", {"nissan", "nev"}),
     ("Ivan Espinosa outlines Re:Nissan turnaround plan", {"nissan"}),
     ("Nissan's e-Power hybrid Qashqai gets a facelift", {"nissan"}),
     ("Taylor Swift returns to Nissan Stadium for three nights", set()),
     ("Short Interest in Nissan Motor Co., Ltd. (OTCMKTS:NSANY) Declines By 12%", set()),
-    ("Denza N7 launches with 630 km range", {"byd"}),
-    ("BYD opens first dealerships in Canada", {"byd", "china-export"}),
-    ("BYD Seal U DM-i arrives at UK showrooms", {"byd", "china-export"}),
-    ("BYD Han EV refresh brings 5-minute charging", {"byd"}),
+    ("Denza N7 launches with 630 km range", {"byd", "nev"}),
+    ("BYD opens first dealerships in Canada", {"byd", "china-export", "nev"}),
+    ("BYD Seal U DM-i arrives at UK showrooms", {"byd", "china-export", "nev"}),
+    ("BYD Han EV refresh brings 5-minute charging", {"byd", "nev"}),
     ("Yangwang U9 sets top-speed record at Nurburgring", {"byd"}),
     ("Song Plus DM-i remains China's best-selling SUV", {"byd"}),
-    ("BYD sales in China slip in May as price war bites", {"byd"}),
+    ("BYD sales in China slip in May as price war bites", {"byd", "nev"}),
     ("Scientists film dolphin pods off the coast of Florida", set()),
     ("Tang dynasty tomb discovered in Xi'an", set()),
     ("BYD Co Ltd (OTCMKTS:BYDDY) Short Interest Update", set()),
-    ("Tesla Model Y refresh starts deliveries in China", {"tesla"}),
-    ("Cybertruck recall covers 46,000 vehicles", {"tesla"}),
+    ("Tesla Model Y refresh starts deliveries in China", {"tesla", "nev"}),
+    ("Cybertruck recall covers 46,000 vehicles", {"tesla", "nev"}),
     ("Musk says robotaxi service will expand to Austin next month", {"tesla"}),
     ("Musk's SpaceX launches 24 Starlink satellites", set()),
-    ("Tesla's China unit exports 20,000 Shanghai-made cars", {"tesla", "china-export"}),
+    ("Tesla's China unit exports 20,000 Shanghai-made cars", {"tesla", "china-export", "nev"}),
     ("Nikola Tesla's lost notes on wireless power found in Belgrade archive", set()),
     ("Hospital installs 3 tesla MRI scanner for brain imaging", set()),
     ("Lab reaches 45.5 tesla with compact superconducting magnet", set()),
     ("Rock band Tesla announces new album and autumn tour", set()),
-    ("China-made EVs arrive in Europe as price gap narrows", {"china-export"}),
-    ("EU tariffs on Chinese EVs take effect", {"china-export"}),
+    ("China-made EVs arrive in Europe as price gap narrows", {"china-export", "nev"}),
+    ("EU tariffs on Chinese EVs take effect", {"china-export", "nev"}),
     ("Chery starts sales in the UK with Omoda and Jaecoo", {"china-export"}),
-    ("CATL breaks ground on second plant in Hungary", {"china-export"}),
+    ("CATL breaks ground on second plant in Hungary", {"china-export", "nev"}),
     ("Car carrier loaded with 5,000 Chinese cars docks in Bremerhaven", {"china-export"}),
-    ("MG4 is Britain's best-selling electric car in March", {"china-export"}),
+    ("MG4 is Britain's best-selling electric car in March", {"china-export", "nev"}),
     ("Mexico raises import duty on cars from China to 50%", {"china-export"}),
     ("比亚迪海外销量翻倍 出口", {"byd", "china-export"}),
     ("Geely unveils new sedan at Shanghai auto show", set()),
     ("Great Wall of China draws record visitors", set()),
     ("Take 500 mg of vitamin C daily, study says", set()),
-    ("China NEV penetration tops 50% for the first time, CPCA says", {"nev-market"}),
-    ("China extends NEV purchase tax exemption to 2027", {"nev-market"}),
-    ("Plug-in hybrid sales overtake battery-electric in Germany", {"nev-market"}),
-    ("Hyundai fuel-cell vehicle sales slump as hydrogen stations close", {"nev-market"}),
-    ("Range-extended EREV sales surge in China as buyers worry about charging", {"nev-market"}),
-    ("新能源汽车渗透率首次超过50% 乘联会", {"nev-market"}),
+    ("China NEV penetration tops 50% for the first time, CPCA says", {"nev"}),
+    ("China extends NEV purchase tax exemption to 2027", {"nev"}),
+    ("Plug-in hybrid sales overtake battery-electric in Germany", {"nev"}),
+    ("Hyundai fuel-cell vehicle sales slump as hydrogen stations close", {"nev"}),
+    ("Range-extended EREV sales surge in China as buyers worry about charging", {"nev"}),
+    ("新能源汽车渗透率首次超过50% 乘联会", {"nev"}),
     ("Toyota's self-charging hybrid electric vehicle sales hit record in Europe", set()),
     ("Mild hybrid versions lift Suzuki sales in India", set()),
-    ("Self-charging hybrid sales overtake EVs in the UK", {"nev-market"}),
+    ("Self-charging hybrid sales overtake EVs in the UK", {"nev"}),
     ("EV stocks rally after Fed decision", set()),
+    # The themes as the team defines them (docs: themes.md): implicit exports, NEVs as a whole,
+    # and names that only serve as a yardstick.
+    ("China's carmakers rush to Canada as a 'practice run' for US sales", {"china-export"}),
+    ("US Senate panel approves bill to crack down on Chinese vehicles", {"china-export"}),
+    ("Rivian R2 production starts with 20,000 deliveries planned", {"nev"}),
+    ("Xiaomi upgrades its best-selling SU7 electric sedan", {"nev"}),
+    ("New EV charger network opens along the motorway", {"nev"}),
+    ("China's super-smart Tesla-killers", set()),
+    ("Micron overtakes Meta, Tesla in market value amid AI demand", set()),
+    ("Electric car sales: Tata, MG, Mahindra, Hyundai, BYD and Kia lead", {"nev"}),
 ]
 
 
@@ -365,21 +378,24 @@ def shipped() -> RuleSet:
     return load_rules_strict(SHIPPED_RULES, **KNOWN)
 
 
+@pytest.fixture(scope="module")
+def shipped_book() -> RuleBook:
+    return load_rulebook(SHIPPED_RULES, engine=None, now=datetime.now(UTC))
+
+
+def raised_by(book: RuleBook, *, title: str, text: str = "") -> set[str]:
+    """The shipped rules that would raise an alert: matched, and about their subject."""
+    return {a.rule.id for a in assess(book, title=title, text=text) if a.about_subject}
+
+
 @pytest.mark.parametrize(("headline", "expected"), HEADLINES, ids=[h for h, _ in HEADLINES])
-def test_shipped_rules_on_headlines(shipped: RuleSet, headline: str, expected: set[str]) -> None:
-    compile_module = pytest.importorskip(
-        "service.matching.compile", reason="service.matching.compile (the matcher) is not written yet"
-    )
-    matcher = compile_module.compile_rules(shipped.expressions())
-    assert {match.rule_id for match in matcher.match(title=headline, text="")} == expected
+def test_shipped_rules_on_headlines(shipped_book: RuleBook, headline: str, expected: set[str]) -> None:
+    assert raised_by(shipped_book, title=headline) == expected
 
 
-def test_title_scope_keeps_share_price_words_in_the_body_harmless(shipped: RuleSet) -> None:
-    compile_module = pytest.importorskip("service.matching.compile", reason="matcher not written yet")
-    matcher = compile_module.compile_rules(shipped.expressions())
+def test_title_scope_keeps_share_price_words_in_the_body_harmless(shipped_book: RuleBook) -> None:
     body = "Shares of Nissan Motor (OTCMKTS:NSANY) fell 2% after the announcement."
-    hits = matcher.match(title="Nissan to build EV battery plant in Kyushu", text=body)
-    assert [match.rule_id for match in hits] == ["nissan"]
+    assert raised_by(shipped_book, title="Nissan to build a car plant in Kyushu", text=body) == {"nissan"}
 
 
 def test_expressions_are_the_enabled_rules_in_order(tmp_path: Path) -> None:
