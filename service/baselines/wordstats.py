@@ -1,0 +1,75 @@
+"""How words behave in general news: how rare a word is, and how often news writes it in lower
+case. Novelty weighs names by rarity (``China`` tells less than ``N7``); name-finding uses the
+lower-case share to tell a name from a common word capitalised for a headline.
+
+Rules:
+
+- The statistics are a table (``wordstats_table``) of every stem (``text.stem``) found in at
+  least ``MIN_DOCUMENTS`` news items of a corpus: in how many items it occurs, and the
+  percentage of its uses inside a body sentence (never a sentence's first word, never a
+  title) written in lower case. The table is data, built once by ``wordstats_build`` and
+  shipped; nothing changes it while the service runs, so everything computed from it is a
+  pure function of its inputs.
+- ``rarity(stem)`` in (0, 1]: the inverse document frequency ``log((N + 1) / (df + 1))``
+  divided by that of a word in ``MIN_DOCUMENTS - 1`` items, at most 1. A word missing from the
+  table is as rare as can be (1.0): names, model codes, uncommon words. ``new`` is 0.34,
+  ``china`` 0.43, ``nissan`` 0.91.
+- ``lower_case_percent(stem)``: how often news writes the word in lower case (``fell`` 96,
+  ``model`` 73, ``news`` 29, ``china`` 1), None for a word missing from the table.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+
+MIN_DOCUMENTS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class WordStats:
+    """The table, parsed: items counted; stem → (items with it, percent written in lower case);
+    stem → rarity."""
+
+    documents: int
+    words: Mapping[str, tuple[int, int]]
+    rarities: Mapping[str, float]
+
+
+def rarity(stem: str) -> float:
+    """How rare ``stem`` is in general news, in (0, 1] (see the module rules)."""
+    return shipped_stats().rarities.get(stem, 1.0)
+
+
+def rarity_table() -> Mapping[str, float]:
+    """Stem → rarity for the stems in the table (any other stem's rarity is 1.0): for hot loops."""
+    return shipped_stats().rarities
+
+
+def lower_case_percent(stem: str) -> int | None:
+    """How often news writes ``stem`` in lower case, in percent; None when it is not in the table."""
+    entry = shipped_stats().words.get(stem)
+    return None if entry is None else entry[1]
+
+
+@cache
+def shipped_stats() -> WordStats:
+    """The shipped table, parsed once."""
+    from service.baselines.wordstats_table import DOCUMENTS, TABLE
+
+    return parse_table(DOCUMENTS, TABLE)
+
+
+def parse_table(documents: int, table: str) -> WordStats:
+    """``stem:df:lower_percent`` entries separated by white space."""
+    words = {}
+    for entry in table.split():
+        stem, df, lower = entry.rsplit(":", 2)
+        words[stem] = (int(df), int(lower))
+    ceiling = math.log((documents + 1) / MIN_DOCUMENTS)
+    rarities = {
+        stem: min(1.0, math.log((documents + 1) / (df + 1)) / ceiling) for stem, (df, _) in words.items()
+    }
+    return WordStats(documents, words, rarities)

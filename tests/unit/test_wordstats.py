@@ -1,0 +1,41 @@
+"""The general-news word table: rarity, lower-case share, and building it from items."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.baselines.wordstats import MIN_DOCUMENTS, lower_case_percent, parse_table, rarity
+from service.baselines.wordstats_build import count_words, table_module
+
+
+def test_common_words_are_less_rare_than_names_and_unknown_words_are_rarest() -> None:
+    assert rarity("new") < rarity("china") < rarity("nissan") < rarity("n7") == 1.0
+    assert all(0.0 < rarity(stem) <= 1.0 for stem in ("the", "new", "china", "qashqai"))
+
+
+@pytest.mark.parametrize(
+    ("stem", "lower"), [("fell", True), ("sale", True), ("china", False), ("byd", False)]
+)
+def test_the_lower_case_share_tells_common_words_from_names(stem: str, lower: bool) -> None:
+    percent = lower_case_percent(stem)
+    assert percent is not None and (percent >= 50) is lower
+    assert lower_case_percent("n7") is None
+
+
+def test_a_built_table_reads_back() -> None:
+    items = [
+        (f"Story {n}", f"Prices rose at Acme. Acme said prices would rise. Item {n}.")
+        for n in range(MIN_DOCUMENTS)
+    ]
+    items.append(("Nissan", "Nothing else."))
+    documents, words = count_words(items)
+    assert documents == MIN_DOCUMENTS + 1
+    assert words["price"] == (MIN_DOCUMENTS, 100)  # once capitalised as a first word: not counted
+    assert words["acme"] == (MIN_DOCUMENTS, 0)
+    assert "nissan" not in words  # in fewer than MIN_DOCUMENTS items
+    module = table_module(documents, words, "a test")
+    namespace: dict[str, object] = {}
+    exec(compile(module, "wordstats_table.py", "exec"), namespace)  # noqa: S102 - our own output
+    stats = parse_table(int(str(namespace["DOCUMENTS"])), str(namespace["TABLE"]))
+    assert stats.words == words
+    assert 0.0 < stats.rarities["price"] < 1.0
