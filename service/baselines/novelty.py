@@ -42,8 +42,8 @@ from typing import TypeAlias
 from service.baselines.model import Baseline
 from service.baselines.text import (
     Name,
+    Sentence,
     Token,
-    WeightedTokens,
     names_in,
     stems_of,
     tokenize,
@@ -120,7 +120,7 @@ def judge_novelty(*, title: str, text: str, baselines: Sequence[Baseline | Basel
     sentences = weighted_sentences(title, text)
     names = names_in(sentences)
     words = _content_counts(sentences)
-    vector = _vector([tokens for _, tokens, weight in sentences for _ in range(int(weight))])
+    vector = _vector([tokens for _, tokens, weight, _ in sentences for _ in range(int(weight))])
     positions = _positions(sentences)
     judgements = [_judge(profile, names, words, vector, positions) for profile in profiles]
     best = min(judgements, key=lambda j: (j.score, j.profile.baseline_id))
@@ -175,10 +175,10 @@ def _name_known(profile: BaselineProfile, name: Name) -> float:
     return min(profile.words.get(stem, 0.0) for stem in name.stems)
 
 
-def _positions(sentences: list[WeightedTokens]) -> Positions:
+def _positions(sentences: list[Sentence]) -> Positions:
     """Where each stem occurs: (sentence index, token index)."""
     positions: dict[str, set[tuple[int, int]]] = {}
-    for n, (_, tokens, _) in enumerate(sentences):
+    for n, (_, tokens, _, _) in enumerate(sentences):
         for index, token in enumerate(tokens):
             positions.setdefault(token.stem, set()).add((n, index))
     return positions
@@ -204,9 +204,9 @@ def _occurrences(stems: tuple[str, ...], positions: Positions) -> int:
     )
 
 
-def _content_counts(sentences: list[WeightedTokens]) -> Counter[str]:
+def _content_counts(sentences: list[Sentence]) -> Counter[str]:
     counts: Counter[str] = Counter()
-    for _, tokens, weight in sentences:
+    for _, tokens, weight, _ in sentences:
         for token in tokens:
             if token.is_content:
                 counts[token.stem] += int(weight)

@@ -25,7 +25,9 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import NamedTuple, TypeAlias
+from typing import NamedTuple
+
+from service.baselines.wordstats import lower_case_percent
 
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"“'‘(]?[A-Z0-9])|\s*\n\s*")
@@ -224,75 +226,152 @@ class Name:
     first: int
 
 
-WeightedTokens: TypeAlias = tuple[int, list[Token], float]
+class Sentence(NamedTuple):
+    """One piece of an item as the baseline stages read it: the title (``offset`` -1, ``weight``
+    2) or a body sentence (``offset`` into the text, ``weight`` 1), its words and its text."""
+
+    offset: int
+    tokens: list[Token]
+    weight: float
+    text: str
+
+
+TITLE_CASE_SHARE = 0.8
+HEADLINE_LOWER_PERCENT = 25
+COMMON_LOWER_PERCENT = 50
+SHOUTING_MIN_LETTERS = 4
+MAX_CODE_CHARS = 6
+MAX_MODEL_NUMBER_DIGITS = 3
+
 _CORPORATE_SUFFIXES = word_set("co corp corporation inc ltd llc plc ag sa se nv")
 _CALENDAR = word_set(
     "monday tuesday wednesday thursday friday saturday sunday january february march april may june july"
     " august september october november december jan feb mar apr jun jul aug sep sept oct nov dec"
 )
 _NOT_NAMES = STOPWORDS | _CALENDAR | word_set("among per mr mrs ms dr")
+_PERCENT_WORDS = word_set("percent pct per")
+_NAME_JOINERS = frozenset(" -.")  # Rolls-Royce, U.S., Model 3
+_POSSESSIVE = ("'s", "’s")
+_CONTRACTION = re.compile(r"['’](?:ll|m|ve|d|re|t)$", re.IGNORECASE)
+_CODE = re.compile(r"[A-Za-z]+\d[A-Za-z\d]*")
+_PART_OF_YEAR = re.compile(r"(?:[QH]\d|FY\d*)")
+_CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
 def salient_names(title: str, text: str) -> list[Name]:
-    """Names in an item: runs of capitalised words (``Tsinghua University``, ``Middle East``),
-    acronyms (``BYD``, ``NEVs``) and models (``Model 3``, ``Model Y``), ranked by weight.
+    """Names in an item, ranked by weight: one per mention, two per mention in the title.
 
-    A word that starts a sentence (or the title) counts only when the item never writes it in
-    lower case and capitalises it at least twice, or when it is an acronym (``BYD``); in a title
-    written in Title Case a word counts only when the body also capitalises it. Corporate
-    suffixes (``Co``, ``Ltd``) are dropped. Weight: one per mention, two per mention in the title.
+    - A name is a run of name words joined by a space, hyphen or dot (``Tsinghua University``,
+      ``Rolls-Royce``, ``U.S.``), shown as the item wrote it. A possessive ends a run
+      (``China's Chery`` is ``China`` and ``Chery``); corporate suffixes (``Co``, ``Ltd``) are
+      dropped.
+    - Name words: capitalised words, acronyms (``BYD``, ``NEVs``) and model codes (letters then
+      digits, at most ``MAX_CODE_CHARS``: ``N7``, ``EX30``, ``bZ3``; not parts of years such as
+      ``Q3``, ``H2``, ``FY2024``). Never stopwords, month or day names, contractions (``I'll``), or
+      words with Chinese, Japanese or Korean characters: without a segmenter a run of such text
+      is a clause, not a name, so those scripts give no names at all.
+    - A word that starts a sentence (or the title) counts only when the item never writes it in
+      lower case and capitalises it at least twice, or when it is an acronym or a model code.
+      An all-capitals word of ``SHOUTING_MIN_LETTERS`` letters or more that news usually writes
+      in lower case (``EXCLUSIVE``, ``UPDATE``) is shouting, not an acronym.
+    - A number joins the name just before it as a model number (``Model 3``, ``Atto 3``) when it
+      has at most ``MAX_MODEL_NUMBER_DIGITS`` digits and is not a figure: not followed by ``%`` or
+      a percent word, not part of ``2.0`` or ``119,900``.
+    - Headlines (a title or body sentence in Title Case, as aggregators list them; see
+      ``_case_of``) capitalise every word: there a word counts only when news writes it in lower
+      case less than ``HEADLINE_LOWER_PERCENT`` percent of the time (``wordstats``), so ``Tesla
+      Car Sales Fell 9%`` gives ``Tesla`` alone, and no model number joins. A Title Case title's
+      word must also be capitalised in the body, when there is one.
+    - A name of one word that news writes in lower case at least ``COMMON_LOWER_PERCENT`` percent
+      of the time is a common word (``Exclusive``, ``Shows``), and a lone letter is no name.
     """
     return names_in(weighted_sentences(title, text))
 
 
-def names_in(sentences: list[WeightedTokens]) -> list[Name]:
+def names_in(sentences: list[Sentence]) -> list[Name]:
     """``salient_names`` over an item already split by ``weighted_sentences``."""
-    body = [token for _, tokens, weight in sentences if weight == 1.0 for token in tokens]
-    lower_words = {token.stem for token in body if token.text.islower()}
-    capitals = Counter(t.stem for _, tokens, _ in sentences for t in tokens if t.text[:1].isupper())
-    starters = {stem for stem, count in capitals.items() if count >= 2 and stem not in lower_words}
-    title = next((tokens for offset, tokens, _ in sentences if offset < 0), [])
-    title_case = bool(body) and _is_title_case(title)
-    title_filter = {t.stem for t in body if t.text[:1].isupper()} if title_case else None
+    case = _case_of(sentences)
+    starters = {stem for stem, count in case.capitals.items() if count >= 2 and stem not in case.lower_words}
+    has_body = any(sentence.offset >= 0 and sentence.tokens for sentence in sentences)
     found: dict[tuple[str, ...], Name] = {}
-    for offset, tokens, weight in sentences:
-        allowed = title_filter if weight > 1 else None
-        for run in _capitalised_runs(tokens, starters, allowed):
+    for sentence, headline in zip(sentences, case.headlines, strict=True):
+        allowed = case.body_capitals if headline and sentence.offset < 0 and has_body else None
+        for run in _name_runs(sentence, starters, allowed, headline=headline):
             key = tuple(token.stem for token in run)
-            label = " ".join(token.text.removesuffix("'s").removesuffix("’s") for token in run)
             held = found.get(key)
             if held is None:
-                found[key] = Name(label, key, weight, offset + run[0].start)
+                label = _label(sentence.text, run)
+                found[key] = Name(label, key, sentence.weight, sentence.offset + run[0].start)
             else:
-                found[key] = Name(held.text, key, held.weight + weight, held.first)
+                found[key] = Name(held.text, key, held.weight + sentence.weight, held.first)
     return sorted(found.values(), key=lambda name: (-name.weight, name.first))
 
 
-def weighted_sentences(title: str, text: str) -> list[WeightedTokens]:
-    """(offset, tokens, weight) of the title (offset -1, weight 2) and of each body sentence."""
-    items: list[WeightedTokens] = [(-1, tokenize(title), 2.0)] if title.strip() else []
+@dataclass(frozen=True, slots=True)
+class _Case:
+    """How an item capitalises its words: what name-finding needs, gathered in one pass."""
+
+    lower_words: set[str]  # stems the body writes in lower case
+    capitals: Counter[str]  # stem → times capitalised anywhere
+    body_capitals: set[str]  # stems the body capitalises
+    headlines: list[bool]  # per sentence: written in Title Case
+
+
+def _case_of(sentences: list[Sentence]) -> _Case:
+    """A sentence is a headline (Title Case) when it capitalises common words (``wordstats``: news
+    writes them in lower case at least ``COMMON_LOWER_PERCENT`` percent of the time) and at least
+    ``TITLE_CASE_SHARE`` of its common words and lower-case words are such capitals. Names do
+    not count either way: a sentence listing makers and models is no headline."""
+    case = _Case(set(), Counter(), set(), [])
+    for sentence in sentences:
+        body = sentence.offset >= 0
+        capitalised = lowered = 0
+        for token in sentence.tokens:
+            text = token.text
+            if text[0].isupper():
+                case.capitals[token.stem] += 1
+                if body:
+                    case.body_capitals.add(token.stem)
+                if text.isalpha() and token.stem not in STOPWORDS and _is_common_word(token.stem):
+                    capitalised += 1
+            else:
+                if body and text.islower():
+                    case.lower_words.add(token.stem)
+                if text.isalpha() and token.stem not in STOPWORDS:
+                    lowered += 1
+        case.headlines.append(capitalised > 0 and capitalised >= TITLE_CASE_SHARE * (capitalised + lowered))
+    return case
+
+
+def weighted_sentences(title: str, text: str) -> list[Sentence]:
+    """The title (offset -1, weight 2) and each body sentence (weight 1) of an item."""
+    items = [Sentence(-1, tokenize(title), 2.0, title)] if title.strip() else []
     position = 0
     for sentence in split_sentences(text):
-        items.append((position, tokenize(sentence), 1.0))
+        items.append(Sentence(position, tokenize(sentence), 1.0, sentence))
         position += len(sentence) + 1
     return items
 
 
-def _is_title_case(title: list[Token]) -> bool:
-    words = [token for token in title if token.stem not in STOPWORDS and token.text.isalpha()]
-    capitals = sum(1 for token in words if token.text[0].isupper())
-    return len(words) >= 3 and capitals >= 0.6 * len(words)
-
-
-def _capitalised_runs(tokens: list[Token], starters: set[str], allowed: set[str] | None) -> list[list[Token]]:
+def _name_runs(
+    sentence: Sentence, starters: set[str], allowed: set[str] | None, *, headline: bool
+) -> list[list[Token]]:
+    tokens = sentence.tokens
     runs: list[list[Token]] = []
     run: list[Token] = []
     for index, token in enumerate(tokens):
-        joined = bool(run) and token.start - run[-1].end == 1
-        if _is_name_word(token, index, starters, allowed) or (joined and _is_model_number(token)):
+        if token.text.islower():  # most words: no name word, no model number
+            if run:
+                runs.append(run)
+                run = []
+            continue
+        joined = bool(run) and _joined(sentence.text, run[-1], token)
+        if _is_name_word(token, index, starters, allowed, headline=headline):
             if run and not joined:
                 runs.append(run)
                 run = []
+            run.append(token)
+        elif joined and not headline and _is_model_number(sentence.text, tokens, index):
             run.append(token)
         elif run:
             runs.append(run)
@@ -301,21 +380,81 @@ def _capitalised_runs(tokens: list[Token], starters: set[str], allowed: set[str]
     return [trimmed for trimmed in map(_trim, runs) if trimmed]
 
 
-def _is_name_word(token: Token, index: int, starters: set[str], allowed: set[str] | None) -> bool:
-    if not token.text[:1].isupper() or token.stem in _NOT_NAMES or not token.text.replace("'", "").isalpha():
+def _joined(text: str, previous: Token, token: Token) -> bool:
+    """Two words of one name: one joining character between them, no possessive before it."""
+    return (
+        token.start - previous.end == 1
+        and text[previous.end] in _NAME_JOINERS
+        and not previous.text.endswith(_POSSESSIVE)
+    )
+
+
+def _is_name_word(
+    token: Token, index: int, starters: set[str], allowed: set[str] | None, *, headline: bool
+) -> bool:
+    text = token.text
+    if text.islower() or text.isdigit() or token.stem in _NOT_NAMES:
+        return False
+    if not text.isalpha():
+        if _is_model_code(text):
+            return True
+        if not text.replace("'", "").replace("’", "").isalpha() or _CONTRACTION.search(text):
+            return False
+    if not text[0].isupper() or (not text.isascii() and _CJK.search(text)):
         return False
     if allowed is not None and token.stem not in allowed:
         return False
-    return index > 0 or token.stem in starters or sum(1 for ch in token.text if ch.isupper()) >= 2
+    shouting = len(text) >= SHOUTING_MIN_LETTERS and text.isupper()
+    if headline or shouting:
+        lower_percent = lower_case_percent(token.stem) or 0
+        if lower_percent >= (HEADLINE_LOWER_PERCENT if headline else COMMON_LOWER_PERCENT):
+            return False
+    return index > 0 or token.stem in starters or sum(1 for ch in text if ch.isupper()) >= 2
 
 
-def _is_model_number(token: Token) -> bool:
-    return token.text.isdigit() and len(token.text) <= 3
+def _is_model_code(text: str) -> bool:
+    """``N7``, ``EX30``, ``bZ3``: letters then digits, short, with a capital; not ``Q3`` or ``FY2024``."""
+    return (
+        len(text) <= MAX_CODE_CHARS
+        and _CODE.fullmatch(text) is not None
+        and any(ch.isupper() for ch in text)
+        and _PART_OF_YEAR.fullmatch(text) is None
+    )
+
+
+def _is_model_number(text: str, tokens: list[Token], index: int) -> bool:
+    """A short number naming a model (``Model 3``), not a figure (``9%``, ``2.0``, ``119,900``)."""
+    token = tokens[index]
+    if not token.text.isdigit() or len(token.text) > MAX_MODEL_NUMBER_DIGITS:
+        return False
+    after = text[token.end : token.end + 1]
+    following = tokens[index + 1] if index + 1 < len(tokens) else None
+    if after == "%" or (following is not None and following.stem in _PERCENT_WORDS):
+        return False
+    return not (
+        following is not None
+        and after in ".,"
+        and following.start == token.end + 1
+        and following.text[:1].isdigit()
+    )
 
 
 def _trim(run: list[Token]) -> list[Token]:
     while run and run[-1].stem in _CORPORATE_SUFFIXES:
         run = run[:-1]
-    if len(run) == 1 and len(run[0].text) == 1:
+    if len(run) == 1 and (len(run[0].text) == 1 or _is_common_word(run[0].stem)):
         return []
     return run
+
+
+def _is_common_word(stem: str) -> bool:
+    return (lower_case_percent(stem) or 0) >= COMMON_LOWER_PERCENT
+
+
+def _label(text: str, run: list[Token]) -> str:
+    """The name as the item wrote it: ``U.S.`` keeps its last dot, a possessive is dropped."""
+    label = text[run[0].start : run[-1].end]
+    for suffix in _POSSESSIVE:
+        label = label.removesuffix(suffix)
+    initials = all(len(token.text) == 1 for token in run)
+    return f"{label}." if initials and text[run[-1].end : run[-1].end + 1] == "." else label
