@@ -14,8 +14,10 @@ real, often old, dates).
 
 from __future__ import annotations
 
+import logging
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,11 +25,12 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
+from service.alerts.assess import assess
 from service.alerts.record import FeedRef
 from service.config import Settings
 from service.errors import ParseError
 from service.evaluation.labels import Label
-from service.evaluation.score import Figure, ItemResult, RuleOutcome
+from service.evaluation.score import NOT_ABOUT_SUBJECT, Figure, ItemResult, RuleOutcome
 from service.pipeline import parse_document, store_and_judge
 from service.rulebook import RuleBook, load_rulebook
 from service.sources.article import EVERY_ENTRY
@@ -84,11 +87,23 @@ def replay(labels: Sequence[Label], *, feeds_dir: Path, settings: Settings) -> R
     with tempfile.TemporaryDirectory(prefix="rivalwatch-eval-") as scratch:
         engine = db.make_engine(f"sqlite:///{Path(scratch) / 'eval.db'}")
         try:
-            db.upgrade(engine)
+            with _quiet("alembic"):  # a scratch schema: its migration steps are nobody's news
+                db.upgrade(engine)
             book = watching_every_feed(load_rulebook(settings.rules_dir, engine=engine, now=now))
             return _run(engine, book, labels, feeds_dir=feeds_dir, settings=settings, now=now)
         finally:
             engine.dispose()
+
+
+@contextmanager
+def _quiet(logger_name: str) -> Iterator[None]:
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def every_entry(settings: Settings) -> Settings:
@@ -133,7 +148,7 @@ def _run(
 
         stored += db.run_transaction(engine, work)
     with engine.connect() as conn:
-        results = _results(conn, labels, documents, feed_ids)
+        results = _results(conn, book, labels, documents, feed_ids)
         figures = _figures(conn)
     return Replay(tuple(results), figures, tuple(unreadable), stored, tuple(book.rules))
 
@@ -176,15 +191,22 @@ def find_item(label: Label, entries: Iterable[tuple[RawEntry, Item]]) -> Item | 
 
 
 def _results(
-    conn: Connection, labels: Sequence[Label], documents: Mapping[str, Document], feed_ids: Mapping[str, int]
+    conn: Connection,
+    book: RuleBook,
+    labels: Sequence[Label],
+    documents: Mapping[str, Document],
+    feed_ids: Mapping[str, int],
 ) -> list[ItemResult]:
     located: list[tuple[Label, StoredItem | None]] = []
+    mentions: dict[int, dict[str, RuleOutcome]] = {}
     for label in labels:
         document = documents.get(label.feed_file)
         item = find_item(label, document.entries) if document else None
         stored = None
         if item is not None:
             stored = item_store.stored_items(conn, feed_ids[label.feed_file], [item.key]).get(item.key)
+        if item is not None and stored is not None:
+            mentions[stored.id] = _mentions(book, item)
         located.append((label, stored))
     outcomes: dict[int, dict[str, RuleOutcome]] = {}
     raised_on: dict[int, set[int]] = {}
@@ -195,11 +217,26 @@ def _results(
         ItemResult(
             label,
             stored is not None,
-            outcomes.get(stored.story_id, {}) if stored else {},
+            (mentions[stored.id] | outcomes.get(stored.story_id, {})) if stored else {},
             leads_story=stored is None or raised_on.get(stored.story_id, {stored.id}) == {stored.id},
         )
         for label, stored in located
     ]
+
+
+def _mentions(book: RuleBook, item: Item) -> dict[str, RuleOutcome]:
+    """Rules that matched the item but raised nothing, as it is not about their subject."""
+    return {
+        a.rule.id: RuleOutcome(
+            a.rule.id,
+            NOT_ABOUT_SUBJECT,
+            f"not about its subject: {a.subject.why}" if a.subject else None,
+            None,
+            tuple(a.matched_terms),
+        )
+        for a in assess(book, title=item.title, text=item.text)
+        if not a.about_subject
+    }
 
 
 def _outcome(row: Any) -> RuleOutcome:

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from service.evaluation.labels import Label
 
 FIRED = frozenset({"pending", "sent", "failed"})
+NOT_ABOUT_SUBJECT = "not raised"
+"""The outcome of a rule that matched an item only in passing: no alert row exists for it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,8 @@ reports for it) is **prominent**. The model, in order:
 1. An occurrence is **in passing** when it sits in
 
    * a *comparison*: one of ``COMPARISON_BEFORE`` among the ``CONTEXT_WORDS`` words before it
-     ("cheaper than a Tesla", "like Nissan", "BYD versus Tesla", "a rival to BYD"), or one of
+     ("cheaper than a Tesla", "like Nissan", "BYD versus Tesla", "competition with BYD",
+     "makers such as BYD"), or one of
      ``COMPARISON_AFTER`` right after it, hyphenated or not ("Tesla-killers", "the Tesla
      rival", "a Tesla-style screen");
    * a *list*: a run of at least ``LIST_NAMES`` capitalised names joined by commas (and a last
@@ -40,7 +41,8 @@ COMPARISON_BEFORE = frozenset(
     {
         "than", "like", "unlike", "versus", "vs", "compared", "comparable", "follows", "beat", "beats",
         "beating", "outsell", "outsells", "outsold", "overtake", "overtakes", "overtook", "match",
-        "matches", "matching", "trail", "trails", "trailing",
+        "matches", "matching", "trail", "trails", "trailing", "competition", "competing", "compete",
+        "competes", "such",
     }
 )  # fmt: skip
 COMPARISON_AFTER = frozenset(

@@ -35,6 +35,8 @@ def prominence(expression: str, *, title: str, text: str = "") -> tuple[bool, st
         ("Micron overtakes Meta, Tesla in market value", "", False, "in passing"),
         ("A cheap EV that is cheaper than a Tesla", "", False, "in passing"),
         ("The Tesla-style screen comes to a city car", "", False, "in passing"),
+        ("Nissan cuts prices", "Price competition with Tesla and local makers bites.", False, "in passing"),
+        ("Nissan cuts prices", "Local makers such as Tesla gain share.", False, "in passing"),
         # One name in a long list is not the subject.
         ("Electric car sales: Tata, MG, Mahindra, Tesla and Kia", "", False, "in passing"),
         # Two names side by side are both subjects.
