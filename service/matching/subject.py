@@ -37,6 +37,8 @@ LEAD_WORDS = 40
 REPEATS = 2
 CONTEXT_WORDS = 2
 LIST_NAMES = 3
+LIST_REACH_CHARS = 200
+"""How far back a list is followed: names are short, and a long text is not re-scanned per hit."""
 COMPARISON_BEFORE = frozenset(
     {
         "than", "like", "unlike", "versus", "vs", "compared", "comparable", "follows", "beat", "beats",
@@ -113,7 +115,7 @@ def _in_comparison(hit: TermHit, field: str) -> bool:
 
 def _in_list(hit: TermHit, field: str) -> bool:
     """At least ``LIST_NAMES`` capitalised names in a row, joined by commas, with the hit one of them."""
-    before, comma_before = _names_before(field[: hit.start])
+    before, comma_before = _names_before(field[max(0, hit.start - LIST_REACH_CHARS) : hit.start])
     after, comma_after = _names_after(field, hit.end)
     return (comma_before or comma_after) and 1 + before + after >= LIST_NAMES
 
