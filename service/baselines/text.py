@@ -24,10 +24,10 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import NamedTuple
 
-from service.baselines.wordstats import lower_case_percent
+from service.baselines.wordstats import mostly_lower_case
 
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"“'‘(]?[A-Z0-9])|\s*\n\s*")
@@ -320,27 +320,26 @@ class _Case:
 def _case_of(sentences: list[Sentence]) -> _Case:
     """A sentence is a headline (Title Case) when it capitalises common words (``wordstats``: news
     writes them in lower case at least ``COMMON_LOWER_PERCENT`` percent of the time) and at least
-    ``TITLE_CASE_SHARE`` of its common words and lower-case words are such capitals. Names do
-    not count either way: a sentence listing makers and models is no headline."""
+    ``TITLE_CASE_SHARE`` of its common words and lower-case words (stopwords aside) are such
+    capitals. Names do not count either way: a sentence listing makers and models is no headline."""
     case = _Case(set(), Counter(), set(), [])
+    common = _common_content_words()
     for sentence in sentences:
-        body = sentence.offset >= 0
-        capitalised = lowered = 0
-        for token in sentence.tokens:
-            text = token.text
-            if text[0].isupper():
-                case.capitals[token.stem] += 1
-                if body:
-                    case.body_capitals.add(token.stem)
-                if text.isalpha() and token.stem not in STOPWORDS and _is_common_word(token.stem):
-                    capitalised += 1
-            else:
-                if body and text.islower():
-                    case.lower_words.add(token.stem)
-                if text.isalpha() and token.stem not in STOPWORDS:
-                    lowered += 1
+        capitals = [token.stem for token in sentence.tokens if token.text[0].isupper()]
+        lowers = [token.stem for token in sentence.tokens if token.text.islower()]
+        case.capitals.update(capitals)
+        if sentence.offset >= 0:
+            case.body_capitals.update(capitals)
+            case.lower_words.update(lowers)
+        capitalised = sum(1 for stem in capitals if stem in common)
+        lowered = sum(1 for stem in lowers if stem not in STOPWORDS)
         case.headlines.append(capitalised > 0 and capitalised >= TITLE_CASE_SHARE * (capitalised + lowered))
     return case
+
+
+@cache
+def _common_content_words() -> frozenset[str]:
+    return mostly_lower_case(COMMON_LOWER_PERCENT) - STOPWORDS
 
 
 def weighted_sentences(title: str, text: str) -> list[Sentence]:
@@ -404,11 +403,10 @@ def _is_name_word(
         return False
     if allowed is not None and token.stem not in allowed:
         return False
-    shouting = len(text) >= SHOUTING_MIN_LETTERS and text.isupper()
-    if headline or shouting:
-        lower_percent = lower_case_percent(token.stem) or 0
-        if lower_percent >= (HEADLINE_LOWER_PERCENT if headline else COMMON_LOWER_PERCENT):
-            return False
+    if headline and token.stem in mostly_lower_case(HEADLINE_LOWER_PERCENT):
+        return False
+    if len(text) >= SHOUTING_MIN_LETTERS and text.isupper() and _is_common_word(token.stem):
+        return False
     return index > 0 or token.stem in starters or sum(1 for ch in text if ch.isupper()) >= 2
 
 
@@ -448,7 +446,7 @@ def _trim(run: list[Token]) -> list[Token]:
 
 
 def _is_common_word(stem: str) -> bool:
-    return (lower_case_percent(stem) or 0) >= COMMON_LOWER_PERCENT
+    return stem in mostly_lower_case(COMMON_LOWER_PERCENT)
 
 
 def _label(text: str, run: list[Token]) -> str:

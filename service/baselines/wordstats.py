@@ -15,7 +15,8 @@ Rules:
   table is as rare as can be (1.0): names, model codes, uncommon words. ``new`` is 0.34,
   ``china`` 0.43, ``nissan`` 0.91.
 - ``lower_case_percent(stem)``: how often news writes the word in lower case (``fell`` 96,
-  ``model`` 73, ``news`` 29, ``china`` 1), None for a word missing from the table.
+  ``model`` 73, ``news`` 29, ``china`` 1), None for a word missing from the table;
+  ``mostly_lower_case(percent)`` the set of words at or above a percentage.
 """
 
 from __future__ import annotations
@@ -52,6 +53,12 @@ def lower_case_percent(stem: str) -> int | None:
     """How often news writes ``stem`` in lower case, in percent; None when it is not in the table."""
     entry = shipped_stats().words.get(stem)
     return None if entry is None else entry[1]
+
+
+@cache
+def mostly_lower_case(percent: int) -> frozenset[str]:
+    """The stems news writes in lower case at least ``percent`` percent of the time."""
+    return frozenset(stem for stem, (_, lower) in shipped_stats().words.items() if lower >= percent)
 
 
 @cache
