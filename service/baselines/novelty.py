@@ -1,5 +1,11 @@
 """Novelty: how much of an item the team does not already know from its baselines.
 
+An item is new when it brings what the baseline lacks, above all names and figures, as
+first-story detection (TDT) and the TREC novelty track judge it. Names every story on the
+subject shares (China, EV) count for little because news uses them all the time, so a model
+going on sale, its price, a new market, partner, plant or figure outweighs the subject's
+common vocabulary.
+
 Rules:
 
 - A baseline's *knowledge* (``compile_baseline``, done once per baseline version), from 0 to 1:
@@ -7,12 +13,26 @@ Rules:
   as ``Tesla`` at 0.3 is known, but less than the core ``Nissan`` at 1.0), and so is each
   content word of it; every other content word of the title, summary, fact metrics and cues at
   ``SUMMARY_WEIGHT``. A word known as part of a term keeps the term's knowledge.
+- A baseline's *figures*: every number its title, summary, metrics and cues write with digits
+  or as a word (``ten``), and every fact value; each also divided by a thousand, a million and
+  a billion, and times 100 (the share 0.34 is written "34%"), compared to four significant
+  digits.
+- *Rarity* (``wordstats.rarity``, in (0, 1], from how many news items use the word): a name
+  counts as much as its rarest word is rare (``China`` 0.43, ``Nissan`` 0.91, ``Middle East``
+  0.64, a model code such as ``N7`` or an unusual name 1.0). Other words are not weighted by
+  rarity: a restatement in other words than the baseline's uses rare words too (the seed
+  article's "mimicking", "contemplating"), and they are style, not news.
 - The item (title counted twice, then the text) is read three ways:
 
-  ``names``   salient names (``text.salient_names``). A name is as known as its exact term in
-              the baseline; else, for a multi-word name, as its least-known word (``Dongfeng
-              Nissan`` is unknown because Dongfeng is); a model name (``Model 3``) only exactly.
-  ``words``   content words, each counted 1 + log(occurrences), as known as the baseline
+  ``names``   salient names (``text.salient_names``), each weighing its mentions times its
+              rarity. A name is as known as its exact term in the baseline; else, for a
+              multi-word name, as its least-known word (``Dongfeng Nissan`` is unknown because
+              Dongfeng is); a model name (``Model 3``, ``N7``) only exactly. With them the
+              *figures*: every number written with digits (not inside a date, time or range
+              such as 2023-12-19, 18:01 or 10-15, nor glued to letters such as 10th or 4WD),
+              weighing its mentions, known only when the baseline's figures hold it: a price
+              or a sales figure the team has not seen is news.
+  ``words``   content words, each weighing 1 + log(occurrences), as known as the baseline
               knows them.
   ``overlap`` cosine similarity of content unigrams + bigrams with the baseline's text,
               reaching full credit at ``FULL_COSINE``.
@@ -23,16 +43,19 @@ Rules:
   An item that mentions none of them is not a restatement of that baseline, however many of
   its side terms it shares (a Tesla price cut in China against a Nissan export story): its
   score is at least ``OFF_SUBJECT_FLOOR``. Baselines without such terms skip this rule.
-- With no names, their share goes to words. Against several baselines the item takes the
-  lowest score (it is as old as the baseline that knows it best);
-  ``new_terms`` are then the names no baseline knows at all (at most ``MAX_TERMS``, heaviest first)
-  and ``known_terms`` the best baseline's key terms the item mentions.
-- Pure and deterministic: no state besides the inputs; ties broken by first position.
+- With neither names nor figures, their share goes to words. Against several baselines the
+  item takes the lowest score (it is as old as the baseline that knows it best);
+  ``new_terms`` are then the names (never figures) no baseline knows at all (at most
+  ``MAX_TERMS``, heaviest first) and ``known_terms`` the best baseline's key terms the item
+  mentions.
+- Pure and deterministic: no state besides the inputs and the shipped word table; ties broken
+  by first position.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -49,6 +72,7 @@ from service.baselines.text import (
     tokenize,
     weighted_sentences,
 )
+from service.baselines.wordstats import rarity_table
 
 SUMMARY_WEIGHT = 0.8
 TERM_FLOOR = 0.6
@@ -59,8 +83,14 @@ FULL_COSINE = 0.5
 MAX_TERMS = 8
 OFF_SUBJECT_FLOOR = 0.6
 SUBJECT_KNOWLEDGE = 1.0  # a term of weight 1.0 is known at exactly 1.0
+FIGURE_SCALES = (1.0, 1e-3, 1e-6, 1e-9, 100.0)
+# A number written with digits, with thousands separators and decimals, standing alone: not part
+# of a date, time or range (2023-12-19, 18:01, 10-15) and not glued to letters (10th, 4WD, N7).
+# It starts with a digit (checking what precedes it after) so that searching it is fast.
+_FIGURE = re.compile(r"\d(?<![\w.,\-/:]\d)(?:\d{0,2}(?:,\d{3})+|\d*)(?:\.\d+)?(?![^\W_]|[.,\-/:]\d)")
 
-Positions: TypeAlias = Mapping[str, set[tuple[int, int]]]
+Positions: TypeAlias = Mapping[str, set[int]]
+_SENTENCE_STRIDE = 1 << 20  # a position is sentence index * stride + token index
 
 
 @dataclass(frozen=True)
@@ -72,6 +102,7 @@ class BaselineProfile:
     terms: Mapping[tuple[str, ...], tuple[str, float]]
     vector: Mapping[str, float]
     norm: float
+    figures: frozenset[float]
 
 
 @dataclass(frozen=True)
@@ -109,7 +140,36 @@ def compile_baseline(baseline: Baseline) -> BaselineProfile:
     words = {token.stem: SUMMARY_WEIGHT for text in prose for token in tokenize(text) if token.is_content}
     words.update(term_words)
     vector = _vector(tokenize(text) for text in [*prose, *baseline.terms])
-    return BaselineProfile(baseline.id, words, terms, vector, _norm(vector))
+    figures = _known_figures(prose, [fact.value for fact in baseline.facts])
+    return BaselineProfile(baseline.id, words, terms, vector, _norm(vector), figures)
+
+
+def _known_figures(prose: Sequence[str], values: Sequence[float]) -> frozenset[float]:
+    """The baseline's figures in every scale they may be written in (see the module rules)."""
+    written = [_figure_value(match.group()) for text in prose for match in _FIGURE.finditer(text)]
+    words = [float(token.stem) for text in prose for token in tokenize(text) if token.stem.isdigit()]
+    return frozenset(
+        _figure_key(value * scale) for value in [*written, *words, *values] for scale in FIGURE_SCALES
+    )
+
+
+def _figure_value(raw: str) -> float:
+    return float(raw.replace(",", ""))
+
+
+def _figure_key(value: float) -> float:
+    """A figure to four significant digits: 2.8 million and 2,800,000 meet, 2016 and 2022 do not."""
+    return float(f"{value:.4g}")
+
+
+def _figures(title: str, text: str) -> list[tuple[float, float]]:
+    """(mentions, value key) of every figure of the item, the title's counted twice."""
+    counts: dict[float, float] = {}
+    for source, weight in ((title, 2.0), (text, 1.0)):
+        for match in _FIGURE.finditer(source):
+            key = _figure_key(_figure_value(match.group()))
+            counts[key] = counts.get(key, 0.0) + weight
+    return [(mentions, key) for key, mentions in counts.items()]
 
 
 def judge_novelty(*, title: str, text: str, baselines: Sequence[Baseline | BaselineProfile]) -> Novelty:
@@ -119,10 +179,11 @@ def judge_novelty(*, title: str, text: str, baselines: Sequence[Baseline | Basel
         return Novelty(1.0, (), (), "no baseline to compare with")
     sentences = weighted_sentences(title, text)
     names = names_in(sentences)
-    words = _content_counts(sentences)
-    vector = _vector([tokens for _, tokens, weight, _ in sentences for _ in range(int(weight))])
+    figures = _figures(title, text)
+    words, pairs = _counts([tokens for _, tokens, weight, _ in sentences for _ in range(int(weight))])
+    vector = _weighted_features(words, pairs)
     positions = _positions(sentences)
-    judgements = [_judge(profile, names, words, vector, positions) for profile in profiles]
+    judgements = [_judge(profile, names, figures, words, vector, positions) for profile in profiles]
     best = min(judgements, key=lambda j: (j.score, j.profile.baseline_id))
     unknown_everywhere = [
         name for name, known in best.names if all(_name_known(j.profile, name) == 0 for j in judgements)
@@ -135,15 +196,19 @@ def judge_novelty(*, title: str, text: str, baselines: Sequence[Baseline | Basel
 def _judge(
     profile: BaselineProfile,
     names: list[Name],
+    figures: list[tuple[float, float]],
     words: Counter[str],
     vector: Mapping[str, float],
     positions: Positions,
 ) -> _Judgement:
     known_names = [(name, _name_known(profile, name)) for name in names]
-    names_known = _weighted_mean((name.weight, known) for name, known in known_names)
+    known_figures = [(mentions, float(key in profile.figures)) for mentions, key in figures]
+    rarities = rarity_table()
+    named = [(name.weight * _name_rarity(name, rarities), known) for name, known in known_names]
+    names_known = _weighted_mean([*named, *known_figures])
     words_known = _weighted_mean((1 + math.log(n), profile.words.get(word, 0.0)) for word, n in words.items())
     overlap = min(1.0, _cosine(vector, profile.vector, profile.norm) / FULL_COSINE)
-    w_names = W_NAMES if names else 0.0
+    w_names = W_NAMES if names or figures else 0.0
     known = w_names * names_known + (W_WORDS + W_NAMES - w_names) * words_known + W_OVERLAP * overlap
     score = min(1.0, max(0.0, 1.0 - known))
     if not _mentions_subject(profile, positions):
@@ -166,6 +231,11 @@ def _weighted_mean(pairs: Iterable[tuple[float, float]]) -> float:
     return weighted / total if total else 0.0
 
 
+def _name_rarity(name: Name, rarities: Mapping[str, float]) -> float:
+    """A name is as rare as its rarest word."""
+    return max(rarities.get(stem, 1.0) for stem in name.stems)
+
+
 def _name_known(profile: BaselineProfile, name: Name) -> float:
     exact = profile.terms.get(name.stems)
     if exact is not None:
@@ -176,11 +246,16 @@ def _name_known(profile: BaselineProfile, name: Name) -> float:
 
 
 def _positions(sentences: list[Sentence]) -> Positions:
-    """Where each stem occurs: (sentence index, token index)."""
-    positions: dict[str, set[tuple[int, int]]] = {}
-    for n, (_, tokens, _, _) in enumerate(sentences):
-        for index, token in enumerate(tokens):
-            positions.setdefault(token.stem, set()).add((n, index))
+    """Where each stem occurs: sentence index * ``_SENTENCE_STRIDE`` + token index."""
+    positions: dict[str, set[int]] = {}
+    for n, sentence in enumerate(sentences):
+        base = n * _SENTENCE_STRIDE
+        for index, token in enumerate(sentence.tokens, base):
+            held = positions.get(token.stem)
+            if held is None:
+                positions[token.stem] = {index}
+            else:
+                held.add(index)
     return positions
 
 
@@ -196,31 +271,35 @@ def _known_terms(profile: BaselineProfile, positions: Positions) -> tuple[str, .
 
 def _occurrences(stems: tuple[str, ...], positions: Positions) -> int:
     """How often the term (a run of stems) occurs in the item."""
-    empty: set[tuple[int, int]] = set()
-    return sum(
-        1
-        for n, index in positions.get(stems[0], empty)
-        if all((n, index + k) in positions.get(stem, empty) for k, stem in enumerate(stems[1:], 1))
-    )
-
-
-def _content_counts(sentences: list[Sentence]) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    for _, tokens, weight, _ in sentences:
-        for token in tokens:
-            if token.is_content:
-                counts[token.stem] += int(weight)
-    return counts
+    starts = positions.get(stems[0])
+    if not starts:
+        return 0
+    if len(stems) == 1:
+        return len(starts)
+    rest = [positions.get(stem) for stem in stems[1:]]
+    if not all(rest):
+        return 0
+    return sum(1 for start in starts if all(start + k in held for k, held in enumerate(rest, 1) if held))
 
 
 def _vector(texts: Iterable[list[Token]]) -> dict[str, float]:
     """Content unigrams and bigrams (adjacent content words of one text), 1 + log(tf)."""
-    counts: Counter[str] = Counter()
+    return _weighted_features(*_counts(texts))
+
+
+def _counts(texts: Iterable[list[Token]]) -> tuple[Counter[str], Counter[str]]:
+    """How often each content word, and each pair of adjacent content words, occurs."""
+    words: Counter[str] = Counter()
+    pairs: Counter[str] = Counter()
     for tokens in texts:
         content = [token.stem for token in tokens if token.is_content]
-        counts.update(content)
-        counts.update(f"{a} {b}" for a, b in pairwise(content))
-    return {feature: 1 + math.log(count) for feature, count in counts.items()}
+        words.update(content)
+        pairs.update(f"{a} {b}" for a, b in pairwise(content))
+    return words, pairs
+
+
+def _weighted_features(words: Counter[str], pairs: Counter[str]) -> dict[str, float]:
+    return {feature: 1 + math.log(count) for counts in (words, pairs) for feature, count in counts.items()}
 
 
 def _norm(vector: Mapping[str, float]) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import date
 from pathlib import Path
@@ -11,6 +12,9 @@ import pytest
 from service.baselines.facts import find_fact_changes
 from service.baselines.model import Baseline, Source, load_baselines_strict
 from service.baselines.novelty import compile_baseline, judge_novelty
+from service.matching.ruleset import DEFAULT_NOVELTY_THRESHOLD
+from service.sources.normalize import normalize_entry
+from service.sources.parse import parse_feed
 
 ROOT = Path(__file__).resolve().parents[2]
 ITEMS = ROOT / "tests" / "fixtures" / "baselines" / "items"
@@ -33,7 +37,8 @@ CALIBRATION: dict[str, tuple[float, float, set[str], set[str]]] = {
     "paraphrase": (0.0, 0.3, set(), {"Nissan", "Tsinghua University", "BYD", "Tesla"}),
     "byd-hungary": (0.6, 1.0, {"Hungary", "Szeged", "Europe"}, {"BYD"}),
     "tesla-price-cut": (0.6, 1.0, {"Model 3", "Model Y", "Shanghai"}, {"Tesla", "China"}),
-    "nissan-middle-east": (0.3, 0.6, {"Middle East", "Dongfeng"}, {"Nissan", "Tsinghua University"}),
+    # A new market and partner, told with a paragraph of background the baseline already holds.
+    "nissan-middle-east": (0.35, 0.7, {"Middle East", "Dongfeng"}, {"Nissan", "Tsinghua University"}),
 }
 
 
@@ -123,3 +128,74 @@ def test_an_item_off_the_baselines_subject_is_never_a_restatement(seed: Baseline
         baselines=[seed],
     )
     assert novelty.score >= 0.6
+
+
+# An event about the baseline's subject (a model on sale, its price, a new market, partner, plant
+# or figure) is new, well above the threshold; the baseline told in other words is not.
+EVENTS: list[tuple[str, str, bool]] = [
+    ("Nissan N7 goes on sale in China at 119,900 yuan", "", True),
+    ("Nissan to start selling China-built N7 in Mexico and the Middle East", "", True),
+    ("Nissan signs battery deal with CATL for its China EVs", "", True),
+    ("Nissan to build EVs at a new plant in Wuhan", "", True),
+    ("Nissan China sales rise 5% in November", "", True),
+    ("Nissan mulls shipping its China-made electric cars overseas; plans 10 NEVs for China", "", False),
+    (
+        "Nissan mulls shipping its China-made electric cars overseas",
+        "Nissan plans 10 NEVs for China and a research centre with Tsinghua University in 2024.",
+        False,
+    ),
+    ("Nissan sold 2.8 million vehicles in China in the first ten months of 2023", "", False),
+]
+
+
+@pytest.mark.parametrize(("title", "text", "new"), EVENTS)
+def test_events_about_the_subject_are_new_and_rewordings_are_not(
+    seed: Baseline, title: str, text: str, new: bool
+) -> None:
+    novelty = judge_novelty(title=title, text=text, baselines=[seed])
+    if new:
+        assert novelty.score >= DEFAULT_NOVELTY_THRESHOLD + 0.15, novelty
+    else:
+        assert novelty.score < DEFAULT_NOVELTY_THRESHOLD - 0.05, novelty
+
+
+def test_a_figure_the_baseline_lacks_is_new_and_one_it_holds_is_not(seed: Baseline) -> None:
+    def score(text: str) -> float:
+        return judge_novelty(title="Nissan sales in China", text=text, baselines=[seed]).score
+
+    known = score("Nissan sold 2.8 million vehicles in China in the first 10 months of 2023.")
+    changed = score("Nissan sold 794,000 vehicles in China in the first 10 months of 2024.")
+    assert changed > known + 0.05  # one figure among several names; facts.py reports the change itself
+
+
+def test_a_new_model_code_is_a_new_term(seed: Baseline) -> None:
+    novelty = judge_novelty(
+        title="Nissan N7 goes on sale in China at 119,900 yuan", text="", baselines=[seed]
+    )
+    assert novelty.new_terms == ("N7",)
+
+
+@pytest.mark.corpus
+def test_labelled_nissan_news_is_never_suppressed(seed: Baseline, shared_dir: Path) -> None:
+    """Every item the labels say is about Nissan is real news, none a restatement of the seed."""
+    labels = json.loads((shared_dir / "labels" / "dev.json").read_text(encoding="utf-8"))
+    nissan = [label for label in labels if "nissan" in label["must"]]
+    assert nissan
+    profile = compile_baseline(seed)
+    for label in nissan:
+        title, text = _labelled_item(shared_dir / "feeds" / label["feed_file"], label)
+        novelty = judge_novelty(title=title, text=text, baselines=[profile])
+        assert novelty.score >= DEFAULT_NOVELTY_THRESHOLD, (label["title"], novelty)
+
+
+def _labelled_item(feed: Path, label: dict[str, str]) -> tuple[str, str]:
+    """The entry the label names: by guid or link, else by title (see ../shared/labels/README.md)."""
+    items = [
+        (entry, item)
+        for entry in parse_feed(feed.read_bytes()).entries
+        if (item := normalize_entry(entry, feed_url=feed.as_uri())) is not None
+    ]
+    by_id = [item for entry, item in items if label["guid_or_link"] in (entry.guid, entry.link)]
+    by_title = [item for _, item in items if item.title == label["title"]]
+    item = (by_id or by_title)[0]
+    return item.title, item.text
