@@ -30,7 +30,9 @@ from typing import NamedTuple
 from service.baselines.wordstats import mostly_lower_case
 
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"“'‘(]?[A-Z0-9])|\s*\n\s*")
+# A line break is matched from the break on, not from the white space before it: ``\s*\n`` would
+# scan a whole run of spaces from each of its positions (quadratic in the run's length).
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"“'‘(]?[A-Z0-9])|\n\s*")
 
 
 def word_set(words: str) -> frozenset[str]:
@@ -191,21 +193,27 @@ def stem_positions(tokens: list[Token]) -> dict[str, list[int]]:
 def split_sentences(text: str) -> list[str]:
     """The sentences of ``text``, stripped, empty ones dropped (see module rules)."""
     sentences: list[str] = []
-    pending = ""
+    pieces: list[str] = []  # of the sentence being read; joined once, so "Mr. Mr. Mr. …" stays linear
     position = 0
     for match in _SENTENCE_END.finditer(text):
+        # A break that is no line break comes right after . ! or ?, so the piece ends with it and
+        # its last word is the sentence's last word: the abbreviation test needs the piece alone.
         piece = text[position : match.start()]
         position = match.end()
-        pending = f"{pending} {piece}" if pending else piece
-        if "\n" not in match.group() and _ends_with_abbreviation(pending):
+        pieces.append(piece)
+        if "\n" not in match.group() and _ends_with_abbreviation(piece):
             continue
-        if pending.strip():
-            sentences.append(" ".join(pending.split()))
-        pending = ""
-    rest = f"{pending} {text[position:]}" if pending else text[position:]
-    if rest.strip():
-        sentences.append(" ".join(rest.split()))
+        _append_sentence(sentences, pieces)
+        pieces = []
+    pieces.append(text[position:])
+    _append_sentence(sentences, pieces)
     return sentences
+
+
+def _append_sentence(sentences: list[str], pieces: list[str]) -> None:
+    words = " ".join(pieces).split()
+    if words:
+        sentences.append(" ".join(words))
 
 
 def _ends_with_abbreviation(piece: str) -> bool:
