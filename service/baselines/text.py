@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import NamedTuple
 
-from service.baselines.wordstats import mostly_lower_case
+from service.baselines.wordstats import mostly_lower_case, unknown_case
 
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 # A line break is matched from the break on, not from the white space before it: ``\s*\n`` would
@@ -282,6 +282,10 @@ def salient_names(title: str, text: str) -> list[Name]:
       lower case and capitalises it at least twice, or when it is an acronym or a model code.
       An all-capitals word of ``SHOUTING_MIN_LETTERS`` letters or more that news usually writes
       in lower case (``EXCLUSIVE``, ``UPDATE``) is shouting, not an acronym.
+    - A word news uses but has only seen where every word is capitalised, first in a sentence or
+      in a title (its lower-case share is unknown: ``Additionally``, ``Permalink``), has a case
+      that tells nothing there: it is a name only where the item capitalises it elsewhere, never
+      as a sentence's first word (unless an acronym or model code) nor in a headline.
     - A number joins the name just before it as a model number (``Model 3``, ``Atto 3``) when it
       has at most ``MAX_MODEL_NUMBER_DIGITS`` digits and is not a figure: not followed by ``%`` or
       a percent word, not part of ``2.0`` or ``119,900``.
@@ -299,7 +303,12 @@ def salient_names(title: str, text: str) -> list[Name]:
 def names_in(sentences: list[Sentence]) -> list[Name]:
     """``salient_names`` over an item already split by ``weighted_sentences``."""
     case = _case_of(sentences)
-    starters = {stem for stem, count in case.capitals.items() if count >= 2 and stem not in case.lower_words}
+    unknown = unknown_case()
+    starters = {
+        stem
+        for stem, count in case.capitals.items()
+        if count >= 2 and stem not in case.lower_words and stem not in unknown
+    }
     has_body = any(sentence.offset >= 0 and sentence.tokens for sentence in sentences)
     found: dict[tuple[str, ...], Name] = {}
     for sentence, headline in zip(sentences, case.headlines, strict=True):
@@ -411,11 +420,16 @@ def _is_name_word(
         return False
     if allowed is not None and token.stem not in allowed:
         return False
-    if headline and token.stem in mostly_lower_case(HEADLINE_LOWER_PERCENT):
+    if headline and token.stem in _not_names_in_headlines():
         return False
     if len(text) >= SHOUTING_MIN_LETTERS and text.isupper() and _is_common_word(token.stem):
         return False
     return index > 0 or token.stem in starters or sum(1 for ch in text if ch.isupper()) >= 2
+
+
+@cache
+def _not_names_in_headlines() -> frozenset[str]:
+    return mostly_lower_case(HEADLINE_LOWER_PERCENT) | unknown_case()
 
 
 def _is_model_code(text: str) -> bool:

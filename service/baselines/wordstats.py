@@ -7,16 +7,19 @@ Rules:
 - The statistics are a table (``wordstats_table``) of every stem (``text.stem``) found in at
   least ``MIN_DOCUMENTS`` news items of a corpus: in how many items it occurs, and the
   percentage of its uses inside a body sentence (never a sentence's first word, never a
-  title) written in lower case. The table is data, built once by ``wordstats_build`` and
-  shipped; nothing changes it while the service runs, so everything computed from it is a
-  pure function of its inputs.
+  title) written in lower case, unknown when it has no such use (it is only ever a sentence's
+  first word or in a title, where every word is capitalised). The table is data, built once by
+  ``wordstats_build`` and shipped; nothing changes it while the service runs, so everything
+  computed from it is a pure function of its inputs.
 - ``rarity(stem)`` in (0, 1]: the inverse document frequency ``log((N + 1) / (df + 1))``
   divided by that of a word in ``MIN_DOCUMENTS - 1`` items, at most 1. A word missing from the
   table is as rare as can be (1.0): names, model codes, uncommon words. ``new`` is 0.34,
   ``china`` 0.43, ``nissan`` 0.91.
 - ``lower_case_percent(stem)``: how often news writes the word in lower case (``fell`` 96,
-  ``model`` 73, ``news`` 29, ``china`` 1), None for a word missing from the table;
-  ``mostly_lower_case(percent)`` the set of words at or above a percentage.
+  ``model`` 73, ``news`` 29, ``china`` 1), None for a word missing from the table or whose share
+  is unknown; ``mostly_lower_case(percent)`` the set of words at or above a percentage (never
+  one whose share is unknown); ``unknown_case()`` the words of the table whose share is unknown
+  (``additionally``, ``permalink``): common, but only ever seen where every word is capitalised.
 """
 
 from __future__ import annotations
@@ -31,11 +34,11 @@ MIN_DOCUMENTS = 10
 
 @dataclass(frozen=True, slots=True)
 class WordStats:
-    """The table, parsed: items counted; stem → (items with it, percent written in lower case);
-    stem → rarity."""
+    """The table, parsed: items counted; stem → (items with it, percent written in lower case or
+    None when unknown); stem → rarity."""
 
     documents: int
-    words: Mapping[str, tuple[int, int]]
+    words: Mapping[str, tuple[int, int | None]]
     rarities: Mapping[str, float]
 
 
@@ -50,7 +53,8 @@ def rarity_table() -> Mapping[str, float]:
 
 
 def lower_case_percent(stem: str) -> int | None:
-    """How often news writes ``stem`` in lower case, in percent; None when it is not in the table."""
+    """How often news writes ``stem`` in lower case, in percent; None when it is not in the table
+    or its share is unknown."""
     entry = shipped_stats().words.get(stem)
     return None if entry is None else entry[1]
 
@@ -58,7 +62,15 @@ def lower_case_percent(stem: str) -> int | None:
 @cache
 def mostly_lower_case(percent: int) -> frozenset[str]:
     """The stems news writes in lower case at least ``percent`` percent of the time."""
-    return frozenset(stem for stem, (_, lower) in shipped_stats().words.items() if lower >= percent)
+    return frozenset(
+        stem for stem, (_, lower) in shipped_stats().words.items() if lower is not None and lower >= percent
+    )
+
+
+@cache
+def unknown_case() -> frozenset[str]:
+    """The stems of the table whose lower-case share is unknown (see the module rules)."""
+    return frozenset(stem for stem, (_, lower) in shipped_stats().words.items() if lower is None)
 
 
 @cache
@@ -70,11 +82,12 @@ def shipped_stats() -> WordStats:
 
 
 def parse_table(documents: int, table: str) -> WordStats:
-    """``stem:df:lower_percent`` entries separated by white space."""
-    words = {}
+    """``stem:df:lower_percent`` entries separated by white space; ``stem:df`` when the share is
+    unknown."""
+    words: dict[str, tuple[int, int | None]] = {}
     for entry in table.split():
-        stem, df, lower = entry.rsplit(":", 2)
-        words[stem] = (int(df), int(lower))
+        stem, df, *lower = entry.split(":")
+        words[stem] = (int(df), int(lower[0]) if lower else None)
     ceiling = math.log((documents + 1) / MIN_DOCUMENTS)
     rarities = {
         stem: min(1.0, math.log((documents + 1) / (df + 1)) / ceiling) for stem, (df, _) in words.items()

@@ -64,6 +64,14 @@ CASES: list[tuple[str, str, set[str], set[str]]] = [
         {"Saudi Arabia", "United Arab Emirates", "Rolls-Royce"},
         {"Arab Emirates"},
     ),
+    (  # news writes "additionally" only first in a sentence: its case is unknown, not a name's
+        "Nissan plans more EVs",
+        "Additionally, Nissan will build a plant. Additionally, it will hire staff.",
+        {"Nissan"},
+        {"Additionally"},
+    ),
+    ("Ferrari's Tesla Rival", "The review ran in Permalink on Monday.", {"Permalink"}, set()),
+    ("Driven: The Nissan Leaf Reviewed By Permalink", "", {"Nissan Leaf"}, {"Permalink"}),
     (
         "Nissan sold 794,000 cars",
         "Nissan sold 794,000 cars, up 2.5 percent.",

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from service.baselines.wordstats import MIN_DOCUMENTS, lower_case_percent, parse_table, rarity
+from service.baselines.wordstats import (
+    MIN_DOCUMENTS,
+    lower_case_percent,
+    mostly_lower_case,
+    parse_table,
+    rarity,
+    unknown_case,
+)
 from service.baselines.wordstats_build import count_words, table_module
 
 
@@ -22,16 +29,26 @@ def test_the_lower_case_share_tells_common_words_from_names(stem: str, lower: bo
     assert lower_case_percent("n7") is None
 
 
+def test_a_word_news_only_writes_first_in_a_sentence_has_no_lower_case_share() -> None:
+    assert lower_case_percent("additionally") is None
+    assert rarity("additionally") < 1.0  # it is in the table
+    assert "additionally" in unknown_case()
+    assert "additionally" not in mostly_lower_case(0)
+
+
 def test_a_built_table_reads_back() -> None:
     items = [
         (f"Story {n}", f"Prices rose at Acme. Acme said prices would rise. Item {n}.")
         for n in range(MIN_DOCUMENTS)
     ]
     items.append(("Nissan", "Nothing else."))
+    items.append(("Later", "Story 0 ends. Later it went on."))
     documents, words = count_words(items)
-    assert documents == MIN_DOCUMENTS + 1
+    assert documents == MIN_DOCUMENTS + 2
     assert words["price"] == (MIN_DOCUMENTS, 100)  # once capitalised as a first word: not counted
     assert words["acme"] == (MIN_DOCUMENTS, 0)
+    assert words["item"] == (MIN_DOCUMENTS, None)  # only ever a sentence's first word: unknown
+    assert words["story"] == (MIN_DOCUMENTS + 1, None)  # titles and first words say nothing either
     assert "nissan" not in words  # in fewer than MIN_DOCUMENTS items
     module = table_module(documents, words, "a test")
     namespace: dict[str, object] = {}
