@@ -13,12 +13,13 @@ Rules (what ``find_numbers`` reads, left to right, never two numbers over the sa
   points`` / ``5pp``, a difference of shares, never a share.
 - ``year``: four digits from 1900 to 2099 with no separator, scale word or percent sign.
 - ``label``: digits that name or rank something rather than count it, a short integer (at most
-  three digits, no separator): right after a capitalised word that is not a stopword (``Model
-  3``, ``Atto 3``, ``Dec 19``); right after ``#``, ``No.`` or a word that designates
-  (``episode 16``, ``ep 16``, ``part 2``, ``season 3``, ``ranked 2``, ``top 10``, ``gen 2``,
-  ``aged 16``); or a list marker (``1️⃣``, ``5. ``, ``5) `` or ``(5) `` with more of the sentence
-  after it). Letters glued to digits (``X5``, ``ID.4``, ``e-208``, ``16in``, ``2nd``, ``16th``)
-  are not numbers at all, nor are ordinal words (``second-largest``).
+  three digits, no separator): right after a capitalised word that is not a stopword and not a
+  possessive (``Model 3``, ``Atto 3``, ``Dec 19``, but not ``Nissan's 8 models``); right after
+  ``#``, ``No.`` or a word that designates (``episode 16``, ``ep 16``, ``part 2``, ``season 3``,
+  ``ranked 2``, ``top 10``, ``gen 2``, ``aged 16``); or a list marker (``1️⃣``, ``5. ``, ``5) ``
+  or ``(5) `` with more of the sentence after it). Letters glued to digits (``X5``, ``ID.4``,
+  ``e-208``, ``16in``, ``2nd``, ``16th``) are not numbers at all, nor are ordinal words
+  (``second-largest``).
 - ``plain``: everything else: ``794,000``, ``2.8``, ``eight``, ``twenty-five``, ``a dozen``.
   A scale word multiplies: ``2.8 million``, ``2.8m``, ``1.2bn``, ``3 billion``, ``eight million``,
   ``a million``, ``16 lakh``, ``2 crore`` (``scaled`` is then true). Word numbers go from zero
@@ -32,6 +33,9 @@ rather than where it stands, because a word of change comes right before it (``f
 between) or right after it (``a 16% increase``, ``16 percent lower``, ``two more models``,
 ``8% year-on-year``). ``fell to 16%``, ``down from 30%`` and ``made up 18%`` are levels, not
 changes. Years and parts of years are never changes.
+
+Cost: every look around a number (the word before it, a change word before it) reads at most
+``LOOK_BEHIND_CHARS`` (40) characters before it, so a sentence of n numbers costs O(n), not O(n²).
 """
 
 from __future__ import annotations
@@ -84,7 +88,9 @@ _PATTERN = re.compile(
 )
 _CURRENCY_AFTER = re.compile(rf"\s*(?:{_CURRENCY_WORDS})\b", re.IGNORECASE)
 _ONE_OF = re.compile(r"one\s+(?:of|another|day|way)\b", re.IGNORECASE)
+LOOK_BEHIND_CHARS = 40
 _WORD_BEFORE = re.compile(r"([A-Za-z][\w'’]*)\s$")
+_POSSESSIVE = re.compile(r"['’]s?$", re.IGNORECASE)
 _DESIGNATOR_BEFORE = re.compile(
     r"(?:\#|\bno\.|\b(?:no|nos|episode|ep|part|chapter|season|issue|vol|volume|number|rank|ranked|ranks|"
     r"ranking|top|gen|generation|phase|stage|level|version|model|type|series|class|grade|page|round|"
@@ -152,7 +158,7 @@ def is_change(sentence: str, number: Number) -> bool:
     """Whether ``number`` says how much something moved, not where it stands (see module rules)."""
     if number.kind in ("year", "period"):
         return False
-    before = sentence[max(0, number.start - 40) : number.start]
+    before = sentence[max(0, number.start - LOOK_BEHIND_CHARS) : number.start]
     return bool(_CHANGE_BEFORE.search(before) or _CHANGE_AFTER.match(sentence, number.end))
 
 
@@ -257,8 +263,8 @@ def _names_or_ranks(sentence: str, start: int, end: int) -> bool:
 
 
 def _after_name(sentence: str, start: int) -> bool:
-    match = _WORD_BEFORE.search(sentence, 0, start)
+    match = _WORD_BEFORE.search(sentence, max(0, start - LOOK_BEHIND_CHARS), start)
     if match is None:
         return False
     word = match.group(1)
-    return word[0].isupper() and word.lower() not in STOPWORDS
+    return word[0].isupper() and word.lower() not in STOPWORDS and not _POSSESSIVE.search(word)

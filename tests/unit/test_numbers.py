@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from service.baselines.numbers import find_numbers, following_word, format_amount, format_percent, is_change
@@ -60,6 +62,10 @@ CASES: dict[str, list[tuple[str, float, str]]] = {
     "daily/ 5. **Tesla Vehicles": [("5", 5, "label")],
     "(3) the plan": [("3", 3, "label")],
     "a 16-inch screen": [("16", 16, "plain")],  # a count of nothing: facts.py reads the measure
+    # a possessive before digits names their owner, not a label
+    "Nissan's 8 new-energy vehicles": [("8", 8, "plain")],
+    "Nissan’s 8 models": [("8", 8, "plain")],
+    "the Partners' 6 models": [("6", 6, "plain")],
 }
 
 NOT_NUMBERS = [
@@ -162,3 +168,35 @@ def test_format_amount(value: float, text: str) -> None:
 @pytest.mark.parametrize(("fraction", "text"), [(0.2, "20%"), (0.15, "15%"), (1 / 3, "33.3%")])
 def test_format_percent(fraction: float, text: str) -> None:
     assert format_percent(fraction) == text
+
+
+@pytest.mark.parametrize(
+    ("prefix", "kind"),
+    [
+        ("Model ", "label"),  # the word right before the number decides
+        ("Model x ", "plain"),
+        ("a" * 5000 + " Model ", "label"),  # however long the sentence before it
+    ],
+)
+def test_only_the_text_just_before_a_number_is_read(prefix: str, kind: str) -> None:
+    (number,) = find_numbers(prefix + "3")
+    assert number.kind == kind
+
+
+def test_looking_behind_a_number_reads_a_bounded_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each number's look-behind reads at most LOOK_BEHIND_CHARS characters, whatever precedes it,
+    so a sentence of n numbers costs O(n) (speed itself is measured in bench/, not here)."""
+    from service.baselines import numbers
+
+    read: list[int] = []
+    real = numbers._WORD_BEFORE
+
+    class Counting:
+        def search(self, text: str, pos: int, endpos: int) -> re.Match[str] | None:
+            read.append(endpos - pos)
+            return real.search(text, pos, endpos)
+
+    monkeypatch.setattr(numbers, "_WORD_BEFORE", Counting())
+    sentence = "Abc 12 " * 2000
+    assert [n.kind for n in find_numbers(sentence)] == ["label"] * 2000
+    assert len(read) == 2000 and max(read) <= numbers.LOOK_BEHIND_CHARS
