@@ -16,10 +16,10 @@ Rules:
   ``facts``     optional list; each fact: ``id`` (like a baseline id, unique within the
                 baseline), ``metric``, ``value`` (a number), ``unit``, ``period`` (texts),
                 ``subject`` (non-empty list: the entity the figure is about, with its aliases,
-                ``[Nissan, Dongfeng Nissan, 日产]``), ``cues`` (non-empty list of cues, each a
+                ``[Nissan, Nissan Motor]``), ``cues`` (non-empty list of cues, each a
                 word or phrase, or alternatives separated by ``|`` that count as one cue:
                 ``"for China | for the Chinese market"``; no alternative may be empty), ``kind``
-                and optional ``tolerance``.
+                and optional ``tolerance``, ``requires`` and ``year``.
 
 - ``kind`` says how a figure near the cues is read and compared (see ``facts.py``):
   ``count`` whole numbers of things (models, plants), exact unless a tolerance is given;
@@ -30,6 +30,19 @@ Rules:
   the second half of 2024); two periods are the same when they overlap.
 - ``subject`` and ``cues`` decide which sentences a fact reads (see ``facts.py``): a figure is
   compared only in a sentence about the subject and about the metric.
+- ``requires`` (optional list of cues, same syntax): words the sentence must also contain, each
+  cue at least one of its alternatives, wherever they stand; they are not cues (they neither
+  count towards the two cues nor measure a number's distance). A planned figure requires a
+  word of planning (``"plans | will launch | line-up | intends"``), so "launched three" or
+  "showed eight" is not the plan.
+- ``year`` (optional, 1900-2100, only for ``count``, ``quantity`` and ``share``): the year the
+  figure belongs to; a figure whose nearest year in its sentence is another is not read (see
+  ``facts.py``). Written explicitly rather than guessed from ``period``, whose text may name the
+  year a plan was announced rather than the year it counts.
+- Subject terms and cues are matched as whole words (see ``facts.py``), so they work in text
+  that separates words with spaces. A Chinese, Japanese or Korean term (``日产``) only matches
+  when it stands alone between spaces or punctuation, which such text rarely does, and numbers
+  written against CJK characters (``8款``) are not read: figures are read from English text.
 - ``tolerance`` is relative (0.05 = values within 5% of the baseline are the same value),
   from 0 up to (not including) 1.
 - Every problem in every file is collected as ``file:line: message``; ``load_baselines`` never
@@ -38,7 +51,9 @@ Rules:
   numbers as floats), so it changes exactly when the content does; ``to_json``/``from_json``
   give and read that document (for the ``baselines.document`` column). A document stored before
   facts named a subject reads with each such fact's subject set to the baseline's subject terms
-  (the terms of weight 1.0), so older stored versions still load.
+  (the terms of weight 1.0), so older stored versions still load. A fact's ``requires`` and
+  ``year`` are left out of the document when unset, so a baseline that uses neither keeps the
+  hash it had before they existed.
 """
 
 from __future__ import annotations
@@ -78,6 +93,7 @@ DEFAULT_TOLERANCE: Mapping[FactKind, float] = {
 DATE_UNITS_YEARS = {"year": 1.0, "half-year": 0.5, "quarter": 0.25, "month": 1 / 12}
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
+_UNSET_OMITTED = ("requires", "year")
 CUE_ALTERNATIVES = "|"
 
 
@@ -141,6 +157,8 @@ class Fact(BaseModel):
     cues: tuple[Cue, ...] = Field(min_length=1)
     kind: FactKind
     tolerance: Annotated[float, Strict(), Field(ge=0, lt=1)] | None = None
+    requires: tuple[Cue, ...] = ()
+    year: Annotated[int, Strict(), Field(ge=1900, le=2100)] | None = None
 
     @property
     def effective_tolerance(self) -> float:
@@ -185,8 +203,19 @@ class Baseline(BaseModel):
         return facts
 
     def to_json(self) -> dict[str, Any]:
-        """The baseline as a JSON-ready document (dates as ISO text, numbers as floats)."""
-        return self.model_dump(mode="json")
+        """The baseline as a JSON-ready document (dates as ISO text, numbers as floats); a fact's
+        ``requires`` and ``year`` appear only when set, so documents written before they existed
+        keep their content hash."""
+        document = self.model_dump(mode="json")
+        document["facts"] = [
+            {
+                key: value
+                for key, value in fact.items()
+                if key not in _UNSET_OMITTED or value not in (None, [])
+            }
+            for fact in document["facts"]
+        ]
+        return document
 
     @classmethod
     def from_json(cls, document: Mapping[str, Any] | str) -> Baseline:
@@ -305,6 +334,8 @@ def _kind_problem(fact: Fact) -> str | None:
         return f"a quantity must not be negative, not {value:g}"
     if fact.kind == "share" and not 0 <= value <= 1:
         return f"a share is a fraction from 0 to 1 (20% is 0.2), not {value:g}"
+    if fact.year is not None and fact.kind in ("year", "date"):
+        return f"a {fact.kind} fact's value is its own year: 'year' is only for counts, quantities and shares"
     if fact.kind == "year" and (value != int(value) or not 1900 <= value <= 2100):
         return f"a year must be a whole year from 1900 to 2100, not {value:g}"
     if fact.kind == "date":

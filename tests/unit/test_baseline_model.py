@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -25,6 +26,9 @@ INVALID: dict[str, list[str]] = {
     "empty_cue_alternative.yaml": [
         "empty_cue_alternative.yaml:14: facts[0].cues[0]: 'new-energy models |' has an empty alternative"
     ],
+    "empty_requires_alternative.yaml": [
+        "empty_requires_alternative.yaml:16: facts[0].requires[0]: 'plans |' has an empty alternative"
+    ],
     "empty_cues.yaml": ["empty_cues.yaml:8: facts[0].cues: tuple should have at least 1 item"],
     "missing_subject.yaml": [
         "missing_subject.yaml:8: facts[0]: missing required key 'subject'",
@@ -35,6 +39,10 @@ INVALID: dict[str, list[str]] = {
     "share_out_of_range.yaml": ["share_out_of_range.yaml:8: facts[0]: a share is a fraction from 0 to 1"],
     "text_value.yaml": ["text_value.yaml:8: facts[0].value: input should be a valid number"],
     "unknown_key.yaml": ["unknown_key.yaml:7: unknown key 'tolerence'"],
+    "year_on_year_fact.yaml": ["year_on_year_fact.yaml:8: facts[0]: a year fact's value is its own year"],
+    "year_out_of_range.yaml": [
+        "year_out_of_range.yaml:16: facts[0].year: input should be greater than or equal"
+    ],
 }
 
 
@@ -102,6 +110,14 @@ def test_shipped_seed_baseline_is_valid_and_covers_every_figure() -> None:
     )
     assert all("Nissan" in fact.subject for fact in seed.facts)
     assert all(len(fact.cues) == 2 for fact in seed.facts)  # what is measured, and where or when
+    planned = {fact.id for fact in seed.facts if fact.requires}
+    assert planned == {"nev-models-china", "nev-models-nissan-brand", "nev-models-joint-venture"}
+    years = {fact.id: fact.year for fact in seed.facts if fact.year is not None}
+    assert years == {
+        "china-sales-jan-oct-2023": 2023,
+        "china-share-of-global-sales-2023": 2023,
+        "china-share-of-global-sales-2022": 2022,
+    }
 
 
 def test_a_document_stored_before_facts_named_a_subject_still_reads() -> None:
@@ -124,6 +140,18 @@ def test_json_round_trip_and_content_hash() -> None:
     assert len(seed.content_hash()) == 64
     changed = seed.model_copy(update={"summary": seed.summary + " One more thing."})
     assert changed.content_hash() != seed.content_hash()
+
+
+def test_a_document_without_requires_or_year_keeps_its_hash() -> None:
+    (seed,) = load_baselines_strict(SHIPPED)
+    document = seed.to_json()
+    plain = [fact for fact in document["facts"] if not fact.get("requires") and "year" not in fact]
+    assert plain and all("requires" not in fact and "year" not in fact for fact in plain)
+    stored = document | {"facts": plain}  # as written before facts had requires and year
+    canonical = json.dumps(stored, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    older = Baseline.from_json(stored)
+    assert older.to_json() == stored  # unset optional keys are not written
+    assert older.content_hash() == hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def test_baseline_is_frozen() -> None:
