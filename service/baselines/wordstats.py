@@ -11,12 +11,15 @@ Rules:
   first word or in a title, where every word is capitalised). The table is data, built once by
   ``wordstats_build`` and shipped; nothing changes it while the service runs, so everything
   computed from it is a pure function of its inputs.
+- The shipped table is counted from the shared feed corpus (general news, car and EV news and
+  other publishers' feeds; the exact command is in ``wordstats_build``) and holds per-stem counts
+  only, no text. A team can rebuild it from its own feeds with the same builder.
 - ``rarity(stem)`` in (0, 1]: the inverse document frequency ``log((N + 1) / (df + 1))``
   divided by that of a word in ``MIN_DOCUMENTS - 1`` items, at most 1. A word missing from the
-  table is as rare as can be (1.0): names, model codes, uncommon words. ``new`` is 0.34,
-  ``china`` 0.43, ``nissan`` 0.91.
-- ``lower_case_percent(stem)``: how often news writes the word in lower case (``fell`` 96,
-  ``model`` 73, ``news`` 29, ``china`` 1), None for a word missing from the table or whose share
+  table is as rare as can be (1.0): names, model codes, uncommon words. ``new`` is 0.33,
+  ``china`` 0.42, ``nissan`` 0.91.
+- ``lower_case_percent(stem)``: how often news writes the word in lower case (``fell`` 97,
+  ``model`` 74, ``news`` 30, ``china`` 1), None for a word missing from the table or whose share
   is unknown; ``mostly_lower_case(percent)`` the set of words at or above a percentage (never
   one whose share is unknown); ``unknown_case()`` the words of the table whose share is unknown
   (``additionally``, ``permalink``): common, but only ever seen where every word is capitalised.

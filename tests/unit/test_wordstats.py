@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from html import escape
+from pathlib import Path
+
 import pytest
 
 from service.baselines.wordstats import (
@@ -12,7 +15,8 @@ from service.baselines.wordstats import (
     rarity,
     unknown_case,
 )
-from service.baselines.wordstats_build import count_words, table_module
+from service.baselines.wordstats_build import count_words, feed_items, table_module
+from service.sources.article import item_as_polled
 
 
 def test_common_words_are_less_rare_than_names_and_unknown_words_are_rarest() -> None:
@@ -56,3 +60,23 @@ def test_a_built_table_reads_back() -> None:
     stats = parse_table(int(str(namespace["DOCUMENTS"])), str(namespace["TABLE"]))
     assert stats.words == words
     assert 0.0 < stats.rarities["price"] < 1.0
+
+
+def test_the_builder_reads_every_entry_as_a_poll_stores_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RIVALWATCH_MAX_TEXT_CHARS", "64")  # the table must not depend on who builds it
+    body = "<p>Acme &amp; Co said prices rose.</p>" + " More words follow here." * 10
+    entries = "".join(
+        f"<item><title>Story {n}</title><link>https://news.example.test/{n}</link>"
+        f"<description>{escape(body)}</description></item>"
+        for n in range(2001)  # more than a poll's 2000-entry cap
+    )
+    feed = tmp_path / "feed.xml"
+    feed.write_text(
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{entries}</channel></rss>'
+    )
+    items = list(feed_items([feed, feed]))  # a title already seen counts once
+    assert len(items) == 2001
+    assert items[0] == ("Story 0", item_as_polled(title="Story 0", body=body).text)
+    assert items[0][1].startswith("Acme & Co said prices rose.") and len(items[0][1]) > 64
