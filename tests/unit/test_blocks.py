@@ -290,6 +290,21 @@ def test_rules_that_share_an_explanation_show_it_once() -> None:
             ["new against b (novelty 0.50 ≥ 0.35)", "no baseline to compare with: every match is new"],
             "new against b (novelty 0.50); no baseline to compare with: every match is new",
         ),
+        (  # rules that differ only in threshold agree on why, new terms included: one line
+            [
+                "new against b (novelty 0.74 ≥ 0.35); new: Mexico, N7",
+                "new against b (novelty 0.74 ≥ 0.45); new: Mexico, N7",
+            ],
+            "new against b (novelty 0.74); new: Mexico, N7",
+        ),
+        (  # rules judged against other baselines find other new terms: each reason is kept
+            [
+                "new against b (novelty 0.74 ≥ 0.35); new: Mexico",
+                "new against c (novelty 0.74 ≥ 0.35); new: Saudi Arabia",
+                "new against b (novelty 0.74 ≥ 0.45); new: Mexico",
+            ],
+            "new against b (novelty 0.74); new: Mexico; new against c (novelty 0.74); new: Saudi Arabia",
+        ),
         (["", "  "], ""),
     ],
 )
