@@ -226,7 +226,10 @@ def _ends_with_abbreviation(piece: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Name:
-    """A salient name in an item: how it was first written, its stems, and how much it counts."""
+    """A salient name in an item: how it was first written, its stems, and how much it counts.
+
+    ``first`` orders names of equal weight: the offset of its first mention within its sentence
+    plus that sentence's ``offset`` (see ``Sentence``), so not a position in the item's text."""
 
     text: str
     stems: tuple[str, ...]
@@ -236,7 +239,12 @@ class Name:
 
 class Sentence(NamedTuple):
     """One piece of an item as the baseline stages read it: the title (``offset`` -1, ``weight``
-    2) or a body sentence (``offset`` into the text, ``weight`` 1), its words and its text."""
+    2) or a body sentence (``weight`` 1), its words and its text.
+
+    A body sentence's ``offset`` is where it starts in the body as ``split_sentences`` returns
+    it (white space collapsed, sentences joined by one space), not in the original text, and
+    its tokens' spans are within its own ``text``. Callers use the offset only to tell the title
+    (negative) from the body and to order names; none maps it back into the item's text."""
 
     offset: int
     tokens: list[Token]
@@ -360,7 +368,8 @@ def _common_content_words() -> frozenset[str]:
 
 
 def weighted_sentences(title: str, text: str) -> list[Sentence]:
-    """The title (offset -1, weight 2) and each body sentence (weight 1) of an item."""
+    """The title (offset -1, weight 2) and each body sentence (weight 1) of an item; offsets are
+    in the collapsed body (see ``Sentence``)."""
     items = [Sentence(-1, tokenize(title), 2.0, title)] if title.strip() else []
     position = 0
     for sentence in split_sentences(text):

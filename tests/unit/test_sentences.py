@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from service.baselines.text import split_sentences
+from service.baselines.text import split_sentences, weighted_sentences
 
 
 @pytest.mark.parametrize(
@@ -40,3 +40,13 @@ def test_long_runs_take_linear_time(text: str) -> None:
     started = time.perf_counter()
     split_sentences(text)
     assert time.perf_counter() - started < 2.0  # about 0.05 s; quadratic would be minutes
+
+
+def test_body_offsets_are_in_the_collapsed_body_not_the_original_text() -> None:
+    text = "Nissan   cut prices.\n\n  BYD did not. Tesla waited."
+    title, *body = weighted_sentences("Price war", text)
+    collapsed = " ".join(split_sentences(text))
+    assert (title.offset, title.weight) == (-1, 2.0)
+    assert [sentence.offset for sentence in body] == [0, 19, 32]
+    assert all(collapsed[s.offset : s.offset + len(s.text)] == s.text for s in body)
+    assert text.index("BYD") == 24 != body[1].offset  # the original text has it elsewhere
