@@ -8,12 +8,19 @@ Rules:
 - The text is split into sentences (``text.split_sentences``); each sentence is judged alone and
   is the evidence of any change found in it.
 - Cues and subject terms match whole words, case-insensitively, hyphen = space, with light
-  stemming (``vehicles`` finds ``vehicle``, ``ten`` finds ``10``).
+  stemming (``vehicles`` finds ``vehicle``, ``ten`` finds ``10``). Words are runs of letters and
+  digits (``text.tokenize``), so Chinese, Japanese or Korean text, written without spaces, is one
+  word per run: a CJK term (``日产``) matches only a run that is exactly that term, and numbers
+  written against CJK characters (``8款``) are not read at all. Figures are read from English
+  text; a CJK subject or cue is accepted but almost never matches.
 - A sentence is about a fact's *subject* when it names one of the fact's ``subject`` terms
   (``Nissan``). One that names none is still about it when it starts by referring back (``It``,
   ``Its``, ``The company``, ``The carmaker``, ``The automaker``, ``The Japanese carmaker`` /
   ``automaker``) and the item's ``title`` names the subject. Nothing else (no pronoun further in,
-  no earlier sentence) carries the subject over.
+  no earlier sentence) carries the subject over. A mention written right after another name
+  word (``Dongfeng Nissan``, not ``Japanese carmaker Nissan``: a word news mostly writes in lower
+  case is no name) is part of a different name and is no mention, unless that longer name is
+  itself one of the subject terms.
 - A sentence is about a fact's *metric* when at least two of its distinct cues occur (every cue
   when the fact has only one); two cues found over the same words (``China sales`` and ``sales in
   China`` in "sales in China sales") count once. A cue may list alternatives separated by ``|``
@@ -21,7 +28,9 @@ Rules:
   two of them together point at the fact, so synonyms belong in one cue as alternatives: with
   ``["new-energy vehicles | NEVs", "for China"]`` both the NEV and the China cue are needed,
   while ``["new-energy vehicles", "NEVs", "for China"]`` would take "new-energy vehicles (NEVs)"
-  alone.
+  alone. Every cue of the fact's ``requires`` must occur too, anywhere in the sentence (a plan's
+  ``"plans | will launch | line-up"``, so "launched three" or "showed eight" reads nothing); these
+  do not count as cues.
 - A number is a *reading* of a fact when it fits the fact's kind:
   ``count``    a whole, plain number without a scale word (``eight``, ``10``), at most
   ``COUNT_RATIO`` (10) times smaller or larger than the baseline value; ``quantity`` a plain
@@ -36,22 +45,38 @@ Rules:
   and reads nothing, so a percent change is never a share; a number followed by a time word
   (``10 months``, ``three years``, ``16-year-old``) is a duration or an age, and one followed by
   a measure (``16-inch``, ``7-seat``, ``300 km``, ``3 times``) counts something else: neither
-  reads anything. Labels, ranks and list markers (``Model 3``, ``Episode 16``, ``#16``, ``No.
+  reads anything. A number followed by a scope word, right away or after at most three words
+  that are not prepositions (``2.5 million vehicles globally``, ``worldwide``, ``around the
+  world``, ``overseas``, ``abroad``), is the world's or abroad's figure: it reads only facts
+  whose cues speak of that scope themselves (``global sales``, ``worldwide``, ``export``), never
+  a China fact. A fact with a ``year`` reads no number whose nearest year or part of a year in
+  the sentence (in words, clause breaks counted as below; at most ``MAX_CUE_GAP`` away; on a tie
+  either) is another year ("600,000 in the first ten months of 2024" is not the 2023 figure).
+  Labels, ranks and list markers (``Model 3``, ``Episode 16``, ``#16``, ``No.
   2``, ``1.`` - see ``numbers``), ordinals (``second-largest``, ``16th``), percentage points and
   numbers that are part of a cue (``first ten months``, ``2022``) read nothing.
 - The subject must be the nearest name to the number: when a capitalised word or acronym that
-  is not a subject term, not part of a found cue, not a month or weekday and not a common
-  abbreviation (``EV``, ``NEV``, ``SUV``, ``CEO``...) is nearer to the number (in words, clause
-  breaks counted as below) than every mention of the subject, the figure is that name's ("Nissan's
-  rival BYD plans 20 new-energy models for China" says nothing about Nissan's plan). Capitalised
-  words written next to a mention or a cue belong to it ("Tsinghua University"). A sentence that
-  carries the subject over from the title counts its first word as the mention.
+  is not a subject term, not part of a found cue, not a month or weekday, not a common
+  abbreviation (``EV``, ``NEV``, ``SUV``...) and not a title or role (``CEO``, ``Chief
+  Executive``, ``President``, ``spokesman``...) is nearer to the number (in words, clause breaks
+  counted as below) than every mention of the subject, the figure is that name's ("Nissan's rival
+  BYD plans 20 new-energy models for China" says nothing about Nissan's plan). Capitalised words
+  written after a mention or next to a cue belong to it ("Nissan Motor", "Tsinghua
+  University"); name words right after a title or role are a person (``CEO Makoto Uchida``),
+  never a name a figure could belong to. A sentence that carries the subject over from the title
+  counts its first word as the mention. ``it`` or ``its`` right after ``said`` or ``says`` stands
+  for the name written last before it: a mention of the subject when that is the subject ("Nissan
+  CEO Makoto Uchida said it plans eight..."), another name's otherwise.
 - Numbers and facts are paired closest first: every (number, fact) pair within ``MAX_CUE_GAP``
   words of one of the fact's cues (a clause break, i.e. a comma, semicolon, colon, dash,
   bracket or a joining "and", "but", "while", "whereas", counts as ``CLAUSE_PENALTY`` words;
   a cue before the number counts ``BEFORE_PENALTY`` more, since a figure usually comes before
-  what it counts) is ranked by that gap (ties: the fact with more cues in the sentence, then
-  file order), and pairs are taken in that order, each number and each fact at most once. So in
+  what it counts) is ranked by that gap (ties: the fact with more cues in the sentence), and
+  pairs are taken in that order, each number and each fact at most once. When a number still
+  ranks equally for two facts not yet taken, it goes to the one whose value it restates (a
+  restatement of one fact is no change of another: "worked with Tsinghua since 2016 on research
+  centre projects" restates when the collaboration began and says nothing about when the centre
+  opens); if it restates neither, it is ambiguous and read by none. So in
   "four under its brand and the rest with joint-venture partners" the four is the brand's, not
   the partners'; in "12 NEVs for China, five under the Nissan brand" 12 is the NEV total's and
   five the brand's; in "... carry the Nissan brand, six come from joint-venture partners" the
@@ -61,15 +86,22 @@ Rules:
   facts, the two periods overlap (``2024`` overlaps ``H2 2024``, ``H1 2025`` does not). A reading
   with the same value is a restatement and yields nothing; a different one yields a
   ``FactChange``. The same (fact, new value) is reported once, from its first sentence.
+
+Cost: a sentence is tokenised once, its cues, mentions and other names are found once per fact,
+and each number is located and looked around once (a bounded look-behind, see ``numbers``); a
+(number, fact) pair then costs a few binary searches over sorted positions. A sentence of n
+words and m numbers costs O(n + m log n) per fact, so hostile text (20,000 characters of one
+sentence full of numbers) is read in linear time.
 """
 
 from __future__ import annotations
 
 import re
-from bisect import bisect
+from bisect import bisect, bisect_left, bisect_right, insort
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from itertools import accumulate
+from typing import Any, NamedTuple
 
 from service.baselines.model import Fact, cue_alternatives
 from service.baselines.numbers import (
@@ -81,6 +113,7 @@ from service.baselines.numbers import (
     is_change,
 )
 from service.baselines.text import (
+    COMMON_LOWER_PERCENT,
     STOPWORDS,
     Token,
     find_phrase,
@@ -90,6 +123,7 @@ from service.baselines.text import (
     tokenize,
     word_set,
 )
+from service.baselines.wordstats import mostly_lower_case
 
 MAX_CUE_GAP = 12
 CLAUSE_PENALTY = 4
@@ -118,15 +152,40 @@ _BACK_REFERENCES = (
     ("the", "japanese", "carmaker"),
     ("the", "japanese", "automaker"),
 )
-# Capitalised words that are not names of anyone a figure could belong to.
-_NOT_NAMES = STOPWORDS | word_set(
-    """ev nev bev phev hev suv mpv ceo cfo cto coo ai ipo gdp yoy ytd fy
-    january february march april may june july august september october november december
-    jan feb mar apr jun jul aug sep sept oct nov dec
-    monday tuesday wednesday thursday friday saturday sunday"""
+# Titles and roles: never a name a figure could belong to, and the name words right after one
+# are a person's ("CEO Makoto Uchida").
+_ROLES = word_set(
+    """ceo cfo cto coo chief executive officer president chairman chairwoman chair director head
+    spokesman spokeswoman spokesperson founder minister analyst manager boss vice"""
 )
+# Capitalised words that are not names of anyone a figure could belong to.
+_NOT_NAMES = (
+    STOPWORDS
+    | _ROLES
+    | word_set(
+        """ev nev bev phev hev suv mpv ai ipo gdp yoy ytd fy
+        january february march april may june july august september october november december
+        jan feb mar apr jun jul aug sep sept oct nov dec
+        monday tuesday wednesday thursday friday saturday sunday"""
+    )
+)
+# "said it plans...", "says its ...": "it" stands for the name last written before it.
+_REPORTING = frozenset({"said", "say"})
+_PRONOUNS = frozenset({"it", "its"})
 _MONEY_WORDS = word_set(
     "$ € £ ¥ ₹ usd us$ dollar dollars euro euros yen yuan rmb cny renminbi pound pounds rupee rupees rs inr"
+)
+# A scope right after a number (and at most three words naming what it counts): the figure is
+# the world's or abroad's, never one place's ("sold 2.5 million vehicles globally").
+_SCOPE_AFTER = re.compile(
+    r"(?:[\s-]+(?!(?:in|of|for|to|and|or|but|from|at|with|by)\b)[^\W\d_]+){0,3}?[\s-]+"
+    r"(?:globally|worldwide|world-wide|internationally|overseas|abroad|around\s+the\s+world|"
+    r"across\s+the\s+world)\b",
+    re.IGNORECASE,
+)
+# Cue stems that make a fact the world's or abroad's itself: a scope word does not contradict it.
+_WIDE_SCOPE_STEMS = word_set(
+    "global globally worldwide world international internationally overseas abroad export"
 )
 
 
@@ -155,17 +214,68 @@ class FactChange:
         }
 
 
+Phrases = tuple[tuple[tuple[str, ...], ...], ...]  # cue -> its alternatives -> stems
+
+
 @dataclass(frozen=True, slots=True)
 class _Cues:
     fact: Fact
     order: int
-    phrases: tuple[tuple[tuple[str, ...], ...], ...]  # cue -> its alternatives -> stems
+    phrases: Phrases
+    requires: Phrases
     subject: tuple[tuple[str, ...], ...]
     named_in_title: bool
+    wide_scope: bool
 
     @property
     def needed(self) -> int:
         return min(2, len(self.phrases))
+
+
+@dataclass(frozen=True, slots=True)
+class _Sentence:
+    """One sentence, read once: its clause-gapped tokens and what every fact shares about them."""
+
+    text: str
+    tokens: list[Token]
+    starts_of: dict[str, list[int]]
+    token_starts: list[int]
+    token_ends: list[int]
+    persons: frozenset[int]
+    said_it: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _About:
+    """What one sentence says about one fact, found once per sentence: where its cues are (sorted
+    by start, with the furthest end reached so far), its subject mentions and the other names."""
+
+    cues: _Cues
+    matched: int
+    cue_starts: list[int]
+    cue_reach: list[int]
+    mentions: list[int]
+    others: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """A number of the sentence and what its neighbours say, looked at once for every fact: the
+    tokens it covers, whether it is a change, the word after it, a scope word after it."""
+
+    number: Number
+    tokens: tuple[int, int]
+    change: bool
+    next_word: str
+    scoped: bool
+
+
+class _Years(NamedTuple):
+    """The years and parts of years of a sentence, in order: token ranges and the year."""
+
+    firsts: list[int]
+    lasts: list[int]
+    values: list[int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +284,11 @@ class _Claim:
     number: Number
     gap: int
     matched: int
+    restates: bool
+
+    @property
+    def rank(self) -> tuple[int, int]:
+        return self.gap, -self.matched
 
 
 def find_fact_changes(text: str, facts: Sequence[Fact], *, title: str = "") -> list[FactChange]:
@@ -186,7 +301,7 @@ def find_fact_changes(text: str, facts: Sequence[Fact], *, title: str = "") -> l
         for claim in _claims(sentence, compiled):
             new = _reading(claim.number)
             fact = claim.cues.fact
-            if _same(fact, new, claim.number) or (fact.id, new) in seen:
+            if claim.restates or (fact.id, new) in seen:
                 continue
             seen.add((fact.id, new))
             changes.append(_change(fact, new, claim.number, sentence))
@@ -200,41 +315,72 @@ def _compile(facts: Sequence[Fact], title: str) -> list[_Cues]:
     for order, fact in enumerate(facts):
         subject = tuple(stems_of(term) for term in fact.subject)
         in_title = any(find_phrase(title_tokens, term, starts_of=title_stems) for term in subject)
-        phrases = tuple(tuple(stems_of(phrase) for phrase in cue_alternatives(cue)) for cue in fact.cues)
-        compiled.append(_Cues(fact, order, phrases, subject, in_title))
+        phrases = _phrases(fact.cues)
+        wide = any(stem in _WIDE_SCOPE_STEMS for cue in phrases for phrase in cue for stem in phrase)
+        compiled.append(_Cues(fact, order, phrases, _phrases(fact.requires), subject, in_title, wide))
     return compiled
+
+
+def _phrases(cues: Sequence[str]) -> Phrases:
+    return tuple(tuple(stems_of(phrase) for phrase in cue_alternatives(cue)) for cue in cues)
 
 
 def _claims(sentence: str, compiled: Sequence[_Cues]) -> list[_Claim]:
     """The number each fact takes from ``sentence``: closest pairs first, one number per fact."""
-    tokens = _clause_gapped(sentence, tokenize(sentence))
-    starts_of = stem_positions(tokens)
-    spans = {cues.order: _cue_ranges(tokens, cues, starts_of) for cues in compiled}
-    mentions = {cues.order: _subject_mentions(tokens, cues, starts_of) for cues in compiled}
-    about = [
-        cues for cues in compiled if mentions[cues.order] and _enough_cues(spans[cues.order], cues.needed)
-    ]
+    read = _read_sentence(sentence)
+    about = [found for cues in compiled if (found := _about(read, cues)) is not None]
     if not about:
         return []
-    numbers = find_numbers(sentence)
-    number_ranges = [_token_range(tokens, number) for number in numbers]
-    candidates = [
-        claim
-        for number, number_range in zip(numbers, number_ranges, strict=True)
-        for claim in _candidate_claims(sentence, number_range, number, about, spans)
-        if _subject_is_nearest(tokens, number_range, mentions[claim.cues.order], spans[claim.cues.order])
-    ]
-    candidates.sort(key=lambda c: (c.gap, -c.matched, c.cues.order, c.number.start))
+    numbers = [_look_at(read, number) for number in find_numbers(sentence)]
+    years = _years(numbers)
+    return _take_closest([claim for seen in numbers for claim in _candidate_claims(seen, about, years)])
+
+
+def _look_at(read: _Sentence, number: Number) -> _Seen:
+    scoped = _SCOPE_AFTER.match(read.text, number.end) is not None
+    next_word = following_word(read.text, number)
+    return _Seen(number, _token_range(read, number), is_change(read.text, number), next_word, scoped)
+
+
+def _years(numbers: Sequence[_Seen]) -> _Years:
+    dated = [seen for seen in numbers if seen.number.kind in ("year", "period")]
+    firsts = [seen.tokens[0] for seen in dated]
+    return _Years(firsts, [seen.tokens[1] for seen in dated], [int(seen.number.value) for seen in dated])
+
+
+def _take_closest(candidates: list[_Claim]) -> list[_Claim]:
+    """Pairs in rank order, each number and each fact once; on a tie a restatement goes first,
+    and a number tied between facts that it restates none of is ambiguous and read by none."""
+    candidates.sort(key=lambda c: (c.rank, not c.restates, c.cues.order, c.number.start))
+    tied: dict[tuple[int, tuple[int, int]], set[int]] = {}
+    for claim in candidates:
+        tied.setdefault((claim.number.start, claim.rank), set()).add(claim.cues.order)
     taken_facts: set[int] = set()
     taken_numbers: set[int] = set()
     claims = []
     for claim in candidates:
         if claim.cues.order in taken_facts or claim.number.start in taken_numbers:
             continue
-        taken_facts.add(claim.cues.order)
         taken_numbers.add(claim.number.start)
+        rivals = tied[(claim.number.start, claim.rank)] - taken_facts - {claim.cues.order}
+        if rivals and not claim.restates:
+            continue
+        taken_facts.add(claim.cues.order)
         claims.append(claim)
     return sorted(claims, key=lambda c: c.cues.order)
+
+
+def _read_sentence(sentence: str) -> _Sentence:
+    tokens = _clause_gapped(sentence, tokenize(sentence))
+    persons = _persons(tokens)
+    said_it = tuple(
+        index
+        for index in range(1, len(tokens))
+        if tokens[index].stem in _PRONOUNS and tokens[index - 1].stem in _REPORTING
+    )
+    starts = [token.start for token in tokens]
+    ends = [token.end for token in tokens]
+    return _Sentence(sentence, tokens, stem_positions(tokens), starts, ends, persons, said_it)
 
 
 def _clause_gapped(sentence: str, tokens: list[Token]) -> list[Token]:
@@ -255,18 +401,62 @@ def _clause_gapped(sentence: str, tokens: list[Token]) -> list[Token]:
     return gapped
 
 
-def _subject_mentions(tokens: list[Token], cues: _Cues, starts_of: dict[str, list[int]]) -> list[int]:
+def _persons(tokens: list[Token]) -> frozenset[int]:
+    """The name words written right after a title or role: people, never a figure's owner."""
+    persons: set[int] = set()
+    after_role = False
+    for index, token in enumerate(tokens):
+        if token.stem in _ROLES:
+            after_role = True
+        elif after_role and _is_name(token):
+            persons.add(index)
+        else:
+            after_role = False
+    return frozenset(persons)
+
+
+def _about(read: _Sentence, cues: _Cues) -> _About | None:
+    """What the sentence says about the fact, or None when it is not about its subject and metric."""
+    spans = _cue_ranges(read, cues.phrases)
+    if not _enough_cues(spans, cues.needed) or len(_cue_ranges(read, cues.requires)) < len(cues.requires):
+        return None
+    in_cues = {n for cue_spans in spans.values() for start, end in cue_spans for n in range(start, end + 1)}
+    mentions = _subject_mentions(read, cues, in_cues)
+    if not mentions:
+        return None
+    others = _other_names(read, in_cues | set(mentions))
+    _resolve_said_it(read, mentions, others)
+    ranges = sorted(span for cue_spans in spans.values() for span in cue_spans)
+    reach = list(accumulate((end for _, end in ranges), max))
+    return _About(cues, len(spans), [start for start, _ in ranges], reach, mentions, others)
+
+
+def _subject_mentions(read: _Sentence, cues: _Cues, in_cues: set[int]) -> list[int]:
     """Where the sentence names the fact's subject (token indexes), or ``[0]`` when it refers
-    back to a subject the title names; empty when it is not about the subject."""
-    found = [
-        start + offset
+    back to a subject the title names; empty when it is not about the subject. A mention right
+    after another name word is part of a different name ("Dongfeng Nissan")."""
+    matches = [
+        (start, len(term))
         for term in cues.subject
-        for start in find_phrase(tokens, term, starts_of=starts_of)
-        for offset in range(len(term))
+        for start in find_phrase(read.tokens, term, starts_of=read.starts_of)
     ]
+    covered = {start + offset for start, width in matches for offset in range(width)}
+    found = sorted(
+        start + offset
+        for start, width in matches
+        if not _extends_a_name(read, start - 1, covered | in_cues)
+        for offset in range(width)
+    )
     if found:
-        return sorted(found)
-    return [0] if cues.named_in_title and _refers_back(tokens) else []
+        return found
+    return [0] if cues.named_in_title and _refers_back(read.tokens) else []
+
+
+def _extends_a_name(read: _Sentence, index: int, known: set[int]) -> bool:
+    if index < 0 or index in known or index in read.persons:
+        return False
+    token = read.tokens[index]
+    return _is_name(token) and token.stem not in mostly_lower_case(COMMON_LOWER_PERCENT)
 
 
 def _refers_back(tokens: list[Token]) -> bool:
@@ -274,43 +464,57 @@ def _refers_back(tokens: list[Token]) -> bool:
     return any(opening[: len(words)] == words for words in _BACK_REFERENCES)
 
 
+def _resolve_said_it(read: _Sentence, mentions: list[int], others: list[int]) -> None:
+    """ "X said it plans...": the pronoun is whichever name, the subject or another, came last."""
+    for index in read.said_it:
+        last_mention = _last_before(mentions, index)
+        last_other = _last_before(others, index)
+        if last_mention is not None and (last_other is None or last_other < last_mention):
+            insort(mentions, index)
+        elif last_other is not None:
+            insort(others, index)
+
+
+def _last_before(indexes: list[int], index: int) -> int | None:
+    at = bisect_left(indexes, index)
+    return indexes[at - 1] if at else None
+
+
 def _enough_cues(found: dict[int, list[tuple[int, int]]], needed: int) -> bool:
-    """Whether ``needed`` (1 or 2) distinct cues occur, two only when over different words."""
+    """Whether ``needed`` (1 or 2) distinct cues occur, two only when over different words: two
+    cues have spans over different words unless every span of one overlaps every span of the other."""
     if needed <= 1 or not found:
         return bool(found)
+    bounds = [(max(start for start, _ in spans), min(end for _, end in spans)) for spans in found.values()]
     return any(
-        a_end < b_start or b_end < a_start
-        for first, a_spans in found.items()
-        for second, b_spans in found.items()
-        if first < second
-        for a_start, a_end in a_spans
-        for b_start, b_end in b_spans
+        a_last_start > b_first_end or b_last_start > a_first_end
+        for n, (a_last_start, a_first_end) in enumerate(bounds)
+        for b_last_start, b_first_end in bounds[n + 1 :]
     )
 
 
-def _subject_is_nearest(
-    tokens: list[Token],
-    number_range: tuple[int, int],
-    mentions: list[int],
-    cue_spans: dict[int, list[tuple[int, int]]],
-) -> bool:
-    """Whether no other name is nearer to the number than the subject (see the module rules)."""
-    first, last = number_range
-
-    def distance(index: int) -> int:
-        return index - last if index > last else first - index
-
-    in_cues = {n for spans in cue_spans.values() for start, end in spans for n in range(start, end + 1)}
-    nearest_subject = min(distance(index) for index in mentions)
-    others = _other_names(tokens, in_cues | set(mentions))
-    return not any(distance(index) < nearest_subject for index in others if not first <= index <= last)
+def _cue_ranges(read: _Sentence, phrases: Phrases) -> dict[int, list[tuple[int, int]]]:
+    """For each cue found in the sentence: the token ranges (first, last) where it occurs."""
+    found = {}
+    for index, alternatives in enumerate(phrases):
+        spans = [
+            (start, start + len(phrase) - 1)
+            for phrase in alternatives
+            for start in find_phrase(read.tokens, phrase, starts_of=read.starts_of)
+        ]
+        if spans:
+            found[index] = spans
+    return found
 
 
-def _other_names(tokens: list[Token], known: set[int]) -> list[int]:
-    """Indexes of the name words that are neither the subject nor part of a cue, nor written next
-    to one that is ("University" in "Tsinghua University" belongs to the cue "Tsinghua")."""
+def _other_names(read: _Sentence, known: set[int]) -> list[int]:
+    """Indexes (in order) of the name words that are neither the subject nor part of a cue, nor
+    written next to one that is ("University" in "Tsinghua University" belongs to the cue
+    "Tsinghua"), nor a person's."""
     runs: list[list[int]] = []
-    for index, token in enumerate(tokens):
+    for index, token in enumerate(read.tokens):
+        if index in read.persons:
+            continue
         if not (_is_name(token) or (index in known and token.text[:1].isupper())):
             continue
         if runs and runs[-1][-1] == index - 1:
@@ -324,61 +528,97 @@ def _is_name(token: Token) -> bool:
     return token.text[:1].isupper() and token.stem.isalpha() and token.stem not in _NOT_NAMES
 
 
-def _cue_ranges(
-    tokens: list[Token], cues: _Cues, starts_of: dict[str, list[int]]
-) -> dict[int, list[tuple[int, int]]]:
-    """For each cue found in the sentence: the token ranges (first, last) where it occurs."""
-    found = {}
-    for index, alternatives in enumerate(cues.phrases):
-        spans = [
-            (start, start + len(phrase) - 1)
-            for phrase in alternatives
-            for start in find_phrase(tokens, phrase, starts_of=starts_of)
-        ]
-        if spans:
-            found[index] = spans
-    return found
-
-
-def _candidate_claims(
-    sentence: str,
-    number_range: tuple[int, int],
-    number: Number,
-    about: Sequence[_Cues],
-    spans: dict[int, dict[int, list[tuple[int, int]]]],
-) -> list[_Claim]:
-    first, last = number_range
+def _candidate_claims(seen: _Seen, about: Sequence[_About], years: _Years) -> list[_Claim]:
+    first, last = seen.tokens
     claims = []
-    for cues in about:
-        ranges = [span for cue_spans in spans[cues.order].values() for span in cue_spans]
-        if not _fits(cues.fact, number, sentence) or any(s <= first and last <= e for s, e in ranges):
-            continue  # the wrong kind of number, or one that is part of a cue ("first ten months")
-        gap = min(start - last if start > last else first - end + BEFORE_PENALTY for start, end in ranges)
-        if gap <= MAX_CUE_GAP:
-            claims.append(_Claim(cues, number, gap, len(spans[cues.order])))
+    for found in about:
+        fact = found.cues.fact
+        if not _fits(fact, seen) or (seen.scoped and not found.cues.wide_scope):
+            continue  # the wrong kind of number, or the world's figure for one place's fact
+        gap = _cue_gap(found, first, last)
+        if gap is None or gap > MAX_CUE_GAP or _other_year(fact, seen.tokens, years):
+            continue  # part of a cue ("first ten months"), too far, or another year's figure
+        if not _subject_is_nearest(found, first, last):
+            continue
+        restates = _same(fact, _reading(seen.number), seen.number)
+        claims.append(_Claim(found.cues, seen.number, gap, found.matched, restates))
     return claims
 
 
-def _token_range(tokens: list[Token], number: Number) -> tuple[int, int]:
-    inside = [n for n, token in enumerate(tokens) if token.start < number.end and number.start < token.end]
-    if inside:
-        return inside[0], inside[-1]
-    before = sum(1 for token in tokens if token.end <= number.start)
-    return before, before
+def _cue_gap(found: _About, first: int, last: int) -> int | None:
+    """Words from the number to its nearest cue (a cue before it counts ``BEFORE_PENALTY`` more);
+    None when the number is part of a cue. Cue spans are sorted by start, so two lookups suffice."""
+    up_to_first = bisect_right(found.cue_starts, first)
+    if up_to_first and found.cue_reach[up_to_first - 1] >= last:
+        return None
+    up_to_last = bisect_right(found.cue_starts, last)
+    gaps = []
+    if up_to_last < len(found.cue_starts):
+        gaps.append(found.cue_starts[up_to_last] - last)
+    if up_to_last:
+        gaps.append(first - found.cue_reach[up_to_last - 1] + BEFORE_PENALTY)
+    return min(gaps)
 
 
-def _fits(fact: Fact, number: Number, sentence: str) -> bool:
+def _subject_is_nearest(found: _About, first: int, last: int) -> bool:
+    """Whether no other name is nearer to the number than the subject (see the module rules)."""
+    nearest_subject = _distance(found.mentions, first, last, inside=True)
+    nearest_other = _distance(found.others, first, last, inside=False)
+    return nearest_other is None or nearest_subject is None or nearest_other >= nearest_subject
+
+
+def _distance(indexes: list[int], first: int, last: int, *, inside: bool) -> int | None:
+    """Tokens from the range ``first..last`` to the nearest of the sorted ``indexes``; an index
+    inside the range is at distance ``first - index`` when ``inside``, else not counted."""
+    distances = []
+    after = bisect_right(indexes, last)
+    if after < len(indexes):
+        distances.append(indexes[after] - last)
+    before = after if inside else bisect_left(indexes, first)
+    if before:
+        distances.append(first - indexes[before - 1])
+    return min(distances) if distances else None
+
+
+def _token_range(read: _Sentence, number: Number) -> tuple[int, int]:
+    """The tokens a number covers (bisected: token starts and ends only grow), or the empty
+    place where it stands."""
+    first = bisect_right(read.token_ends, number.start)
+    last = bisect_left(read.token_starts, number.end) - 1
+    return (first, last) if first <= last else (first, first)
+
+
+def _other_year(fact: Fact, number_range: tuple[int, int], years: _Years) -> bool:
+    """Whether the year nearest to the number (within ``MAX_CUE_GAP`` words) is not the fact's."""
+    if fact.year is None:
+        return False
+    first, last = number_range
+    nearest = []
+    after = bisect_right(years.firsts, last)
+    if after < len(years.firsts):
+        nearest.append((years.firsts[after] - last, years.values[after]))
+    before = bisect_left(years.firsts, first)
+    if before:
+        nearest.append((first - years.lasts[before - 1], years.values[before - 1]))
+    if not nearest:
+        return False
+    closest = min(distance for distance, _ in nearest)
+    return closest <= MAX_CUE_GAP and any(
+        year != fact.year for distance, year in nearest if distance == closest
+    )
+
+
+def _fits(fact: Fact, seen: _Seen) -> bool:
+    number = seen.number
     if fact.kind == "year":
         return number.kind == "year"
     if fact.kind == "date":
         return number.kind in ("year", "period")
-    if _is_money(fact) != (number.currency is not None) or is_change(sentence, number):
-        return False
-    if following_word(sentence, number) in _TIME_WORDS:
+    if _is_money(fact) != (number.currency is not None) or seen.change or seen.next_word in _TIME_WORDS:
         return False
     if fact.kind == "share":
         return number.kind in ("percent", "fraction")
-    if number.kind != "plain" or following_word(sentence, number) in _MEASURE_WORDS:
+    if number.kind != "plain" or seen.next_word in _MEASURE_WORDS:
         return False
     if fact.kind == "count":
         whole = number.value == int(number.value) and not number.scaled

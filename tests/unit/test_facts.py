@@ -95,6 +95,33 @@ CHANGES: dict[str, list[tuple[str, float, float, str]]] = {
             "Year Nissan's research collaboration with Tsinghua began: 2016 → 2018",
         ),
     ],
+    # a title, a person and "said it" do not stand between Nissan and its figure
+    "Nissan CEO Makoto Uchida said it plans eight new-energy vehicles for China.": [
+        ("nev-models-china", 10, 8, "NEV models Nissan plans for China: 10 → 8"),
+    ],
+    "Nissan Chief Executive Makoto Uchida says its line-up has eight new-energy vehicles for China.": [
+        ("nev-models-china", 10, 8, "NEV models Nissan plans for China: 10 → 8"),
+    ],
+    # a possessive before the number is its owner, not a label
+    "Nissan's 8 new-energy vehicles for China will launch by 2027.": [
+        ("nev-models-china", 10, 8, "NEV models Nissan plans for China: 10 → 8"),
+    ],
+    # words news writes in lower case, and words after the subject, do not make another name
+    "Japanese carmaker Nissan plans eight new-energy vehicles for China.": [
+        ("nev-models-china", 10, 8, "NEV models Nissan plans for China: 10 → 8"),
+    ],
+    "Nissan Motor plans eight new-energy vehicles for China.": [
+        ("nev-models-china", 10, 8, "NEV models Nissan plans for China: 10 → 8"),
+    ],
+    # the fact's own year next to the figure is no obstacle
+    "Nissan sold 2.5 million vehicles in China in the first ten months of 2023.": [
+        (
+            "china-sales-jan-oct-2023",
+            2_800_000,
+            2_500_000,
+            "Nissan vehicle sales in China, January-October 2023: 2.8 million → 2.5 million",
+        ),
+    ],
 }
 
 # items that only restate baseline figures, or whose numbers are something else: no change
@@ -298,6 +325,35 @@ NOT_THE_FIGURE: dict[str, list[str]] = {
         "BYD sold 3 million vehicles in China in the first ten months, far more than Nissan.",
         "Tsinghua and Toyota opened their research centre in 2019, years after Nissan.",
     ],
+    "a restatement of one fact is no change of another; a tie between facts is ambiguous": [
+        "Nissan has worked with Tsinghua since 2016 on research centre projects.",
+        "Nissan has worked with Tsinghua since 2018 on research centre projects.",
+    ],
+    "models launched or shown are not the plan": [
+        "Nissan has launched three new-energy vehicles for China so far.",
+        "Nissan showed eight new-energy vehicles for China at the Guangzhou auto show.",
+        "Nissan sold eight new-energy vehicles for China under its own brand last year.",
+    ],
+    "another name word before the subject makes another name": [
+        "Dongfeng Nissan plans eight new-energy vehicles for China.",
+        "Zhengzhou Nissan plans eight new-energy vehicles for China.",
+    ],
+    "a person's name is not the subject's, but 'said it' is the name before it": [
+        "BYD CEO Wang Chuanfu said it plans 20 new-energy vehicles for China, more than Nissan.",
+        "Nissan said BYD CEO Wang Chuanfu said it plans 20 new-energy vehicles for China.",
+    ],
+    "the world's figure is not China's": [
+        "Nissan sold 2.5 million vehicles globally, with sales in China falling in the first ten months.",
+        "Nissan sold 2.5 million worldwide in the first ten months, fewer in China.",
+        "Nissan sold 2.5 million cars around the world in the first ten months, and less in China.",
+        "Nissan plans eight new-energy vehicles abroad, not for China.",
+    ],
+    "another year's figure is not the fact's": [
+        "Nissan sold 600,000 vehicles in China in the first ten months of 2024.",
+        "In 2024, Nissan sold 600,000 vehicles in China in the first ten months.",
+        "China accounted for 15% of Nissan's global sales in 2024.",
+        "China accounted for 15% of Nissan's global sales in H1 2025.",
+    ],
     "a sentence not about the subject reads nothing": [
         "Tesla Shorts Time Episode 364 - 16-inch screen for Model Y, and 2026 Japan launch plans.",
         "Tesla confirms a 16-inch screen for new Model Y orders; 4 of 5 owners like it.",
@@ -346,3 +402,77 @@ def _fact(*, value: float, unit: str, cues: list[str], kind: str) -> Fact:
             "kind": kind,
         }
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "changed"),
+    [
+        ("日产计划推出8款新能源车型", False),  # one run of CJK characters: 日产 is not a word of it
+        ("日产 plans 8 new-energy vehicles for China.", True),  # written apart, it is a word
+    ],
+)
+def test_cjk_subject_terms_match_only_a_whole_run(text: str, changed: bool) -> None:
+    """The documented limit: words are runs of letters, so Chinese text is read as one word."""
+    fact = Fact.model_validate(
+        {
+            "id": "f",
+            "metric": "NEV models",
+            "value": 10,
+            "unit": "models",
+            "period": "now",
+            "subject": ["日产"],
+            "cues": ["new-energy vehicles | 新能源车型", "for China"],
+            "kind": "count",
+        }
+    )
+    assert bool(find_fact_changes(text, [fact])) is changed
+
+
+# Hostile text: one sentence of 20,000 characters (the pipeline's text cap) dense with numbers,
+# in the shapes that once made reading quadratic in the number of numbers.
+HOSTILE = {
+    "labels": "Nissan new-energy vehicles for China " + "Abc 12 " * 3000,
+    "plain numbers": "Nissan plans new-energy vehicles for China " + "abc 12 " * 3000,
+    "repeated cues": "Nissan plans " + "12 new-energy vehicles for China, " * 700,
+    "names between": "Nissan plans new-energy vehicles for China " + "Nissan 12 Bolt " * 1500,
+    "years between": "Nissan sold vehicles in China in the first ten months " + "of 2023 12 " * 2000,
+}
+
+
+@pytest.mark.timeout(10)  # a safety net only: the time itself is measured in bench/ (matcher)
+@pytest.mark.parametrize("text", [pytest.param(text[:20_000], id=shape) for shape, text in HOSTILE.items()])
+def test_a_hostile_sentence_is_read(seed: Baseline, text: str) -> None:
+    changes = find_fact_changes(text, seed.facts, title="Nissan plans")
+    assert all(change.evidence == text.strip() for change in changes)
+
+
+def test_each_sentence_is_read_once_whatever_its_numbers(
+    seed: Baseline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The structural bound behind linear time: per sentence, one tokenisation and one number
+    search, and the other names found once per fact, never once per (number, fact) pair."""
+    from service.baselines import facts
+
+    calls: dict[str, int] = {}
+
+    def counted(name: str) -> None:
+        real = getattr(facts, name)
+
+        def wrapper(*args: object, **kwargs: object) -> object:
+            calls[name] = calls.get(name, 0) + 1
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(facts, name, wrapper)
+
+    for name in ("tokenize", "find_numbers", "_other_names", "_look_at"):
+        counted(name)
+    numbers = 500
+    text = "Nissan plans with joint-venture partners and under the brand " + "12 NEVs for China, " * numbers
+    find_fact_changes(text, seed.facts)
+    facts_about = 3  # the three plans for China (NEVs, own brand, partners) have both cues
+    assert calls == {
+        "tokenize": 2,  # the title (empty) and the one sentence
+        "find_numbers": 1,
+        "_other_names": facts_about,
+        "_look_at": numbers,
+    }
