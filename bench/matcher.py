@@ -176,13 +176,35 @@ def measure_judging(items: Sequence[tuple[str, str]], *, repetitions: int) -> di
     match_timing, _matches = measure(only_match, repetitions=repetitions)
     judge_timing, judged = measure(match_and_judge, repetitions=repetitions)
     extra_s = max(0.0, judge_timing.wall_median_s - match_timing.wall_median_s)
+
+    def match_and_judge_one(title: str, text: str) -> int:
+        return len(assess(book, title=title, text=text))
+
+    hostile = []
+    for name, title, text in hostile_items():
+        timing, matches = measure(partial(match_and_judge_one, title, text), repetitions=repetitions)
+        hostile.append({"item": name, "chars": len(text), "matches": matches, "assess": timing.as_json()})
     return {
         "rules": len(book.rules),
         "matches": judged,
         "match_wall_s": match_timing.wall_median_s,
         "assess_wall_s": judge_timing.wall_median_s,
         "judge_us_per_match": extra_s / judged * 1e6 if judged else None,
+        "hostile": hostile,
     }
+
+
+def hostile_items() -> list[tuple[str, str, str]]:
+    """(row, title, text): one sentence as long as the pipeline keeps (``max_text_chars``), dense
+    with numbers, in the shapes that once made reading figures quadratic in the numbers."""
+    cap = load_settings().max_text_chars
+    opening = "Nissan plans new-energy vehicles for China "
+    shapes = [
+        ("labels (Abc 12)", "Abc 12 "),
+        ("plain numbers", "abc 12 "),
+        ("names between", "Nissan 12 Bolt "),
+    ]
+    return [(name, "Nissan plans", (opening + repeated * cap)[:cap]) for name, repeated in shapes]
 
 
 def render(result: dict[str, Any]) -> str:
@@ -224,4 +246,15 @@ def render(result: dict[str, Any]) -> str:
         ]],
         title="JUDGING: every (rule, item) match of the shipped rules judged against the seed baseline",
     )  # fmt: skip
-    return f"{table(headers, rows, title=title)}\n\n{target}\n\n{judge}"
+    hostile = table(
+        ["hostile item", "chars", "matches", "reps", "match + judge ms", "spread %"],
+        [
+            [
+                h["item"], h["chars"], h["matches"], len(h["assess"]["wall_s"]),
+                h["assess"]["wall_median_s"] * 1000, h["assess"]["spread"] * 100,
+            ]
+            for h in judging["hostile"]
+        ],
+        title="JUDGING hostile text: one number-dense sentence at the text cap, matched and judged",
+    )  # fmt: skip
+    return f"{table(headers, rows, title=title)}\n\n{target}\n\n{judge}\n\n{hostile}"

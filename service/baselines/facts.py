@@ -133,6 +133,7 @@ BEFORE_PENALTY = 1
 _CLAUSE_BREAK = re.compile(r"[,;:](?=\s)|[()—–]|\s(?:and|but|while|whereas)\s", re.IGNORECASE)
 MAX_RATIO = 100.0
 COUNT_RATIO = 10.0
+_READ_NOTHING = frozenset({"label", "points"})  # kinds of number no fact reads
 _TIME_WORDS = word_set("day days week weeks month months quarter quarters year years decade decades")
 # Words after a number that say it measures or multiplies something rather than counts the
 # fact's things ("16-inch screen", "a 7-seat SUV", "3 times").
@@ -331,7 +332,9 @@ def _claims(sentence: str, compiled: Sequence[_Cues]) -> list[_Claim]:
     about = [found for cues in compiled if (found := _about(read, cues)) is not None]
     if not about:
         return []
-    numbers = [_look_at(read, number) for number in find_numbers(sentence)]
+    numbers = [
+        _look_at(read, number) for number in find_numbers(sentence) if number.kind not in _READ_NOTHING
+    ]
     years = _years(numbers)
     return _take_closest([claim for seen in numbers for claim in _candidate_claims(seen, about, years)])
 
