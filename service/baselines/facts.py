@@ -18,9 +18,9 @@ Rules:
   ``Its``, ``The company``, ``The carmaker``, ``The automaker``, ``The Japanese carmaker`` /
   ``automaker``) and the item's ``title`` names the subject. Nothing else (no pronoun further in,
   no earlier sentence) carries the subject over. A mention written right after another name
-  word (``Dongfeng Nissan``, not ``Japanese carmaker Nissan``: a word news mostly writes in lower
-  case is no name) is part of a different name and is no mention, unless that longer name is
-  itself one of the subject terms.
+  word (``Dongfeng Nissan``; not ``Japan's Nissan``, and not ``Japanese carmaker Nissan``: a word
+  news mostly writes in lower case is no name) is part of a different name and is no mention,
+  unless that longer name is itself one of the subject terms.
 - A sentence is about a fact's *metric* when at least two of its distinct cues occur (every cue
   when the fact has only one); two cues found over the same words (``China sales`` and ``sales in
   China`` in "sales in China sales") count once. A cue may list alternatives separated by ``|``
@@ -459,7 +459,8 @@ def _extends_a_name(read: _Sentence, index: int, known: set[int]) -> bool:
     if index < 0 or index in known or index in read.persons:
         return False
     token = read.tokens[index]
-    return _is_name(token) and token.stem not in mostly_lower_case(COMMON_LOWER_PERCENT)
+    possessive = token.text.endswith(("'s", "’s"))  # "Japan's Nissan" is Nissan
+    return _is_name(token) and not possessive and token.stem not in mostly_lower_case(COMMON_LOWER_PERCENT)
 
 
 def _refers_back(tokens: list[Token]) -> bool:

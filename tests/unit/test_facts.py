@@ -110,6 +110,9 @@ CHANGES: dict[str, list[tuple[str, float, float, str]]] = {
     "Japanese carmaker Nissan plans eight new-energy vehicles for China.": [
         ("nev-models-china", 10, 8, "NEV models Nissan plans for China: 10 → 8"),
     ],
+    "Japan's Nissan plans eight new-energy vehicles for China.": [
+        ("nev-models-china", 10, 8, "NEV models Nissan plans for China: 10 → 8"),
+    ],
     "Nissan Motor plans eight new-energy vehicles for China.": [
         ("nev-models-china", 10, 8, "NEV models Nissan plans for China: 10 → 8"),
     ],
