@@ -52,17 +52,10 @@ def assess(
         if only is None and not book.applies(rule, feed=feed, tags=tags):
             continue
         snippet = build_snippet(title=title, text=text, hits=match.hits)
-        subject = None
-        if rule.subject_expression is not None:
-            subject_match = subjects.get(subject_key(rule.id))
-            subject = (
-                judge_prominence(subject_match.hits, title=title, text=text)
-                if subject_match is not None
-                else Prominence(False, "its subject expression does not match")
-            )
-            if not subject.prominent:
-                out.append(Assessment(rule, match, None, snippet, subject))
-                continue
+        subject = _prominence(rule, match, subjects.get(subject_key(rule.id)), title=title, text=text)
+        if subject is not None and not subject.prominent:
+            out.append(Assessment(rule, match, None, snippet, subject))
+            continue
         verdict = None
         if rule.kind == "keyword":
             baselines = book.baselines_of(rule)
@@ -75,3 +68,16 @@ def assess(
                 verdict = decide(evidence[key], threshold=rule.novelty_threshold)
         out.append(Assessment(rule, match, verdict, snippet, subject))
     return out
+
+
+def _prominence(
+    rule: Rule, match: RuleMatch, subject_match: RuleMatch | None, *, title: str, text: str
+) -> Prominence | None:
+    """Whether the item is about the rule's subject; None when the rule asks nothing of it."""
+    if rule.subject_is_match:
+        return judge_prominence(match.hits, title=title, text=text)
+    if rule.subject_expression is None:
+        return None
+    if subject_match is None:
+        return Prominence(False, "its subject expression does not match")
+    return judge_prominence(subject_match.hits, title=title, text=text)

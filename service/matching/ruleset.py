@@ -7,9 +7,11 @@ this module states what one rule, one alias and one file may say. Field by field
 - ``name``: required, 1-200 characters (surrounding spaces dropped). ``description``: optional.
 - ``match``: required; an expression of the match language (``service.matching.language``),
   parsed with every alias of every file. An error names its 1-based column in the expression.
-- ``subject``: optional; an expression like ``match`` that the item must be *about*, not only
-  mention in passing (the model is in ``service.matching.subject``). A rule with a subject
-  fires when ``match`` holds and ``subject`` holds prominently.
+- ``subject``: optional; what the item must be *about*, not only mention in passing (the
+  model is in ``service.matching.subject``): ``true`` for the occurrences ``match`` found, or
+  an expression like ``match`` (for a rule whose match also needs other words, e.g. a Chinese
+  maker AND a foreign market, where only the maker must be the subject). A rule with a subject
+  fires when ``match`` holds and the subject's occurrences are prominent. ``false``: none.
 - ``kind``: ``keyword`` (default: every matching item is judged) or ``volume`` (alert when the
   matches within ``volume.window`` exceed ``factor`` times the average per window over the
   ``reference`` period, and are at least ``min_count``). ``volume`` is required for, and
@@ -261,11 +263,11 @@ class Rule(BaseModel):
         None, alias="cooldown", description="Quiet period after an alert, e.g. '30m'; absent: none."
     )
     enabled: Annotated[bool, Strict()] = Field(True, description="false keeps the rule but never matches.")
-    subject: Annotated[str, Strict()] | None = Field(
+    subject: Annotated[str, Strict()] | Annotated[bool, Strict()] | None = Field(
         None,
-        description="Expression (match language) the item must be about, not mention in passing: "
-        "named in the title or lead or more than once, not only in a comparison or a list. "
-        "See service/matching/subject.py.",
+        description="What the item must be about, not mention in passing (in the title, a summary, "
+        "or a lead that names it twice; not only in a comparison or a list): true for the terms "
+        "`match` found, or an expression of its own. See service/matching/subject.py.",
     )
 
     _expression: Expr = PrivateAttr()
@@ -278,14 +280,19 @@ class Rule(BaseModel):
 
     @property
     def subject_expression(self) -> Expr | None:
-        """The parsed ``subject`` expression, aliases expanded; None when the rule has none."""
+        """The parsed ``subject`` expression, aliases expanded; None unless it is an expression."""
         return self._subject_expression
+
+    @property
+    def subject_is_match(self) -> bool:
+        """``subject: true``: the occurrences ``match`` found must themselves be prominent."""
+        return self.subject is True
 
     @field_validator("match", "subject")
     @classmethod
-    def _parses(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None:
-            return None
+    def _parses(cls, value: str | bool | None, info: ValidationInfo) -> str | bool | None:
+        if value is None or isinstance(value, bool):
+            return value
         if not value.strip():
             raise ValueError("must not be empty")
         try:
@@ -314,7 +321,7 @@ class Rule(BaseModel):
     @model_validator(mode="after")
     def _keep_expression(self, info: ValidationInfo) -> Self:
         self._expression = _context(info).parse(self.match)
-        if self.subject is not None:
+        if isinstance(self.subject, str):
             self._subject_expression = _context(info).parse(self.subject)
         return self
 

@@ -1,24 +1,31 @@
 """Subject, not mention: is an item *about* a rule's subject, or does it name it in passing?
 
-A rule may give a ``subject`` expression besides ``match``. The rule fires only when the
-subject expression holds on the item and at least one of its occurrences (the hits the matcher
-reports for it) is **prominent**. The model, in order:
+A rule may ask for a ``subject``: ``true`` (the occurrences its ``match`` found) or an
+expression of its own. The rule fires only when that subject is found and at least one of its
+occurrences (the hits the matcher reports) is **prominent**. The model, in order:
 
 1. An occurrence is **in passing** when it sits in
 
    * a *comparison*: one of ``COMPARISON_BEFORE`` among the ``CONTEXT_WORDS`` words before it
      ("cheaper than a Tesla", "like Nissan", "BYD versus Tesla", "competition with BYD",
-     "makers such as BYD"), or one of
+     "makers such as BYD", "undercuts the Tesla"; but "more than 500 BYD buses" counts them),
+     or one of ``COMPARISON_PHRASES`` among the ``PHRASE_WORDS`` words before it ("half the
+     price of a Tesla", "a rival to BYD"), or one of
      ``COMPARISON_AFTER`` right after it, hyphenated or not ("Tesla-killers", "the Tesla
      rival", "a Tesla-style screen");
-   * a *list*: a run of at least ``LIST_NAMES`` capitalised names joined by commas (and a last
-     "and"/"or"/"&"), e.g. "Tata, MG, Mahindra, BYD and Kia".
+   * a *long list*: a run of at least ``LIST_NAMES`` capitalised names joined by commas (and a
+     last "and"/"or"/"&"), e.g. "Tata, MG, Mahindra, BYD and Kia".
 
 2. The other occurrences are prominent when any of them is in the **title**; or in the
    **lead** (the first ``LEAD_WORDS`` words of the text) when the text is no longer than the
    lead (a feed summary); or in the lead of a longer text that names the subject at least
-   ``REPEATS`` times in all (*named more than once*). A long article that names it once, or
-   only far from its start, mentions it in passing.
+   ``REPEATS`` times in all (*named more than once*). Occurrences less than
+   ``MENTION_GAP_CHARS`` apart are one mention ("Nissan Motor" is not Nissan twice; nor are the
+   two sides of one NEAR). A long article that names it once, or only far from its start,
+   mentions it in passing.
+
+Touching occurrences ("Tesla Model 3") are one name, judged once from where it starts: "the
+price of a Tesla Model 3" is a yardstick for both terms.
 
 Everything here is a pure function of the item's title, text and the hits (offsets into the
 original title and text), so ``rules test`` and the service decide alike and the dry run can
@@ -29,27 +36,34 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from service.matching.compile import TermHit
 
 LEAD_WORDS = 40
 REPEATS = 2
 CONTEXT_WORDS = 2
-LIST_NAMES = 3
+LIST_NAMES = 4
+MENTION_GAP_CHARS = 50
+ADJACENT_CHARS = 1
 LIST_REACH_CHARS = 200
 """How far back a list is followed: names are short, and a long text is not re-scanned per hit."""
 COMPARISON_BEFORE = frozenset(
     {
         "than", "like", "unlike", "versus", "vs", "compared", "comparable", "follows", "beat", "beats",
         "beating", "outsell", "outsells", "outsold", "overtake", "overtakes", "overtook", "match",
-        "matches", "matching", "trail", "trails", "trailing", "competition", "competing", "compete",
-        "competes", "such",
+        "matches", "matching", "trail", "trails", "trailing", "undercut", "undercuts", "competition",
+        "competing", "compete", "competes", "such",
     }
 )  # fmt: skip
+COMPARISON_PHRASES = ("price of", "cost of", "rival to", "alternative to", "answer to", "take on")
+"""Yardsticks a few words before the name: "half the price of a Tesla", "an answer to the BYD"."""
+PHRASE_WORDS = 4
+QUANTITY = frozenset({"more", "less", "fewer", "rather"})
+"""Before "than", these make a count or a preference, not a comparison with the name."""
 COMPARISON_AFTER = frozenset(
     {
-        "killer", "killers", "rival", "rivals", "fighter", "fighters", "beater", "beaters", "challenger",
+        "killer", "killers", "rival", "fighter", "fighters", "beater", "beaters", "challenger",
         "challengers", "lookalike", "lookalikes", "style", "esque", "clone", "clones",
     }
 )  # fmt: skip
@@ -72,29 +86,47 @@ class Prominence:
 
 
 def judge_prominence(hits: Sequence[TermHit], *, title: str, text: str) -> Prominence:
-    standing = [hit for hit in hits if not _in_passing(hit, title if hit.field == "title" else text)]
-    passing = len(hits) - len(standing)
+    named = joined(hits, gap_chars=ADJACENT_CHARS)  # "Tesla Model 3" is one name, judged once
+    standing = [m for m in named if not _in_passing(m, title if m.field == "title" else text)]
+    passing = len(named) - len(standing)
     aside = f" ({passing} in passing)" if passing else ""
     if not standing:
         return Prominence(False, f"named only in passing (comparison or list){aside}")
-    named = standing[0].term
-    if any(hit.field == "title" for hit in standing):
-        return Prominence(True, f"{named} in the title{aside}")
+    in_title = [m for m in standing if m.field == "title"]
+    if in_title:
+        return Prominence(True, f"{in_title[0].term} in the title{aside}")
     lead_end = lead_end_offset(text)
-    in_lead = any(hit.field == "text" and hit.start < lead_end for hit in standing)
+    in_lead = [m for m in standing if m.start < lead_end]
+    times = mentions(standing)
     if in_lead and lead_end >= len(text):
-        return Prominence(True, f"{named} in the summary{aside}")
-    if in_lead and len(standing) >= REPEATS:
-        return Prominence(True, f"{named} in the lead and named {len(standing)} times{aside}")
-    times = "once" if len(standing) == 1 else f"{len(standing)} times"
+        return Prominence(True, f"{in_lead[0].term} in the summary{aside}")
+    if in_lead and times >= REPEATS:
+        return Prominence(True, f"{in_lead[0].term} in the lead and named {times} times{aside}")
+    count = "once" if times == 1 else f"{times} times"
     where = "in the lead only" if in_lead else "outside the title and lead"
-    return Prominence(False, f"named {times}, {where}{aside}")
+    return Prominence(False, f"named {count}, {where}{aside}")
+
+
+def mentions(hits: Sequence[TermHit]) -> int:
+    """Occurrences in one field less than ``MENTION_GAP_CHARS`` apart are one mention: an alias
+    inside its name ("Nissan Motor"), or the two sides of a NEAR ("Musk … car")."""
+    return len(joined(hits, gap_chars=MENTION_GAP_CHARS))
+
+
+def joined(hits: Sequence[TermHit], *, gap_chars: int) -> list[TermHit]:
+    """Hits of one field at most ``gap_chars`` apart (or overlapping) as one, named by the first."""
+    out: list[TermHit] = []
+    for hit in sorted(hits, key=lambda h: (h.field, h.start)):
+        last = out[-1] if out else None
+        if last is not None and last.field == hit.field and hit.start <= last.end + gap_chars:
+            out[-1] = replace(last, end=max(last.end, hit.end))
+        else:
+            out.append(hit)
+    return out
 
 
 def lead_end_offset(text: str) -> int:
     """Where the lead ends: after the ``LEAD_WORDS``-th word of the text (or at its end)."""
-    if LEAD_WORDS <= 0:
-        return 0
     for count, word in enumerate(_WORD.finditer(text), start=1):
         if count == LEAD_WORDS:
             return word.end()
@@ -106,8 +138,14 @@ def _in_passing(hit: TermHit, field: str) -> bool:
 
 
 def _in_comparison(hit: TermHit, field: str) -> bool:
-    before = _WORD.findall(field[max(0, hit.start - 80) : hit.start])[-CONTEXT_WORDS:]
-    if any(word.casefold() in COMPARISON_BEFORE for word in before):
+    words = [w.casefold() for w in _WORD.findall(field[max(0, hit.start - 80) : hit.start])]
+    for n in range(max(0, len(words) - CONTEXT_WORDS), len(words)):
+        # "more than 500 BYD buses" counts; "cheaper than a Tesla" compares.
+        counting = words[n] == "than" and n > 0 and words[n - 1] in QUANTITY
+        if words[n] in COMPARISON_BEFORE and not counting:
+            return True
+    near = " ".join(words[-PHRASE_WORDS:])
+    if any(phrase in near for phrase in COMPARISON_PHRASES):
         return True
     after = _NEXT_WORD.match(field, hit.end)
     return after is not None and after.group(1).casefold() in COMPARISON_AFTER

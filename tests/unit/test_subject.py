@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from service.matching.compile import compile_rules
+from service.matching.compile import TermHit, compile_rules
 from service.matching.language import parse_expression
-from service.matching.subject import LEAD_WORDS, judge_prominence, lead_end_offset
+from service.matching.subject import LEAD_WORDS, judge_prominence, lead_end_offset, mentions
 
 FILLER = " ".join(["The market moved little this week as buyers waited for new models."] * 8)
 
@@ -37,8 +37,11 @@ def prominence(expression: str, *, title: str, text: str = "") -> tuple[bool, st
         ("The Tesla-style screen comes to a city car", "", False, "in passing"),
         ("Nissan cuts prices", "Price competition with Tesla and local makers bites.", False, "in passing"),
         ("Nissan cuts prices", "Local makers such as Tesla gain share.", False, "in passing"),
-        # One name in a long list is not the subject.
+        # One name in a long list is not the subject; three partners are.
         ("Electric car sales: Tata, MG, Mahindra, Tesla and Kia", "", False, "in passing"),
+        ("Tesla, Honda and Mitsubishi to share a platform", "", True, "in the title"),
+        # Counting is not comparing.
+        ("More than 500 Tesla cars delivered to Chile", "", True, "in the title"),
         # Two names side by side are both subjects.
         ("Nissan, Tesla to share charging network", "", True, "in the title"),
     ],
@@ -59,3 +62,31 @@ def test_the_lead_ends_after_its_words() -> None:
     text = " ".join(f"w{n}" for n in range(LEAD_WORDS + 10))
     assert text[: lead_end_offset(text)].split()[-1] == f"w{LEAD_WORDS - 1}"
     assert lead_end_offset("short text") == len("short text")
+
+
+@pytest.mark.parametrize(
+    ("expression", "text", "prominent"),
+    [
+        # An alias inside its own name, or the two sides of one NEAR, are one mention, not two.
+        ('Nissan OR "Nissan Motor"', f"Nissan Motor said so. {FILLER}", False),
+        ("Musk NEAR/8 car", f"Musk said the car would be cheaper. {FILLER}", False),
+        # Two mentions far apart are two.
+        ('Nissan OR "Nissan Motor"', f"Nissan Motor said so. {FILLER} Nissan added more.", True),
+    ],
+)
+def test_a_mention_is_counted_once_however_many_terms_it_holds(
+    expression: str, text: str, prominent: bool
+) -> None:
+    judged, _ = prominence(expression, title="Quarterly results", text=text)
+    assert judged is prominent
+
+
+def test_mentions_merge_nearby_hits_in_one_field_only() -> None:
+    hits = [
+        TermHit("Nissan", "title", 0, 6),
+        TermHit("Nissan", "text", 0, 6),
+        TermHit("Nissan Motor", "text", 0, 12),
+        TermHit("Nissan", "text", 500, 506),
+    ]
+    assert mentions(hits) == 3
+    assert mentions([]) == 0
