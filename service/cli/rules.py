@@ -17,7 +17,7 @@ from service.config import Settings
 from service.errors import RivalwatchError
 from service.matching.rules import rules_json_schema
 from service.rulebook import RuleBook, check_rules_dir, load_rulebook
-from service.sources.article import Article, documents_to_texts, item_as_polled
+from service.sources.article import Article, TextLimits, documents_to_texts, item_as_polled
 from service.sources.fetch import Fetcher
 from service.store.items import recent_items
 from service.views import assessment_json
@@ -72,7 +72,7 @@ def test(
     book = guarded(lambda: load_rulebook(loaded.rules_dir, engine=None, now=datetime.now(UTC)))
     only = _known_rules(book, rule_ids)
     if title is not None:
-        articles = [item_as_polled(title=title, body=text or "")]
+        articles = [item_as_polled(title=title, body=text or "", limits=_limits(loaded))]
     else:
         articles = guarded(lambda: _articles(loaded, text=text, file=file, url=url, item=item))
     results = [(a, assess(book, title=a.title, text=a.text, only=only)) for a in articles]
@@ -104,19 +104,24 @@ def _articles(
     loaded: Settings, *, text: str | None, file: Path | None, url: str | None, item: int | None
 ) -> list[Article]:
     if text is not None:
-        return documents_to_texts(text.encode())
+        return documents_to_texts(text.encode(), limits=_limits(loaded))
     if file is not None:
         try:
-            return documents_to_texts(file.read_bytes())
+            return documents_to_texts(file.read_bytes(), limits=_limits(loaded))
         except OSError as exc:
             raise RivalwatchError(f"cannot read {file}: {exc.strerror}") from None
     if url is not None:
-        return documents_to_texts(asyncio.run(_fetch(loaded, url)), url=url)
+        return documents_to_texts(asyncio.run(_fetch(loaded, url)), url=url, limits=_limits(loaded))
     with engine_for(loaded) as engine, engine.connect() as conn:
         rows = recent_items(conn, item_id=item)
     if not rows:
         raise RivalwatchError(f"no stored item {item}")
     return [Article(title=r.title, text=r.text, url=r.url) for r in rows]
+
+
+def _limits(loaded: Settings) -> TextLimits:
+    """The caps a poll applies, so the dry run judges the same text as the service."""
+    return TextLimits(loaded.max_title_chars, loaded.max_text_chars)
 
 
 async def _fetch(loaded: Settings, url: str) -> bytes:
@@ -168,29 +173,34 @@ def backtest(
             return recent_items(conn, since=now - timedelta(days=days))
 
     outcomes: dict[int, dict[str, Any]] = {}
+    mentioned: dict[int, dict[str, Any]] = {}  # matched, but only in passing (so far)
     for row in guarded(load):
         if row.story_id in outcomes or not book.applies(rule, feed=row.feed_name, tags=row.feed_tags or ()):
             continue
         for a in assess(book, title=row.title, text=row.text, only=[rule_id]):
-            outcomes[row.story_id] = {
+            # As live: a later copy of the story may be about the subject when the first was not.
+            found = outcomes if a.about_subject else mentioned
+            found[row.story_id] = {
                 "item_id": row.id,
                 "feed": row.feed_name,
                 "title": row.title,
                 "url": row.url,
                 **assessment_json(a),
             }
-    results = list(outcomes.values())
+    passing = [m for story, m in mentioned.items() if story not in outcomes]
+    results = list(outcomes.values()) + passing
     if as_json:
         print_json(results)
         return
     alerted = [r for r in results if r["status"] == "pending"]
     suppressed = [r for r in results if r["status"] == "suppressed"]
     typer.echo(
-        f"{rule_id} over {days} days: {len(alerted)} would alert, {len(suppressed)} suppressed as known"
+        f"{rule_id} over {days} days: {len(alerted)} would alert, {len(suppressed)} suppressed as known, "
+        f"{len(passing)} not raised (subject only mentioned)"
     )
-    for r in alerted + suppressed:
+    for r in alerted + suppressed + passing:
         novelty = "-" if r["novelty"] is None else f"{r['novelty']:.2f}"
-        mark = "ALERT" if r["status"] == "pending" else "quiet"
+        mark = {"pending": "ALERT", "suppressed": "quiet"}.get(r["status"], "aside")
         typer.echo(f"  {mark}  {novelty}  {r['title']}  ({r['feed']})")
 
 

@@ -31,11 +31,10 @@ from service.config import Settings
 from service.errors import ParseError
 from service.evaluation.labels import Label
 from service.evaluation.score import NOT_ABOUT_SUBJECT, Figure, ItemResult, RuleOutcome
-from service.pipeline import parse_document, store_and_judge
+from service.pipeline import normalise_entries, parse_document, store_and_judge
 from service.rulebook import RuleBook, load_rulebook
 from service.sources.article import EVERY_ENTRY
-from service.sources.feed import RawEntry
-from service.sources.normalize import Item, canonical_url, clean_text, normalize_entry
+from service.sources.normalize import Item, canonical_url, clean_text
 from service.store import alerts as alert_store
 from service.store import db
 from service.store import feeds as feed_store
@@ -75,10 +74,10 @@ class Replay:
 
 @dataclass(frozen=True, slots=True)
 class Document:
-    """A labelled feed document: each entry with the item a poll would store from it."""
+    """A labelled feed document: the items a poll would store from it, in document order."""
 
     feed_file: str
-    entries: tuple[tuple[RawEntry, Item], ...]
+    items: tuple[Item, ...]
 
 
 def replay(labels: Sequence[Label], *, feeds_dir: Path, settings: Settings) -> Replay:
@@ -140,7 +139,7 @@ def _run(
     stored = 0
     for feed_file, document in documents.items():
         ref = FeedRef(feed_ids[feed_file], feed_file, ())
-        batch = [item for _, item in document.entries]
+        batch = list(document.items)
 
         def work(conn: Connection, ref: FeedRef = ref, batch: list[Item] = batch) -> int:
             done, _ = store_and_judge(conn, feed=ref, batch=batch, book=book, now=now, story_window=window)
@@ -154,35 +153,28 @@ def _run(
 
 
 def read_document(feeds_dir: Path, feed_file: str, *, settings: Settings) -> Document:
-    """Parse and normalise one feed file as a poll would (OSError or ParseError when it cannot)."""
+    """Parse and normalise one feed file as a poll does (OSError or ParseError when it cannot).
+
+    Relative links resolve against the document's own site link, as there is no feed URL.
+    """
     path = feeds_dir / feed_file
     parsed = parse_document(path.read_bytes(), content_type=None, settings=settings)
     site = parsed.link or ""
     feed_url = site if site.startswith(("http://", "https://")) else path.as_uri()
-    entries = []
-    for entry in parsed.entries:
-        item = normalize_entry(
-            entry,
-            feed_url=feed_url,
-            max_title_chars=settings.max_title_chars,
-            max_text_chars=settings.max_text_chars,
-        )
-        if item is not None:
-            entries.append((entry, item))
-    return Document(feed_file, tuple(entries))
+    return Document(feed_file, tuple(normalise_entries(parsed, feed_url=feed_url, settings=settings)))
 
 
-def find_item(label: Label, entries: Iterable[tuple[RawEntry, Item]]) -> Item | None:
-    """The entry a label names: by id or link (as written or canonical), else by title.
+def find_item(label: Label, items: Iterable[Item]) -> Item | None:
+    """The item a label names: by id or link (as written or canonical), else by title.
 
-    Where several entries share the id or link, the one with the label's title wins.
+    Where several items share the id or link, the one with the label's title wins.
     """
     wanted = {x for x in (label.guid_or_link, label.link) if x}
     wanted |= {c for c in (canonical_url(x) for x in list(wanted)) if c}
     title = clean_text(label.title).casefold()
     by_link, by_title = [], []
-    for entry, item in entries:
-        if wanted & {entry.guid, entry.link, item.url}:
+    for item in items:
+        if wanted & {item.guid, item.url}:
             by_link.append(item)
         elif title and item.title.casefold() == title:
             by_title.append(item)
@@ -197,22 +189,31 @@ def _results(
     documents: Mapping[str, Document],
     feed_ids: Mapping[str, int],
 ) -> list[ItemResult]:
+    items = [
+        (label, find_item(label, documents[label.feed_file].items) if label.feed_file in documents else None)
+        for label in labels
+    ]
+    keys: dict[str, list[str]] = {}
+    for label, item in items:
+        if item is not None:
+            keys.setdefault(label.feed_file, []).append(item.key)
+    stored = {
+        (feed_file, key): row
+        for feed_file, wanted in keys.items()
+        for key, row in item_store.stored_items(conn, feed_ids[feed_file], wanted).items()
+    }
     located: list[tuple[Label, StoredItem | None]] = []
     mentions: dict[int, dict[str, RuleOutcome]] = {}
-    for label in labels:
-        document = documents.get(label.feed_file)
-        item = find_item(label, document.entries) if document else None
-        stored = None
-        if item is not None:
-            stored = item_store.stored_items(conn, feed_ids[label.feed_file], [item.key]).get(item.key)
-        if item is not None and stored is not None:
-            mentions[stored.id] = _mentions(book, item)
-        located.append((label, stored))
+    for label, item in items:
+        kept = stored.get((label.feed_file, item.key)) if item is not None else None
+        if item is not None and kept is not None:
+            mentions[kept.id] = _mentions(book, item)
+        located.append((label, kept))
     outcomes: dict[int, dict[str, RuleOutcome]] = {}
     raised_on: dict[int, set[int]] = {}
-    for row in alert_store.alerts_of_stories(conn, [s.story_id for _, s in located if s is not None]):
-        outcomes.setdefault(row.story_id, {})[row.rule_id] = _outcome(row)
-        raised_on.setdefault(row.story_id, set()).add(row.item_id)
+    for alert in alert_store.alerts_of_stories(conn, [s.story_id for _, s in located if s is not None]):
+        outcomes.setdefault(alert.story_id, {})[alert.rule_id] = _outcome(alert)
+        raised_on.setdefault(alert.story_id, set()).add(alert.item_id)
     return [
         ItemResult(
             label,

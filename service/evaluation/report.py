@@ -33,7 +33,7 @@ def parse_overrides(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def themes_of(labels: Sequence[Label]) -> list[str]:
-    """Every theme the labels judge, in the order they first appear."""
+    """Every theme the labels judge, in the order they first appear (by name within an entry)."""
     seen: dict[str, None] = {}
     for label in labels:
         for judged in (label.must, label.never, label.unsure):
@@ -55,7 +55,7 @@ def evaluate(
 
 
 def _ratio(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}"
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def to_text(evaluation: Evaluation) -> str:

@@ -106,9 +106,9 @@ class Report:
         failures = []
         for t in self.themes:
             if min_precision is not None and t.precision is not None and t.precision < min_precision:
-                failures.append(f"{t.theme}: precision {t.precision:.2f} < {min_precision:.2f}")
+                failures.append(f"{t.theme}: precision {t.precision:.3f} < {min_precision:.3f}")
             if min_recall is not None and t.recall is not None and t.recall < min_recall:
-                failures.append(f"{t.theme}: recall {t.recall:.2f} < {min_recall:.2f}")
+                failures.append(f"{t.theme}: recall {t.recall:.3f} < {min_recall:.3f}")
         return failures
 
 
@@ -157,7 +157,7 @@ def theme_rules_for(
     themes: Sequence[str], rule_ids: Sequence[str], overrides: Mapping[str, str]
 ) -> tuple[dict[str, str], list[str]]:
     """Each theme's rule: an override, else the rule named like the theme, else the one rule
-    whose id starts with ``theme-`` (``nev`` → ``nev``). Returns the mapping and, for
+    whose id starts with ``theme-`` (``nev`` → ``nev-market``). Returns the mapping and, for
     themes that have no rule, a problem each."""
     mapping, problems = {}, []
     for theme in themes:

@@ -15,7 +15,7 @@ import trafilatura
 
 from service.errors import BaselineError, ParseError
 from service.sources.feed import RawEntry
-from service.sources.normalize import clean_text, normalize_entry
+from service.sources.normalize import Item, clean_text, normalize_entry
 from service.sources.parse import parse_feed
 
 MAX_DOCUMENT_BYTES = 15 * 1024 * 1024
@@ -46,14 +46,36 @@ def extract_article(html: str, *, url: str | None = None) -> Article:
     )
 
 
-def item_as_polled(*, title: str, body: str, url: str | None = None) -> Article:
+@dataclass(frozen=True, slots=True)
+class TextLimits:
+    """The service's caps on stored titles and texts (``RIVALWATCH_MAX_TITLE_CHARS`` / ``_TEXT_``)."""
+
+    title_chars: int = 1000
+    text_chars: int = 20000
+
+
+AS_SERVED = TextLimits()
+"""The defaults of the settings, for callers without settings at hand."""
+
+
+def item_as_polled(
+    *, title: str, body: str, url: str | None = None, limits: TextLimits = AS_SERVED
+) -> Article:
     """A title and a body (HTML or text) as a poll would store them from a feed entry."""
     entry = RawEntry(guid=None, link=url, title=title, summary=body, published=None, base_url=None)
-    item = normalize_entry(entry, feed_url=url or "")
+    item = _normalised(entry, url=url, limits=limits)
     return Article(title=item.title, text=item.text, url=item.url) if item else Article(title="", text="")
 
 
-def documents_to_texts(body: bytes, *, url: str | None = None) -> list[Article]:
+def _normalised(entry: RawEntry, *, url: str | None, limits: TextLimits) -> Item | None:
+    return normalize_entry(
+        entry, feed_url=url or "", max_title_chars=limits.title_chars, max_text_chars=limits.text_chars
+    )
+
+
+def documents_to_texts(
+    body: bytes, *, url: str | None = None, limits: TextLimits = AS_SERVED
+) -> list[Article]:
     """Items from a feed, else the article of an HTML page, else plain text."""
     body = body[:MAX_DOCUMENT_BYTES]
     try:
@@ -62,7 +84,7 @@ def documents_to_texts(body: bytes, *, url: str | None = None) -> list[Article]:
         feed = None
     if feed is not None and feed.entries:
         # The same normalisation as a poll, so a dry run judges exactly what the service stores.
-        items = (normalize_entry(e, feed_url=url or "") for e in feed.entries)
+        items = (_normalised(e, url=url, limits=limits) for e in feed.entries)
         return [Article(title=i.title, text=i.text, url=i.url) for i in items if i is not None]
     text = body.decode("utf-8", errors="replace")
     if "<" in text and ("<html" in text.lower() or "<p" in text.lower() or "<body" in text.lower()):

@@ -157,7 +157,7 @@ def _insert_new(
     if followers:
         leaders = {leader_of[i.key] for i in followers}
         stories = {k: stored[k].story_id for k in leaders if k in stored}
-        stories |= story_ids_of(conn, feed_id, [k for k in leaders if k not in stored])
+        stories |= _story_ids_of(conn, feed_id, [k for k in leaders if k not in stored])
         follower_story = {i.key: stories[leader_of[i.key]] for i in followers}
         stored |= _insert(conn, feed_id, followers, follower_story, now=now)
     return tuple(stored[i.key] for i in new if i.key in stored)
@@ -197,8 +197,8 @@ def stored_items(conn: Connection, feed_id: int, keys: Sequence[str]) -> dict[st
     return {key: StoredItem(row.id, row.story_id, key) for key, row in _known(conn, feed_id, keys).items()}
 
 
-def story_ids_of(conn: Connection, feed_id: int, keys: Sequence[str]) -> dict[str, int]:
-    """The stories of a feed's stored items, by item key (keys not stored are left out)."""
+def _story_ids_of(conn: Connection, feed_id: int, keys: Sequence[str]) -> dict[str, int]:
+    """Stories of items stored earlier (a leader another poller inserted a moment ago)."""
     return {key: row.story_id for key, row in _known(conn, feed_id, keys).items()}
 
 

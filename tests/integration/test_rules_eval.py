@@ -88,7 +88,7 @@ def test_eval_scores_live_alerts_and_lists_every_disagreement(tmp_path: Path) ->
         "rules", "eval", "--labels", str(labels), "--feeds", str(feeds), "--min-recall", "0.9", env=env
     )
     assert failing.returncode == 1
-    assert "below threshold: ev: recall 0.67 < 0.90" in failing.stderr
+    assert "below threshold: ev: recall 0.667 < 0.900" in failing.stderr
     assert (
         "ev             ev" in failing.stdout
         and "Missed (labelled must, no live alert) (1)" in failing.stdout
@@ -154,8 +154,8 @@ def test_the_dry_run_reaches_the_live_verdict_for_every_labelled_item(
                 documents_to_texts(body),
             )
         document, articles = documents[feed_file]
-        items = [item for _, item in document.entries]
-        item = find_item(result.label, document.entries)
+        items = list(document.items)
+        item = find_item(result.label, items)
         assert item is not None
         article = articles[items.index(item)]
         assert (article.title, article.text) == (item.title, item.text)

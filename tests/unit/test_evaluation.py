@@ -95,8 +95,8 @@ def test_scores_count_live_alerts_only() -> None:
 def test_thresholds_name_each_theme_below_them() -> None:
     report = score(RESULTS, {"tesla": "tesla", "byd": "byd"})
     assert report.below(min_precision=0.9, min_recall=0.9) == [
-        "tesla: precision 0.50 < 0.90",
-        "tesla: recall 0.33 < 0.90",
+        "tesla: precision 0.500 < 0.900",
+        "tesla: recall 0.333 < 0.900",
     ]
     assert report.below(min_precision=None, min_recall=None) == []
 
