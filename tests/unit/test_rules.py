@@ -370,6 +370,21 @@ HEADLINES: list[tuple[str, set[str]]] = [
     ("China's super-smart Tesla-killers", set()),
     ("Micron overtakes Meta, Tesla in market value amid AI demand", set()),
     ("Electric car sales: Tata, MG, Mahindra, Hyundai, BYD and Kia lead", {"nev"}),
+    ("Tesla ships Shanghai-built Model Y to Canada", {"tesla", "china-export", "nev"}),
+    ("Buick Envision built in China faces US tariffs", {"china-export"}),
+    ("More than 500 BYD buses delivered to Chile", {"byd", "china-export", "nev"}),
+    # Words that look like the themes' and are not.
+    ("Leapmotor launches 70,000-yuan hatchback in Shenzhen", {"nev"}),  # not BYD's Yuan
+    ("Geely posts record quarterly profit, an important milestone", set()),
+    ("Chinese carmakers face ban on misleading ads at home", set()),
+    ("Chinese fashion brand Shein opens stores in Europe", set()),
+    ("Chery's robot unit eyes IPO, targets overseas market", set()),
+    ("Musk's Boring Company tunnel to carry cars under Las Vegas", set()),
+    ("Xiaomi smartphone sales rise 10% in the quarter", set()),
+    ("Ford Mustang supercharger kit boosts V8 to 800 hp", set()),
+    ("EU picks sites for AI gigafactories", set()),
+    ("MRI maker unveils 7 tesla scanner", set()),
+    ("石油日产量达到1000万桶", set()),
 ]
 
 
