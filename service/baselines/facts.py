@@ -69,7 +69,8 @@ Rules:
   CEO Makoto Uchida said it plans eight..."), another name's otherwise.
 - Numbers and facts are paired closest first: every (number, fact) pair within ``MAX_CUE_GAP``
   words of one of the fact's cues (a clause break, i.e. a comma, semicolon, colon, dash,
-  bracket or a joining "and", "but", "while", "whereas", counts as ``CLAUSE_PENALTY`` words;
+  bracket or a joining "and", "but", "while", "whereas", counts as ``CLAUSE_PENALTY`` words (see
+  ``fact_sentence``, which finds these positions);
   a cue before the number counts ``BEFORE_PENALTY`` more, since a figure usually comes before
   what it counts) is ranked by that gap (ties: the fact with more cues in the sentence), and
   pairs are taken in that order, each number and each fact at most once. When a number still
@@ -97,12 +98,22 @@ sentence full of numbers) is read in linear time.
 from __future__ import annotations
 
 import re
-from bisect import bisect, bisect_left, bisect_right, insort
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import accumulate
 from typing import Any, NamedTuple
 
+from service.baselines.fact_sentence import (
+    FactCues,
+    FactSpans,
+    Phrases,
+    SentenceWords,
+    cue_gap,
+    fact_spans,
+    read_sentence,
+    subject_is_nearest,
+    token_range,
+)
 from service.baselines.model import Fact, cue_alternatives
 from service.baselines.numbers import (
     Number,
@@ -113,9 +124,6 @@ from service.baselines.numbers import (
     is_change,
 )
 from service.baselines.text import (
-    COMMON_LOWER_PERCENT,
-    STOPWORDS,
-    Token,
     find_phrase,
     split_sentences,
     stem_positions,
@@ -123,14 +131,8 @@ from service.baselines.text import (
     tokenize,
     word_set,
 )
-from service.baselines.wordstats import mostly_lower_case
 
 MAX_CUE_GAP = 12
-CLAUSE_PENALTY = 4
-BEFORE_PENALTY = 1
-# Punctuation, and the conjunctions that join two figures ("four under its brand and six
-# with partners"): a figure rarely reaches across them to its cue.
-_CLAUSE_BREAK = re.compile(r"[,;:](?=\s)|[()—–]|\s(?:and|but|while|whereas)\s", re.IGNORECASE)
 MAX_RATIO = 100.0
 COUNT_RATIO = 10.0
 _READ_NOTHING = frozenset({"label", "points"})  # kinds of number no fact reads
@@ -143,36 +145,6 @@ _MEASURE_WORDS = word_set(
     seat seats seater door doors speed cylinder cylinders gb tb mp megapixel megapixels times fold
     volt volts star stars storey storeys floor floors lane lanes"""
 )
-# Stems of the words that let a sentence carry the title's subject over: "It", "The company"...
-_BACK_REFERENCES = (
-    ("it",),
-    ("its",),
-    ("the", "company"),
-    ("the", "carmaker"),
-    ("the", "automaker"),
-    ("the", "japanese", "carmaker"),
-    ("the", "japanese", "automaker"),
-)
-# Titles and roles: never a name a figure could belong to, and the name words right after one
-# are a person's ("CEO Makoto Uchida").
-_ROLES = word_set(
-    """ceo cfo cto coo chief executive officer president chairman chairwoman chair director head
-    spokesman spokeswoman spokesperson founder minister analyst manager boss vice"""
-)
-# Capitalised words that are not names of anyone a figure could belong to.
-_NOT_NAMES = (
-    STOPWORDS
-    | _ROLES
-    | word_set(
-        """ev nev bev phev hev suv mpv ai ipo gdp yoy ytd fy
-        january february march april may june july august september october november december
-        jan feb mar apr jun jul aug sep sept oct nov dec
-        monday tuesday wednesday thursday friday saturday sunday"""
-    )
-)
-# "said it plans...", "says its ...": "it" stands for the name last written before it.
-_REPORTING = frozenset({"said", "say"})
-_PRONOUNS = frozenset({"it", "its"})
 _MONEY_WORDS = word_set(
     "$ € £ ¥ ₹ usd us$ dollar dollars euro euros yen yuan rmb cny renminbi pound pounds rupee rupees rs inr"
 )
@@ -215,50 +187,6 @@ class FactChange:
         }
 
 
-Phrases = tuple[tuple[tuple[str, ...], ...], ...]  # cue -> its alternatives -> stems
-
-
-@dataclass(frozen=True, slots=True)
-class _Cues:
-    fact: Fact
-    order: int
-    phrases: Phrases
-    requires: Phrases
-    subject: tuple[tuple[str, ...], ...]
-    named_in_title: bool
-    wide_scope: bool
-
-    @property
-    def needed(self) -> int:
-        return min(2, len(self.phrases))
-
-
-@dataclass(frozen=True, slots=True)
-class _Sentence:
-    """One sentence, read once: its clause-gapped tokens and what every fact shares about them."""
-
-    text: str
-    tokens: list[Token]
-    starts_of: dict[str, list[int]]
-    token_starts: list[int]
-    token_ends: list[int]
-    persons: frozenset[int]
-    said_it: tuple[int, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class _About:
-    """What one sentence says about one fact, found once per sentence: where its cues are (sorted
-    by start, with the furthest end reached so far), its subject mentions and the other names."""
-
-    cues: _Cues
-    matched: int
-    cue_starts: list[int]
-    cue_reach: list[int]
-    mentions: list[int]
-    others: list[int]
-
-
 @dataclass(frozen=True, slots=True)
 class _Seen:
     """A number of the sentence and what its neighbours say, looked at once for every fact: the
@@ -281,7 +209,7 @@ class _Years(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class _Claim:
-    cues: _Cues
+    cues: FactCues
     number: Number
     gap: int
     matched: int
@@ -309,7 +237,7 @@ def find_fact_changes(text: str, facts: Sequence[Fact], *, title: str = "") -> l
     return changes
 
 
-def _compile(facts: Sequence[Fact], title: str) -> list[_Cues]:
+def _compile(facts: Sequence[Fact], title: str) -> list[FactCues]:
     title_tokens = tokenize(title)
     title_stems = stem_positions(title_tokens)
     compiled = []
@@ -318,7 +246,7 @@ def _compile(facts: Sequence[Fact], title: str) -> list[_Cues]:
         in_title = any(find_phrase(title_tokens, term, starts_of=title_stems) for term in subject)
         phrases = _phrases(fact.cues)
         wide = any(stem in _WIDE_SCOPE_STEMS for cue in phrases for phrase in cue for stem in phrase)
-        compiled.append(_Cues(fact, order, phrases, _phrases(fact.requires), subject, in_title, wide))
+        compiled.append(FactCues(fact, order, phrases, _phrases(fact.requires), subject, in_title, wide))
     return compiled
 
 
@@ -326,10 +254,10 @@ def _phrases(cues: Sequence[str]) -> Phrases:
     return tuple(tuple(stems_of(phrase) for phrase in cue_alternatives(cue)) for cue in cues)
 
 
-def _claims(sentence: str, compiled: Sequence[_Cues]) -> list[_Claim]:
+def _claims(sentence: str, compiled: Sequence[FactCues]) -> list[_Claim]:
     """The number each fact takes from ``sentence``: closest pairs first, one number per fact."""
-    read = _read_sentence(sentence)
-    about = [found for cues in compiled if (found := _about(read, cues)) is not None]
+    read = read_sentence(sentence)
+    about = [found for cues in compiled if (found := fact_spans(read, cues)) is not None]
     if not about:
         return []
     numbers = [
@@ -339,10 +267,10 @@ def _claims(sentence: str, compiled: Sequence[_Cues]) -> list[_Claim]:
     return _take_closest([claim for seen in numbers for claim in _candidate_claims(seen, about, years)])
 
 
-def _look_at(read: _Sentence, number: Number) -> _Seen:
+def _look_at(read: SentenceWords, number: Number) -> _Seen:
     scoped = _SCOPE_AFTER.match(read.text, number.end) is not None
     next_word = following_word(read.text, number)
-    return _Seen(number, _token_range(read, number), is_change(read.text, number), next_word, scoped)
+    return _Seen(number, token_range(read, number), is_change(read.text, number), next_word, scoped)
 
 
 def _years(numbers: Sequence[_Seen]) -> _Years:
@@ -373,223 +301,21 @@ def _take_closest(candidates: list[_Claim]) -> list[_Claim]:
     return sorted(claims, key=lambda c: c.cues.order)
 
 
-def _read_sentence(sentence: str) -> _Sentence:
-    tokens = _clause_gapped(sentence, tokenize(sentence))
-    persons = _persons(tokens)
-    said_it = tuple(
-        index
-        for index in range(1, len(tokens))
-        if tokens[index].stem in _PRONOUNS and tokens[index - 1].stem in _REPORTING
-    )
-    starts = [token.start for token in tokens]
-    ends = [token.end for token in tokens]
-    return _Sentence(sentence, tokens, stem_positions(tokens), starts, ends, persons, said_it)
-
-
-def _clause_gapped(sentence: str, tokens: list[Token]) -> list[Token]:
-    """The tokens with ``CLAUSE_PENALTY`` empty slots inserted at every clause break (a comma,
-    semicolon, colon, dash or bracket), so that distances in tokens count a break as words."""
-    breaks = [match.start() for match in _CLAUSE_BREAK.finditer(sentence)]
-    if not breaks:
-        return tokens
-    gapped: list[Token] = []
-    clause = 0
-    for token in tokens:
-        reached = bisect(breaks, token.start)
-        if reached > clause:
-            at = breaks[reached - 1]
-            gapped += [Token("", "", at, at, False)] * (CLAUSE_PENALTY * (reached - clause))
-        clause = reached
-        gapped.append(token)
-    return gapped
-
-
-def _persons(tokens: list[Token]) -> frozenset[int]:
-    """The name words written right after a title or role: people, never a figure's owner."""
-    persons: set[int] = set()
-    after_role = False
-    for index, token in enumerate(tokens):
-        if token.stem in _ROLES:
-            after_role = True
-        elif after_role and _is_name(token):
-            persons.add(index)
-        else:
-            after_role = False
-    return frozenset(persons)
-
-
-def _about(read: _Sentence, cues: _Cues) -> _About | None:
-    """What the sentence says about the fact, or None when it is not about its subject and metric."""
-    spans = _cue_ranges(read, cues.phrases)
-    if not _enough_cues(spans, cues.needed) or len(_cue_ranges(read, cues.requires)) < len(cues.requires):
-        return None
-    in_cues = {n for cue_spans in spans.values() for start, end in cue_spans for n in range(start, end + 1)}
-    mentions = _subject_mentions(read, cues, in_cues)
-    if not mentions:
-        return None
-    others = _other_names(read, in_cues | set(mentions))
-    _resolve_said_it(read, mentions, others)
-    ranges = sorted(span for cue_spans in spans.values() for span in cue_spans)
-    reach = list(accumulate((end for _, end in ranges), max))
-    return _About(cues, len(spans), [start for start, _ in ranges], reach, mentions, others)
-
-
-def _subject_mentions(read: _Sentence, cues: _Cues, in_cues: set[int]) -> list[int]:
-    """Where the sentence names the fact's subject (token indexes), or ``[0]`` when it refers
-    back to a subject the title names; empty when it is not about the subject. A mention right
-    after another name word is part of a different name ("Dongfeng Nissan")."""
-    matches = [
-        (start, len(term))
-        for term in cues.subject
-        for start in find_phrase(read.tokens, term, starts_of=read.starts_of)
-    ]
-    covered = {start + offset for start, width in matches for offset in range(width)}
-    found = sorted(
-        start + offset
-        for start, width in matches
-        if not _extends_a_name(read, start - 1, covered | in_cues)
-        for offset in range(width)
-    )
-    if found:
-        return found
-    return [0] if cues.named_in_title and _refers_back(read.tokens) else []
-
-
-def _extends_a_name(read: _Sentence, index: int, known: set[int]) -> bool:
-    if index < 0 or index in known or index in read.persons:
-        return False
-    token = read.tokens[index]
-    possessive = token.text.endswith(("'s", "’s"))  # "Japan's Nissan" is Nissan
-    return _is_name(token) and not possessive and token.stem not in mostly_lower_case(COMMON_LOWER_PERCENT)
-
-
-def _refers_back(tokens: list[Token]) -> bool:
-    opening = tuple(token.stem for token in tokens[:3])
-    return any(opening[: len(words)] == words for words in _BACK_REFERENCES)
-
-
-def _resolve_said_it(read: _Sentence, mentions: list[int], others: list[int]) -> None:
-    """ "X said it plans...": the pronoun is whichever name, the subject or another, came last."""
-    for index in read.said_it:
-        last_mention = _last_before(mentions, index)
-        last_other = _last_before(others, index)
-        if last_mention is not None and (last_other is None or last_other < last_mention):
-            insort(mentions, index)
-        elif last_other is not None:
-            insort(others, index)
-
-
-def _last_before(indexes: list[int], index: int) -> int | None:
-    at = bisect_left(indexes, index)
-    return indexes[at - 1] if at else None
-
-
-def _enough_cues(found: dict[int, list[tuple[int, int]]], needed: int) -> bool:
-    """Whether ``needed`` (1 or 2) distinct cues occur, two only when over different words: two
-    cues have spans over different words unless every span of one overlaps every span of the other."""
-    if needed <= 1 or not found:
-        return bool(found)
-    bounds = [(max(start for start, _ in spans), min(end for _, end in spans)) for spans in found.values()]
-    return any(
-        a_last_start > b_first_end or b_last_start > a_first_end
-        for n, (a_last_start, a_first_end) in enumerate(bounds)
-        for b_last_start, b_first_end in bounds[n + 1 :]
-    )
-
-
-def _cue_ranges(read: _Sentence, phrases: Phrases) -> dict[int, list[tuple[int, int]]]:
-    """For each cue found in the sentence: the token ranges (first, last) where it occurs."""
-    found = {}
-    for index, alternatives in enumerate(phrases):
-        spans = [
-            (start, start + len(phrase) - 1)
-            for phrase in alternatives
-            for start in find_phrase(read.tokens, phrase, starts_of=read.starts_of)
-        ]
-        if spans:
-            found[index] = spans
-    return found
-
-
-def _other_names(read: _Sentence, known: set[int]) -> list[int]:
-    """Indexes (in order) of the name words that are neither the subject nor part of a cue, nor
-    written next to one that is ("University" in "Tsinghua University" belongs to the cue
-    "Tsinghua"), nor a person's."""
-    runs: list[list[int]] = []
-    for index, token in enumerate(read.tokens):
-        if index in read.persons:
-            continue
-        if not (_is_name(token) or (index in known and token.text[:1].isupper())):
-            continue
-        if runs and runs[-1][-1] == index - 1:
-            runs[-1].append(index)
-        else:
-            runs.append([index])
-    return [index for run in runs if not known.intersection(run) for index in run]
-
-
-def _is_name(token: Token) -> bool:
-    return token.text[:1].isupper() and token.stem.isalpha() and token.stem not in _NOT_NAMES
-
-
-def _candidate_claims(seen: _Seen, about: Sequence[_About], years: _Years) -> list[_Claim]:
+def _candidate_claims(seen: _Seen, about: Sequence[FactSpans], years: _Years) -> list[_Claim]:
     first, last = seen.tokens
     claims = []
     for found in about:
         fact = found.cues.fact
         if not _fits(fact, seen) or (seen.scoped and not found.cues.wide_scope):
             continue  # the wrong kind of number, or the world's figure for one place's fact
-        gap = _cue_gap(found, first, last)
+        gap = cue_gap(found, first, last)
         if gap is None or gap > MAX_CUE_GAP or _other_year(fact, seen.tokens, years):
             continue  # part of a cue ("first ten months"), too far, or another year's figure
-        if not _subject_is_nearest(found, first, last):
+        if not subject_is_nearest(found, first, last):
             continue
         restates = _same(fact, _reading(seen.number), seen.number)
         claims.append(_Claim(found.cues, seen.number, gap, found.matched, restates))
     return claims
-
-
-def _cue_gap(found: _About, first: int, last: int) -> int | None:
-    """Words from the number to its nearest cue (a cue before it counts ``BEFORE_PENALTY`` more);
-    None when the number is part of a cue. Cue spans are sorted by start, so two lookups suffice."""
-    up_to_first = bisect_right(found.cue_starts, first)
-    if up_to_first and found.cue_reach[up_to_first - 1] >= last:
-        return None
-    up_to_last = bisect_right(found.cue_starts, last)
-    gaps = []
-    if up_to_last < len(found.cue_starts):
-        gaps.append(found.cue_starts[up_to_last] - last)
-    if up_to_last:
-        gaps.append(first - found.cue_reach[up_to_last - 1] + BEFORE_PENALTY)
-    return min(gaps)
-
-
-def _subject_is_nearest(found: _About, first: int, last: int) -> bool:
-    """Whether no other name is nearer to the number than the subject (see the module rules)."""
-    nearest_subject = _distance(found.mentions, first, last, inside=True)
-    nearest_other = _distance(found.others, first, last, inside=False)
-    return nearest_other is None or nearest_subject is None or nearest_other >= nearest_subject
-
-
-def _distance(indexes: list[int], first: int, last: int, *, inside: bool) -> int | None:
-    """Tokens from the range ``first..last`` to the nearest of the sorted ``indexes``; an index
-    inside the range is at distance ``first - index`` when ``inside``, else not counted."""
-    distances = []
-    after = bisect_right(indexes, last)
-    if after < len(indexes):
-        distances.append(indexes[after] - last)
-    before = after if inside else bisect_left(indexes, first)
-    if before:
-        distances.append(first - indexes[before - 1])
-    return min(distances) if distances else None
-
-
-def _token_range(read: _Sentence, number: Number) -> tuple[int, int]:
-    """The tokens a number covers (bisected: token starts and ends only grow), or the empty
-    place where it stands."""
-    first = bisect_right(read.token_ends, number.start)
-    last = bisect_left(read.token_starts, number.end) - 1
-    return (first, last) if first <= last else (first, first)
 
 
 def _other_year(fact: Fact, number_range: tuple[int, int], years: _Years) -> bool:

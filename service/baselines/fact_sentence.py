@@ -1,0 +1,312 @@
+"""One sentence as changed-figure reading sees it: its words with clause breaks counted as
+words, where each fact's cues and subject stand, the other names, and distances between them.
+
+The rules these implement (what is a mention, a competing name, a person, a cue's distance) are
+written once, in the docstring of ``service.baselines.facts``. Everything here is found once per
+sentence and fact, as sorted positions, so that each (number, fact) pair costs a few binary
+searches.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect, bisect_left, bisect_right, insort
+from dataclasses import dataclass
+from itertools import accumulate
+
+from service.baselines.model import Fact
+from service.baselines.numbers import Number
+from service.baselines.text import (
+    COMMON_LOWER_PERCENT,
+    STOPWORDS,
+    Token,
+    find_phrase,
+    stem_positions,
+    tokenize,
+    word_set,
+)
+from service.baselines.wordstats import mostly_lower_case
+
+CLAUSE_PENALTY = 4
+BEFORE_PENALTY = 1
+# Punctuation, and the conjunctions that join two figures ("four under its brand and six
+# with partners"): a figure rarely reaches across them to its cue.
+_CLAUSE_BREAK = re.compile(r"[,;:](?=\s)|[()—–]|\s(?:and|but|while|whereas)\s", re.IGNORECASE)
+# Stems of the words that let a sentence carry the title's subject over: "It", "The company"...
+_BACK_REFERENCES = (
+    ("it",),
+    ("its",),
+    ("the", "company"),
+    ("the", "carmaker"),
+    ("the", "automaker"),
+    ("the", "japanese", "carmaker"),
+    ("the", "japanese", "automaker"),
+)
+# Titles and roles: never a name a figure could belong to, and the name words right after one
+# are a person's ("CEO Makoto Uchida").
+_ROLES = word_set(
+    """ceo cfo cto coo chief executive officer president chairman chairwoman chair director head
+    spokesman spokeswoman spokesperson founder minister analyst manager boss vice"""
+)
+# Capitalised words that are not names of anyone a figure could belong to.
+_NOT_NAMES = (
+    STOPWORDS
+    | _ROLES
+    | word_set(
+        """ev nev bev phev hev suv mpv ai ipo gdp yoy ytd fy
+        january february march april may june july august september october november december
+        jan feb mar apr jun jul aug sep sept oct nov dec
+        monday tuesday wednesday thursday friday saturday sunday"""
+    )
+)
+# "said it plans...", "says its ...": "it" stands for the name last written before it.
+_REPORTING = frozenset({"said", "say"})
+_PRONOUNS = frozenset({"it", "its"})
+
+Phrases = tuple[tuple[tuple[str, ...], ...], ...]  # cue -> its alternatives -> stems
+
+
+@dataclass(frozen=True, slots=True)
+class FactCues:
+    """A fact compiled for reading: its cues and required words as stems, its subject terms,
+    whether the item's title names the subject, and whether its cues speak of the whole world."""
+
+    fact: Fact
+    order: int
+    phrases: Phrases
+    requires: Phrases
+    subject: tuple[tuple[str, ...], ...]
+    named_in_title: bool
+    wide_scope: bool
+
+    @property
+    def needed(self) -> int:
+        return min(2, len(self.phrases))
+
+
+@dataclass(frozen=True, slots=True)
+class SentenceWords:
+    """One sentence, read once: its clause-gapped tokens and what every fact shares about them."""
+
+    text: str
+    tokens: list[Token]
+    starts_of: dict[str, list[int]]
+    token_starts: list[int]
+    token_ends: list[int]
+    persons: frozenset[int]
+    said_it: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FactSpans:
+    """What one sentence says about one fact, found once per sentence: where its cues are (sorted
+    by start, with the furthest end reached so far), its subject mentions and the other names."""
+
+    cues: FactCues
+    matched: int
+    cue_starts: list[int]
+    cue_reach: list[int]
+    mentions: list[int]
+    others: list[int]
+
+
+def read_sentence(sentence: str) -> SentenceWords:
+    tokens = _clause_gapped(sentence, tokenize(sentence))
+    persons = _persons(tokens)
+    said_it = tuple(
+        index
+        for index in range(1, len(tokens))
+        if tokens[index].stem in _PRONOUNS and tokens[index - 1].stem in _REPORTING
+    )
+    starts = [token.start for token in tokens]
+    ends = [token.end for token in tokens]
+    return SentenceWords(sentence, tokens, stem_positions(tokens), starts, ends, persons, said_it)
+
+
+def _clause_gapped(sentence: str, tokens: list[Token]) -> list[Token]:
+    """The tokens with ``CLAUSE_PENALTY`` empty slots inserted at every clause break (a comma,
+    semicolon, colon, dash or bracket), so that distances in tokens count a break as words."""
+    breaks = [match.start() for match in _CLAUSE_BREAK.finditer(sentence)]
+    if not breaks:
+        return tokens
+    gapped: list[Token] = []
+    clause = 0
+    for token in tokens:
+        reached = bisect(breaks, token.start)
+        if reached > clause:
+            at = breaks[reached - 1]
+            gapped += [Token("", "", at, at, False)] * (CLAUSE_PENALTY * (reached - clause))
+        clause = reached
+        gapped.append(token)
+    return gapped
+
+
+def _persons(tokens: list[Token]) -> frozenset[int]:
+    """The name words written right after a title or role: people, never a figure's owner."""
+    persons: set[int] = set()
+    after_role = False
+    for index, token in enumerate(tokens):
+        if token.stem in _ROLES:
+            after_role = True
+        elif after_role and _is_name(token):
+            persons.add(index)
+        else:
+            after_role = False
+    return frozenset(persons)
+
+
+def fact_spans(read: SentenceWords, cues: FactCues) -> FactSpans | None:
+    """What the sentence says about the fact, or None when it is not about its subject and metric."""
+    spans = _cue_ranges(read, cues.phrases)
+    if not _enough_cues(spans, cues.needed) or len(_cue_ranges(read, cues.requires)) < len(cues.requires):
+        return None
+    in_cues = {n for cue_spans in spans.values() for start, end in cue_spans for n in range(start, end + 1)}
+    mentions = _subject_mentions(read, cues, in_cues)
+    if not mentions:
+        return None
+    others = _other_names(read, in_cues | set(mentions))
+    _resolve_said_it(read, mentions, others)
+    ranges = sorted(span for cue_spans in spans.values() for span in cue_spans)
+    reach = list(accumulate((end for _, end in ranges), max))
+    return FactSpans(cues, len(spans), [start for start, _ in ranges], reach, mentions, others)
+
+
+def _subject_mentions(read: SentenceWords, cues: FactCues, in_cues: set[int]) -> list[int]:
+    """Where the sentence names the fact's subject (token indexes), or ``[0]`` when it refers
+    back to a subject the title names; empty when it is not about the subject. A mention right
+    after another name word is part of a different name ("Dongfeng Nissan")."""
+    matches = [
+        (start, len(term))
+        for term in cues.subject
+        for start in find_phrase(read.tokens, term, starts_of=read.starts_of)
+    ]
+    covered = {start + offset for start, width in matches for offset in range(width)}
+    found = sorted(
+        start + offset
+        for start, width in matches
+        if not _extends_a_name(read, start - 1, covered | in_cues)
+        for offset in range(width)
+    )
+    if found:
+        return found
+    return [0] if cues.named_in_title and _refers_back(read.tokens) else []
+
+
+def _extends_a_name(read: SentenceWords, index: int, known: set[int]) -> bool:
+    if index < 0 or index in known or index in read.persons:
+        return False
+    token = read.tokens[index]
+    possessive = token.text.endswith(("'s", "’s"))  # "Japan's Nissan" is Nissan
+    return _is_name(token) and not possessive and token.stem not in mostly_lower_case(COMMON_LOWER_PERCENT)
+
+
+def _refers_back(tokens: list[Token]) -> bool:
+    opening = tuple(token.stem for token in tokens[:3])
+    return any(opening[: len(words)] == words for words in _BACK_REFERENCES)
+
+
+def _resolve_said_it(read: SentenceWords, mentions: list[int], others: list[int]) -> None:
+    """ "X said it plans...": the pronoun is whichever name, the subject or another, came last."""
+    for index in read.said_it:
+        last_mention = _last_before(mentions, index)
+        last_other = _last_before(others, index)
+        if last_mention is not None and (last_other is None or last_other < last_mention):
+            insort(mentions, index)
+        elif last_other is not None:
+            insort(others, index)
+
+
+def _last_before(indexes: list[int], index: int) -> int | None:
+    at = bisect_left(indexes, index)
+    return indexes[at - 1] if at else None
+
+
+def _enough_cues(found: dict[int, list[tuple[int, int]]], needed: int) -> bool:
+    """Whether ``needed`` (1 or 2) distinct cues occur, two only when over different words: two
+    cues have spans over different words unless every span of one overlaps every span of the other."""
+    if needed <= 1 or not found:
+        return bool(found)
+    bounds = [(max(start for start, _ in spans), min(end for _, end in spans)) for spans in found.values()]
+    return any(
+        a_last_start > b_first_end or b_last_start > a_first_end
+        for n, (a_last_start, a_first_end) in enumerate(bounds)
+        for b_last_start, b_first_end in bounds[n + 1 :]
+    )
+
+
+def _cue_ranges(read: SentenceWords, phrases: Phrases) -> dict[int, list[tuple[int, int]]]:
+    """For each cue found in the sentence: the token ranges (first, last) where it occurs."""
+    found = {}
+    for index, alternatives in enumerate(phrases):
+        spans = [
+            (start, start + len(phrase) - 1)
+            for phrase in alternatives
+            for start in find_phrase(read.tokens, phrase, starts_of=read.starts_of)
+        ]
+        if spans:
+            found[index] = spans
+    return found
+
+
+def _other_names(read: SentenceWords, known: set[int]) -> list[int]:
+    """Indexes (in order) of the name words that are neither the subject nor part of a cue, nor
+    written next to one that is ("University" in "Tsinghua University" belongs to the cue
+    "Tsinghua"), nor a person's."""
+    runs: list[list[int]] = []
+    for index, token in enumerate(read.tokens):
+        if index in read.persons:
+            continue
+        if not (_is_name(token) or (index in known and token.text[:1].isupper())):
+            continue
+        if runs and runs[-1][-1] == index - 1:
+            runs[-1].append(index)
+        else:
+            runs.append([index])
+    return [index for run in runs if not known.intersection(run) for index in run]
+
+
+def _is_name(token: Token) -> bool:
+    return token.text[:1].isupper() and token.stem.isalpha() and token.stem not in _NOT_NAMES
+
+
+def cue_gap(found: FactSpans, first: int, last: int) -> int | None:
+    """Words from the number to its nearest cue (a cue before it counts ``BEFORE_PENALTY`` more);
+    None when the number is part of a cue. Cue spans are sorted by start, so two lookups suffice."""
+    up_to_first = bisect_right(found.cue_starts, first)
+    if up_to_first and found.cue_reach[up_to_first - 1] >= last:
+        return None
+    up_to_last = bisect_right(found.cue_starts, last)
+    gaps = []
+    if up_to_last < len(found.cue_starts):
+        gaps.append(found.cue_starts[up_to_last] - last)
+    if up_to_last:
+        gaps.append(first - found.cue_reach[up_to_last - 1] + BEFORE_PENALTY)
+    return min(gaps)
+
+
+def subject_is_nearest(found: FactSpans, first: int, last: int) -> bool:
+    """Whether no other name is nearer to the number than the subject (see the module rules)."""
+    nearest_subject = _distance(found.mentions, first, last, inside=True)
+    nearest_other = _distance(found.others, first, last, inside=False)
+    return nearest_other is None or nearest_subject is None or nearest_other >= nearest_subject
+
+
+def _distance(indexes: list[int], first: int, last: int, *, inside: bool) -> int | None:
+    """Tokens from the range ``first..last`` to the nearest of the sorted ``indexes``; an index
+    inside the range is at distance ``first - index`` when ``inside``, else not counted."""
+    distances = []
+    after = bisect_right(indexes, last)
+    if after < len(indexes):
+        distances.append(indexes[after] - last)
+    before = after if inside else bisect_left(indexes, first)
+    if before:
+        distances.append(first - indexes[before - 1])
+    return min(distances) if distances else None
+
+
+def token_range(read: SentenceWords, number: Number) -> tuple[int, int]:
+    """The tokens a number covers (bisected: token starts and ends only grow), or the empty
+    place where it stands."""
+    first = bisect_right(read.token_ends, number.start)
+    last = bisect_left(read.token_starts, number.end) - 1
+    return (first, last) if first <= last else (first, first)
