@@ -7,8 +7,10 @@ from types import ModuleType
 
 import pytest
 
+from service.alerts.judge import gather_evidence
 from service.baselines.facts import find_fact_changes
 from service.baselines.model import Baseline, Fact, load_baselines_strict
+from service.baselines.novelty import compile_baseline
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED_ARTICLE = ROOT.parent / "shared" / "seed" / "nissan-china-ev-export-2023-12-19.txt"
@@ -448,6 +450,13 @@ HOSTILE = {
 def test_a_hostile_sentence_is_read(seed: Baseline, text: str) -> None:
     changes = find_fact_changes(text, seed.facts, title="Nissan plans")
     assert all(change.evidence == text.strip() for change in changes)
+
+
+@pytest.mark.timeout(10)  # a safety net only, as above: this item once took about 2 s to judge
+def test_the_reviewed_hostile_item_is_judged(seed: Baseline) -> None:
+    text = "Nissan new-energy vehicles for China " + "Abc 12 " * 2500
+    baselines = [(seed, compile_baseline(seed))]
+    assert gather_evidence(title="Nissan plans", text=text, baselines=baselines).changes == ()
 
 
 def test_each_sentence_is_read_once_whatever_its_numbers(
