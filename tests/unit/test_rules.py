@@ -385,6 +385,8 @@ HEADLINES: list[tuple[str, set[str]]] = [
     ("EU picks sites for AI gigafactories", set()),
     ("MRI maker unveils 7 tesla scanner", set()),
     ("石油日产量达到1000万桶", set()),
+    ("Tech firm head detained over China-made drone parts", set()),
+    ("All electric and magnetic devices could improve, physicists say", set()),
 ]
 
 
