@@ -1,8 +1,10 @@
 """Turning one poll's new items into alert rows, inside the poll's transaction.
 
-For every new item: the rules it matches (only rules that watch its feed), a verdict per
-keyword rule, one alert per (rule, story) — the first copy of a story decides, later copies
-add nothing — and a hit row per match for volume rules and backtests. Volume rules are then
+For every new item: the rules it matches (only rules that watch its feed) and whose subject it
+is about (a rule's subject only mentioned in passing raises nothing and counts for nothing), a
+verdict per keyword rule, one alert per (rule, story) — the first copy of a story that is about
+the rule's subject decides, later copies add nothing — and a hit row per match for volume rules
+and backtests. Volume rules are then
 checked against their counts. Everything is written in the caller's transaction, so a crash
 never leaves an item stored without its alerts.
 """
