@@ -5,7 +5,7 @@ runs — parse, normalise, dedup and store, match, judge, alert rows — in an S
 lives only for the run, one feed after another in name order (so the same copy of a
 syndicated story leads every time). Deliveries are not made.
 
-Two things differ from the service on purpose: a rule's ``feeds``/``tags`` selection is
+Three things differ from the service on purpose: a rule's ``feeds``/``tags`` selection is
 ignored (the labelled documents are not declared feeds, and the rules are judged on their
 expressions); every entry of a document is read, however long (the service keeps the first
 ``RIVALWATCH_MAX_ENTRIES_PER_FEED``); and there is no age limit (labelled items carry their
