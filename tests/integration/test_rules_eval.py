@@ -10,16 +10,14 @@ import pytest
 
 from service.alerts.assess import assess
 from service.config import Settings
-from service.evaluation.labels import load_labels
 from service.evaluation.replay import (
     Document,
     every_entry,
     find_item,
     read_document,
-    replay,
     watching_every_feed,
 )
-from service.evaluation.report import evaluate
+from service.evaluation.report import Evaluation, evaluate
 from service.evaluation.score import NOT_ABOUT_SUBJECT
 from service.rulebook import load_rulebook
 from service.sources.article import Article, documents_to_texts
@@ -116,30 +114,32 @@ def shipped_settings(tmp_path: Path) -> Settings:
     return test_settings(f"sqlite:///{tmp_path}/unused.db", ROOT / "rules")
 
 
-@pytest.mark.corpus
-def test_the_shipped_rules_meet_the_team_themes_on_the_labelled_news(
-    shared_dir: Path, tmp_path: Path
-) -> None:
+@pytest.fixture(scope="module")
+def dev_evaluation(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Evaluation:
+    """One run of the shipped rules over the labelled news, shared by the tests that read it."""
     labels = shared_dir / "labels" / "dev.json"
     if not labels.is_file():
         pytest.fail("shared/labels/dev.json is missing beside the checkout")
-    evaluation = evaluate(
-        labels, feeds_dir=shared_dir / "feeds", settings=shipped_settings(tmp_path), overrides={}
-    )
-    report = evaluation.report
-    assert not report.not_found and not evaluation.replay.unreadable
+    settings = shipped_settings(tmp_path_factory.mktemp("eval"))
+    return evaluate(labels, feeds_dir=shared_dir / "feeds", settings=settings, overrides={})
+
+
+@pytest.mark.corpus
+def test_the_shipped_rules_meet_the_team_themes_on_the_labelled_news(dev_evaluation: Evaluation) -> None:
+    report = dev_evaluation.report
+    assert not report.not_found and not dev_evaluation.replay.unreadable
     assert {t.theme for t in report.themes} == {"nissan", "byd", "tesla", "china-export", "nev"}
     assert report.below(min_precision=MIN_SHIPPED, min_recall=MIN_SHIPPED) == []
 
 
 @pytest.mark.corpus
 def test_the_dry_run_reaches_the_live_verdict_for_every_labelled_item(
-    shared_dir: Path, tmp_path: Path
+    dev_evaluation: Evaluation, shared_dir: Path, tmp_path: Path
 ) -> None:
     """`rules test --file FEED` and the service see the same item and judge it alike."""
     settings = every_entry(shipped_settings(tmp_path))
     feeds_dir = shared_dir / "feeds"
-    live = replay(load_labels(shared_dir / "labels" / "dev.json"), feeds_dir=feeds_dir, settings=settings)
+    live = dev_evaluation.replay
     book = watching_every_feed(load_rulebook(settings.rules_dir, engine=None, now=datetime.now(UTC)))
     documents: dict[str, tuple[Document, list[Article]]] = {}
     compared = 0
