@@ -17,7 +17,8 @@ occurrences (the hits the matcher reports) is **prominent**. The model, in order
      last "and"/"or"/"&"), e.g. "Tata, MG, Mahindra, BYD and Kia".
 
 2. The other occurrences are prominent when any of them is in the **title**; or in the
-   **lead** (the first ``LEAD_WORDS`` words of the text) when the text is no longer than the
+   **lead** (the first ``LEAD_WORDS`` words of the text, a CJK character counting as a word, as
+   the matcher counts them) when the text is no longer than the
    lead (a feed summary); or in the lead of a longer text that names the subject at least
    ``REPEATS`` times in all (*named more than once*). Occurrences less than
    ``MENTION_GAP_CHARS`` apart are one mention ("Nissan Motor" is not Nissan twice; nor are the
@@ -39,6 +40,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from service.matching.compile import TermHit
+from service.matching.text import CJK_CHARACTER
 
 LEAD_WORDS = 40
 REPEATS = 2
@@ -67,7 +69,8 @@ COMPARISON_AFTER = frozenset(
         "challengers", "lookalike", "lookalikes", "style", "esque", "clone", "clones",
     }
 )  # fmt: skip
-_WORD = re.compile(r"\w+", re.UNICODE)
+_WORD = re.compile(rf"{CJK_CHARACTER}|(?:(?!{CJK_CHARACTER})\w)+")
+"""A word, as the matcher counts them: a run of letters and digits, or one CJK character."""
 _NEXT_WORD = re.compile(r"[\s\-‐‑–—]*(\w+)")
 _NAME_TEXT = r"[A-Z0-9][\w.'’-]*(?:\s+[A-Z0-9][\w.'’-]*){0,2}"
 _JOINER_TEXT = r"(?:,|,?\s+(?:and|or|&))\s+"

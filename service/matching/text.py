@@ -58,6 +58,8 @@ _CJK_RANGES = (
     (0xF900, 0xFAFF),  # CJK compatibility ideographs
     (0x20000, 0x3134F),  # CJK extensions B-G
 )
+CJK_CHARACTER = "[" + "".join(f"\\U{low:08x}-\\U{high:08x}" for low, high in _CJK_RANGES) + "]"
+"""A regular-expression class of the characters that are words on their own."""
 _SPACE_RUN = re.compile(" {2,}")
 _WORDS = re.compile(f"{CJK}|{WORD}+")
 _NON_ASCII = re.compile("[^\x00-\x7f]")

@@ -62,6 +62,8 @@ def test_the_lead_ends_after_its_words() -> None:
     text = " ".join(f"w{n}" for n in range(LEAD_WORDS + 10))
     assert text[: lead_end_offset(text)].split()[-1] == f"w{LEAD_WORDS - 1}"
     assert lead_end_offset("short text") == len("short text")
+    # Chinese has no spaces: each character is a word, as the matcher counts them.
+    assert lead_end_offset("充电桩" * LEAD_WORDS) == LEAD_WORDS
 
 
 @pytest.mark.parametrize(
