@@ -6,8 +6,8 @@ Rules (status → outcome; the message never names the webhook URL, which is a s
   delivered, because the receiver accepted the request and sending again could post the
   message twice. The client logs such a body as a warning.
 - 429 → retryable, ``retry_after_s`` from ``Retry-After`` (seconds or HTTP-date), 1 s when it
-  is missing or unreadable, capped at one hour so a bad header cannot silence a channel for
-  days. A 429 is a request to slow down, not a failed attempt: the outbox asks
+  is missing or unreadable, capped (``service.retry``) so a bad header cannot silence a channel
+  for days. A 429 is a request to slow down, not a failed attempt: the outbox asks
   :func:`is_throttled` and, when it says yes, reschedules without counting an attempt.
   ``retry_after_s`` is set only when the channel is throttled (a 429 here, or the pacer
   giving up waiting), never for 5xx, so the test is exact.
@@ -28,10 +28,10 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from service.errors import DeliveryError
-from service.sources.fetch import retry_after_s
+from service.retry import DELIVERY_RETRY_AFTER_CEILING_S, parse_retry_after_s
 
 DEFAULT_RETRY_AFTER_S = 1.0
-MAX_RETRY_AFTER_S = 3600.0
+MAX_RETRY_AFTER_S = DELIVERY_RETRY_AFTER_CEILING_S
 REASON_MAX = 120
 BROKEN_CHANNEL_STATUSES = frozenset({403, 404, 410})
 
@@ -83,7 +83,7 @@ def response_reason(body: str) -> str:
 
 def _retry_after(headers: Mapping[str, str], *, now: datetime) -> float:
     value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
-    parsed = retry_after_s(value, now=now)
+    parsed = parse_retry_after_s(value, now=now)
     if parsed is None:
         return DEFAULT_RETRY_AFTER_S
     return min(parsed, MAX_RETRY_AFTER_S)

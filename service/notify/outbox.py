@@ -35,6 +35,7 @@ from service.errors import DeliveryError
 from service.logs import log_event
 from service.notify.channels import Delivered, Notifiers
 from service.notify.classify import is_throttled
+from service.retry import DELIVERY_RETRY_AFTER_CEILING_S, backoff_s, honoured_s
 from service.store import db, outbox
 from service.store.outbox import Claimed
 
@@ -290,9 +291,10 @@ class OutboxWorker:
 
     def _backoff_s(self, attempts: int, retry_after_s: float | None) -> float:
         s = self._settings
-        capped = min(s.delivery_retry_max_s, s.delivery_retry_base_s * 2 ** min(attempts - 1, 20))
-        delay = capped / 2 + self._rng.uniform(0, capped / 2)
-        return float(max(delay, retry_after_s or 0.0))
+        delay = backoff_s(
+            attempt=attempts, base_s=s.delivery_retry_base_s, max_s=s.delivery_retry_max_s, rng=self._rng
+        )
+        return honoured_s(delay, retry_after_s, ceiling_s=DELIVERY_RETRY_AFTER_CEILING_S)
 
     def _report_failure(self, channel: str, exc: DeliveryError, result: RoundResult, *, rows: int) -> None:
         if result.held:

@@ -39,7 +39,6 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Self
 from urllib.parse import urljoin, urlsplit
@@ -57,6 +56,7 @@ from service.errors import (
     TooManyRedirectsError,
     TransportError,
 )
+from service.retry import parse_retry_after_s
 from service.sources.guard import (
     AddressPolicy,
     GuardedNetworkBackend,
@@ -229,7 +229,7 @@ class Fetcher:
     async def _result(self, url: str, response: httpx.Response, *, host: str) -> FetchResult:
         status = response.status_code
         if status != 304 and not 200 <= status < 300:
-            retry_after = retry_after_s(response.headers.get("retry-after"), now=self._now())
+            retry_after = parse_retry_after_s(response.headers.get("retry-after"), now=self._now())
             raise HTTPStatusError(status, retry_after_s=retry_after)
         if status == 304:
             # HTTP gives a 304 no body; reading its end lets the connection be reused.
@@ -342,24 +342,6 @@ class BodyDecoder:
             self._inflater = zlib.decompressobj(self._GZIP_OR_ZLIB_WBITS)
             return leftover
         return b""
-
-
-def retry_after_s(value: str | None, *, now: datetime) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value (delta-seconds or HTTP-date), if valid."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isascii() and value.isdigit():  # str.isdigit also accepts "²", which float() refuses
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 def _conditional_headers(etag: str | None, last_modified: str | None) -> dict[str, str]:

@@ -7,7 +7,8 @@ declared together drift apart instead of polling in lockstep.
 
 After a failure the delay doubles with each consecutive failure, starting at the floor and
 capped at ``max_backoff_s``, with "equal jitter" (half fixed, half random). A ``Retry-After``
-from the server is honoured when it asks for more than that. A failing feed is never parked
+from the server is honoured when it asks for more than that (up to a day). Both rules are the
+shared retry policy of ``service.retry``. A failing feed is never parked
 for good: it keeps being retried at the capped delay, and the first success resets it.
 """
 
@@ -20,9 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
+from service.retry import FEED_RETRY_AFTER_CEILING_S, backoff_s, honoured_s
+
 _MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-maxage|max-age)\s*=\s*\"?(\d+)", re.IGNORECASE)
 JITTER_FRACTION = 0.1
-RETRY_AFTER_CEILING_S = 24 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,13 +69,6 @@ def next_poll_after_success(
     return now + timedelta(seconds=max(policy.floor_s, jittered))
 
 
-def backoff_s(*, failures: int, policy: PollPolicy, rng: random.Random) -> float:
-    """Exponential backoff with equal jitter for the n-th consecutive failure (n >= 1)."""
-    exponent = min(max(failures, 1) - 1, 30)
-    capped = float(min(policy.max_backoff_s, policy.floor_s * 2**exponent))
-    return capped / 2 + rng.uniform(0, capped / 2)
-
-
 def next_poll_after_failure(
     *,
     now: datetime,
@@ -82,7 +77,6 @@ def next_poll_after_failure(
     retry_after_s: float | None = None,
     rng: random.Random,
 ) -> datetime:
-    delay = backoff_s(failures=failures, policy=policy, rng=rng)
-    if retry_after_s is not None:
-        delay = max(delay, min(retry_after_s, RETRY_AFTER_CEILING_S))
+    delay = backoff_s(attempt=failures, base_s=policy.floor_s, max_s=policy.max_backoff_s, rng=rng)
+    delay = honoured_s(delay, retry_after_s, ceiling_s=FEED_RETRY_AFTER_CEILING_S)
     return now + timedelta(seconds=delay)

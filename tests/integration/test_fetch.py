@@ -31,7 +31,8 @@ from service.errors import (
     TooManyRedirectsError,
     TransportError,
 )
-from service.sources.fetch import Fetcher, retry_after_s
+from service.retry import parse_retry_after_s
+from service.sources.fetch import Fetcher
 from service.sources.guard import AddressPolicy, IPAddress
 from tests.support.httpserver import LoopbackHTTPServer, RecordedRequest, Reply
 
@@ -496,7 +497,7 @@ async def test_c14_error_statuses_carry_retry_after(
 
 
 def test_retry_after_accepts_a_naive_clock() -> None:
-    assert retry_after_s("Mon, 01 Jan 2024 00:00:30 GMT", now=datetime(2024, 1, 1)) == 30.0
+    assert parse_retry_after_s("Mon, 01 Jan 2024 00:00:30 GMT", now=datetime(2024, 1, 1)) == 30.0
 
 
 # -- per-host concurrency ------------------------------------------------------------------

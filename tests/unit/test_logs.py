@@ -9,7 +9,7 @@ import logging
 import pytest
 
 from service.logs import JsonFormatter, RedactSecrets, TextFormatter, log_event
-from service.sources.fetch import retry_after_s
+from service.retry import parse_retry_after_s
 
 SECRET = "https://hooks.slack.com/services/T000/B000/SECRETTOKEN"
 
@@ -42,4 +42,4 @@ def test_secrets_are_scrubbed_from_messages_fields_and_tracebacks(formatter: log
 def test_retry_after_never_raises(value: str, seconds: float | None) -> None:
     from datetime import UTC, datetime
 
-    assert retry_after_s(value, now=datetime(2026, 1, 1, tzinfo=UTC)) == seconds
+    assert parse_retry_after_s(value, now=datetime(2026, 1, 1, tzinfo=UTC)) == seconds
