@@ -13,6 +13,10 @@ sending and recording: it is sent again and logged "ambiguous, possible duplicat
 the one window where a receiver may see a message twice; every other update is fenced on
 the lease owner. A burst for one channel is grouped into as few messages as Slack's limits
 allow; messages older than ``delivery_max_age_s`` expire (the digest still lists them).
+
+An alert's status follows its messages (``sent`` when every immediate one was sent, ``failed``
+when one failed for good) and is settled in the same transaction that records them, so no
+crash between the two can leave an alert ``pending`` after its message went out.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import logging
 import random
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,14 +52,12 @@ class RoundResult:
     retried: int = 0
     failed: int = 0
     held: int = 0
-    touched_alerts: set[int] = field(default_factory=set)
 
     def add(self, other: RoundResult) -> None:
         self.sent += other.sent
         self.retried += other.retried
         self.failed += other.failed
         self.held += other.held
-        self.touched_alerts |= other.touched_alerts
 
     @property
     def attempted(self) -> int:
@@ -96,8 +98,6 @@ class OutboxWorker:
                 log_event(log, logging.ERROR, "delivery_round_failed", error=type(result).__name__)
                 continue
             total.add(result)
-        if total.touched_alerts:
-            await asyncio.to_thread(self._settle, total.touched_alerts)
         return total
 
     async def drain(self, *, timeout_s: float) -> RoundResult:
@@ -149,9 +149,6 @@ class OutboxWorker:
         with self._engine.connect() as conn:
             due = outbox.next_due(conn)
         return due is not None and due <= when
-
-    def _settle(self, alert_ids: set[int]) -> None:
-        db.run_transaction(self._engine, lambda conn: outbox.settle_alert_statuses(conn, alert_ids))
 
     # --- sending ----------------------------------------------------------------------------------
 
@@ -206,6 +203,8 @@ class OutboxWorker:
 
         def work(conn: Connection) -> list[int]:
             owned = outbox.mark_sent(conn, ids, owner=self._owner, now=now, ambiguous=ambiguous, note=note)
+            # In the same transaction: a worker killed after this commit leaves no alert pending.
+            outbox.settle_alert_statuses(conn, {a for r in chunk if r.id in owned for a in r.alert_ids})
             if owned and delivered.retry_to:
                 (row,) = chunk  # email and digest messages go one at a time
                 outbox.enqueue(conn, [self._follow_up(row, delivered.retry_to, now=now)])
@@ -223,7 +222,7 @@ class OutboxWorker:
             log_event(log, logging.WARNING, "delivery_partly_refused", channel=channel, detail=note)
         metrics.DELIVERIES_SENT.labels(channel).inc(len(owned))
         metrics.CHANNEL_BROKEN.labels(channel).set(0)
-        return RoundResult(sent=len(owned), touched_alerts={a for r in chunk for a in r.alert_ids})
+        return RoundResult(sent=len(owned))
 
     def _follow_up(self, row: Claimed, recipients: Sequence[str], *, now: datetime) -> dict[str, Any]:
         """The same message again, later, for the recipients whose server answered 4xx."""
@@ -283,7 +282,8 @@ class OutboxWorker:
                 )
                 return RoundResult(retried=len(tried))
             outbox.mark_failed(conn, tried, owner=self._owner, error=reason)
-            return RoundResult(failed=len(tried), touched_alerts=touched)
+            outbox.settle_alert_statuses(conn, touched)
+            return RoundResult(failed=len(tried))
 
         result = db.run_transaction(self._engine, work)
         self._report_failure(channel, exc, result, rows=len(tried))

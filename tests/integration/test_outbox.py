@@ -419,6 +419,37 @@ async def test_a7_receiver_down_stays_pending_is_retried_and_shows_in_health(
     assert alert_statuses(engine) == ["pending"]
 
 
+async def test_a_worker_killed_right_after_recording_a_send_leaves_no_alert_pending(
+    db_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    feed: LoopbackHTTPServer,
+    clock: FakeClock,
+    slack: SlackReceiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The alert's status is settled in the transaction that records the send: nothing after it
+    in the round (which dies here) is needed. It used to be settled at the end of the round."""
+    settings = await scenario(
+        db_url, tmp_path, feed, acme_items(1), notify=["slack"], slack_webhook_url=slack.url
+    )
+    worker, notifiers = make_worker(engine, settings, clock)
+    record = worker._sent
+
+    def record_then_die(*args: Any) -> Any:
+        record(*args)
+        raise RuntimeError("killed right after the send was recorded")
+
+    monkeypatch.setattr(worker, "_sent", record_then_die)
+    try:
+        await worker.run_once()
+    finally:
+        await notifiers.aclose()
+    assert len(slack.received) == 1
+    assert [r["state"] for r in rows(engine)] == ["sent"]
+    assert alert_statuses(engine) == ["sent"]
+
+
 # --- A10 ---------------------------------------------------------------------------------------
 
 A, B, C = acme_items(3, prefix="a10")
