@@ -109,7 +109,7 @@ async def run_service(settings: Settings) -> None:
                 id="tick",
             )
             ticker.add_job(
-                rt.delivery.tick,
+                rt.delivery.start_round,
                 "interval",
                 seconds=settings.deliver_tick_s,
                 max_instances=1,

@@ -1,7 +1,11 @@
 """The delivery side of the running service: one tick = the digest check, then one outbox round.
 
 Rounds never overlap (a lock), so a stop can wait for the round in progress to record what
-it sent before the process exits.
+it sent before the process exits. The scheduled job only *starts* a round
+(:meth:`Delivery.start_round`) and returns: a round that outlasts the tick (a slow receiver, a
+burst paced at one message a second) is normal, and the next tick finds it running and leaves
+it be, quietly. The scheduler's shutdown therefore never cancels a round half-way through a
+send; :meth:`Delivery.stop` waits for it instead.
 """
 
 from __future__ import annotations
@@ -10,35 +14,54 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
 from service.config import Settings
 from service.logs import log_event
 from service.notify.digest_job import DigestDraft, enqueue_digest, scheduled_period
-from service.notify.outbox import OutboxWorker, RoundResult
+from service.notify.outbox import RoundResult
 from service.notify.route import Available
 from service.store import db
 
 log = logging.getLogger(__name__)
 
 
+class Rounds(Protocol):
+    """What the service needs of the outbox worker (:class:`~service.notify.outbox.OutboxWorker`)."""
+
+    async def run_once(self) -> RoundResult: ...
+    async def drain(self, *, timeout_s: float) -> RoundResult: ...
+
+
 class Delivery:
     def __init__(
-        self, *, engine: Engine, worker: OutboxWorker, settings: Settings, clock: Callable[[], datetime]
+        self, *, engine: Engine, worker: Rounds, settings: Settings, clock: Callable[[], datetime]
     ) -> None:
         self._engine = engine
         self._worker = worker
         self._settings = settings
         self._clock = clock
         self._round = asyncio.Lock()
+        self._running: asyncio.Task[RoundResult] | None = None
         self._stopping = False
         self._handled_period: str | None = None  # today's digest already taken (here or elsewhere)
 
+    async def start_round(self) -> None:
+        """The scheduled job: start a round in the background unless one is still running."""
+        if self._stopping or (self._running is not None and not self._running.done()):
+            return
+        self._running = asyncio.create_task(self.tick())
+        self._running.add_done_callback(_report_crash)
+
     async def tick(self) -> RoundResult:
+        """One round now: the digest if due, then the outbox."""
         if self._stopping:
             return RoundResult()
         async with self._round:
+            if self._stopping:  # stop() came while we waited for the round before us
+                return RoundResult()
             await asyncio.to_thread(self.digest_if_due)
             return await self._worker.run_once()
 
@@ -81,3 +104,12 @@ class Delivery:
             log_event(log, logging.WARNING, "delivery_round_abandoned", grace_s=grace_s)
             return
         self._round.release()
+
+
+def _report_crash(task: asyncio.Task[RoundResult]) -> None:
+    """A background round that raised: logged once with its traceback (a bug, or the database)."""
+    if task.cancelled():
+        return
+    error = task.exception()
+    if error is not None:
+        log.error("delivery_round_crashed", exc_info=error)
