@@ -15,7 +15,7 @@ import trafilatura
 
 from service.errors import BaselineError, ParseError
 from service.sources.feed import RawEntry
-from service.sources.normalize import Item, clean_text, normalize_entry
+from service.sources.normalize import MAX_TEXT_CHARS, MAX_TITLE_CHARS, Item, clean_text, normalize_entry
 from service.sources.parse import parse_feed
 
 MAX_DOCUMENT_BYTES = 15 * 1024 * 1024
@@ -50,8 +50,8 @@ def extract_article(html: str, *, url: str | None = None) -> Article:
 class TextLimits:
     """The service's caps on stored titles and texts (``RIVALWATCH_MAX_TITLE_CHARS`` / ``_TEXT_``)."""
 
-    title_chars: int = 1000
-    text_chars: int = 20000
+    title_chars: int = MAX_TITLE_CHARS
+    text_chars: int = MAX_TEXT_CHARS
 
 
 AS_SERVED = TextLimits()

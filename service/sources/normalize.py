@@ -77,6 +77,11 @@ _ASCII_FOLD = bytes((c if c < 128 and chr(c).isalnum() else 32) for c in range(2
 _HTML_WINDOW_FACTOR = 4
 
 
+MAX_TITLE_CHARS = 1000
+MAX_TEXT_CHARS = 20000
+"""Characters of a title and a text kept by default (``RIVALWATCH_MAX_TITLE_CHARS`` / ``_TEXT_CHARS``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Item:
     key: str
@@ -90,7 +95,11 @@ class Item:
 
 
 def normalize_entry(
-    entry: RawEntry, *, feed_url: str, max_title_chars: int = 1000, max_text_chars: int = 20000
+    entry: RawEntry,
+    *,
+    feed_url: str,
+    max_title_chars: int = MAX_TITLE_CHARS,
+    max_text_chars: int = MAX_TEXT_CHARS,
 ) -> Item | None:
     """The stored form of one entry; None when it has no title, no usable link and no text."""
     title = _cap(html_to_text(entry.title), max_title_chars)
