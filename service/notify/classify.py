@@ -31,7 +31,6 @@ from service.errors import DeliveryError
 from service.retry import DELIVERY_RETRY_AFTER_CEILING_S, parse_retry_after_s
 
 DEFAULT_RETRY_AFTER_S = 1.0
-MAX_RETRY_AFTER_S = DELIVERY_RETRY_AFTER_CEILING_S
 REASON_MAX = 120
 BROKEN_CHANNEL_STATUSES = frozenset({403, 404, 410})
 
@@ -86,4 +85,4 @@ def _retry_after(headers: Mapping[str, str], *, now: datetime) -> float:
     parsed = parse_retry_after_s(value, now=now)
     if parsed is None:
         return DEFAULT_RETRY_AFTER_S
-    return min(parsed, MAX_RETRY_AFTER_S)
+    return min(parsed, DELIVERY_RETRY_AFTER_CEILING_S)

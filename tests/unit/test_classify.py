@@ -8,11 +8,11 @@ import pytest
 
 from service.notify.classify import (
     DEFAULT_RETRY_AFTER_S,
-    MAX_RETRY_AFTER_S,
     classify_slack_response,
     is_throttled,
     response_reason,
 )
+from service.retry import DELIVERY_RETRY_AFTER_CEILING_S
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -23,7 +23,7 @@ FAILURES = [
     (429, "", {}, True, DEFAULT_RETRY_AFTER_S, False, False, "429"),
     (429, "", {"Retry-After": "soon"}, True, DEFAULT_RETRY_AFTER_S, False, False, "429"),
     (429, "", {"Retry-After": "Wed, 01 May 2024 12:00:05 GMT"}, True, 5.0, False, False, "retry after 5 s"),
-    (429, "", {"Retry-After": "999999999"}, True, MAX_RETRY_AFTER_S, False, False, "429"),
+    (429, "", {"Retry-After": "999999999"}, True, DELIVERY_RETRY_AFTER_CEILING_S, False, False, "429"),
     (500, "rollup_error", {}, True, None, False, False, "rollup_error"),
     (502, "<html>bad gateway</html>", {}, True, None, False, False, "502"),
     (503, "", {"Retry-After": "7"}, True, None, False, False, "(empty body)"),
