@@ -39,7 +39,6 @@ from service.store import alerts as alert_store
 from service.store import db
 from service.store import feeds as feed_store
 from service.store import items as item_store
-from service.store.items import StoredItem
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,31 +201,39 @@ def _results(
         for feed_file, wanted in keys.items()
         for key, row in item_store.stored_items(conn, feed_ids[feed_file], wanted).items()
     }
-    located: list[tuple[Label, StoredItem | None]] = []
-    mentions: dict[int, dict[str, RuleOutcome]] = {}
-    for label, item in items:
-        kept = stored.get((label.feed_file, item.key)) if item is not None else None
-        if item is not None and kept is not None:
-            mentions[kept.id] = _mentions(book, item)
-        located.append((label, kept))
+    located = [
+        (label, item, stored.get((label.feed_file, item.key)) if item is not None else None)
+        for label, item in items
+    ]
     outcomes: dict[int, dict[str, RuleOutcome]] = {}
     raised_on: dict[int, set[int]] = {}
-    for alert in alert_store.alerts_of_stories(conn, [s.story_id for _, s in located if s is not None]):
+    for alert in alert_store.alerts_of_stories(conn, [s.story_id for _, _, s in located if s is not None]):
         outcomes.setdefault(alert.story_id, {})[alert.rule_id] = _outcome(alert)
         raised_on.setdefault(alert.story_id, set()).add(alert.item_id)
-    return [
-        ItemResult(
-            label,
-            stored is not None,
-            (mentions[stored.id] | outcomes.get(stored.story_id, {})) if stored else {},
-            leads_story=stored is None or raised_on.get(stored.story_id, {stored.id}) == {stored.id},
+    results = []
+    for label, item, kept in located:
+        if item is None or kept is None:
+            results.append(ItemResult(label, False, {}))
+            continue
+        raised = outcomes.get(kept.story_id, {})
+        unraised = [rule for rule in book.rules if rule not in raised]
+        results.append(
+            ItemResult(
+                label,
+                True,
+                _mentions(book, item, unraised) | raised,
+                leads_story=raised_on.get(kept.story_id, {kept.id}) == {kept.id},
+            )
         )
-        for label, stored in located
-    ]
+    return results
 
 
-def _mentions(book: RuleBook, item: Item) -> dict[str, RuleOutcome]:
-    """Rules that matched the item but raised nothing, as it is not about their subject."""
+def _mentions(book: RuleBook, item: Item, rules: Sequence[str]) -> dict[str, RuleOutcome]:
+    """Of ``rules``, those that matched the item but raised nothing: not about their subject.
+
+    Only rules without an alert on the story are asked, so the item is not judged twice."""
+    if not rules:
+        return {}
     return {
         a.rule.id: RuleOutcome(
             a.rule.id,
@@ -235,7 +242,7 @@ def _mentions(book: RuleBook, item: Item) -> dict[str, RuleOutcome]:
             None,
             tuple(a.matched_terms),
         )
-        for a in assess(book, title=item.title, text=item.text)
+        for a in assess(book, title=item.title, text=item.text, only=rules)
         if not a.about_subject
     }
 
