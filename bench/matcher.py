@@ -165,7 +165,7 @@ def measure_judging(items: Sequence[tuple[str, str]], *, repetitions: int) -> di
     from service.alerts.assess import assess
     from service.rulebook import load_rulebook
 
-    book = load_rulebook(PROJECT_ROOT / "rules", engine=None, now=datetime.now(UTC))
+    book = load_rulebook(PROJECT_ROOT / "rules", now=datetime.now(UTC))
 
     def only_match() -> int:
         return sum(len(book.matcher.match(title=t, text=x)) for t, x in items)

@@ -1,9 +1,10 @@
 """The active rules version: rules, their compiled matcher and the baselines, swapped as one.
 
-Loading reads the feed declarations (to check rule references), the baseline files (storing
-a new version of each changed one) and the rule files, then compiles every enabled rule into
-one matcher. Any problem anywhere raises ConfigError and nothing changes: the caller keeps
-the last good book, so a broken file never half-activates.
+Building a book is pure. ``read_checked_rules`` reads the baseline and rule files, checks the
+rules against the declared feeds and baselines, and compiles every enabled rule into one
+matcher; any problem raises ConfigError. ``build_rulebook`` puts that together with the
+baselines as stored (their versions are what alerts cite). Storing them is the reloader's job
+(``service.reload``); ``load_rulebook`` is the dry run that stores nothing.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy.engine import Engine
-
 from service.baselines.model import Baseline, load_baselines, load_baselines_strict
 from service.baselines.novelty import BaselineProfile, compile_baseline
 from service.errors import Problem
@@ -22,9 +21,8 @@ from service.matching.compile import Matcher, compile_rules
 from service.matching.language import Expr
 from service.matching.rules import load_rules, load_rules_strict
 from service.matching.ruleset import Rule
-from service.sources.declared import load_feeds
-from service.store import db
-from service.store.baselines import StoredBaseline, sync_baselines
+from service.sources.declared import FeedSpec, load_feeds
+from service.store.baselines import StoredBaseline
 
 BASELINES_DIR = "baselines"
 
@@ -78,27 +76,39 @@ def read_baselines(rules_dir: Path) -> tuple[Baseline, ...]:
     return load_baselines_strict(directory) if directory.is_dir() else ()
 
 
-def load_rulebook(rules_dir: Path, *, engine: Engine | None, now: datetime) -> RuleBook:
-    """Read, check and compile; with an engine, store changed baselines as new versions.
+@dataclass(frozen=True, slots=True)
+class CheckedRules:
+    """A rules directory read, checked and compiled, its baselines not yet stored."""
 
-    Without an engine (dry runs) baselines are used as read, with version 0.
-    """
-    declared = load_feeds(rules_dir)
+    version: str
+    enabled: tuple[Rule, ...]
+    matcher: Matcher
+    baselines: tuple[Baseline, ...]
+
+
+def read_checked_rules(rules_dir: Path, *, feeds: Sequence[FeedSpec]) -> CheckedRules:
+    """Baselines and rules, checked against ``feeds`` and each other; ConfigError on any problem."""
     baselines = read_baselines(rules_dir)
     ruleset = load_rules_strict(
         rules_dir,
-        known_feeds={f.name for f in declared.feeds},
-        known_tags={t for f in declared.feeds for t in f.tags},
+        known_feeds={f.name for f in feeds},
+        known_tags={t for f in feeds for t in f.tags},
         known_baselines={b.id for b in baselines},
     )
-    enabled = [r for r in ruleset.rules if r.enabled]
-    matcher = compile_rules(matcher_entries(enabled))
-    if engine is None:
-        stored = {b.id: StoredBaseline(b, 0, now) for b in baselines}
-    else:
-        stored = db.run_transaction(engine, lambda conn: sync_baselines(conn, baselines, now=now))
+    enabled = tuple(r for r in ruleset.rules if r.enabled)
+    return CheckedRules(ruleset.version, enabled, compile_rules(matcher_entries(enabled)), baselines)
+
+
+def build_rulebook(checked: CheckedRules, stored: Mapping[str, StoredBaseline]) -> RuleBook:
+    """The book on the baselines as stored, each prepared for judging once."""
     known = {key: KnownBaseline.of(value) for key, value in stored.items()}
-    return RuleBook(ruleset.version, {r.id: r for r in enabled}, matcher, known)
+    return RuleBook(checked.version, {r.id: r for r in checked.enabled}, checked.matcher, known)
+
+
+def load_rulebook(rules_dir: Path, *, now: datetime) -> RuleBook:
+    """The book a dry run uses: nothing is stored, baselines count as read, with version 0."""
+    checked = read_checked_rules(rules_dir, feeds=load_feeds(rules_dir).feeds)
+    return build_rulebook(checked, {b.id: StoredBaseline(b, 0, now) for b in checked.baselines})
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from service.notify.channels import Notifiers
 from service.notify.outbox import OutboxWorker
 from service.notify.service import Delivery
 from service.pipeline import Poller, PollOutcome
+from service.reload import Reloader
 from service.rulebook import ActiveRuleBook, RulesState
 from service.scheduler import Scheduler, make_owner_id
 from service.sources.fetch import Fetcher
@@ -67,13 +68,14 @@ async def open_runtime(settings: Settings, *, load_rules: bool = True) -> AsyncI
             rng=rng,
             rulebook=rules.get,
         )
-        scheduler = Scheduler(poller=poller, rules_dir=settings.rules_dir, rules=rules)
+        reloader = Reloader(engine=engine, rules_dir=settings.rules_dir, rules=rules, clock=utcnow)
         if load_rules:
-            scheduler.load_declarations()
+            reloader.load()
         worker = OutboxWorker(
             engine=engine, notifiers=notifiers, settings=settings, owner=owner, clock=utcnow, rng=rng
         )
         delivery = Delivery(engine=engine, worker=worker, settings=settings, clock=utcnow)
+        scheduler = Scheduler(poller=poller, reloader=reloader)
         yield Runtime(engine, poller, scheduler, delivery)
     finally:
         await notifiers.aclose()
@@ -118,7 +120,7 @@ async def run_service(settings: Settings) -> None:
                 id="deliver",
             )
             ticker.start()
-            api = _start_api(settings, rt.engine, rules=lambda: rt.scheduler.rules.state)
+            api = _start_api(settings, rt.engine, rules=lambda: rt.scheduler.reloader.rules.state)
             log_event(
                 log,
                 logging.INFO,

@@ -1,10 +1,9 @@
 """The scheduler only ticks; every bit of state lives in the database.
 
 Each tick (APScheduler's interval job, one at a time, missed ticks coalesced):
-1. re-read feeds, rules and baselines when a file in the rules directory changed (an invalid
-   set keeps the last good one in force and is reported);
-2. claim as many due feeds as there are free poll slots, under a lease;
-3. start one poll task per claimed feed and return at once, so a slow feed never delays
+1. asks the reloader to apply the declarations if a file changed (``service.reload``);
+2. claims as many due feeds as there are free poll slots, under a lease;
+3. starts one poll task per claimed feed and returns at once, so a slow feed never delays
    the next tick or the other feeds.
 
 Because leases and next-poll times are rows, a doubled or missed tick, a restart or a second
@@ -20,21 +19,14 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Callable, Sequence
 from datetime import datetime
-from pathlib import Path
-
-from sqlalchemy.exc import SQLAlchemyError
 
 from service.config import Settings
-from service.errors import ConfigError
 from service.logs import log_event
 from service.pipeline import Poller, PollOutcome
-from service.rulebook import ActiveRuleBook, load_rulebook
-from service.sources.declared import FeedSpec, load_feeds_strict
+from service.reload import Reloader
 from service.store import db
 from service.store import feeds as feed_store
-from service.yamlfile import yaml_files
 
 log = logging.getLogger(__name__)
 
@@ -44,34 +36,10 @@ def make_owner_id() -> str:
     return f"{socket.gethostname()[:32]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
-def rules_signature(rules_dir: Path) -> tuple[tuple[str, int, int], ...]:
-    """Cheap change detector for the rules directory: names, sizes and mtimes of YAML files."""
-    if not rules_dir.is_dir():
-        return ()
-    out = []
-    for path in yaml_files(rules_dir):  # every file a reload reads, baselines included
-        try:
-            stat = path.stat()
-        except OSError:
-            continue
-        out.append((str(path), stat.st_size, stat.st_mtime_ns))
-    return tuple(out)
-
-
 class Scheduler:
-    def __init__(
-        self,
-        *,
-        poller: Poller,
-        rules_dir: Path,
-        rules: ActiveRuleBook,
-        load_declared: Callable[[Path], Sequence[FeedSpec]] = load_feeds_strict,
-    ) -> None:
+    def __init__(self, *, poller: Poller, reloader: Reloader) -> None:
         self._poller = poller
-        self._rules = rules
-        self._rules_dir = rules_dir
-        self._load_declared = load_declared
-        self._signature: tuple[tuple[str, int, int], ...] | None = None
+        self._reloader = reloader
         self._tasks: dict[int, asyncio.Task[PollOutcome]] = {}
         self._stopping = False
         self.outcomes: list[PollOutcome] = []
@@ -81,68 +49,12 @@ class Scheduler:
         return self._poller.settings
 
     @property
-    def rules(self) -> ActiveRuleBook:
-        return self._rules
+    def reloader(self) -> Reloader:
+        return self._reloader
 
     @property
     def in_flight(self) -> int:
         return len(self._tasks)
-
-    # --- declarations ---------------------------------------------------------------------------
-
-    def load_declarations(self) -> feed_store.SyncReport:
-        """Load feeds, baselines and rules; apply them only if all are valid (else ConfigError).
-
-        Nothing is half-activated: the feeds table and the active rule book change together,
-        after everything was read and checked.
-        """
-        signature = rules_signature(self._rules_dir)
-        declared = self._load_declared(self._rules_dir)
-        now = self._poller.clock()
-        book = load_rulebook(self._rules_dir, engine=self._poller.engine, now=now)
-        report = db.run_transaction(
-            self._poller.engine, lambda conn: feed_store.sync_declared(conn, declared, now=now)
-        )
-        self._rules.set(book, at=now)
-        self._signature = signature
-        log_event(
-            log,
-            logging.INFO,
-            "rules_active",
-            version=book.version[:12],
-            rules=len(book.rules),
-            baselines=len(book.baselines),
-        )
-        if report.added or report.changed or report.removed:
-            log_event(
-                log,
-                logging.INFO,
-                "feeds_synced",
-                added=len(report.added),
-                changed=len(report.changed),
-                removed=len(report.removed),
-            )
-        return report
-
-    def _reload_if_changed(self) -> None:
-        if rules_signature(self._rules_dir) == self._signature:
-            return
-        try:
-            self.load_declarations()
-        except SQLAlchemyError as exc:
-            # Retried at the next tick (the signature is left unchanged); polling goes on.
-            log_event(log, logging.ERROR, "declarations_reload_failed", error=str(getattr(exc, "orig", exc)))
-        except ConfigError as exc:
-            self._signature = rules_signature(self._rules_dir)
-            self._rules.reject(exc.problems, at=self._poller.clock())
-            log_event(
-                log,
-                logging.ERROR,
-                "declarations_reload_rejected",
-                problems=len(exc.problems),
-                detail=str(exc),
-                kept="last good feeds and rules",
-            )
 
     def spread_overdue(self) -> int:
         s = self._settings
@@ -157,10 +69,13 @@ class Scheduler:
     # --- ticking --------------------------------------------------------------------------------
 
     async def tick(self) -> int:
-        """Claim due feeds for the free slots and start polling them; returns how many."""
+        """Apply changed declarations, claim due feeds for the free slots, start polling them.
+
+        Returns how many feeds were claimed.
+        """
         if self._stopping:
             return 0
-        await asyncio.to_thread(self._reload_if_changed)
+        await asyncio.to_thread(self._reloader.reload_if_changed)
         free = self._settings.poll_concurrency - len(self._tasks)
         claimed = await asyncio.to_thread(self._claim, free, force=False, polled_before=None)
         for feed in claimed:

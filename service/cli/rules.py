@@ -69,7 +69,7 @@ def test(
         typer.echo("give one of --text, --file, --url, --item, or --title with an optional --text", err=True)
         raise typer.Exit(2)
     loaded = guarded(settings)
-    book = guarded(lambda: load_rulebook(loaded.rules_dir, engine=None, now=datetime.now(UTC)))
+    book = guarded(lambda: load_rulebook(loaded.rules_dir, now=datetime.now(UTC)))
     only = _known_rules(book, rule_ids)
     if title is not None:
         articles = [item_as_polled(title=title, body=text or "", limits=_limits(loaded))]
@@ -164,7 +164,7 @@ def backtest(
     """Replay a rule over stored items: what would have alerted, what would have been suppressed."""
     loaded = guarded(settings)
     now = datetime.now(UTC)
-    book = guarded(lambda: load_rulebook(loaded.rules_dir, engine=None, now=now))
+    book = guarded(lambda: load_rulebook(loaded.rules_dir, now=now))
     _known_rules(book, [rule_id])
     rule = book.rules[rule_id]
 

@@ -32,7 +32,8 @@ from service.errors import ParseError
 from service.evaluation.labels import Label
 from service.evaluation.score import NOT_ABOUT_SUBJECT, Figure, ItemResult, RuleOutcome
 from service.pipeline import normalise_entries, parse_document, store_and_judge
-from service.rulebook import RuleBook, load_rulebook
+from service.reload import store_rulebook
+from service.rulebook import RuleBook
 from service.sources.article import EVERY_ENTRY
 from service.sources.normalize import Item, canonical_url, clean_text
 from service.store import alerts as alert_store
@@ -87,7 +88,7 @@ def replay(labels: Sequence[Label], *, feeds_dir: Path, settings: Settings) -> R
         try:
             with _quiet("alembic"):  # a scratch schema: its migration steps are nobody's news
                 db.upgrade(engine)
-            book = watching_every_feed(load_rulebook(settings.rules_dir, engine=engine, now=now))
+            book = watching_every_feed(store_rulebook(engine, settings.rules_dir, now=now))
             return _run(engine, book, labels, feeds_dir=feeds_dir, settings=settings, now=now)
         finally:
             engine.dispose()

@@ -30,7 +30,7 @@ def active_rules(tmp_path: Path) -> ActiveRuleBook:
     rules.mkdir()
     (rules / "watch.yaml").write_text("rules:\n  - id: watch\n    name: Watch\n    match: BYD\n")
     active = ActiveRuleBook()
-    active.set(load_rulebook(rules, engine=None, now=NOW), at=NOW)
+    active.set(load_rulebook(rules, now=NOW), at=NOW)
     return active
 
 

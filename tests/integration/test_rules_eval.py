@@ -140,7 +140,7 @@ def test_the_dry_run_reaches_the_live_verdict_for_every_labelled_item(
     settings = every_entry(shipped_settings(tmp_path))
     feeds_dir = shared_dir / "feeds"
     live = dev_evaluation.replay
-    book = watching_every_feed(load_rulebook(settings.rules_dir, engine=None, now=datetime.now(UTC)))
+    book = watching_every_feed(load_rulebook(settings.rules_dir, now=datetime.now(UTC)))
     documents: dict[str, tuple[Document, list[Article]]] = {}
     compared = 0
     for result in live.results:

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from service.config import Settings
 from service.pipeline import Poller
+from service.reload import Reloader
 from service.rulebook import ActiveRuleBook
 from service.scheduler import Scheduler
 from service.sources.fetch import Fetcher
@@ -54,7 +55,8 @@ async def scheduler_for(settings: Settings, engine: Engine) -> AsyncIterator[Sch
         rulebook=rules.get,
     )
     try:
-        yield Scheduler(poller=poller, rules_dir=settings.rules_dir, rules=rules)
+        reloader = Reloader(engine=engine, rules_dir=settings.rules_dir, rules=rules, clock=utcnow)
+        yield Scheduler(poller=poller, reloader=reloader)
     finally:
         await fetcher.aclose()
 
@@ -76,7 +78,7 @@ async def test_slow_feeds_do_not_hold_up_the_others(
     write_feeds(tmp_path / "rules", declared)
     settings = test_settings(db_url, tmp_path / "rules", poll_concurrency=3, fetch_per_host_concurrency=8)
     async for scheduler in scheduler_for(settings, engine):
-        scheduler.load_declarations()
+        scheduler.reloader.load()
         for _ in range(40):  # bounded: at most 40 ticks of 0.1 s
             await scheduler.tick()
             statuses = names_by_status(engine)
@@ -99,7 +101,7 @@ async def test_declarations_reload_on_change_and_a_broken_file_keeps_the_last_go
     write_feeds(rules, [("a", server.url("/a.xml"))])
     settings = test_settings(db_url, rules)
     async for scheduler in scheduler_for(settings, engine):
-        scheduler.load_declarations()
+        scheduler.reloader.load()
         write_feeds(rules, [("a", server.url("/a.xml")), ("b", server.url("/b.xml"))])
         await scheduler.tick()
         assert set(names_by_status(engine)) == {"a", "b"}
@@ -130,7 +132,7 @@ async def test_a_full_database_fails_the_poll_cleanly_and_it_recovers(
         dbapi_conn.execute(f"PRAGMA max_page_count = {pages + 2}")
 
     async for scheduler in scheduler_for(settings, full):
-        scheduler.load_declarations()
+        scheduler.reloader.load()
         (outcome,) = await scheduler.poll_all_once()
     assert outcome.outcome == "failed" and "full" in (outcome.error or "")
     with full.connect() as conn:
@@ -190,26 +192,29 @@ async def test_a_broken_rule_file_keeps_the_last_good_rules_and_a_fix_activates(
     rule_file.write_text("rules:\n  - id: watch\n    name: Watch\n    match: alpha\n")
     settings = test_settings(db_url, rules)
     async for scheduler in scheduler_for(settings, engine):
-        scheduler.load_declarations()
-        book = scheduler.rules.get()
+        scheduler.reloader.load()
+        book = scheduler.reloader.rules.get()
         assert book is not None and [m.rule_id for m in book.matcher.match(title="alpha", text="")] == [
             "watch"
         ]
 
-        assert scheduler.rules.state.rejected_at is None
+        assert scheduler.reloader.rules.state.rejected_at is None
 
         rule_file.write_text("rules:\n  - id: watch\n    name: Watch\n    match: (beta\n")
         await scheduler.tick()
-        assert scheduler.rules.get() is book  # the broken file changed nothing
-        refused = scheduler.rules.state
+        assert scheduler.reloader.rules.get() is book  # the broken file changed nothing
+        refused = scheduler.reloader.rules.state
         assert refused.rejected_at is not None and refused.book is book
         assert len(refused.problems) == 1 and refused.problems[0].startswith(f"{rule_file}:4:")
 
         rule_file.write_text("rules:\n  - id: watch\n    name: Watch\n    match: beta\n")
         await scheduler.tick()
-        fixed = scheduler.rules.get()
+        fixed = scheduler.reloader.rules.get()
         assert fixed is not None and fixed is not book and fixed.version != book.version
-        assert scheduler.rules.state.rejected_at is None and scheduler.rules.state.problems == ()
+        assert (
+            scheduler.reloader.rules.state.rejected_at is None
+            and scheduler.reloader.rules.state.problems == ()
+        )
         assert [m.rule_id for m in fixed.matcher.match(title="beta", text="")] == ["watch"]
         assert fixed.matcher.match(title="alpha", text="") == []
         await scheduler.drain(grace_s=5)

@@ -397,7 +397,7 @@ def shipped() -> RuleSet:
 
 @pytest.fixture(scope="module")
 def shipped_book() -> RuleBook:
-    return load_rulebook(SHIPPED_RULES, engine=None, now=datetime.now(UTC))
+    return load_rulebook(SHIPPED_RULES, now=datetime.now(UTC))
 
 
 def raised_by(book: RuleBook, *, title: str, text: str = "") -> set[str]:

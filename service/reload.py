@@ -1,0 +1,160 @@
+"""Reloading the declarations: feeds, rules and baselines, applied together or not at all.
+
+A reload first reads and checks every file (feeds, baselines, rules) without touching the
+database. A problem anywhere raises ConfigError; on a reload the last good set stays in force
+and the refusal is recorded on the ActiveRuleBook. A good set is then written in ONE
+transaction (the feeds table, then a new version of each changed baseline), and only after it
+committed is the rule book built on the stored baselines and made active. A database failure
+rolls the whole set back and leaves the change unseen, so the next reload tries again.
+
+What counts as a change: a YAML file under the rules directory (baselines included) was
+added, removed, resized or touched.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from service.errors import ConfigError
+from service.logs import log_event
+from service.rulebook import ActiveRuleBook, CheckedRules, RuleBook, build_rulebook, read_checked_rules
+from service.sources.declared import FeedSpec, load_feeds, load_feeds_strict
+from service.store import db
+from service.store.baselines import StoredBaseline, sync_baselines
+from service.store.feeds import SyncReport, sync_declared
+from service.yamlfile import yaml_files
+
+log = logging.getLogger(__name__)
+
+Signature = tuple[tuple[str, int, int], ...]
+
+
+def rules_signature(rules_dir: Path) -> Signature:
+    """Cheap change detector for the rules directory: names, sizes and mtimes of YAML files."""
+    if not rules_dir.is_dir():
+        return ()
+    out = []
+    for path in yaml_files(rules_dir):  # every file a reload reads, baselines included
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        out.append((str(path), stat.st_size, stat.st_mtime_ns))
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Declarations:
+    """Everything a reload applies, read and checked, nothing stored yet."""
+
+    feeds: Sequence[FeedSpec]
+    rules: CheckedRules
+
+
+def _store_declarations(
+    conn: Connection, declarations: Declarations, *, now: datetime
+) -> tuple[SyncReport, dict[str, StoredBaseline]]:
+    """Feeds, then baselines, in the caller's transaction: both commit or neither does."""
+    report = sync_declared(conn, declarations.feeds, now=now)
+    return report, sync_baselines(conn, declarations.rules.baselines, now=now)
+
+
+def store_rulebook(engine: Engine, rules_dir: Path, *, now: datetime) -> RuleBook:
+    """Read and check the rules, store changed baselines, and build the book on the stored ones.
+
+    For a one-off run on its own database (the evaluation replay): the feeds table is left alone.
+    """
+    checked = read_checked_rules(rules_dir, feeds=load_feeds(rules_dir).feeds)
+    stored = db.run_transaction(engine, lambda conn: sync_baselines(conn, checked.baselines, now=now))
+    return build_rulebook(checked, stored)
+
+
+class Reloader:
+    """Keeps the feeds table and the active rule book in step with the rules directory."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        rules_dir: Path,
+        rules: ActiveRuleBook,
+        clock: Callable[[], datetime],
+        load_declared: Callable[[Path], Sequence[FeedSpec]] = load_feeds_strict,
+    ) -> None:
+        self._engine = engine
+        self._rules_dir = rules_dir
+        self._rules = rules
+        self._clock = clock
+        self._load_declared = load_declared
+        self._signature: Signature | None = None
+
+    @property
+    def rules(self) -> ActiveRuleBook:
+        return self._rules
+
+    def _read(self) -> Declarations:
+        """Every declaration file, read and checked (ConfigError listing the problems)."""
+        feeds = self._load_declared(self._rules_dir)
+        return Declarations(feeds, read_checked_rules(self._rules_dir, feeds=feeds))
+
+    def load(self) -> SyncReport:
+        """Apply the declarations on disk now, or raise ConfigError and change nothing."""
+        signature = rules_signature(self._rules_dir)
+        declarations = self._read()
+        now = self._clock()
+        report, stored = db.run_transaction(
+            self._engine, lambda conn: _store_declarations(conn, declarations, now=now)
+        )
+        book = build_rulebook(declarations.rules, stored)
+        self._rules.set(book, at=now)
+        self._signature = signature
+        _log_applied(book, report)
+        return report
+
+    def reload_if_changed(self) -> None:
+        """Apply the declarations if a file changed; never raises for bad files or a bad database."""
+        if rules_signature(self._rules_dir) == self._signature:
+            return
+        try:
+            self.load()
+        except SQLAlchemyError as exc:
+            # Retried at the next tick (the signature is left unchanged); polling goes on.
+            log_event(log, logging.ERROR, "declarations_reload_failed", error=str(getattr(exc, "orig", exc)))
+        except ConfigError as exc:
+            self._signature = rules_signature(self._rules_dir)
+            self._rules.reject(exc.problems, at=self._clock())
+            log_event(
+                log,
+                logging.ERROR,
+                "declarations_reload_rejected",
+                problems=len(exc.problems),
+                detail=str(exc),
+                kept="last good feeds and rules",
+            )
+
+
+def _log_applied(book: RuleBook, report: SyncReport) -> None:
+    log_event(
+        log,
+        logging.INFO,
+        "rules_active",
+        version=book.version[:12],
+        rules=len(book.rules),
+        baselines=len(book.baselines),
+    )
+    if report.added or report.changed or report.removed:
+        log_event(
+            log,
+            logging.INFO,
+            "feeds_synced",
+            added=len(report.added),
+            changed=len(report.changed),
+            removed=len(report.removed),
+        )
