@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from service.alerts.assess import Assessment
-from service.alerts.judge import fact_change_json
+from service.alerts.model import Alert
 from service.pipeline import PollOutcome
 from service.rulebook import RulesState
 from service.store.feeds import FeedHealth
@@ -117,27 +117,27 @@ def outcome_json(outcome: PollOutcome) -> dict[str, Any]:
     }
 
 
-def alert_json(alert: Mapping[str, Any]) -> dict[str, Any]:
-    """An alert row as the contract names it (`rule`, `feed`, `matched`, ...), plus its reasons."""
+def alert_json(alert: Alert) -> dict[str, Any]:
+    """An alert as the contract names it (`rule`, `feed`, `matched`, ...), plus its reasons."""
     return {
-        "id": alert["id"],
-        "rule": alert["rule_id"],
-        "rule_name": alert["rule_name"],
-        "kind": alert["kind"],
-        "title": alert["title"],
-        "url": alert["url"],
-        "feed": alert.get("feed_name"),
-        "status": alert["status"],
-        "severity": alert["severity"],
-        "novelty": alert["novelty"],
-        "matched": list(alert["matched"]),
-        "snippet": alert["snippet"],
-        "fact_changes": list(alert["fact_changes"]),
-        "new_terms": list(alert["new_terms"]),
-        "baselines": list(alert["baselines"]),
-        "reason": alert["reason"],
-        "story_id": alert["story_id"],
-        "created_at": iso(alert["created_at"]),
+        "id": alert.id,
+        "rule": alert.rule_id,
+        "rule_name": alert.rule_name,
+        "kind": alert.kind,
+        "title": alert.title,
+        "url": alert.url,
+        "feed": alert.feed_name,
+        "status": alert.status,
+        "severity": alert.severity,
+        "novelty": alert.novelty,
+        "matched": list(alert.matched),
+        "snippet": alert.snippet,
+        "fact_changes": [c.to_json() for c in alert.fact_changes],
+        "new_terms": list(alert.new_terms),
+        "baselines": [dict(ref) for ref in alert.baselines],
+        "reason": alert.reason,
+        "story_id": alert.story_id,
+        "created_at": iso(alert.created_at),
     }
 
 
@@ -148,7 +148,7 @@ def assessment_json(found: Assessment) -> dict[str, Any]:
         "matched": found.matched_terms,
         "status": verdict.status if verdict else None,
         "novelty": None if verdict is None or verdict.novelty is None else round(verdict.novelty, 4),
-        "fact_changes": [fact_change_json(c) for c in verdict.fact_changes] if verdict else [],
+        "fact_changes": [c.to_json() for c in verdict.fact_changes] if verdict else [],
         "new_terms": list(verdict.new_terms) if verdict else [],
         "reason": verdict.reason if verdict else None,
         "about_subject": found.about_subject,

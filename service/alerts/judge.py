@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from service.baselines.facts import FactChange, find_fact_changes
 from service.baselines.model import Baseline
@@ -75,16 +75,3 @@ def decide(evidence: Evidence, *, threshold: float) -> Verdict:
     if novelty.new_terms:
         reason += f"; new: {', '.join(novelty.new_terms[:5])}"
     return Verdict("pending", novelty.score, (), novelty.new_terms, reason)
-
-
-def fact_change_json(change: FactChange) -> dict[str, Any]:
-    """The contract's ``{fact, baseline, new}`` plus what a reader needs to trust it."""
-    return {
-        "fact": change.metric,
-        "fact_id": change.fact_id,
-        "baseline": change.baseline,
-        "new": change.new,
-        "unit": change.unit,
-        "display": change.display,
-        "evidence": change.evidence,
-    }

@@ -11,15 +11,15 @@ never leaves an item stored without its alerts.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from service.alerts.assess import Assessment, assess
-from service.alerts.judge import fact_change_json
+from service.alerts.model import Alert, NewAlert
 from service.alerts.volume import check_volume, window_bucket
 from service.matching.ruleset import Rule
 from service.rulebook import RuleBook
@@ -39,7 +39,7 @@ class FeedRef:
 class AlertTally:
     pending: int = 0
     suppressed: int = 0
-    inserted: tuple[Mapping[str, Any], ...] = ()  # the alert rows actually stored, with their ids
+    inserted: tuple[Alert, ...] = ()  # the alerts actually stored, with their ids
 
     @property
     def total(self) -> int:
@@ -54,7 +54,7 @@ def raise_alerts(
     new: Sequence[tuple[StoredItem, Item]],
     now: datetime,
 ) -> AlertTally:
-    rows: dict[str, dict[str, Any]] = {}
+    raised: dict[str, NewAlert] = {}
     hits: list[dict[str, Any]] = []
     volume_rules: set[str] = set()
     for stored, item in new:
@@ -72,56 +72,78 @@ def raise_alerts(
             if found.verdict is None:
                 volume_rules.add(found.rule.id)
                 continue
-            row = keyword_alert(found, book=book, feed=feed, stored=stored, item=item, now=now)
-            rows.setdefault(row["dedup_key"], row)
+            alert = keyword_alert(found, book=book, feed=feed, stored=stored, item=item, now=now)
+            raised.setdefault(alert.dedup_key, alert)
     alert_store.record_hits(conn, hits)
     for rule_id in sorted(volume_rules):
         spike = volume_alert(conn, book=book, rule=book.rules[rule_id], now=now)
         if spike is not None:
-            rows.setdefault(spike["dedup_key"], spike)
-    inserted = alert_store.insert_alerts(conn, list(rows.values()))
-    saved = tuple(rows[key] | {"id": alert_id, "feed_name": feed.name} for key, alert_id in inserted.items())
-    statuses = [row["status"] for row in saved]
-    return AlertTally(statuses.count("pending"), statuses.count("suppressed"), saved)
+            raised.setdefault(spike.dedup_key, spike)
+    inserted = tuple(alert_store.insert_alerts(conn, list(raised.values())))
+    statuses = [alert.status for alert in inserted]
+    return AlertTally(statuses.count("pending"), statuses.count("suppressed"), inserted)
 
 
-def _base_row(rule: Rule, *, book: RuleBook, now: datetime) -> dict[str, Any]:
-    return {
-        "rule_id": rule.id,
-        "rule_name": rule.name,
-        "rules_version": book.version,
-        "kind": rule.kind,
-        "severity": rule.severity,
-        "notify": list(rule.notify) if rule.notify is not None else None,
-        "baselines": book.baseline_refs(rule),
-        "created_at": now,
-    }
+def _raised(
+    rule: Rule,
+    *,
+    book: RuleBook,
+    dedup_key: str,
+    status: str,
+    title: str,
+    snippet: str,
+    reason: str,
+    now: datetime,
+) -> NewAlert:
+    """What every alert of the rule carries; a keyword alert adds its item and evidence."""
+    return NewAlert(
+        dedup_key=dedup_key,
+        rule_id=rule.id,
+        rule_name=rule.name,
+        rules_version=book.version,
+        kind=rule.kind,
+        severity=rule.severity,
+        status=status,
+        notify=None if rule.notify is None else tuple(rule.notify),
+        baselines=tuple(book.baseline_refs(rule)),
+        title=title,
+        snippet=snippet,
+        reason=reason,
+        created_at=now,
+    )
 
 
 def keyword_alert(
     found: Assessment, *, book: RuleBook, feed: FeedRef, stored: StoredItem, item: Item, now: datetime
-) -> dict[str, Any]:
+) -> NewAlert:
     verdict = found.verdict
     assert verdict is not None
-    return _base_row(found.rule, book=book, now=now) | {
-        "dedup_key": f"{found.rule.id}:story:{stored.story_id}",
-        "status": verdict.status,
-        "item_id": stored.id,
-        "story_id": stored.story_id,
-        "feed_id": feed.id,
-        "title": item.title,
-        "url": item.url,
-        "matched": found.matched_terms,
-        "snippet": found.snippet.text,
-        "highlights": [list(span) for span in found.snippet.highlights],
-        "novelty": None if verdict.novelty is None else round(verdict.novelty, 4),
-        "fact_changes": [fact_change_json(c) for c in verdict.fact_changes],
-        "new_terms": list(verdict.new_terms),
-        "reason": verdict.reason,
-    }
+    alert = _raised(
+        found.rule,
+        book=book,
+        dedup_key=f"{found.rule.id}:story:{stored.story_id}",
+        status=verdict.status,
+        title=item.title,
+        snippet=found.snippet.text,
+        reason=verdict.reason,
+        now=now,
+    )
+    return replace(
+        alert,
+        item_id=stored.id,
+        story_id=stored.story_id,
+        feed_id=feed.id,
+        feed_name=feed.name,
+        url=item.url,
+        matched=tuple(found.matched_terms),
+        highlights=found.snippet.highlights,
+        novelty=None if verdict.novelty is None else round(verdict.novelty, 4),
+        fact_changes=verdict.fact_changes,
+        new_terms=verdict.new_terms,
+    )
 
 
-def volume_alert(conn: Connection, *, book: RuleBook, rule: Rule, now: datetime) -> dict[str, Any] | None:
+def volume_alert(conn: Connection, *, book: RuleBook, rule: Rule, now: datetime) -> NewAlert | None:
     volume = rule.volume
     assert volume is not None
     window, reference = timedelta(seconds=volume.window_s), timedelta(seconds=volume.reference_s)
@@ -138,19 +160,13 @@ def volume_alert(conn: Connection, *, book: RuleBook, rule: Rule, now: datetime)
     if not check.fired:
         return None
     summary = check.describe(factor=volume.factor)
-    return _base_row(rule, book=book, now=now) | {
-        "dedup_key": f"{rule.id}:volume:{window_bucket(now, window)}",
-        "status": "pending",
-        "item_id": None,
-        "story_id": None,
-        "feed_id": None,
-        "title": f"{rule.name}: unusual volume, {current} stories",
-        "url": None,
-        "matched": [],
-        "snippet": summary,
-        "highlights": [],
-        "novelty": None,
-        "fact_changes": [],
-        "new_terms": [],
-        "reason": f"volume spike: {summary}",
-    }
+    return _raised(
+        rule,
+        book=book,
+        dedup_key=f"{rule.id}:volume:{window_bucket(now, window)}",
+        status="pending",
+        title=f"{rule.name}: unusual volume, {current} stories",
+        snippet=summary,
+        reason=f"volume spike: {summary}",
+        now=now,
+    )

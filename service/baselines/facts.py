@@ -99,7 +99,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -175,16 +175,30 @@ class FactChange:
     display: str
 
     def to_json(self) -> dict[str, Any]:
-        """The change as stored on an alert (``fact``, ``baseline``, ``new`` and the details)."""
+        """The contract's ``{fact, baseline, new}`` plus what a reader needs to trust it: the
+        form an alert stores and the API shows."""
         return {
-            "fact": self.fact_id,
-            "metric": self.metric,
+            "fact": self.metric,
+            "fact_id": self.fact_id,
             "baseline": self.baseline,
             "new": self.new,
             "unit": self.unit,
-            "evidence": self.evidence,
             "display": self.display,
+            "evidence": self.evidence,
         }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FactChange:
+        """Read what :meth:`to_json` wrote."""
+        return cls(
+            fact_id=data["fact_id"],
+            metric=data["fact"],
+            baseline=data["baseline"],
+            new=data["new"],
+            unit=data["unit"],
+            evidence=data["evidence"],
+            display=data["display"],
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,12 +21,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
 from service.alerts.assess import assess
+from service.alerts.model import Alert
 from service.alerts.record import FeedRef
+from service.baselines.facts import FactChange
 from service.config import Settings
 from service.errors import ParseError
 from service.evaluation.labels import Label
@@ -206,8 +207,8 @@ def _results(
         (label, item, stored.get((label.feed_file, item.key)) if item is not None else None)
         for label, item in items
     ]
-    outcomes: dict[int, dict[str, RuleOutcome]] = {}
-    raised_on: dict[int, set[int]] = {}
+    outcomes: dict[int | None, dict[str, RuleOutcome]] = {}
+    raised_on: dict[int | None, set[int | None]] = {}
     for alert in alert_store.alerts_of_stories(conn, [s.story_id for _, _, s in located if s is not None]):
         outcomes.setdefault(alert.story_id, {})[alert.rule_id] = _outcome(alert)
         raised_on.setdefault(alert.story_id, set()).add(alert.item_id)
@@ -248,25 +249,25 @@ def _mentions(book: RuleBook, item: Item, rules: Sequence[str]) -> dict[str, Rul
     }
 
 
-def _outcome(row: Any) -> RuleOutcome:
+def _outcome(alert: Alert) -> RuleOutcome:
     return RuleOutcome(
-        rule=row.rule_id,
-        status=row.status,
-        reason=row.reason,
-        novelty=row.novelty,
-        matched=tuple(row.matched or ()),
-        new_terms=tuple(row.new_terms or ()),
-        figures=tuple(_figure(change) for change in row.fact_changes or ()),
+        rule=alert.rule_id,
+        status=alert.status,
+        reason=alert.reason,
+        novelty=alert.novelty,
+        matched=alert.matched,
+        new_terms=alert.new_terms,
+        figures=tuple(_figure(change) for change in alert.fact_changes),
     )
 
 
 def _figures(conn: Connection) -> tuple[ReportedFigure, ...]:
     return tuple(
-        ReportedFigure(alert["rule_id"], alert["title"], alert["feed_name"] or "", _figure(change))
+        ReportedFigure(alert.rule_id, alert.title, alert.feed_name or "", _figure(change))
         for alert in alert_store.list_alerts(conn)
-        for change in alert["fact_changes"] or ()
+        for change in alert.fact_changes
     )
 
 
-def _figure(change: Mapping[str, Any]) -> Figure:
-    return Figure(str(change.get("display", "")), str(change.get("evidence", "")))
+def _figure(change: FactChange) -> Figure:
+    return Figure(change.display, change.evidence)

@@ -12,15 +12,15 @@ are counted, not listed.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from email.message import EmailMessage
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Connection
 
+from service.alerts.model import Alert
 from service.config import Settings
 from service.notify.digest import render_digest
 from service.notify.view import StoryView, story_from_alerts
@@ -50,36 +50,36 @@ def scheduled_period(settings: Settings, *, now: datetime) -> str | None:
 
 
 def draft_digest(
-    alerts: Sequence[Mapping[str, Any]],
+    alerts: Sequence[Alert],
     *,
     settings: Settings,
     key: str,
     period_start: datetime | None,
     now: datetime,
 ) -> DigestDraft:
-    """Render the digest of these alert rows (pure)."""
-    listed = [a for a in alerts if a["status"] != "suppressed"]
-    suppressed = Counter(a["rule_id"] for a in alerts if a["status"] == "suppressed")
+    """Render the digest of these alerts (pure)."""
+    listed = [a for a in alerts if a.status != "suppressed"]
+    suppressed = Counter(a.rule_id for a in alerts if a.status == "suppressed")
     stories = _stories(listed)
-    names = {a["rule_id"]: a["rule_name"] for a in alerts}
+    names = {a.rule_id: a.rule_name for a in alerts}
     message = render_digest(
         stories=stories,
         suppressed_count_by_rule=dict(suppressed),
         rule_names=names,
-        period_start=period_start or min((a["created_at"] for a in alerts), default=now),
+        period_start=period_start or min((a.created_at for a in alerts), default=now),
         period_end=now,
         tz=ZoneInfo(settings.timezone),
         sender=settings.email_from,
         recipients=settings.digest_recipients,
         key=key,
     )
-    return DigestDraft(message, tuple(a["id"] for a in alerts), len(stories), sum(suppressed.values()))
+    return DigestDraft(message, tuple(a.id for a in alerts), len(stories), sum(suppressed.values()))
 
 
-def _stories(alerts: Sequence[Mapping[str, Any]]) -> list[StoryView]:
-    by_story: dict[object, list[Mapping[str, Any]]] = defaultdict(list)
+def _stories(alerts: Sequence[Alert]) -> list[StoryView]:
+    by_story: dict[str, list[Alert]] = defaultdict(list)
     for alert in alerts:
-        by_story[alert["story_id"] if alert["story_id"] is not None else ("alert", alert["id"])].append(alert)
+        by_story[alert.story_key].append(alert)
     return [story_from_alerts(members) for members in by_story.values()]
 
 
@@ -91,13 +91,13 @@ def enqueue_digest(
     if digest_id is None:
         return None
     period_start = outbox.digest_period_start(conn, digest_id)
-    rows = outbox.undigested_alerts(conn, until=now)
+    alerts = outbox.undigested_alerts(conn, until=now)
     key = f"digest:{period_key}"
-    draft = draft_digest(rows, settings=settings, key=key, period_start=period_start, now=now)
+    draft = draft_digest(alerts, settings=settings, key=key, period_start=period_start, now=now)
     outbox.close_digest(conn, digest_id, draft.alert_ids, listed=draft.listed, suppressed=draft.suppressed)
     if draft.empty and not send_empty:
         return draft
-    listed_ids = [a["id"] for a in rows if a["status"] != "suppressed"]
+    listed_ids = [a.id for a in alerts if a.status != "suppressed"]
     outbox.ensure_channels(conn, ["digest"], now=now)
     outbox.enqueue(
         conn,

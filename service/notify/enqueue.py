@@ -13,14 +13,15 @@ alert that was actually sent somewhere.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from service.alerts.model import Alert
 from service.notify.route import Available, channel_kind, route
-from service.notify.view import story_from_alerts, view_to_json
+from service.notify.view import merged_with, story_from_alerts, view_from_json, view_to_json
 from service.rulebook import RuleBook
 from service.store import alerts as alert_store
 from service.store import outbox
@@ -30,37 +31,31 @@ def enqueue_alerts(
     conn: Connection,
     *,
     book: RuleBook,
-    new_alerts: Sequence[Mapping[str, Any]],
+    new_alerts: Sequence[Alert],
     available: Available,
     now: datetime,
 ) -> int:
-    """Outbox rows for inserted alert rows (each with its ``id``); returns how many were added."""
+    """Outbox rows for alerts just inserted; returns how many were added."""
     muted = outbox.muted_targets(conn, now=now)
     quiet: dict[str, bool] = {}  # per rule: the answer is the same for all of this poll's alerts
-    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = defaultdict(list)
+    groups: dict[tuple[str, str], list[Alert]] = defaultdict(list)
     for alert in new_alerts:
-        if alert["status"] != "pending":
+        if alert.status != "pending":
             continue
-        rule_id = alert["rule_id"]
-        if rule_id not in quiet:
-            quiet[rule_id] = _quiet(conn, book, rule_id, muted=muted, now=now)
-        if quiet[rule_id]:
+        if alert.rule_id not in quiet:
+            quiet[alert.rule_id] = _quiet(conn, book, alert.rule_id, muted=muted, now=now)
+        if quiet[alert.rule_id]:
             continue
-        rule = book.rules.get(alert["rule_id"])
-        notify = rule.notify if rule is not None else alert.get("notify")
+        rule = book.rules.get(alert.rule_id)
+        notify = rule.notify if rule is not None else alert.notify
         for channel in route(notify, available).immediate:
-            subject = (
-                f"story:{alert['story_id']}" if alert["story_id"] is not None else f"alert:{alert['id']}"
-            )
-            groups[(channel, subject)].append(alert)
-    rows = []
+            groups[(channel, alert.story_key)].append(alert)
+    rows: list[dict[str, Any]] = []
     joined: list[int] = []
-    for (channel, subject), members in groups.items():
-        key = f"{channel}:{subject}"
-        ids = [a["id"] for a in members]
-        rules = [[a["rule_id"], a["rule_name"], a["severity"], list(a["matched"])] for a in members]
-        if outbox.join_delivery(conn, key, ids, rules=rules) is not None:
-            joined += ids
+    for (channel, story_key), members in groups.items():
+        key = f"{channel}:{story_key}"
+        if _joined(conn, key, members):
+            joined += [a.id for a in members]
             continue
         view = story_from_alerts(members)
         rows.append(
@@ -68,8 +63,8 @@ def enqueue_alerts(
                 "idempotency_key": key,
                 "channel": channel,
                 "kind": channel_kind(channel),
-                "story_id": members[0]["story_id"],
-                "alert_ids": [a["id"] for a in members],
+                "story_id": members[0].story_id,
+                "alert_ids": list(view.alert_ids),
                 "payload": {"view": view_to_json(view)},
                 "state": outbox.PENDING,
                 "attempts": 0,
@@ -81,6 +76,18 @@ def enqueue_alerts(
     outbox.ensure_channels(conn, {r["channel"] for r in rows}, now=now)
     outbox.settle_alert_statuses(conn, joined)  # joined a message already sent: sent with it
     return len(outbox.enqueue(conn, rows))
+
+
+def _joined(conn: Connection, key: str, alerts: Sequence[Alert]) -> bool:
+    """Add the alerts to the story's message for the channel, if it has one (module docstring)."""
+    known = outbox.delivery_by_key(conn, key)
+    if known is None:
+        return False
+    view = merged_with(view_from_json(known.payload["view"]), alerts)
+    outbox.join_delivery(
+        conn, known.id, view.alert_ids, payload={**known.payload, "view": view_to_json(view)}
+    )
+    return True
 
 
 def _quiet(conn: Connection, book: RuleBook, rule_id: str, *, muted: set[str], now: datetime) -> bool:

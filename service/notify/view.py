@@ -9,15 +9,21 @@ A story carries one explanation (``reason``) however many rules fired on it: eac
 verdict reason without its own threshold comparison ("novelty 0.56 ≥ 0.35" is shown as
 "novelty 0.56"), every distinct one once. Rules that agree on why the item is new therefore
 give one line; the rules themselves are still listed in ``rules``.
+
+An outbox row keeps its view as JSON (``view_to_json``). A rule that fires on the story while
+that message still waits is added to it (``merged_with``): named, with its alert, and nothing
+else of the view changes.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
+
+from service.alerts.model import Alert
 
 # " ≥ 0.35" or " < 0.45" just before a closing parenthesis: the rule's own threshold.
 _THRESHOLD_COMPARISON = re.compile(r"\s*[≥<]\s*\d+(?:\.\d+)?(?=\))")
@@ -52,7 +58,6 @@ class StoryView:
     new_terms: tuple[str, ...] = ()
     reason: str = ""
     kind: str = "keyword"  # keyword | volume
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def severity(self) -> str:
@@ -60,40 +65,49 @@ class StoryView:
         return max((r.severity for r in self.rules), key=order.index, default="notice")
 
 
-def story_from_alerts(alerts: Sequence[Mapping[str, Any]]) -> StoryView:
-    """Merge alert rows of one story (several rules) into one view, the first row leading."""
+def story_from_alerts(alerts: Sequence[Alert]) -> StoryView:
+    """Merge the alerts of one story (several rules) into one view, the first one leading."""
     first = alerts[0]
     return StoryView(
-        alert_ids=tuple(int(a["id"]) for a in alerts),
-        title=str(first["title"]),
-        url=first.get("url"),
-        feed=first.get("feed_name"),
-        created_at=first["created_at"],
-        rules=tuple(
-            RuleHit(a["rule_id"], a["rule_name"], a["severity"], tuple(a["matched"])) for a in alerts
-        ),
-        snippet=str(first["snippet"]),
-        highlights=tuple((int(s), int(e)) for s, e in first["highlights"]),
-        novelty=min((a["novelty"] for a in alerts if a["novelty"] is not None), default=None),
+        alert_ids=tuple(a.id for a in alerts),
+        title=first.title,
+        url=first.url,
+        feed=first.feed_name,
+        created_at=first.created_at,
+        rules=tuple(_rule_hit(a) for a in alerts),
+        snippet=first.snippet,
+        highlights=first.highlights,
+        novelty=min((a.novelty for a in alerts if a.novelty is not None), default=None),
         fact_changes=_unique_changes(alerts),
-        new_terms=tuple(dict.fromkeys(t for a in alerts for t in a["new_terms"])),
-        reason=story_reason(str(a["reason"]) for a in alerts),
-        kind=str(first["kind"]),
+        new_terms=tuple(dict.fromkeys(t for a in alerts for t in a.new_terms)),
+        reason=story_reason(a.reason for a in alerts),
+        kind=first.kind,
     )
+
+
+def merged_with(view: StoryView, alerts: Sequence[Alert]) -> StoryView:
+    """A waiting message's view with later alerts of its story in it: their rules named too."""
+    named = {r.rule_id for r in view.rules}
+    added = tuple(_rule_hit(a) for a in alerts if a.rule_id not in named)
+    alert_ids = tuple(sorted({*view.alert_ids, *(a.id for a in alerts)}))
+    return replace(view, alert_ids=alert_ids, rules=view.rules + added)
+
+
+def _unique_changes(alerts: Sequence[Alert]) -> tuple[FigureChange, ...]:
+    seen: dict[str, FigureChange] = {}
+    for change in (c for a in alerts for c in a.fact_changes):
+        seen.setdefault(change.display, FigureChange(change.display, change.evidence))
+    return tuple(seen.values())
+
+
+def _rule_hit(alert: Alert) -> RuleHit:
+    return RuleHit(alert.rule_id, alert.rule_name, alert.severity, alert.matched)
 
 
 def story_reason(reasons: Iterable[str]) -> str:
     """One explanation for a story from its rules' reasons (see the module docstring)."""
     shown = (_THRESHOLD_COMPARISON.sub("", reason).strip() for reason in reasons)
     return "; ".join(dict.fromkeys(reason for reason in shown if reason))
-
-
-def _unique_changes(alerts: Sequence[Mapping[str, Any]]) -> tuple[FigureChange, ...]:
-    seen: dict[str, FigureChange] = {}
-    for alert in alerts:
-        for change in alert["fact_changes"]:
-            seen.setdefault(change["display"], FigureChange(change["display"], change.get("evidence", "")))
-    return tuple(seen.values())
 
 
 def view_to_json(view: StoryView) -> dict[str, Any]:
@@ -104,7 +118,7 @@ def view_to_json(view: StoryView) -> dict[str, Any]:
         "url": view.url,
         "feed": view.feed,
         "created_at": view.created_at.isoformat(),
-        "rules": [[r.rule_id, r.rule_name, r.severity, list(r.matched)] for r in view.rules],
+        "rules": [rule_hit_json(r) for r in view.rules],
         "snippet": view.snippet,
         "highlights": [list(h) for h in view.highlights],
         "novelty": view.novelty,
@@ -122,7 +136,7 @@ def view_from_json(data: Mapping[str, Any]) -> StoryView:
         url=data.get("url"),
         feed=data.get("feed"),
         created_at=datetime.fromisoformat(data["created_at"]),
-        rules=tuple(RuleHit(r[0], r[1], r[2], tuple(r[3])) for r in data["rules"]),
+        rules=tuple(rule_hit_from_json(r) for r in data["rules"]),
         snippet=str(data["snippet"]),
         highlights=tuple((int(s), int(e)) for s, e in data["highlights"]),
         novelty=data.get("novelty"),
@@ -131,3 +145,17 @@ def view_from_json(data: Mapping[str, Any]) -> StoryView:
         reason=str(data.get("reason", "")),
         kind=str(data.get("kind", "keyword")),
     )
+
+
+def rule_hit_json(hit: RuleHit) -> dict[str, Any]:
+    return {"id": hit.rule_id, "name": hit.rule_name, "severity": hit.severity, "matched": list(hit.matched)}
+
+
+def rule_hit_from_json(data: Mapping[str, Any] | Sequence[Any]) -> RuleHit:
+    """Read what :func:`rule_hit_json` wrote, or the ``[id, name, severity, matched]`` list that
+    outbox rows written before it still hold."""
+    if isinstance(data, Mapping):
+        rule_id, name, severity, matched = data["id"], data["name"], data["severity"], data["matched"]
+    else:
+        rule_id, name, severity, matched = data
+    return RuleHit(str(rule_id), str(name), str(severity), tuple(matched))

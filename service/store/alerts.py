@@ -3,7 +3,8 @@
 An alert row is unique by ``dedup_key`` (rule and story, or rule and day for volume rules):
 inserting one that exists changes nothing, so a syndicated copy or a re-polled item never
 alerts twice. Rule hits record every (rule, item) match, alerted or not; volume rules count
-them.
+them. Alerts go in as ``NewAlert``s and come out as ``Alert``s; ``_row`` and ``_alert`` are
+the one translation between the record and its row.
 """
 
 from __future__ import annotations
@@ -15,20 +16,23 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from service.alerts.model import Alert, NewAlert
+from service.baselines.facts import FactChange
 from service.store.db import chunked, insert_skipping_existing
 from service.store.tables import alerts, delivery_alerts, feeds, rule_hits
 
 STATUSES = ("pending", "sent", "failed", "suppressed")
 
 
-def insert_alerts(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
-    """Insert alerts that do not exist yet; return dedup key → id of those actually inserted."""
-    if not rows:
-        return {}
-    insert = insert_skipping_existing(conn, alerts, unique=["dedup_key"]).returning(
-        alerts.c.dedup_key, alerts.c.id
-    )
-    return {r.dedup_key: r.id for row in rows for r in conn.execute(insert, [row])}
+def insert_alerts(conn: Connection, raised: Sequence[NewAlert]) -> list[Alert]:
+    """Insert alerts that do not exist yet; return those actually inserted, with their ids."""
+    insert = insert_skipping_existing(conn, alerts, unique=["dedup_key"]).returning(alerts.c.id)
+    inserted = []
+    for alert in raised:
+        row = _row(alert)
+        for r in conn.execute(insert, [row]):
+            inserted.append(_alert(row | {"id": r.id, "feed_name": alert.feed_name, "digest_id": None}))
+    return inserted
 
 
 def record_hits(conn: Connection, hits: Sequence[Mapping[str, Any]]) -> None:
@@ -67,32 +71,87 @@ def list_alerts(
     since: datetime | None = None,
     limit: int | None = None,
     alert_id: int | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Alert]:
+    wanted = {alerts.c.status: status, alerts.c.rule_id: rule_id, alerts.c.id: alert_id}
+    where = [column == value for column, value in wanted.items() if value is not None]
+    if since is not None:
+        where.append(alerts.c.created_at >= since)
+    return select_alerts(conn, *where, limit=limit)
+
+
+def alerts_of_stories(conn: Connection, story_ids: Sequence[int]) -> list[Alert]:
+    """Every alert of these stories: rule, status, reason and the evidence it was judged on."""
+    return [a for ids in chunked(list(story_ids)) for a in select_alerts(conn, alerts.c.story_id.in_(ids))]
+
+
+def select_alerts(
+    conn: Connection, *where: sa.ColumnElement[bool], oldest_first: bool = False, limit: int | None = None
+) -> list[Alert]:
+    """Alerts meeting every condition (on ``tables.alerts``), newest first unless ``oldest_first``."""
+    order = [alerts.c.created_at, alerts.c.id]
     query = (
         sa.select(alerts, feeds.c.name.label("feed_name"))
         .outerjoin(feeds, feeds.c.id == alerts.c.feed_id)
-        .order_by(alerts.c.created_at.desc(), alerts.c.id.desc())
+        .where(*where)
+        .order_by(*(order if oldest_first else [column.desc() for column in order]))
+        .limit(limit)
     )
-    if status is not None:
-        query = query.where(alerts.c.status == status)
-    if rule_id is not None:
-        query = query.where(alerts.c.rule_id == rule_id)
-    if since is not None:
-        query = query.where(alerts.c.created_at >= since)
-    if alert_id is not None:
-        query = query.where(alerts.c.id == alert_id)
-    if limit is not None:
-        query = query.limit(limit)
-    return [dict(r._mapping) for r in conn.execute(query)]
+    return [_alert(r._mapping) for r in conn.execute(query)]
 
 
-def alerts_of_stories(conn: Connection, story_ids: Sequence[int]) -> list[sa.Row[Any]]:
-    """Every alert of these stories: rule, status, reason and the evidence it was judged on."""
-    columns = (
-        alerts.c.story_id, alerts.c.item_id, alerts.c.rule_id, alerts.c.status, alerts.c.reason,
-        alerts.c.novelty, alerts.c.matched, alerts.c.new_terms, alerts.c.fact_changes,
-    )  # fmt: skip
-    rows: list[sa.Row[Any]] = []
-    for chunk in chunked(list(story_ids)):
-        rows.extend(conn.execute(sa.select(*columns).where(alerts.c.story_id.in_(chunk))))
-    return rows
+def _row(alert: NewAlert) -> dict[str, Any]:
+    return {
+        "dedup_key": alert.dedup_key,
+        "rule_id": alert.rule_id,
+        "rule_name": alert.rule_name,
+        "rules_version": alert.rules_version,
+        "kind": alert.kind,
+        "severity": alert.severity,
+        "status": alert.status,
+        "notify": None if alert.notify is None else list(alert.notify),
+        "baselines": [dict(ref) for ref in alert.baselines],
+        "title": alert.title,
+        "snippet": alert.snippet,
+        "reason": alert.reason,
+        "created_at": alert.created_at,
+        "item_id": alert.item_id,
+        "story_id": alert.story_id,
+        "feed_id": alert.feed_id,
+        "url": alert.url,
+        "matched": list(alert.matched),
+        "highlights": [list(span) for span in alert.highlights],
+        "novelty": alert.novelty,
+        "fact_changes": [change.to_json() for change in alert.fact_changes],
+        "new_terms": list(alert.new_terms),
+    }
+
+
+def _alert(row: Mapping[Any, Any]) -> Alert:
+    """An alert from its row and its feed's name (``feed_name``)."""
+    return Alert(
+        id=row["id"],
+        dedup_key=row["dedup_key"],
+        rule_id=row["rule_id"],
+        rule_name=row["rule_name"],
+        rules_version=row["rules_version"],
+        kind=row["kind"],
+        severity=row["severity"],
+        status=row["status"],
+        notify=None if row["notify"] is None else tuple(row["notify"]),
+        baselines=tuple(row["baselines"]),
+        title=row["title"],
+        snippet=row["snippet"],
+        reason=row["reason"],
+        created_at=row["created_at"],
+        item_id=row["item_id"],
+        story_id=row["story_id"],
+        feed_id=row["feed_id"],
+        feed_name=row["feed_name"],
+        url=row["url"],
+        matched=tuple(row["matched"]),
+        highlights=tuple((int(start), int(end)) for start, end in row["highlights"]),
+        novelty=row["novelty"],
+        fact_changes=tuple(FactChange.from_json(change) for change in row["fact_changes"]),
+        new_terms=tuple(row["new_terms"]),
+        digest_id=row["digest_id"],
+    )

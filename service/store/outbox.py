@@ -21,6 +21,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from service.alerts.model import Alert
+from service.store import alerts as alert_store
 from service.store.db import chunked, insert_skipping_existing
 from service.store.tables import alerts, channels, deliveries, delivery_alerts, digests, mutes
 
@@ -59,32 +61,34 @@ def _link(conn: Connection, pairs: Sequence[tuple[int, int]]) -> None:
         conn.execute(insert, [{"delivery_id": d, "alert_id": a} for d, a in pairs])
 
 
-def join_delivery(
-    conn: Connection, key: str, alert_ids: Sequence[int], *, rules: Sequence[Sequence[Any]]
-) -> str | None:
-    """Add alerts of more rules to the delivery with this key; returns its state (None: no row).
+@dataclass(frozen=True, slots=True)
+class Enqueued:
+    """A delivery already in the outbox under its key."""
 
-    A message still waiting gets the rules named in its payload; one already on its way or
-    done is left as it is. Either way the alerts are linked, so their status follows it.
+    id: int
+    payload: Mapping[str, Any]
+
+
+def delivery_by_key(conn: Connection, key: str) -> Enqueued | None:
+    query = sa.select(deliveries.c.id, deliveries.c.payload).where(deliveries.c.idempotency_key == key)
+    row = conn.execute(query).first()
+    return None if row is None else Enqueued(row.id, row.payload)
+
+
+def join_delivery(
+    conn: Connection, delivery_id: int, alert_ids: Sequence[int], *, payload: Mapping[str, Any]
+) -> None:
+    """Make these alerts and this payload the delivery's own, if it still waits to be sent.
+
+    A message still waiting (pending or held) takes them; one already on its way or done is left
+    as it is. Either way the alerts are linked, so their status follows it.
     """
-    row = conn.execute(
-        sa.select(deliveries.c.id, deliveries.c.state, deliveries.c.alert_ids, deliveries.c.payload).where(
-            deliveries.c.idempotency_key == key
-        )
-    ).first()
-    if row is None:
-        return None
-    _link(conn, [(row.id, a) for a in alert_ids])
-    view = dict(row.payload.get("view", {}))
-    named = {r[0] for r in view.get("rules", [])}
-    view["rules"] = [*view.get("rules", []), *(list(r) for r in rules if r[0] not in named)]
-    view["alert_ids"] = sorted({*view.get("alert_ids", []), *alert_ids})
-    joined = conn.execute(
+    _link(conn, [(delivery_id, a) for a in alert_ids])
+    conn.execute(
         sa.update(deliveries)
-        .where(deliveries.c.id == row.id, deliveries.c.state.in_([PENDING, HELD]))
-        .values(alert_ids=sorted({*row.alert_ids, *alert_ids}), payload={**row.payload, "view": view})
-    ).rowcount
-    return str(row.state) if joined else SENDING
+        .where(deliveries.c.id == delivery_id, deliveries.c.state.in_([PENDING, HELD]))
+        .values(alert_ids=list(alert_ids), payload=dict(payload))
+    )
 
 
 # --- channels ----------------------------------------------------------------------------------
@@ -447,16 +451,10 @@ def digest_period_start(conn: Connection, digest_id: int) -> datetime | None:
     return conn.execute(sa.select(digests.c.period_start).where(digests.c.id == digest_id)).scalar()
 
 
-def undigested_alerts(conn: Connection, *, until: datetime) -> list[dict[str, Any]]:
-    from service.store.tables import feeds
-
-    query = (
-        sa.select(alerts, feeds.c.name.label("feed_name"))
-        .outerjoin(feeds, feeds.c.id == alerts.c.feed_id)
-        .where(alerts.c.digest_id.is_(None), alerts.c.created_at <= until)
-        .order_by(alerts.c.created_at, alerts.c.id)
-    )
-    return [dict(r._mapping) for r in conn.execute(query)]
+def undigested_alerts(conn: Connection, *, until: datetime) -> list[Alert]:
+    """Every alert up to ``until`` not yet reported in a digest, oldest first."""
+    unreported = (alerts.c.digest_id.is_(None), alerts.c.created_at <= until)
+    return alert_store.select_alerts(conn, *unreported, oldest_first=True)
 
 
 def close_digest(

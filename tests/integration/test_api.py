@@ -9,7 +9,9 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
+from service.alerts.model import NewAlert
 from service.api.app import create_app
+from service.baselines.facts import FactChange
 from service.errors import Problem
 from service.rulebook import ActiveRuleBook, load_rulebook
 from service.store import alerts as alert_store
@@ -69,18 +71,24 @@ async def test_feeds_endpoint_hides_credentials_in_feed_urls(engine: Engine) -> 
     }
 
 
-def alert_row(n: int, *, status: str, title: str, rule: str = "byd") -> dict[str, object]:
-    return {
-        "dedup_key": f"{rule}:story:{n}", "rule_id": rule, "rule_name": rule.upper(), "rules_version": "v1",
-        "kind": "match", "status": status, "severity": "high", "item_id": None, "story_id": n,
-        "feed_id": None, "title": title, "url": f"https://news.example/{n}", "matched": ["BYD"],
-        "snippet": title, "highlights": [], "novelty": 0.8 if status != "suppressed" else 0.05,
-        "fact_changes": [{"fact": "nev_models_china", "fact_id": "nev-models", "baseline": 10, "new": 8,
-                          "unit": "models", "display": "NEV models planned for China: 10 → 8",
-                          "evidence": title}] if n == 2 else [],
-        "new_terms": [], "baselines": ["seed"], "notify": None, "created_at": NOW.replace(minute=n),
-        "reason": "restates the baseline" if status == "suppressed" else "",
-    }  # fmt: skip
+def alert_row(n: int, *, status: str, title: str, rule: str = "byd") -> NewAlert:
+    change = FactChange(
+        fact_id="nev-models",
+        metric="nev_models_china",
+        baseline=10,
+        new=8,
+        unit="models",
+        evidence=title,
+        display="NEV models planned for China: 10 → 8",
+    )
+    return NewAlert(
+        dedup_key=f"{rule}:story:{n}", rule_id=rule, rule_name=rule.upper(), rules_version="v1",
+        kind="match", status=status, severity="high", story_id=n, title=title,
+        url=f"https://news.example/{n}", matched=("BYD",), snippet=title,
+        novelty=0.8 if status != "suppressed" else 0.05, fact_changes=(change,) if n == 2 else (),
+        baselines=({"id": "seed", "version": "v1"},), notify=None, created_at=NOW.replace(minute=n),
+        reason="restates the baseline" if status == "suppressed" else "",
+    )  # fmt: skip
 
 
 async def test_alerts_endpoint_filters_newest_first_and_refuses_an_unknown_status(engine: Engine) -> None:
@@ -98,7 +106,7 @@ async def test_alerts_endpoint_filters_newest_first_and_refuses_an_unknown_statu
         unknown = await client.get("/alerts", params={"status": "archived"})
         too_many = await client.get("/alerts", params={"limit": 100_000})
 
-    assert [a["title"] for a in everything] == [r["title"] for r in reversed(rows)]
+    assert [a["title"] for a in everything] == [r.title for r in reversed(rows)]
     assert [a["status"] for a in suppressed] == ["suppressed"]
     assert [a["story_id"] for a in newest] == [3]
     assert everything[1]["fact_changes"][0]["display"] == "NEV models planned for China: 10 → 8"

@@ -8,7 +8,7 @@ from types import ModuleType
 import pytest
 
 from service.alerts.judge import gather_evidence
-from service.baselines.facts import find_fact_changes
+from service.baselines.facts import FactChange, find_fact_changes
 from service.baselines.model import Baseline, Fact, load_baselines_strict
 from service.baselines.novelty import compile_baseline
 
@@ -188,15 +188,16 @@ def test_evidence_is_the_sentence_and_each_change_is_reported_once(seed: Baselin
     text = "Nissan is well. Nissan now plans eight new-energy models for China. Again: eight NEVs for China."
     (change,) = find_fact_changes(text, seed.facts)
     assert change.evidence == "Nissan now plans eight new-energy models for China."
-    assert change.to_json() == {
-        "fact": "nev-models-china",
-        "metric": "NEV models Nissan plans for China",
+    assert change.to_json() == {  # as an alert stores it and the API shows it
+        "fact": "NEV models Nissan plans for China",
+        "fact_id": "nev-models-china",
         "baseline": 10.0,
         "new": 8.0,
         "unit": "models",
-        "evidence": change.evidence,
         "display": "NEV models Nissan plans for China: 10 → 8",
+        "evidence": change.evidence,
     }
+    assert FactChange.from_json(change.to_json()) == change
 
 
 @pytest.mark.parametrize(

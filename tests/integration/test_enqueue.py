@@ -1,0 +1,114 @@
+"""Alerts as the store keeps them, and a later rule on a story whose message already exists."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from service.alerts.model import Alert, NewAlert
+from service.baselines.facts import FactChange
+from service.matching.compile import compile_rules
+from service.notify.enqueue import enqueue_alerts
+from service.notify.route import Available
+from service.rulebook import RuleBook
+from service.store import alerts as alert_store
+from service.store import db, outbox
+from service.store.tables import deliveries, delivery_alerts
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+STORY = 7
+KEY = f"slack:story:{STORY}"
+NO_RULES = RuleBook(version="v1", rules={}, matcher=compile_rules([]), baselines={})  # routes by the alerts
+SLACK = Available(slack_default=True, slack_named=frozenset(), smtp=False, alert_email=False, digest=False)
+
+
+def raised(rule: str, **changes: Any) -> NewAlert:
+    fields: dict[str, Any] = {
+        "dedup_key": f"{rule}:story:{STORY}", "rule_id": rule, "rule_name": f"{rule} news",
+        "rules_version": "v1", "kind": "keyword", "severity": "high", "status": "pending", "notify": None,
+        "baselines": ({"id": "nissan-china", "version": "abc"},), "title": "Nissan to sell the N7 in Mexico",
+        "snippet": "Nissan will sell the N7 in Mexico.", "reason": "new against nissan-china (novelty 0.7)",
+        "created_at": NOW, "story_id": STORY, "url": "https://news.example/n7", "matched": (rule.title(),),
+        "highlights": ((0, 6),), "novelty": 0.7, "new_terms": ("N7",),
+    }  # fmt: skip
+    return NewAlert(**(fields | changes))
+
+
+def store_and_enqueue(engine: Engine, *new: NewAlert) -> tuple[list[Alert], int]:
+    def work(conn: Connection) -> tuple[list[Alert], int]:
+        stored = alert_store.insert_alerts(conn, new)
+        return stored, enqueue_alerts(conn, book=NO_RULES, new_alerts=stored, available=SLACK, now=NOW)
+
+    return db.run_transaction(engine, work)
+
+
+def delivery(engine: Engine) -> tuple[str, list[int], dict[str, Any], set[int]]:
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(deliveries).where(deliveries.c.idempotency_key == KEY)).one()
+        linked = set(conn.execute(sa.select(delivery_alerts.c.alert_id)).scalars())
+    return row.state, row.alert_ids, row.payload, linked
+
+
+def set_delivery(engine: Engine, **values: Any) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.update(deliveries).where(deliveries.c.idempotency_key == KEY).values(**values))
+
+
+def test_an_alert_reads_back_as_it_was_raised_with_its_id(engine: Engine) -> None:
+    change = FactChange(
+        "nev-models", "NEV models for China", 10.0, 8.0, "models", "Eight now.", "NEV: 10 → 8"
+    )
+    new = raised("nissan", fact_changes=(change,), notify=("slack", "digest"))
+
+    stored, _ = store_and_enqueue(engine, new, new)  # the second copy is the same alert: not stored
+
+    with engine.connect() as conn:
+        listed = alert_store.list_alerts(conn)
+        undigested = outbox.undigested_alerts(conn, until=NOW)
+    assert len(stored) == 1 and listed == undigested == stored
+    assert stored[0] == Alert(**{f: getattr(new, f) for f in NewAlert.__dataclass_fields__}, id=stored[0].id)
+
+
+def test_a_later_rule_is_named_in_the_waiting_message_and_its_alert_linked(engine: Engine) -> None:
+    (first,), added = store_and_enqueue(engine, raised("nissan"))
+    (later,), added_later = store_and_enqueue(engine, raised("mexico"))
+
+    state, alert_ids, payload, linked = delivery(engine)
+    assert (added, added_later) == (1, 0)
+    assert state == outbox.PENDING and alert_ids == [first.id, later.id] == payload["view"]["alert_ids"]
+    assert [r["id"] for r in payload["view"]["rules"]] == ["nissan", "mexico"]
+    assert linked == {first.id, later.id}
+
+
+def test_a_later_rule_leaves_a_sent_message_as_it_was_and_follows_its_status(engine: Engine) -> None:
+    (first,), _ = store_and_enqueue(engine, raised("nissan"))
+    set_delivery(engine, state=outbox.SENT, sent_at=NOW)
+    _, _, sent_payload, _ = delivery(engine)
+
+    (later,), added = store_and_enqueue(engine, raised("mexico"))
+
+    state, alert_ids, payload, linked = delivery(engine)
+    with engine.connect() as conn:
+        (status,) = [a.status for a in alert_store.list_alerts(conn, alert_id=later.id)]
+    assert added == 0 and state == outbox.SENT
+    assert (alert_ids, payload) == ([first.id], sent_payload)
+    assert linked == {first.id, later.id} and status == "sent"
+
+
+def test_a_message_waiting_since_before_rule_hits_were_objects_takes_a_later_rule(engine: Engine) -> None:
+    (first,), _ = store_and_enqueue(engine, raised("nissan"))
+    _, _, payload, _ = delivery(engine)
+    old_rules = [[r["id"], r["name"], r["severity"], r["matched"]] for r in payload["view"]["rules"]]
+    set_delivery(engine, payload={**payload, "view": {**payload["view"], "rules": old_rules}})
+
+    (later,), _ = store_and_enqueue(engine, raised("mexico", severity="critical"))
+
+    _, alert_ids, joined, _ = delivery(engine)
+    assert alert_ids == joined["view"]["alert_ids"] == [first.id, later.id]
+    assert joined["view"]["rules"] == [
+        {"id": "nissan", "name": "nissan news", "severity": "high", "matched": ["Nissan"]},
+        {"id": "mexico", "name": "mexico news", "severity": "critical", "matched": ["Mexico"]},
+    ]
