@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     # Delivery.
     slack_webhook_url: SecretStr | None = None
     slack_webhooks: dict[str, SecretStr] = Field(default_factory=dict)  # JSON: {"pricing": "https://..."}
+    webhooks: dict[str, SecretStr] = Field(default_factory=dict)  # JSON: {"ops": "https://..."}
     alert_email_to: str = ""
     smtp_host: str | None = None
     smtp_port: int = Field(default=587, ge=1, le=65535)
@@ -196,7 +197,12 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Secret values to scrub from logs and error messages (the database password too)."""
-        candidates = [self.slack_webhook_url, self.smtp_password, *self.slack_webhooks.values()]
+        candidates = [
+            self.slack_webhook_url,
+            self.smtp_password,
+            *self.slack_webhooks.values(),
+            *self.webhooks.values(),
+        ]
         found = [s.get_secret_value() for s in candidates if s is not None and s.get_secret_value()]
         try:
             database_password = make_url(self.database_url).password

@@ -3,7 +3,7 @@
 RivalwatchError
 ├── ConfigError            configuration or declaration files are wrong (collected, reported together)
 │   └── DeliveryConfigError    a channel's settings make sending unsafe (e.g. no TLS where required)
-│       └── SmtpConfigError        ... found while sending; also a DeliveryError (channel broken)
+│       └── SmtpConfigError        ... found while sending; also a ChannelBrokenError
 ├── DatabaseError
 │   ├── SchemaOutdatedError    the database is older than the code: run `rivalwatch db upgrade`
 │   └── SchedulerLockedError   another scheduler already runs on this SQLite file
@@ -18,12 +18,17 @@ RivalwatchError
 ├── ParseError             the body is not a feed we can read
 ├── ExpressionError        a rule's match expression is invalid (with the column)
 ├── BaselineError          a baseline cannot be built or loaded
-└── DeliveryError          a notifier could not deliver (retryable / broken channel / ambiguous)
+└── DeliveryError          a notifier could not deliver; any of them may be `ambiguous`
+    ├── RetryableDeliveryError     try again after a backoff (5xx, network, SMTP 4xx)
+    │   └── ThrottledDeliveryError     pause the channel for its Retry-After (429)
+    ├── PermanentDeliveryError     this message fails for good (Slack 400, SMTP 5xx)
+    └── ChannelBrokenError         hold the channel's messages until it works (403/404/410)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Self
 
 
 class RivalwatchError(Exception):
@@ -131,40 +136,55 @@ class BaselineError(RivalwatchError):
 
 
 class DeliveryError(RivalwatchError):
-    """A notifier could not deliver a message.
+    """A notifier could not deliver a message; the subclass says what the outbox does next.
 
-    ``retryable``: trying again later may succeed (5xx, 429, network, SMTP 4xx).
-    ``retry_after_s``: the receiver asked for at least this pause (Slack 429 Retry-After).
-    ``channel_broken``: the destination itself is gone or refuses us (Slack 403/404/410):
-    hold every message for it, do not retry, show it in health.
-    ``ambiguous``: the request may have reached the receiver (connection lost after sending):
-    a retry may duplicate the message, and that is logged.
+    ``ambiguous``: the request may have reached the receiver (the connection was lost after
+    the message was sent), so trying again may duplicate it; that is recorded and logged.
     """
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        retryable: bool,
-        retry_after_s: float | None = None,
-        channel_broken: bool = False,
-        ambiguous: bool = False,
-    ) -> None:
+    def __init__(self, message: str, *, ambiguous: bool = False) -> None:
         super().__init__(message)
-        self.retryable = retryable
-        self.retry_after_s = retry_after_s
-        self.channel_broken = channel_broken
         self.ambiguous = ambiguous
+
+    def with_message(self, message: str) -> Self:
+        """The same verdict (class and attributes) told in other words."""
+        clone = type(self).__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone.args = (message,)
+        return clone
+
+
+class RetryableDeliveryError(DeliveryError):
+    """Trying again later may succeed (5xx, network, SMTP 4xx): back off, count an attempt."""
+
+
+class ThrottledDeliveryError(RetryableDeliveryError):
+    """The receiver asked us to slow down (429): pause the channel for ``retry_after_s``; this is
+    not a failed attempt."""
+
+    def __init__(self, message: str, *, retry_after_s: float, ambiguous: bool = False) -> None:
+        super().__init__(message, ambiguous=ambiguous)
+        self.retry_after_s = retry_after_s
+
+
+class PermanentDeliveryError(DeliveryError):
+    """This message can never be delivered as it is (Slack 400, SMTP 5xx): fail it with the
+    reason; the channel's other messages continue."""
+
+
+class ChannelBrokenError(DeliveryError):
+    """The destination itself is gone, refuses us or is not configured (Slack 403/404/410, bad
+    credentials): hold every message of the channel, show it in health, probe it now and then."""
 
 
 class DeliveryConfigError(ConfigError):
     """A channel is configured so that it must refuse to send (e.g. STARTTLS required but absent)."""
 
 
-class SmtpConfigError(DeliveryError, DeliveryConfigError):
+class SmtpConfigError(ChannelBrokenError, DeliveryConfigError):
     """Sending was refused for a configuration reason (no STARTTLS offered where required, a
-    certificate that does not verify): permanent, and the channel is broken until fixed."""
+    certificate that does not verify): the channel is broken until it is fixed."""
 
     def __init__(self, message: str) -> None:
-        DeliveryError.__init__(self, message, retryable=False, channel_broken=True)
+        ChannelBrokenError.__init__(self, message)
         self.problems = [Problem("smtp", 0, message)]

@@ -28,7 +28,7 @@ from service.config import Settings
 from service.errors import FetchError, HTTPStatusError, ParseError
 from service.logs import log_event
 from service.notify.enqueue import enqueue_alerts
-from service.notify.route import Available
+from service.notify.route import Destinations
 from service.rulebook import RuleBook
 from service.sources.dedup import unique_by_key
 from service.sources.fetch import Fetcher, FetchResult
@@ -109,11 +109,8 @@ class Poller:
     owner: str
     clock: Callable[[], datetime]
     rng: random.Random
+    destinations: Destinations
     rulebook: Callable[[], RuleBook | None] = lambda: None
-
-    @property
-    def channels(self) -> Available:
-        return Available.from_settings(self.settings)
 
     @property
     def policy(self) -> PollPolicy:
@@ -196,7 +193,9 @@ class Poller:
                 conn, feed=ref, batch=batch, book=book, now=now, story_window=window
             )
             if book is not None and tally.inserted:
-                enqueue_alerts(conn, book=book, new_alerts=tally.inserted, available=self.channels, now=now)
+                enqueue_alerts(
+                    conn, book=book, new_alerts=tally.inserted, destinations=self.destinations, now=now
+                )
             return stored, tally
 
         done = db.run_transaction(self.engine, work)

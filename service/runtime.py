@@ -66,6 +66,7 @@ async def open_runtime(settings: Settings, *, load_rules: bool = True) -> AsyncI
             owner=owner,
             clock=utcnow,
             rng=rng,
+            destinations=notifiers,
             rulebook=rules.get,
         )
         reloader = Reloader(engine=engine, rules_dir=settings.rules_dir, rules=rules, clock=utcnow)

@@ -12,9 +12,9 @@ import typer
 from service.cli.common import JsonFlag, engine_for, guarded, print_json, settings
 from service.config import Settings
 from service.matching.ruleset import parse_span_s
+from service.notify.channels import Notifiers
 from service.notify.digest_job import draft_digest, enqueue_digest
 from service.notify.render_email import message_html, message_text
-from service.notify.route import Available
 from service.runtime import open_runtime
 from service.store import db, outbox
 from service.views import delivery_json, iso
@@ -66,7 +66,7 @@ def _preview(loaded: Settings, html: Path | None) -> None:
 
 
 async def _send(loaded: Settings) -> None:
-    if not Available.from_settings(loaded).digest:
+    if not Notifiers.from_settings(loaded).usable("digest"):
         raise typer.BadParameter("set RIVALWATCH_SMTP_HOST and RIVALWATCH_DIGEST_TO to send the digest")
     async with open_runtime(loaded, load_rules=False) as rt:
         now = datetime.now(UTC)

@@ -23,7 +23,8 @@ this module states what one rule, one alias and one file may say. Field by field
   default 0.35: an item less novel than this against the baselines is stored, not posted.
 - ``severity``: ``info``, ``notice`` (default), ``high`` or ``critical``.
 - ``notify``: optional list of channels: ``slack``, ``slack:<channel>``, ``email``,
-  ``email:<address>``, ``digest``. Absent (``None``): the defaults (default Slack channel and
+  ``email:<address>``, ``webhook:<name>``, ``digest`` (the kinds of
+  :data:`service.notify.channels.NOTIFIER_KINDS`). Absent (``None``): the defaults (default Slack channel and
   the daily digest). An empty list: stored and listed, never sent.
 - ``cooldown``: optional duration (``30m``, ``1h``, ``1d``; 1m-7d): after an alert, the rule
   stays quiet that long. ``enabled``: ``true`` (default) or ``false``.
@@ -60,6 +61,7 @@ from pydantic import (
 from service.errors import ExpressionError
 from service.matching.language import Expr, parse_expression
 from service.matching.text import fold
+from service.notify.channels import NOTIFIER_KINDS
 from service.sources.declared import Tag, parse_duration_s
 
 MAX_ID_CHARS = 64
@@ -68,7 +70,7 @@ SCHEMA_COMMAND = "rivalwatch rules schema > rules/rules.schema.json"
 
 _ID = re.compile(r"[a-z0-9][a-z0-9-]*")
 _DAYS = re.compile(r"(\d{1,4})d(.*)", re.ASCII)
-_CHANNEL = re.compile(r"(?:slack|email)(?::[A-Za-z0-9#][A-Za-z0-9._@+#-]*)?|digest")
+_CHANNEL = re.compile(rf"(?:{'|'.join(NOTIFIER_KINDS)})(?::[A-Za-z0-9#][A-Za-z0-9._@+#-]*)?")
 _ALIAS_FORBIDDEN = frozenset('"():*')
 _OPERATORS = frozenset({"AND", "OR", "NOT"})
 _DAY_S = 86400
@@ -142,9 +144,8 @@ def _stripped(value: str) -> str:
 
 def _valid_channel(value: str) -> str:
     if not _CHANNEL.fullmatch(value):
-        raise ValueError(
-            f"unknown channel {value!r}: write slack, slack:<channel>, email, email:<address> or digest"
-        )
+        kinds = ", ".join(f"{kind}[:<name>]" for kind in NOTIFIER_KINDS)
+        raise ValueError(f"unknown channel {value!r}: write one of {kinds}")
     return value
 
 
@@ -257,7 +258,8 @@ class Rule(BaseModel):
     )
     severity: Literal["info", "notice", "high", "critical"] = Field("notice", description="Alert severity.")
     notify: tuple[Channel, ...] | None = Field(
-        None, description="slack, slack:<channel>, email, email:<address>, digest; absent: defaults."
+        None,
+        description="Channels: slack[:name], email[:address], webhook:name, digest; absent: defaults.",
     )
     cooldown_s: CooldownSeconds | None = Field(
         None, alias="cooldown", description="Quiet period after an alert, e.g. '30m'; absent: none."

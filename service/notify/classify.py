@@ -1,25 +1,26 @@
-"""What a Slack incoming-webhook answer means for the message and the channel.
+"""What a webhook's HTTP answer (Slack's incoming webhooks, a generic JSON receiver) means for
+the message and the channel.
 
 Rules (status → outcome; the message never names the webhook URL, which is a secret):
 
 - 2xx → delivered (None). Slack answers ``200 ok``; any other 2xx body is still taken as
   delivered, because the receiver accepted the request and sending again could post the
   message twice. The client logs such a body as a warning.
-- 429 → retryable, ``retry_after_s`` from ``Retry-After`` (seconds or HTTP-date), 1 s when it
-  is missing or unreadable, capped (``service.retry``) so a bad header cannot silence a channel
-  for days. A 429 is a request to slow down, not a failed attempt: the outbox asks
-  :func:`is_throttled` and, when it says yes, reschedules without counting an attempt.
-  ``retry_after_s`` is set only when the channel is throttled (a 429 here, or the pacer
-  giving up waiting), never for 5xx, so the test is exact.
-- 5xx → retryable (Slack's ``rollup_error``; a proxy's 502/503). A 504 is also ``ambiguous``:
-  a gateway that gave up waiting may have let the message through.
-- 403 (``action_prohibited``, ``invalid_token``), 404 (``channel_not_found``, ``no_service``),
-  410 (``channel_is_archived``) → ``channel_broken``: not retryable, hold the channel's
-  messages and show it in health.
-- 3xx → ``channel_broken`` too: webhooks never redirect, so the configured URL is wrong, and
-  redirects are not followed (they could lead anywhere).
+- 429 → throttled, with ``retry_after_s`` from ``Retry-After`` (seconds or HTTP-date), 1 s
+  when it is missing or unreadable, capped (``service.retry``) so a bad header cannot silence
+  a channel for days. A 429 is a request to slow down, not a failed attempt.
+- 5xx → retryable (Slack's ``rollup_error``; a proxy's 502/503), and 408 (the receiver gave
+  up waiting for our request). A 504 is also ``ambiguous``: a gateway that gave up waiting
+  may have let the message through.
+- 403 (``action_prohibited``, ``invalid_token``), 404 (``channel_not_found``,
+  ``no_service``), 410 (``channel_is_archived``) → the channel is broken: hold its messages
+  and show it in health.
+- 3xx → the channel is broken too: webhooks never redirect, so the configured URL is wrong,
+  and redirects are not followed (they could lead anywhere).
 - 400 (``invalid_payload``, ``invalid_blocks``, ``no_text`` ...) and any other status →
-  permanent for this message (not retryable), with Slack's reason from the body.
+  permanent for this message, with Slack's reason from the body.
+
+The classes are those of :mod:`service.errors`; the outbox decides on the class alone.
 """
 
 from __future__ import annotations
@@ -27,7 +28,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from service.errors import DeliveryError
+from service.errors import (
+    ChannelBrokenError,
+    DeliveryError,
+    PermanentDeliveryError,
+    RetryableDeliveryError,
+    ThrottledDeliveryError,
+)
 from service.retry import DELIVERY_RETRY_AFTER_CEILING_S, parse_retry_after_s
 
 DEFAULT_RETRY_AFTER_S = 1.0
@@ -35,44 +42,32 @@ REASON_MAX = 120
 BROKEN_CHANNEL_STATUSES = frozenset({403, 404, 410})
 
 
-def classify_slack_response(
-    status: int, body: str, headers: Mapping[str, str], *, now: datetime
+def classify_answer(
+    status: int, body: str, headers: Mapping[str, str], *, receiver: str, now: datetime
 ) -> DeliveryError | None:
-    """None when Slack accepted the message, else the error to raise (see module rules)."""
+    """None when the receiver (``slack``, ``webhook``) accepted the message, else the error to
+    raise (see the module rules)."""
     if 200 <= status < 300:
         return None
     reason = response_reason(body)
     if status == 429:
         wait_s = _retry_after(headers, now=now)
-        return DeliveryError(
-            f"slack rate limited the channel (429); retry after {wait_s:g} s",
-            retryable=True,
-            retry_after_s=wait_s,
+        return ThrottledDeliveryError(
+            f"{receiver} rate limited the channel (429); retry after {wait_s:g} s", retry_after_s=wait_s
         )
     if status >= 500:
-        return DeliveryError(
-            f"slack server error {status}: {reason}", retryable=True, ambiguous=status == 504
-        )
+        return RetryableDeliveryError(f"{receiver} server error {status}: {reason}", ambiguous=status == 504)
+    if status == 408:
+        return RetryableDeliveryError(f"{receiver} timed out waiting for the message (408): {reason}")
     if 300 <= status < 400:
-        return DeliveryError(
-            f"webhook answered with a redirect ({status}); check the channel's URL",
-            retryable=False,
-            channel_broken=True,
-        )
+        return ChannelBrokenError(f"webhook answered with a redirect ({status}); check the channel's URL")
     if status in BROKEN_CHANNEL_STATUSES:
-        return DeliveryError(
-            f"slack refused the channel ({status}): {reason}", retryable=False, channel_broken=True
-        )
-    return DeliveryError(f"slack rejected the message ({status}): {reason}", retryable=False)
-
-
-def is_throttled(error: DeliveryError) -> bool:
-    """True for a rate-limit answer: wait ``retry_after_s``, and do not count a failed attempt."""
-    return error.retryable and error.retry_after_s is not None and not error.channel_broken
+        return ChannelBrokenError(f"{receiver} refused the channel ({status}): {reason}")
+    return PermanentDeliveryError(f"{receiver} rejected the message ({status}): {reason}")
 
 
 def response_reason(body: str) -> str:
-    """Slack's one-word reason (``invalid_blocks``), or a short printable excerpt of the body."""
+    """The receiver's one-word reason (``invalid_blocks``), or a short printable excerpt of the body."""
     line = next((part.strip() for part in body.splitlines() if part.strip()), "")
     printable = "".join(c for c in line if c.isprintable())
     if not printable:

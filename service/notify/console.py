@@ -7,9 +7,12 @@ with control characters already removed upstream; terms are marked with ``**``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 
 from service.alerts.snippet import marked
-from service.notify.view import StoryView
+from service.notify.notifier import Delivered
+from service.notify.view import StoryView, view_from_json
+from service.store.outbox import Claimed
 
 RULE = "─" * 72
 
@@ -33,9 +36,27 @@ def render_console(story: StoryView) -> str:
 
 
 class ConsoleNotifier:
+    """Not a configured destination: routing falls back to it when nothing else is set."""
+
+    immediate = True
+    configured = False
+
     def __init__(self, write: Callable[[str], None]) -> None:
         self._write = write
 
-    def send(self, stories: Sequence[StoryView]) -> None:
-        for story in stories:
-            self._write(render_console(story))
+    def usable(self, target: str) -> bool:
+        return not target
+
+    def spacing(self, target: str) -> timedelta:
+        return timedelta(0)
+
+    def chunk(self, rows: Sequence[Claimed]) -> list[list[Claimed]]:
+        return [list(rows)] if rows else []
+
+    async def send(self, channel: str, target: str, rows: Sequence[Claimed]) -> Delivered:
+        for row in rows:
+            self._write(render_console(view_from_json(row.payload["view"])))
+        return Delivered()
+
+    async def aclose(self) -> None:
+        return None

@@ -20,7 +20,9 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from service.alerts.model import Alert
-from service.notify.route import Available, channel_kind, route
+from service.notify.alert_status import settle_alert_statuses
+from service.notify.notifier import channel_kind
+from service.notify.route import Destinations, route
 from service.notify.view import merged_with, story_from_alerts, view_from_json, view_to_json
 from service.rulebook import RuleBook
 from service.store import alerts as alert_store
@@ -32,7 +34,7 @@ def enqueue_alerts(
     *,
     book: RuleBook,
     new_alerts: Sequence[Alert],
-    available: Available,
+    destinations: Destinations,
     now: datetime,
 ) -> int:
     """Outbox rows for alerts just inserted; returns how many were added."""
@@ -48,7 +50,7 @@ def enqueue_alerts(
             continue
         rule = book.rules.get(alert.rule_id)
         notify = rule.notify if rule is not None else alert.notify
-        for channel in route(notify, available).immediate:
+        for channel in route(notify, destinations).immediate:
             groups[(channel, alert.story_key)].append(alert)
     rows: list[dict[str, Any]] = []
     joined: list[int] = []
@@ -74,7 +76,8 @@ def enqueue_alerts(
             }
         )
     outbox.ensure_channels(conn, {r["channel"] for r in rows}, now=now)
-    outbox.settle_alert_statuses(conn, joined)  # joined a message already sent: sent with it
+    # Joined a message already sent: sent with it.
+    settle_alert_statuses(conn, joined, immediate=destinations.immediate)
     return len(outbox.enqueue(conn, rows))
 
 

@@ -1,12 +1,12 @@
 """Delivery workers: claim due outbox rows, send, and record — in that order.
 
 A row is marked ``sent`` only after the receiver accepted it (Slack: 200 ``ok``; SMTP: 250).
-Retryable failures (5xx, network, SMTP 4xx) back off exponentially with jitter up to
+What happens after a failure is decided by :func:`~service.notify.after_failure.next_step`
+from the error's class: retryable failures back off exponentially with jitter up to
 ``delivery_retry_max_s``; a 429 pauses the channel for its Retry-After and does not count as
-a failed attempt; a permanent failure (Slack 400, SMTP 5xx) fails that message with its
-reason and the others continue; a broken destination (Slack 403/404/410) holds every
-message of its channel, shows in health, and is probed again every
-``delivery_probe_broken_s`` — one held message at a time — until it works.
+a failed attempt; a permanent failure fails that message with its reason and the others
+continue; a broken destination holds every message of its channel, shows in health, and is
+probed again every ``delivery_probe_broken_s`` — one held message at a time — until it works.
 
 A row found ``sending`` with an expired lease was claimed by a worker that died between
 sending and recording: it is sent again and logged "ambiguous, possible duplicate". That is
@@ -26,7 +26,7 @@ import hashlib
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,11 +35,13 @@ from sqlalchemy.engine import Connection, Engine
 
 from service import metrics
 from service.config import Settings
-from service.errors import DeliveryError
+from service.errors import DeliveryError, PermanentDeliveryError
 from service.logs import log_event
-from service.notify.channels import Delivered, Notifiers
-from service.notify.classify import is_throttled
-from service.retry import DELIVERY_RETRY_AFTER_CEILING_S, backoff_s, honoured_s
+from service.notify.after_failure import Fail, Hold, Pause, Retry, Step, next_step
+from service.notify.alert_status import settle_alert_statuses
+from service.notify.channels import Notifiers
+from service.notify.notifier import Delivered
+from service.retry import backoff_s
 from service.store import db, outbox
 from service.store.outbox import Claimed
 
@@ -76,7 +78,7 @@ class OutboxWorker:
         rng: random.Random,
     ) -> None:
         self._engine = engine
-        self._notifiers = notifiers
+        self.notifiers = notifiers
         self._settings = settings
         self._owner = owner
         self._clock = clock
@@ -122,9 +124,13 @@ class OutboxWorker:
         now = self._clock()
 
         def work(conn: Connection) -> list[Claimed]:
-            expired = outbox.expire_old(conn, older_than=now - timedelta(seconds=s.delivery_max_age_s))
+            expired = outbox.expire_old(
+                conn,
+                older_than=now - timedelta(seconds=s.delivery_max_age_s),
+                keep_kinds=self.notifiers.summary_kinds(),
+            )
             if expired.deliveries:
-                outbox.settle_alert_statuses(conn, expired.alert_ids)
+                self._settle(conn, expired.alert_ids)
                 log_event(
                     log,
                     logging.WARNING,
@@ -138,11 +144,14 @@ class OutboxWorker:
                 now=now,
                 lease=timedelta(seconds=s.delivery_lease_s),
                 group_max=s.delivery_group_max,
-                spacing=self._notifiers.spacing(),
+                spacing=self.notifiers.spacing,
                 probe_after=timedelta(seconds=s.delivery_probe_broken_s),
             )
 
         return db.run_transaction(self._engine, work)
+
+    def _settle(self, conn: Connection, alert_ids: Iterable[int]) -> None:
+        settle_alert_statuses(conn, alert_ids, immediate=self.notifiers.immediate)
 
     def _due_before(self, when: datetime) -> bool:
         """Whether a waiting message becomes due before ``when`` (worth waiting for)."""
@@ -154,14 +163,14 @@ class OutboxWorker:
 
     async def _deliver_channel(self, channel: str, rows: list[Claimed]) -> RoundResult:
         result = RoundResult()
-        for n, chunk in enumerate(self._notifiers.chunk(channel, rows)):
+        for n, chunk in enumerate(self.notifiers.chunk(channel, rows)):
             # A slow receiver may have held us past the lease: whatever another worker took
             # over is theirs now, so check before each further message.
             if n and not await asyncio.to_thread(self._still_leased, chunk):
                 log_event(log, logging.WARNING, "delivery_lease_lost", channel=channel, rows=len(chunk))
                 break
             try:
-                delivered = await self._notifiers.deliver(channel, chunk)
+                delivered = await self.notifiers.deliver(channel, chunk)
             except DeliveryError as exc:
                 rest = rows[rows.index(chunk[0]) :]
                 result.add(await asyncio.to_thread(self._failed, channel, chunk, rest, exc))
@@ -170,7 +179,7 @@ class OutboxWorker:
                 # A message we cannot even render (a bug, an old payload): fail it for good with
                 # the reason rather than let it crash every round and be re-sent as "ambiguous".
                 log.exception("delivery_crashed", extra={"rw_fields": {"channel": channel}})
-                internal = DeliveryError(f"internal error: {type(exc).__name__}", retryable=False)
+                internal = PermanentDeliveryError(f"internal error: {type(exc).__name__}")
                 rest = rows[rows.index(chunk[0]) :]
                 result.add(await asyncio.to_thread(self._failed, channel, chunk, rest, internal))
                 return result
@@ -204,7 +213,7 @@ class OutboxWorker:
         def work(conn: Connection) -> list[int]:
             owned = outbox.mark_sent(conn, ids, owner=self._owner, now=now, ambiguous=ambiguous, note=note)
             # In the same transaction: a worker killed after this commit leaves no alert pending.
-            outbox.settle_alert_statuses(conn, {a for r in chunk if r.id in owned for a in r.alert_ids})
+            self._settle(conn, {a for r in chunk if r.id in owned for a in r.alert_ids})
             if owned and delivered.retry_to:
                 (row,) = chunk  # email and digest messages go one at a time
                 outbox.enqueue(conn, [self._follow_up(row, delivered.retry_to, now=now)])
@@ -237,7 +246,7 @@ class OutboxWorker:
             "idempotency_key": f"{row.key}:deferred:{digest}", "channel": row.channel, "kind": row.kind,
             "story_id": None, "alert_ids": list(row.alert_ids), "payload": payload, "state": outbox.PENDING,
             "attempts": 0, "ambiguous": False, "created_at": now,
-            "next_attempt_at": now + timedelta(seconds=self._backoff_s(1, None)),
+            "next_attempt_at": now + timedelta(seconds=self._backoff_s(1)),
         }  # fmt: skip
 
     def _failed(
@@ -248,9 +257,9 @@ class OutboxWorker:
         tried = [r.id for r in chunk]
         untried = [r.id for r in rest if r not in chunk]
         reason = str(exc)
-        touched = {a for r in chunk for a in r.alert_ids}
+        step = next_step(exc, attempts=max(r.attempts for r in chunk), now=now, backoff_s=self._backoff_s)
 
-        def work(conn: Connection) -> RoundResult:
+        def work(conn: Connection) -> None:
             if untried:
                 outbox.mark_retry(
                     conn,
@@ -260,55 +269,56 @@ class OutboxWorker:
                     error="not tried: channel failed",
                     count_attempt=False,
                 )
-            if exc.channel_broken:
-                outbox.hold_channel(conn, channel, tried, owner=self._owner, now=now, reason=reason)
+            match step:
+                case Hold():
+                    outbox.hold_channel(conn, channel, tried, owner=self._owner, now=now, reason=reason)
+                case Pause(until=until):
+                    outbox.pause_channel(conn, channel, until=until, now=now)
+                    outbox.mark_retry(
+                        conn, tried, owner=self._owner, at=until, error=reason, count_attempt=False
+                    )
+                case Retry(at=at, ambiguous=ambiguous):
+                    outbox.mark_retry(
+                        conn,
+                        tried,
+                        owner=self._owner,
+                        at=at,
+                        error=reason,
+                        count_attempt=True,
+                        ambiguous=ambiguous,
+                    )
+                case Fail():
+                    outbox.mark_failed(conn, tried, owner=self._owner, error=reason)
+                    self._settle(conn, {a for r in chunk for a in r.alert_ids})
+
+        db.run_transaction(self._engine, work)
+        self._report_failure(channel, step, exc, rows=len(tried))
+        match step:
+            case Hold():
                 return RoundResult(held=len(tried))
-            if is_throttled(exc):
-                until = now + timedelta(seconds=exc.retry_after_s or 1.0)
-                outbox.pause_channel(conn, channel, until=until, now=now)
-                outbox.mark_retry(conn, tried, owner=self._owner, at=until, error=reason, count_attempt=False)
+            case Fail():
+                return RoundResult(failed=len(tried))
+            case _:
                 return RoundResult(retried=len(tried))
-            if exc.retryable:
-                attempts = max(r.attempts for r in chunk) + 1
-                at = now + timedelta(seconds=self._backoff_s(attempts, exc.retry_after_s))
-                outbox.mark_retry(
-                    conn,
-                    tried,
-                    owner=self._owner,
-                    at=at,
-                    error=reason,
-                    count_attempt=True,
-                    ambiguous=exc.ambiguous,
-                )
-                return RoundResult(retried=len(tried))
-            outbox.mark_failed(conn, tried, owner=self._owner, error=reason)
-            outbox.settle_alert_statuses(conn, touched)
-            return RoundResult(failed=len(tried))
 
-        result = db.run_transaction(self._engine, work)
-        self._report_failure(channel, exc, result, rows=len(tried))
-        return result
-
-    def _backoff_s(self, attempts: int, retry_after_s: float | None) -> float:
+    def _backoff_s(self, attempt: int) -> float:
         s = self._settings
-        delay = backoff_s(
-            attempt=attempts, base_s=s.delivery_retry_base_s, max_s=s.delivery_retry_max_s, rng=self._rng
+        return backoff_s(
+            attempt=attempt, base_s=s.delivery_retry_base_s, max_s=s.delivery_retry_max_s, rng=self._rng
         )
-        return honoured_s(delay, retry_after_s, ceiling_s=DELIVERY_RETRY_AFTER_CEILING_S)
 
-    def _report_failure(self, channel: str, exc: DeliveryError, result: RoundResult, *, rows: int) -> None:
-        if result.held:
-            metrics.CHANNEL_BROKEN.labels(channel).set(1)
-            log_event(log, logging.ERROR, "channel_broken", channel=channel, reason=str(exc), held=rows)
-        elif is_throttled(exc):
-            metrics.DELIVERIES_THROTTLED.labels(channel).inc()
-            log_event(
-                log, logging.INFO, "channel_throttled", channel=channel, retry_after_s=exc.retry_after_s
-            )
-        elif result.retried:
-            metrics.DELIVERIES_RETRIED.labels(channel).inc(rows)
-            note = "ambiguous, possible duplicate" if exc.ambiguous else ""
-            log_event(log, logging.WARNING, "delivery_retry", channel=channel, reason=str(exc), note=note)
-        else:
-            metrics.DELIVERIES_FAILED.labels(channel).inc(rows)
-            log_event(log, logging.ERROR, "delivery_failed", channel=channel, reason=str(exc))
+    def _report_failure(self, channel: str, step: Step, exc: DeliveryError, *, rows: int) -> None:
+        match step:
+            case Hold():
+                metrics.CHANNEL_BROKEN.labels(channel).set(1)
+                log_event(log, logging.ERROR, "channel_broken", channel=channel, reason=str(exc), held=rows)
+            case Pause():
+                metrics.DELIVERIES_THROTTLED.labels(channel).inc()
+                log_event(log, logging.INFO, "channel_throttled", channel=channel, reason=str(exc))
+            case Retry(ambiguous=ambiguous):
+                metrics.DELIVERIES_RETRIED.labels(channel).inc(rows)
+                note = "ambiguous, possible duplicate" if ambiguous else ""
+                log_event(log, logging.WARNING, "delivery_retry", channel=channel, reason=str(exc), note=note)
+            case Fail():
+                metrics.DELIVERIES_FAILED.labels(channel).inc(rows)
+                log_event(log, logging.ERROR, "delivery_failed", channel=channel, reason=str(exc))

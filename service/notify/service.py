@@ -22,7 +22,7 @@ from service.config import Settings
 from service.logs import log_event
 from service.notify.digest_job import DigestDraft, enqueue_digest, scheduled_period
 from service.notify.outbox import RoundResult
-from service.notify.route import Available
+from service.notify.route import Destinations
 from service.store import db
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 class Rounds(Protocol):
     """What the service needs of the outbox worker (:class:`~service.notify.outbox.OutboxWorker`)."""
+
+    @property
+    def notifiers(self) -> Destinations: ...
 
     async def run_once(self) -> RoundResult: ...
     async def drain(self, *, timeout_s: float) -> RoundResult: ...
@@ -66,7 +69,7 @@ class Delivery:
             return await self._worker.run_once()
 
     def digest_if_due(self) -> DigestDraft | None:
-        if not Available.from_settings(self._settings).digest:
+        if not self._worker.notifiers.usable("digest"):
             return None
         now = self._clock()
         period = scheduled_period(self._settings, now=now)

@@ -1,221 +1,84 @@
-"""Post one payload to a Slack incoming webhook and say what happened.
+"""The Slack channel: ``slack`` (``RIVALWATCH_SLACK_WEBHOOK_URL``) and ``slack:<name>``
+(a named webhook of ``RIVALWATCH_SLACK_WEBHOOKS``).
 
-Rules:
-
-- :meth:`SlackWebhook.send` returns when Slack accepted the message and otherwise raises
-  :class:`DeliveryError`, classified by :func:`~service.notify.classify.classify_slack_response`
-  for HTTP answers and by the rules below for network failures. Retrying is the outbox's job.
-- The webhook URL is a secret. It is used for the request only: errors and log lines name the
-  destination ``key`` (the channel name the outbox passes separately) and a short reason,
-  never the URL nor an httpx message (those can quote it), and errors are raised ``from None``.
-  httpx's ``AsyncClient`` logs every request URL at INFO ("HTTP Request: POST <url>"), so the
-  client drives httpx's public transport API directly: same pool, TLS and timeouts, no such
-  log line, and no proxy taken from the environment (a proxy would see the URL).
-- Only http and https URLs (production: https://hooks.slack.com/...). Redirects are never
-  followed; a 3xx is classified as a broken channel.
-- Limits: connect 5 s; read/write/pool 10 s each; one wall-clock deadline of 15 s over the
-  whole exchange (httpx has none of its own); at most 4 KiB of the answer is read.
-- "Sent or not": httpcore reports, through the request's ``trace`` extension, when the
-  request body has been fully written (``http11.send_request_body.complete``). A failure
-  before that point (connect refused, DNS, connect timeout, pool timeout, a write error) is
-  retryable and *not* ambiguous: Slack cannot have acted on half a request. A failure after it
-  (connection reset, ``RemoteProtocolError`` "disconnected without a response", read timeout,
-  the deadline) is retryable and ``ambiguous``: Slack may have posted it, so a retry may
-  duplicate. The exception classes agree (ConnectError/ConnectTimeout come before sending,
-  ReadError/ReadTimeout/RemoteProtocolError after), but the trace is what decides.
-- Every send waits for the :class:`~service.notify.pacing.Pacer` slot of its key first; a 429
-  pauses that key for ``Retry-After`` seconds.
+A burst for one channel is grouped into as few Block Kit messages as Slack's limits allow
+(:func:`~service.notify.blocks.render_batch`), and messages to one webhook are spaced by
+``RIVALWATCH_SLACK_MIN_INTERVAL_S`` (who paces what: :mod:`service.notify.pacing`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import logging
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Self
-from urllib.parse import urlsplit
+from collections.abc import Sequence
+from datetime import timedelta
 
-import httpx
-
-from service import __version__
-from service.errors import DeliveryError
-from service.logs import REDACTED, log_event
-from service.notify.classify import classify_slack_response, is_throttled
+from service.config import Settings
+from service.errors import ChannelBrokenError
+from service.notify.blocks import render_batch
+from service.notify.notifier import Delivered
 from service.notify.pacing import Pacer
+from service.notify.view import StoryView, view_from_json
+from service.notify.webhook_client import WebhookClient
+from service.store.outbox import Claimed
 
-logger = logging.getLogger(__name__)
-
-ANSWER_MAX_BYTES = 4096
-USER_AGENT = f"rivalwatch/{__version__} (alert notifier)"
-_BODY_SENT_EVENT = "http11.send_request_body.complete"
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
+UNPACED_RATE_PER_S = 1e6
 
 
-@dataclass(slots=True)
-class _Progress:
-    """What httpcore has done with one request so far, from its trace events."""
+class SlackNotifier:
+    immediate = True
 
-    body_sent: bool = False
+    def __init__(self, settings: Settings, *, client: WebhookClient | None = None) -> None:
+        self._default = settings.slack_webhook_url
+        self._named = dict(settings.slack_webhooks)
+        self._gap = timedelta(seconds=settings.slack_min_interval_s)
+        self._client = client
+        self._pacer_rate = 1 / settings.slack_min_interval_s if settings.slack_min_interval_s > 0 else None
 
-    async def trace(self, event: str, info: Mapping[str, Any]) -> None:
-        if event == _BODY_SENT_EVENT:
-            self.body_sent = True
+    @property
+    def configured(self) -> bool:
+        return self._default is not None or bool(self._named)
 
+    def usable(self, target: str) -> bool:
+        return target in self._named if target else self._default is not None
 
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    status: int
-    body: str
-    headers: Mapping[str, str]
+    def spacing(self, target: str) -> timedelta:
+        return self._gap
 
+    def chunk(self, rows: Sequence[Claimed]) -> list[list[Claimed]]:
+        groups: list[list[Claimed]] = []
+        for row in rows:
+            if groups and len(render_batch(_views([*groups[-1], row]))) == 1:
+                groups[-1].append(row)
+            else:
+                groups.append([row])
+        return groups
 
-class SlackWebhook:
-    """Sends payloads to Slack incoming webhooks; one instance serves every channel."""
-
-    def __init__(
-        self,
-        *,
-        pacer: Pacer | None = None,
-        connect_timeout_s: float = 5.0,
-        timeout_s: float = 10.0,
-        deadline_s: float = 15.0,
-        now: Callable[[], datetime] = _utc_now,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self.pacer = pacer if pacer is not None else Pacer()
-        self._timeout = httpx.Timeout(timeout_s, connect=connect_timeout_s)
-        self._deadline_s = deadline_s
-        self._now = now
-        self._transport = transport if transport is not None else httpx.AsyncHTTPTransport(trust_env=False)
-
-    def __repr__(self) -> str:
-        return f"SlackWebhook(deadline_s={self._deadline_s:g})"
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
+    async def send(self, channel: str, target: str, rows: Sequence[Claimed]) -> Delivered:
+        (payload,) = render_batch(_views(rows))
+        await self._webhook_client().send(self._url(channel, target), payload, key=channel)
+        return Delivered()
 
     async def aclose(self) -> None:
-        await self._transport.aclose()
+        if self._client is not None:
+            await self._client.aclose()
 
-    async def send(self, url: str, payload: Mapping[str, Any], *, key: str) -> None:
-        """Deliver ``payload`` to the webhook ``url`` of channel ``key``, or raise DeliveryError."""
-        request = _build_request(url, payload, key=key)
-        await self.pacer.wait(key)
-        started = time.perf_counter()
-        answer = await self._exchange(request, key=key)
-        duration_ms = round((time.perf_counter() - started) * 1000, 1)
-        error = classify_slack_response(answer.status, answer.body, answer.headers, now=self._now())
-        if error is None:
-            self._log_success(key, answer, duration_ms)
-            return
-        if is_throttled(error) and error.retry_after_s is not None:
-            self.pacer.pause_for(key, error.retry_after_s)
-        error = _named(error, key, url)
-        log_event(logger, logging.DEBUG, "slack_refused", channel=key, status=answer.status, error=str(error))
-        raise error
+    def _webhook_client(self) -> WebhookClient:
+        if self._client is None:
+            self._client = WebhookClient(
+                receiver="slack", expected_body="ok", pacer=slack_pacer(self._pacer_rate)
+            )
+        return self._client
 
-    async def _exchange(self, request: httpx.Request, *, key: str) -> _Answer:
-        progress = _Progress()
-        request.extensions = {"timeout": self._timeout.as_dict(), "trace": progress.trace}
-        deadline = asyncio.timeout(self._deadline_s)
-        try:
-            async with deadline:
-                return await self._post(request)
-        except TimeoutError:
-            if not deadline.expired():
-                raise
-            raise _network_error(key, f"no answer within {self._deadline_s:g} s", progress) from None
-        except httpx.UnsupportedProtocol:
-            raise _config_error(key, "the webhook URL is not a usable http(s) URL") from None
-        except httpx.TransportError as exc:
-            raise _network_error(key, _describe(exc), progress) from None
-
-    async def _post(self, request: httpx.Request) -> _Answer:
-        response = await self._transport.handle_async_request(request)
-        try:
-            body = bytearray()
-            async for chunk in response.aiter_raw():
-                body += chunk[: ANSWER_MAX_BYTES - len(body)]
-                if len(body) >= ANSWER_MAX_BYTES:
-                    break
-        finally:
-            await response.aclose()
-        headers = {name.lower(): value for name, value in response.headers.items()}
-        return _Answer(response.status_code, body.decode("utf-8", "replace"), headers)
-
-    def _log_success(self, key: str, answer: _Answer, duration_ms: float) -> None:
-        if answer.body.strip() != "ok":
-            log_event(logger, logging.WARNING, "slack_unexpected_answer", channel=key, status=answer.status)
-        log_event(
-            logger, logging.DEBUG, "slack_sent", channel=key, status=answer.status, duration_ms=duration_ms
-        )
+    def _url(self, channel: str, target: str) -> str:
+        secret = self._named.get(target) if target else self._default
+        if secret is None:
+            raise ChannelBrokenError(f"no webhook is configured for {channel}")
+        return secret.get_secret_value()
 
 
-def _build_request(url: str, payload: Mapping[str, Any], *, key: str) -> httpx.Request:
-    try:
-        parts = urlsplit(url)
-        usable = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
-    except ValueError:
-        usable = False
-    if not usable:
-        raise _config_error(key, "the webhook URL is not an http(s) URL with a host")
-    try:
-        content = json.dumps(payload, ensure_ascii=False, allow_nan=False).encode()
-    except (TypeError, ValueError):
-        raise DeliveryError(f"channel {key!r}: the payload is not valid JSON", retryable=False) from None
-    headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT}
-    try:
-        return httpx.Request("POST", url, content=content, headers=headers)
-    except httpx.InvalidURL:
-        raise _config_error(key, "the webhook URL is malformed") from None
+def slack_pacer(rate_per_s: float | None) -> Pacer:
+    """The in-process pacer follows the same interval as the shared one (None: no pacing)."""
+    return Pacer(rate_per_s=rate_per_s if rate_per_s is not None else UNPACED_RATE_PER_S)
 
 
-def _describe(exc: httpx.TransportError) -> str:
-    """A short reason from the exception's class only: httpx messages may quote the URL."""
-    return {
-        httpx.ConnectError: "could not connect",
-        httpx.ConnectTimeout: "connect timed out",
-        httpx.PoolTimeout: "no free connection",
-        httpx.WriteError: "connection failed while sending",
-        httpx.WriteTimeout: "sending timed out",
-        httpx.ReadError: "connection failed while waiting for the answer",
-        httpx.ReadTimeout: "the answer timed out",
-        httpx.RemoteProtocolError: "the connection closed without a valid answer",
-    }.get(type(exc), f"network error ({type(exc).__name__})")
-
-
-def _network_error(key: str, reason: str, progress: _Progress) -> DeliveryError:
-    if progress.body_sent:
-        reason += " after the message was sent: ambiguous, possible duplicate on retry"
-    return DeliveryError(f"channel {key!r}: {reason}", retryable=True, ambiguous=progress.body_sent)
-
-
-def _config_error(key: str, reason: str) -> DeliveryError:
-    return DeliveryError(f"channel {key!r}: {reason}", retryable=False, channel_broken=True)
-
-
-def _named(error: DeliveryError, key: str, url: str) -> DeliveryError:
-    """The same verdict naming the channel; a receiver echoing its own URL is scrubbed too."""
-    message = f"channel {key!r}: {error}"
-    for secret in sorted({url, urlsplit(url).path} - {"", "/"}, key=len, reverse=True):
-        message = message.replace(secret, REDACTED)
-    return DeliveryError(
-        message,
-        retryable=error.retryable,
-        retry_after_s=error.retry_after_s,
-        channel_broken=error.channel_broken,
-        ambiguous=error.ambiguous,
-    )
+def _views(rows: Sequence[Claimed]) -> list[StoryView]:
+    return [view_from_json(row.payload["view"]) for row in rows]

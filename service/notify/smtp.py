@@ -7,7 +7,7 @@ Rules (reliability.md rows A13-A16, E1):
   Certificates are always verified (``ssl.create_default_context()``, or a given context
   that verifies); a failed verification is refused with "certificate verification failed".
   There is no fallback to plain text. Refusals raised while sending are ``SmtpConfigError``:
-  a ``DeliveryConfigError`` that is also a permanent, ``channel_broken`` ``DeliveryError``,
+  a ``DeliveryConfigError`` that is also a ``ChannelBrokenError``,
   so the outbox holds the channel's messages and health shows why. Settings unsafe on their
   face (a password in clear to a remote host) raise ``DeliveryConfigError`` when built.
 - **Password.** Sent only inside TLS. The one exception is ``starttls=False`` towards a
@@ -15,9 +15,9 @@ Rules (reliability.md rows A13-A16, E1):
   text login is refused when the sender is built. The password is in no exception, log line
   or ``repr``: error texts are scrubbed of it and raised without the smtplib exception.
 - **Replies (RFC 5321).** Connection refused or timed out, 421, any 4xx on MAIL, RCPT or
-  DATA: retryable ``DeliveryError``. A 5xx on MAIL, at the greeting, or for every recipient:
-  permanent. 535 on AUTH: permanent and ``channel_broken`` (wrong credentials hold every
-  message). Some recipients refused: the others get the message and ``SendReport.refused``
+  DATA: ``RetryableDeliveryError``. A 5xx on MAIL, at the greeting, or for every recipient:
+  ``PermanentDeliveryError``. 535 on AUTH: ``ChannelBrokenError`` (wrong credentials hold
+  every message). Some recipients refused: the others get the message and ``SendReport.refused``
   names the refused ones with their reply, for the caller to record (A14).
 - **The ambiguous window.** If the connection drops or times out after the final "." and
   before the server's reply, the server may have queued the message: the error is
@@ -49,7 +49,14 @@ from enum import StrEnum
 from pydantic import SecretStr
 
 from service.config import Settings
-from service.errors import DeliveryConfigError, DeliveryError, SmtpConfigError
+from service.errors import (
+    ChannelBrokenError,
+    DeliveryConfigError,
+    DeliveryError,
+    PermanentDeliveryError,
+    RetryableDeliveryError,
+    SmtpConfigError,
+)
 from service.logs import REDACTED, log_event
 
 logger = logging.getLogger(__name__)
@@ -230,9 +237,8 @@ class SmtpSender:
         if not accepted:
             temporary = any(400 <= c < 500 for c, _ in refused.values())
             detail = "; ".join(f"{a}: {c} {t}" for a, (c, t) in refused.items())
-            raise DeliveryError(
-                self._scrub(f"{self._where()}: every recipient refused ({detail})"), retryable=temporary
-            )
+            text = self._scrub(f"{self._where()}: every recipient refused ({detail})")
+            raise RetryableDeliveryError(text) if temporary else PermanentDeliveryError(text)
         return tuple(accepted), refused
 
     def _data(self, attempt: _Attempt, client: smtplib.SMTP, data: bytes) -> None:
@@ -249,18 +255,19 @@ class SmtpSender:
             raise self._reply_error(attempt.phase, code, reply)
 
     def _reply_error(self, phase: str, code: int, reply: bytes | str) -> DeliveryError:
-        text = f"{self._where()}: {phase} answered {code} {self._reply_text(reply)}"
+        text = self._scrub(f"{self._where()}: {phase} answered {code} {self._reply_text(reply)}")
         if 400 <= code < 500:
-            return DeliveryError(self._scrub(text), retryable=True)
-        broken = phase == "login" and code == 535
-        return DeliveryError(self._scrub(text), retryable=False, channel_broken=broken)
+            return RetryableDeliveryError(text)
+        if phase == "login" and code == 535:
+            return ChannelBrokenError(text)
+        return PermanentDeliveryError(text)
 
-    def _transport_error(self, attempt: _Attempt, exc: BaseException) -> DeliveryError:
+    def _transport_error(self, attempt: _Attempt, exc: BaseException) -> RetryableDeliveryError:
         cause = "total deadline passed" if attempt.expired else f"{type(exc).__name__}: {exc}"
         text = f"{self._where()}: connection failed during {attempt.phase} ({cause})"
         if attempt.dot_sent:
             text += "; the server may have accepted the message (ambiguous, possible duplicate on retry)"
-        return DeliveryError(self._scrub(text), retryable=True, ambiguous=attempt.dot_sent)
+        return RetryableDeliveryError(self._scrub(text), ambiguous=attempt.dot_sent)
 
     def _config_error(self, reason: str) -> SmtpConfigError:
         return SmtpConfigError(self._scrub(f"{self._where()}: refusing to send: {reason}"))
@@ -280,8 +287,8 @@ class SmtpSender:
         # The outbox logs the outcome once; this adds the SMTP detail for debugging.
         log_event(
             logger, logging.DEBUG, "smtp_send_failed", host=self.host, port=self.port,
-            message_id=str(message.get("Message-ID", "")), reason=str(exc), retryable=exc.retryable,
-            ambiguous=exc.ambiguous, channel_broken=exc.channel_broken,
+            message_id=str(message.get("Message-ID", "")), reason=str(exc), outcome=type(exc).__name__,
+            ambiguous=exc.ambiguous,
         )  # fmt: skip
 
 

@@ -13,7 +13,7 @@ per channel and moves the channel's next slot forward.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -120,7 +120,7 @@ def claim(
     now: datetime,
     lease: timedelta,
     group_max: int,
-    spacing: Mapping[str, timedelta],
+    spacing: Callable[[str], timedelta],
     probe_after: timedelta,
 ) -> list[Claimed]:
     """Lease the due deliveries of every channel that may send now (one message slot each)."""
@@ -137,7 +137,7 @@ def claim(
             .where(deliveries.c.id.in_(ids))
             .values(state=SENDING, lease_owner=owner, lease_expires_at=now + lease)
         )
-        gap = spacing.get(channel.name, timedelta(0))
+        gap = spacing(channel.name)
         conn.execute(
             sa.update(channels)
             .where(channels.c.name == channel.name)
@@ -312,13 +312,14 @@ class Expired:
     alert_ids: tuple[int, ...]  # so their status can follow
 
 
-def expire_old(conn: Connection, *, older_than: datetime) -> Expired:
-    """Backlog policy: undelivered messages older than the limit fail with a clear reason."""
+def expire_old(conn: Connection, *, older_than: datetime, keep_kinds: Sequence[str]) -> Expired:
+    """Backlog policy: undelivered messages older than the limit fail with a clear reason;
+    those of ``keep_kinds`` (scheduled summaries) never expire."""
     abandoned = sa.and_(deliveries.c.state == SENDING, deliveries.c.lease_expires_at < older_than)
     stale = sa.and_(
         sa.or_(deliveries.c.state.in_([PENDING, HELD]), abandoned),
         deliveries.c.created_at < older_than,
-        deliveries.c.kind != "digest",
+        deliveries.c.kind.not_in(keep_kinds),
     )
     alert_ids = [
         a for row in conn.execute(sa.select(deliveries.c.alert_ids).where(stale)) for a in row.alert_ids
@@ -336,10 +337,8 @@ def expire_old(conn: Connection, *, older_than: datetime) -> Expired:
 # --- alert status ---------------------------------------------------------------------------
 
 
-def settle_alert_statuses(conn: Connection, alert_ids: Iterable[int]) -> None:
-    """Alert status follows its deliveries: ``sent`` once every immediate message naming it was
-    sent, ``failed`` if one failed for good; an alert routed only to the digest is ``sent``
-    with the digest."""
+def delivery_states(conn: Connection, alert_ids: Iterable[int]) -> dict[int, list[tuple[str, str]]]:
+    """(kind, state) of every delivery naming each alert (an empty list: none does)."""
     ids = sorted(set(alert_ids))
     states: dict[int, list[tuple[str, str]]] = {i: [] for i in ids}
     for chunk in chunked(ids):
@@ -350,28 +349,18 @@ def settle_alert_statuses(conn: Connection, alert_ids: Iterable[int]) -> None:
         )
         for row in conn.execute(query):
             states[row.alert_id].append((row.kind, row.state))
-    settled: dict[str, list[int]] = {}
-    for alert_id, seen in states.items():
-        status = _settled(seen)
-        if status is not None:
-            settled.setdefault(status, []).append(alert_id)
-    for status, settled_ids in settled.items():  # one statement per status, not one per alert
-        for chunk in chunked(settled_ids):
+    return states
+
+
+def settle_pending_alerts(conn: Connection, statuses: Mapping[str, Sequence[int]]) -> None:
+    """Give still-``pending`` alerts their settled status (status → alert ids)."""
+    for status, ids in statuses.items():  # one statement per status, not one per alert
+        for chunk in chunked(sorted(ids)):
             conn.execute(
                 sa.update(alerts)
                 .where(alerts.c.id.in_(chunk), alerts.c.status == PENDING)
                 .values(status=status)
             )
-
-
-def _settled(seen: Sequence[tuple[str, str]]) -> str | None:
-    immediate = {state for kind, state in seen if kind != "digest"}
-    digest = {state for kind, state in seen if kind == "digest"}
-    if FAILED in immediate:
-        return FAILED
-    if immediate:
-        return SENT if immediate == {SENT} else None
-    return SENT if SENT in digest else None
 
 
 # --- views -------------------------------------------------------------------------------------

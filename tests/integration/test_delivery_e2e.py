@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -52,12 +51,6 @@ HOSTILE = [
     ("d7b", "d7b Acme item with a relative link", "/relative/acme-d7b.html"),
     ("d8", f"d8 Acme {BIDI}gnp.exe{BIDI} zero{ZERO_WIDTH}width", "https://news.example.test/d8"),
 ]
-
-
-@pytest.fixture
-def feed() -> Iterator[LoopbackHTTPServer]:
-    with LoopbackHTTPServer() as server:
-        yield server
 
 
 def _by_marker(mails: list[Received]) -> dict[str, EmailMessage]:

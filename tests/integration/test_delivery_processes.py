@@ -336,7 +336,7 @@ def test_two_replicas_deliver_1000_pending_rows_each_exactly_once(tmp_path: Path
     received = Counter(url for p in payloads for url in story_urls(p, prefix))
     assert received.keys() == {url for _, url, _ in items}
     assert [u for u, n in received.items() if n > 1] == []
-    sends = [len(log_events([path], "slack_sent")) for path in logs]
+    sends = [len(log_events([path], "webhook_sent")) for path in logs]
     assert sum(sends) == len(payloads)
     assert min(sends) > 0, f"one replica did all the work: {sends}"
     assert not log_events(logs, "delivery_ambiguous") and not log_events(logs, "delivery_lease_lost")

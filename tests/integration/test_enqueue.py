@@ -10,9 +10,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from service.alerts.model import Alert, NewAlert
 from service.baselines.facts import FactChange
+from service.config import load_settings
 from service.matching.compile import compile_rules
+from service.notify.channels import Notifiers
 from service.notify.enqueue import enqueue_alerts
-from service.notify.route import Available
 from service.rulebook import RuleBook
 from service.store import alerts as alert_store
 from service.store import db, outbox
@@ -22,7 +23,7 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 STORY = 7
 KEY = f"slack:story:{STORY}"
 NO_RULES = RuleBook(version="v1", rules={}, matcher=compile_rules([]), baselines={})  # routes by the alerts
-SLACK = Available(slack_default=True, slack_named=frozenset(), smtp=False, alert_email=False, digest=False)
+SLACK = Notifiers.from_settings(load_settings(slack_webhook_url="http://127.0.0.1:9/hook"))
 
 
 def raised(rule: str, **changes: Any) -> NewAlert:
@@ -40,7 +41,7 @@ def raised(rule: str, **changes: Any) -> NewAlert:
 def store_and_enqueue(engine: Engine, *new: NewAlert) -> tuple[list[Alert], int]:
     def work(conn: Connection) -> tuple[list[Alert], int]:
         stored = alert_store.insert_alerts(conn, new)
-        return stored, enqueue_alerts(conn, book=NO_RULES, new_alerts=stored, available=SLACK, now=NOW)
+        return stored, enqueue_alerts(conn, book=NO_RULES, new_alerts=stored, destinations=SLACK, now=NOW)
 
     return db.run_transaction(engine, work)
 

@@ -39,6 +39,7 @@ from tests.support.outbox import (
     GcraLimit,
     ProgrammableSlack,
     acme_items,
+    claim_as,
     health,
     ingest,
     make_worker,
@@ -66,19 +67,6 @@ from tests.support.smtp import ScriptedSmtpServer, SmtpScript, Stall, scripted_s
 pytestmark = pytest.mark.timeout(120)
 
 FROM = "rivalwatch@example.test"
-
-
-@pytest.fixture
-def feed() -> Iterator[LoopbackHTTPServer]:
-    with LoopbackHTTPServer() as server:
-        yield server
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    # Starts a little after the real now: the pipeline stamps alerts and outbox rows with
-    # the real time, so everything it stored is due on the fake clock.
-    return FakeClock(datetime.now(UTC) + timedelta(seconds=30))
 
 
 @pytest.fixture
@@ -517,18 +505,7 @@ async def test_a12_an_expired_lease_is_fenced_the_late_worker_changes_nothing(
     )
     lease = timedelta(seconds=settings.delivery_lease_s)
 
-    def claim_as_worker_1(conn: sa.Connection) -> list[outbox.Claimed]:
-        return outbox.claim(
-            conn,
-            owner="worker-1",
-            now=clock.now(),
-            lease=lease,
-            group_max=settings.delivery_group_max,
-            spacing={},
-            probe_after=timedelta(seconds=settings.delivery_probe_broken_s),
-        )
-
-    (claimed,) = db.run_transaction(engine, claim_as_worker_1)
+    (claimed,) = claim_as(engine, settings, clock, owner="worker-1")
     worker_2, notifiers = make_worker(engine, settings, clock, owner="worker-2")
     try:
         clock.advance(lease.total_seconds() - 1)

@@ -15,6 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from service.config import Settings
+from service.notify.channels import Notifiers
 from service.pipeline import Poller
 from service.reload import Reloader
 from service.rulebook import ActiveRuleBook
@@ -52,6 +53,7 @@ async def scheduler_for(settings: Settings, engine: Engine) -> AsyncIterator[Sch
         owner="test-owner",
         clock=utcnow,
         rng=random.Random(7),
+        destinations=Notifiers.from_settings(settings),
         rulebook=rules.get,
     )
     try:

@@ -15,10 +15,12 @@ import pytest
 import sqlalchemy as sa
 
 from service.store import db
-from service.store.tables import feeds
+from service.store.tables import deliveries, feeds
 from tests.support.httpserver import LoopbackHTTPServer, RecordedRequest, Reply
+from tests.support.outbox import acme_items, write_acme_rules
 from tests.support.processes import free_port, rivalwatch, service_env, start_service, stop, wait_until
-from tests.support.service import write_feeds
+from tests.support.service import rss_items, write_feeds
+from tests.support.slack import SlackReceiver, slow
 
 pytestmark = pytest.mark.slow
 
@@ -110,6 +112,33 @@ def test_sigterm_releases_leases_of_polls_outlasting_the_grace_period(
     took_s, row = sigterm_while_polling(tmp_path, server, answer_after_s=15.0, grace_s=1)
     assert took_s < 8
     assert row.lease_owner is None and row.last_polled_at is None
+
+
+def test_sigterm_during_a_slow_delivery_is_quiet_and_the_message_is_recorded(
+    tmp_path: Path, server: LoopbackHTTPServer
+) -> None:
+    with SlackReceiver() as slack:
+        slack.script(slow(3.0))  # the message is on its way when the stop comes
+        server.route("/f.xml", body=rss_items(*acme_items(1)))
+        rules = write_acme_rules(tmp_path / "rules", server.url("/f.xml"), notify=["slack"])
+        db_url = f"sqlite:///{tmp_path}/rw.db"
+        env = service_env(
+            db_url, rules, RIVALWATCH_SLACK_WEBHOOK_URL=slack.url, RIVALWATCH_SHUTDOWN_GRACE_S="10"
+        )
+        assert rivalwatch("db", "upgrade", env=env).returncode == 0
+        log_path = tmp_path / "svc.log"
+        proc = start_service(env, log_path)
+        assert wait_until(lambda: bool(slack.received), timeout_s=30)
+        assert stop(proc, timeout_s=20) == 0
+    log = log_path.read_text(encoding="utf-8", errors="replace")
+    assert "Traceback" not in log and "CancelledError" not in log, log
+    engine = db.make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            states = list(conn.execute(sa.select(deliveries.c.state)).scalars())
+    finally:
+        engine.dispose()
+    assert states == ["sent"]
 
 
 def test_a_poll_outlasting_its_interval_never_overlaps(tmp_path: Path, server: LoopbackHTTPServer) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from service.errors import DeliveryConfigError, DeliveryError
+from service.errors import ChannelBrokenError, DeliveryConfigError, DeliveryError, RetryableDeliveryError
 from service.notify.render_email import message_text, story_message
 from service.notify.smtp import SmtpSender, TlsMode
 from service.notify.view import RuleHit, StoryView
@@ -83,7 +83,7 @@ async def test_a13_temporary_data_reply_is_retryable_and_the_retry_delivers_once
         sender = _sender(server.port)
         with pytest.raises(DeliveryError) as caught:
             await sender.send(message, TO)
-        assert caught.value.retryable and not caught.value.ambiguous
+        assert isinstance(caught.value, RetryableDeliveryError) and not caught.value.ambiguous
         assert first.split()[0] in str(caught.value)
         await sender.send(message, TO)
     assert [r.message["Message-ID"] for r in server.received] == [message["Message-ID"]]
@@ -102,7 +102,7 @@ async def test_a13_temporary_data_reply_is_retryable_and_the_retry_delivers_once
 async def test_reply_classification(script: SmtpScript, retryable: bool) -> None:
     with scripted_smtp(script) as server, pytest.raises(DeliveryError) as caught:
         await _sender(server.port).send(_message(), TO)
-    assert caught.value.retryable is retryable
+    assert isinstance(caught.value, RetryableDeliveryError) is retryable
     assert not server.received
 
 
@@ -125,7 +125,7 @@ async def test_a15_stall_after_data_times_out_retryable_and_the_retry_reuses_the
         with pytest.raises(DeliveryError) as caught:
             await sender.send(message, TO)
         assert time.monotonic() - started < 3.0
-        assert caught.value.retryable and caught.value.ambiguous
+        assert isinstance(caught.value, RetryableDeliveryError) and caught.value.ambiguous
         await sender.send(message, TO)
     assert server.received  # the stalled copy may land too: that is the ambiguous window
     assert {r.message["Message-ID"] for r in server.received} == {message["Message-ID"]}
@@ -134,7 +134,7 @@ async def test_a15_stall_after_data_times_out_retryable_and_the_retry_reuses_the
 async def test_connection_dropped_after_the_final_dot_is_retryable_and_ambiguous() -> None:
     with scripted_smtp(SmtpScript(data=[Drop()])) as server, pytest.raises(DeliveryError) as caught:
         await _sender(server.port).send(_message(), TO)
-    assert caught.value.retryable and caught.value.ambiguous
+    assert isinstance(caught.value, RetryableDeliveryError) and caught.value.ambiguous
     assert "possible duplicate" in str(caught.value)
 
 
@@ -150,7 +150,7 @@ async def test_total_deadline_ends_a_slow_exchange() -> None:
 async def test_connection_refused_is_retryable() -> None:
     with pytest.raises(DeliveryError) as caught:
         await _sender(_free_port()).send(_message(), TO)
-    assert caught.value.retryable and not caught.value.ambiguous
+    assert isinstance(caught.value, RetryableDeliveryError) and not caught.value.ambiguous
 
 
 async def test_a16_starttls_required_but_not_offered_refuses_to_send() -> None:
@@ -167,8 +167,7 @@ async def test_a16_bad_certificate_refuses_to_send(certificate: tuple[Path, Path
     refused = pytest.raises(DeliveryConfigError, match="certificate verification failed")
     with scripted_smtp(script) as server, refused as caught:
         await _sender(server.port, tls=mode).send(_message(), TO)
-    assert isinstance(caught.value, DeliveryError) and caught.value.channel_broken
-    assert not caught.value.retryable
+    assert isinstance(caught.value, ChannelBrokenError)
     assert not server.received
 
 
@@ -217,7 +216,7 @@ async def test_e1_password_never_in_errors_logs_or_repr(caplog: pytest.LogCaptur
         with pytest.raises(DeliveryError) as echoed:
             await sender.send(_message(), TO[:1])
         errors.append(echoed.value)
-    assert login_failed.value.channel_broken and not login_failed.value.retryable
+    assert isinstance(login_failed.value, ChannelBrokenError)
     assert "[redacted]" in str(echoed.value)
     seen = [str(e) for e in errors] + [repr(e) for e in errors] + [repr(sender)]
     seen += [str(e.__cause__) + str(e.__context__) for e in errors]

@@ -28,14 +28,16 @@ from sqlalchemy.engine import Engine
 
 from service.config import Settings
 from service.notify.channels import Notifiers
-from service.notify.console import ConsoleNotifier
+from service.notify.mail import DigestNotifier, EmailNotifier
 from service.notify.outbox import OutboxWorker, RoundResult
 from service.notify.pacing import Pacer
-from service.notify.slack import SlackWebhook
+from service.notify.slack import SlackNotifier
 from service.notify.smtp import SmtpSender
+from service.notify.webhook import JsonWebhookNotifier
+from service.notify.webhook_client import WebhookClient
 from service.pipeline import PollOutcome
 from service.runtime import open_runtime
-from service.store import outbox
+from service.store import db, outbox
 from service.store.tables import deliveries
 from tests.support.httpserver import RecordedRequest, Reply
 from tests.support.service import write_feeds
@@ -128,11 +130,17 @@ def make_worker(
     if smtp is None and settings.smtp_host:
         smtp = SmtpSender.from_settings(settings.model_copy(update={"smtp_timeout_s": 5.0}))
     pacer = Pacer(now=clock.mono, sleep=clock.sleep)
-    notifiers = Notifiers(
+    slack = WebhookClient(receiver="slack", expected_body="ok", pacer=pacer, timeout_s=5.0, deadline_s=5.0)
+    webhook = WebhookClient(receiver="webhook", timeout_s=5.0, deadline_s=5.0)
+    notifiers = Notifiers.from_settings(
         settings,
-        slack=SlackWebhook(pacer=pacer, timeout_s=5.0, deadline_s=5.0),
-        smtp=smtp,
-        console=ConsoleNotifier(lambda _text: None),
+        write=lambda _text: None,
+        replace={
+            "slack": SlackNotifier(settings, client=slack),
+            "webhook": JsonWebhookNotifier(settings, client=webhook),
+            "email": EmailNotifier(settings, smtp),
+            "digest": DigestNotifier(settings, smtp),
+        },
     )
     worker = OutboxWorker(
         engine=engine,
@@ -143,6 +151,23 @@ def make_worker(
         rng=random.Random(seed),
     )
     return worker, notifiers
+
+
+def claim_as(engine: Engine, settings: Settings, clock: FakeClock, *, owner: str) -> list[outbox.Claimed]:
+    """Claim what is due the way a worker ``owner`` would, and do nothing more (it "dies")."""
+
+    def claim(conn: sa.Connection) -> list[outbox.Claimed]:
+        return outbox.claim(
+            conn,
+            owner=owner,
+            now=clock.now(),
+            lease=timedelta(seconds=settings.delivery_lease_s),
+            group_max=settings.delivery_group_max,
+            spacing=lambda _channel: timedelta(0),
+            probe_after=timedelta(seconds=settings.delivery_probe_broken_s),
+        )
+
+    return db.run_transaction(engine, claim)
 
 
 async def run_rounds(

@@ -16,6 +16,7 @@ import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from service.config import load_settings
+from service.notify.channels import Notifiers
 from service.notify.outbox import RoundResult
 from service.notify.service import Delivery
 from service.store import db
@@ -31,6 +32,7 @@ class SlowWorker:
         self.round_s = round_s
         self.started = 0
         self.finished = 0
+        self.notifiers = Notifiers.from_settings(load_settings(database_url="sqlite://"))  # no digest
 
     async def run_once(self) -> RoundResult:
         self.started += 1

@@ -1,4 +1,4 @@
-"""Pacing per destination key on a manual clock: burst, sustained rate, pauses, bounded waiting."""
+"""Pacing per destination key on a manual clock: burst, sustained rate, distinct slots."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.errors import DeliveryError
 from service.notify.pacing import Pacer
 from tests.support.slack import ManualClock
 
@@ -50,63 +49,12 @@ def test_thirty_sends_take_at_least_27_seconds() -> None:  # A3
     assert times[-1] - times[0] >= 27.0
 
 
-def test_pause_holds_every_send_until_it_ends_then_no_burst() -> None:  # A2
-    clock = ManualClock(start=100.0)
-    pace = pacer(clock)
-    pace.pause_for("slack", 2.0)
-    assert pace.paused_until("slack") == 102.0
-    assert pace.next_send_at("slack") == 102.0
-    assert pace.paused_until("other") is None
-    assert send_times(pace, clock, "slack", 3) == [102.0, 103.0, 104.0]
-    assert pace.paused_until("slack") is None
-
-
-def test_a_shorter_pause_never_shortens_a_longer_one() -> None:
-    clock = ManualClock(start=0.0)
-    pace = pacer(clock)
-    pace.pause_until("slack", 30.0)
-    pace.pause_until("slack", 5.0)
-    assert pace.next_send_at("slack") == 30.0
-
-
 async def test_wait_sleeps_exactly_until_the_slot() -> None:
     clock = ManualClock(start=0.0)
-    pace = pacer(clock)
-    pace.pause_for("slack", 2.0)
+    pace = pacer(clock, burst=1)
     await pace.wait("slack")
-    assert clock.now() == 2.0 and clock.sleeps == [2.0]
-
-
-async def test_wait_books_again_when_a_pause_starts_while_sleeping() -> None:
-    clock = ManualClock(start=0.0)
-    pause_during_first_sleep = True
-
-    async def sleep(seconds: float) -> None:
-        nonlocal pause_during_first_sleep
-        await clock.sleep(seconds)
-        if pause_during_first_sleep:
-            pause_during_first_sleep = False
-            pace.pause_until("slack", clock.now() + 5.0)  # another sender got a 429
-
-    pace = Pacer(now=clock.now, sleep=sleep, burst=1)
-    pace.reserve("slack")
     await pace.wait("slack")
-    assert clock.now() >= 6.0 and pace.paused_until("slack") is None
-
-
-async def test_wait_gives_up_when_the_receiver_keeps_pausing() -> None:
-    clock = ManualClock(start=0.0)
-
-    async def sleep(seconds: float) -> None:
-        await clock.sleep(seconds)
-        pace.pause_for("slack", 60.0)
-
-    pace = Pacer(now=clock.now, sleep=sleep, max_rounds=3)
-    pace.pause_for("slack", 1.0)
-    with pytest.raises(DeliveryError) as caught:
-        await pace.wait("slack")
-    assert caught.value.retryable and caught.value.retry_after_s == 60.0
-    assert len(clock.sleeps) == 3
+    assert clock.sleeps == [1.0] and clock.now() == 1.0
 
 
 def test_senders_arriving_together_get_distinct_slots_in_arrival_order() -> None:

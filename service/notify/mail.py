@@ -1,0 +1,92 @@
+"""The email channels: ``email`` / ``email:<address>`` (one message per story, at once) and
+``digest`` (the daily digest, rendered when its period closes and stored whole in its outbox
+row). Both go through one :class:`~service.notify.smtp.SmtpSender`.
+"""
+
+from __future__ import annotations
+
+import email
+from collections.abc import Sequence
+from email import policy
+from email.message import EmailMessage
+from zoneinfo import ZoneInfo
+
+from service.config import Settings
+from service.errors import ChannelBrokenError
+from service.notify.notifier import Delivered, OneMessagePerStory
+from service.notify.render_email import story_message
+from service.notify.smtp import SendReport, SmtpSender
+from service.notify.view import view_from_json
+from service.store.outbox import Claimed
+
+
+def smtp_sender(settings: Settings) -> SmtpSender | None:
+    """The one sender both email channels share (None without ``RIVALWATCH_SMTP_HOST``)."""
+    return SmtpSender.from_settings(settings) if settings.smtp_host else None
+
+
+class EmailNotifier(OneMessagePerStory):
+    def __init__(self, settings: Settings, sender: SmtpSender | None) -> None:
+        self._sender = sender
+        self._from = settings.email_from
+        self._recipients = settings.alert_email_recipients
+        self._tz = ZoneInfo(settings.timezone)
+
+    @property
+    def configured(self) -> bool:
+        return self._sender is not None
+
+    def usable(self, target: str) -> bool:
+        return self._sender is not None and (bool(target) or bool(self._recipients))
+
+    async def send(self, channel: str, target: str, rows: Sequence[Claimed]) -> Delivered:
+        (row,) = rows
+        # A follow-up for recipients that deferred carries them, and the first message's key.
+        recipients = list(row.payload.get("recipients") or self._recipients_of(channel, target))
+        message = story_message(
+            view_from_json(row.payload["view"]),
+            sender=self._from,
+            recipients=recipients,
+            key=row.payload.get("message_key", row.key),
+            tz=self._tz,
+        )
+        return delivered(await working_sender(self._sender).send(message, recipients))
+
+    def _recipients_of(self, channel: str, target: str) -> list[str]:
+        recipients = [target] if target else self._recipients
+        if not recipients:
+            raise ChannelBrokenError(f"no recipients are configured for {channel}")
+        return recipients
+
+
+class DigestNotifier(OneMessagePerStory):
+    immediate = False  # a scheduled summary: see Notifier.immediate
+
+    def __init__(self, settings: Settings, sender: SmtpSender | None) -> None:
+        self._sender = sender
+        self._recipients = settings.digest_recipients
+
+    @property
+    def configured(self) -> bool:
+        return self._sender is not None and bool(self._recipients)
+
+    def usable(self, target: str) -> bool:
+        return not target and self.configured
+
+    async def send(self, channel: str, target: str, rows: Sequence[Claimed]) -> Delivered:
+        (row,) = rows
+        message = email.message_from_string(row.payload["eml"], _class=EmailMessage, policy=policy.SMTP)
+        return delivered(await working_sender(self._sender).send(message, list(row.payload["recipients"])))
+
+
+def working_sender(sender: SmtpSender | None) -> SmtpSender:
+    if sender is None:
+        raise ChannelBrokenError("SMTP is not configured (RIVALWATCH_SMTP_HOST)")
+    return sender
+
+
+def delivered(report: SendReport) -> Delivered:
+    if not report.refused:
+        return Delivered()
+    refused = "; ".join(f"{addr} ({code} {reason})" for addr, (code, reason) in report.refused.items())
+    return Delivered(f"refused: {refused}", report.deferred)

@@ -1,0 +1,234 @@
+"""Post one JSON payload to a webhook (Slack's incoming webhooks, a generic JSON receiver) and
+say what happened.
+
+Rules:
+
+- :meth:`WebhookClient.send` returns when the receiver accepted the message and otherwise
+  raises a :class:`DeliveryError` subclass, chosen by
+  :func:`~service.notify.classify.classify_answer` for HTTP answers and by the rules below for
+  network failures. Retrying, and pausing a throttled channel, are the outbox's job.
+- The webhook URL is a secret. It is used for the request only: errors and log lines name the
+  destination ``key`` (the channel name the outbox passes separately) and a short reason,
+  never the URL nor an httpx message (those can quote it), and errors are raised ``from None``.
+  httpx's ``AsyncClient`` logs every request URL at INFO ("HTTP Request: POST <url>"), so the
+  client drives httpx's public transport API directly: same pool, TLS and timeouts, no such
+  log line, and no proxy taken from the environment (a proxy would see the URL).
+- Only http and https URLs (Slack: https://hooks.slack.com/...). Redirects are never
+  followed; a 3xx is classified as a broken channel.
+- Limits: connect 5 s; read/write/pool 10 s each; one wall-clock deadline of 15 s over the
+  whole exchange (httpx has none of its own); at most 4 KiB of the answer is read.
+- "Sent or not": httpcore reports, through the request's ``trace`` extension, when the
+  request body has been fully written (``http11.send_request_body.complete``). A failure
+  before that point (connect refused, DNS, connect timeout, pool timeout, a write error) is
+  retryable and *not* ambiguous: the receiver cannot have acted on half a request. A failure
+  after it (connection reset, ``RemoteProtocolError`` "disconnected without a response", read
+  timeout, the deadline) is retryable and ``ambiguous``: it may have been posted, so a retry
+  may duplicate. The exception classes agree (ConnectError/ConnectTimeout come before
+  sending, ReadError/ReadTimeout/RemoteProtocolError after), but the trace is what decides.
+- A client with a :class:`~service.notify.pacing.Pacer` waits for its key's slot before each
+  send (Slack's one message a second); one without sends at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import urlsplit
+
+import httpx
+
+from service import __version__
+from service.errors import ChannelBrokenError, DeliveryError, PermanentDeliveryError, RetryableDeliveryError
+from service.logs import REDACTED, log_event
+from service.notify.classify import classify_answer
+from service.notify.pacing import Pacer
+
+logger = logging.getLogger(__name__)
+
+ANSWER_MAX_BYTES = 4096
+USER_AGENT = f"rivalwatch/{__version__} (alert notifier)"
+_BODY_SENT_EVENT = "http11.send_request_body.complete"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class _Progress:
+    """What httpcore has done with one request so far, from its trace events."""
+
+    body_sent: bool = False
+
+    async def trace(self, event: str, info: Mapping[str, Any]) -> None:
+        if event == _BODY_SENT_EVENT:
+            self.body_sent = True
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    status: int
+    body: str
+    headers: Mapping[str, str]
+
+
+class WebhookClient:
+    """Sends JSON payloads to webhooks of one kind of receiver; one instance serves every channel.
+
+    ``receiver`` names the kind in errors ("slack"); ``expected_body`` is the answer a healthy
+    receiver gives (Slack: ``ok``), anything else in a 2xx is delivered but logged.
+    """
+
+    def __init__(
+        self,
+        *,
+        receiver: str,
+        pacer: Pacer | None = None,
+        expected_body: str | None = None,
+        connect_timeout_s: float = 5.0,
+        timeout_s: float = 10.0,
+        deadline_s: float = 15.0,
+        now: Callable[[], datetime] = _utc_now,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.receiver = receiver
+        self.pacer = pacer
+        self._expected_body = expected_body
+        self._timeout = httpx.Timeout(timeout_s, connect=connect_timeout_s)
+        self._deadline_s = deadline_s
+        self._now = now
+        self._transport = transport if transport is not None else httpx.AsyncHTTPTransport(trust_env=False)
+
+    def __repr__(self) -> str:
+        return f"WebhookClient(receiver={self.receiver!r}, deadline_s={self._deadline_s:g})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._transport.aclose()
+
+    async def send(
+        self, url: str, payload: Mapping[str, Any], *, key: str, headers: Mapping[str, str] | None = None
+    ) -> None:
+        """Deliver ``payload`` to the webhook ``url`` of channel ``key``, or raise DeliveryError.
+
+        ``headers`` are added to the request (a generic receiver's ``Idempotency-Key``)."""
+        request = _build_request(url, payload, key=key, headers=headers or {})
+        if self.pacer is not None:
+            await self.pacer.wait(key)
+        started = time.perf_counter()
+        answer = await self._exchange(request, key=key)
+        duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        error = classify_answer(
+            answer.status, answer.body, answer.headers, receiver=self.receiver, now=self._now()
+        )
+        if error is None:
+            self._log_success(key, answer, duration_ms)
+            return
+        error = _named(error, key, url)
+        log_event(
+            logger, logging.DEBUG, "webhook_refused", channel=key, status=answer.status, error=str(error)
+        )
+        raise error
+
+    async def _exchange(self, request: httpx.Request, *, key: str) -> _Answer:
+        progress = _Progress()
+        request.extensions = {"timeout": self._timeout.as_dict(), "trace": progress.trace}
+        deadline = asyncio.timeout(self._deadline_s)
+        try:
+            async with deadline:
+                return await self._post(request)
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            raise _network_error(key, f"no answer within {self._deadline_s:g} s", progress) from None
+        except httpx.UnsupportedProtocol:
+            raise _config_error(key, "the webhook URL is not a usable http(s) URL") from None
+        except httpx.TransportError as exc:
+            raise _network_error(key, _describe(exc), progress) from None
+
+    async def _post(self, request: httpx.Request) -> _Answer:
+        response = await self._transport.handle_async_request(request)
+        try:
+            body = bytearray()
+            async for chunk in response.aiter_raw():
+                body += chunk[: ANSWER_MAX_BYTES - len(body)]
+                if len(body) >= ANSWER_MAX_BYTES:
+                    break
+        finally:
+            await response.aclose()
+        headers = {name.lower(): value for name, value in response.headers.items()}
+        return _Answer(response.status_code, body.decode("utf-8", "replace"), headers)
+
+    def _log_success(self, key: str, answer: _Answer, duration_ms: float) -> None:
+        if self._expected_body is not None and answer.body.strip() != self._expected_body:
+            log_event(logger, logging.WARNING, "webhook_unexpected_answer", channel=key, status=answer.status)
+        log_event(
+            logger, logging.DEBUG, "webhook_sent", channel=key, status=answer.status, duration_ms=duration_ms
+        )
+
+
+def _build_request(
+    url: str, payload: Mapping[str, Any], *, key: str, headers: Mapping[str, str]
+) -> httpx.Request:
+    try:
+        parts = urlsplit(url)
+        usable = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        usable = False
+    if not usable:
+        raise _config_error(key, "the webhook URL is not an http(s) URL with a host")
+    try:
+        content = json.dumps(payload, ensure_ascii=False, allow_nan=False).encode()
+    except (TypeError, ValueError):
+        raise PermanentDeliveryError(f"channel {key!r}: the payload is not valid JSON") from None
+    fixed = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT}
+    try:
+        return httpx.Request("POST", url, content=content, headers={**headers, **fixed})
+    except httpx.InvalidURL:
+        raise _config_error(key, "the webhook URL is malformed") from None
+
+
+def _describe(exc: httpx.TransportError) -> str:
+    """A short reason from the exception's class only: httpx messages may quote the URL."""
+    return {
+        httpx.ConnectError: "could not connect",
+        httpx.ConnectTimeout: "connect timed out",
+        httpx.PoolTimeout: "no free connection",
+        httpx.WriteError: "connection failed while sending",
+        httpx.WriteTimeout: "sending timed out",
+        httpx.ReadError: "connection failed while waiting for the answer",
+        httpx.ReadTimeout: "the answer timed out",
+        httpx.RemoteProtocolError: "the connection closed without a valid answer",
+    }.get(type(exc), f"network error ({type(exc).__name__})")
+
+
+def _network_error(key: str, reason: str, progress: _Progress) -> RetryableDeliveryError:
+    if progress.body_sent:
+        reason += " after the message was sent: ambiguous, possible duplicate on retry"
+    return RetryableDeliveryError(f"channel {key!r}: {reason}", ambiguous=progress.body_sent)
+
+
+def _config_error(key: str, reason: str) -> ChannelBrokenError:
+    return ChannelBrokenError(f"channel {key!r}: {reason}")
+
+
+def _named(error: DeliveryError, key: str, url: str) -> DeliveryError:
+    """The same verdict naming the channel; a receiver echoing its own URL is scrubbed too."""
+    message = f"channel {key!r}: {error}"
+    for secret in sorted({url, urlsplit(url).path} - {"", "/"}, key=len, reverse=True):
+        message = message.replace(secret, REDACTED)
+    return error.with_message(message)
