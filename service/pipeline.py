@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from service import metrics
-from service.alerts.record import AlertTally, FeedRef, raise_alerts
+from service.alerts.record import AlertTally, FeedRef, record_alerts
 from service.config import Settings
 from service.errors import FetchError, HTTPStatusError, ParseError
 from service.logs import log_event
@@ -81,7 +81,7 @@ def normalise_entries(parsed: ParsedFeed, *, feed_url: str, settings: Settings) 
     return [item for item in batch if item is not None]
 
 
-def store_and_judge(
+def store_and_alert(
     conn: Connection,
     *,
     feed: FeedRef,
@@ -96,7 +96,7 @@ def store_and_judge(
         return stored, AlertTally()
     by_key = {item.key: item for item in unique_by_key(batch)}  # the copy that was stored
     new = [(s, by_key[s.key]) for s in stored.inserted]
-    return stored, raise_alerts(conn, book=book, feed=feed, new=new, now=now)
+    return stored, record_alerts(conn, book=book, feed=feed, new=new, now=now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +189,7 @@ class Poller:
                 return None
             ref = FeedRef(feed.id, feed.name, feed.tags)
             window = timedelta(days=self.settings.story_window_days)
-            stored, tally = store_and_judge(
+            stored, tally = store_and_alert(
                 conn, feed=ref, batch=batch, book=book, now=now, story_window=window
             )
             if book is not None and tally.inserted:

@@ -19,8 +19,8 @@ from service.api.app import create_app
 from service.config import Settings
 from service.logs import log_event
 from service.notify.channels import Notifiers
-from service.notify.outbox import OutboxWorker
-from service.notify.service import Delivery
+from service.notify.delivery import Delivery
+from service.notify.worker import OutboxWorker
 from service.pipeline import Poller, PollOutcome
 from service.reload import Reloader
 from service.rulebook import ActiveRuleBook, RulesState

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from service.alerts.judge import NO_BASELINE, Evidence, Verdict, decide, gather_evidence
 from service.alerts.snippet import Snippet, build_snippet
+from service.alerts.verdict import NO_BASELINE, Evidence, Verdict, decide, gather_evidence
 from service.matching.compile import RuleMatch
 from service.matching.ruleset import Rule
 from service.matching.subject import Prominence, judge_prominence
@@ -40,6 +40,9 @@ def assess(
     tags: Sequence[str] = (),
     only: Sequence[str] | None = None,
 ) -> list[Assessment]:
+    """What each matching rule makes of an item. An item from a feed (``feed`` given) is judged
+    only by the rules that watch that feed (its name or ``tags``); one from no feed (a dry run)
+    by every rule. ``only`` narrows the rules to those ids."""
     out = []
     # Rules that judge by the same baselines share the evidence: computed once per item.
     evidence: dict[tuple[str, ...], Evidence] = {}
@@ -49,7 +52,7 @@ def assess(
         rule = book.rules.get(match.rule_id)
         if rule is None or (only is not None and rule.id not in only):
             continue
-        if only is None and not book.applies(rule, feed=feed, tags=tags):
+        if feed is not None and not book.applies(rule, feed=feed, tags=tags):
             continue
         snippet = build_snippet(title=title, text=text, hits=match.hits)
         subject = _prominence(rule, match, subjects.get(subject_key(rule.id)), title=title, text=text)

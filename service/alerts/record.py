@@ -46,7 +46,7 @@ class AlertTally:
         return self.pending + self.suppressed
 
 
-def raise_alerts(
+def record_alerts(
     conn: Connection,
     *,
     book: RuleBook,

@@ -25,8 +25,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from service.metrics import record_channel_gauges
 from service.rulebook import RulesState
 from service.store.alerts import STATUSES, list_alerts
+from service.store.channel_state import channel_health
 from service.store.feeds import FeedHealth, list_health
-from service.store.outbox import channel_health
 from service.views import alert_json, feed_json, iso, rules_json
 
 T = TypeVar("T")

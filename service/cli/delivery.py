@@ -16,7 +16,7 @@ from service.notify.channels import Notifiers
 from service.notify.digest_job import draft_digest, enqueue_digest
 from service.notify.render_email import message_html, message_text
 from service.runtime import open_runtime
-from service.store import db, outbox
+from service.store import channel_state, db, digests, mutes, outbox
 from service.views import delivery_json, iso
 
 digest_app = typer.Typer(no_args_is_help=True, help="The email digest of alerts not yet in one.")
@@ -52,7 +52,7 @@ def _preview(loaded: Settings, html: Path | None) -> None:
 
     def render() -> Any:
         with engine_for(loaded) as engine, engine.connect() as conn:
-            rows = outbox.undigested_alerts(conn, until=now)
+            rows = digests.undigested_alerts(conn, until=now)
         return draft_digest(
             rows, settings=loaded, key=f"digest:preview:{now.isoformat()}", period_start=None, now=now
         )
@@ -117,7 +117,7 @@ def channels_list(as_json: JsonFlag = False) -> None:
 
     def action() -> list[dict[str, Any]]:
         with engine_for(settings()) as engine, engine.connect() as conn:
-            return outbox.channel_health(conn, now=now)
+            return channel_state.channel_health(conn, now=now)
 
     rows = guarded(action)
     if as_json:
@@ -147,7 +147,7 @@ def mute(
 
     def action() -> None:
         with engine_for(settings()) as engine:
-            db.run_transaction(engine, lambda conn: outbox.mute(conn, target, until=until, now=now))
+            db.run_transaction(engine, lambda conn: mutes.mute(conn, target, until=until, now=now))
 
     guarded(action)
     typer.echo(f"{target} muted until {iso(until)}")
@@ -162,7 +162,7 @@ def unmute(target: Annotated[str, typer.Argument(help="rule:<id> or channel:<nam
 
     def action() -> bool:
         with engine_for(settings()) as engine:
-            return db.run_transaction(engine, lambda conn: outbox.unmute(conn, target, now=now))
+            return db.run_transaction(engine, lambda conn: mutes.unmute(conn, target, now=now))
 
     ended = guarded(action)
     typer.echo(f"{target} unmuted" if ended else f"{target} was not muted")
@@ -175,7 +175,7 @@ def mutes_list(as_json: JsonFlag = False) -> None:
 
     def action() -> list[dict[str, Any]]:
         with engine_for(settings()) as engine, engine.connect() as conn:
-            return [{"target": t, "until": iso(u)} for t, u in outbox.active_mutes(conn, now=now)]
+            return [{"target": t, "until": iso(u)} for t, u in mutes.active_mutes(conn, now=now)]
 
     rows = guarded(action)
     if as_json:

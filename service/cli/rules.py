@@ -166,7 +166,6 @@ def backtest(
     now = datetime.now(UTC)
     book = guarded(lambda: load_rulebook(loaded.rules_dir, now=now))
     _known_rules(book, [rule_id])
-    rule = book.rules[rule_id]
 
     def load() -> list[Any]:
         with engine_for(loaded) as engine, engine.connect() as conn:
@@ -175,9 +174,10 @@ def backtest(
     outcomes: dict[int, dict[str, Any]] = {}
     mentioned: dict[int, dict[str, Any]] = {}  # matched, but only in passing (so far)
     for row in guarded(load):
-        if row.story_id in outcomes or not book.applies(rule, feed=row.feed_name, tags=row.feed_tags or ()):
+        if row.story_id in outcomes:
             continue
-        for a in assess(book, title=row.title, text=row.text, only=[rule_id]):
+        feed, tags = row.feed_name, row.feed_tags or ()
+        for a in assess(book, title=row.title, text=row.text, feed=feed, tags=tags, only=[rule_id]):
             # As live: a later copy of the story may be about the subject when the first was not.
             found = outcomes if a.about_subject else mentioned
             found[row.story_id] = {

@@ -32,7 +32,7 @@ from service.config import Settings
 from service.errors import ParseError
 from service.evaluation.labels import Label
 from service.evaluation.score import NOT_ABOUT_SUBJECT, Figure, ItemResult, RuleOutcome
-from service.pipeline import normalise_entries, parse_document, store_and_judge
+from service.pipeline import normalise_entries, parse_document, store_and_alert
 from service.reload import store_rulebook
 from service.rulebook import RuleBook
 from service.sources.article import EVERY_ENTRY
@@ -143,7 +143,7 @@ def _run(
         batch = list(document.items)
 
         def work(conn: Connection, ref: FeedRef = ref, batch: list[Item] = batch) -> int:
-            done, _ = store_and_judge(conn, feed=ref, batch=batch, book=book, now=now, story_window=window)
+            done, _ = store_and_alert(conn, feed=ref, batch=batch, book=book, now=now, story_window=window)
             return len(done.inserted)
 
         stored += db.run_transaction(engine, work)

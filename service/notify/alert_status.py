@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from sqlalchemy.engine import Connection
 
+from service.store import alerts as alert_store
 from service.store import outbox
 
 SENT, FAILED = outbox.SENT, outbox.FAILED
@@ -39,4 +40,4 @@ def settle_alert_statuses(
         status = settled_status(messages, immediate=immediate)
         if status is not None:
             settled[status].append(alert_id)
-    outbox.settle_pending_alerts(conn, settled)
+    alert_store.settle_pending_alerts(conn, settled)

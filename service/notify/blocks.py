@@ -41,7 +41,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from service.notify.view import StoryView
+from service.notify.story import StoryView
 
 Block = dict[str, Any]
 Payload = dict[str, Any]

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from service.alerts.snippet import marked
 from service.notify.notifier import Delivered
-from service.notify.view import StoryView, view_from_json
+from service.notify.story import StoryView, view_from_json
 from service.store.outbox import Claimed
 
 RULE = "─" * 72

@@ -43,7 +43,7 @@ from service.notify.render_email import (
     severity_rank,
     story_card,
 )
-from service.notify.view import StoryView
+from service.notify.story import StoryView
 
 MAX_SUMMARY_TERMS = 10
 

@@ -23,8 +23,8 @@ from sqlalchemy.engine import Connection
 from service.alerts.model import Alert
 from service.config import Settings
 from service.notify.digest import render_digest
-from service.notify.view import StoryView, story_from_alerts
-from service.store import outbox
+from service.notify.story import StoryView, story_from_alerts
+from service.store import channel_state, digests, outbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,18 +87,18 @@ def enqueue_digest(
     conn: Connection, *, settings: Settings, period_key: str, now: datetime, send_empty: bool
 ) -> DigestDraft | None:
     """Take the period and put its digest in the outbox; None if the period was already taken."""
-    digest_id = outbox.start_digest(conn, period_key=period_key, period_end=now, now=now)
+    digest_id = digests.start_digest(conn, period_key=period_key, period_end=now, now=now)
     if digest_id is None:
         return None
-    period_start = outbox.digest_period_start(conn, digest_id)
-    alerts = outbox.undigested_alerts(conn, until=now)
+    period_start = digests.digest_period_start(conn, digest_id)
+    alerts = digests.undigested_alerts(conn, until=now)
     key = f"digest:{period_key}"
     draft = draft_digest(alerts, settings=settings, key=key, period_start=period_start, now=now)
-    outbox.close_digest(conn, digest_id, draft.alert_ids, listed=draft.listed, suppressed=draft.suppressed)
+    digests.close_digest(conn, digest_id, draft.alert_ids, listed=draft.listed, suppressed=draft.suppressed)
     if draft.empty and not send_empty:
         return draft
     listed_ids = [a.id for a in alerts if a.status != "suppressed"]
-    outbox.ensure_channels(conn, ["digest"], now=now)
+    channel_state.ensure_channels(conn, ["digest"], now=now)
     outbox.enqueue(
         conn,
         [

@@ -23,10 +23,10 @@ from service.alerts.model import Alert
 from service.notify.alert_status import settle_alert_statuses
 from service.notify.notifier import channel_kind
 from service.notify.route import Destinations, route
-from service.notify.view import merged_with, story_from_alerts, view_from_json, view_to_json
+from service.notify.story import merged_with, story_from_alerts, view_from_json, view_to_json
 from service.rulebook import RuleBook
 from service.store import alerts as alert_store
-from service.store import outbox
+from service.store import channel_state, mutes, outbox
 
 
 def enqueue_alerts(
@@ -38,7 +38,7 @@ def enqueue_alerts(
     now: datetime,
 ) -> int:
     """Outbox rows for alerts just inserted; returns how many were added."""
-    muted = outbox.muted_targets(conn, now=now)
+    muted = mutes.muted_targets(conn, now=now)
     quiet: dict[str, bool] = {}  # per rule: the answer is the same for all of this poll's alerts
     groups: dict[tuple[str, str], list[Alert]] = defaultdict(list)
     for alert in new_alerts:
@@ -75,7 +75,7 @@ def enqueue_alerts(
                 "created_at": now,
             }
         )
-    outbox.ensure_channels(conn, {r["channel"] for r in rows}, now=now)
+    channel_state.ensure_channels(conn, {r["channel"] for r in rows}, now=now)
     # Joined a message already sent: sent with it.
     settle_alert_statuses(conn, joined, immediate=destinations.immediate)
     return len(outbox.enqueue(conn, rows))

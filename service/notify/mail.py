@@ -16,7 +16,7 @@ from service.errors import ChannelBrokenError
 from service.notify.notifier import Delivered, OneMessagePerStory
 from service.notify.render_email import story_message
 from service.notify.smtp import SendReport, SmtpSender
-from service.notify.view import view_from_json
+from service.notify.story import view_from_json
 from service.store.outbox import Claimed
 
 

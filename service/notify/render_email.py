@@ -38,7 +38,7 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from service.notify.view import FigureChange, StoryView
+from service.notify.story import FigureChange, StoryView
 
 MAX_HEADER_CHARS = 150
 MAX_TITLE_CHARS = 300

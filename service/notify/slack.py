@@ -16,7 +16,7 @@ from service.errors import ChannelBrokenError
 from service.notify.blocks import render_batch
 from service.notify.notifier import Delivered
 from service.notify.pacing import Pacer
-from service.notify.view import StoryView, view_from_json
+from service.notify.story import StoryView, view_from_json
 from service.notify.webhook_client import WebhookClient
 from service.store.outbox import Claimed
 

@@ -17,7 +17,7 @@ from typing import Any
 from service.config import Settings
 from service.errors import ChannelBrokenError
 from service.notify.notifier import Delivered, OneMessagePerStory
-from service.notify.view import StoryView, view_from_json
+from service.notify.story import StoryView, view_from_json
 from service.notify.webhook_client import WebhookClient
 from service.store.outbox import Claimed
 

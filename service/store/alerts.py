@@ -155,3 +155,14 @@ def _alert(row: Mapping[Any, Any]) -> Alert:
         new_terms=tuple(row["new_terms"]),
         digest_id=row["digest_id"],
     )
+
+
+def settle_pending_alerts(conn: Connection, statuses: Mapping[str, Sequence[int]]) -> None:
+    """Give still-``pending`` alerts their settled status (status → alert ids)."""
+    for status, ids in statuses.items():  # one statement per status, not one per alert
+        for chunk in chunked(sorted(ids)):
+            conn.execute(
+                sa.update(alerts)
+                .where(alerts.c.id.in_(chunk), alerts.c.status == "pending")
+                .values(status=status)
+            )

@@ -1,4 +1,4 @@
-"""SQL for the delivery outbox, channel state, digests and mutes.
+"""SQL for the delivery outbox: the messages, their leases and their outcomes.
 
 Delivery rows move ``pending → sending → sent`` (or ``failed``, or ``held`` while their channel
 is broken). A worker claims due rows by setting ``sending`` with its lease; every later update
@@ -8,7 +8,8 @@ again: the worker died between sending and recording, and the message is sent on
 (the one ambiguous window, marked and logged).
 
 Pacing is shared by replicas through ``channels.next_send_at``: a claim takes one message slot
-per channel and moves the channel's next slot forward.
+per channel and moves the channel's next slot forward (the channel rows themselves:
+:mod:`service.store.channel_state`).
 """
 
 from __future__ import annotations
@@ -21,10 +22,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from service.alerts.model import Alert
-from service.store import alerts as alert_store
 from service.store.db import chunked, insert_skipping_existing
-from service.store.tables import alerts, channels, deliveries, delivery_alerts, digests, mutes
+from service.store.tables import channels, deliveries, delivery_alerts, mutes
 
 SENT, PENDING, SENDING, FAILED, HELD = "sent", "pending", "sending", "failed", "held"
 
@@ -89,15 +88,6 @@ def join_delivery(
         .where(deliveries.c.id == delivery_id, deliveries.c.state.in_([PENDING, HELD]))
         .values(alert_ids=list(alert_ids), payload=dict(payload))
     )
-
-
-# --- channels ----------------------------------------------------------------------------------
-
-
-def ensure_channels(conn: Connection, names: Iterable[str], *, now: datetime) -> None:
-    rows = [{"name": n, "updated_at": now} for n in sorted(set(names))]
-    if rows:
-        conn.execute(insert_skipping_existing(conn, channels, unique=["name"]), rows)
 
 
 def _sendable_channels(conn: Connection, *, now: datetime, probe_after: timedelta) -> list[sa.Row[Any]]:
@@ -177,7 +167,7 @@ def _due_rows(
     return list(conn.execute(query))
 
 
-def _fenced(ids: Sequence[int], owner: str) -> sa.ColumnElement[bool]:
+def fenced(ids: Sequence[int], owner: str) -> sa.ColumnElement[bool]:
     return sa.and_(deliveries.c.id.in_(ids), deliveries.c.lease_owner == owner, deliveries.c.state == SENDING)
 
 
@@ -198,7 +188,7 @@ def mark_sent(
     if owned:
         conn.execute(
             sa.update(deliveries)
-            .where(_fenced(owned, owner))
+            .where(fenced(owned, owner))
             .values(
                 state=SENT,
                 sent_at=now,
@@ -214,12 +204,12 @@ def mark_sent(
 
 def still_leased(conn: Connection, ids: Sequence[int], *, owner: str, now: datetime) -> bool:
     """Whether every one of these rows is still ours and its lease has not run out."""
-    query = sa.select(sa.func.count()).where(_fenced(ids, owner), deliveries.c.lease_expires_at > now)
+    query = sa.select(sa.func.count()).where(fenced(ids, owner), deliveries.c.lease_expires_at > now)
     return int(conn.execute(query).scalar_one()) == len(ids)
 
 
 def _owned(conn: Connection, ids: Sequence[int], owner: str) -> list[int]:
-    return list(conn.execute(sa.select(deliveries.c.id).where(_fenced(ids, owner))).scalars())
+    return list(conn.execute(sa.select(deliveries.c.id).where(fenced(ids, owner))).scalars())
 
 
 def mark_retry(
@@ -236,7 +226,7 @@ def mark_retry(
     attempts = deliveries.c.attempts + (1 if count_attempt else 0)
     conn.execute(
         sa.update(deliveries)
-        .where(_fenced(ids, owner))
+        .where(fenced(ids, owner))
         .values(
             state=PENDING,
             next_attempt_at=at,
@@ -250,7 +240,7 @@ def mark_retry(
 
 
 def mark_failed(conn: Connection, ids: Sequence[int], *, owner: str | None, error: str) -> None:
-    where = _fenced(ids, owner) if owner is not None else deliveries.c.id.in_(ids)
+    where = fenced(ids, owner) if owner is not None else deliveries.c.id.in_(ids)
     conn.execute(
         sa.update(deliveries)
         .where(where)
@@ -261,48 +251,6 @@ def mark_failed(conn: Connection, ids: Sequence[int], *, owner: str | None, erro
             lease_owner=None,
             lease_expires_at=None,
         )
-    )
-
-
-def hold_channel(
-    conn: Connection, channel: str, ids: Sequence[int], *, owner: str, now: datetime, reason: str
-) -> None:
-    """A broken destination: hold its messages (not dropped, not retried) and mark the channel."""
-    conn.execute(
-        sa.update(deliveries)
-        .where(_fenced(ids, owner))
-        .values(state=HELD, last_error=reason, lease_owner=None, lease_expires_at=None)
-    )
-    conn.execute(
-        sa.update(deliveries)
-        .where(deliveries.c.channel == channel, deliveries.c.state == PENDING)
-        .values(state=HELD, last_error=reason)
-    )
-    conn.execute(
-        sa.update(channels)
-        .where(channels.c.name == channel)
-        .values(broken_reason=reason, broken_at=now, updated_at=now)
-    )
-
-
-def channel_recovered(conn: Connection, channel: str, *, now: datetime) -> int:
-    """The channel works again: release its held messages; returns how many."""
-    conn.execute(
-        sa.update(channels)
-        .where(channels.c.name == channel)
-        .values(broken_reason=None, broken_at=None, updated_at=now)
-    )
-    result = conn.execute(
-        sa.update(deliveries)
-        .where(deliveries.c.channel == channel, deliveries.c.state == HELD)
-        .values(state=PENDING, next_attempt_at=now)
-    )
-    return result.rowcount
-
-
-def pause_channel(conn: Connection, channel: str, *, until: datetime, now: datetime) -> None:
-    conn.execute(
-        sa.update(channels).where(channels.c.name == channel).values(paused_until=until, updated_at=now)
     )
 
 
@@ -334,9 +282,6 @@ def expire_old(conn: Connection, *, older_than: datetime, keep_kinds: Sequence[s
     return Expired(result.rowcount, tuple(alert_ids))
 
 
-# --- alert status ---------------------------------------------------------------------------
-
-
 def delivery_states(conn: Connection, alert_ids: Iterable[int]) -> dict[int, list[tuple[str, str]]]:
     """(kind, state) of every delivery naming each alert (an empty list: none does)."""
     ids = sorted(set(alert_ids))
@@ -352,20 +297,6 @@ def delivery_states(conn: Connection, alert_ids: Iterable[int]) -> dict[int, lis
     return states
 
 
-def settle_pending_alerts(conn: Connection, statuses: Mapping[str, Sequence[int]]) -> None:
-    """Give still-``pending`` alerts their settled status (status → alert ids)."""
-    for status, ids in statuses.items():  # one statement per status, not one per alert
-        for chunk in chunked(sorted(ids)):
-            conn.execute(
-                sa.update(alerts)
-                .where(alerts.c.id.in_(chunk), alerts.c.status == PENDING)
-                .values(status=status)
-            )
-
-
-# --- views -------------------------------------------------------------------------------------
-
-
 def list_deliveries(
     conn: Connection, *, state: str | None = None, limit: int = 200, alert_id: int | None = None
 ) -> list[dict[str, Any]]:
@@ -379,104 +310,6 @@ def list_deliveries(
         naming = sa.select(delivery_alerts.c.delivery_id).where(delivery_alerts.c.alert_id == alert_id)
         query = query.where(deliveries.c.id.in_(naming))
     return [dict(r._mapping) for r in conn.execute(query)]
-
-
-def channel_health(conn: Connection, *, now: datetime) -> list[dict[str, Any]]:
-    depth = (
-        sa.select(
-            deliveries.c.channel,
-            sa.func.count().label("depth"),
-            sa.func.min(deliveries.c.created_at).label("oldest"),
-        )
-        .where(deliveries.c.state.in_([PENDING, SENDING, HELD]))
-        .group_by(deliveries.c.channel)
-        .subquery()
-    )
-    query = sa.select(channels, depth.c.depth, depth.c.oldest).outerjoin(
-        depth, depth.c.channel == channels.c.name
-    )
-    # Mutes live in the mutes table (`channels mute`), not in the channel row.
-    muted = dict(active_mutes(conn, now=now))
-    out = []
-    for r in conn.execute(query.order_by(channels.c.name)):
-        oldest_s = (now - r.oldest).total_seconds() if r.oldest is not None else 0.0
-        out.append(
-            {
-                "name": r.name,
-                "broken": r.broken_reason,
-                "paused_until": r.paused_until,
-                "muted_until": muted.get(f"channel:{r.name}"),
-                "queue_depth": int(r.depth or 0),
-                "oldest_pending_s": oldest_s,
-            }
-        )
-    return out
-
-
-# --- digests and mutes -------------------------------------------------------------------------
-
-
-def start_digest(conn: Connection, *, period_key: str, period_end: datetime, now: datetime) -> int | None:
-    """Take the digest of this period; None when another process or an earlier run took it."""
-    previous = conn.execute(sa.select(sa.func.max(digests.c.period_end))).scalar()
-    inserted = conn.execute(
-        insert_skipping_existing(conn, digests, unique=["period_key"])
-        .values(
-            period_key=period_key,
-            period_start=previous,
-            period_end=period_end,
-            alerts=0,
-            suppressed=0,
-            created_at=now,
-        )
-        .returning(digests.c.id)
-    ).first()
-    if inserted is None:
-        return None
-    return int(inserted.id)
-
-
-def digest_period_start(conn: Connection, digest_id: int) -> datetime | None:
-    return conn.execute(sa.select(digests.c.period_start).where(digests.c.id == digest_id)).scalar()
-
-
-def undigested_alerts(conn: Connection, *, until: datetime) -> list[Alert]:
-    """Every alert up to ``until`` not yet reported in a digest, oldest first."""
-    unreported = (alerts.c.digest_id.is_(None), alerts.c.created_at <= until)
-    return alert_store.select_alerts(conn, *unreported, oldest_first=True)
-
-
-def close_digest(
-    conn: Connection, digest_id: int, alert_ids: Sequence[int], *, listed: int, suppressed: int
-) -> None:
-    for chunk in chunked(alert_ids):
-        conn.execute(sa.update(alerts).where(alerts.c.id.in_(chunk)).values(digest_id=digest_id))
-    conn.execute(
-        sa.update(digests).where(digests.c.id == digest_id).values(alerts=listed, suppressed=suppressed)
-    )
-
-
-def mute(conn: Connection, target: str, *, until: datetime, now: datetime) -> None:
-    conn.execute(sa.delete(mutes).where(mutes.c.target == target))
-    conn.execute(sa.insert(mutes).values(target=target, until=until, created_at=now))
-
-
-def unmute(conn: Connection, target: str, *, now: datetime) -> bool:
-    """End a mute now; False when ``target`` was not muted (or its mute had already run out)."""
-    running = conn.execute(sa.select(mutes.c.until).where(mutes.c.target == target, mutes.c.until > now))
-    was_muted = running.first() is not None
-    conn.execute(sa.delete(mutes).where(mutes.c.target == target))
-    return was_muted
-
-
-def active_mutes(conn: Connection, *, now: datetime) -> list[tuple[str, datetime]]:
-    """(target, until) of every mute still running, soonest to end first."""
-    query = sa.select(mutes.c.target, mutes.c.until).where(mutes.c.until > now).order_by(mutes.c.until)
-    return [(r.target, r.until) for r in conn.execute(query)]
-
-
-def muted_targets(conn: Connection, *, now: datetime) -> set[str]:
-    return {target for target, _until in active_mutes(conn, now=now)}
 
 
 def next_due(conn: Connection) -> datetime | None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from service.alerts.judge import gather_evidence
+from service.alerts.verdict import gather_evidence
 from service.baselines.model import load_baselines_strict
 from service.baselines.novelty import compile_baseline
 from service.config import Settings

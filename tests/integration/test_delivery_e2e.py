@@ -75,7 +75,7 @@ def _text(message: EmailMessage) -> str:
     return str(part.get_content())
 
 
-async def test_d1_to_d8_hostile_titles_and_links_arrive_inert_in_slack_and_email(
+async def test_hostile_titles_and_links_arrive_inert_in_slack_and_email(
     db_url: str, engine: Engine, tmp_path: Path, feed: LoopbackHTTPServer
 ) -> None:
     assert len(HOSTILE[3][1]) > 10_000
@@ -139,7 +139,7 @@ async def test_d1_to_d8_hostile_titles_and_links_arrive_inert_in_slack_and_email
 
 
 @pytest.mark.parametrize("log_format", ["text", "json"])
-def test_e1_debug_logs_of_a_poll_never_show_the_webhook_url_or_the_smtp_password(
+def test_debug_logs_of_a_poll_never_show_the_webhook_url_or_the_smtp_password(
     tmp_path: Path, feed: LoopbackHTTPServer, log_format: str
 ) -> None:
     password = "hunter2-SMTP-SECRET"

@@ -16,7 +16,7 @@ from service.notify.channels import Notifiers
 from service.notify.enqueue import enqueue_alerts
 from service.rulebook import RuleBook
 from service.store import alerts as alert_store
-from service.store import db, outbox
+from service.store import db, digests, outbox
 from service.store.tables import deliveries, delivery_alerts
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -68,7 +68,7 @@ def test_an_alert_reads_back_as_it_was_raised_with_its_id(engine: Engine) -> Non
 
     with engine.connect() as conn:
         listed = alert_store.list_alerts(conn)
-        undigested = outbox.undigested_alerts(conn, until=NOW)
+        undigested = digests.undigested_alerts(conn, until=NOW)
     assert len(stored) == 1 and listed == undigested == stored
     assert stored[0] == Alert(**{f: getattr(new, f) for f in NewAlert.__dataclass_fields__}, id=stored[0].id)
 

@@ -153,7 +153,7 @@ async def test_from_settings_uses_the_allow_list_and_user_agent(server: Loopback
 # -- C1-C3: the guard judges the address actually connected to ----------------------------
 
 
-async def test_c1_refused_literal_opens_no_socket_and_never_resolves(canary: LoopbackHTTPServer) -> None:
+async def test_refused_literal_opens_no_socket_and_never_resolves(canary: LoopbackHTTPServer) -> None:
     async with make_fetcher(resolver=must_not_resolve) as fetcher:
         with pytest.raises(BlockedAddressError) as caught:
             await fetcher.fetch(canary.url(f"/?token={SECRET}"))
@@ -174,9 +174,7 @@ SPELLINGS_OF_127_0_0_1 = [
 
 
 @pytest.mark.parametrize("host", SPELLINGS_OF_127_0_0_1)
-async def test_c2_odd_spellings_of_a_refused_address_are_refused(
-    host: str, server: LoopbackHTTPServer
-) -> None:
+async def test_odd_spellings_of_a_refused_address_are_refused(host: str, server: LoopbackHTTPServer) -> None:
     server.route("/", body=b"should not be served")
     async with make_fetcher(policy=AddressPolicy(allow=(ip_network("127.0.0.2/32"),))) as fetcher:
         with pytest.raises(BlockedAddressError, match="loopback"):
@@ -186,7 +184,7 @@ async def test_c2_odd_spellings_of_a_refused_address_are_refused(
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "0", "[::]", "[::ffff:0.0.0.0]"])
-async def test_c2_the_unspecified_address_is_refused(host: str, server: LoopbackHTTPServer) -> None:
+async def test_the_unspecified_address_is_refused(host: str, server: LoopbackHTTPServer) -> None:
     # On Linux a connect to 0.0.0.0 reaches local listeners, such as this server on 127.0.0.1.
     async with make_fetcher() as fetcher:
         with pytest.raises(BlockedAddressError, match="unspecified"):
@@ -196,7 +194,7 @@ async def test_c2_the_unspecified_address_is_refused(host: str, server: Loopback
 
 
 @pytest.mark.parametrize("host", SPELLINGS_OF_127_0_0_1)
-async def test_c2_the_same_spellings_connect_when_allowed(host: str, server: LoopbackHTTPServer) -> None:
+async def test_the_same_spellings_connect_when_allowed(host: str, server: LoopbackHTTPServer) -> None:
     # Control for the test above: the refusal comes from the policy, not from a bad URL.
     server.route("/", body=b"served")
     async with make_fetcher() as fetcher:
@@ -206,7 +204,7 @@ async def test_c2_the_same_spellings_connect_when_allowed(host: str, server: Loo
     assert server.connection_count == 1
 
 
-async def test_c3_name_resolving_to_a_refused_address_is_refused(canary: LoopbackHTTPServer) -> None:
+async def test_name_resolving_to_a_refused_address_is_refused(canary: LoopbackHTTPServer) -> None:
     async with make_fetcher(resolver=resolving_to("127.0.0.2")) as fetcher:
         with pytest.raises(BlockedAddressError, match=r"feeds\.example\.test.*127\.0\.0\.2 is loopback"):
             await fetcher.fetch(f"http://feeds.example.test:{canary.port}/")
@@ -214,7 +212,7 @@ async def test_c3_name_resolving_to_a_refused_address_is_refused(canary: Loopbac
     assert_untouched(canary)
 
 
-async def test_c3_connects_by_ip_to_the_allowed_candidate_only(server: LoopbackHTTPServer) -> None:
+async def test_connects_by_ip_to_the_allowed_candidate_only(server: LoopbackHTTPServer) -> None:
     server.route("/", body=b"from 127.0.0.1")
     with LoopbackHTTPServer(host="127.0.0.2", port=server.port) as same_port_canary:
         async with make_fetcher(resolver=resolving_to("127.0.0.2", "127.0.0.1")) as fetcher:
@@ -234,7 +232,7 @@ async def test_unresolvable_name_is_a_transport_error() -> None:
 # -- C4: redirects -------------------------------------------------------------------------
 
 
-async def test_c4_redirect_to_a_refused_address_is_refused(
+async def test_redirect_to_a_refused_address_is_refused(
     server: LoopbackHTTPServer, canary: LoopbackHTTPServer, fetcher: Fetcher
 ) -> None:
     server.redirect("/moved", canary.url("/"))
@@ -247,7 +245,7 @@ async def test_c4_redirect_to_a_refused_address_is_refused(
 
 
 @pytest.mark.parametrize("location", ["file:///etc/hosts", "ftp://127.0.0.1/feed", "gopher://127.0.0.1/"])
-async def test_c4_redirect_to_another_scheme_is_refused(
+async def test_redirect_to_another_scheme_is_refused(
     location: str, server: LoopbackHTTPServer, fetcher: Fetcher
 ) -> None:
     server.redirect("/moved", location, status=301)
@@ -256,9 +254,7 @@ async def test_c4_redirect_to_another_scheme_is_refused(
         await fetcher.fetch(server.url("/moved"))
 
 
-async def test_c4_redirect_loop_stops_after_max_redirects(
-    server: LoopbackHTTPServer, fetcher: Fetcher
-) -> None:
+async def test_redirect_loop_stops_after_max_redirects(server: LoopbackHTTPServer, fetcher: Fetcher) -> None:
     for hop in range(10):
         server.redirect(f"/loop/{hop}", f"/loop/{hop + 1}")
     server.route("/loop/10", body=b"never reached")
@@ -306,7 +302,7 @@ def gzip_of_zeros(decoded_bytes: int) -> bytes:
     return b"".join([*parts, compressor.flush()])
 
 
-async def test_c9_gzip_bomb_is_stopped_at_the_cap_in_bounded_memory(
+async def test_gzip_bomb_is_stopped_at_the_cap_in_bounded_memory(
     server: LoopbackHTTPServer, fetcher: Fetcher
 ) -> None:
     bomb = gzip_of_zeros(128 * MiB)
@@ -325,7 +321,7 @@ async def test_c9_gzip_bomb_is_stopped_at_the_cap_in_bounded_memory(
     assert peak_bytes < 12 * MiB
 
 
-async def test_c9_streamed_100_mb_identity_body_is_stopped_at_the_cap(
+async def test_streamed_100_mb_identity_body_is_stopped_at_the_cap(
     server: LoopbackHTTPServer, fetcher: Fetcher
 ) -> None:
     chunks_sent = 0
@@ -343,7 +339,7 @@ async def test_c9_streamed_100_mb_identity_body_is_stopped_at_the_cap(
     assert chunks_sent < 1600
 
 
-async def test_c9_declared_length_above_the_cap_is_refused_before_reading(
+async def test_declared_length_above_the_cap_is_refused_before_reading(
     server: LoopbackHTTPServer, fetcher: Fetcher
 ) -> None:
     server.route("/liar", body=iter([b"tiny"]), headers={"Content-Length": str(10**12)})
@@ -355,7 +351,7 @@ async def test_c9_declared_length_above_the_cap_is_refused_before_reading(
 
 
 @pytest.mark.parametrize(("size", "fits"), [(MiB, True), (MiB + 1, False)])
-async def test_c9_cap_is_inclusive(
+async def test_the_body_cap_is_inclusive(
     size: int, fits: bool, server: LoopbackHTTPServer, fetcher: Fetcher
 ) -> None:
     server.route("/", body=gzip.compress(b"a" * size), headers={"Content-Encoding": "gzip"})
@@ -432,7 +428,7 @@ async def test_bad_encodings_are_clear_errors(
 # -- C10: deadline and timeouts ------------------------------------------------------------
 
 
-async def test_c10_drip_feed_is_stopped_by_the_total_deadline(server: LoopbackHTTPServer) -> None:
+async def test_drip_feed_is_stopped_by_the_total_deadline(server: LoopbackHTTPServer) -> None:
     server.route("/drip", body=b"x" * 100, drip_bytes_per_s=1)
 
     started = time.monotonic()
@@ -476,7 +472,7 @@ async def test_connection_refused_is_a_transport_error(fetcher: Fetcher) -> None
         (410, None, None, False),
     ],
 )
-async def test_c14_error_statuses_carry_retry_after(
+async def test_error_statuses_carry_retry_after(
     status: int,
     retry_after: str | None,
     expected_s: float | None,

@@ -27,10 +27,10 @@ from sqlalchemy.engine import Engine
 
 from service.config import Settings
 from service.notify.channels import Notifiers
-from service.notify.outbox import OutboxWorker
-from service.notify.service import Delivery
+from service.notify.delivery import Delivery
 from service.notify.smtp import SmtpSender, TlsMode
-from service.store import db, outbox
+from service.notify.worker import OutboxWorker
+from service.store import channel_state, db, mutes, outbox
 from service.store.tables import alerts, digests
 from tests.support.httpserver import LoopbackHTTPServer
 from tests.support.outbox import (
@@ -120,7 +120,7 @@ def event_records(caplog: pytest.LogCaptureFixture, event: str) -> list[dict[str
 # --- A1 / A2 -----------------------------------------------------------------------------------
 
 
-async def test_a1_server_errors_back_off_with_growing_capped_delays_then_one_delivery(
+async def test_server_errors_back_off_with_growing_capped_delays_then_one_delivery(
     db_url: str,
     engine: Engine,
     tmp_path: Path,
@@ -169,7 +169,7 @@ async def test_a1_server_errors_back_off_with_growing_capped_delays_then_one_del
     assert alert_statuses(engine) == ["sent"]
 
 
-async def test_a2_retry_after_pauses_the_channel_and_is_not_a_failed_attempt(
+async def test_retry_after_pauses_the_channel_and_is_not_a_failed_attempt(
     db_url: str,
     engine: Engine,
     tmp_path: Path,
@@ -213,7 +213,7 @@ async def test_a2_retry_after_pauses_the_channel_and_is_not_a_failed_attempt(
     [(10, 1.0, 10), (1, 1.0, 30), (10, 0.0, 10)],
     ids=["grouped-paced", "one-per-message-paced", "grouped-unpaced"],
 )
-async def test_a3_a_burst_of_thirty_is_grouped_or_paced_without_a_single_429(
+async def test_a_burst_of_thirty_is_grouped_or_paced_without_a_single_429(
     db_url: str,
     engine: Engine,
     tmp_path: Path,
@@ -254,7 +254,7 @@ async def test_a3_a_burst_of_thirty_is_grouped_or_paced_without_a_single_429(
 # --- A4 / A5 -----------------------------------------------------------------------------------
 
 
-async def test_a4_invalid_blocks_fails_that_delivery_for_good_and_another_channel_continues(
+async def test_invalid_blocks_fails_that_delivery_for_good_and_another_channel_continues(
     db_url: str,
     engine: Engine,
     tmp_path: Path,
@@ -298,7 +298,7 @@ async def test_a4_invalid_blocks_fails_that_delivery_for_good_and_another_channe
     [channel_not_found(), archived(), forbidden(), forbidden("invalid_token")],
     ids=["404", "410", "403", "403-invalid_token"],
 )
-async def test_a5_a_broken_channel_holds_its_messages_probes_rarely_and_releases_them(
+async def test_a_broken_channel_holds_its_messages_probes_rarely_and_releases_them(
     db_url: str,
     engine: Engine,
     tmp_path: Path,
@@ -356,7 +356,7 @@ async def test_a5_a_broken_channel_holds_its_messages_probes_rarely_and_releases
 # --- A6 / A7 -----------------------------------------------------------------------------------
 
 
-async def test_a6_reset_after_sending_is_retried_once_and_logged_as_a_possible_duplicate(
+async def test_reset_after_sending_is_retried_once_and_logged_as_a_possible_duplicate(
     db_url: str,
     engine: Engine,
     tmp_path: Path,
@@ -387,7 +387,7 @@ async def test_a6_reset_after_sending_is_retried_once_and_logged_as_a_possible_d
     assert row["ambiguous"] or logged
 
 
-async def test_a7_receiver_down_stays_pending_is_retried_and_shows_in_health(
+async def test_receiver_down_stays_pending_is_retried_and_shows_in_health(
     db_url: str, engine: Engine, tmp_path: Path, feed: LoopbackHTTPServer, clock: FakeClock
 ) -> None:
     with SlackReceiver() as gone:
@@ -454,7 +454,7 @@ A, B, C = acme_items(3, prefix="a10")
     ids=["same-twice", "reordered-plus-new", "no-guid-twice", "no-guid-reordered"],
 )
 @pytest.mark.parametrize("deliver_between", [True, False], ids=["delivered-between", "pending-between"])
-async def test_a10_the_same_item_polled_again_is_notified_once(
+async def test_the_same_item_polled_again_is_notified_once(
     db_url: str,
     engine: Engine,
     tmp_path: Path,
@@ -490,7 +490,7 @@ async def test_a10_the_same_item_polled_again_is_notified_once(
 # --- A12 ---------------------------------------------------------------------------------------
 
 
-async def test_a12_an_expired_lease_is_fenced_the_late_worker_changes_nothing(
+async def test_an_expired_lease_is_fenced_the_late_worker_changes_nothing(
     db_url: str,
     engine: Engine,
     tmp_path: Path,
@@ -522,7 +522,9 @@ async def test_a12_an_expired_lease_is_fenced_the_late_worker_changes_nothing(
         owned = outbox.mark_sent(conn, [claimed.id], owner="worker-1", now=clock.now(), ambiguous=False)
         outbox.mark_retry(conn, [claimed.id], owner="worker-1", at=clock.now(), error="x", count_attempt=True)
         outbox.mark_failed(conn, [claimed.id], owner="worker-1", error="late failure")
-        outbox.hold_channel(conn, "slack", [claimed.id], owner="worker-1", now=clock.now(), reason="late")
+        channel_state.hold_channel(
+            conn, "slack", [claimed.id], owner="worker-1", now=clock.now(), reason="late"
+        )
         return owned
 
     clock.advance(5)
@@ -537,7 +539,7 @@ async def test_a12_an_expired_lease_is_fenced_the_late_worker_changes_nothing(
 
 
 @pytest.mark.parametrize("first", ["451 4.3.0 try again later", "421 4.3.2 shutting down"])
-async def test_a13_temporary_smtp_failure_is_retried_and_one_email_arrives(
+async def test_temporary_smtp_failure_is_retried_and_one_email_arrives(
     db_url: str, engine: Engine, tmp_path: Path, feed: LoopbackHTTPServer, clock: FakeClock, first: str
 ) -> None:
     with scripted_smtp(SmtpScript(data=[first])) as server:
@@ -565,7 +567,7 @@ async def test_a13_temporary_smtp_failure_is_retried_and_one_email_arrives(
     assert row["state"] == "sent" and row["attempts"] == 2
 
 
-async def test_a14_one_refused_recipient_of_three_is_recorded_and_the_others_get_it(
+async def test_one_refused_recipient_of_three_is_recorded_and_the_others_get_it(
     db_url: str, engine: Engine, tmp_path: Path, feed: LoopbackHTTPServer, clock: FakeClock
 ) -> None:
     to = ["a@example.com", "b@example.com", "c@example.com"]
@@ -593,7 +595,7 @@ async def test_a14_one_refused_recipient_of_three_is_recorded_and_the_others_get
     assert "a@example.com" not in row["last_error"]
 
 
-async def test_a13_a_recipient_that_defers_gets_the_same_message_later(
+async def test_a_recipient_that_defers_gets_the_same_message_later(
     db_url: str, engine: Engine, tmp_path: Path, feed: LoopbackHTTPServer, clock: FakeClock
 ) -> None:
     to = ["a@example.com", "b@example.com"]
@@ -622,7 +624,7 @@ async def test_a13_a_recipient_that_defers_gets_the_same_message_later(
     assert {r["state"] for r in rows(engine)} == {"sent"}
 
 
-async def test_a15_a_stall_after_data_is_retried_with_the_same_message_id(
+async def test_a_stall_after_data_is_retried_with_the_same_message_id(
     db_url: str,
     engine: Engine,
     tmp_path: Path,
@@ -658,7 +660,7 @@ async def test_a15_a_stall_after_data_is_retried_with_the_same_message_id(
     assert any(r.get("note") == "ambiguous, possible duplicate" for r in retries)
 
 
-async def test_a15_the_configured_smtp_timeout_bounds_a_stalled_send(
+async def test_the_configured_smtp_timeout_bounds_a_stalled_send(
     db_url: str, engine: Engine, tmp_path: Path, feed: LoopbackHTTPServer, clock: FakeClock
 ) -> None:
     with scripted_smtp(SmtpScript(data=[Stall(4.0)])) as server:
@@ -688,7 +690,7 @@ async def test_a15_the_configured_smtp_timeout_bounds_a_stalled_send(
     assert result.retried == 1 and elapsed < 3.0
 
 
-async def test_a16_starttls_required_but_missing_refuses_and_breaks_the_channel(
+async def test_starttls_required_but_missing_refuses_and_breaks_the_channel(
     db_url: str, engine: Engine, tmp_path: Path, feed: LoopbackHTTPServer, clock: FakeClock
 ) -> None:
     with scripted_smtp() as server:
@@ -747,7 +749,7 @@ async def run_outage(
     return rounds
 
 
-async def test_a17_a_day_long_outage_expires_old_messages_with_a_reason(
+async def test_a_day_long_outage_expires_old_messages_with_a_reason(
     db_url: str,
     engine: Engine,
     tmp_path: Path,
@@ -776,7 +778,7 @@ async def test_a17_a_day_long_outage_expires_old_messages_with_a_reason(
     assert sum(r["count"] for r in event_records(caplog, "deliveries_expired")) == 3
 
 
-async def test_a17_alerts_whose_messages_expired_are_marked_failed(
+async def test_alerts_whose_messages_expired_are_marked_failed(
     db_url: str, engine: Engine, tmp_path: Path, feed: LoopbackHTTPServer, clock: FakeClock
 ) -> None:
     with ProgrammableSlack(clock=clock.mono, decide=outage) as slack:
@@ -796,7 +798,7 @@ async def test_a17_alerts_whose_messages_expired_are_marked_failed(
 
 
 @pytest.mark.parametrize("group_max", [7, 14, 20])
-async def test_a17_a_200_message_backlog_drains_grouped_after_the_outage(
+async def test_a_200_message_backlog_drains_grouped_after_the_outage(
     db_url: str, engine: Engine, tmp_path: Path, feed: LoopbackHTTPServer, clock: FakeClock, group_max: int
 ) -> None:
     down = True
@@ -838,7 +840,7 @@ async def test_a17_a_200_message_backlog_drains_grouped_after_the_outage(
 # --- A18 ---------------------------------------------------------------------------------------
 
 
-async def test_a18_a_rules_reload_leaves_pending_messages_as_they_were(
+async def test_a_rules_reload_leaves_pending_messages_as_they_were(
     db_url: str,
     engine: Engine,
     tmp_path: Path,
@@ -974,8 +976,8 @@ async def test_digest_send_through_the_cli_sends_exactly_one_email(
 def test_channel_health_shows_a_channel_mute(engine: Engine, clock: FakeClock) -> None:
     now = clock.now()
     with engine.begin() as conn:
-        outbox.ensure_channels(conn, ["slack"], now=now)
-        outbox.mute(conn, "channel:slack", until=now + timedelta(hours=2), now=now)
+        channel_state.ensure_channels(conn, ["slack"], now=now)
+        mutes.mute(conn, "channel:slack", until=now + timedelta(hours=2), now=now)
     assert health(engine, clock)["slack"]["muted_until"] == now + timedelta(hours=2)
     clock.advance(3 * 3600)
     assert health(engine, clock)["slack"]["muted_until"] is None
@@ -995,13 +997,13 @@ async def test_a_muted_rule_stores_its_alerts_but_sends_nothing_until_unmuted(
     items = acme_items(3, prefix="muted")  # three distinct stories
     first, later = items[:2], items[2:]
     with engine.begin() as conn:
-        outbox.mute(conn, "rule:acme", until=datetime.now(UTC) + timedelta(hours=1), now=datetime.now(UTC))
+        mutes.mute(conn, "rule:acme", until=datetime.now(UTC) + timedelta(hours=1), now=datetime.now(UTC))
     settings = await scenario(db_url, tmp_path, feed, first, notify=["slack"], slack_webhook_url=slack.url)
     assert rows(engine) == [] and alert_statuses(engine) == ["pending", "pending"]  # kept for the digest
 
     with engine.begin() as conn:
         now = datetime.now(UTC)
-        assert outbox.unmute(conn, "rule:acme", now=now) and not outbox.unmute(conn, "rule:acme", now=now)
+        assert mutes.unmute(conn, "rule:acme", now=now) and not mutes.unmute(conn, "rule:acme", now=now)
     feed.route("/f.xml", body=rss_items(*first, *later))
     await ingest(settings)
     worker, notifiers = make_worker(engine, settings, clock)
@@ -1028,7 +1030,7 @@ async def test_a_muted_channel_holds_its_messages_until_the_mute_ends(
     items = acme_items(2, prefix="held")
     settings = await scenario(db_url, tmp_path, feed, items, notify=["slack"], slack_webhook_url=slack.url)
     with engine.begin() as conn:
-        outbox.mute(conn, "channel:slack", until=clock.now() + timedelta(minutes=30), now=clock.now())
+        mutes.mute(conn, "channel:slack", until=clock.now() + timedelta(minutes=30), now=clock.now())
     worker, notifiers = make_worker(engine, settings, clock)
     try:
         await run_rounds(worker, clock, engine, max_rounds=5)
@@ -1090,9 +1092,9 @@ def test_mutes_are_listed_and_ended_from_the_command_line(db_url: str, tmp_path:
 def test_unmuting_a_mute_that_already_ran_out_says_it_was_not_muted(engine: Engine, clock: FakeClock) -> None:
     now = clock.now()
     with engine.begin() as conn:
-        outbox.mute(conn, "rule:old", until=now - timedelta(minutes=1), now=now - timedelta(hours=1))
-        outbox.mute(conn, "rule:live", until=now + timedelta(minutes=1), now=now)
-        assert [target for target, _ in outbox.active_mutes(conn, now=now)] == ["rule:live"]
-        assert not outbox.unmute(conn, "rule:old", now=now)
-        assert outbox.unmute(conn, "rule:live", now=now)
-        assert outbox.active_mutes(conn, now=now) == []
+        mutes.mute(conn, "rule:old", until=now - timedelta(minutes=1), now=now - timedelta(hours=1))
+        mutes.mute(conn, "rule:live", until=now + timedelta(minutes=1), now=now)
+        assert [target for target, _ in mutes.active_mutes(conn, now=now)] == ["rule:live"]
+        assert not mutes.unmute(conn, "rule:old", now=now)
+        assert mutes.unmute(conn, "rule:live", now=now)
+        assert mutes.active_mutes(conn, now=now) == []

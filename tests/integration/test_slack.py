@@ -24,7 +24,7 @@ from service.errors import (
 )
 from service.notify.blocks import render_batch, render_story
 from service.notify.pacing import Pacer
-from service.notify.view import RuleHit, StoryView
+from service.notify.story import RuleHit, StoryView
 from service.notify.webhook_client import WebhookClient
 from tests.support.slack import (
     WEBHOOK_PATH,
@@ -77,7 +77,7 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
 
 
-async def test_a1_three_server_errors_are_retryable_then_the_message_is_delivered(
+async def test_three_server_errors_are_retryable_then_the_message_is_delivered(
     slack: SlackReceiver, clock: ManualClock
 ) -> None:
     slack.script(server_error(), server_error(), server_error())
@@ -90,7 +90,7 @@ async def test_a1_three_server_errors_are_retryable_then_the_message_is_delivere
     assert slack.payloads == [TEXT] * 4
 
 
-async def test_a2_429_is_throttled_for_its_retry_after_and_the_pause_is_left_to_the_outbox(
+async def test_429_is_throttled_for_its_retry_after_and_the_pause_is_left_to_the_outbox(
     slack: SlackReceiver, clock: ManualClock
 ) -> None:
     slack.script(rate_limited("2"))
@@ -101,7 +101,7 @@ async def test_a2_429_is_throttled_for_its_retry_after_and_the_pause_is_left_to_
     assert len(slack.received) == 2
 
 
-async def test_a3_thirty_messages_are_paced_to_one_a_second_after_a_short_burst(
+async def test_thirty_messages_are_paced_to_one_a_second_after_a_short_burst(
     slack: SlackReceiver, clock: ManualClock
 ) -> None:
     async with webhook(clock) as client:
@@ -115,9 +115,7 @@ async def test_a3_thirty_messages_are_paced_to_one_a_second_after_a_short_burst(
             assert j - i + 1 <= 3 + (arrivals[j] - arrivals[i]) + 1e-6
 
 
-async def test_a4_invalid_blocks_is_permanent_with_the_reason(
-    slack: SlackReceiver, clock: ManualClock
-) -> None:
+async def test_invalid_blocks_is_permanent_with_the_reason(slack: SlackReceiver, clock: ManualClock) -> None:
     slack.script(invalid_blocks())
     async with webhook(clock) as client:
         error = await failure(client, slack.url)
@@ -126,7 +124,7 @@ async def test_a4_invalid_blocks_is_permanent_with_the_reason(
 
 
 @pytest.mark.parametrize("answer", [channel_not_found(), archived(), forbidden(), forbidden("invalid_token")])
-async def test_a5_a_gone_or_refusing_channel_is_broken(
+async def test_a_gone_or_refusing_channel_is_broken(
     slack: SlackReceiver, clock: ManualClock, answer: Answer
 ) -> None:
     slack.script(answer)
@@ -136,7 +134,7 @@ async def test_a5_a_gone_or_refusing_channel_is_broken(
     assert answer.body in str(error)
 
 
-async def test_a6_a_reset_after_the_request_was_sent_is_ambiguous(
+async def test_a_reset_after_the_request_was_sent_is_ambiguous(
     slack: SlackReceiver, clock: ManualClock
 ) -> None:
     slack.script(reset())
@@ -149,7 +147,7 @@ async def test_a6_a_reset_after_the_request_was_sent_is_ambiguous(
 
 
 @pytest.mark.parametrize("options", [{"timeout_s": 0.3}, {"deadline_s": 0.3}])
-async def test_a6_no_answer_in_time_after_sending_is_ambiguous(
+async def test_no_answer_in_time_after_sending_is_ambiguous(
     slack: SlackReceiver, clock: ManualClock, options: dict[str, float]
 ) -> None:
     slack.script(slow(5.0))
@@ -159,7 +157,7 @@ async def test_a6_no_answer_in_time_after_sending_is_ambiguous(
     assert len(slack.received) == 1
 
 
-async def test_a7_connection_refused_is_retryable_and_not_ambiguous(clock: ManualClock) -> None:
+async def test_connection_refused_is_retryable_and_not_ambiguous(clock: ManualClock) -> None:
     async with webhook(clock) as client:
         error = await failure(client, closed_port_url())
     assert type(error) is RetryableDeliveryError and not error.ambiguous
@@ -211,9 +209,7 @@ def hostile_story(title: str) -> StoryView:
         "<!channel>" * 1000,  # D4
     ],
 )
-async def test_d1_to_d4_hostile_titles_arrive_escaped(
-    slack: SlackReceiver, clock: ManualClock, title: str
-) -> None:
+async def test_hostile_titles_arrive_escaped(slack: SlackReceiver, clock: ManualClock, title: str) -> None:
     async with webhook(clock) as client:
         await client.send(slack.url, render_story(hostile_story(title)), key=KEY)
     (received,) = slack.received
@@ -222,7 +218,7 @@ async def test_d1_to_d4_hostile_titles_arrive_escaped(
     assert received.payload["blocks"][0]["type"] == "header"
 
 
-async def test_d4_a_burst_of_500_is_sent_as_few_messages(slack: SlackReceiver, clock: ManualClock) -> None:
+async def test_a_burst_of_500_is_sent_as_few_messages(slack: SlackReceiver, clock: ManualClock) -> None:
     messages = render_batch([hostile_story(f"story {i} <!channel>") for i in range(500)])
     async with webhook(clock) as client:
         for message in messages:

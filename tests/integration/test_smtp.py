@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from service.errors import ChannelBrokenError, DeliveryConfigError, DeliveryError, RetryableDeliveryError
 from service.notify.render_email import message_text, story_message
 from service.notify.smtp import SmtpSender, TlsMode
-from service.notify.view import RuleHit, StoryView
+from service.notify.story import RuleHit, StoryView
 from tests.conftest import skip_or_fail
 from tests.support.smtp import (
     Drop,
@@ -77,7 +77,7 @@ async def test_delivers_the_message_with_its_message_id() -> None:
 
 
 @pytest.mark.parametrize("first", ["451 4.3.0 try again later", "421 4.3.2 shutting down"])
-async def test_a13_temporary_data_reply_is_retryable_and_the_retry_delivers_once(first: str) -> None:
+async def test_temporary_data_reply_is_retryable_and_the_retry_delivers_once(first: str) -> None:
     message = _message()
     with scripted_smtp(SmtpScript(data=[first])) as server:
         sender = _sender(server.port)
@@ -106,7 +106,7 @@ async def test_reply_classification(script: SmtpScript, retryable: bool) -> None
     assert not server.received
 
 
-async def test_a14_one_refused_recipient_the_others_get_it() -> None:
+async def test_one_refused_recipient_the_others_get_it() -> None:
     script = SmtpScript(rcpt={"c@example.com": "550 5.1.1 no such user"})
     with scripted_smtp(script) as server:
         report = await _sender(server.port).send(_message(), TO)
@@ -117,7 +117,7 @@ async def test_a14_one_refused_recipient_the_others_get_it() -> None:
     assert got.rcpt_tos == ("a@example.com", "b@example.com")
 
 
-async def test_a15_stall_after_data_times_out_retryable_and_the_retry_reuses_the_message_id() -> None:
+async def test_stall_after_data_times_out_retryable_and_the_retry_reuses_the_message_id() -> None:
     message = _message()
     with scripted_smtp(SmtpScript(data=[Stall(4.0)])) as server:
         sender = _sender(server.port, timeout_s=1.0)
@@ -153,7 +153,7 @@ async def test_connection_refused_is_retryable() -> None:
     assert isinstance(caught.value, RetryableDeliveryError) and not caught.value.ambiguous
 
 
-async def test_a16_starttls_required_but_not_offered_refuses_to_send() -> None:
+async def test_starttls_required_but_not_offered_refuses_to_send() -> None:
     with scripted_smtp() as server, pytest.raises(DeliveryConfigError, match="does not offer STARTTLS"):
         await _sender(server.port, tls=TlsMode.STARTTLS).send(_message(), TO)
     assert server.handler.data_transactions == 0
@@ -161,7 +161,7 @@ async def test_a16_starttls_required_but_not_offered_refuses_to_send() -> None:
 
 
 @pytest.mark.parametrize("implicit", [False, True], ids=["starttls", "implicit-tls"])
-async def test_a16_bad_certificate_refuses_to_send(certificate: tuple[Path, Path], implicit: bool) -> None:
+async def test_bad_certificate_refuses_to_send(certificate: tuple[Path, Path], implicit: bool) -> None:
     script = SmtpScript(tls_context=server_tls_context(*certificate), implicit_tls=implicit)
     mode = TlsMode.IMPLICIT if implicit else TlsMode.STARTTLS
     refused = pytest.raises(DeliveryConfigError, match="certificate verification failed")
@@ -202,7 +202,7 @@ def test_a_context_that_does_not_verify_is_refused() -> None:
         SmtpSender(host="127.0.0.1", port=587, ssl_context=lax)
 
 
-async def test_e1_password_never_in_errors_logs_or_repr(caplog: pytest.LogCaptureFixture) -> None:
+async def test_password_never_in_errors_logs_or_repr(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     # The server rejects the login, and a hostile RCPT reply even echoes the password back.
     script = SmtpScript(credentials=("rw", "other"), rcpt={TO[0]: f"550 no user {PASSWORD}"})

@@ -1,4 +1,4 @@
-"""Alerts as ``service.notify.view.story_from_alerts`` reads them, for rendering tests."""
+"""Alerts as ``service.notify.story.story_from_alerts`` reads them, for rendering tests."""
 
 from __future__ import annotations
 

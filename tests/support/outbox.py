@@ -29,15 +29,15 @@ from sqlalchemy.engine import Engine
 from service.config import Settings
 from service.notify.channels import Notifiers
 from service.notify.mail import DigestNotifier, EmailNotifier
-from service.notify.outbox import OutboxWorker, RoundResult
 from service.notify.pacing import Pacer
 from service.notify.slack import SlackNotifier
 from service.notify.smtp import SmtpSender
 from service.notify.webhook import JsonWebhookNotifier
 from service.notify.webhook_client import WebhookClient
+from service.notify.worker import OutboxWorker, RoundResult
 from service.pipeline import PollOutcome
 from service.runtime import open_runtime
-from service.store import db, outbox
+from service.store import channel_state, db, outbox
 from service.store.tables import deliveries
 from tests.support.httpserver import RecordedRequest, Reply
 from tests.support.service import write_feeds
@@ -205,7 +205,7 @@ def rows(engine: Engine) -> list[dict[str, Any]]:
 
 def health(engine: Engine, clock: FakeClock) -> dict[str, dict[str, Any]]:
     with engine.connect() as conn:
-        return {h["name"]: h for h in outbox.channel_health(conn, now=clock.now())}
+        return {h["name"]: h for h in channel_state.channel_health(conn, now=clock.now())}
 
 
 @dataclass

@@ -8,8 +8,8 @@ from typing import Literal
 
 import pytest
 
-from service.alerts.judge import judge
 from service.alerts.snippet import ELLIPSIS, build_snippet
+from service.alerts.verdict import verdict_for
 from service.alerts.volume import check_volume, window_bucket
 from service.baselines.model import Baseline
 from service.baselines.novelty import BaselineProfile, compile_baseline
@@ -96,7 +96,7 @@ def seed() -> list[tuple[Baseline, BaselineProfile]]:
 
 
 def test_no_baseline_means_new() -> None:
-    verdict = judge(title="BYD opens plant", text="", threshold=0.35, baselines=[])
+    verdict = verdict_for(title="BYD opens plant", text="", threshold=0.35, baselines=[])
     assert (verdict.status, verdict.novelty) == ("pending", None)
 
 
@@ -104,7 +104,8 @@ def test_a_changed_figure_alerts_even_when_the_rest_is_known(
     seed: list[tuple[Baseline, BaselineProfile]],
 ) -> None:
     text = "Nissan now plans eight new-energy vehicles for China, four under its own brand."
-    verdict = judge(title="Nissan plans eight NEVs for China", text=text, threshold=0.99, baselines=seed)
+    title = "Nissan plans eight NEVs for China"
+    verdict = verdict_for(title=title, text=text, threshold=0.99, baselines=seed)
     assert verdict.status == "pending"
     assert [(c.baseline, c.new) for c in verdict.fact_changes] == [(10, 8)]
     assert verdict.reason.startswith("changed figures: ")
@@ -112,6 +113,7 @@ def test_a_changed_figure_alerts_even_when_the_rest_is_known(
 
 def test_a_restatement_is_suppressed_with_its_reason(seed: list[tuple[Baseline, BaselineProfile]]) -> None:
     text = "Nissan will export EVs developed in China with Tsinghua University, competing with BYD."
-    verdict = judge(title="Nissan to export China-developed EVs", text=text, threshold=0.35, baselines=seed)
+    title = "Nissan to export China-developed EVs"
+    verdict = verdict_for(title=title, text=text, threshold=0.35, baselines=seed)
     assert verdict.status == "suppressed" and verdict.fact_changes == ()
     assert "restates nissan-china-ev-2023-12-19" in verdict.reason

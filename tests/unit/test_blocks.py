@@ -24,7 +24,7 @@ from service.notify.blocks import (
     render_story,
     text_units,
 )
-from service.notify.view import FigureChange, RuleHit, StoryView, story_from_alerts, story_reason
+from service.notify.story import FigureChange, RuleHit, StoryView, story_from_alerts, story_reason
 from tests.support.alert_rows import SHARED_REASON, shared_item_alert
 
 WHEN = datetime(2024, 5, 1, 14, 3, tzinfo=UTC)

@@ -17,8 +17,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from service.config import load_settings
 from service.notify.channels import Notifiers
-from service.notify.outbox import RoundResult
-from service.notify.service import Delivery
+from service.notify.delivery import Delivery
+from service.notify.worker import RoundResult
 from service.store import db
 
 pytestmark = pytest.mark.timeout(30)

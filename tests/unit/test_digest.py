@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from service.notify.digest import DigestView, digest_subject, digest_view, is_empty, render_digest
 from service.notify.render_email import message_html, message_text
-from service.notify.view import FigureChange, RuleHit, StoryView, story_from_alerts
+from service.notify.story import FigureChange, RuleHit, StoryView, story_from_alerts
 from tests.support.alert_rows import SHARED_REASON, shared_item_alert
 
 TZ = ZoneInfo("Europe/Berlin")

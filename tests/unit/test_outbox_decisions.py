@@ -26,10 +26,10 @@ from service.matching.compile import compile_rules
 from service.notify.channels import Notifiers
 from service.notify.enqueue import enqueue_alerts
 from service.notify.notifier import Delivered, one_message_each
-from service.notify.outbox import OutboxWorker, RoundResult
+from service.notify.worker import OutboxWorker, RoundResult
 from service.rulebook import RuleBook
 from service.store import alerts as alert_store
-from service.store import db, outbox
+from service.store import channel_state, db, outbox
 from service.store.tables import alerts, deliveries
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -122,7 +122,7 @@ def table(engine: Engine, which: sa.Table) -> list[dict[str, Any]]:
 
 def channel(engine: Engine) -> dict[str, Any]:
     with engine.connect() as conn:
-        (health,) = outbox.channel_health(conn, now=NOW)
+        (health,) = channel_state.channel_health(conn, now=NOW)
     return health
 
 

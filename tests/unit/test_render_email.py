@@ -21,7 +21,7 @@ from service.notify.render_email import (
     segments,
     story_message,
 )
-from service.notify.view import FigureChange, RuleHit, StoryView
+from service.notify.story import FigureChange, RuleHit, StoryView
 
 SENDER = "rivalwatch <rivalwatch@example.com>"
 TO = ["mi-team@example.com", "analyst@example.com"]
@@ -76,7 +76,7 @@ def test_message_id_is_stable_per_key() -> None:
     assert first.as_bytes() == again.as_bytes()  # a retry sends the very same bytes
 
 
-def test_d5_header_injection_gives_one_subject_and_no_bcc() -> None:
+def test_header_injection_gives_one_subject_and_no_bcc() -> None:
     parsed = _parsed(_render(_story(title="Re: x\r\nBcc: victim@example.com\r\n\r\nbody")))
     assert len(parsed.get_all("Subject") or []) == 1
     assert parsed.get_all("Bcc") is None
@@ -84,12 +84,12 @@ def test_d5_header_injection_gives_one_subject_and_no_bcc() -> None:
 
 
 @pytest.mark.parametrize("separator", ["\n", "\r", "\x0b", "\x0c", "\x85", "\u2028", "\u2029", "\x00"])
-def test_d5_every_line_breaking_character_is_removed(separator: str) -> None:
+def test_every_line_breaking_character_is_removed(separator: str) -> None:
     parsed = _parsed(_render(_story(title=f"x{separator}Bcc: victim@example.com")))
     assert parsed.get_all("Bcc") is None and len(parsed.get_all("Subject") or []) == 1
 
 
-def test_d5_subject_is_capped() -> None:
+def test_subject_is_capped() -> None:
     subject = _render(_story(title="BYD " * 5000))["Subject"]
     assert len(subject) <= MAX_HEADER_CHARS and subject.endswith("…")
 
@@ -101,7 +101,7 @@ def test_header_text_is_always_one_clean_line(value: str) -> None:
     assert not any(c in line for c in "\r\n\x00\x85\u2028\u2029\u202e")
 
 
-def test_d6_script_and_onerror_are_text_and_js_links_are_not_hrefs() -> None:
+def test_script_and_onerror_are_text_and_js_links_are_not_hrefs() -> None:
     story = _story(
         title="<script>alert(1)</script> BYD",
         url="javascript:alert(document.cookie)",
@@ -131,7 +131,7 @@ def test_d6_script_and_onerror_are_text_and_js_links_are_not_hrefs() -> None:
         "http://",
     ],
 )
-def test_d7_only_absolute_http_urls_become_links(url: str) -> None:
+def test_only_absolute_http_urls_become_links(url: str) -> None:
     assert safe_href(url) is None
     page = message_html(_render(_story(url=url)))
     assert "href=" not in page
@@ -143,7 +143,7 @@ def test_links_are_escaped_hrefs() -> None:
     assert safe_href("HTTPS://Example.com/x") == "HTTPS://Example.com/x"
 
 
-def test_d8_no_bidi_override_or_zero_width_in_any_output() -> None:
+def test_no_bidi_override_or_zero_width_in_any_output() -> None:
     story = _story(
         title="Tesla \u202eKCART\u202c sales\u200b",
         feed="Feed\u2066x\u2069",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from service.notify.view import (
+from service.notify.story import (
     FigureChange,
     RuleHit,
     merged_with,

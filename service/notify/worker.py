@@ -42,7 +42,7 @@ from service.notify.alert_status import settle_alert_statuses
 from service.notify.channels import Notifiers
 from service.notify.notifier import Delivered
 from service.retry import backoff_s
-from service.store import db, outbox
+from service.store import channel_state, db, outbox
 from service.store.outbox import Claimed
 
 log = logging.getLogger(__name__)
@@ -217,7 +217,7 @@ class OutboxWorker:
             if owned and delivered.retry_to:
                 (row,) = chunk  # email and digest messages go one at a time
                 outbox.enqueue(conn, [self._follow_up(row, delivered.retry_to, now=now)])
-            released = outbox.channel_recovered(conn, channel, now=now)
+            released = channel_state.channel_recovered(conn, channel, now=now)
             if released:
                 log_event(log, logging.INFO, "channel_recovered", channel=channel, released=released)
             return owned
@@ -271,9 +271,11 @@ class OutboxWorker:
                 )
             match step:
                 case Hold():
-                    outbox.hold_channel(conn, channel, tried, owner=self._owner, now=now, reason=reason)
+                    channel_state.hold_channel(
+                        conn, channel, tried, owner=self._owner, now=now, reason=reason
+                    )
                 case Pause(until=until):
-                    outbox.pause_channel(conn, channel, until=until, now=now)
+                    channel_state.pause_channel(conn, channel, until=until, now=now)
                     outbox.mark_retry(
                         conn, tried, owner=self._owner, at=until, error=reason, count_attempt=False
                     )

@@ -21,15 +21,15 @@ from sqlalchemy.engine import Engine
 from service.config import Settings
 from service.logs import log_event
 from service.notify.digest_job import DigestDraft, enqueue_digest, scheduled_period
-from service.notify.outbox import RoundResult
 from service.notify.route import Destinations
+from service.notify.worker import RoundResult
 from service.store import db
 
 log = logging.getLogger(__name__)
 
 
 class Rounds(Protocol):
-    """What the service needs of the outbox worker (:class:`~service.notify.outbox.OutboxWorker`)."""
+    """What the service needs of the outbox worker (:class:`~service.notify.worker.OutboxWorker`)."""
 
     @property
     def notifiers(self) -> Destinations: ...

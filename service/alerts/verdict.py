@@ -1,4 +1,4 @@
-"""Judging one (rule, item) match against the rule's baselines.
+"""The verdict on one (rule, item) match against the rule's baselines.
 
 * A rule without baselines has nothing to compare with: every match is new (novelty unset).
 * A **changed figure** (a number near a baseline fact's cue words that differs from the
@@ -53,7 +53,7 @@ def gather_evidence(
     return Evidence(", ".join(b.id for b, _ in baselines), changes, novelty)
 
 
-def judge(
+def verdict_for(
     *, title: str, text: str, threshold: float, baselines: Sequence[tuple[Baseline, BaselineProfile]]
 ) -> Verdict:
     """``baselines`` pairs each baseline with its profile, prepared once per rules version."""
