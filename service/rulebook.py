@@ -2,13 +2,16 @@
 
 Building a book is pure. ``read_checked_rules`` reads the baseline and rule files, checks the
 rules against the declared feeds and baselines, and compiles every enabled rule into one
-matcher; any problem raises ConfigError. ``build_rulebook`` puts that together with the
-baselines as stored (their versions are what alerts cite). Storing them is the reloader's job
-(``service.reload``); ``load_rulebook`` is the dry run that stores nothing.
+matcher; any problem raises ConfigError, and each warning (a likely mistake that leaves a rule
+valid, ``Rule.warnings``) is logged once per read, which the service does once per change of
+the files. ``build_rulebook`` puts that together with the baselines as stored (their versions
+are what alerts cite). Storing them is the reloader's job (``service.reload``);
+``load_rulebook`` is the dry run that stores nothing.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -17,14 +20,17 @@ from pathlib import Path
 from service.baselines.model import Baseline, load_baselines, load_baselines_strict
 from service.baselines.novelty import BaselineProfile, compile_baseline
 from service.errors import Problem
+from service.logs import log_event
 from service.matching.compile import Matcher, compile_rules
 from service.matching.language import Expr
-from service.matching.rules import load_rules, load_rules_strict
+from service.matching.rules import RuleSet, load_rules, load_rules_strict
 from service.matching.ruleset import Rule
 from service.sources.declared import FeedSpec, load_feeds
 from service.store.baselines import StoredBaseline
 
 BASELINES_DIR = "baselines"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +101,10 @@ def read_checked_rules(rules_dir: Path, *, feeds: Sequence[FeedSpec]) -> Checked
         known_tags={t for f in feeds for t in f.tags},
         known_baselines={b.id for b in baselines},
     )
+    for warning in rule_warnings(ruleset):
+        log_event(
+            log, logging.WARNING, "rule_warning", file=warning.file, line=warning.line, detail=warning.message
+        )
     enabled = tuple(r for r in ruleset.rules if r.enabled)
     return CheckedRules(ruleset.version, enabled, compile_rules(matcher_entries(enabled)), baselines)
 
@@ -111,9 +121,21 @@ def load_rulebook(rules_dir: Path, *, now: datetime) -> RuleBook:
     return build_rulebook(checked, {b.id: StoredBaseline(b, 0, now) for b in checked.baselines})
 
 
+def rule_warnings(ruleset: RuleSet) -> list[Problem]:
+    """Every warning of every rule (``Rule.warnings``), at the line where its rule starts."""
+    return [
+        Problem(origin.file, origin.line, message)
+        for rule in ruleset.rules
+        for origin in [ruleset.origin(rule.id)]
+        for message in rule.warnings
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class CheckReport:
     problems: list[Problem]
+    warnings: list[Problem]
+    """Likely mistakes that do not stop the rules from being applied."""
     feeds: int
     rules: int
     aliases: int
@@ -121,7 +143,7 @@ class CheckReport:
 
 
 def check_rules_dir(rules_dir: Path) -> CheckReport:
-    """Every problem in feeds, baselines and rules at once, each reported once."""
+    """Every problem in feeds, baselines and rules at once, each reported once, and every warning."""
     declared = load_feeds(rules_dir)
     directory = rules_dir / BASELINES_DIR
     baseline_set = load_baselines(directory) if directory.is_dir() else None
@@ -134,7 +156,14 @@ def check_rules_dir(rules_dir: Path) -> CheckReport:
     )
     found = [*declared.problems, *(baseline_set.problems if baseline_set else []), *ruleset.problems]
     unique = sorted(set(found), key=lambda p: (p.file, p.line, p.message))
-    return CheckReport(unique, len(declared.feeds), len(ruleset.rules), len(ruleset.aliases), len(known))
+    return CheckReport(
+        unique,
+        rule_warnings(ruleset),
+        len(declared.feeds),
+        len(ruleset.rules),
+        len(ruleset.aliases),
+        len(known),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,7 +16,10 @@ from service.alerts.snippet import marked
 from service.cli.common import JsonFlag, engine_for, guarded, print_json, settings
 from service.config import Settings
 from service.errors import RivalwatchError
+from service.matching.compile import Matcher, compile_rules
+from service.matching.language import describe, positive_terms
 from service.matching.rules import rules_json_schema
+from service.matching.ruleset import Rule
 from service.rulebook import RuleBook, check_rules_dir, load_rulebook
 from service.sources.article import Article, TextLimits, documents_to_texts, item_as_polled
 from service.sources.fetch import Fetcher
@@ -31,18 +35,23 @@ def validate(
         Path | None, typer.Argument(help="Rules directory (default: RIVALWATCH_RULES_DIR).")
     ] = None,
 ) -> None:
-    """Check feeds, rules and baselines; print every problem as file:line: message (exit 1 if any)."""
+    """Check feeds, rules and baselines; print every problem as file:line: message (exit 1 if any),
+    then every warning as file:line: warning: message (likely mistakes; they do not fail the check)."""
     rules_dir = directory or guarded(settings).rules_dir
     report = check_rules_dir(rules_dir)
     for problem in report.problems:
         typer.echo(str(problem))
+    for warning in report.warnings:
+        typer.echo(f"{warning.file}:{warning.line}: warning: {warning.message}")
     summary = (
         f"{report.feeds} feeds, {report.rules} rules, {report.aliases} aliases, {report.baselines} baselines"
     )
+    count = len(report.warnings)
+    warned = f", {count} warning{'' if count == 1 else 's'}" if count else ""
     if report.problems:
-        typer.echo(f"{len(report.problems)} problems ({summary})", err=True)
+        typer.echo(f"{len(report.problems)} problems{warned} ({summary})", err=True)
         raise typer.Exit(1)
-    typer.echo(f"ok: {summary}")
+    typer.echo(f"ok{warned}: {summary}")
 
 
 @app.command("schema")
@@ -63,7 +72,9 @@ def test(
     item: Annotated[int | None, typer.Option("--item", help="A stored item id.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Dry-run rules on text, a file, a URL or a stored item: matches, novelty, changed figures."""
+    """Dry-run rules on text, a file, a URL or a stored item: each rule's expression written out in
+    full; per item, what matched (novelty, changed figures) and, for each rule that did not, which
+    of its terms the item holds and which it lacks."""
     sources = [x for x in (text, file, url, item) if x is not None]
     if (title is None and len(sources) != 1) or (title is not None and sources not in ([], [text])):
         typer.echo("give one of --text, --file, --url, --item, or --title with an optional --text", err=True)
@@ -76,16 +87,60 @@ def test(
     else:
         articles = guarded(lambda: _articles(loaded, text=text, file=file, url=url, item=item))
     results = [(a, assess(book, title=a.title, text=a.text, only=only)) for a in articles]
+    probes = {rule_id: _TermProbe.of(book.rules[rule_id]) for rule_id in only}
     if as_json:
-        print_json(
-            [
-                {"title": a.title, "url": a.url, "matches": [assessment_json(x) for x in found]}
-                for a, found in results
-            ]
-        )
+        print_json([_article_json(a, found, probes) for a, found in results])
         return
+    for rule_id, probe in probes.items():
+        typer.echo(f"rule {rule_id}: {probe.expression}")
     for article, found in results:
         _print_assessments(article, found)
+        for rule_id, presence in _unmatched(article, found, probes).items():
+            found_terms = ", ".join(presence["found"]) or "none"
+            missing_terms = ", ".join(presence["missing"]) or "none"
+            typer.echo(f"   {rule_id}: no match; found: {found_terms}; missing: {missing_terms}")
+
+
+@dataclass(frozen=True, slots=True)
+class _TermProbe:
+    """A rule's expression written out, and its positive terms compiled one by one, so a dry run
+    can say which of them an item holds when the rule does not match."""
+
+    expression: str
+    terms: tuple[str, ...]
+    matcher: Matcher
+
+    @classmethod
+    def of(cls, rule: Rule) -> _TermProbe:
+        terms = {describe(term): term for term in positive_terms(rule.expression)}
+        return cls(describe(rule.expression), tuple(terms), compile_rules(list(terms.items())))
+
+    def presence(self, article: Article) -> dict[str, list[str]]:
+        held = {m.rule_id for m in self.matcher.match(title=article.title, text=article.text)}
+        return {
+            "found": [t for t in self.terms if t in held],
+            "missing": [t for t in self.terms if t not in held],
+        }
+
+
+def _unmatched(
+    article: Article, found: list[Assessment], probes: dict[str, _TermProbe]
+) -> dict[str, dict[str, list[str]]]:
+    """For each probed rule the article does not match: which of its terms it holds and lacks."""
+    matched = {a.rule.id for a in found}
+    return {rule_id: p.presence(article) for rule_id, p in probes.items() if rule_id not in matched}
+
+
+def _article_json(article: Article, found: list[Assessment], probes: dict[str, _TermProbe]) -> dict[str, Any]:
+    return {
+        "title": article.title,
+        "url": article.url,
+        "matches": [{**assessment_json(a), "expression": probes[a.rule.id].expression} for a in found],
+        "unmatched": [
+            {"rule": rule_id, "expression": probes[rule_id].expression, **presence}
+            for rule_id, presence in _unmatched(article, found, probes).items()
+        ],
+    }
 
 
 def _known_rules(book: RuleBook, rule_ids: list[str]) -> list[str]:

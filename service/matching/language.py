@@ -9,6 +9,13 @@ tightest first: parentheses, field scope, NEAR, NOT, AND, OR. A WORD is any run 
 whitespace, ``"``, ``(``, ``)``; a letters-only prefix ending in ``:`` is a field (quote a term
 that contains ``word:``). A phrase holds anything but ``"``.
 
+Operators in lower or mixed case are words: ``Xpeng or BYD`` needs all three words, "or"
+included. :func:`operator_lookalikes` finds such a word where the operator would fit (``and``,
+``or``, ``near/n`` between two operands, ``not`` before one, outside quotes); rule validation
+reports it as a warning, not an error, since the word may be meant (write it in a phrase to
+say so). :func:`describe` writes a tree out in full, every group in parentheses and such words
+quoted: ``(Xpeng AND "or" AND BYD)``.
+
 Meaning of a term (the character rules live in :mod:`service.matching.text`)
     * Case-insensitive and NFKC-normalised: term and item text are folded alike (casefold, NFKC,
       curly apostrophes become ``'``). Every dash (hyphen, non-breaking hyphen, en/em dash, minus)
@@ -58,6 +65,7 @@ rule.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -136,6 +144,11 @@ WORD: /[^\s"()]+/
 """
 _PARSER = Lark(_GRAMMAR, parser="lalr", lexer="basic", propagate_positions=True)
 _OPERATORS = frozenset({"AND", "OR", "NOT", "NEAR", "FIELD"})
+_OPERAND_START = frozenset({"WORD", "PHRASE", "LPAR", "FIELD", "NOT"})
+_OPERAND_END = frozenset({"WORD", "PHRASE", "RPAR"})
+_BARE_WORD = re.compile(r'[^\s"()]+')
+_FIELD_PREFIX = re.compile(r"[A-Za-z]+:")
+_OPERATOR_WORD = re.compile(r"and|or|not|near(?:/[0-9]+)?", re.IGNORECASE)
 _NO_ALIASES: Mapping[str, Sequence[str]] = MappingProxyType({})
 _NEAR_USAGE = "NEAR needs a distance of 1 or more words, like NEAR/5"
 
@@ -168,19 +181,99 @@ def expression_terms(expr: Expr) -> list[str]:
 
 def iter_terms(expr: Expr, *, positive_only: bool = False, negated: bool = False) -> Iterator[Term]:
     """Every term of ``expr`` (under ``negated`` NOTs); with ``positive_only``, those under an even number."""
+    for _, term, under_not in _placed_terms(expr, scope=None, negated=negated):
+        if not (under_not and positive_only):
+            yield term
+
+
+def positive_terms(expr: Expr) -> list[Term | Scoped]:
+    """The distinct terms of ``expr`` under an even number of NOTs, each in its field scope
+    (``Scoped("title", recall)`` for ``title:recall``): the terms an item may hold for it to match."""
+    placed = (
+        term if scope is None else Scoped(scope, term)
+        for scope, term, under_not in _placed_terms(expr, scope=None, negated=False)
+        if not under_not
+    )
+    return list(dict.fromkeys(placed))
+
+
+def _placed_terms(
+    expr: Expr, *, scope: Field | None, negated: bool
+) -> Iterator[tuple[Field | None, Term, bool]]:
+    """``(field scope, term, under an odd number of NOTs)`` for every term of ``expr``, in order."""
     match expr:
         case Term():
-            if not (negated and positive_only):
-                yield expr
-        case Not(part) | Scoped(_, part):
-            flipped = negated != isinstance(expr, Not)
-            yield from iter_terms(part, positive_only=positive_only, negated=flipped)
+            yield scope, expr, negated
+        case Not(part):
+            yield from _placed_terms(part, scope=scope, negated=not negated)
+        case Scoped(field, part):
+            yield from _placed_terms(part, scope=field, negated=negated)
         case And(parts) | Or(parts):
             for part in parts:
-                yield from iter_terms(part, positive_only=positive_only, negated=negated)
+                yield from _placed_terms(part, scope=scope, negated=negated)
         case Near(left, right, _):
-            yield from iter_terms(left, positive_only=positive_only, negated=negated)
-            yield from iter_terms(right, positive_only=positive_only, negated=negated)
+            yield from _placed_terms(left, scope=scope, negated=negated)
+            yield from _placed_terms(right, scope=scope, negated=negated)
+
+
+def describe(expr: Expr) -> str:
+    """``expr`` written out in full, aliases expanded: every AND, OR and NEAR in parentheses.
+
+    Parsing the result without aliases gives ``expr`` back. A term is quoted when it holds a
+    space or could be read as an operator or a field, so ``"or"`` shows a lower-case or that
+    was taken as a word: ``Xpeng or BYD`` is ``(Xpeng AND "or" AND BYD)``."""
+    match expr:
+        case Term():
+            return f'"{expr.text}"' if not expr.wildcard and _needs_quotes(expr.text) else expr.display
+        case And(parts) | Or(parts):
+            joint = " AND " if isinstance(expr, And) else " OR "
+            return f"({joint.join(describe(part) for part in parts)})"
+        case Not(part):
+            return f"NOT {describe(part)}"
+        case Near(left, right, distance):
+            return f"({describe(left)} NEAR/{distance} {describe(right)})"
+        case Scoped(field, part):
+            return f"{field}:{describe(part)}"
+
+
+def _needs_quotes(text: str) -> bool:
+    return (
+        not _BARE_WORD.fullmatch(text)
+        or _FIELD_PREFIX.match(text) is not None
+        or _OPERATOR_WORD.fullmatch(text) is not None
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Lookalike:
+    """A word spelled like an operator, not in upper case, where the operator would fit."""
+
+    word: str
+    column: int
+
+    def __str__(self) -> str:
+        place = "before a term" if self.word.upper() == "NOT" else "between terms"
+        return f'"{self.word}" {place} is the word {self.word}; did you mean {self.word.upper()}?'
+
+
+def operator_lookalikes(text: str) -> list[Lookalike]:
+    """Lower- or mixed-case ``and``, ``or``, ``near/n`` between two operands and ``not`` before
+    one, outside quotes, in the valid expression ``text``.
+
+    The parser takes them as words, so ``Xpeng or "He Xiaopeng"`` needs all three terms: a valid
+    rule that rarely matches. Such a word is a warning, not an error, since it may be meant: the
+    way to say so is a quoted phrase (``"park and ride"``), where no operator is looked for."""
+    tokens = list(_PARSER.lex(text))
+    found = []
+    for i, token in enumerate(tokens):
+        if token.type != "WORD" or not _OPERATOR_WORD.fullmatch(token) or token.casefold() == "near":
+            continue
+        before = tokens[i - 1].type if i > 0 else None
+        after = tokens[i + 1].type if i + 1 < len(tokens) else None
+        fits = before != "FIELD" if token.upper() == "NOT" else before in _OPERAND_END
+        if fits and after in _OPERAND_START:
+            found.append(Lookalike(str(token), _col(token)))
+    return found
 
 
 def _check_balance(text: str) -> None:

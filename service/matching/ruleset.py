@@ -7,6 +7,8 @@ this module states what one rule, one alias and one file may say. Field by field
 - ``name``: required, 1-200 characters (surrounding spaces dropped). ``description``: optional.
 - ``match``: required; an expression of the match language (``service.matching.language``),
   parsed with every alias of every file. An error names its 1-based column in the expression.
+  A lower-case ``or``, ``and``, ``not`` or ``near/n`` where the operator would fit is a word
+  in the language and a warning here (``Rule.warnings``): the rule is valid and is applied.
 - ``subject``: optional; what the item must be *about*, not only mention in passing (the
   model is in ``service.matching.subject``): ``true`` for the occurrences ``match`` found, or
   an expression like ``match`` (for a rule whose match also needs other words, e.g. a Chinese
@@ -59,7 +61,7 @@ from pydantic import (
 )
 
 from service.errors import ExpressionError
-from service.matching.language import Expr, parse_expression
+from service.matching.language import Expr, operator_lookalikes, parse_expression
 from service.matching.text import fold
 from service.notify.channels import NOTIFIER_KINDS
 from service.sources.declared import Tag, parse_duration_s
@@ -284,6 +286,18 @@ class Rule(BaseModel):
     def subject_expression(self) -> Expr | None:
         """The parsed ``subject`` expression, aliases expanded; None unless it is an expression."""
         return self._subject_expression
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Likely mistakes that leave the rule valid, e.g. ``match: column 7: "or" between terms
+        is the word or; did you mean OR?``: reported, never refused."""
+        written = {"match": self.match, "subject": self.subject}
+        return tuple(
+            f"{key}: column {lookalike.column}: {lookalike}"
+            for key, text in written.items()
+            if isinstance(text, str)
+            for lookalike in operator_lookalikes(text)
+        )
 
     @property
     def subject_is_match(self) -> bool:

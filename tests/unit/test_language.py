@@ -6,7 +6,17 @@ import pytest
 
 from service.errors import ExpressionError
 from service.matching import compile_rules, evaluate_slow, expression_terms, parse_expression
-from service.matching.language import And, Near, Not, Or, Scoped, Term
+from service.matching.language import (
+    And,
+    Near,
+    Not,
+    Or,
+    Scoped,
+    Term,
+    describe,
+    operator_lookalikes,
+    positive_terms,
+)
 
 ALIASES = {
     "Tesla": ["Tesla Motors", "TSLA"],
@@ -82,6 +92,87 @@ def test_alias_expansion(expression: str, expected: object) -> None:
 def test_expression_terms_are_distinct_and_as_written() -> None:
     expr = parse_expression('Tesla OR (tesla "new-energy vehicle" NOT export*)', aliases={})
     assert expression_terms(expr) == ["Tesla", "tesla", "new-energy vehicle", "export*"]
+
+
+# expression -> its canonical form: every group in parentheses, terms quoted when they must be
+CANONICAL = [
+    ('Xpeng OR "He Xiaopeng"', '(Xpeng OR "He Xiaopeng")'),
+    ('Xpeng or "He Xiaopeng"', '(Xpeng AND "or" AND "He Xiaopeng")'),  # the word, made visible
+    ("a OR b c", "(a OR (b AND c))"),
+    ("tesla NOT title:recall", "(tesla AND NOT title:recall)"),
+    ("NOT NOT a", "NOT NOT a"),
+    ("NOT (a OR b) c", "(NOT (a OR b) AND c)"),
+    ("a NEAR/5 b NEAR/3 c", "((a NEAR/5 b) AND (b NEAR/3 c))"),
+    ('(Seal OR "Atto 3") NEAR/3 car', '((Seal OR "Atto 3") NEAR/3 car)'),
+    ("title:(a OR b) text:c", "(title:(a OR b) AND text:c)"),
+    ("export* O'Neill China-made", "(export* AND O'Neill AND China-made)"),
+    ('"title:x" "AND" "near" "near/3" "a(b)"', '("title:x" AND "AND" AND "near" AND "near/3" AND "a(b)")'),
+    ('"tesla"', "tesla"),
+]
+
+
+@pytest.mark.parametrize(("expression", "canonical"), CANONICAL, ids=[e for e, _ in CANONICAL])
+def test_describe_writes_the_tree_out_in_full(expression: str, canonical: str) -> None:
+    expr = parse_expression(expression)
+    assert describe(expr) == canonical
+    assert parse_expression(canonical) == expr
+
+
+def test_describe_shows_alias_alternatives() -> None:
+    expr = parse_expression("tesla recall", aliases=ALIASES)
+    assert describe(expr) == '((tesla OR "Tesla Motors" OR TSLA) AND recall)'
+
+
+def test_positive_terms_are_the_distinct_terms_outside_not_in_their_field() -> None:
+    expr = parse_expression('title:(Tesla OR "Model 3") Tesla* NOT recall NOT NOT title:china Tesla')
+    assert [describe(term) for term in positive_terms(expr)] == [
+        "title:Tesla",
+        'title:"Model 3"',
+        "Tesla*",
+        "title:china",
+        "Tesla",
+    ]
+
+
+# expression -> the operator look-alikes in it, as (word, column)
+LOOKALIKES: list[tuple[str, list[tuple[str, int]]]] = [
+    ('Xpeng or "He Xiaopeng"', [("or", 7)]),
+    ("tesla and byd", [("and", 7)]),
+    ("tesla Or byd", [("Or", 7)]),  # mixed case too
+    ("tesla not recall", [("not", 7)]),
+    ("not recall tesla", [("not", 1)]),  # not needs only a term after it
+    ("tesla near/5 china", [("near/5", 7)]),
+    ('(a OR b) or title:c or "d e"', [("or", 10), ("or", 21)]),
+    ("a OR b or NOT c", [("or", 8)]),
+    ("a or or b", [("or", 3), ("or", 6)]),
+    ('"Xpeng or He Xiaopeng"', []),  # inside a phrase: the words are meant
+    ("Xpeng OR byd", []),
+    ("Xpeng or", []),  # at an end it stands between nothing
+    ("or Xpeng", []),
+    ("tesla near china", []),  # near without a distance is an ordinary word
+    ("title:not tesla", []),  # the scoped term itself
+    ("ANDROID ORACLE NOTION notice", []),
+    ("tesla (or) byd", []),
+]
+
+
+@pytest.mark.parametrize(("expression", "expected"), LOOKALIKES, ids=[e for e, _ in LOOKALIKES])
+def test_operator_lookalikes(expression: str, expected: list[tuple[str, int]]) -> None:
+    assert [(found.word, found.column) for found in operator_lookalikes(expression)] == expected
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("a or b", '"or" between terms is the word or; did you mean OR?'),
+        ("a AnD b", '"AnD" between terms is the word AnD; did you mean AND?'),
+        ("not b", '"not" before a term is the word not; did you mean NOT?'),
+        ("a near/3 b", '"near/3" between terms is the word near/3; did you mean NEAR/3?'),
+    ],
+)
+def test_lookalike_messages_name_the_operator(expression: str, message: str) -> None:
+    [found] = operator_lookalikes(expression)
+    assert str(found) == message
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import shutil
 import textwrap
@@ -18,7 +19,7 @@ from service.baselines.model import load_baselines
 from service.errors import ConfigError
 from service.matching.rules import RuleSet, load_rules, load_rules_strict
 from service.matching.ruleset import ParseContext, Rule, render_rules_schema
-from service.rulebook import RuleBook, load_rulebook
+from service.rulebook import RuleBook, check_rules_dir, load_rulebook, read_checked_rules
 from service.sources.declared import load_feeds
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -304,6 +305,55 @@ def test_volume_block() -> None:
 def test_rule_field_rules(fields: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=re.escape(message)):
         rule(**fields)
+
+
+def test_a_lower_case_operator_is_a_warning_not_an_error() -> None:
+    written = rule(match='Xpeng or "He Xiaopeng"', subject="not recall Xpeng")
+    assert written.warnings == (
+        'match: column 7: "or" between terms is the word or; did you mean OR?',
+        'subject: column 1: "not" before a term is the word not; did you mean NOT?',
+    )
+    assert rule(match='Xpeng OR "He Xiaopeng or Xpeng"', subject=True).warnings == ()
+
+
+def test_validate_collects_warnings_apart_from_problems_at_the_line_of_the_rule(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "x.yaml",
+        """\
+        rules:
+          - id: xpeng
+            name: Xpeng
+            match: Xpeng or "He Xiaopeng"
+          - {id: broken, name: Broken, match: 'byd AND'}
+        """,
+    )
+    report = check_rules_dir(tmp_path)
+    assert [str(p).replace(f"{tmp_path}/", "") for p in report.problems] == [
+        "x.yaml:5: rules[1].match: column 5: 'AND' needs a term after it"
+    ]
+    assert [str(w).replace(f"{tmp_path}/", "") for w in report.warnings] == [
+        'x.yaml:2: match: column 7: "or" between terms is the word or; did you mean OR?'
+    ]
+
+
+def test_loading_rules_logs_each_warning_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    write(tmp_path, "x.yaml", "rules:\n  - {id: xpeng, name: Xpeng, match: 'Xpeng or BYD'}\n")
+    caplog.set_level(logging.WARNING, logger="service.rulebook")
+    checked = read_checked_rules(tmp_path, feeds=[])
+    assert [r.id for r in checked.enabled] == ["xpeng"]  # a warning never stops a rule
+    logged = [dict(getattr(r, "rw_fields", {})) for r in caplog.records if r.getMessage() == "rule_warning"]
+    assert logged == [
+        {
+            "file": f"{tmp_path}/x.yaml",
+            "line": 2,
+            "detail": 'match: column 7: "or" between terms is the word or; did you mean OR?',
+        }
+    ]
+
+
+def test_shipped_rules_have_no_warnings() -> None:
+    assert check_rules_dir(SHIPPED_RULES).warnings == []
 
 
 # Headline -> the shipped rules it must fire (empty: none). Exclusions are the point of half of them.
