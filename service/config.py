@@ -24,6 +24,7 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from service.durations import parse_duration_s
 from service.errors import ConfigError, Problem
 
 DEFAULT_DATABASE_URL = "sqlite:///data/rivalwatch.db"
@@ -117,6 +118,7 @@ class Settings(BaseSettings):
     max_title_chars: int = Field(default=1000, ge=16)
     max_text_chars: int = Field(default=20000, ge=64)
     story_window_days: int = Field(default=14, ge=1)
+    max_item_age: int = 3 * 86400  # seconds; "3d", "12h"; 0 = no limit (see service.alerts.age)
 
     # Service.
     api_enabled: bool = True
@@ -137,6 +139,14 @@ class Settings(BaseSettings):
         raw = os.environ.get(f"{ENV_PREFIX}CONFIG_FILE")
         yaml_source = _YamlFileSource(settings_cls, Path(raw) if raw else None)
         return (init_settings, env_settings, yaml_source)
+
+    @field_validator("max_item_age", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> int:
+        seconds = parse_duration_s(value) if isinstance(value, str) else value
+        if not isinstance(seconds, int) or isinstance(seconds, bool) or seconds < 0:
+            raise ValueError("must be a duration such as '3d' or '12h', or 0 for no limit")
+        return seconds
 
     @field_validator("timezone")
     @classmethod

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from service import metrics
+from service.alerts.age import effective_max_age_s
 from service.alerts.record import AlertTally, FeedRef, record_alerts
 from service.config import Settings
 from service.errors import FetchError, HTTPStatusError, ParseError
@@ -58,6 +59,7 @@ class PollOutcome:
     updated_items: int = 0
     alerts: int = 0
     suppressed: int = 0
+    stale: int = 0  # held back: already older than the age limit when first seen
     error: str | None = None
     duration_ms: float = 0.0
 
@@ -187,7 +189,8 @@ class Poller:
         def work(conn: Connection) -> tuple[item_store.StoreResult, AlertTally] | None:
             if not self._record_success(conn, feed, fetched, now=now, next_at=next_at):
                 return None
-            ref = FeedRef(feed.id, feed.name, feed.tags)
+            max_age_s = effective_max_age_s(feed.max_age_s, self.settings.max_item_age)
+            ref = FeedRef(feed.id, feed.name, feed.tags, max_age_s)
             window = timedelta(days=self.settings.story_window_days)
             stored, tally = store_and_alert(
                 conn, feed=ref, batch=batch, book=book, now=now, story_window=window
@@ -216,6 +219,7 @@ class Poller:
             updated_items=stored.updated,
             alerts=tally.pending,
             suppressed=tally.suppressed,
+            stale=tally.stale,
             bytes=fetched.bytes_read,
         )
         return PollOutcome(
@@ -225,6 +229,7 @@ class Poller:
             updated_items=stored.updated,
             alerts=tally.pending,
             suppressed=tally.suppressed,
+            stale=tally.stale,
         )
 
     def _record_success(

@@ -112,6 +112,7 @@ def outcome_json(outcome: PollOutcome) -> dict[str, Any]:
         "updated_items": outcome.updated_items,
         "alerts": outcome.alerts,
         "suppressed": outcome.suppressed,
+        "stale": outcome.stale,
         "error": outcome.error,
         "duration_ms": outcome.duration_ms,
     }
@@ -137,6 +138,7 @@ def alert_json(alert: Alert) -> dict[str, Any]:
         "baselines": [dict(ref) for ref in alert.baselines],
         "reason": alert.reason,
         "story_id": alert.story_id,
+        "published_at": iso(alert.published_at),
         "created_at": iso(alert.created_at),
     }
 

@@ -23,7 +23,7 @@ class NewAlert:
     rules_version: str
     kind: str  # keyword | volume
     severity: str  # info | notice | high | critical
-    status: str  # pending | suppressed when raised; sent | failed once its messages settle
+    status: str  # pending | suppressed | stale when raised; sent | failed once its messages settle
     notify: tuple[str, ...] | None  # the rule's channels when it fired (None: the defaults)
     baselines: tuple[Mapping[str, object], ...]  # {id, version} of each baseline it was judged by
     title: str
@@ -35,6 +35,7 @@ class NewAlert:
     feed_id: int | None = None
     feed_name: str | None = None
     url: str | None = None
+    published_at: datetime | None = None  # the article's own date, when it gives one
     matched: tuple[str, ...] = ()
     highlights: tuple[tuple[int, int], ...] = ()  # spans of ``snippet`` that matched
     novelty: float | None = None

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from service.alerts.age import STALE, too_old_reason
 from service.alerts.assess import Assessment, assess
 from service.alerts.model import Alert, NewAlert
 from service.alerts.volume import check_volume, window_bucket
@@ -33,17 +34,19 @@ class FeedRef:
     id: int
     name: str
     tags: tuple[str, ...]
+    max_age_s: int | None = None  # items older than this when first seen do not alert (None: no limit)
 
 
 @dataclass(frozen=True, slots=True)
 class AlertTally:
     pending: int = 0
     suppressed: int = 0
+    stale: int = 0  # held back: the article was already too old when first seen
     inserted: tuple[Alert, ...] = ()  # the alerts actually stored, with their ids
 
     @property
     def total(self) -> int:
-        return self.pending + self.suppressed
+        return self.pending + self.suppressed + self.stale
 
 
 def record_alerts(
@@ -81,7 +84,9 @@ def record_alerts(
             raised.setdefault(spike.dedup_key, spike)
     inserted = tuple(alert_store.insert_alerts(conn, list(raised.values())))
     statuses = [alert.status for alert in inserted]
-    return AlertTally(statuses.count("pending"), statuses.count("suppressed"), inserted)
+    return AlertTally(
+        statuses.count("pending"), statuses.count("suppressed"), statuses.count(STALE), inserted
+    )
 
 
 def _raised(
@@ -118,14 +123,19 @@ def keyword_alert(
 ) -> NewAlert:
     verdict = found.verdict
     assert verdict is not None
+    status: str = verdict.status
+    reason = verdict.reason
+    too_old = too_old_reason(item.published_at, now=now, max_age_s=feed.max_age_s)
+    if status == "pending" and too_old is not None:
+        status, reason = STALE, f"{too_old}; {reason}"
     alert = _raised(
         found.rule,
         book=book,
         dedup_key=f"{found.rule.id}:story:{stored.story_id}",
-        status=verdict.status,
+        status=status,
         title=item.title,
         snippet=found.snippet.text,
-        reason=verdict.reason,
+        reason=reason,
         now=now,
     )
     return replace(
@@ -135,6 +145,7 @@ def keyword_alert(
         feed_id=feed.id,
         feed_name=feed.name,
         url=item.url,
+        published_at=item.published_at,
         matched=tuple(found.matched_terms),
         highlights=found.snippet.highlights,
         novelty=None if verdict.novelty is None else round(verdict.novelty, 4),

@@ -36,7 +36,10 @@ def alerts_list(
         return
     for a in rows:
         novelty = "-" if a["novelty"] is None else f"{a['novelty']:.2f}"
-        typer.echo(f"{a['created_at']}  {a['status']:<10}  {a['rule']:<14}  novelty {novelty}  {a['title']}")
+        when = f"published {a['published_at']}" if a["published_at"] else f"seen {a['created_at']}"
+        typer.echo(
+            f"#{a['id']:<5} {when}  {a['status']:<10}  {a['rule']:<14}  novelty {novelty}  {a['title']}"
+        )
         for change in a["fact_changes"]:
             typer.echo(f"    changed: {change['display']}")
         if a["url"]:
@@ -71,7 +74,8 @@ def alerts_show(
     typer.echo(
         f"rule {alert['rule']} ({alert['rule_name']}), {alert['severity']}, feed {alert['feed'] or '-'}"
     )
-    typer.echo(f"status {alert['status']}, novelty {novelty}, {alert['created_at']}")
+    published = f"published {alert['published_at']}, " if alert["published_at"] else ""
+    typer.echo(f"status {alert['status']}, novelty {novelty}, {published}alerted {alert['created_at']}")
     if alert["reason"]:
         typer.echo(f"why: {alert['reason']}")
     typer.echo(f"matched: {', '.join(alert['matched'])}")

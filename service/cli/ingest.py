@@ -79,8 +79,10 @@ def _print_outcomes(outcomes: list[PollOutcome]) -> None:
             "unchanged": "no new items" + (f", {o.updated_items} updated" if o.updated_items else ""),
             "not_modified": "304 not modified",
         }.get(o.outcome, f"error: {o.error}")
-        if o.alerts or o.suppressed:
+        if o.alerts or o.suppressed or o.stale:
             detail += f"; {o.alerts} alerts, {o.suppressed} suppressed as known"
+            if o.stale:
+                detail += f", {o.stale} held back as too old"
         typer.echo(f"{o.feed:<{width}}  {detail}  ({o.duration_ms:.0f} ms)")
     failed = sum(o.outcome in ("failed", "lease_lost") for o in outcomes)
     total_new = sum(o.new_items for o in outcomes)

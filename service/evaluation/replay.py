@@ -52,6 +52,7 @@ class _LabelledFeed:
     interval_s: int | None = None
     tags: tuple[str, ...] = ()
     enabled: bool = True
+    max_age_s: int | None = None  # unused: a replay judges without the age limit
 
 
 @dataclass(frozen=True, slots=True)

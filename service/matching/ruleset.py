@@ -60,18 +60,18 @@ from pydantic import (
     model_validator,
 )
 
+from service.durations import human_duration, parse_duration_s
 from service.errors import ExpressionError
 from service.matching.language import Expr, operator_lookalikes, parse_expression
 from service.matching.text import fold
 from service.notify.channels import NOTIFIER_KINDS
-from service.sources.declared import Tag, parse_duration_s
+from service.sources.declared import Tag
 
 MAX_ID_CHARS = 64
 DEFAULT_NOVELTY_THRESHOLD = 0.35
 SCHEMA_COMMAND = "rivalwatch rules schema > rules/rules.schema.json"
 
 _ID = re.compile(r"[a-z0-9][a-z0-9-]*")
-_DAYS = re.compile(r"(\d{1,4})d(.*)", re.ASCII)
 _CHANNEL = re.compile(rf"(?:{'|'.join(NOTIFIER_KINDS)})(?::[A-Za-z0-9#][A-Za-z0-9._@+#-]*)?")
 _ALIAS_FORBIDDEN = frozenset('"():*')
 _OPERATORS = frozenset({"AND", "OR", "NOT"})
@@ -79,22 +79,11 @@ _DAY_S = 86400
 
 
 def parse_span_s(text: str) -> int:
-    """``parse_duration_s`` plus leading days: ``"14d"``, ``"1d12h"`` -> seconds."""
-    compact = "".join(text.split()).lower()
+    """A rule's duration: ``"30m"``, ``"1h"``, ``"14d"``, ``"1d12h"`` -> seconds."""
     try:
-        days = _DAYS.fullmatch(compact)
-        if days is None:
-            return parse_duration_s(compact)
-        return int(days[1]) * _DAY_S + (parse_duration_s(days[2]) if days[2] else 0)
+        return parse_duration_s(text)
     except ValueError:
         raise ValueError(f"{text!r} is not a duration; write e.g. '30m', '1h', '1d', '14d'") from None
-
-
-def _human(seconds: int) -> str:
-    for unit, size in (("d", _DAY_S), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
 
 
 def _seconds_between(low_s: int, high_s: int) -> Callable[[Any], int]:
@@ -106,7 +95,8 @@ def _seconds_between(low_s: int, high_s: int) -> Callable[[Any], int]:
         else:
             raise ValueError("must be a duration such as '30m', '1h' or '14d'")
         if not low_s <= seconds <= high_s:
-            raise ValueError(f"must be between {_human(low_s)} and {_human(high_s)} (got {_human(seconds)})")
+            span = f"{human_duration(low_s)} and {human_duration(high_s)}"
+            raise ValueError(f"must be between {span} (got {human_duration(seconds)})")
         return seconds
 
     return to_seconds
@@ -231,7 +221,8 @@ class Volume(BaseModel):
     @model_validator(mode="after")
     def _reference_covers_windows(self) -> Self:
         if self.reference_s < 2 * self.window_s:
-            raise ValueError(f"reference must be at least twice the window ({_human(2 * self.window_s)})")
+            twice = human_duration(2 * self.window_s)
+            raise ValueError(f"reference must be at least twice the window ({twice})")
         return self
 
 

@@ -158,7 +158,8 @@ def _story_fallback(story: StoryView) -> str:
 
 def _meta(story: StoryView) -> str:
     parts = [link(story.url, "Open article"), mrkdwn_text(story.feed) if story.feed else None]
-    parts.append(_utc(story.created_at))
+    label, moment = story.when
+    parts.append(f"{label} {_utc(moment)}")
     return " · ".join(p for p in parts if p)
 
 

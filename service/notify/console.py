@@ -22,7 +22,8 @@ def render_console(story: StoryView) -> str:
     rules = ", ".join(f"{r.rule_name} ({r.severity}: {', '.join(r.matched)})" for r in story.rules)
     lines.append(f"  rules    {rules}")
     if story.feed:
-        lines.append(f"  source   {story.feed}  {story.created_at:%Y-%m-%d %H:%M} UTC")
+        label, moment = story.when
+        lines.append(f"  source   {story.feed}  {label} {moment:%Y-%m-%d %H:%M} UTC")
     if story.url:
         lines.append(f"  link     {story.url}")
     if story.novelty is not None:

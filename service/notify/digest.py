@@ -75,6 +75,7 @@ class DigestView:
     held_back: int
     period: str
     headline: str
+    too_old: int = 0  # alerts held back because the article was already old when first seen
 
     @property
     def sections(self) -> tuple[RuleGroup, ...]:
@@ -115,6 +116,7 @@ def render_digest(
     sender: str,
     recipients: Sequence[str],
     key: str,
+    too_old: int = 0,
 ) -> EmailMessage:
     view = digest_view(
         stories=stories,
@@ -123,6 +125,7 @@ def render_digest(
         period_start=period_start,
         period_end=period_end,
         tz=tz,
+        too_old=too_old,
     )
     subject = digest_subject(stories, rule_names)
     return build_message(
@@ -144,6 +147,7 @@ def digest_view(
     period_start: datetime,
     period_end: datetime,
     tz: ZoneInfo,
+    too_old: int = 0,
 ) -> DigestView:
     """Group, rank and summarise; the templates only lay this out."""
     filed = _file_by_rule(stories)
@@ -167,6 +171,7 @@ def digest_view(
         new_terms=_top_terms(stories),
         total=len(stories),
         held_back=sum(held.values()),
+        too_old=too_old,
         period=f"{local_time(period_start, tz)} – {local_time(period_end, tz)}",
         headline=headline,
     )

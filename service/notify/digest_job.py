@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Connection
 
+from service.alerts.age import STALE
 from service.alerts.model import Alert
 from service.config import Settings
 from service.notify.digest import render_digest
@@ -58,7 +59,7 @@ def draft_digest(
     now: datetime,
 ) -> DigestDraft:
     """Render the digest of these alerts (pure)."""
-    listed = [a for a in alerts if a.status != "suppressed"]
+    listed = [a for a in alerts if a.status not in ("suppressed", STALE)]
     suppressed = Counter(a.rule_id for a in alerts if a.status == "suppressed")
     stories = _stories(listed)
     names = {a.rule_id: a.rule_name for a in alerts}
@@ -72,6 +73,7 @@ def draft_digest(
         sender=settings.email_from,
         recipients=settings.digest_recipients,
         key=key,
+        too_old=sum(1 for a in alerts if a.status == STALE),
     )
     return DigestDraft(message, tuple(a.id for a in alerts), len(stories), sum(suppressed.values()))
 
@@ -97,7 +99,7 @@ def enqueue_digest(
     digests.close_digest(conn, digest_id, draft.alert_ids, listed=draft.listed, suppressed=draft.suppressed)
     if draft.empty and not send_empty:
         return draft
-    listed_ids = [a.id for a in alerts if a.status != "suppressed"]
+    listed_ids = [a.id for a in alerts if a.status not in ("suppressed", STALE)]
     channel_state.ensure_channels(conn, ["digest"], now=now)
     outbox.enqueue(
         conn,

@@ -160,7 +160,7 @@ def story_card(story: StoryView, *, tz: tzinfo, lead_rule_id: str | None = None)
         title=header_text(story.title, max_chars=MAX_TITLE_CHARS),
         href=safe_href(story.url),
         feed=header_text(story.feed or "unknown source"),
-        when=local_time(story.created_at, tz),
+        when=" ".join((story.when[0], local_time(story.when[1], tz))),
         severity=story.severity,
         rule_name=header_text(lead),
         other_rules=tuple(header_text(r.rule_name) for r in story.rules if r.rule_id != lead_id),

@@ -58,6 +58,14 @@ class StoryView:
     new_terms: tuple[str, ...] = ()
     reason: str = ""
     kind: str = "keyword"  # keyword | volume
+    published_at: datetime | None = None  # the article's own date, when it gives one
+
+    @property
+    def when(self) -> tuple[str, datetime]:
+        """What to show as the story's time: ``("published", t)``, else ``("seen", alert time)``."""
+        if self.published_at is not None:
+            return "published", self.published_at
+        return "seen", self.created_at
 
     @property
     def severity(self) -> str:
@@ -82,6 +90,7 @@ def story_from_alerts(alerts: Sequence[Alert]) -> StoryView:
         new_terms=tuple(dict.fromkeys(t for a in alerts for t in a.new_terms)),
         reason=story_reason(a.reason for a in alerts),
         kind=first.kind,
+        published_at=first.published_at,
     )
 
 
@@ -126,6 +135,7 @@ def view_to_json(view: StoryView) -> dict[str, Any]:
         "new_terms": list(view.new_terms),
         "reason": view.reason,
         "kind": view.kind,
+        "published_at": None if view.published_at is None else view.published_at.isoformat(),
     }
 
 
@@ -144,6 +154,7 @@ def view_from_json(data: Mapping[str, Any]) -> StoryView:
         new_terms=tuple(data["new_terms"]),
         reason=str(data.get("reason", "")),
         kind=str(data.get("kind", "keyword")),
+        published_at=datetime.fromisoformat(data["published_at"]) if data.get("published_at") else None,
     )
 
 

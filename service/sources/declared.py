@@ -20,6 +20,9 @@ Rules:
   ``tags``      optional list; each tag is stripped and lower-cased, then must match
                 ``[a-z0-9][a-z0-9_-]*`` (at most 64 characters); repeats are dropped.
   ``enabled``   optional, ``true`` (default) or ``false``.
+  ``max_age``   optional; a duration (``12h``, ``7d``) or ``0`` (no limit): an item already older
+                than this when first seen is stored but raises no alert. Absent: the service's
+                ``RIVALWATCH_MAX_ITEM_AGE``.
 
   Any other key in an entry is an error (a misspelt ``intervall`` must not pass silently).
 - Every problem in every file is collected, each as ``file:line: message``; reading never
@@ -41,6 +44,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationError, field_validator
 
+from service.durations import parse_duration_s
 from service.errors import ConfigError, Problem, SchemeError
 from service.sources.guard import validate_feed_url
 from service.yamlfile import LoadedYaml, load_yaml, problems_from_validation, yaml_files
@@ -54,20 +58,6 @@ SKIPPED_DIRS = frozenset({"baselines"})
 
 _NAME_CHARS = re.compile(r"[\w .:/()&'-]+")
 _TAG = re.compile(r"[a-z0-9][a-z0-9_-]*")
-_SECONDS = re.compile(r"\d{1,8}", re.ASCII)
-_DURATION = re.compile(r"(?:(\d{1,5})h)?(?:(\d{1,6})m)?(?:(\d{1,8})s)?", re.ASCII)
-
-
-def parse_duration_s(text: str) -> int:
-    """``"90s"``, ``"15m"``, ``"1h"``, ``"1h30m"``, ``"900"`` (case and spaces ignored) -> seconds."""
-    compact = "".join(text.split()).lower()
-    if _SECONDS.fullmatch(compact):
-        return int(compact)
-    match = _DURATION.fullmatch(compact)
-    if not compact or match is None:
-        raise ValueError(f"{text!r} is not a duration; write seconds (900) or e.g. '90s', '15m', '1h30m'")
-    hours, minutes, seconds = (int(group or 0) for group in match.groups())
-    return hours * 3600 + minutes * 60 + seconds
 
 
 def _normalized_tag(value: str) -> str:
@@ -93,6 +83,7 @@ class FeedSpec(BaseModel):
     interval_s: int | None = Field(default=None, alias="interval")
     tags: tuple[Tag, ...] = ()
     enabled: Annotated[bool, Strict()] = True
+    max_age_s: int | None = Field(default=None, alias="max_age")
 
     @field_validator("name")
     @classmethod
@@ -130,6 +121,17 @@ class FeedSpec(BaseModel):
         if not MIN_INTERVAL_S <= seconds <= MAX_INTERVAL_S:
             raise ValueError(f"must be between 1m and 24h (got {seconds}s)")
         return seconds
+
+    @field_validator("max_age_s", mode="before")
+    @classmethod
+    def _valid_max_age(cls, value: Any) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return parse_duration_s(value)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+        raise ValueError("must be a duration such as '12h' or '7d', or 0 for no limit")
 
     @field_validator("tags")
     @classmethod

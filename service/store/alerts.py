@@ -21,7 +21,7 @@ from service.baselines.facts import FactChange
 from service.store.db import chunked, insert_skipping_existing
 from service.store.tables import alerts, delivery_alerts, feeds, rule_hits
 
-STATUSES = ("pending", "sent", "failed", "suppressed")
+STATUSES = ("pending", "sent", "failed", "suppressed", "stale")
 
 
 def insert_alerts(conn: Connection, raised: Sequence[NewAlert]) -> list[Alert]:
@@ -118,6 +118,7 @@ def _row(alert: NewAlert) -> dict[str, Any]:
         "story_id": alert.story_id,
         "feed_id": alert.feed_id,
         "url": alert.url,
+        "published_at": alert.published_at,
         "matched": list(alert.matched),
         "highlights": [list(span) for span in alert.highlights],
         "novelty": alert.novelty,
@@ -148,6 +149,7 @@ def _alert(row: Mapping[Any, Any]) -> Alert:
         feed_id=row["feed_id"],
         feed_name=row["feed_name"],
         url=row["url"],
+        published_at=row["published_at"],
         matched=tuple(row["matched"]),
         highlights=tuple((int(start), int(end)) for start, end in row["highlights"]),
         novelty=row["novelty"],

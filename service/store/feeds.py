@@ -38,6 +38,8 @@ class DeclaredFeed(Protocol):
     def tags(self) -> tuple[str, ...]: ...
     @property
     def enabled(self) -> bool: ...
+    @property
+    def max_age_s(self) -> int | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,7 @@ class ClaimedFeed:
     consecutive_failures: int
     last_error: str | None
     tags: tuple[str, ...] = ()
+    max_age_s: int | None = None  # None: the service's default
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,7 @@ def sync_declared(conn: Connection, declared: Sequence[DeclaredFeed], *, now: da
             "interval_s": spec.interval_s,
             "tags": list(spec.tags),
             "enabled": spec.enabled,
+            "max_age_s": spec.max_age_s,
             "declared": True,
         }
         if row is None:
@@ -158,6 +162,7 @@ def claim_due(
             r.consecutive_failures,
             r.last_error,
             tuple(r.tags or ()),
+            r.max_age_s,
         )
         for r in rows
     ]

@@ -56,6 +56,7 @@ feeds = sa.Table(
     sa.Column("interval_s", sa.Integer, nullable=True),
     sa.Column("tags", sa.JSON, nullable=False, default=list),
     sa.Column("enabled", sa.Boolean, nullable=False, default=True),
+    sa.Column("max_age_s", sa.Integer, nullable=True),  # None: the service's default
     sa.Column("declared", sa.Boolean, nullable=False, default=True),
     sa.Column("gone_at", UTCDateTime, nullable=True),
     sa.Column("etag", sa.Text, nullable=True),
@@ -128,6 +129,7 @@ alerts = sa.Table(
     sa.Column("feed_id", BigId, sa.ForeignKey("feeds.id", ondelete="SET NULL"), nullable=True),
     sa.Column("title", sa.Text, nullable=False),
     sa.Column("url", sa.Text, nullable=True),
+    sa.Column("published_at", UTCDateTime, nullable=True),  # the article's own date, when it has one
     sa.Column("matched", sa.JSON, nullable=False),
     sa.Column("snippet", sa.Text, nullable=False),
     sa.Column("highlights", sa.JSON, nullable=False),

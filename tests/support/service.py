@@ -21,6 +21,7 @@ class FeedDeclaration:
     interval_s: int | None = None
     tags: tuple[str, ...] = ()
     enabled: bool = True
+    max_age_s: int | None = None
 
 
 def write_feeds(rules_dir: Path, feeds: Iterable[tuple[str, str]], *, file: str = "feeds.yaml") -> Path:

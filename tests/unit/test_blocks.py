@@ -80,7 +80,7 @@ def test_a_story_has_header_link_rules_snippet_changes_and_reason() -> None:
     header, meta, rules, snippet, baseline, context, _ = payload["blocks"]
     assert header["text"] == {"type": "plain_text", "text": "Nissan cuts China NEV plans"}
     assert meta["text"]["text"] == (
-        "<https://news.example/nissan?id=1&amp;src=rss|Open article> · Auto News · 2024-05-01 14:03 UTC"
+        "<https://news.example/nissan?id=1&amp;src=rss|Open article> · Auto News · seen 2024-05-01 14:03 UTC"
     )
     assert "• Nissan China (high) on “Nissan”, “NEV”" in rules["text"]["text"]
     assert "*Novelty:* 0.42" in rules["text"]["text"]
@@ -94,6 +94,12 @@ def test_a_story_has_header_link_rules_snippet_changes_and_reason() -> None:
     assert context["elements"][0]["text"] == "figure changed against the baseline"
     assert all(b["text"]["verbatim"] for b in payload["blocks"] if b["type"] == "section")
     assert payload["text"] == "[high] Nissan cuts China NEV plans (Auto News)"
+
+
+def test_the_article_s_publication_time_comes_first_when_it_has_one() -> None:
+    published = datetime(2024, 4, 30, 22, 15, tzinfo=UTC)
+    _, meta, *_ = render_story(story(published_at=published))["blocks"]
+    assert meta["text"]["text"].endswith("Auto News · published 2024-04-30 22:15 UTC")
 
 
 @pytest.mark.parametrize(
@@ -176,7 +182,7 @@ def test_no_novelty_no_url_no_feed_no_reason() -> None:
     payload = render_story(story(url=None, feed=None, novelty=None, reason="", fact_changes=(), new_terms=()))
     validate(payload)
     assert [b["type"] for b in payload["blocks"]] == ["header", "section", "section", "section", "divider"]
-    assert payload["blocks"][1]["text"]["text"] == "2024-05-01 14:03 UTC"
+    assert payload["blocks"][1]["text"]["text"] == "seen 2024-05-01 14:03 UTC"
     assert "*Novelty:* n/a" in payload["blocks"][2]["text"]["text"]
 
 

@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from service.errors import ConfigError
-from service.sources.declared import FeedSpec, load_feeds, load_feeds_strict, parse_duration_s
+from service.sources.declared import FeedSpec, load_feeds, load_feeds_strict
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_RULES = ROOT / "rules"
@@ -172,29 +172,6 @@ def test_duplicate_names_across_three_files_name_every_other_location(tmp_path: 
         "f2.yaml:2: duplicate feed name 'Byd' (also declared at f0.yaml:2, f1.yaml:2)",
     ]
     assert [feed.name for feed in load_feeds(tmp_path).feeds] == ["BYD"]
-
-
-@pytest.mark.parametrize(
-    ("text", "seconds"),
-    [
-        ("90s", 90),
-        ("15m", 900),
-        ("1h", 3600),
-        ("1h30m", 5400),
-        ("1H 30M", 5400),
-        ("2h0m5s", 7205),
-        ("900", 900),
-        (" 60 ", 60),
-    ],
-)
-def test_parse_duration(text: str, seconds: int) -> None:
-    assert parse_duration_s(text) == seconds
-
-
-@pytest.mark.parametrize("text", ["", "  ", "m", "15min", "1.5h", "-5m", "30m1h", "1d", "1h1h", "١٥m"])
-def test_parse_duration_rejects(text: str) -> None:
-    with pytest.raises(ValueError, match="is not a duration"):
-        parse_duration_s(text)
 
 
 def spec(**fields: Any) -> FeedSpec:

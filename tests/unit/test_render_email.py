@@ -165,7 +165,7 @@ def test_highlight_segments_tolerate_bad_spans() -> None:
 def test_plain_text_part_reads_on_its_own() -> None:
     text = message_text(_render(_story()))
     assert "[HIGH] Nissan cuts China NEV plan to 8 models" in text
-    assert "Reuters · Tue 04 Mar 09:30 UTC" in text
+    assert "Reuters · seen Tue 04 Mar 09:30 UTC" in text
     assert "*Nissan* now plans" in text
     assert "Changed: NEV models Nissan plans for China: 10 → 8" in text
     assert "Also matched: Chinese vehicle and battery exports" in text

@@ -1,0 +1,44 @@
+"""The age limit as a table: which first-seen items may alert, and the limit each feed gets."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from service.alerts.age import effective_max_age_s, too_old_reason
+
+NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+DAY_S = 86400
+
+
+@pytest.mark.parametrize(
+    ("published_at", "max_age_s", "held_back"),
+    [
+        (datetime(2014, 8, 3, 9, 30, tzinfo=UTC), 3 * DAY_S, True),  # a new feed's back catalogue
+        (NOW - timedelta(days=3, seconds=1), 3 * DAY_S, True),
+        (NOW - timedelta(days=3), 3 * DAY_S, False),  # exactly at the limit still alerts
+        (NOW - timedelta(hours=1), 3 * DAY_S, False),
+        (NOW + timedelta(hours=2), 3 * DAY_S, False),  # a date in the future is not old
+        (None, 3 * DAY_S, False),  # no date: counts from now, when it is first seen
+        (datetime(2014, 8, 3, tzinfo=UTC), None, False),  # limit off
+    ],
+)
+def test_too_old_reason(published_at: datetime | None, max_age_s: int | None, held_back: bool) -> None:
+    reason = too_old_reason(published_at, now=NOW, max_age_s=max_age_s)
+    assert (reason is not None) is held_back
+
+
+def test_the_reason_names_the_date_and_the_limit() -> None:
+    reason = too_old_reason(datetime(2014, 8, 3, 9, 30, tzinfo=UTC), now=NOW, max_age_s=3 * DAY_S)
+    assert reason == "held back: published 2014-08-03 09:30 UTC, older than 3d"
+
+
+@pytest.mark.parametrize(
+    ("feed_s", "default_s", "limit"),
+    [(None, 3 * DAY_S, 3 * DAY_S), (7 * DAY_S, 3 * DAY_S, 7 * DAY_S), (0, 3 * DAY_S, None), (None, 0, None)],
+)
+def test_a_feed_s_own_limit_wins_and_zero_turns_it_off(
+    feed_s: int | None, default_s: int, limit: int | None
+) -> None:
+    assert effective_max_age_s(feed_s, default_s) == limit
