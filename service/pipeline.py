@@ -57,7 +57,8 @@ class PollOutcome:
     outcome: Outcome
     new_items: int = 0
     updated_items: int = 0
-    alerts: int = 0
+    alerts: int = 0  # one per (rule, story)
+    stories: int = 0  # the stories those alerts are about
     suppressed: int = 0
     stale: int = 0  # held back: already older than the age limit when first seen
     error: str | None = None
@@ -228,6 +229,7 @@ class Poller:
             new_items=len(stored.inserted),
             updated_items=stored.updated,
             alerts=tally.pending,
+            stories=tally.stories,
             suppressed=tally.suppressed,
             stale=tally.stale,
         )

@@ -97,6 +97,7 @@ async def run_service(settings: Settings) -> None:
     with db.scheduler_lock(settings.database_url):
         async with open_runtime(settings) as rt:
             moved = rt.scheduler.spread_overdue()
+            rt.scheduler.watch_first_round()
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):

@@ -22,6 +22,7 @@ import socket
 from datetime import datetime
 
 from service.config import Settings
+from service.first_round import FirstRound, summary_line
 from service.logs import log_event
 from service.pipeline import Poller, PollOutcome
 from service.reload import Reloader
@@ -42,7 +43,8 @@ class Scheduler:
         self._reloader = reloader
         self._tasks: dict[int, asyncio.Task[PollOutcome]] = {}
         self._stopping = False
-        self.outcomes: list[PollOutcome] = []
+        self._collected: list[PollOutcome] | None = None  # poll_all_once gathers its outcomes here
+        self._first_round: FirstRound | None = None
 
     @property
     def _settings(self) -> Settings:
@@ -113,12 +115,24 @@ class Scheduler:
             # A bug, not a feed problem: the lease expires and the feed is retried later.
             log.error("poll_crashed", exc_info=exc)
             return
-        self.outcomes.append(task.result())
+        outcome = task.result()
+        if self._collected is not None:
+            self._collected.append(outcome)
+        if self._first_round is not None and self._first_round.add(outcome):
+            failing, line = summary_line(list(self._first_round.seen.values()))
+            log_event(log, logging.WARNING if failing else logging.INFO, "first_round", summary=line)
+            self._first_round = None
+
+    def watch_first_round(self) -> None:
+        """Log one summary line once every pollable feed has been polled (``run`` at start)."""
+        expected = db.run_transaction(self._poller.engine, feed_store.count_pollable)
+        self._first_round = FirstRound(expected) if expected else None
 
     async def poll_all_once(self) -> list[PollOutcome]:
         """Poll every pollable feed once now, ignoring schedules, and wait for all of them."""
         started = self._poller.clock()
-        self.outcomes = []
+        collected: list[PollOutcome] = []
+        self._collected = collected
         while True:
             free = self._settings.poll_concurrency - len(self._tasks)
             claimed = await asyncio.to_thread(self._claim, free, force=True, polled_before=started)
@@ -127,7 +141,8 @@ class Scheduler:
             if not self._tasks:
                 break
             await asyncio.wait(list(self._tasks.values()), return_when=asyncio.FIRST_COMPLETED)
-        return sorted(self.outcomes, key=lambda o: o.feed)
+        self._collected = None
+        return sorted(collected, key=lambda o: o.feed)
 
     # --- stopping -------------------------------------------------------------------------------
 

@@ -111,6 +111,7 @@ def outcome_json(outcome: PollOutcome) -> dict[str, Any]:
         "new_items": outcome.new_items,
         "updated_items": outcome.updated_items,
         "alerts": outcome.alerts,
+        "stories": outcome.stories,
         "suppressed": outcome.suppressed,
         "stale": outcome.stale,
         "error": outcome.error,

@@ -48,6 +48,11 @@ class AlertTally:
     def total(self) -> int:
         return self.pending + self.suppressed + self.stale
 
+    @property
+    def stories(self) -> int:
+        """How many stories the pending alerts are about (several rules on one story: one message)."""
+        return len({a.story_key for a in self.inserted if a.status == "pending"})
+
 
 def record_alerts(
     conn: Connection,

@@ -80,14 +80,19 @@ def _print_outcomes(outcomes: list[PollOutcome]) -> None:
             "not_modified": "304 not modified",
         }.get(o.outcome, f"error: {o.error}")
         if o.alerts or o.suppressed or o.stale:
-            detail += f"; {o.alerts} alerts, {o.suppressed} suppressed as known"
+            detail += f"; {_alerts(o.alerts, o.stories)}, {o.suppressed} suppressed as known"
             if o.stale:
                 detail += f", {o.stale} held back as too old"
         typer.echo(f"{o.feed:<{width}}  {detail}  ({o.duration_ms:.0f} ms)")
     failed = sum(o.outcome in ("failed", "lease_lost") for o in outcomes)
     total_new = sum(o.new_items for o in outcomes)
-    total_alerts = sum(o.alerts for o in outcomes)
-    typer.echo(f"{len(outcomes)} feeds polled, {total_new} new items, {total_alerts} alerts, {failed} failed")
+    alerts = _alerts(sum(o.alerts for o in outcomes), sum(o.stories for o in outcomes))
+    typer.echo(f"{len(outcomes)} feeds polled, {total_new} new items, {alerts}, {failed} failed")
+
+
+def _alerts(alerts: int, stories: int) -> str:
+    """``"5 alerts on 3 stories"``: one message per story names every rule that fired on it."""
+    return f"{alerts} alert{'s' if alerts != 1 else ''} on {stories} stor{'ies' if stories != 1 else 'y'}"
 
 
 @feeds_app.command("list")

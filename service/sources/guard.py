@@ -52,6 +52,9 @@ _DOCUMENTATION = tuple(
 )
 
 
+ALLOW_HINT = " (to poll it anyway, add its range to RIVALWATCH_FETCH_ALLOW_CIDRS)"
+
+
 def embedded_ipv4(ip: IPAddress) -> IPv4Address | None:
     """The IPv4 address an IPv6 address carries (mapped, 6to4, NAT64), if any."""
     if isinstance(ip, IPv4Address):
@@ -110,7 +113,7 @@ class AddressPolicy:
     def check(self, ip: IPAddress, *, host: str) -> None:
         reason = self.refusal_reason(ip)
         if reason is not None:
-            raise BlockedAddressError(f"refused to connect to host {host!r}: {ip} is {reason}")
+            raise BlockedAddressError(f"refused to connect to host {host!r}: {ip} is {reason}{ALLOW_HINT}")
 
     def _in_allow_list(self, ip: IPAddress) -> bool:
         # Mixed-version membership is simply False in ipaddress, so no version filter is needed.
@@ -221,7 +224,7 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
         allowed = [ip for ip in candidates if self._policy.is_allowed(ip)]
         if not allowed:
             refused = ", ".join(f"{ip} is {self._policy.refusal_reason(ip)}" for ip in candidates[:4])
-            raise BlockedAddressError(f"refused to connect to host {host!r}: {refused}")
+            raise BlockedAddressError(f"refused to connect to host {host!r}: {refused}{ALLOW_HINT}")
         return allowed
 
 

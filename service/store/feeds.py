@@ -248,6 +248,11 @@ def release(conn: Connection, feed_ids: Iterable[int], *, owner: str) -> int:
     return result.rowcount
 
 
+def count_pollable(conn: Connection) -> int:
+    """Feeds the scheduler would poll (enabled, declared, not gone)."""
+    return int(conn.execute(sa.select(sa.func.count()).select_from(feeds).where(_pollable())).scalar_one())
+
+
 def spread_overdue(conn: Connection, *, now: datetime, spread_s: int, rng: random.Random) -> int:
     """After downtime, spread long-overdue feeds over the start-up window instead of all at once."""
     if spread_s <= 0:

@@ -58,7 +58,7 @@ async def test_a_new_feed_s_back_catalogue_is_stored_but_only_recent_news_alerts
         feed.route("/autos.xml", body=dated_rss(items))
         settings = test_settings(db_url, rules_with_feed(tmp_path / "rules", feed.url("/autos.xml")))
         (outcome,) = await ingest(settings)
-    assert (outcome.new_items, outcome.alerts, outcome.stale) == (3, 2, 1)
+    assert (outcome.new_items, outcome.alerts, outcome.stories, outcome.stale) == (3, 2, 2, 1)
     alerts = alerts_by_title(engine)
     old = alerts["Acme opens a plant in 2014"]
     assert old["status"] == "stale"

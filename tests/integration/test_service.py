@@ -141,6 +141,27 @@ def test_sigterm_during_a_slow_delivery_is_quiet_and_the_message_is_recorded(
     assert states == ["sent"]
 
 
+def test_a_first_run_that_cannot_reach_its_feeds_says_so_in_one_line(
+    tmp_path: Path, server: LoopbackHTTPServer
+) -> None:
+    server.route("/a.xml", body=rss(1))
+    server.route("/b.xml", body=rss(1))
+    write_feeds(tmp_path / "rules", [("a", server.url("/a.xml")), ("b", server.url("/b.xml"))])
+    # Loopback is refused unless allowed: both feeds fail, and no request reaches the server.
+    env = service_env(f"sqlite:///{tmp_path}/rw.db", tmp_path / "rules", RIVALWATCH_FETCH_ALLOW_CIDRS="")
+    assert rivalwatch("db", "upgrade", env=env).returncode == 0
+    log_path = tmp_path / "svc.log"
+    proc = start_service(env, log_path)
+    try:
+        assert wait_until(lambda: "first_round" in log_path.read_text(errors="replace"), timeout_s=30)
+    finally:
+        assert stop(proc) == 0
+    lines = [line for line in log_path.read_text(errors="replace").splitlines() if "first_round" in line]
+    assert len(lines) == 1
+    assert "2 of 2 feeds failing: refused to connect to host (see RIVALWATCH_FETCH_ALLOW_CIDRS)" in lines[0]
+    assert not server.requests_to("/a.xml") and not server.requests_to("/b.xml")
+
+
 def test_a_poll_outlasting_its_interval_never_overlaps(tmp_path: Path, server: LoopbackHTTPServer) -> None:
     server.route("/slow.xml", body=rss(1), delay_s=3.0)
     write_feeds(tmp_path / "rules", [("slow", server.url("/slow.xml"))])

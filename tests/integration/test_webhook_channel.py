@@ -219,6 +219,7 @@ def test_poll_once_posts_to_the_webhook_named_in_the_environment_and_never_logs_
         assert rivalwatch("db", "upgrade", env=env).returncode == 0
         done = rivalwatch("poll", "--once", env=env)
         assert done.returncode == 0, done.stderr
+        assert "2 alerts on 2 stories" in done.stdout
         assert len(hook.received) == 2
         assert all(r.payload["rules"] == ["acme"] for r in hook.received)
     assert "SECRETHOOKTOKEN" not in done.stdout + done.stderr

@@ -155,3 +155,8 @@ def test_valid_feed_urls_are_returned_unchanged(url: str) -> None:
 def test_invalid_feed_urls_are_refused(url: str, message: str) -> None:
     with pytest.raises(SchemeError, match=message):
         validate_feed_url(url)
+
+
+def test_a_refused_loopback_feed_says_which_setting_allows_it() -> None:
+    with pytest.raises(BlockedAddressError, match=r"127\.0\.0\.1 is loopback.*RIVALWATCH_FETCH_ALLOW_CIDRS"):
+        NO_ALLOW_LIST.check(ip_address("127.0.0.1"), host="localhost")
