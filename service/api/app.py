@@ -1,7 +1,7 @@
 """FastAPI application: a status page at ``/``, ``/healthz``, ``/feeds``, ``/alerts``, ``/metrics``.
 
 Health is ``ok`` when the database answers and nothing is wrong, ``degraded`` when some feeds
-fail, are disabled or hold leases past their expiry (a stuck poller), a delivery channel is
+fail, are gone (HTTP 410) or hold leases past their expiry (a stuck poller), a delivery channel is
 broken (Slack 403/404/410) or the rules directory holds files that failed validation (the
 service keeps running on the last good version; ``rules.problems`` says what is wrong), and
 ``down`` (HTTP 503) when the database cannot be reached. Every channel's queue depth and

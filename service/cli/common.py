@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -17,10 +18,14 @@ from service.runtime import open_engine
 
 T = TypeVar("T")
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+RulesDir = Annotated[
+    Path | None, typer.Option("--rules-dir", help="Rules directory (default: RIVALWATCH_RULES_DIR).")
+]
 
 
-def settings() -> Settings:
-    loaded = load_settings()
+def settings(rules_dir: Path | None = None) -> Settings:
+    """The settings, with ``--rules-dir`` (when given) in place of ``RIVALWATCH_RULES_DIR``."""
+    loaded = load_settings(**({"rules_dir": rules_dir} if rules_dir is not None else {}))
     logs.configure(level=loaded.log_level, fmt=loaded.log_format, secrets=loaded.secrets())
     return loaded
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from service.cli.common import JsonFlag, engine_for, guarded, print_json, settings
+from service.cli.common import JsonFlag, RulesDir, engine_for, guarded, print_json, settings
 from service.pipeline import PollOutcome
 from service.runtime import poll_once, run_service
 from service.store import db
@@ -58,13 +58,14 @@ def db_status() -> None:
 
 def poll(
     once: Annotated[bool, typer.Option("--once", help="Poll every enabled feed now, then exit.")] = False,
+    rules_dir: RulesDir = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Poll every enabled feed once and print what each gave (feed failures are not fatal)."""
     if not once:
         typer.echo("use `rivalwatch poll --once`, or `rivalwatch run` to keep polling", err=True)
         raise typer.Exit(2)
-    outcomes = guarded(lambda: asyncio.run(poll_once(settings())))
+    outcomes = guarded(lambda: asyncio.run(poll_once(settings(rules_dir))))
     if as_json:
         print_json([outcome_json(o) for o in outcomes])
         return
@@ -116,6 +117,6 @@ def feeds_list(as_json: JsonFlag = False) -> None:
         )
 
 
-def run() -> None:
+def run(rules_dir: RulesDir = None) -> None:
     """Run the service: scheduler and HTTP API until SIGTERM or Ctrl-C."""
-    guarded(lambda: asyncio.run(run_service(settings())))
+    guarded(lambda: asyncio.run(run_service(settings(rules_dir))))

@@ -13,7 +13,7 @@ import typer
 
 from service.alerts.assess import Assessment, assess
 from service.alerts.snippet import marked
-from service.cli.common import JsonFlag, engine_for, guarded, print_json, settings
+from service.cli.common import JsonFlag, RulesDir, engine_for, guarded, print_json, settings
 from service.config import Settings
 from service.errors import RivalwatchError
 from service.matching.compile import Matcher, compile_rules
@@ -34,10 +34,11 @@ def validate(
     directory: Annotated[
         Path | None, typer.Argument(help="Rules directory (default: RIVALWATCH_RULES_DIR).")
     ] = None,
+    rules_dir_option: RulesDir = None,
 ) -> None:
     """Check feeds, rules and baselines; print every problem as file:line: message (exit 1 if any),
     then every warning as file:line: warning: message (likely mistakes; they do not fail the check)."""
-    rules_dir = directory or guarded(settings).rules_dir
+    rules_dir = directory or rules_dir_option or guarded(settings).rules_dir
     report = check_rules_dir(rules_dir)
     for problem in report.problems:
         typer.echo(str(problem))
@@ -70,6 +71,7 @@ def test(
     file: Annotated[Path | None, typer.Option("--file", help="A feed, HTML page or text file.")] = None,
     url: Annotated[str | None, typer.Option("--url", help="A feed or article URL to fetch.")] = None,
     item: Annotated[int | None, typer.Option("--item", help="A stored item id.")] = None,
+    rules_dir: RulesDir = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Dry-run rules on text, a file, a URL or a stored item: each rule's expression written out in
@@ -79,7 +81,7 @@ def test(
     if (title is None and len(sources) != 1) or (title is not None and sources not in ([], [text])):
         typer.echo("give one of --text, --file, --url, --item, or --title with an optional --text", err=True)
         raise typer.Exit(2)
-    loaded = guarded(settings)
+    loaded = guarded(lambda: settings(rules_dir))
     book = guarded(lambda: load_rulebook(loaded.rules_dir, now=datetime.now(UTC)))
     only = _known_rules(book, rule_ids)
     if title is not None:
@@ -214,10 +216,11 @@ def backtest(
     days: Annotated[
         int, typer.Option("--days", min=1, help="Stored items first seen in the last N days.")
     ] = 7,
+    rules_dir: RulesDir = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Replay a rule over stored items: what would have alerted, what would have been suppressed."""
-    loaded = guarded(settings)
+    loaded = guarded(lambda: settings(rules_dir))
     now = datetime.now(UTC)
     book = guarded(lambda: load_rulebook(loaded.rules_dir, now=now))
     _known_rules(book, [rule_id])
@@ -273,12 +276,13 @@ def evaluate(
     min_recall: Annotated[
         float | None, typer.Option("--min-recall", min=0, max=1, help="Exit 1 if a theme is below.")
     ] = None,
+    rules_dir: RulesDir = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Precision and recall of the rules on labelled feed items, through the real pipeline."""
     from service.evaluation import report
 
-    loaded = guarded(settings)
+    loaded = guarded(lambda: settings(rules_dir))
     overrides = guarded(lambda: report.parse_overrides(rule_for or []))
     outcome = guarded(lambda: report.evaluate(labels, feeds_dir=feeds, settings=loaded, overrides=overrides))
     if as_json:

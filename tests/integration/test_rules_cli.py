@@ -102,3 +102,13 @@ def test_rules_test_on_a_file_shows_the_expression_of_a_rule_that_matches(tmp_pa
         '(Xpeng OR "He Xiaopeng")',
         [],
     )
+
+
+def test_rules_test_takes_the_rules_directory_it_is_given(tmp_path: Path) -> None:
+    rules = rules_dir(tmp_path, XPENG_RULE.replace("Xpeng or", "Xpeng OR"))
+    elsewhere = service_env(f"sqlite:///{tmp_path}/unused.db", tmp_path / "no-such-dir")
+    done = rivalwatch("rules", "test", "xpeng", "--rules-dir", str(rules), "--text", MISSED, env=elsewhere)
+    assert done.returncode == 0, done.stderr
+    assert "xpeng" in done.stdout and "unknown or disabled rules" not in done.stderr
+    validated = rivalwatch("rules", "validate", "--rules-dir", str(rules), env=elsewhere)
+    assert validated.returncode == 0 and validated.stdout.startswith("ok: 0 feeds, 1 rules")
