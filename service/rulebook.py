@@ -158,7 +158,7 @@ def check_rules_dir(rules_dir: Path) -> CheckReport:
     unique = sorted(set(found), key=lambda p: (p.file, p.line, p.message))
     return CheckReport(
         unique,
-        rule_warnings(ruleset),
+        [*(baseline_set.warnings if baseline_set else []), *rule_warnings(ruleset)],  # drafts, TODOs
         len(declared.feeds),
         len(ruleset.rules),
         len(ruleset.aliases),

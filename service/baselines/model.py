@@ -45,6 +45,14 @@ Rules:
   written against CJK characters (``8款``) are not read: figures are read from English text.
 - ``tolerance`` is relative (0.05 = values within 5% of the baseline are the same value),
   from 0 up to (not including) 1.
+- ``draft: true`` (optional, top level; ``true`` or ``false``) marks a draft: a baseline drafted
+  from an article (``draft.py``) that nobody has reviewed yet. A draft is checked like any other
+  file, but it is not one of the ``baselines`` a directory gives, so the service neither stores
+  nor judges against it (and a rule naming it names an unknown baseline) until a person approves
+  it: ``rivalwatch baselines approve ID`` removes the line, or the reviewer deletes it.
+- ``TODO`` (the word, in capitals) in any text of a file marks a value still to write or check
+  (the drafter writes ``unit: TODO: percent change``, ``summary: TODO: ...``). It is no
+  problem: the file loads, and every TODO left, like every draft, is listed as a warning.
 - Every problem in every file is collected as ``file:line: message``; ``load_baselines`` never
   raises for bad content, ``load_baselines_strict`` raises ConfigError listing them all.
 - ``Baseline.content_hash()`` is the SHA-256 of the canonical JSON document (sorted keys,
@@ -61,8 +69,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -80,7 +88,14 @@ from pydantic import (
 )
 
 from service.errors import ConfigError, Problem
-from service.yamlfile import load_yaml, problems_from_validation, yaml_files
+from service.yamlfile import (
+    LoadedYaml,
+    YamlPath,
+    load_yaml,
+    problems_from_validation,
+    render_path,
+    yaml_files,
+)
 
 FactKind = Literal["count", "quantity", "share", "year", "date"]
 DEFAULT_TOLERANCE: Mapping[FactKind, float] = {
@@ -95,6 +110,10 @@ DATE_UNITS_YEARS = {"year": 1.0, "half-year": 0.5, "quarter": 0.25, "month": 1 /
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 _UNSET_OMITTED = ("requires", "year")
 CUE_ALTERNATIVES = "|"
+DRAFT_KEY = "draft"
+TODO = "TODO"
+_TODO_WORD = re.compile(rf"\b{TODO}\b")
+_TODO_SHOWN_CHARS = 60
 
 
 def _valid_slug(value: str) -> str:
@@ -231,10 +250,13 @@ class Baseline(BaseModel):
 
 @dataclass(frozen=True)
 class BaselineSet:
-    """The valid baselines of a directory, sorted by id, and every problem found reading it."""
+    """The valid approved baselines of a directory, sorted by id, and every problem found reading
+    it; the valid drafts, which are not baselines yet; a warning for each draft and each TODO."""
 
     baselines: tuple[Baseline, ...]
     problems: list[Problem]
+    drafts: tuple[Baseline, ...] = ()
+    warnings: list[Problem] = field(default_factory=list)
 
     def get(self, baseline_id: str) -> Baseline | None:
         return next((b for b in self.baselines if b.id == baseline_id), None)
@@ -246,49 +268,113 @@ class _Where:
     line: int
 
 
+@dataclass(frozen=True)
+class _BaselineFile:
+    """What one file gave: its baseline and where (None when invalid), problems and warnings."""
+
+    found: tuple[Baseline, _Where] | None
+    problems: list[Problem]
+    warnings: list[Problem]
+    draft: bool = False
+
+
 def load_baselines(directory: Path) -> BaselineSet:
     """Read every baseline file under ``directory``; never raises for bad content."""
     if not directory.is_dir():
         return BaselineSet((), [Problem(str(directory), 0, "baselines directory does not exist")])
-    found: list[tuple[Baseline, _Where]] = []
-    problems: list[Problem] = []
-    for path in yaml_files(directory):
-        baseline, file_problems = _read_baseline_file(path)
-        problems += file_problems
-        if baseline is not None:
-            found.append(baseline)
-    unique, repeats = _unique_ids(found)
-    problems += repeats
-    problems.sort(key=lambda p: (p.file, p.line))
-    return BaselineSet(tuple(sorted(unique, key=lambda b: b.id)), problems)
+    files = [_read_baseline_file(path) for path in yaml_files(directory)]
+    unique, repeats = _unique_ids([read.found for read in files if read.found is not None])
+    draft_files = {read.found[1].file for read in files if read.found is not None and read.draft}
+    problems = sorted([p for read in files for p in read.problems] + repeats, key=lambda p: (p.file, p.line))
+    ordered = sorted(unique, key=lambda found: found[0].id)
+    return BaselineSet(
+        tuple(baseline for baseline, where in ordered if where.file not in draft_files),
+        problems,
+        tuple(baseline for baseline, where in ordered if where.file in draft_files),
+        [warning for read in files for warning in read.warnings],
+    )
 
 
 def load_baselines_strict(directory: Path) -> tuple[Baseline, ...]:
-    """The baselines of ``directory``, or ConfigError listing every problem."""
+    """The approved baselines of ``directory`` (drafts left out), or ConfigError listing every problem."""
     loaded = load_baselines(directory)
     if loaded.problems:
         raise ConfigError(loaded.problems)
     return loaded.baselines
 
 
-def _read_baseline_file(path: Path) -> tuple[tuple[Baseline, _Where] | None, list[Problem]]:
+def baseline_file(directory: Path, baseline_id: str) -> Path | None:
+    """The file under ``directory`` whose ``id`` is ``baseline_id`` (draft or not), or None."""
+    for path in yaml_files(directory):
+        try:
+            data = load_yaml(path).mapping()
+        except ConfigError:
+            continue
+        if data.get("id") == baseline_id:
+            return path
+    return None
+
+
+def todo_warnings(loaded: LoadedYaml) -> list[Problem]:
+    """A warning for every text of a baseline file that still holds a ``TODO``, at its line."""
+    return [
+        Problem(loaded.file, loaded.line_of(path), f"{render_path(path)}: {TODO} left: {_shown(text)}")
+        for path, text in _texts(loaded.data, ())
+        if _TODO_WORD.search(text)
+    ]
+
+
+def _read_baseline_file(path: Path) -> _BaselineFile:
     try:
         loaded = load_yaml(path)
         data = loaded.mapping()
     except ConfigError as exc:
-        return None, exc.problems
+        return _BaselineFile(None, exc.problems, [])
     if not data:
-        return None, [Problem(loaded.file, 1, "empty file: expected one baseline (id, title, source, ...)")]
+        message = "empty file: expected one baseline (id, title, source, ...)"
+        return _BaselineFile(None, [Problem(loaded.file, 1, message)], [])
+    warnings = todo_warnings(loaded)
+    draft = data.get(DRAFT_KEY, False)
+    if not isinstance(draft, bool):
+        message = f"{DRAFT_KEY}: must be true or false (delete the line once the draft is approved)"
+        return _BaselineFile(None, [Problem(loaded.file, loaded.line_of((DRAFT_KEY,)), message)], warnings)
     try:
-        baseline = Baseline.model_validate(data)
+        baseline = Baseline.model_validate({k: v for k, v in data.items() if k != DRAFT_KEY})
     except ValidationError as exc:
-        return None, problems_from_validation(exc, loaded)
-    return (baseline, _Where(loaded.file, loaded.line_of(("id",)))), []
+        return _BaselineFile(None, problems_from_validation(exc, loaded), warnings)
+    if draft:
+        message = (
+            f"baseline {baseline.id!r} is a draft: the service ignores it until it is approved "
+            f"(rivalwatch baselines approve {baseline.id})"
+        )
+        warnings.insert(0, Problem(loaded.file, loaded.line_of((DRAFT_KEY,)), message))
+    return _BaselineFile((baseline, _Where(loaded.file, loaded.line_of(("id",)))), [], warnings, draft)
 
 
-def _unique_ids(found: list[tuple[Baseline, _Where]]) -> tuple[list[Baseline], list[Problem]]:
+def _texts(node: Any, path: YamlPath) -> Iterator[tuple[YamlPath, str]]:
+    """Every text in a YAML document, keys included, with where it stands."""
+    if isinstance(node, str):
+        yield path, node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(key, str):
+                yield (*path, key), key
+            yield from _texts(value, (*path, key))
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _texts(item, (*path, index))
+
+
+def _shown(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= _TODO_SHOWN_CHARS else line[: _TODO_SHOWN_CHARS - 1] + "…"
+
+
+def _unique_ids(
+    found: list[tuple[Baseline, _Where]],
+) -> tuple[list[tuple[Baseline, _Where]], list[Problem]]:
     first: dict[str, _Where] = {}
-    unique: list[Baseline] = []
+    unique: list[tuple[Baseline, _Where]] = []
     problems: list[Problem] = []
     for baseline, where in found:
         if baseline.id in first:
@@ -297,7 +383,7 @@ def _unique_ids(found: list[tuple[Baseline, _Where]]) -> tuple[list[Baseline], l
             problems.append(Problem(where.file, where.line, message))
             continue
         first[baseline.id] = where
-        unique.append(baseline)
+        unique.append((baseline, where))
     return unique, problems
 
 

@@ -1,21 +1,30 @@
-"""`rivalwatch baselines …`: draft a baseline from an article, list and show stored versions."""
+"""`rivalwatch baselines …`: draft a baseline from an article, approve a reviewed draft, list and
+show stored versions.
+
+A bad input (a file that cannot be read, is not text, or holds no article; an invalid ``--id``)
+is one line on stderr and exit code 2; a draft never fails on a figure (see ``baselines.draft``).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import re
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
-from service.baselines.draft import draft_baseline
+from service.baselines.draft import approved_text, draft_baseline
+from service.baselines.model import baseline_file, load_baselines, todo_warnings
 from service.cli.common import JsonFlag, engine_for, guarded, print_json, settings
-from service.errors import RivalwatchError
+from service.errors import BaselineError
 from service.rulebook import BASELINES_DIR
 from service.sources.fetch import Fetcher
 from service.store import baselines as baseline_store
+from service.yamlfile import load_yaml
+
+MAX_ARTICLE_BYTES = 10_000_000
+_SNIFF_BYTES = 8192
 
 app = typer.Typer(no_args_is_help=True, help="Baselines: what the team already knows.")
 
@@ -27,45 +36,95 @@ def add(
     baseline_id: Annotated[str | None, typer.Option("--id", help="Id of the new baseline.")] = None,
     stdout: Annotated[bool, typer.Option("--stdout", help="Print the draft instead of writing it.")] = False,
 ) -> None:
-    """Draft a baseline from an article: main text, key terms, and numbers as draft facts to review."""
+    """Draft a baseline from an article: main text, key terms, and numbers as draft facts to review.
+
+    The draft is marked `draft: true`: the service ignores it until `rivalwatch baselines approve ID`.
+    """
     if (url is None) == (file is None):
         typer.echo("give exactly one of --url, --file", err=True)
         raise typer.Exit(2)
     loaded = guarded(settings)
-
-    def build() -> str:
-        page = _read(file) if file is not None else asyncio.run(_fetch(loaded, url or ""))
+    page = _read(file) if file is not None else guarded(lambda: asyncio.run(_fetch(loaded, url or "")))
+    try:
         draft = draft_baseline(page, url=url, fetched_on=date.today())
-        return draft.to_yaml(baseline_id=baseline_id) if baseline_id else draft.to_yaml()
-
-    text = guarded(build)
+    except BaselineError as exc:
+        _bad_input(f"{file or url}: {exc}")
+    try:
+        text = draft.to_yaml(baseline_id=baseline_id)
+    except ValueError:  # the drafted baseline is valid: only the --id can make it invalid
+        _bad_input(
+            f"--id {baseline_id!r}: use lower-case letters, digits and '-', starting with a letter or digit"
+        )
     if stdout:
         typer.echo(text, nl=False)
         return
-    target = loaded.rules_dir / BASELINES_DIR / f"{_file_id(text)}.yaml"
+    final_id = baseline_id or draft.baseline.id
+    target = loaded.rules_dir / BASELINES_DIR / f"{final_id}.yaml"
     if target.exists():
         typer.echo(f"{target} exists; pass --id to name the new baseline, or --stdout", err=True)
         raise typer.Exit(1)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
-    typer.echo(f"wrote {target}: review the summary and every draft fact, then it loads on the next reload")
+    _write(target, text)
+    todos = len(todo_warnings(load_yaml(target)))
+    listed = "rivalwatch rules validate lists them"
+    typer.echo(f"wrote draft {target}: {todos} TODO{'' if todos == 1 else 's'} to resolve ({listed})")
+    typer.echo(f"the service ignores it until you approve it: rivalwatch baselines approve {final_id}")
+
+
+@app.command("approve")
+def approve(baseline_id: Annotated[str, typer.Argument(help="Id of the reviewed draft baseline.")]) -> None:
+    """Approve a reviewed draft: remove its `draft: true` line, so the service loads it on its next reload."""
+    directory = guarded(settings).rules_dir / BASELINES_DIR
+    path = baseline_file(directory, baseline_id) if directory.is_dir() else None
+    if path is None:
+        typer.echo(f"no baseline file with id {baseline_id!r} loads under {directory}", err=True)
+        raise typer.Exit(1)
+    approved = approved_text(path.read_text(encoding="utf-8"))
+    if approved is None:
+        typer.echo(f"{baseline_id} is not a draft ({path}): nothing to approve")
+        return
+    problems = [p for p in load_baselines(directory).problems if p.file == str(path)]
+    if problems:
+        for problem in problems:
+            typer.echo(str(problem))
+        typer.echo(f"{baseline_id} stays a draft: fix the problems above first", err=True)
+        raise typer.Exit(1)
+    _write(path, approved)
+    typer.echo(f"approved {baseline_id} ({path}): the service loads it on its next reload")
+    for todo in todo_warnings(load_yaml(path)):
+        typer.echo(f"{todo.file}:{todo.line}: warning: {todo.message}")  # as `rules validate` shows it
 
 
 def _read(file: Path) -> str:
     try:
-        return file.read_bytes().decode("utf-8", errors="replace")
+        with file.open("rb") as handle:
+            raw = handle.read(MAX_ARTICLE_BYTES + 1)
     except OSError as exc:
-        raise RivalwatchError(f"cannot read {file}: {exc.strerror}") from None
+        _bad_input(f"cannot read {file}: {exc.strerror or exc}")
+    if len(raw) > MAX_ARTICLE_BYTES:
+        _bad_input(f"{file} is larger than {MAX_ARTICLE_BYTES:,} bytes: not one article")
+    if b"\0" in raw[:_SNIFF_BYTES]:
+        _bad_input(
+            f"{file} is not a text or HTML file (binary content): save the article as UTF-8 text or HTML"
+        )
+    return raw.decode("utf-8", errors="replace")
+
+
+def _bad_input(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _write(path: Path, text: str) -> None:
+    """Write ``path`` whole: a reload never reads half a file (the hidden temporary is not read)."""
+    temporary = path.with_name(f".{path.name}.writing")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)
 
 
 async def _fetch(loaded: Any, url: str) -> str:
     async with Fetcher.from_settings(loaded) as fetcher:
         return (await fetcher.fetch(url)).body.decode("utf-8", errors="replace")
-
-
-def _file_id(yaml_text: str) -> str:
-    found = re.search(r"^id:\s*['\"]?([a-z0-9][a-z0-9-]*)", yaml_text, re.MULTILINE)
-    return found.group(1) if found else f"draft-{datetime.now(UTC):%Y%m%d%H%M%S}"
 
 
 @app.command("list")
