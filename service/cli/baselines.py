@@ -16,7 +16,7 @@ import typer
 
 from service.baselines.draft import approved_text, draft_baseline
 from service.baselines.model import baseline_file, load_baselines, todo_warnings
-from service.cli.common import JsonFlag, engine_for, guarded, print_json, settings
+from service.cli.common import JsonFlag, RulesDir, engine_for, guarded, print_json, settings
 from service.errors import BaselineError
 from service.rulebook import BASELINES_DIR
 from service.sources.fetch import Fetcher
@@ -35,6 +35,7 @@ def add(
     file: Annotated[Path | None, typer.Option("--file", help="A saved HTML page or text file.")] = None,
     baseline_id: Annotated[str | None, typer.Option("--id", help="Id of the new baseline.")] = None,
     stdout: Annotated[bool, typer.Option("--stdout", help="Print the draft instead of writing it.")] = False,
+    rules_dir: RulesDir = None,
 ) -> None:
     """Draft a baseline from an article: main text, key terms, and numbers as draft facts to review.
 
@@ -43,7 +44,7 @@ def add(
     if (url is None) == (file is None):
         typer.echo("give exactly one of --url, --file", err=True)
         raise typer.Exit(2)
-    loaded = guarded(settings)
+    loaded = guarded(lambda: settings(rules_dir))
     page = _read(file) if file is not None else guarded(lambda: asyncio.run(_fetch(loaded, url or "")))
     try:
         draft = draft_baseline(page, url=url, fetched_on=date.today())
@@ -72,9 +73,12 @@ def add(
 
 
 @app.command("approve")
-def approve(baseline_id: Annotated[str, typer.Argument(help="Id of the reviewed draft baseline.")]) -> None:
+def approve(
+    baseline_id: Annotated[str, typer.Argument(help="Id of the reviewed draft baseline.")],
+    rules_dir: RulesDir = None,
+) -> None:
     """Approve a reviewed draft: remove its `draft: true` line, so the service loads it on its next reload."""
-    directory = guarded(settings).rules_dir / BASELINES_DIR
+    directory = guarded(lambda: settings(rules_dir)).rules_dir / BASELINES_DIR
     path = baseline_file(directory, baseline_id) if directory.is_dir() else None
     if path is None:
         typer.echo(f"no baseline file with id {baseline_id!r} loads under {directory}", err=True)
