@@ -187,9 +187,19 @@ def _file_by_rule(stories: Sequence[StoryView]) -> dict[str, list[StoryView]]:
 def _group_order(
     filed: Mapping[str, Sequence[StoryView]], rule_names: Mapping[str, str], held: Mapping[str, int]
 ) -> list[str]:
+    """What matters first: groups with a changed figure, then by their most severe story, their
+    most novel one, their size, and the order of the rules. (By size alone, twenty NOTICE items
+    of one rule buried the HIGH ones of another.)"""
     position = {rule: i for i, rule in enumerate(rule_names)}
-    rules = set(filed) | set(held)
-    return sorted(rules, key=lambda r: (-len(filed.get(r, ())), position.get(r, len(position)), r))
+
+    def key(rule: str) -> tuple[bool, int, float, int, int, str]:
+        stories = filed.get(rule, ())
+        changed = any(s.fact_changes for s in stories)
+        severity = max((severity_rank(s.severity) for s in stories), default=-1)
+        novelty = max((s.novelty for s in stories if s.novelty is not None), default=float("-inf"))
+        return (not changed, -severity, -novelty, -len(stories), position.get(rule, len(position)), rule)
+
+    return sorted(set(filed) | set(held), key=key)
 
 
 def _ranked(stories: Sequence[StoryView]) -> list[StoryView]:

@@ -35,6 +35,7 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
+from service.sources.boilerplate import without_footers
 from service.sources.parse import RawEntry
 
 TRACKING_PARAMS = frozenset(
@@ -103,7 +104,7 @@ def normalize_entry(
 ) -> Item | None:
     """The stored form of one entry; None when it has no title, no usable link and no text."""
     title = _cap(html_to_text(entry.title), max_title_chars)
-    text = _text_within(entry.summary, max_text_chars)
+    text = without_footers(_text_within(entry.summary, max_text_chars))
     base = urljoin(feed_url, entry.base_url) if entry.base_url else feed_url
     url = canonical_url(entry.link, base=base)
     if not (title or url or text):

@@ -193,13 +193,32 @@ def test_each_story_is_filed_once_under_its_most_severe_rule() -> None:
     assert nissan_card.other_rules == ("Chinese vehicle and battery exports",)
 
 
-def test_groups_by_size_then_rule_order_and_stories_by_severity_then_novelty() -> None:
+def test_groups_with_changed_figures_first_then_by_severity_and_novelty_and_stories_by_severity() -> None:
     view = _view()
-    assert [g.rule_id for g in view.groups] == ["nissan", "byd", "tesla", "china-export", "nev"]
+    # byd: critical with a change; nissan: high 0.82 with a change; tesla: high 0.7 with a change;
+    # china-export: high, no change; nev: notice.
+    assert [g.rule_id for g in view.groups] == ["byd", "nissan", "tesla", "china-export", "nev"]
     byd = next(g for g in view.groups if g.rule_id == "byd")
     assert [c.severity for c in byd.cards] == ["critical", "notice"]
     nissan = next(g for g in view.groups if g.rule_id == "nissan")
     assert [c.severity for c in nissan.cards] == ["high", "notice"]
+
+
+def test_twenty_notice_items_of_one_rule_do_not_bury_one_high_item_of_another() -> None:
+    notice, high = fixture_day()[6], fixture_day()[5]  # nev (notice), china-export (high)
+    many = [
+        StoryView(**{**{f: getattr(notice, f) for f in notice.__slots__}, "title": f"n{i}"})
+        for i in range(20)
+    ]
+    view = digest_view(
+        stories=[*many, high],
+        suppressed_count_by_rule={},
+        rule_names=RULE_NAMES,
+        period_start=PERIOD_START,
+        period_end=PERIOD_END,
+        tz=TZ,
+    )
+    assert [g.rule_id for g in view.groups] == ["china-export", "nev"]
 
 
 def test_ranking_uses_novelty_when_severity_ties() -> None:
@@ -237,9 +256,9 @@ def test_summary_counts_changes_and_held_back_total() -> None:
         "china-export": 1,
         "nev": 1,
     }
-    assert [c.display for c in view.changes] == [
-        "NEV models Nissan plans for China: 10 → 8",
+    assert [c.display for c in view.changes] == [  # in the order of the groups
         "BYD 2025 overseas sales target: 500,000 → 800,000",
+        "NEV models Nissan plans for China: 10 → 8",
         "Tesla Shanghai exports (Feb): 30,688 → 21,452",
     ]
     assert view.new_terms[0] == "Wuhan plant"
@@ -252,7 +271,7 @@ def test_subject_says_what_is_inside() -> None:
         " · 2 changed figures"
     )
     full = digest_subject(fixture_day(), RULE_NAMES)
-    assert full.startswith("rivalwatch daily: 7 alerts — Nissan news 2, BYD news 2")
+    assert full.startswith("rivalwatch daily: 7 alerts — BYD news 2, Nissan news 2")
     assert len(full) <= 150 and "\n" not in full
 
 

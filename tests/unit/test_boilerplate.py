@@ -1,0 +1,38 @@
+"""Footers that publishing tools append to every entry are cut from the end of the text."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.sources.boilerplate import TAIL_CHARS, without_footers
+
+BODY = "Tesla cut Model Y prices in China by 5% on Friday."
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        (f"{BODY} The post Tesla cuts Model Y prices in China appeared first on TESLARATI.", BODY),
+        (f"{BODY} The post Tesla cuts prices appeared first on CleanTechnica.", BODY),
+        (f"{BODY} Continue reading →", BODY),
+        (f"{BODY} Read more...", BODY),
+        (f"{BODY} Read more of this story at Slashdot.", BODY),
+        (f"{BODY} […]", BODY),
+        (f"{BODY} […] The post Tesla cuts prices appeared first on RushLane.", BODY),
+        (BODY, BODY),
+        (
+            "The post office opened an EV charging hub, the town said.",
+            "The post office opened an EV charging hub, the town said.",
+        ),
+        (f"Read more about it: {BODY}", f"Read more about it: {BODY}"),
+        ("", ""),
+    ],
+)
+def test_footers_are_cut_and_the_article_is_kept(text: str, kept: str) -> None:
+    assert without_footers(text) == kept
+
+
+def test_only_the_end_of_a_long_text_is_examined() -> None:
+    long = "x " * (5 * TAIL_CHARS)
+    text = f"{long}{BODY} Read more..."
+    assert without_footers(text) == f"{long}{BODY}"
