@@ -51,7 +51,11 @@ def open_engine(settings: Settings) -> Engine:
 
 
 @asynccontextmanager
-async def open_runtime(settings: Settings, *, load_rules: bool = True) -> AsyncIterator[Runtime]:
+async def open_runtime(
+    settings: Settings, *, load_rules: bool = True, probe_broken: bool = False
+) -> AsyncIterator[Runtime]:
+    """The parts, wired. A broken channel whose settings changed since it broke is due for a
+    probe at once; with ``probe_broken`` (a service starting) every broken channel is."""
     engine = open_engine(settings)
     fetcher = Fetcher.from_settings(settings)
     notifiers = Notifiers.from_settings(settings)
@@ -75,6 +79,7 @@ async def open_runtime(settings: Settings, *, load_rules: bool = True) -> AsyncI
         worker = OutboxWorker(
             engine=engine, notifiers=notifiers, settings=settings, owner=owner, clock=utcnow, rng=rng
         )
+        worker.probe_broken(every=probe_broken)
         delivery = Delivery(engine=engine, worker=worker, settings=settings, clock=utcnow)
         scheduler = Scheduler(poller=poller, reloader=reloader)
         yield Runtime(engine, poller, scheduler, delivery)
@@ -86,7 +91,7 @@ async def open_runtime(settings: Settings, *, load_rules: bool = True) -> AsyncI
 
 async def poll_once(settings: Settings) -> list[PollOutcome]:
     """Poll every feed now, then deliver what is due (bounded by ``poll_once_deliver_timeout_s``)."""
-    async with open_runtime(settings) as rt:
+    async with open_runtime(settings, probe_broken=True) as rt:
         outcomes = await rt.scheduler.poll_all_once()
         await rt.delivery.drain(timeout_s=settings.poll_once_deliver_timeout_s)
         return outcomes
@@ -95,7 +100,7 @@ async def poll_once(settings: Settings) -> list[PollOutcome]:
 async def run_service(settings: Settings) -> None:
     """The long-running service: ticks until SIGTERM/SIGINT, then stops gracefully."""
     with db.scheduler_lock(settings.database_url):
-        async with open_runtime(settings) as rt:
+        async with open_runtime(settings, probe_broken=True) as rt:
             moved = rt.scheduler.spread_overdue()
             rt.scheduler.watch_first_round()
             stop = asyncio.Event()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,16 +15,18 @@ import typer
 from service.cli.common import JsonFlag, engine_for, guarded, print_json, settings
 from service.config import Settings
 from service.matching.ruleset import parse_span_s
-from service.notify.channels import Notifiers
-from service.notify.digest_job import draft_digest, enqueue_digest
+from service.notify.channels import NOTIFIER_KINDS, Notifiers
+from service.notify.digest_job import DigestDraft, draft_digest, enqueue_digest
 from service.notify.render_email import message_html, message_text
-from service.runtime import open_runtime
+from service.notify.worker import RoundResult
+from service.rulebook import load_rulebook
+from service.runtime import Runtime, open_runtime
 from service.store import channel_state, db, digests, mutes, outbox
 from service.views import delivery_json, iso
 
 digest_app = typer.Typer(no_args_is_help=True, help="The email digest of alerts not yet in one.")
 deliveries_app = typer.Typer(no_args_is_help=True, help="The outbox: every message, its state and attempts.")
-channels_app = typer.Typer(no_args_is_help=True, help="Delivery channels: health, mutes.")
+channels_app = typer.Typer(no_args_is_help=True, help="Delivery channels: health, retry, mutes.")
 
 
 def register(app: typer.Typer) -> None:
@@ -66,6 +71,8 @@ def _preview(loaded: Settings, html: Path | None) -> None:
 
 
 async def _send(loaded: Settings) -> None:
+    """Enqueue a digest of what is new, then send the digest channel's messages now: a digest
+    held by an earlier failure goes first (probed at once), and no empty one follows it."""
     if not Notifiers.from_settings(loaded).usable("digest"):
         raise typer.BadParameter("set RIVALWATCH_SMTP_HOST and RIVALWATCH_DIGEST_TO to send the digest")
     async with open_runtime(loaded, load_rules=False) as rt:
@@ -76,14 +83,23 @@ async def _send(loaded: Settings) -> None:
                 conn, settings=loaded, period_key=f"manual:{now.isoformat()}", now=now, send_empty=True
             ),
         )
-        result = await rt.delivery.drain(timeout_s=loaded.poll_once_deliver_timeout_s)
-    listed = draft.listed if draft is not None else 0
+        retried = await _retry(rt, "digest", timeout_s=loaded.poll_once_deliver_timeout_s)
+    result = retried.result
     typer.echo(
-        f"digest: {listed} stories, {draft.suppressed if draft else 0} restatements held back; "
-        f"{result.sent} sent, {result.retried} to retry, {result.failed} failed"
+        f"{_digest_summary(draft)}; {result.sent} sent, {result.retried} to retry, {result.failed} failed"
     )
-    if result.failed or (draft is not None and result.sent == 0):
+    if retried.problem:
+        typer.echo(f"digest: {retried.problem}")
+    if result.failed or retried.problem or result.sent == 0:
         raise typer.Exit(1)
+
+
+def _digest_summary(draft: DigestDraft | None) -> str:
+    if draft is None:
+        return "digest: this period was already taken"
+    if not draft.queued:
+        return "digest: nothing new since the digest already waiting"
+    return f"digest: {draft.listed} stories, {draft.suppressed} restatements held back"
 
 
 @deliveries_app.command("list")
@@ -126,9 +142,80 @@ def channels_list(as_json: JsonFlag = False) -> None:
     for r in rows:
         state = f"BROKEN: {r['broken']}" if r["broken"] else "ok"
         muted = f"  muted until {iso(r['muted_until'])}" if r["muted_until"] else ""
-        typer.echo(
-            f"{r['name']:<20} {state}  queue {r['queue_depth']}  oldest {r['oldest_pending_s']:.0f}s{muted}"
+        probe = (
+            f"\n{'':<20} broken since {_second(r['broken_since'])},"
+            f" next probe at {_second(r['next_probe_at'])}"
+            f" (to probe it now: rivalwatch channels retry {r['name']})"
+            if r["broken"]
+            else ""
         )
+        typer.echo(
+            f"{r['name']:<20} {state}  queue {r['queue_depth']}  oldest {r['oldest_pending_s']:.0f}s"
+            f"{muted}{probe}"
+        )
+
+
+@channels_app.command("retry")
+def retry(name: Annotated[str, typer.Argument(help="A channel as `channels list` names it.")]) -> None:
+    """Probe a channel now: one held message first and, when it goes through, the rest; messages
+    waiting for a retry go now. Exit 0 when the channel works, 1 when it still fails."""
+    loaded = guarded(settings)
+    _check_channel(loaded, name)
+    retried = guarded(lambda: asyncio.run(_retry_channel(loaded, name)))
+    result = retried.result
+    typer.echo(f"{name}: {result.sent} sent, {result.retried} to retry, {result.failed} failed")
+    if retried.problem:
+        typer.echo(f"{name}: {retried.problem}")
+        raise typer.Exit(1)
+    typer.echo(f"{name}: works" if result.attempted else f"{name}: not broken, nothing was waiting")
+
+
+async def _retry_channel(loaded: Settings, name: str) -> _Retried:
+    async with open_runtime(loaded, load_rules=False) as rt:
+        return await _retry(rt, name, timeout_s=loaded.poll_once_deliver_timeout_s)
+
+
+@dataclass(frozen=True, slots=True)
+class _Retried:
+    result: RoundResult
+    problem: str | None  # why the channel does not work yet; None: it does
+
+
+async def _retry(rt: Runtime, name: str, *, timeout_s: float) -> _Retried:
+    """Probe ``name`` now and send what it has (see ``Delivery.retry``), unless it is muted."""
+    before = await asyncio.to_thread(_health, rt, name)
+    if before is not None and before["muted_until"]:
+        until = _second(before["muted_until"])
+        return _Retried(RoundResult(), f"muted until {until} (rivalwatch channels unmute channel:{name})")
+    result = await rt.delivery.retry(name, timeout_s=timeout_s)
+    after = await asyncio.to_thread(_health, rt, name)
+    return _Retried(result, None if after is None else _problem(after))
+
+
+def _health(rt: Runtime, name: str) -> dict[str, Any] | None:
+    with rt.engine.connect() as conn:
+        rows = channel_state.channel_health(conn, now=datetime.now(UTC))
+    return next((r for r in rows if r["name"] == name), None)
+
+
+def _second(moment: datetime | None) -> str | None:
+    """A time to the second, for people."""
+    return iso(moment.replace(microsecond=0)) if moment is not None else None
+
+
+def _problem(health: dict[str, Any]) -> str | None:
+    """Why a channel does not work yet, from its health after a retry; None: it works."""
+    if health["broken"]:
+        return (
+            f"still broken: {health['broken']}; {health['queue_depth']} held, "
+            f"next probe at {_second(health['next_probe_at'])}"
+        )
+    paused = health["paused_until"]
+    if paused is not None and paused > datetime.now(UTC):
+        return f"paused by the receiver until {_second(paused)}; {health['queue_depth']} messages waiting"
+    if health["queue_depth"]:
+        return f"{health['queue_depth']} messages still waiting (rivalwatch deliveries list shows why)"
+    return None
 
 
 @channels_app.command("mute")
@@ -136,17 +223,24 @@ def mute(
     target: Annotated[str, typer.Argument(help="rule:<id> or channel:<name>.")],
     for_: Annotated[str, typer.Option("--for", help="How long, e.g. 2h, 1d.")] = "1h",
 ) -> None:
-    """Mute a rule (alerts still stored and in the digest) or a channel (messages wait) for a while."""
+    """Mute a rule (alerts still stored and in the digest) or a channel (messages wait) for a while.
+    The rule must be in the rules directory, the channel configured or in use."""
     _check_target(target)
     try:
         seconds = parse_span_s(for_)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
+    loaded = guarded(settings)
+    kind, _, name = target.partition(":")
+    if kind == "rule":
+        _check_rule(loaded, name)
+    else:
+        _check_channel(loaded, name)
     now = datetime.now(UTC)
     until = now + timedelta(seconds=seconds)
 
     def action() -> None:
-        with engine_for(settings()) as engine:
+        with engine_for(loaded) as engine:
             db.run_transaction(engine, lambda conn: mutes.mute(conn, target, until=until, now=now))
 
     guarded(action)
@@ -190,3 +284,36 @@ def _check_target(target: str) -> None:
     if not target.startswith(("rule:", "channel:")) or target.endswith(":"):
         typer.echo("target must be rule:<id> or channel:<name>", err=True)
         raise typer.Exit(2)
+
+
+def _check_rule(loaded: Settings, rule_id: str) -> None:
+    """Exit 2 unless ``rule_id`` is an enabled rule of the rules directory."""
+    book = guarded(lambda: load_rulebook(loaded.rules_dir, now=datetime.now(UTC)))
+    if rule_id not in book.rules:
+        _refuse(f"unknown or disabled rule {rule_id!r} in {loaded.rules_dir}", rule_id, book.rules)
+
+
+def _check_channel(loaded: Settings, name: str) -> None:
+    """Exit 2 unless the settings make ``name`` a usable channel or a message was queued for it."""
+    notifiers = Notifiers.from_settings(loaded)
+    if notifiers.usable(name):
+        return
+
+    def in_use() -> list[str]:
+        with engine_for(loaded) as engine, engine.connect() as conn:
+            return channel_state.channel_names(conn)
+
+    used = guarded(in_use)
+    if name not in used:
+        usable = [kind for kind in NOTIFIER_KINDS if notifiers.usable(kind)]
+        _refuse(
+            f"unknown channel {name!r}: not configured, and no message ever went to it", name, used + usable
+        )
+
+
+def _refuse(message: str, name: str, known: Iterable[str]) -> None:
+    candidates = sorted(set(known))
+    close = difflib.get_close_matches(name, candidates, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    typer.echo(f"{message}{hint} (known: {', '.join(candidates) or 'none'})", err=True)
+    raise typer.Exit(2)

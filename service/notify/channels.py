@@ -5,7 +5,8 @@ A channel is named ``<kind>`` or ``<kind>:<target>`` (``slack:pricing``, ``email
 settings by its line in :data:`NOTIFIER_KINDS`; adding a channel is a module with its
 notifier and one line there (rule validation reads the kinds from it too). Nothing else in
 the service branches on a channel's kind: routing asks ``usable``, the outbox asks ``chunk``,
-``spacing`` and ``deliver``, expiry and the alert status ask ``immediate``.
+``spacing`` and ``deliver``, expiry and the alert status ask ``immediate``, the recovery of a
+broken channel asks ``fingerprint``.
 
 Building a notifier reads settings only; a connection is opened on the first send.
 """
@@ -20,7 +21,7 @@ from service.config import Settings
 from service.errors import ChannelBrokenError
 from service.notify.console import ConsoleNotifier
 from service.notify.mail import DigestNotifier, EmailNotifier, smtp_sender
-from service.notify.notifier import Delivered, Notifier, split_channel
+from service.notify.notifier import Delivered, Notifier, settings_fingerprint, split_channel
 from service.notify.slack import SlackNotifier
 from service.notify.smtp import SmtpSender
 from service.notify.webhook import JsonWebhookNotifier
@@ -51,6 +52,7 @@ class Notifiers:
 
     def __init__(self, by_kind: Mapping[str, Notifier]) -> None:
         self._by_kind = dict(by_kind)
+        self._fingerprints: dict[str, str] = {}  # settings do not change while a process runs
 
     @classmethod
     def from_settings(
@@ -77,6 +79,15 @@ class Notifiers:
         kind, target = split_channel(channel)
         notifier = self._by_kind.get(kind)
         return notifier is not None and notifier.usable(target)
+
+    def fingerprint(self, channel: str) -> str:
+        """A hash of the settings ``channel`` sends with (see ``Notifier.settings_of``)."""
+        if channel not in self._fingerprints:
+            kind, target = split_channel(channel)
+            notifier = self._by_kind.get(kind)
+            settings = notifier.settings_of(target) if notifier is not None else ()
+            self._fingerprints[channel] = settings_fingerprint(channel, settings)
+        return self._fingerprints[channel]
 
     def immediate(self, channel: str) -> bool:
         notifier = self._by_kind.get(split_channel(channel)[0])

@@ -48,6 +48,9 @@ class ConsoleNotifier:
     def usable(self, target: str) -> bool:
         return not target
 
+    def settings_of(self, target: str) -> tuple[object, ...]:
+        return ()
+
     def spacing(self, target: str) -> timedelta:
         return timedelta(0)
 

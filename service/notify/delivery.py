@@ -5,7 +5,8 @@ it sent before the process exits. The scheduled job only *starts* a round
 (:meth:`Delivery.start_round`) and returns: a round that outlasts the tick (a slow receiver, a
 burst paced at one message a second) is normal, and the next tick finds it running and leaves
 it be, quietly. The scheduler's shutdown therefore never cancels a round half-way through a
-send; :meth:`Delivery.stop` waits for it instead.
+send; :meth:`Delivery.stop` waits for it instead. :meth:`Delivery.retry` (``channels retry``,
+``digest --send``) probes one channel now and runs its rounds, bounded in time.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ class Rounds(Protocol):
     def notifiers(self) -> Destinations: ...
 
     async def run_once(self) -> RoundResult: ...
-    async def drain(self, *, timeout_s: float) -> RoundResult: ...
+    async def drain(self, *, timeout_s: float, channel: str | None = None) -> RoundResult: ...
+    def retry_now(self, channel: str) -> None: ...
 
 
 class Delivery:
@@ -90,13 +92,20 @@ class Delivery:
                 period=period,
                 stories=draft.listed,
                 suppressed=draft.suppressed,
-                sent=not draft.empty,
+                sent=draft.queued,
             )
         return draft
 
     async def drain(self, *, timeout_s: float) -> RoundResult:
         async with self._round:
             return await self._worker.drain(timeout_s=timeout_s)
+
+    async def retry(self, channel: str, *, timeout_s: float) -> RoundResult:
+        """Probe ``channel`` now (one held message first, the rest when it goes through) and
+        send what it has due, until nothing of it is due or ``timeout_s`` has passed."""
+        await asyncio.to_thread(self._worker.retry_now, channel)
+        async with self._round:
+            return await self._worker.drain(timeout_s=timeout_s, channel=channel)
 
     async def stop(self, *, grace_s: float) -> None:
         """No new rounds; wait (bounded) for the one in progress to record its outcome."""

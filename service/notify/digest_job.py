@@ -4,7 +4,9 @@ Every delivery tick checks whether today's digest time (``RIVALWATCH_DIGEST_AT``
 ``RIVALWATCH_TIMEZONE``) has passed and today's digest does not exist yet; the first process
 to insert the period's row builds the digest from every alert not yet reported in one and
 puts it in the outbox, in the same transaction. A restart after the digest time catches up;
-a second replica finds the period taken. An empty scheduled period sends nothing. Alerts
+a second replica finds the period taken. An empty scheduled period sends nothing; an empty
+digest asked for by hand (``digest --send``) is sent only when no earlier digest still waits
+(held by a broken channel, say): retrying sends that one, not a "nothing new" after it. Alerts
 are grouped into stories (several rules on one item are one entry); suppressed restatements
 are counted, not listed.
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
@@ -34,6 +36,7 @@ class DigestDraft:
     alert_ids: tuple[int, ...]
     listed: int
     suppressed: int
+    queued: bool = True  # False: empty, so nothing was put in the outbox
 
     @property
     def empty(self) -> bool:
@@ -97,8 +100,8 @@ def enqueue_digest(
     key = f"digest:{period_key}"
     draft = draft_digest(alerts, settings=settings, key=key, period_start=period_start, now=now)
     digests.close_digest(conn, digest_id, draft.alert_ids, listed=draft.listed, suppressed=draft.suppressed)
-    if draft.empty and not send_empty:
-        return draft
+    if draft.empty and not (send_empty and outbox.waiting(conn, "digest") == 0):
+        return replace(draft, queued=False)
     listed_ids = [a.id for a in alerts if a.status not in ("suppressed", STALE)]
     channel_state.ensure_channels(conn, ["digest"], now=now)
     outbox.enqueue(

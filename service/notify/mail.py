@@ -25,9 +25,16 @@ def smtp_sender(settings: Settings) -> SmtpSender | None:
     return SmtpSender.from_settings(settings) if settings.smtp_host else None
 
 
+def smtp_settings(settings: Settings) -> tuple[object, ...]:
+    """What decides whether the SMTP server takes a message (for ``settings_of``)."""
+    s = settings
+    return (s.smtp_host, s.smtp_port, s.smtp_username, s.smtp_password, s.smtp_starttls, s.email_from)
+
+
 class EmailNotifier(OneMessagePerStory):
     def __init__(self, settings: Settings, sender: SmtpSender | None) -> None:
         self._sender = sender
+        self._smtp_settings = smtp_settings(settings)
         self._from = settings.email_from
         self._recipients = settings.alert_email_recipients
         self._tz = ZoneInfo(settings.timezone)
@@ -38,6 +45,9 @@ class EmailNotifier(OneMessagePerStory):
 
     def usable(self, target: str) -> bool:
         return self._sender is not None and (bool(target) or bool(self._recipients))
+
+    def settings_of(self, target: str) -> tuple[object, ...]:
+        return (*self._smtp_settings, target or self._recipients)
 
     async def send(self, channel: str, target: str, rows: Sequence[Claimed]) -> Delivered:
         (row,) = rows
@@ -64,6 +74,7 @@ class DigestNotifier(OneMessagePerStory):
 
     def __init__(self, settings: Settings, sender: SmtpSender | None) -> None:
         self._sender = sender
+        self._smtp_settings = smtp_settings(settings)
         self._recipients = settings.digest_recipients
 
     @property
@@ -72,6 +83,9 @@ class DigestNotifier(OneMessagePerStory):
 
     def usable(self, target: str) -> bool:
         return not target and self.configured
+
+    def settings_of(self, target: str) -> tuple[object, ...]:
+        return (*self._smtp_settings, self._recipients)
 
     async def send(self, channel: str, target: str, rows: Sequence[Claimed]) -> Delivered:
         (row,) = rows

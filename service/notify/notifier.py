@@ -5,12 +5,20 @@ The registry of kinds is :mod:`service.notify.channels`.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
+from pydantic import SecretStr
+
 from service.store.outbox import Claimed
+
+# Rounds of the settings fingerprint's hash: slow enough that a weak SMTP password cannot be
+# guessed from a stored fingerprint, and it is computed only for channels that broke.
+FINGERPRINT_ROUNDS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +47,12 @@ class Notifier(Protocol):
         """Whether the settings let the channel ``<kind>:<target>`` send."""
         ...
 
+    def settings_of(self, target: str) -> tuple[object, ...]:
+        """Every setting that decides where and how ``<kind>:<target>`` sends, secrets included.
+        Only ever stored hashed (:func:`settings_fingerprint`): a broken channel is probed again
+        when they change."""
+        ...
+
     def spacing(self, target: str) -> timedelta:
         """Minimum time between two messages to one channel, kept by every replica together."""
         ...
@@ -58,6 +72,15 @@ def split_channel(channel: str) -> tuple[str, str]:
     """``("slack", "pricing")`` for ``slack:pricing``; the target is "" for a bare kind."""
     kind, _, target = channel.partition(":")
     return kind, target
+
+
+def settings_fingerprint(channel: str, settings: Sequence[object]) -> str:
+    """A hex digest that changes when these settings change and gives none of them away,
+    salted with the channel's name."""
+    plain = [s.get_secret_value() if isinstance(s, SecretStr) else s for s in settings]
+    material = json.dumps(plain, default=str).encode()
+    salt = f"rivalwatch channel {channel}".encode()
+    return hashlib.pbkdf2_hmac("sha256", material, salt, FINGERPRINT_ROUNDS).hex()
 
 
 def channel_kind(channel: str) -> str:

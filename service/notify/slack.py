@@ -40,6 +40,9 @@ class SlackNotifier:
     def usable(self, target: str) -> bool:
         return target in self._named if target else self._default is not None
 
+    def settings_of(self, target: str) -> tuple[object, ...]:
+        return (self._named.get(target) if target else self._default,)
+
     def spacing(self, target: str) -> timedelta:
         return self._gap
 

@@ -36,6 +36,9 @@ class JsonWebhookNotifier(OneMessagePerStory):
     def usable(self, target: str) -> bool:
         return target in self._urls
 
+    def settings_of(self, target: str) -> tuple[object, ...]:
+        return (self._urls.get(target),)
+
     async def send(self, channel: str, target: str, rows: Sequence[Claimed]) -> Delivered:
         (row,) = rows
         secret = self._urls.get(target)

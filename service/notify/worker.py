@@ -7,6 +7,9 @@ from the error's class: retryable failures back off exponentially with jitter up
 a failed attempt; a permanent failure fails that message with its reason and the others
 continue; a broken destination holds every message of its channel, shows in health, and is
 probed again every ``delivery_probe_broken_s`` — one held message at a time — until it works.
+A probe is also due at once when a service starts (:meth:`OutboxWorker.probe_broken`), when
+the channel's settings differ from those it broke under (their fingerprint is kept in the
+channel row), and on ``channels retry`` (:meth:`OutboxWorker.retry_now`).
 
 A row found ``sending`` with an expired lease was claimed by a worker that died between
 sending and recording: it is sent again and logged "ambiguous, possible duplicate". That is
@@ -84,9 +87,10 @@ class OutboxWorker:
         self._clock = clock
         self._rng = rng
 
-    async def run_once(self) -> RoundResult:
-        """One round: claim what is due on every channel, send it, record the outcome."""
-        claimed = await asyncio.to_thread(self._claim)
+    async def run_once(self, *, channel: str | None = None) -> RoundResult:
+        """One round: claim what is due on every channel (or on ``channel``), send it, record
+        the outcome."""
+        claimed = await asyncio.to_thread(self._claim, channel)
         by_channel: dict[str, list[Claimed]] = defaultdict(list)
         for row in claimed:
             by_channel[row.channel].append(row)
@@ -102,24 +106,48 @@ class OutboxWorker:
             total.add(result)
         return total
 
-    async def drain(self, *, timeout_s: float) -> RoundResult:
-        """Rounds until nothing is due right now or the time is up (``poll --once``, shutdown)."""
+    async def drain(self, *, timeout_s: float, channel: str | None = None) -> RoundResult:
+        """Rounds until nothing is due right now or the time is up (``poll --once``, shutdown,
+        ``channels retry``), on every channel or on ``channel`` only."""
         total = RoundResult()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         give_up_at = self._clock() + timedelta(seconds=timeout_s)
         while loop.time() < deadline:
-            result = await self.run_once()
+            result = await self.run_once(channel=channel)
             total.add(result)
             if result.attempted == 0:
-                if not await asyncio.to_thread(self._due_before, give_up_at):
+                if not await asyncio.to_thread(self._due_before, give_up_at, channel):
                     break
                 await asyncio.sleep(0.2)
         return total
 
+    # --- broken channels ------------------------------------------------------------------------
+
+    def probe_broken(self, *, every: bool) -> list[str]:
+        """Make broken channels due for a probe now: every one (a service starting, so a fixed
+        setting shows at once) or only those whose settings differ from the ones they broke
+        under. Returns their names."""
+        now = self._clock()
+        with self._engine.connect() as conn:
+            broken = channel_state.broken_channels(conn)
+        changed = {b.name for b in broken if b.fingerprint != self.notifiers.fingerprint(b.name)}
+        due = [b.name for b in broken if every or b.name in changed]
+        if due:
+            db.run_transaction(self._engine, lambda conn: channel_state.probe_now(conn, due, now=now))
+        for name in due:
+            why = "settings changed" if name in changed else "start-up"
+            log_event(log, logging.INFO, "channel_probe_due", channel=name, reason=why)
+        return due
+
+    def retry_now(self, channel: str) -> None:
+        """``channels retry``: probe ``channel`` now if broken; what backs off is due now."""
+        now = self._clock()
+        db.run_transaction(self._engine, lambda conn: channel_state.retry_now(conn, channel, now=now))
+
     # --- database steps -------------------------------------------------------------------------
 
-    def _claim(self) -> list[Claimed]:
+    def _claim(self, channel: str | None) -> list[Claimed]:
         s = self._settings
         now = self._clock()
 
@@ -145,7 +173,7 @@ class OutboxWorker:
                 lease=timedelta(seconds=s.delivery_lease_s),
                 group_max=s.delivery_group_max,
                 spacing=self.notifiers.spacing,
-                probe_after=timedelta(seconds=s.delivery_probe_broken_s),
+                only=channel,
             )
 
         return db.run_transaction(self._engine, work)
@@ -153,10 +181,10 @@ class OutboxWorker:
     def _settle(self, conn: Connection, alert_ids: Iterable[int]) -> None:
         settle_alert_statuses(conn, alert_ids, immediate=self.notifiers.immediate)
 
-    def _due_before(self, when: datetime) -> bool:
+    def _due_before(self, when: datetime, channel: str | None) -> bool:
         """Whether a waiting message becomes due before ``when`` (worth waiting for)."""
         with self._engine.connect() as conn:
-            due = outbox.next_due(conn)
+            due = outbox.next_due(conn, channel=channel)
         return due is not None and due <= when
 
     # --- sending ----------------------------------------------------------------------------------
@@ -258,6 +286,9 @@ class OutboxWorker:
         untried = [r.id for r in rest if r not in chunk]
         reason = str(exc)
         step = next_step(exc, attempts=max(r.attempts for r in chunk), now=now, backoff_s=self._backoff_s)
+        # Hashed before the transaction: the hash is slow on purpose (see settings_fingerprint).
+        fingerprint = self.notifiers.fingerprint(channel) if isinstance(step, Hold) else ""
+        probe_at = now + timedelta(seconds=self._settings.delivery_probe_broken_s)
 
         def work(conn: Connection) -> None:
             if untried:
@@ -272,7 +303,14 @@ class OutboxWorker:
             match step:
                 case Hold():
                     channel_state.hold_channel(
-                        conn, channel, tried, owner=self._owner, now=now, reason=reason
+                        conn,
+                        channel,
+                        tried,
+                        owner=self._owner,
+                        now=now,
+                        reason=reason,
+                        probe_at=probe_at,
+                        fingerprint=fingerprint,
                     )
                 case Pause(until=until):
                     channel_state.pause_channel(conn, channel, until=until, now=now)

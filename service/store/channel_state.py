@@ -1,10 +1,15 @@
 """SQL for the state of each channel: broken (its messages held), paused after a 429, and its
 health as shown by ``channels list`` and ``/healthz``.
+
+A broken channel is probed — one held message tried — from its ``probe_at`` on: a while after it
+broke, at once when a service starts, when the settings it broke under have changed, or on
+``channels retry``. A probe that goes through releases every held message.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +19,13 @@ from sqlalchemy.engine import Connection
 from service.store.db import insert_skipping_existing
 from service.store.mutes import active_mutes
 from service.store.outbox import HELD, PENDING, SENDING, fenced
-from service.store.tables import channels, deliveries
+from service.store.tables import UTCDateTime, channels, deliveries
+
+
+@dataclass(frozen=True, slots=True)
+class Broken:
+    name: str
+    fingerprint: str | None  # of the settings it was last found broken under
 
 
 def ensure_channels(conn: Connection, names: Iterable[str], *, now: datetime) -> None:
@@ -24,9 +35,18 @@ def ensure_channels(conn: Connection, names: Iterable[str], *, now: datetime) ->
 
 
 def hold_channel(
-    conn: Connection, channel: str, ids: Sequence[int], *, owner: str, now: datetime, reason: str
+    conn: Connection,
+    channel: str,
+    ids: Sequence[int],
+    *,
+    owner: str,
+    now: datetime,
+    reason: str,
+    probe_at: datetime,
+    fingerprint: str,
 ) -> None:
-    """A broken destination: hold its messages (not dropped, not retried) and mark the channel."""
+    """A broken destination: hold its messages (not dropped, not retried) and mark the channel,
+    broken since the first failure, to be probed at ``probe_at``."""
     conn.execute(
         sa.update(deliveries)
         .where(fenced(ids, owner))
@@ -40,7 +60,13 @@ def hold_channel(
     conn.execute(
         sa.update(channels)
         .where(channels.c.name == channel)
-        .values(broken_reason=reason, broken_at=now, updated_at=now)
+        .values(
+            broken_reason=reason,
+            broken_at=sa.func.coalesce(channels.c.broken_at, sa.literal(now, UTCDateTime())),
+            probe_at=probe_at,
+            settings_fingerprint=fingerprint,
+            updated_at=now,
+        )
     )
 
 
@@ -49,7 +75,7 @@ def channel_recovered(conn: Connection, channel: str, *, now: datetime) -> int:
     conn.execute(
         sa.update(channels)
         .where(channels.c.name == channel)
-        .values(broken_reason=None, broken_at=None, updated_at=now)
+        .values(broken_reason=None, broken_at=None, probe_at=None, settings_fingerprint=None, updated_at=now)
     )
     result = conn.execute(
         sa.update(deliveries)
@@ -57,6 +83,42 @@ def channel_recovered(conn: Connection, channel: str, *, now: datetime) -> int:
         .values(state=PENDING, next_attempt_at=now)
     )
     return result.rowcount
+
+
+def broken_channels(conn: Connection) -> list[Broken]:
+    query = sa.select(channels).where(channels.c.broken_at.is_not(None)).order_by(channels.c.name)
+    return [Broken(r.name, r.settings_fingerprint) for r in conn.execute(query)]
+
+
+def probe_now(conn: Connection, names: Sequence[str], *, now: datetime) -> None:
+    """These channels, if broken, get their probe at the next round instead of later."""
+    conn.execute(
+        sa.update(channels)
+        .where(channels.c.name.in_(names), channels.c.broken_at.is_not(None))
+        .values(probe_at=now, updated_at=now)
+    )
+
+
+def retry_now(conn: Connection, channel: str, *, now: datetime) -> None:
+    """``channels retry``: a broken channel is probed at the next round, and messages backing
+    off after a failure are due now; a pause the receiver asked for (429) is kept."""
+    probe_now(conn, [channel], now=now)
+    paused = sa.select(channels.c.name).where(channels.c.name == channel, channels.c.paused_until > now)
+    if conn.execute(paused).first() is None:
+        conn.execute(
+            sa.update(deliveries)
+            .where(
+                deliveries.c.channel == channel,
+                deliveries.c.state == PENDING,
+                deliveries.c.next_attempt_at > now,
+            )
+            .values(next_attempt_at=now)
+        )
+
+
+def channel_names(conn: Connection) -> list[str]:
+    """Every channel a message was ever queued for."""
+    return list(conn.execute(sa.select(channels.c.name).order_by(channels.c.name)).scalars())
 
 
 def pause_channel(conn: Connection, channel: str, *, until: datetime, now: datetime) -> None:
@@ -88,6 +150,8 @@ def channel_health(conn: Connection, *, now: datetime) -> list[dict[str, Any]]:
             {
                 "name": r.name,
                 "broken": r.broken_reason,
+                "broken_since": r.broken_at,
+                "next_probe_at": r.probe_at,
                 "paused_until": r.paused_until,
                 "muted_until": muted.get(f"channel:{r.name}"),
                 "queue_depth": int(r.depth or 0),

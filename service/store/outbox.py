@@ -90,14 +90,16 @@ def join_delivery(
     )
 
 
-def _sendable_channels(conn: Connection, *, now: datetime, probe_after: timedelta) -> list[sa.Row[Any]]:
+def _sendable_channels(conn: Connection, *, now: datetime, only: str | None) -> list[sa.Row[Any]]:
     muted = sa.select(mutes.c.target).where(mutes.c.until > now).scalar_subquery()
     query = sa.select(channels).where(
         sa.or_(channels.c.next_send_at.is_(None), channels.c.next_send_at <= now),
         sa.or_(channels.c.paused_until.is_(None), channels.c.paused_until <= now),
-        sa.or_(channels.c.broken_at.is_(None), channels.c.broken_at <= now - probe_after),
+        sa.or_(channels.c.broken_at.is_(None), channels.c.probe_at.is_(None), channels.c.probe_at <= now),
         ("channel:" + channels.c.name).not_in(muted),
     )
+    if only is not None:
+        query = query.where(channels.c.name == only)
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return list(conn.execute(query))
@@ -111,11 +113,12 @@ def claim(
     lease: timedelta,
     group_max: int,
     spacing: Callable[[str], timedelta],
-    probe_after: timedelta,
+    only: str | None = None,
 ) -> list[Claimed]:
-    """Lease the due deliveries of every channel that may send now (one message slot each)."""
+    """Lease the due deliveries of every channel that may send now (one message slot each), or
+    of the channel ``only``. A broken channel whose probe is due gets one message, held or not."""
     claimed: list[Claimed] = []
-    for channel in _sendable_channels(conn, now=now, probe_after=probe_after):
+    for channel in _sendable_channels(conn, now=now, only=only):
         probing = channel.broken_at is not None
         limit = 1 if probing else group_max
         rows = _due_rows(conn, channel.name, now=now, limit=limit, include_held=probing)
@@ -312,10 +315,21 @@ def list_deliveries(
     return [dict(r._mapping) for r in conn.execute(query)]
 
 
-def next_due(conn: Connection) -> datetime | None:
-    """When the next waiting message becomes due (None: nothing waits): a pending row at its
-    next attempt, a row a dead worker left ``sending`` when its lease runs out."""
+def waiting(conn: Connection, channel: str) -> int:
+    """Messages of ``channel`` not yet delivered nor failed (pending, held or being sent)."""
+    query = sa.select(sa.func.count()).where(
+        deliveries.c.channel == channel, deliveries.c.state.in_([PENDING, HELD, SENDING])
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def next_due(conn: Connection, *, channel: str | None = None) -> datetime | None:
+    """When the next waiting message (of ``channel``) becomes due (None: nothing waits): a
+    pending row at its next attempt, a row a dead worker left ``sending`` when its lease runs out."""
     pending = sa.select(sa.func.min(deliveries.c.next_attempt_at)).where(deliveries.c.state == PENDING)
     orphaned = sa.select(sa.func.min(deliveries.c.lease_expires_at)).where(deliveries.c.state == SENDING)
+    if channel is not None:
+        pending = pending.where(deliveries.c.channel == channel)
+        orphaned = orphaned.where(deliveries.c.channel == channel)
     times = [t for t in (conn.execute(pending).scalar(), conn.execute(orphaned).scalar()) if t is not None]
     return min(times, default=None)

@@ -198,6 +198,10 @@ channels = sa.Table(
     sa.Column("paused_until", UTCDateTime, nullable=True),
     sa.Column("broken_reason", sa.Text, nullable=True),
     sa.Column("broken_at", UTCDateTime, nullable=True),
+    # A broken channel is tried again, one message, from this time on.
+    sa.Column("probe_at", UTCDateTime, nullable=True),
+    # A slow salted hash of the settings it was last found broken under (never the settings).
+    sa.Column("settings_fingerprint", sa.String(64), nullable=True),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
 

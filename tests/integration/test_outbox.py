@@ -523,7 +523,14 @@ async def test_an_expired_lease_is_fenced_the_late_worker_changes_nothing(
         outbox.mark_retry(conn, [claimed.id], owner="worker-1", at=clock.now(), error="x", count_attempt=True)
         outbox.mark_failed(conn, [claimed.id], owner="worker-1", error="late failure")
         channel_state.hold_channel(
-            conn, "slack", [claimed.id], owner="worker-1", now=clock.now(), reason="late"
+            conn,
+            "slack",
+            [claimed.id],
+            owner="worker-1",
+            now=clock.now(),
+            reason="late",
+            probe_at=clock.now(),
+            fingerprint="",
         )
         return owned
 
@@ -1072,8 +1079,8 @@ async def test_a_rule_in_its_cooldown_stores_new_alerts_without_sending_them(
 
 
 def test_mutes_are_listed_and_ended_from_the_command_line(db_url: str, tmp_path: Path) -> None:
-    env = service_env(db_url, tmp_path / "rules")
-    (tmp_path / "rules").mkdir()
+    rules = shipped_rules(tmp_path / "rules", [("wire", "http://127.0.0.1:9/f.xml")])
+    env = service_env(db_url, rules, RIVALWATCH_SLACK_WEBHOOK_URL="http://127.0.0.1:9/hook")
     assert rivalwatch("channels", "mute", "rule:byd", "--for", "2h", env=env).returncode == 0
     assert rivalwatch("channels", "mute", "channel:slack", "--for", "30m", env=env).returncode == 0
     listed = rivalwatch("channels", "mutes", "--json", env=env)

@@ -164,7 +164,6 @@ def claim_as(engine: Engine, settings: Settings, clock: FakeClock, *, owner: str
             lease=timedelta(seconds=settings.delivery_lease_s),
             group_max=settings.delivery_group_max,
             spacing=lambda _channel: timedelta(0),
-            probe_after=timedelta(seconds=settings.delivery_probe_broken_s),
         )
 
     return db.run_transaction(engine, claim)

@@ -50,6 +50,9 @@ class FakeNotifier:
     def usable(self, target: str) -> bool:
         return True
 
+    def settings_of(self, target: str) -> tuple[object, ...]:
+        return ()
+
     def spacing(self, target: str) -> timedelta:
         return timedelta(0)
 
