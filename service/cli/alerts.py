@@ -47,6 +47,15 @@ def alerts_list(
     typer.echo(f"{len(rows)} alerts")
 
 
+NOT_SENT_BECAUSE = {
+    "suppressed": "a restatement of what the baselines know",
+    "stale": "the article was already too old when first seen",
+    "muted": "its rule was muted; it is listed in the digest",
+    "cooldown": "its rule was in its cooldown; it is listed in the digest",
+    "pending": "no configured channel for its rule yet, or waiting for the digest",
+}
+
+
 @app.command("show")
 def alerts_show(
     alert_id: Annotated[int, typer.Argument(help="The alert's id (first column of `alerts list --json`).")],
@@ -88,4 +97,4 @@ def alerts_show(
         error = f", last error: {d['last_error']}" if d["last_error"] else ""
         typer.echo(f"sent to {d['channel']}: {d['state']} after {d['attempts']} attempts{error}")
     if not alert["deliveries"]:
-        typer.echo("not sent at once (suppressed, muted, in a cooldown, or routed to the digest only)")
+        typer.echo(f"not sent at once: {NOT_SENT_BECAUSE.get(alert['status'], 'routed to the digest only')}")

@@ -6,7 +6,8 @@ rule that fires on a story later, when the story's message for that channel is s
 waiting, is added to it; when it was already sent, the story is not posted twice and the
 alert's status follows that message. Suppressed
 alerts are never enqueued. A muted rule, or a rule in its cooldown, still gets its alert
-stored (and in the digest) but sends nothing at once; the cooldown runs from the rule's last
+stored (and in the digest) but sends nothing at once, not even when the mute ends: the
+alert's status says so (``muted``, ``cooldown``). The cooldown runs from the rule's last
 alert that was actually sent somewhere.
 """
 
@@ -28,6 +29,8 @@ from service.rulebook import RuleBook
 from service.store import alerts as alert_store
 from service.store import channel_state, mutes, outbox
 
+MUTED, COOLDOWN = "muted", "cooldown"
+
 
 def enqueue_alerts(
     conn: Connection,
@@ -39,14 +42,17 @@ def enqueue_alerts(
 ) -> int:
     """Outbox rows for alerts just inserted; returns how many were added."""
     muted = mutes.muted_targets(conn, now=now)
-    quiet: dict[str, bool] = {}  # per rule: the answer is the same for all of this poll's alerts
+    quiet: dict[str, str | None] = {}  # per rule: the same answer for all of this poll's alerts
+    held: dict[str, list[int]] = defaultdict(list)  # status (muted, cooldown) → alert ids
     groups: dict[tuple[str, str], list[Alert]] = defaultdict(list)
     for alert in new_alerts:
         if alert.status != "pending":
             continue
         if alert.rule_id not in quiet:
             quiet[alert.rule_id] = _quiet(conn, book, alert.rule_id, muted=muted, now=now)
-        if quiet[alert.rule_id]:
+        held_as = quiet[alert.rule_id]
+        if held_as is not None:
+            held[held_as].append(alert.id)
             continue
         rule = book.rules.get(alert.rule_id)
         notify = rule.notify if rule is not None else alert.notify
@@ -78,6 +84,7 @@ def enqueue_alerts(
     channel_state.ensure_channels(conn, {r["channel"] for r in rows}, now=now)
     # Joined a message already sent: sent with it.
     settle_alert_statuses(conn, joined, immediate=destinations.immediate)
+    alert_store.settle_pending_alerts(conn, held)
     return len(outbox.enqueue(conn, rows))
 
 
@@ -93,12 +100,13 @@ def _joined(conn: Connection, key: str, alerts: Sequence[Alert]) -> bool:
     return True
 
 
-def _quiet(conn: Connection, book: RuleBook, rule_id: str, *, muted: set[str], now: datetime) -> bool:
-    """Muted rules and rules inside their cooldown send nothing at once."""
+def _quiet(conn: Connection, book: RuleBook, rule_id: str, *, muted: set[str], now: datetime) -> str | None:
+    """Muted rules and rules inside their cooldown send nothing at once: the status their alerts
+    take instead (they stay listed, and go into the digest), or None."""
     if f"rule:{rule_id}" in muted:
-        return True
+        return MUTED
     rule = book.rules.get(rule_id)
     if rule is None or rule.cooldown_s is None:
-        return False
+        return None
     since = now - timedelta(seconds=rule.cooldown_s)
-    return alert_store.rule_notified_between(conn, rule_id, since=since, before=now)
+    return COOLDOWN if alert_store.rule_notified_between(conn, rule_id, since=since, before=now) else None

@@ -993,7 +993,7 @@ def test_channel_health_shows_a_channel_mute(engine: Engine, clock: FakeClock) -
 # --- mutes and cooldowns -------------------------------------------------------------------------
 
 
-async def test_a_muted_rule_stores_its_alerts_but_sends_nothing_until_unmuted(
+async def test_a_muted_rule_stores_its_alerts_as_muted_and_sends_only_later_ones(
     db_url: str,
     engine: Engine,
     tmp_path: Path,
@@ -1006,7 +1006,8 @@ async def test_a_muted_rule_stores_its_alerts_but_sends_nothing_until_unmuted(
     with engine.begin() as conn:
         mutes.mute(conn, "rule:acme", until=datetime.now(UTC) + timedelta(hours=1), now=datetime.now(UTC))
     settings = await scenario(db_url, tmp_path, feed, first, notify=["slack"], slack_webhook_url=slack.url)
-    assert rows(engine) == [] and alert_statuses(engine) == ["pending", "pending"]  # kept for the digest
+    # Kept for the digest, and marked so: a mute drops the immediate message for good.
+    assert rows(engine) == [] and alert_statuses(engine) == ["muted", "muted"]
 
     with engine.begin() as conn:
         now = datetime.now(UTC)
@@ -1024,6 +1025,7 @@ async def test_a_muted_rule_stores_its_alerts_but_sends_nothing_until_unmuted(
         first[1][1]: 0,
         later[0][1]: 1,
     }
+    assert alert_statuses(engine) == ["muted", "muted", "sent"]
 
 
 async def test_a_muted_channel_holds_its_messages_until_the_mute_ends(
@@ -1076,6 +1078,7 @@ async def test_a_rule_in_its_cooldown_stores_new_alerts_without_sending_them(
     assert outcome.alerts == 1  # the second story's alert is stored ...
     assert len(rows(engine)) == 1  # ... but nothing was queued for it
     assert urls_in([r.body for r in slack.received], [first[1], second[1]]) == {first[1]: 1, second[1]: 0}
+    assert alert_statuses(engine) == ["sent", "cooldown"]
 
 
 def test_mutes_are_listed_and_ended_from_the_command_line(db_url: str, tmp_path: Path) -> None:
