@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime
+from email import policy
+from email.parser import HeaderParser
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -85,10 +87,23 @@ def delivery_json(row: Mapping[str, Any]) -> dict[str, Any]:
         "last_error": row["last_error"],
         "ambiguous": row["ambiguous"],
         "alert_ids": row["alert_ids"],
+        "title": message_title(row["payload"]),
         "created_at": iso(row["created_at"]),
         "next_attempt_at": iso(row["next_attempt_at"]),
         "sent_at": iso(row["sent_at"]),
     }
+
+
+def message_title(payload: Mapping[str, Any]) -> str | None:
+    """What a message is about: its story's title, or a digest's subject line."""
+    view = payload.get("view")
+    if isinstance(view, Mapping):
+        return str(view.get("title", "")) or None
+    eml = payload.get("eml")
+    if isinstance(eml, str):
+        subject = HeaderParser(policy=policy.default).parsestr(eml, headersonly=True)["Subject"]
+        return str(subject) if subject else None
+    return None
 
 
 def rules_json(state: RulesState) -> dict[str, Any]:

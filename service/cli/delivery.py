@@ -122,7 +122,7 @@ def deliveries_list(
         error = f"  {r['last_error']}" if r["last_error"] else ""
         flag = "  (ambiguous: possible duplicate)" if r["ambiguous"] else ""
         head = f"{r['created_at']}  {r['state']:<8} {r['attempts']:>2}x  {r['channel']:<16}"
-        typer.echo(f"{head} {r['key']}{error}{flag}")
+        typer.echo(f"{head} {r['title'] or r['key']}{error}{flag}")
     typer.echo(f"{len(rows)} deliveries")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.views import shown_url
+from service.views import message_title, shown_url
 
 
 @pytest.mark.parametrize(
@@ -41,3 +41,10 @@ def test_shown_url_keeps_search_terms_and_hides_credentials(url: str, expected: 
 
 def test_shown_url_never_prints_a_secret_it_cannot_parse() -> None:
     assert "s3cr3t" not in shown_url("https://[bad-host/feed?key=s3cr3t")
+
+
+def test_a_message_is_named_by_its_story_title_or_its_digest_subject() -> None:
+    digest = "Subject: rivalwatch daily: 3 alerts\nFrom: a@example.test\n\nbody\n"
+    assert message_title({"view": {"title": "Nissan cuts China NEV plans"}}) == "Nissan cuts China NEV plans"
+    assert message_title({"eml": digest, "recipients": []}) == "rivalwatch daily: 3 alerts"
+    assert message_title({}) is None
