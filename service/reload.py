@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from service.errors import ConfigError
 from service.logs import log_event
+from service.notify.route import Destinations, undeliverable
 from service.rulebook import ActiveRuleBook, CheckedRules, RuleBook, build_rulebook, read_checked_rules
 from service.sources.declared import FeedSpec, load_feeds, load_feeds_strict
 from service.store import db
@@ -87,8 +88,10 @@ class Reloader:
         rules: ActiveRuleBook,
         clock: Callable[[], datetime],
         load_declared: Callable[[Path], Sequence[FeedSpec]] = load_feeds_strict,
+        destinations: Destinations | None = None,
     ) -> None:
         self._engine = engine
+        self._destinations = destinations
         self._rules_dir = rules_dir
         self._rules = rules
         self._clock = clock
@@ -116,6 +119,8 @@ class Reloader:
         self._rules.set(book, at=now)
         self._signature = signature
         _log_applied(book, report)
+        if self._destinations is not None:
+            _log_undeliverable(book, self._destinations)
         return report
 
     def reload_if_changed(self) -> None:
@@ -157,4 +162,21 @@ def _log_applied(book: RuleBook, report: SyncReport) -> None:
             added=len(report.added),
             changed=len(report.changed),
             removed=len(report.removed),
+        )
+
+
+def _log_undeliverable(book: RuleBook, destinations: Destinations) -> None:
+    """A rule that names a channel the settings cannot send to: one error line each, at load.
+    Not when no channel is configured at all: everything goes to the console then."""
+    if destinations.nothing_configured:
+        return
+    notify = {rule.id: rule.notify for rule in book.rules.values()}
+    for gap in undeliverable(notify, destinations):
+        log_event(
+            log,
+            logging.ERROR,
+            "channel_not_configured",
+            rule=gap.rule_id,
+            channel=gap.channel,
+            missing=gap.missing,
         )

@@ -25,6 +25,7 @@ from service.matching.compile import Matcher, compile_rules
 from service.matching.language import Expr
 from service.matching.rules import RuleSet, load_rules, load_rules_strict
 from service.matching.ruleset import Rule
+from service.notify.route import Destinations, undeliverable
 from service.sources.declared import FeedSpec, load_feeds
 from service.store.baselines import StoredBaseline
 
@@ -131,6 +132,17 @@ def rule_warnings(ruleset: RuleSet) -> list[Problem]:
     ]
 
 
+def routing_problems(ruleset: RuleSet, destinations: Destinations) -> list[Problem]:
+    """``file:line: notify: slack:hyundai: no webhook named 'hyundai' in ...`` for each channel a
+    rule names that the settings cannot send to."""
+    notify = {rule.id: rule.notify for rule in ruleset.rules}
+    return [
+        Problem(origin.file, origin.line, f"notify: {gap.channel}: {gap.missing}")
+        for gap in undeliverable(notify, destinations)
+        for origin in [ruleset.origin(gap.rule_id)]
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class CheckReport:
     problems: list[Problem]
@@ -142,8 +154,12 @@ class CheckReport:
     baselines: int
 
 
-def check_rules_dir(rules_dir: Path) -> CheckReport:
-    """Every problem in feeds, baselines and rules at once, each reported once, and every warning."""
+def check_rules_dir(rules_dir: Path, *, destinations: Destinations | None = None) -> CheckReport:
+    """Every problem in feeds, baselines and rules at once, each reported once, and every warning.
+
+    With ``destinations`` (the configured channels), a channel a rule names that cannot be sent
+    to is a problem — or a warning when no channel is configured at all (a laptop trying rules,
+    where everything goes to the console)."""
     declared = load_feeds(rules_dir)
     directory = rules_dir / BASELINES_DIR
     baseline_set = load_baselines(directory) if directory.is_dir() else None
@@ -154,11 +170,18 @@ def check_rules_dir(rules_dir: Path) -> CheckReport:
         known_tags={t for f in declared.feeds for t in f.tags},
         known_baselines={b.id for b in known},
     )
+    routing = routing_problems(ruleset, destinations) if destinations is not None else []
+    routing_warns = destinations is not None and destinations.nothing_configured
     found = [*declared.problems, *(baseline_set.problems if baseline_set else []), *ruleset.problems]
+    found += [] if routing_warns else routing
     unique = sorted(set(found), key=lambda p: (p.file, p.line, p.message))
     return CheckReport(
         unique,
-        [*(baseline_set.warnings if baseline_set else []), *rule_warnings(ruleset)],  # drafts, TODOs
+        [
+            *(baseline_set.warnings if baseline_set else []),  # drafts, TODOs
+            *rule_warnings(ruleset),
+            *(routing if routing_warns else []),
+        ],
         len(declared.feeds),
         len(ruleset.rules),
         len(ruleset.aliases),

@@ -73,7 +73,9 @@ async def open_runtime(
             destinations=notifiers,
             rulebook=rules.get,
         )
-        reloader = Reloader(engine=engine, rules_dir=settings.rules_dir, rules=rules, clock=utcnow)
+        reloader = Reloader(
+            engine=engine, rules_dir=settings.rules_dir, rules=rules, clock=utcnow, destinations=notifiers
+        )
         if load_rules:
             reloader.load()
         worker = OutboxWorker(

@@ -7,6 +7,8 @@ from typing import Annotated, Any
 import typer
 
 from service.cli.common import JsonFlag, engine_for, guarded, print_json, settings
+from service.notify.channels import Notifiers
+from service.notify.route import undeliverable
 from service.store.alerts import STATUSES, list_alerts
 from service.store.outbox import list_deliveries
 from service.views import alert_json, delivery_json
@@ -64,12 +66,19 @@ def alerts_show(
     """One alert in full: why it fired or was suppressed, the evidence, and where it was sent."""
 
     def action() -> dict[str, Any] | None:
-        with engine_for(settings()) as engine, engine.connect() as conn:
+        loaded = settings()
+        with engine_for(loaded) as engine, engine.connect() as conn:
             found = list_alerts(conn, alert_id=alert_id)
             if not found:
                 return None
             sent = [delivery_json(d) for d in list_deliveries(conn, alert_id=alert_id)]
-            return alert_json(found[0]) | {"deliveries": sent}
+        alert = found[0]
+        destinations = Notifiers.from_settings(loaded)
+        unroutable = [
+            {"channel": gap.channel, "missing": gap.missing}
+            for gap in undeliverable({alert.rule_id: alert.notify}, destinations)
+        ]
+        return alert_json(alert) | {"deliveries": sent, "not_configured": unroutable}
 
     alert = guarded(action)
     if alert is None:
@@ -96,5 +105,7 @@ def alerts_show(
     for d in alert["deliveries"]:
         error = f", last error: {d['last_error']}" if d["last_error"] else ""
         typer.echo(f"sent to {d['channel']}: {d['state']} after {d['attempts']} attempts{error}")
-    if not alert["deliveries"]:
+    for gap in alert["not_configured"]:
+        typer.echo(f"could not go to {gap['channel']}: {gap['missing']}")
+    if not alert["deliveries"] and not alert["not_configured"]:
         typer.echo(f"not sent at once: {NOT_SENT_BECAUSE.get(alert['status'], 'routed to the digest only')}")

@@ -15,11 +15,12 @@ from service.alerts.assess import Assessment, assess
 from service.alerts.snippet import marked
 from service.cli.common import JsonFlag, RulesDir, engine_for, guarded, print_json, settings
 from service.config import Settings
-from service.errors import RivalwatchError
+from service.errors import ConfigError, RivalwatchError
 from service.matching.compile import Matcher, compile_rules
 from service.matching.language import describe, positive_terms
 from service.matching.rules import rules_json_schema
 from service.matching.ruleset import Rule
+from service.notify.channels import Notifiers
 from service.rulebook import RuleBook, check_rules_dir, load_rulebook
 from service.sources.article import Article, TextLimits, documents_to_texts, item_as_polled
 from service.sources.fetch import Fetcher
@@ -37,9 +38,17 @@ def validate(
     rules_dir_option: RulesDir = None,
 ) -> None:
     """Check feeds, rules and baselines; print every problem as file:line: message (exit 1 if any),
-    then every warning as file:line: warning: message (likely mistakes; they do not fail the check)."""
-    rules_dir = directory or rules_dir_option or guarded(settings).rules_dir
-    report = check_rules_dir(rules_dir)
+    then every warning as file:line: warning: message (likely mistakes; they do not fail the check).
+    A channel a rule names that the current settings cannot send to is a problem (a warning when no
+    channel is configured at all)."""
+    try:
+        loaded: Settings | None = settings(rules_dir_option)
+    except ConfigError as exc:
+        loaded = None  # the rules can still be checked; routing cannot
+        typer.echo(f"settings not loaded, channels not checked:\n{exc}", err=True)
+    rules_dir = directory or rules_dir_option or (loaded.rules_dir if loaded else guarded(settings).rules_dir)
+    destinations = Notifiers.from_settings(loaded) if loaded is not None else None
+    report = guarded(lambda: check_rules_dir(rules_dir, destinations=destinations))
     for problem in report.problems:
         typer.echo(str(problem))
     for warning in report.warnings:

@@ -76,9 +76,15 @@ class Notifiers:
         return not any(n.configured for n in self._by_kind.values())
 
     def usable(self, channel: str) -> bool:
+        return self.missing(channel) is None
+
+    def missing(self, channel: str) -> str | None:
+        """What the settings lack for ``channel`` to send (None: it can)."""
         kind, target = split_channel(channel)
         notifier = self._by_kind.get(kind)
-        return notifier is not None and notifier.usable(target)
+        if notifier is None:
+            return f"unknown channel kind {kind!r}"
+        return notifier.missing(target)
 
     def fingerprint(self, channel: str) -> str:
         """A hash of the settings ``channel`` sends with (see ``Notifier.settings_of``)."""

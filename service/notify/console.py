@@ -45,8 +45,8 @@ class ConsoleNotifier:
     def __init__(self, write: Callable[[str], None]) -> None:
         self._write = write
 
-    def usable(self, target: str) -> bool:
-        return not target
+    def missing(self, target: str) -> str | None:
+        return "the console takes no name: write console" if target else None
 
     def settings_of(self, target: str) -> tuple[object, ...]:
         return ()

@@ -43,8 +43,10 @@ class EmailNotifier(OneMessagePerStory):
     def configured(self) -> bool:
         return self._sender is not None
 
-    def usable(self, target: str) -> bool:
-        return self._sender is not None and (bool(target) or bool(self._recipients))
+    def missing(self, target: str) -> str | None:
+        if self._sender is None:
+            return "RIVALWATCH_SMTP_HOST is not set"
+        return None if target or self._recipients else "RIVALWATCH_ALERT_EMAIL_TO is empty"
 
     def settings_of(self, target: str) -> tuple[object, ...]:
         return (*self._smtp_settings, target or self._recipients)
@@ -81,8 +83,12 @@ class DigestNotifier(OneMessagePerStory):
     def configured(self) -> bool:
         return self._sender is not None and bool(self._recipients)
 
-    def usable(self, target: str) -> bool:
-        return not target and self.configured
+    def missing(self, target: str) -> str | None:
+        if target:
+            return "the digest takes no name: write digest"
+        if self._sender is None:
+            return "RIVALWATCH_SMTP_HOST is not set"
+        return None if self._recipients else "RIVALWATCH_DIGEST_TO is empty"
 
     def settings_of(self, target: str) -> tuple[object, ...]:
         return (*self._smtp_settings, self._recipients)

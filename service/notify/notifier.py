@@ -43,8 +43,9 @@ class Notifier(Protocol):
         """Whether the settings give this kind any destination at all."""
         ...
 
-    def usable(self, target: str) -> bool:
-        """Whether the settings let the channel ``<kind>:<target>`` send."""
+    def missing(self, target: str) -> str | None:
+        """What the settings lack for the channel ``<kind>:<target>`` to send, in words that name
+        the setting ("no webhook named 'hyundai' in RIVALWATCH_SLACK_WEBHOOKS"); None: it can."""
         ...
 
     def settings_of(self, target: str) -> tuple[object, ...]:

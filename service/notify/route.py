@@ -10,7 +10,7 @@ reaches the digest when there is one. Summary channels (the digest) get no messa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -26,6 +26,8 @@ class Destinations(Protocol):
 
     def usable(self, channel: str) -> bool: ...
 
+    def missing(self, channel: str) -> str | None: ...
+
     def immediate(self, channel: str) -> bool: ...
 
 
@@ -33,6 +35,26 @@ class Destinations(Protocol):
 class Route:
     immediate: tuple[str, ...]  # channels that get a message now (via the outbox)
     skipped: tuple[str, ...] = ()  # named by the rule but not configured
+
+
+@dataclass(frozen=True, slots=True)
+class Undeliverable:
+    rule_id: str
+    channel: str
+    missing: str  # what the settings lack, naming the setting
+
+
+def undeliverable(
+    notify_by_rule: Mapping[str, Sequence[str] | None], destinations: Destinations
+) -> list[Undeliverable]:
+    """Every channel a rule names that the settings cannot send to: its alerts would wait in
+    vain (or, with no channel configured at all, go to the console instead)."""
+    return [
+        Undeliverable(rule_id, channel, reason)
+        for rule_id, notify in notify_by_rule.items()
+        for channel in dict.fromkeys(notify or ())
+        if (reason := destinations.missing(channel)) is not None
+    ]
 
 
 def route(notify: Sequence[str] | None, destinations: Destinations) -> Route:

@@ -37,8 +37,12 @@ class SlackNotifier:
     def configured(self) -> bool:
         return self._default is not None or bool(self._named)
 
-    def usable(self, target: str) -> bool:
-        return target in self._named if target else self._default is not None
+    def missing(self, target: str) -> str | None:
+        if target:
+            return (
+                None if target in self._named else f"no webhook named {target!r} in RIVALWATCH_SLACK_WEBHOOKS"
+            )
+        return None if self._default is not None else "RIVALWATCH_SLACK_WEBHOOK_URL is not set"
 
     def settings_of(self, target: str) -> tuple[object, ...]:
         return (self._named.get(target) if target else self._default,)

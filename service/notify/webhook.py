@@ -33,8 +33,10 @@ class JsonWebhookNotifier(OneMessagePerStory):
     def configured(self) -> bool:
         return bool(self._urls)
 
-    def usable(self, target: str) -> bool:
-        return target in self._urls
+    def missing(self, target: str) -> str | None:
+        if not target:
+            return "a webhook channel needs a name: webhook:NAME"
+        return None if target in self._urls else f"no URL named {target!r} in RIVALWATCH_WEBHOOKS"
 
     def settings_of(self, target: str) -> tuple[object, ...]:
         return (self._urls.get(target),)

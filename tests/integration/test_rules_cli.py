@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tests.support.httpserver import LoopbackHTTPServer
 from tests.support.processes import rivalwatch, service_env
+from tests.support.service import rss_items, write_feeds
 
 XPENG_RULE = """\
 # yaml-language-server: $schema=rules.schema.json
@@ -112,3 +114,52 @@ def test_rules_test_takes_the_rules_directory_it_is_given(tmp_path: Path) -> Non
     assert "xpeng" in done.stdout and "unknown or disabled rules" not in done.stderr
     validated = rivalwatch("rules", "validate", "--rules-dir", str(rules), env=elsewhere)
     assert validated.returncode == 0 and validated.stdout.startswith("ok: 0 feeds, 1 rules")
+
+
+HYUNDAI_RULE = """\
+rules:
+  - id: hyundai
+    name: Hyundai
+    match: Hyundai
+    notify: [slack:hyundai, digest]
+"""
+
+
+def test_validate_says_which_channel_a_rule_names_has_no_settings(tmp_path: Path) -> None:
+    rules = rules_dir(tmp_path, HYUNDAI_RULE)
+    env = env_for(tmp_path, rules) | {"RIVALWATCH_SLACK_WEBHOOK_URL": "http://127.0.0.1:9/hook"}
+    done = rivalwatch("rules", "validate", env=env)
+    assert done.returncode == 1
+    missing = "no webhook named 'hyundai' in RIVALWATCH_SLACK_WEBHOOKS"
+    assert f"{rules / 'x.yaml'}:2: notify: slack:hyundai: {missing}" in done.stdout
+    assert "notify: digest: RIVALWATCH_SMTP_HOST is not set" in done.stdout
+
+
+def test_with_no_channel_configured_an_unknown_target_is_only_a_warning(tmp_path: Path) -> None:
+    rules = rules_dir(tmp_path, HYUNDAI_RULE)
+    done = rivalwatch("rules", "validate", env=env_for(tmp_path, rules))
+    assert done.returncode == 0, done.stdout
+    assert "warning: notify: slack:hyundai: no webhook named 'hyundai'" in done.stdout
+
+
+def test_an_alert_whose_channel_is_not_configured_says_where_it_could_not_go(
+    tmp_path: Path, db_url: str
+) -> None:
+    with LoopbackHTTPServer() as feed:
+        feed.route(
+            "/f.xml", body=rss_items(("Hyundai opens a plant in Indonesia", "https://news.example/h1", ""))
+        )
+        rules = rules_dir(tmp_path, HYUNDAI_RULE)
+        write_feeds(rules, [("wire", feed.url("/f.xml"))], file="feeds.yaml")
+        env = service_env(db_url, rules, RIVALWATCH_SLACK_WEBHOOK_URL="http://127.0.0.1:9/hook")
+        assert rivalwatch("db", "upgrade", env=env).returncode == 0
+        polled = rivalwatch("poll", "--once", env=env)
+    assert polled.returncode == 0, polled.stderr
+    assert "channel_not_configured" in polled.stderr and "slack:hyundai" in polled.stderr
+    (alert,) = json.loads(rivalwatch("alerts", "list", "--json", env=env).stdout)
+    shown = rivalwatch("alerts", "show", str(alert["id"]), env=env)
+    assert (
+        "could not go to slack:hyundai: no webhook named 'hyundai' in RIVALWATCH_SLACK_WEBHOOKS"
+        in shown.stdout
+    )
+    assert "could not go to digest: RIVALWATCH_SMTP_HOST is not set" in shown.stdout
