@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -11,7 +12,7 @@ from service.cli.common import JsonFlag, RulesDir, engine_for, guarded, print_js
 from service.pipeline import PollOutcome
 from service.runtime import poll_once, run_service
 from service.store import db
-from service.store.feeds import list_health
+from service.store.feeds import Removal, list_health, remove_feed
 from service.views import feed_json, outcome_json
 
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
@@ -115,6 +116,38 @@ def feeds_list(as_json: JsonFlag = False) -> None:
             f"{r['name']:<{width}}  {r['status']:<8}  {r['items']:>6} items  "
             f"next {r['next_poll_at'] or '-'}{error}"
         )
+
+
+@feeds_app.command("remove")
+def feeds_remove(
+    name: Annotated[str, typer.Argument(help="The feed's name, as `feeds list` shows it.")],
+    keep_items: Annotated[
+        bool, typer.Option("--keep-items", help="Keep its stored items; only take it off the list.")
+    ] = False,
+) -> None:
+    """Remove a feed that is no longer declared in the rules directory (and, unless --keep-items,
+    its stored items; alerts keep their title, link and status)."""
+
+    def action() -> Removal:
+        with engine_for(settings()) as engine:
+            now = datetime.now(UTC)
+            return db.run_transaction(
+                engine, lambda conn: remove_feed(conn, name, keep_items=keep_items, now=now)
+            )
+
+    removal = guarded(action)
+    if not removal.found:
+        typer.echo(f"no feed named {name!r} (see `rivalwatch feeds list`)", err=True)
+        raise typer.Exit(1)
+    if removal.declared:
+        typer.echo(
+            f"feed {name!r} is still declared in the rules directory: remove it from the files first "
+            "(or set `enabled: false` to stop polling it)",
+            err=True,
+        )
+        raise typer.Exit(2)
+    kept = "its items kept" if keep_items else f"{removal.items_deleted} stored items deleted"
+    typer.echo(f"removed feed {name!r}: {kept}")
 
 
 def run(rules_dir: RulesDir = None) -> None:

@@ -77,6 +77,7 @@ def sync_declared(conn: Connection, declared: Sequence[DeclaredFeed], *, now: da
             "enabled": spec.enabled,
             "max_age_s": spec.max_age_s,
             "declared": True,
+            "removed_at": None,  # declared again after `feeds remove --keep-items`: back on the list
         }
         if row is None:
             conn.execute(
@@ -107,6 +108,30 @@ def sync_declared(conn: Connection, declared: Sequence[DeclaredFeed], *, now: da
     if removed:
         conn.execute(sa.update(feeds).where(feeds.c.name.in_(removed)).values(declared=False, updated_at=now))
     return SyncReport(tuple(added), tuple(changed), tuple(removed))
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    found: bool
+    declared: bool = False  # still declared in the files: refused
+    items_deleted: int = 0
+
+
+def remove_feed(conn: Connection, name: str, *, keep_items: bool, now: datetime) -> Removal:
+    """Take a feed that is no longer declared off the list: with its items (alerts keep their
+    title, link and status), or, with ``keep_items``, hidden and its items kept."""
+    row = conn.execute(sa.select(feeds.c.id, feeds.c.declared).where(feeds.c.name == name)).first()
+    if row is None:
+        return Removal(found=False)
+    if row.declared:
+        return Removal(found=True, declared=True)
+    if keep_items:
+        conn.execute(sa.update(feeds).where(feeds.c.id == row.id).values(removed_at=now, updated_at=now))
+        return Removal(found=True)
+    count = sa.select(sa.func.count()).select_from(items).where(items.c.feed_id == row.id)
+    deleted = int(conn.execute(count).scalar_one())
+    conn.execute(sa.delete(feeds).where(feeds.c.id == row.id))  # its items go with it (ON DELETE CASCADE)
+    return Removal(found=True, items_deleted=deleted)
 
 
 def ids_by_name(conn: Connection) -> dict[str, int]:
@@ -302,6 +327,7 @@ def list_health(conn: Connection) -> list[FeedHealth]:
     query = (
         sa.select(feeds, sa.func.coalesce(counts.c.n, 0).label("n_items"))
         .outerjoin(counts, counts.c.feed_id == feeds.c.id)
+        .where(feeds.c.removed_at.is_(None))
         .order_by(feeds.c.name)
     )
     out = []

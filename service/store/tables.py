@@ -59,6 +59,7 @@ feeds = sa.Table(
     sa.Column("max_age_s", sa.Integer, nullable=True),  # None: the service's default
     sa.Column("declared", sa.Boolean, nullable=False, default=True),
     sa.Column("gone_at", UTCDateTime, nullable=True),
+    sa.Column("removed_at", UTCDateTime, nullable=True),  # `feeds remove --keep-items`: off the list
     sa.Column("etag", sa.Text, nullable=True),
     sa.Column("last_modified", sa.Text, nullable=True),
     sa.Column("last_status", sa.Integer, nullable=True),
