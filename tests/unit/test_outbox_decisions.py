@@ -47,8 +47,8 @@ class FakeNotifier:
         self.outcomes = list(outcomes)
         self.sent: list[list[int]] = []
 
-    def usable(self, target: str) -> bool:
-        return True
+    def missing(self, target: str) -> str | None:
+        return None
 
     def settings_of(self, target: str) -> tuple[object, ...]:
         return ()
