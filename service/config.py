@@ -24,7 +24,7 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from service.durations import parse_duration_s
+from service.durations import seconds_from
 from service.errors import ConfigError, Problem
 
 DEFAULT_DATABASE_URL = "sqlite:///data/rivalwatch.db"
@@ -143,10 +143,7 @@ class Settings(BaseSettings):
     @field_validator("max_item_age", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> int:
-        seconds = parse_duration_s(value) if isinstance(value, str) else value
-        if not isinstance(seconds, int) or isinstance(seconds, bool) or seconds < 0:
-            raise ValueError("must be a duration such as '3d' or '12h', or 0 for no limit")
-        return seconds
+        return seconds_from(value, expected="a duration such as '3d' or '12h', or 0 for no limit")
 
     @field_validator("timezone")
     @classmethod

@@ -23,6 +23,15 @@ def parse_duration_s(text: str) -> int:
     return days * 86400 + hours * 3600 + minutes * 60 + seconds
 
 
+def seconds_from(value: object, *, expected: str) -> int:
+    """Seconds from a setting or YAML value: a duration string or a whole number of seconds
+    (``expected`` says what to write instead, in the error)."""
+    seconds = parse_duration_s(value) if isinstance(value, str) else value
+    if not isinstance(seconds, int) or isinstance(seconds, bool) or seconds < 0:
+        raise ValueError(f"must be {expected}")
+    return seconds
+
+
 def human_duration(seconds: int) -> str:
     """``259200`` → ``3d``; the largest unit that divides it exactly."""
     for unit, size in _UNITS_S:

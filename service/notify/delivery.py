@@ -71,7 +71,7 @@ class Delivery:
             return await self._worker.run_once()
 
     def digest_if_due(self) -> DigestDraft | None:
-        if not self._worker.notifiers.usable("digest"):
+        if self._worker.notifiers.missing("digest") is not None:
             return None
         now = self._clock()
         period = scheduled_period(self._settings, now=now)

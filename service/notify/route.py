@@ -24,8 +24,6 @@ class Destinations(Protocol):
     @property
     def nothing_configured(self) -> bool: ...
 
-    def usable(self, channel: str) -> bool: ...
-
     def missing(self, channel: str) -> str | None: ...
 
     def immediate(self, channel: str) -> bool: ...
@@ -64,7 +62,7 @@ def route(notify: Sequence[str] | None, destinations: Destinations) -> Route:
     immediate: list[str] = []
     skipped: list[str] = []
     for channel in notify if notify is not None else DEFAULT_CHANNELS:
-        if not destinations.usable(channel):
+        if destinations.missing(channel) is not None:
             if named:
                 skipped.append(channel)
         elif destinations.immediate(channel):

@@ -44,7 +44,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationError, field_validator
 
-from service.durations import parse_duration_s
+from service.durations import seconds_from
 from service.errors import ConfigError, Problem, SchemeError
 from service.sources.guard import validate_feed_url
 from service.yamlfile import LoadedYaml, load_yaml, problems_from_validation, yaml_files
@@ -112,12 +112,7 @@ class FeedSpec(BaseModel):
     def _valid_interval(cls, value: Any) -> int | None:
         if value is None:
             return None
-        if isinstance(value, str):
-            seconds = parse_duration_s(value)
-        elif isinstance(value, int) and not isinstance(value, bool):
-            seconds = value
-        else:
-            raise ValueError("must be a number of seconds or a duration such as '15m'")
+        seconds = seconds_from(value, expected="a number of seconds or a duration such as '15m'")
         if not MIN_INTERVAL_S <= seconds <= MAX_INTERVAL_S:
             raise ValueError(f"must be between 1m and 24h (got {seconds}s)")
         return seconds
@@ -127,11 +122,7 @@ class FeedSpec(BaseModel):
     def _valid_max_age(cls, value: Any) -> int | None:
         if value is None:
             return None
-        if isinstance(value, str):
-            return parse_duration_s(value)
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-            return value
-        raise ValueError("must be a duration such as '12h' or '7d', or 0 for no limit")
+        return seconds_from(value, expected="a duration such as '12h' or '7d', or 0 for no limit")
 
     @field_validator("tags")
     @classmethod
