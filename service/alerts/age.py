@@ -25,6 +25,17 @@ def too_old_reason(published_at: datetime | None, *, now: datetime, max_age_s: i
     return f"held back: published {published_at:%Y-%m-%d %H:%M} UTC, older than {human_duration(max_age_s)}"
 
 
+def held_back(
+    status: str, reason: str, *, published_at: datetime | None, now: datetime, max_age_s: int | None
+) -> tuple[str, str]:
+    """A verdict's status and reason once the age limit is applied: only an alert that would go
+    out (``pending``) is held back as ``stale``; a restatement stays what it was."""
+    too_old = too_old_reason(published_at, now=now, max_age_s=max_age_s)
+    if status != "pending" or too_old is None:
+        return status, reason
+    return STALE, f"{too_old}; {reason}"
+
+
 def effective_max_age_s(feed_max_age_s: int | None, default_s: int) -> int | None:
     """The limit for a feed: its own when it sets one, else the default; None when off (0)."""
     limit = feed_max_age_s if feed_max_age_s is not None else default_s

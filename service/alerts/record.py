@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from service.alerts.age import STALE, too_old_reason
+from service.alerts.age import STALE, held_back
 from service.alerts.assess import Assessment, assess
 from service.alerts.model import Alert, NewAlert
 from service.alerts.volume import check_volume, window_bucket
@@ -35,6 +35,7 @@ class FeedRef:
     name: str
     tags: tuple[str, ...]
     max_age_s: int | None = None  # items older than this when first seen do not alert (None: no limit)
+    ages_from: datetime | None = None  # the moment ages count from (None: when the item is stored)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,11 +129,13 @@ def keyword_alert(
 ) -> NewAlert:
     verdict = found.verdict
     assert verdict is not None
-    status: str = verdict.status
-    reason = verdict.reason
-    too_old = too_old_reason(item.published_at, now=now, max_age_s=feed.max_age_s)
-    if status == "pending" and too_old is not None:
-        status, reason = STALE, f"{too_old}; {reason}"
+    status, reason = held_back(
+        verdict.status,
+        verdict.reason,
+        published_at=item.published_at,
+        now=feed.ages_from or now,
+        max_age_s=feed.max_age_s,
+    )
     alert = _raised(
         found.rule,
         book=book,

@@ -13,11 +13,30 @@ from sqlalchemy.engine import Engine
 
 from service import logs
 from service.config import Settings, load_settings
+from service.durations import parse_duration_s
 from service.errors import ConfigError, DatabaseError, RivalwatchError
 from service.runtime import open_engine
 
 T = TypeVar("T")
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+def _max_age(text: str) -> int | None:
+    try:
+        return parse_duration_s(text) or None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+MaxAge = Annotated[
+    int | None,
+    typer.Option(
+        "--max-age",
+        parser=_max_age,
+        metavar="DURATION",
+        help="Hold back items already older than this (e.g. 3d) as the service does; default: no age limit.",
+    ),
+]
 RulesDir = Annotated[
     Path | None, typer.Option("--rules-dir", help="Rules directory (default: RIVALWATCH_RULES_DIR).")
 ]

@@ -11,9 +11,10 @@ from typing import Annotated, Any
 
 import typer
 
+from service.alerts.age import STALE, held_back
 from service.alerts.assess import Assessment, assess
 from service.alerts.snippet import marked
-from service.cli.common import JsonFlag, RulesDir, engine_for, guarded, print_json, settings
+from service.cli.common import JsonFlag, MaxAge, RulesDir, engine_for, guarded, print_json, settings
 from service.config import Settings
 from service.errors import ConfigError, RivalwatchError
 from service.matching.compile import Matcher, compile_rules
@@ -80,12 +81,14 @@ def test(
     file: Annotated[Path | None, typer.Option("--file", help="A feed, HTML page or text file.")] = None,
     url: Annotated[str | None, typer.Option("--url", help="A feed or article URL to fetch.")] = None,
     item: Annotated[int | None, typer.Option("--item", help="A stored item id.")] = None,
+    max_age: MaxAge = None,
     rules_dir: RulesDir = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Dry-run rules on text, a file, a URL or a stored item: each rule's expression written out in
     full; per item, what matched (novelty, changed figures) and, for each rule that did not, which
-    of its terms the item holds and which it lacks."""
+    of its terms the item holds and which it lacks. With --max-age, an item already older than
+    that now is held back, as the service holds back a new feed's back catalogue."""
     sources = [x for x in (text, file, url, item) if x is not None]
     if (title is None and len(sources) != 1) or (title is not None and sources not in ([], [text])):
         typer.echo("give one of --text, --file, --url, --item, or --title with an optional --text", err=True)
@@ -97,15 +100,22 @@ def test(
         articles = [item_as_polled(title=title, body=text or "", limits=_limits(loaded))]
     else:
         articles = guarded(lambda: _articles(loaded, text=text, file=file, url=url, item=item))
+    now = datetime.now(UTC)
     results = [(a, assess(book, title=a.title, text=a.text, only=only)) for a in articles]
+    judged = [
+        [_judged(x, published_at=article.published_at, now=now, max_age_s=max_age) for x in found]
+        for article, found in results
+    ]
     probes = {rule_id: _TermProbe.of(book.rules[rule_id]) for rule_id in only}
     if as_json:
-        print_json([_article_json(a, found, probes) for a, found in results])
+        print_json(
+            [_article_json(a, found, j, probes) for (a, found), j in zip(results, judged, strict=True)]
+        )
         return
     for rule_id, probe in probes.items():
         typer.echo(f"rule {rule_id}: {probe.expression}")
-    for article, found in results:
-        _print_assessments(article, found)
+    for (article, found), judgements in zip(results, judged, strict=True):
+        _print_assessments(article, found, judgements)
         for rule_id, presence in _unmatched(article, found, probes).items():
             found_terms = ", ".join(presence["found"]) or "none"
             missing_terms = ", ".join(presence["missing"]) or "none"
@@ -142,11 +152,26 @@ def _unmatched(
     return {rule_id: p.presence(article) for rule_id, p in probes.items() if rule_id not in matched}
 
 
-def _article_json(article: Article, found: list[Assessment], probes: dict[str, _TermProbe]) -> dict[str, Any]:
+def _judged(
+    found: Assessment, *, published_at: datetime | None, now: datetime, max_age_s: int | None
+) -> dict[str, Any]:
+    """An assessment as JSON, held back as ``stale`` when ``--max-age`` says the item is too old."""
+    data = assessment_json(found)
+    if data["status"] is not None:
+        data["status"], data["reason"] = held_back(
+            data["status"], data["reason"], published_at=published_at, now=now, max_age_s=max_age_s
+        )
+    return data
+
+
+def _article_json(
+    article: Article, found: list[Assessment], judged: list[dict[str, Any]], probes: dict[str, _TermProbe]
+) -> dict[str, Any]:
     return {
         "title": article.title,
         "url": article.url,
-        "matches": [{**assessment_json(a), "expression": probes[a.rule.id].expression} for a in found],
+        "published_at": article.published_at,
+        "matches": [{**data, "expression": probes[data["rule"]].expression} for data in judged],
         "unmatched": [
             {"rule": rule_id, "expression": probes[rule_id].expression, **presence}
             for rule_id, presence in _unmatched(article, found, probes).items()
@@ -182,7 +207,7 @@ def _articles(
         rows = recent_items(conn, item_id=item)
     if not rows:
         raise RivalwatchError(f"no stored item {item}")
-    return [Article(title=r.title, text=r.text, url=r.url) for r in rows]
+    return [Article(title=r.title, text=r.text, url=r.url, published_at=r.published_at) for r in rows]
 
 
 def _limits(loaded: Settings) -> TextLimits:
@@ -195,12 +220,12 @@ async def _fetch(loaded: Settings, url: str) -> bytes:
         return (await fetcher.fetch(url)).body
 
 
-def _print_assessments(article: Article, found: list[Assessment]) -> None:
-    typer.echo(f"== {article.title}" + (f"  <{article.url}>" if article.url else ""))
+def _print_assessments(article: Article, found: list[Assessment], judged: list[dict[str, Any]]) -> None:
+    published = f"  published {article.published_at:%Y-%m-%d %H:%M} UTC" if article.published_at else ""
+    typer.echo(f"== {article.title}" + (f"  <{article.url}>" if article.url else "") + published)
     if not found:
         typer.echo("   no rule matched")
-    for a in found:
-        data = assessment_json(a)
+    for a, data in zip(found, judged, strict=True):
         if not a.about_subject:
             typer.echo(f"   {a.rule.id}: not raised, not about its subject: {data['subject']}")
             typer.echo(f"      terms: {', '.join(data['matched'])}")
@@ -225,10 +250,12 @@ def backtest(
     days: Annotated[
         int, typer.Option("--days", min=1, help="Stored items first seen in the last N days.")
     ] = 7,
+    max_age: MaxAge = None,
     rules_dir: RulesDir = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Replay a rule over stored items: what would have alerted, what would have been suppressed."""
+    """Replay a rule over stored items: what would have alerted, what would have been suppressed.
+    With --max-age, an item already older than that when it was first seen is held back."""
     loaded = guarded(lambda: settings(rules_dir))
     now = datetime.now(UTC)
     book = guarded(lambda: load_rulebook(loaded.rules_dir, now=now))
@@ -252,7 +279,8 @@ def backtest(
                 "feed": row.feed_name,
                 "title": row.title,
                 "url": row.url,
-                **assessment_json(a),
+                "published_at": row.published_at,
+                **_judged(a, published_at=row.published_at, now=row.first_seen_at, max_age_s=max_age),
             }
     passing = [m for story, m in mentioned.items() if story not in outcomes]
     results = list(outcomes.values()) + passing
@@ -261,13 +289,15 @@ def backtest(
         return
     alerted = [r for r in results if r["status"] == "pending"]
     suppressed = [r for r in results if r["status"] == "suppressed"]
+    stale = [r for r in results if r["status"] == STALE]
+    held = f", {len(stale)} held back as too old" if max_age else ""
     typer.echo(
-        f"{rule_id} over {days} days: {len(alerted)} would alert, {len(suppressed)} suppressed as known, "
-        f"{len(passing)} not raised (subject only mentioned)"
+        f"{rule_id} over {days} days: {len(alerted)} would alert, "
+        f"{len(suppressed)} suppressed as known{held}, {len(passing)} not raised (subject only mentioned)"
     )
-    for r in alerted + suppressed + passing:
+    for r in alerted + suppressed + stale + passing:
         novelty = "-" if r["novelty"] is None else f"{r['novelty']:.2f}"
-        mark = {"pending": "ALERT", "suppressed": "quiet"}.get(r["status"], "aside")
+        mark = {"pending": "ALERT", "suppressed": "quiet", STALE: "old"}.get(r["status"], "aside")
         typer.echo(f"  {mark}  {novelty}  {r['title']}  ({r['feed']})")
 
 
@@ -285,15 +315,22 @@ def evaluate(
     min_recall: Annotated[
         float | None, typer.Option("--min-recall", min=0, max=1, help="Exit 1 if a theme is below.")
     ] = None,
+    max_age: MaxAge = None,
     rules_dir: RulesDir = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Precision and recall of the rules on labelled feed items, through the real pipeline."""
+    """Precision and recall of the rules on labelled feed items, through the real pipeline. With
+    --max-age, items older than that when their feed file was captured (its newest entry) are held
+    back, as if each feed had been added that day."""
     from service.evaluation import report
 
     loaded = guarded(lambda: settings(rules_dir))
     overrides = guarded(lambda: report.parse_overrides(rule_for or []))
-    outcome = guarded(lambda: report.evaluate(labels, feeds_dir=feeds, settings=loaded, overrides=overrides))
+    outcome = guarded(
+        lambda: report.evaluate(
+            labels, feeds_dir=feeds, settings=loaded, overrides=overrides, max_age_s=max_age
+        )
+    )
     if as_json:
         print_json(report.to_json(outcome))
     else:

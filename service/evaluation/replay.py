@@ -9,7 +9,8 @@ Three things differ from the service on purpose: a rule's ``feeds``/``tags`` sel
 ignored (the labelled documents are not declared feeds, and the rules are judged on their
 expressions); every entry of a document is read, however long (the service keeps the first
 ``RIVALWATCH_MAX_ENTRIES_PER_FEED``); and there is no age limit (labelled items carry their
-real, often old, dates).
+real, often old, dates) unless one is asked for, and then an item's age counts from when its
+document was captured (its newest entry's date), as if the feed had been added that day.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ class _LabelledFeed:
     interval_s: int | None = None
     tags: tuple[str, ...] = ()
     enabled: bool = True
-    max_age_s: int | None = None  # unused: a replay judges without the age limit
+    max_age_s: int | None = None  # unused: the replay's own limit goes with each document
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +82,15 @@ class Document:
     feed_file: str
     items: tuple[Item, ...]
 
+    @property
+    def captured_at(self) -> datetime | None:
+        """When the document was taken, as far as it tells: its newest entry's date."""
+        return max((i.published_at for i in self.items if i.published_at is not None), default=None)
 
-def replay(labels: Sequence[Label], *, feeds_dir: Path, settings: Settings) -> Replay:
+
+def replay(
+    labels: Sequence[Label], *, feeds_dir: Path, settings: Settings, max_age_s: int | None = None
+) -> Replay:
     now = datetime.now(UTC)
     settings = every_entry(settings)
     with tempfile.TemporaryDirectory(prefix="rivalwatch-eval-") as scratch:
@@ -91,7 +99,9 @@ def replay(labels: Sequence[Label], *, feeds_dir: Path, settings: Settings) -> R
             with _quiet("alembic"):  # a scratch schema: its migration steps are nobody's news
                 db.upgrade(engine)
             book = watching_every_feed(store_rulebook(engine, settings.rules_dir, now=now))
-            return _run(engine, book, labels, feeds_dir=feeds_dir, settings=settings, now=now)
+            return _run(
+                engine, book, labels, feeds_dir=feeds_dir, settings=settings, now=now, max_age_s=max_age_s
+            )
         finally:
             engine.dispose()
 
@@ -126,6 +136,7 @@ def _run(
     feeds_dir: Path,
     settings: Settings,
     now: datetime,
+    max_age_s: int | None,
 ) -> Replay:
     files = sorted({label.feed_file for label in labels})
     documents, unreadable = {}, []
@@ -140,7 +151,7 @@ def _run(
     window = timedelta(days=settings.story_window_days)
     stored = 0
     for feed_file, document in documents.items():
-        ref = FeedRef(feed_ids[feed_file], feed_file, ())
+        ref = FeedRef(feed_ids[feed_file], feed_file, (), max_age_s, ages_from=document.captured_at)
         batch = list(document.items)
 
         def work(conn: Connection, ref: FeedRef = ref, batch: list[Item] = batch) -> int:

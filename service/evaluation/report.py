@@ -42,12 +42,17 @@ def themes_of(labels: Sequence[Label]) -> list[str]:
 
 
 def evaluate(
-    labels_file: Path, *, feeds_dir: Path, settings: Settings, overrides: Mapping[str, str]
+    labels_file: Path,
+    *,
+    feeds_dir: Path,
+    settings: Settings,
+    overrides: Mapping[str, str],
+    max_age_s: int | None = None,
 ) -> Evaluation:
     if not feeds_dir.is_dir():
         raise RivalwatchError(f"feeds directory {feeds_dir} does not exist")
     labels = load_labels(labels_file)
-    ran = replay(labels, feeds_dir=feeds_dir, settings=settings)
+    ran = replay(labels, feeds_dir=feeds_dir, settings=settings, max_age_s=max_age_s)
     mapping, problems = theme_rules_for(themes_of(labels), ran.rule_ids, overrides)
     if problems:
         raise RivalwatchError("; ".join(problems))

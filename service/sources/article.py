@@ -10,6 +10,7 @@ rest the text; a single line is a title with no text, as a feed entry without a 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import trafilatura
 
@@ -28,7 +29,7 @@ class Article:
     title: str
     text: str
     url: str | None = None
-    published: str | None = None
+    published_at: datetime | None = None
 
 
 def extract_article(html: str, *, url: str | None = None) -> Article:
@@ -40,10 +41,20 @@ def extract_article(html: str, *, url: str | None = None) -> Article:
         raise BaselineError("no article text could be extracted from the page")
     meta = trafilatura.extract_metadata(html, default_url=url)
     title = clean_text(meta.title) if meta is not None and meta.title else ""
-    published = meta.date if meta is not None else None
     return Article(
-        title=title or clean_text(text.splitlines()[0]), text=clean_text(text), url=url, published=published
+        title=title or clean_text(text.splitlines()[0]),
+        text=clean_text(text),
+        url=url,
+        published_at=_page_date(meta.date if meta is not None else None),
     )
+
+
+def _page_date(text: str | None) -> datetime | None:
+    """trafilatura's ``YYYY-MM-DD`` as midnight UTC; None when absent or unreadable."""
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC) if text else None
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +75,11 @@ def item_as_polled(
     """A title and a body (HTML or text) as a poll would store them from a feed entry."""
     entry = RawEntry(guid=None, link=url, title=title, summary=body, published=None, base_url=None)
     item = _normalised(entry, url=url, limits=limits)
-    return Article(title=item.title, text=item.text, url=item.url) if item else Article(title="", text="")
+    return _article(item) if item else Article(title="", text="")
+
+
+def _article(item: Item) -> Article:
+    return Article(title=item.title, text=item.text, url=item.url, published_at=item.published_at)
 
 
 def _normalised(entry: RawEntry, *, url: str | None, limits: TextLimits) -> Item | None:
@@ -85,7 +100,7 @@ def documents_to_texts(
     if feed is not None and feed.entries:
         # The same normalisation as a poll, so a dry run judges exactly what the service stores.
         items = (_normalised(e, url=url, limits=limits) for e in feed.entries)
-        return [Article(title=i.title, text=i.text, url=i.url) for i in items if i is not None]
+        return [_article(i) for i in items if i is not None]
     text = body.decode("utf-8", errors="replace")
     if "<" in text and ("<html" in text.lower() or "<p" in text.lower() or "<body" in text.lower()):
         return [extract_article(text, url=url)]

@@ -256,6 +256,7 @@ def recent_items(
             items.c.title,
             items.c.text,
             items.c.url,
+            items.c.published_at,
             items.c.first_seen_at,
             feeds.c.name.label("feed_name"),
             feeds.c.tags.label("feed_tags"),

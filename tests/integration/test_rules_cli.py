@@ -75,6 +75,7 @@ def test_rules_test_json_adds_the_expression_and_the_terms_found_and_missing(tmp
         {
             "title": MISSED,
             "url": None,
+            "published_at": None,
             "matches": [],
             "unmatched": [
                 {
