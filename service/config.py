@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     )
 
     database_url: str = DEFAULT_DATABASE_URL
+    sqlite_busy_timeout_s: float = Field(default=30.0, gt=0)  # how long a writer waits for the file lock
     rules_dir: Path = Path("rules")
     config_file: Path | None = None
 

@@ -38,6 +38,27 @@ CHANNEL_OLDEST_PENDING = Gauge(
 )
 CHANNEL_BROKEN = Gauge("rivalwatch_channel_broken", "1 while a channel refuses us (403/404/410)", ["channel"])
 
+DATABASE_UP = Gauge("rivalwatch_database_up", "1 while this process can use its database, 0 while it cannot")
+DATABASE_DOWN_SECONDS = Gauge(
+    "rivalwatch_database_unavailable_seconds", "Seconds since the database last worked; 0 while it does"
+)
+DATABASE_ABANDONED = Counter(
+    "rivalwatch_database_abandoned_total",
+    "Polls, rounds and ticks given up because the database was unavailable",
+    ["work"],
+)
+ROUND_SECONDS = Histogram(
+    "rivalwatch_round_duration_seconds",
+    "How long one round of a scheduled job took (poll: claim and start polls; deliver: digest and outbox)",
+    ["job"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120),
+)
+ROUND_OVERLAPS = Counter(
+    "rivalwatch_round_overlaps_total",
+    "Ticks that found the previous round still running (left to finish)",
+    ["job"],
+)
+
 
 def record_channel_gauges(channels: list[dict[str, Any]]) -> None:
     """Queue depth, oldest waiting message and broken state per channel, read at scrape time."""

@@ -15,6 +15,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
@@ -45,10 +46,11 @@ from service.store import db
 from service.store import feeds as feed_store
 from service.store import items as item_store
 from service.store.feeds import ClaimedFeed
+from service.store.watch import DatabaseWatch
 
 log = logging.getLogger(__name__)
 
-Outcome = Literal["new", "unchanged", "not_modified", "failed", "lease_lost"]
+Outcome = Literal["new", "unchanged", "not_modified", "failed", "lease_lost", "held_elsewhere"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,7 @@ class Poller:
     clock: Callable[[], datetime]
     rng: random.Random
     destinations: Destinations
+    watch: DatabaseWatch
     rulebook: Callable[[], RuleBook | None] = lambda: None
 
     @property
@@ -136,6 +139,22 @@ class Poller:
 
     async def _poll(self, feed: ClaimedFeed) -> PollOutcome:
         try:
+            outcome = await self._fetch_and_store(feed)
+        except SQLAlchemyError as exc:
+            # Disk full, read-only file, database gone: nothing of this poll was written (one
+            # transaction). The lease is left to expire, so the feed is retried once it recovers.
+            # Trouble with the database is told once, by the watch; any other error is a bug.
+            trouble = self.watch.failed(exc, work="poll")
+            if trouble is None:
+                log.exception("feed_store_failed", extra={"rw_fields": {"feed": feed.name}})
+            await asyncio.to_thread(self._give_back, feed)
+            why = trouble.message if trouble else str(getattr(exc, "orig", None) or exc)
+            return PollOutcome(feed.name, "failed", error=f"database error: {why}")
+        self.watch.worked(wrote=True)
+        return outcome
+
+    async def _fetch_and_store(self, feed: ClaimedFeed) -> PollOutcome:
+        try:
             fetched = await self.fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
             metrics.FEED_BYTES.labels(feed.name).inc(fetched.bytes_read)
             if fetched.not_modified:
@@ -149,12 +168,8 @@ class Poller:
             return await asyncio.to_thread(self._ingest, feed, fetched, parsed)
         except (FetchError, ParseError) as exc:
             return await asyncio.to_thread(self._record_failure, feed, exc)
-        except SQLAlchemyError as exc:
-            # Disk full, read-only file, database gone: nothing of this poll was written (one
-            # transaction). The lease is left to expire, so the feed is retried once it recovers.
-            error = f"database error: {getattr(exc, 'orig', None) or exc}"
-            log_event(log, logging.ERROR, "feed_store_failed", feed=feed.name, error=error)
-            return PollOutcome(feed.name, "failed", error=error)
+        except SQLAlchemyError:
+            raise
         except Exception as exc:
             # A bug, or input nothing above foresaw: record it on this feed (with backoff) so it
             # shows as failing, instead of silencing the feed behind an expiring lease.
@@ -322,6 +337,14 @@ class Poller:
         if feed.consecutive_failures:
             log_event(
                 log, logging.INFO, "feed_recovered", feed=feed.name, after_failures=feed.consecutive_failures
+            )
+
+    def _give_back(self, feed: ClaimedFeed) -> None:
+        """Release the lease of a poll the database refused, if it will take even that; else the
+        lease expires by itself."""
+        with suppress(SQLAlchemyError):
+            db.run_transaction(
+                self.engine, lambda conn: feed_store.release(conn, [feed.id], owner=self.owner), attempts=1
             )
 
     def _lease_lost(self, feed: ClaimedFeed) -> PollOutcome:

@@ -20,7 +20,6 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from service.errors import ConfigError
 from service.logs import log_event
@@ -124,14 +123,13 @@ class Reloader:
         return report
 
     def reload_if_changed(self) -> None:
-        """Apply the declarations if a file changed; never raises for bad files or a bad database."""
+        """Apply the declarations if a file changed; bad files are reported and the last good ones
+        kept. A database error propagates (the caller's watch tells it once) and, the signature
+        being unchanged, the files are applied at the next tick."""
         if rules_signature(self._rules_dir) == self._signature:
             return
         try:
             self.load()
-        except SQLAlchemyError as exc:
-            # Retried at the next tick (the signature is left unchanged); polling goes on.
-            log_event(log, logging.ERROR, "declarations_reload_failed", error=str(getattr(exc, "orig", exc)))
         except ConfigError as exc:
             self._signature = rules_signature(self._rules_dir)
             self._rules.reject(exc.problems, at=self._clock())

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from service.api.app import create_app
 from service.config import Settings
+from service.errors import DatabaseError
 from service.logs import log_event
 from service.notify.channels import Notifiers
 from service.notify.delivery import Delivery
@@ -27,6 +28,8 @@ from service.rulebook import ActiveRuleBook, RulesState
 from service.scheduler import Scheduler, make_owner_id
 from service.sources.fetch import Fetcher
 from service.store import db
+from service.store.trouble import explained
+from service.store.watch import DatabaseWatch
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +44,16 @@ class Runtime:
     poller: Poller
     scheduler: Scheduler
     delivery: Delivery
+    watch: DatabaseWatch
 
 
 def open_engine(settings: Settings) -> Engine:
     """An engine on a database whose schema matches this code (else SchemaOutdatedError)."""
-    engine = db.make_engine(settings.database_url, pool_size=max(5, settings.poll_concurrency // 2))
+    engine = db.make_engine(
+        settings.database_url,
+        pool_size=max(5, settings.poll_concurrency // 2),
+        busy_timeout_s=settings.sqlite_busy_timeout_s,
+    )
     db.ensure_schema_current(engine)
     return engine
 
@@ -59,6 +67,8 @@ async def open_runtime(
     engine = open_engine(settings)
     fetcher = Fetcher.from_settings(settings)
     notifiers = Notifiers.from_settings(settings)
+    watch = DatabaseWatch.of(engine)
+    watch.export()
     try:
         rules = ActiveRuleBook()
         owner = make_owner_id()
@@ -71,6 +81,7 @@ async def open_runtime(
             clock=utcnow,
             rng=rng,
             destinations=notifiers,
+            watch=watch,
             rulebook=rules.get,
         )
         reloader = Reloader(
@@ -79,12 +90,18 @@ async def open_runtime(
         if load_rules:
             reloader.load()
         worker = OutboxWorker(
-            engine=engine, notifiers=notifiers, settings=settings, owner=owner, clock=utcnow, rng=rng
+            engine=engine,
+            notifiers=notifiers,
+            settings=settings,
+            owner=owner,
+            clock=utcnow,
+            rng=rng,
+            watch=watch,
         )
         worker.probe_broken(every=probe_broken)
-        delivery = Delivery(engine=engine, worker=worker, settings=settings, clock=utcnow)
+        delivery = Delivery(engine=engine, worker=worker, settings=settings, clock=utcnow, watch=watch)
         scheduler = Scheduler(poller=poller, reloader=reloader)
-        yield Runtime(engine, poller, scheduler, delivery)
+        yield Runtime(engine, poller, scheduler, delivery, watch)
     finally:
         await notifiers.aclose()
         await fetcher.aclose()
@@ -93,15 +110,19 @@ async def open_runtime(
 
 async def poll_once(settings: Settings) -> list[PollOutcome]:
     """Poll every feed now, then deliver what is due (bounded by ``poll_once_deliver_timeout_s``)."""
-    async with open_runtime(settings, probe_broken=True) as rt:
-        outcomes = await rt.scheduler.poll_all_once()
-        await rt.delivery.drain(timeout_s=settings.poll_once_deliver_timeout_s)
-        return outcomes
+    with explained(settings.database_url):
+        async with open_runtime(settings, probe_broken=True) as rt:
+            outcomes = await rt.scheduler.poll_all_once()
+            await rt.delivery.drain(timeout_s=settings.poll_once_deliver_timeout_s)
+            outage = rt.watch.outage()
+    if outage is not None:  # what was polled was not stored: say why, and exit 3
+        raise DatabaseError(outage.trouble.message)
+    return outcomes
 
 
 async def run_service(settings: Settings) -> None:
     """The long-running service: ticks until SIGTERM/SIGINT, then stops gracefully."""
-    with db.scheduler_lock(settings.database_url):
+    with db.scheduler_lock(settings.database_url), explained(settings.database_url):
         async with open_runtime(settings, probe_broken=True) as rt:
             moved = rt.scheduler.spread_overdue()
             rt.scheduler.watch_first_round()
@@ -111,7 +132,7 @@ async def run_service(settings: Settings) -> None:
                 loop.add_signal_handler(sig, stop.set)
             ticker = AsyncIOScheduler(timezone=UTC)
             ticker.add_job(
-                rt.scheduler.tick,
+                rt.scheduler.rounds.start,
                 "interval",
                 seconds=settings.tick_s,
                 max_instances=1,
@@ -129,7 +150,7 @@ async def run_service(settings: Settings) -> None:
                 id="deliver",
             )
             ticker.start()
-            api = _start_api(settings, rt.engine, rules=lambda: rt.scheduler.reloader.rules.state)
+            api = _start_api(settings, rt.engine, rt.watch, rules=lambda: rt.scheduler.reloader.rules.state)
             log_event(
                 log,
                 logging.INFO,
@@ -156,12 +177,12 @@ class _ApiServer(uvicorn.Server):
 
 
 def _start_api(
-    settings: Settings, engine: Engine, *, rules: Callable[[], RulesState]
+    settings: Settings, engine: Engine, watch: DatabaseWatch, *, rules: Callable[[], RulesState]
 ) -> tuple[uvicorn.Server, asyncio.Task[None]] | None:
     if not settings.api_enabled:
         return None
     config = uvicorn.Config(
-        create_app(engine, clock=utcnow, rules=rules),
+        create_app(engine, clock=utcnow, rules=rules, watch=watch),
         host=settings.api_host,
         port=settings.api_port,
         log_config=None,

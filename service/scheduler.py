@@ -1,10 +1,12 @@
 """The scheduler only ticks; every bit of state lives in the database.
 
-Each tick (APScheduler's interval job, one at a time, missed ticks coalesced):
+Each tick (APScheduler's interval job starting a :class:`~service.rounds.BackgroundRound`):
 1. asks the reloader to apply the declarations if a file changed (``service.reload``);
 2. claims as many due feeds as there are free poll slots, under a lease;
 3. starts one poll task per claimed feed and returns at once, so a slow feed never delays
    the next tick or the other feeds.
+While the database is down, ticks do nothing until the :class:`~service.store.watch.DatabaseWatch`
+says the next attempt is due; the outage is told once, by the watch.
 
 Because leases and next-poll times are rows, a doubled or missed tick, a restart or a second
 replica does no harm. On shutdown no new feed is claimed, running polls get a grace period,
@@ -19,6 +21,7 @@ import logging
 import os
 import secrets
 import socket
+from collections.abc import Collection
 from datetime import datetime
 
 from service.config import Settings
@@ -26,6 +29,7 @@ from service.first_round import FirstRound, summary_line
 from service.logs import log_event
 from service.pipeline import Poller, PollOutcome
 from service.reload import Reloader
+from service.rounds import BackgroundRound
 from service.store import db
 from service.store import feeds as feed_store
 
@@ -45,6 +49,7 @@ class Scheduler:
         self._stopping = False
         self._collected: list[PollOutcome] | None = None  # poll_all_once gathers its outcomes here
         self._first_round: FirstRound | None = None
+        self.rounds = BackgroundRound("poll", self.tick)
 
     @property
     def _settings(self) -> Settings:
@@ -75,17 +80,21 @@ class Scheduler:
 
         Returns how many feeds were claimed.
         """
-        if self._stopping:
+        if self._stopping or not self._poller.watch.may_try():
             return 0
-        await asyncio.to_thread(self._reloader.reload_if_changed)
         free = self._settings.poll_concurrency - len(self._tasks)
-        claimed = await asyncio.to_thread(self._claim, free, force=False, polled_before=None)
+        attempt = functools.partial(self._poller.watch.attempt, "poll_tick", wrote=False)
+        claimed = await asyncio.to_thread(attempt, lambda: self._reload_and_claim(free)) or []
         for feed in claimed:
             self._start(feed)
         return len(claimed)
 
+    def _reload_and_claim(self, free: int) -> list[feed_store.ClaimedFeed]:
+        self._reloader.reload_if_changed()
+        return self._claim(free, force=False, polled_before=None)
+
     def _claim(
-        self, limit: int, *, force: bool, polled_before: datetime | None
+        self, limit: int, *, force: bool, polled_before: datetime | None, skip: Collection[int] = ()
     ) -> list[feed_store.ClaimedFeed]:
         now = self._poller.clock()
         return db.run_transaction(
@@ -98,6 +107,7 @@ class Scheduler:
                 limit=limit,
                 force=force,
                 polled_before=polled_before,
+                skip=skip,
             ),
         )
 
@@ -129,19 +139,32 @@ class Scheduler:
         self._first_round = FirstRound(expected) if expected else None
 
     async def poll_all_once(self) -> list[PollOutcome]:
-        """Poll every pollable feed once now, ignoring schedules, and wait for all of them."""
+        """Poll every pollable feed once now, ignoring schedules, and wait for all of them.
+
+        Once: a feed whose poll the database refused is not polled again in the same pass."""
         started = self._poller.clock()
         collected: list[PollOutcome] = []
         self._collected = collected
+        tried: set[int] = set()
         while True:
             free = self._settings.poll_concurrency - len(self._tasks)
-            claimed = await asyncio.to_thread(self._claim, free, force=True, polled_before=started)
+            claimed = await asyncio.to_thread(
+                self._claim, free, force=True, polled_before=started, skip=tried
+            )
             for feed in claimed:
+                tried.add(feed.id)
                 self._start(feed)
             if not self._tasks:
                 break
             await asyncio.wait(list(self._tasks.values()), return_when=asyncio.FIRST_COMPLETED)
         self._collected = None
+        now = self._poller.clock()
+        with self._poller.engine.connect() as conn:
+            held = feed_store.held_elsewhere(conn, owner=self._poller.owner, now=now)
+        collected += [
+            PollOutcome(name, "held_elsewhere", error=f"another poller holds it until {until:%H:%M:%S} UTC")
+            for name, until in held
+        ]
         return sorted(collected, key=lambda o: o.feed)
 
     # --- stopping -------------------------------------------------------------------------------
@@ -149,6 +172,7 @@ class Scheduler:
     async def drain(self, *, grace_s: float) -> None:
         """Stop claiming, let running polls finish within the grace period, release the rest."""
         self._stopping = True
+        await self.rounds.stop(timeout_s=grace_s)  # a tick claiming right now starts its polls
         running = dict(self._tasks)
         if running:
             log_event(log, logging.INFO, "draining", polls=len(running), grace_s=grace_s)

@@ -4,8 +4,10 @@ Health is ``ok`` when the database answers and nothing is wrong, ``degraded`` wh
 fail, are gone (HTTP 410) or hold leases past their expiry (a stuck poller), a delivery channel is
 broken (Slack 403/404/410) or the rules directory holds files that failed validation (the
 service keeps running on the last good version; ``rules.problems`` says what is wrong), and
-``down`` (HTTP 503) when the database cannot be reached. Every channel's queue depth and
-oldest waiting message are shown too, and the rules version in force.
+``down`` (HTTP 503) when the database cannot be reached or cannot be written to (a full disk, a
+read-only file: reads still work, the service's own writes fail), with the problem in one line
+and how long it has lasted. Every channel's queue depth and oldest waiting message are shown
+too, and the rules version in force.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from service.rulebook import RulesState
 from service.store.alerts import STATUSES, list_alerts
 from service.store.channel_state import channel_health
 from service.store.feeds import FeedHealth, list_health
+from service.store.watch import DatabaseWatch, Outage
 from service.views import alert_json, feed_json, iso, rules_json
 
 T = TypeVar("T")
@@ -77,28 +80,48 @@ def health_report(
     return report
 
 
+def down_report(outage: Outage | None) -> dict[str, Any]:
+    """``/healthz`` while the database cannot serve the service."""
+    if outage is None:
+        return {"status": "down", "database": "unreachable"}
+    return {
+        "status": "down",
+        "database": outage.trouble.kind.value,
+        "problem": outage.trouble.message,
+        "down_s": round(outage.down_s),
+    }
+
+
 def create_app(
     engine: Engine,
     *,
     clock: Callable[[], datetime],
     rules: Callable[[], RulesState] | None = None,
+    watch: DatabaseWatch | None = None,
 ) -> FastAPI:
     app = FastAPI(title="rivalwatch", docs_url=None, redoc_url=None)
+    database = watch or DatabaseWatch.of(engine)
 
     def read(work: Callable[[Connection], T]) -> T | None:
-        """``work`` in one read-only connection; None when the database cannot be reached."""
+        """``work`` in one read-only connection; None when the database is in trouble (the
+        watch tells it once)."""
         try:
             with engine.connect() as conn:
-                return work(conn)
-        except SQLAlchemyError:
+                found = work(conn)
+        except SQLAlchemyError as exc:
+            if database.failed(exc, work="api") is None:
+                raise
             return None
+        database.worked(wrote=False)
+        return found
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
         now = clock()
         found = read(lambda conn: (list_health(conn), channel_health(conn, now=now)))
-        if found is None:
-            return JSONResponse({"status": "down", "database": "unreachable"}, status_code=503)
+        outage = database.outage()
+        if found is None or outage is not None:
+            return JSONResponse(down_report(outage), status_code=503)
         return JSONResponse(health_report(*found, now=now, rules=rules() if rules else None))
 
     @app.get("/feeds")

@@ -16,6 +16,7 @@ from service.config import Settings, load_settings
 from service.durations import parse_duration_s
 from service.errors import ConfigError, DatabaseError, RivalwatchError
 from service.runtime import open_engine
+from service.store.trouble import explained
 
 T = TypeVar("T")
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
@@ -74,9 +75,11 @@ def print_json(value: Any) -> None:
 
 @contextmanager
 def engine_for(loaded: Settings) -> Iterator[Engine]:
-    """An engine on a current schema, disposed of when the command is done."""
+    """An engine on a current schema, disposed of when the command is done; trouble with the
+    database inside the block becomes its one line and exit code 3."""
     engine = open_engine(loaded)
     try:
-        yield engine
+        with explained(engine.url):
+            yield engine
     finally:
         engine.dispose()

@@ -11,8 +11,10 @@ import typer
 from service.cli.common import JsonFlag, RulesDir, engine_for, guarded, print_json, settings
 from service.pipeline import PollOutcome
 from service.runtime import poll_once, run_service
+from service.sources.declared import load_feeds_strict
 from service.store import db
 from service.store.feeds import Removal, list_health, remove_feed
+from service.store.trouble import explained
 from service.views import feed_json, outcome_json
 
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
@@ -31,10 +33,12 @@ def db_upgrade() -> None:
     """Apply all database migrations (creates the SQLite file if needed)."""
 
     def action() -> None:
-        engine = db.make_engine(settings().database_url)
+        loaded = settings()
+        engine = db.make_engine(loaded.database_url, busy_timeout_s=loaded.sqlite_busy_timeout_s)
         try:
-            db.upgrade(engine)
-            typer.echo(f"database at revision {', '.join(sorted(db.database_heads(engine)))}")
+            with explained(engine.url):
+                db.upgrade(engine)
+                typer.echo(f"database at revision {', '.join(sorted(db.database_heads(engine)))}")
         finally:
             engine.dispose()
 
@@ -46,9 +50,11 @@ def db_status() -> None:
     """Show the schema revision of the database and of this code."""
 
     def action() -> None:
-        engine = db.make_engine(settings().database_url)
+        loaded = settings()
+        engine = db.make_engine(loaded.database_url, busy_timeout_s=loaded.sqlite_busy_timeout_s)
         try:
-            current = ", ".join(sorted(db.database_heads(engine))) or "none"
+            with explained(engine.url):
+                current = ", ".join(sorted(db.database_heads(engine))) or "none"
             typer.echo(f"database: {current}\ncode:     {', '.join(sorted(db.code_heads()))}")
             db.ensure_schema_current(engine)
         finally:
@@ -80,6 +86,7 @@ def _print_outcomes(outcomes: list[PollOutcome]) -> None:
             "new": f"{o.new_items} new" + (f", {o.updated_items} updated" if o.updated_items else ""),
             "unchanged": "no new items" + (f", {o.updated_items} updated" if o.updated_items else ""),
             "not_modified": "304 not modified",
+            "held_elsewhere": f"skipped: {o.error}",
         }.get(o.outcome, f"error: {o.error}")
         if o.alerts or o.suppressed or o.stale:
             detail += f"; {_alerts(o.alerts, o.stories)}, {o.suppressed} suppressed as known"
@@ -87,9 +94,13 @@ def _print_outcomes(outcomes: list[PollOutcome]) -> None:
                 detail += f", {o.stale} held back as too old"
         typer.echo(f"{o.feed:<{width}}  {detail}  ({o.duration_ms:.0f} ms)")
     failed = sum(o.outcome in ("failed", "lease_lost") for o in outcomes)
+    skipped = sum(o.outcome == "held_elsewhere" for o in outcomes)
     total_new = sum(o.new_items for o in outcomes)
     alerts = _alerts(sum(o.alerts for o in outcomes), sum(o.stories for o in outcomes))
-    typer.echo(f"{len(outcomes)} feeds polled, {total_new} new items, {alerts}, {failed} failed")
+    held = f", {skipped} skipped (another poller holds them)" if skipped else ""
+    typer.echo(
+        f"{len(outcomes) - skipped} feeds polled, {total_new} new items, {alerts}, {failed} failed{held}"
+    )
 
 
 def _alerts(alerts: int, stories: int) -> str:
@@ -124,15 +135,19 @@ def feeds_remove(
     keep_items: Annotated[
         bool, typer.Option("--keep-items", help="Keep its stored items; only take it off the list.")
     ] = False,
+    rules_dir: RulesDir = None,
 ) -> None:
     """Remove a feed that is no longer declared in the rules directory (and, unless --keep-items,
     its stored items; alerts keep their title, link and status)."""
 
     def action() -> Removal:
-        with engine_for(settings()) as engine:
+        loaded = settings(rules_dir)
+        declared = name in {spec.name for spec in load_feeds_strict(loaded.rules_dir)}
+        with engine_for(loaded) as engine:
             now = datetime.now(UTC)
             return db.run_transaction(
-                engine, lambda conn: remove_feed(conn, name, keep_items=keep_items, now=now)
+                engine,
+                lambda conn: remove_feed(conn, name, declared=declared, keep_items=keep_items, now=now),
             )
 
     removal = guarded(action)

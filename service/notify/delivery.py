@@ -2,11 +2,12 @@
 
 Rounds never overlap (a lock), so a stop can wait for the round in progress to record what
 it sent before the process exits. The scheduled job only *starts* a round
-(:meth:`Delivery.start_round`) and returns: a round that outlasts the tick (a slow receiver, a
-burst paced at one message a second) is normal, and the next tick finds it running and leaves
-it be, quietly. The scheduler's shutdown therefore never cancels a round half-way through a
-send; :meth:`Delivery.stop` waits for it instead. :meth:`Delivery.retry` (``channels retry``,
-``digest --send``) probes one channel now and runs its rounds, bounded in time.
+(:meth:`Delivery.start_round`, a :class:`~service.rounds.BackgroundRound`) and returns: a round
+that outlasts the tick is normal and quiet. The scheduler's shutdown therefore never cancels a
+round half-way through a send; :meth:`Delivery.stop` waits for it instead. While the database is
+down, rounds are skipped quietly (the :class:`~service.store.watch.DatabaseWatch` says so once).
+:meth:`Delivery.retry` (``channels retry``, ``digest --send``) probes one channel now and runs its
+rounds, bounded in time.
 """
 
 from __future__ import annotations
@@ -18,13 +19,16 @@ from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from service.config import Settings
 from service.logs import log_event
 from service.notify.digest_job import DigestDraft, enqueue_digest, scheduled_period
 from service.notify.route import Destinations
 from service.notify.worker import RoundResult
+from service.rounds import BackgroundRound
 from service.store import db
+from service.store.watch import DatabaseWatch
 
 log = logging.getLogger(__name__)
 
@@ -42,33 +46,44 @@ class Rounds(Protocol):
 
 class Delivery:
     def __init__(
-        self, *, engine: Engine, worker: Rounds, settings: Settings, clock: Callable[[], datetime]
+        self,
+        *,
+        engine: Engine,
+        worker: Rounds,
+        settings: Settings,
+        clock: Callable[[], datetime],
+        watch: DatabaseWatch | None = None,
     ) -> None:
         self._engine = engine
         self._worker = worker
         self._settings = settings
         self._clock = clock
+        self._watch = watch or DatabaseWatch.of(engine)
         self._round = asyncio.Lock()
-        self._running: asyncio.Task[RoundResult] | None = None
+        self._background = BackgroundRound("deliver", self.tick)
         self._stopping = False
         self._handled_period: str | None = None  # today's digest already taken (here or elsewhere)
 
     async def start_round(self) -> None:
         """The scheduled job: start a round in the background unless one is still running."""
-        if self._stopping or (self._running is not None and not self._running.done()):
-            return
-        self._running = asyncio.create_task(self.tick())
-        self._running.add_done_callback(_report_crash)
+        await self._background.start()
 
     async def tick(self) -> RoundResult:
-        """One round now: the digest if due, then the outbox."""
-        if self._stopping:
+        """One round now: the digest if due, then the outbox; nothing while the database is down."""
+        if self._stopping or not self._watch.may_try():
             return RoundResult()
         async with self._round:
             if self._stopping:  # stop() came while we waited for the round before us
                 return RoundResult()
-            await asyncio.to_thread(self.digest_if_due)
-            return await self._worker.run_once()
+            try:
+                await asyncio.to_thread(self.digest_if_due)
+                result = await self._worker.run_once()
+            except SQLAlchemyError as exc:
+                if self._watch.failed(exc, work="delivery") is None:
+                    raise
+                return RoundResult()
+            self._watch.worked(wrote=result.attempted > 0)  # a round with nothing due writes nothing
+            return result
 
     def digest_if_due(self) -> DigestDraft | None:
         if self._worker.notifiers.missing("digest") is not None:
@@ -116,12 +131,3 @@ class Delivery:
             log_event(log, logging.WARNING, "delivery_round_abandoned", grace_s=grace_s)
             return
         self._round.release()
-
-
-def _report_crash(task: asyncio.Task[RoundResult]) -> None:
-    """A background round that raised: logged once with its traceback (a bug, or the database)."""
-    if task.cancelled():
-        return
-    error = task.exception()
-    if error is not None:
-        log.error("delivery_round_crashed", exc_info=error)

@@ -47,6 +47,7 @@ from service.notify.notifier import Delivered
 from service.retry import backoff_s
 from service.store import channel_state, db, outbox
 from service.store.outbox import Claimed
+from service.store.watch import DatabaseWatch
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +80,11 @@ class OutboxWorker:
         owner: str,
         clock: Callable[[], datetime],
         rng: random.Random,
+        watch: DatabaseWatch | None = None,
     ) -> None:
         self._engine = engine
+        self._watch = watch or DatabaseWatch.of(engine)
+        self._retrying: dict[str, str] = {}  # channel → the reason its sends are being retried
         self.notifiers = notifiers
         self._settings = settings
         self._owner = owner
@@ -100,8 +104,12 @@ class OutboxWorker:
         total = RoundResult()
         for result in results:
             if isinstance(result, BaseException):
-                # Recording failed (database gone): the leases expire and the rows come back.
-                log_event(log, logging.ERROR, "delivery_round_failed", error=type(result).__name__)
+                # Recording failed: the leases expire and the rows come back. Trouble with the
+                # database is told once by the watch; anything else is a bug.
+                if not (
+                    isinstance(result, Exception) and self._watch.failed(result, work="delivery") is not None
+                ):
+                    log.error("delivery_round_failed", exc_info=result)
                 continue
             total.add(result)
         return total
@@ -251,6 +259,8 @@ class OutboxWorker:
             return owned
 
         owned = db.run_transaction(self._engine, work)
+        if owned and (failing := self._retrying.pop(channel, None)) is not None:
+            log_event(log, logging.INFO, "delivery_recovered", channel=channel, after=failing)
         if len(owned) < len(ids):
             log_event(
                 log, logging.WARNING, "delivery_lease_lost", channel=channel, rows=len(ids) - len(owned)
@@ -358,7 +368,10 @@ class OutboxWorker:
             case Retry(ambiguous=ambiguous):
                 metrics.DELIVERIES_RETRIED.labels(channel).inc(rows)
                 note = "ambiguous, possible duplicate" if ambiguous else ""
-                log_event(log, logging.WARNING, "delivery_retry", channel=channel, reason=str(exc), note=note)
+                # Told when a channel starts failing or fails differently, not at every retry.
+                level = logging.DEBUG if self._retrying.get(channel) == str(exc) else logging.WARNING
+                self._retrying[channel] = str(exc)
+                log_event(log, level, "delivery_retry", channel=channel, reason=str(exc), note=note)
             case Fail():
                 metrics.DELIVERIES_FAILED.labels(channel).inc(rows)
                 log_event(log, logging.ERROR, "delivery_failed", channel=channel, reason=str(exc))

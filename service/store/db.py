@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -33,8 +34,9 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from service.errors import DatabaseError, SchedulerLockedError, SchemaOutdatedError
+from service.store.trouble import explained
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_BUSY_TIMEOUT_S = 30.0
 WRITE_OPTION = "rivalwatch_write"  # execution option marking a transaction that will write
 T = TypeVar("T")
 
@@ -55,22 +57,26 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def make_engine(url: str, *, pool_size: int = 5) -> Engine:
+def make_engine(url: str, *, pool_size: int = 5, busy_timeout_s: float = SQLITE_BUSY_TIMEOUT_S) -> Engine:
+    """An engine for ``url``; on SQLite a writer waits up to ``busy_timeout_s`` for the lock."""
     url = normalise_url(url)
     path = sqlite_path(url)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-        _configure_sqlite(engine)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseError(f"cannot create the directory of {path}: {exc.strerror}") from None
+        engine = sa.create_engine(url, connect_args={"timeout": busy_timeout_s})
+        _configure_sqlite(engine, busy_timeout_s)
         return engine
     if url.startswith("sqlite"):
         engine = sa.create_engine(url)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, busy_timeout_s)
         return engine
     return sa.create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout_s: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Hand transaction control to SQLAlchemy so that BEGIN IMMEDIATE below is used.
@@ -78,7 +84,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={round(busy_timeout_s * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -87,7 +93,12 @@ def _configure_sqlite(engine: Engine) -> None:
         # Writers take the write lock up front; readers begin deferred and, in WAL mode, never
         # wait for a writer. Straight to the driver: this runs on the ingest hot path.
         begin = "BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "BEGIN"
-        conn.connection.driver_connection.execute(begin)  # type: ignore[union-attr]
+        try:
+            conn.connection.driver_connection.execute(begin)  # type: ignore[union-attr]
+        except sqlite3.Error as exc:
+            # Raised by the driver itself, past SQLAlchemy's wrapping: wrap it as SQLAlchemy
+            # would, so a lock held too long is retried and explained like any other error.
+            raise OperationalError(begin, None, exc) from exc
 
 
 IN_LIST_CHUNK = 500
@@ -258,10 +269,8 @@ def database_heads(engine: Engine) -> set[str]:
 
 def ensure_schema_current(engine: Engine) -> None:
     """Refuse to work on a database whose schema is not the one this code was written for."""
-    try:
+    with explained(engine.url):
         current = database_heads(engine)
-    except OperationalError as exc:
-        raise DatabaseError(f"cannot reach the database: {exc.orig}") from None
     expected = code_heads()
     if current == expected:
         return

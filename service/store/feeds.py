@@ -11,7 +11,7 @@ each other; on SQLite the transaction already holds the write lock (BEGIN IMMEDI
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -117,16 +117,21 @@ class Removal:
     items_deleted: int = 0
 
 
-def remove_feed(conn: Connection, name: str, *, keep_items: bool, now: datetime) -> Removal:
-    """Take a feed that is no longer declared off the list: with its items (alerts keep their
-    title, link and status), or, with ``keep_items``, hidden and its items kept."""
-    row = conn.execute(sa.select(feeds.c.id, feeds.c.declared).where(feeds.c.name == name)).first()
+def remove_feed(conn: Connection, name: str, *, declared: bool, keep_items: bool, now: datetime) -> Removal:
+    """Take a feed that is no longer ``declared`` in the files off the list (whether or not a
+    reload has seen that yet): with its items (alerts keep their title, link and status), or,
+    with ``keep_items``, hidden and its items kept."""
+    row = conn.execute(sa.select(feeds.c.id).where(feeds.c.name == name)).first()
     if row is None:
         return Removal(found=False)
-    if row.declared:
+    if declared:
         return Removal(found=True, declared=True)
     if keep_items:
-        conn.execute(sa.update(feeds).where(feeds.c.id == row.id).values(removed_at=now, updated_at=now))
+        conn.execute(
+            sa.update(feeds)
+            .where(feeds.c.id == row.id)
+            .values(declared=False, enabled=False, removed_at=now, updated_at=now)
+        )
         return Removal(found=True)
     count = sa.select(sa.func.count()).select_from(items).where(items.c.feed_id == row.id)
     deleted = int(conn.execute(count).scalar_one())
@@ -151,8 +156,9 @@ def claim_due(
     limit: int,
     force: bool = False,
     polled_before: datetime | None = None,
+    skip: Collection[int] = (),
 ) -> list[ClaimedFeed]:
-    """Lease up to ``limit`` due feeds.
+    """Lease up to ``limit`` due feeds, none of the ids in ``skip``.
 
     With ``force`` every pollable feed counts as due, except, when ``polled_before`` is
     given, those already polled since then (one pass of ``poll --once``).
@@ -165,6 +171,8 @@ def claim_due(
         due = sa.and_(due, feeds.c.next_poll_at <= now)
     elif polled_before is not None:
         due = sa.and_(due, sa.or_(feeds.c.last_polled_at.is_(None), feeds.c.last_polled_at < polled_before))
+    if skip:
+        due = sa.and_(due, feeds.c.id.not_in(list(skip)))
     query = sa.select(feeds).where(due).order_by(feeds.c.next_poll_at, feeds.c.id).limit(limit)
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
@@ -271,6 +279,16 @@ def release(conn: Connection, feed_ids: Iterable[int], *, owner: str) -> int:
         sa.update(feeds).where(feeds.c.id.in_(ids), feeds.c.lease_owner == owner).values(**_RELEASED)
     )
     return result.rowcount
+
+
+def held_elsewhere(conn: Connection, *, owner: str, now: datetime) -> list[tuple[str, datetime]]:
+    """Pollable feeds whose lease another poller holds: (name, until), by name."""
+    query = (
+        sa.select(feeds.c.name, feeds.c.lease_expires_at)
+        .where(_pollable(), feeds.c.lease_owner != owner, feeds.c.lease_expires_at >= now)
+        .order_by(feeds.c.name)
+    )
+    return [(row.name, row.lease_expires_at) for row in conn.execute(query)]
 
 
 def count_pollable(conn: Connection) -> int:

@@ -407,6 +407,32 @@ async def test_receiver_down_stays_pending_is_retried_and_shows_in_health(
     assert alert_statuses(engine) == ["pending"]
 
 
+async def test_a_receiver_failing_for_a_while_is_one_warning_and_one_line_when_it_recovers(
+    db_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    feed: LoopbackHTTPServer,
+    clock: FakeClock,
+    slack: SlackReceiver,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="service.notify.worker")
+    settings = await scenario(
+        db_url, tmp_path, feed, acme_items(1), notify=["slack"], slack_webhook_url=slack.url
+    )
+    slack.script(server_error(), server_error(), server_error())
+    worker, notifiers = make_worker(engine, settings, clock)
+    try:
+        total, _ = await run_rounds(worker, clock, engine, max_rounds=10)
+    finally:
+        await notifiers.aclose()
+    assert (total.retried, total.sent) == (3, 1)
+    retries = [r for r in caplog.records if r.getMessage() == "delivery_retry"]
+    assert [r.levelno for r in retries] == [logging.WARNING, logging.DEBUG, logging.DEBUG]
+    [back] = event_records(caplog, "delivery_recovered")
+    assert back["channel"] == "slack" and "500" in back["after"]
+
+
 async def test_a_worker_killed_right_after_recording_a_send_leaves_no_alert_pending(
     db_url: str,
     engine: Engine,

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from prometheus_client import REGISTRY
 
 from service.config import load_settings
 from service.notify.channels import Notifiers
@@ -56,6 +57,7 @@ def delivery(worker: SlowWorker) -> Delivery:
 async def test_a_tick_during_a_round_leaves_it_running_and_starts_none() -> None:
     worker = SlowWorker()
     rounds = delivery(worker)
+    overlaps_before = sample("rivalwatch_round_overlaps_total", job="deliver")
     await rounds.start_round()
     await asyncio.sleep(0.05)
     for _ in range(3):
@@ -64,6 +66,13 @@ async def test_a_tick_during_a_round_leaves_it_running_and_starts_none() -> None
     worker.release.set()
     await rounds.stop(grace_s=5)
     assert (worker.started, worker.finished) == (1, 1)
+    # /metrics says how often a tick found a round running, and how long rounds take.
+    assert sample("rivalwatch_round_overlaps_total", job="deliver") - overlaps_before == 3
+    assert sample("rivalwatch_round_duration_seconds_count", job="deliver") >= 1
+
+
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 async def test_a_stop_waits_for_the_round_in_progress_and_starts_no_other() -> None:
