@@ -12,12 +12,26 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 REDACTED = "[redacted]"
 _FIELDS = "rw_fields"
+
+
+@contextmanager
+def quieted(logger_name: str, level: int = logging.WARNING) -> Iterator[None]:
+    """Only ``level`` and above from ``logger_name`` while the block runs (Alembic's chatter when
+    the code merely reads the schema revision)."""
+    logger = logging.getLogger(logger_name)
+    before = logger.level
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(before)
 
 
 def log_event(logger: logging.Logger, level: int, event: str, **fields: Any) -> None:

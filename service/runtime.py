@@ -162,10 +162,17 @@ async def run_service(settings: Settings) -> None:
             await stop.wait()
             log_event(log, logging.INFO, "service_stopping", grace_s=settings.shutdown_grace_s)
             ticker.shutdown(wait=False)
-            await rt.scheduler.drain(grace_s=settings.shutdown_grace_s)
-            await rt.delivery.stop(grace_s=settings.shutdown_grace_s)
+            drained = await rt.scheduler.drain(grace_s=settings.shutdown_grace_s)
+            delivery_round = await rt.delivery.stop(grace_s=settings.shutdown_grace_s)
             await _stop_api(api)
-            log_event(log, logging.INFO, "service_stopped")
+            log_event(
+                log,
+                logging.INFO,
+                "service_stopped",
+                polls_finished=drained.finished,
+                polls_handed_back=drained.handed_back,
+                delivery_round=delivery_round,
+            )
 
 
 class _ApiServer(uvicorn.Server):

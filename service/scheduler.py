@@ -22,6 +22,7 @@ import os
 import secrets
 import socket
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 
 from service.config import Settings
@@ -169,8 +170,8 @@ class Scheduler:
 
     # --- stopping -------------------------------------------------------------------------------
 
-    async def drain(self, *, grace_s: float) -> None:
-        """Stop claiming, let running polls finish within the grace period, release the rest."""
+    async def drain(self, *, grace_s: float) -> Drained:
+        """Stop claiming, let running polls finish within the grace period, hand the rest back."""
         self._stopping = True
         await self.rounds.stop(timeout_s=grace_s)  # a tick claiming right now starts its polls
         running = dict(self._tasks)
@@ -182,9 +183,21 @@ class Scheduler:
             running[feed_id].cancel()
         if leftover:
             await asyncio.gather(*(running[i] for i in leftover), return_exceptions=True)
-            released = await asyncio.to_thread(
-                db.run_transaction,
-                self._poller.engine,
-                lambda conn: feed_store.release(conn, leftover, owner=self._poller.owner),
+            await asyncio.to_thread(
+                self._poller.watch.attempt,
+                "release",
+                lambda: db.run_transaction(
+                    self._poller.engine,
+                    lambda conn: feed_store.release(conn, leftover, owner=self._poller.owner),
+                ),
+                wrote=True,
             )
-            log_event(log, logging.WARNING, "leases_released", feeds=released)
+        return Drained(finished=len(running) - len(leftover), handed_back=len(leftover))
+
+
+@dataclass(frozen=True, slots=True)
+class Drained:
+    """What a stop did with the polls running: let them finish, or gave their feeds back."""
+
+    finished: int
+    handed_back: int

@@ -42,7 +42,7 @@ Rules:
   scale word, a currency or are 1,000 or more, else ``count``. Unit guess: the last of the
   content words right after the number (``3 million new-energy vehicles``: ``vehicles``; else
   ``TODO``). Cues: the ``MAX_CUES`` content words nearest to the number. Metric: those words in
-  sentence order, prefixed ``review me:``.
+  sentence order, prefixed ``TODO: name it:`` (so it is listed until a person names it).
 - A figure the drafter cannot type is still a fact, for the reviewer to type or delete: ``kind:
   quantity``, the value as written, a ``unit`` starting ``TODO``. That is a change (``up 24%``,
   ``rose 224% year on year``, ``down 3.5 percent``, ``two more``: ``numbers.is_change``),
@@ -399,7 +399,7 @@ def _guess_fact(
     cues = tuple(dict.fromkeys(token.text for _, token in sorted(nearby, key=lambda pair: pair[0])))
     metric = " ".join(token.text for _, token in sorted(nearby, key=lambda pair: pair[1].start))
     fields: dict[str, Any] = {
-        "metric": f"review me: {metric}",
+        "metric": f"{TODO}: name it: {metric}",
         "period": as_of,
         "subject": subject,
         "cues": cues[:MAX_CUES],

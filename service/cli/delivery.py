@@ -99,7 +99,7 @@ def _digest_summary(draft: DigestDraft | None) -> str:
         return "digest: this period was already taken"
     if not draft.queued:
         return "digest: nothing new since the digest already waiting"
-    return f"digest: {draft.listed} stories, {draft.suppressed} restatements held back"
+    return f"digest: {draft.listed} stories, {draft.suppressed} restatements suppressed as known"
 
 
 @deliveries_app.command("list")

@@ -15,10 +15,8 @@ document was captured (its newest entry's date), as if the feed had been added t
 
 from __future__ import annotations
 
-import logging
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,6 +31,7 @@ from service.config import Settings
 from service.errors import ParseError
 from service.evaluation.labels import Label
 from service.evaluation.score import NOT_ABOUT_SUBJECT, Figure, ItemResult, RuleOutcome
+from service.logs import quieted
 from service.pipeline import normalise_entries, parse_document, store_and_alert
 from service.reload import store_rulebook
 from service.rulebook import RuleBook
@@ -96,7 +95,7 @@ def replay(
     with tempfile.TemporaryDirectory(prefix="rivalwatch-eval-") as scratch:
         engine = db.make_engine(f"sqlite:///{Path(scratch) / 'eval.db'}")
         try:
-            with _quiet("alembic"):  # a scratch schema: its migration steps are nobody's news
+            with quieted("alembic"):  # a scratch schema: its migration steps are nobody's news
                 db.upgrade(engine)
             book = watching_every_feed(store_rulebook(engine, settings.rules_dir, now=now))
             return _run(
@@ -104,17 +103,6 @@ def replay(
             )
         finally:
             engine.dispose()
-
-
-@contextmanager
-def _quiet(logger_name: str) -> Iterator[None]:
-    logger = logging.getLogger(logger_name)
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 def every_entry(settings: Settings) -> Settings:

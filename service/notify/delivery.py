@@ -122,12 +122,15 @@ class Delivery:
         async with self._round:
             return await self._worker.drain(timeout_s=timeout_s, channel=channel)
 
-    async def stop(self, *, grace_s: float) -> None:
-        """No new rounds; wait (bounded) for the one in progress to record its outcome."""
+    async def stop(self, *, grace_s: float) -> str:
+        """No new rounds; wait (bounded) for the one in progress to record its outcome. Says what
+        became of it: ``idle`` (none ran), ``finished``, or ``left`` (its messages come back when
+        their leases expire)."""
         self._stopping = True
+        running = self._round.locked()
         try:
             await asyncio.wait_for(self._round.acquire(), timeout=grace_s)
         except TimeoutError:
-            log_event(log, logging.WARNING, "delivery_round_abandoned", grace_s=grace_s)
-            return
+            return "left"
         self._round.release()
+        return "finished" if running else "idle"

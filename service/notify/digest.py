@@ -10,7 +10,7 @@ unchanged). How the digest is put together:
   filed under it, so the per-rule counts add up to the total.
 - **Ranking inside a group.** Severity (critical first), then novelty (higher first, none
   last), then newest first, then title, so the order never depends on input order.
-- **Summary.** Counts per rule (and how many restatements each held back), every changed
+- **Summary.** Counts per rule (and how many restatements of known news each suppressed), every changed
   figure in the period (all of them: they are the biggest changes against the baseline),
   the most frequent new terms, and the total of suppressed restatements. Suppressed items
   are counted, never listed.

@@ -36,11 +36,13 @@ class DigestDraft:
     alert_ids: tuple[int, ...]
     listed: int
     suppressed: int
+    too_old: int = 0  # held back: already older than the age limit when first seen
     queued: bool = True  # False: empty, so nothing was put in the outbox
 
     @property
     def empty(self) -> bool:
-        return self.listed == 0 and self.suppressed == 0
+        """Nothing to tell: a day whose only news was a new feed's back catalogue still says so."""
+        return self.listed == 0 and self.suppressed == 0 and self.too_old == 0
 
 
 def scheduled_period(settings: Settings, *, now: datetime) -> str | None:
@@ -63,6 +65,7 @@ def draft_digest(
 ) -> DigestDraft:
     """Render the digest of these alerts (pure)."""
     listed = [a for a in alerts if a.status not in ("suppressed", STALE)]
+    too_old = sum(1 for a in alerts if a.status == STALE)
     suppressed = Counter(a.rule_id for a in alerts if a.status == "suppressed")
     stories = _stories(listed)
     names = {a.rule_id: a.rule_name for a in alerts}
@@ -76,9 +79,9 @@ def draft_digest(
         sender=settings.email_from,
         recipients=settings.digest_recipients,
         key=key,
-        too_old=sum(1 for a in alerts if a.status == STALE),
+        too_old=too_old,
     )
-    return DigestDraft(message, tuple(a.id for a in alerts), len(stories), sum(suppressed.values()))
+    return DigestDraft(message, tuple(a.id for a in alerts), len(stories), sum(suppressed.values()), too_old)
 
 
 def _stories(alerts: Sequence[Alert]) -> list[StoryView]:

@@ -34,6 +34,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from service.errors import DatabaseError, SchedulerLockedError, SchemaOutdatedError
+from service.logs import quieted
 from service.store.trouble import explained
 
 SQLITE_BUSY_TIMEOUT_S = 30.0
@@ -263,7 +264,7 @@ def code_heads() -> set[str]:
 
 
 def database_heads(engine: Engine) -> set[str]:
-    with engine.connect() as conn:
+    with engine.connect() as conn, quieted("alembic.runtime.migration"):
         return set(MigrationContext.configure(conn).get_current_heads())
 
 

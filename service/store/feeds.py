@@ -101,6 +101,8 @@ def sync_declared(conn: Connection, declared: Sequence[DeclaredFeed], *, now: da
                 "consecutive_failures": 0,
                 "next_poll_at": now,
             }
+        elif (sooner := _sooner_poll(row, spec.interval_s, now=now)) is not None:
+            values["next_poll_at"] = sooner
         if any(getattr(row, k) != v for k, v in values.items()):
             conn.execute(sa.update(feeds).where(feeds.c.id == row.id).values(updated_at=now, **values))
             changed.append(spec.name)
@@ -108,6 +110,15 @@ def sync_declared(conn: Connection, declared: Sequence[DeclaredFeed], *, now: da
     if removed:
         conn.execute(sa.update(feeds).where(feeds.c.name.in_(removed)).values(declared=False, updated_at=now))
     return SyncReport(tuple(added), tuple(changed), tuple(removed))
+
+
+def _sooner_poll(row: sa.Row[Any], interval_s: int | None, *, now: datetime) -> datetime | None:
+    """A shorter ``interval:`` takes effect now, not after the poll the old one scheduled (a feed
+    backing off after failures keeps its backoff)."""
+    if interval_s is None or interval_s == row.interval_s or row.consecutive_failures:
+        return None
+    sooner = max(now, (row.last_polled_at or now) + timedelta(seconds=interval_s))
+    return sooner if row.next_poll_at is None or sooner < row.next_poll_at else None
 
 
 @dataclass(frozen=True, slots=True)

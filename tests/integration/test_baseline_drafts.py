@@ -62,7 +62,7 @@ def test_adding_an_article_with_a_growth_figure_gives_a_draft_with_a_todo_not_a_
     assert "Traceback" not in done.stderr
     path = rules_dir / "baselines" / f"{DRAFT_ID}.yaml"
     assert done.stdout.splitlines() == [
-        f"wrote draft {path}: 2 TODOs to resolve (rivalwatch rules validate lists them)",
+        f"wrote draft {path}: 5 TODOs to resolve (rivalwatch rules validate lists them)",
         f"the service ignores it until you approve it: rivalwatch baselines approve {DRAFT_ID}",
     ]
     (draft,) = load_baselines(rules_dir / "baselines").drafts
@@ -114,14 +114,22 @@ def test_validate_lists_the_drafts_and_every_todo_left(tmp_path: Path, rules_dir
         f"{path}:11: warning: baseline '{DRAFT_ID}' is a draft: the service ignores it until it is approved"
     )
     assert lines[1].startswith(f"{path}:18: warning: summary: TODO left: TODO: summary in our own words")
-    assert lines[2] == f"{path}:27: warning: facts[0].unit: TODO left: TODO: percent change"
-    assert lines[3:] == ["ok, 3 warnings: 1 feeds, 0 rules, 0 aliases, 1 baselines"]
+    assert (
+        lines[2]
+        == f"{path}:25: warning: facts[0].metric: TODO left: TODO: name it: new energy vehicles earlier"
+    )
+    assert lines[3] == f"{path}:27: warning: facts[0].unit: TODO left: TODO: percent change"
+    assert [line.split(": warning: ")[1].split(":")[0] for line in lines[4:6]] == [
+        "facts[1].metric",
+        "facts[2].metric",
+    ]
+    assert lines[6:] == ["ok, 6 warnings: 1 feeds, 0 rules, 0 aliases, 1 baselines"]
 
     done = rivalwatch("baselines", "approve", DRAFT_ID, env=env_for(tmp_path, rules_dir))
     assert done.returncode == 0, done.stderr
     done = rivalwatch("rules", "validate", str(rules_dir), env=env_for(tmp_path, rules_dir))
     assert [line for line in done.stdout.splitlines() if "is a draft" in line] == []
-    assert done.stdout.splitlines()[-1] == "ok, 2 warnings: 1 feeds, 0 rules, 0 aliases, 2 baselines"
+    assert done.stdout.splitlines()[-1] == "ok, 5 warnings: 1 feeds, 0 rules, 0 aliases, 2 baselines"  # TODOs stay
 
 
 def test_a_draft_is_ignored_by_the_service_until_approved(

@@ -12,7 +12,7 @@ from xml.sax.saxutils import escape
 import yaml
 from sqlalchemy.engine import Engine
 
-from service.notify.digest_job import draft_digest
+from service.notify.digest_job import draft_digest, enqueue_digest
 from service.notify.render_email import message_text
 from service.store.alerts import list_alerts
 from service.views import alert_json
@@ -197,3 +197,20 @@ def test_eval_with_an_age_limit_counts_from_when_each_feed_file_was_captured(tmp
     [miss] = aged["misses"]  # type: ignore[misc]
     assert (miss["title"], miss["verdict"]) == ("Acme opens a plant", "stale")
     assert "older than 30d" in miss["reason"]
+
+
+async def test_a_day_whose_only_news_was_a_back_catalogue_still_gets_its_digest_line(
+    db_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    with LoopbackHTTPServer() as feed:
+        feed.route("/autos.xml", body=dated_rss([("Acme opens a plant in 2014", OLD)]))
+        settings = test_settings(db_url, rules_with_feed(tmp_path / "rules", feed.url("/autos.xml")))
+        (outcome,) = await ingest(settings)
+    assert (outcome.alerts, outcome.stale) == (0, 1)
+    with engine.begin() as conn:
+        draft = enqueue_digest(
+            conn, settings=settings, period_key="2026-12-06", now=datetime.now(UTC), send_empty=False
+        )
+    assert draft is not None and draft.queued and (draft.listed, draft.too_old) == (0, 1)
+    text = message_text(draft.message)
+    assert "1 alert on articles already older than the age limit when first seen was held back" in text

@@ -83,9 +83,10 @@ def test_second_scheduler_on_one_sqlite_file_refuses_clearly(
 
 def sigterm_while_polling(
     tmp_path: Path, server: LoopbackHTTPServer, *, answer_after_s: float, grace_s: int
-) -> tuple[float, Any]:
+) -> tuple[float, Any, str]:
     """Run the service on one feed that answers after ``answer_after_s``; SIGTERM it while that
-    poll runs. Returns how long the stop took and the feed's row afterwards."""
+    poll runs. Returns how long the stop took and the feed's row afterwards, having checked the
+    stop was quiet (no traceback, no CancelledError)."""
     server.route("/feed.xml", body=rss(2), delay_s=answer_after_s)
     write_feeds(tmp_path / "rules", [("feed", server.url("/feed.xml"))])
     db_url = f"sqlite:///{tmp_path}/rw.db"
@@ -95,23 +96,28 @@ def sigterm_while_polling(
     assert wait_until(lambda: bool(server.requests_to("/feed.xml")), timeout_s=30)
     started = time.monotonic()
     assert stop(proc, timeout_s=20) == 0
-    return time.monotonic() - started, feed_rows(db_url)["feed"]
+    took_s = time.monotonic() - started
+    log = (tmp_path / "svc.log").read_text(encoding="utf-8", errors="replace")
+    assert "Traceback" not in log and "CancelledError" not in log, log
+    return took_s, feed_rows(db_url)["feed"], log
 
 
 def test_sigterm_lets_running_polls_finish_within_the_grace_period(
     tmp_path: Path, server: LoopbackHTTPServer
 ) -> None:
-    took_s, row = sigterm_while_polling(tmp_path, server, answer_after_s=2.0, grace_s=10)
+    took_s, row, log = sigterm_while_polling(tmp_path, server, answer_after_s=2.0, grace_s=10)
     assert took_s < 10
     assert row.last_success_at is not None and row.lease_owner is None
+    assert "service_stopped polls_finished=1 polls_handed_back=0" in log
 
 
 def test_sigterm_releases_leases_of_polls_outlasting_the_grace_period(
     tmp_path: Path, server: LoopbackHTTPServer
 ) -> None:
-    took_s, row = sigterm_while_polling(tmp_path, server, answer_after_s=15.0, grace_s=1)
+    took_s, row, log = sigterm_while_polling(tmp_path, server, answer_after_s=15.0, grace_s=1)
     assert took_s < 8
     assert row.lease_owner is None and row.last_polled_at is None
+    assert "service_stopped polls_finished=0 polls_handed_back=1" in log
 
 
 def test_sigterm_during_a_slow_delivery_is_quiet_and_the_message_is_recorded(
@@ -132,6 +138,7 @@ def test_sigterm_during_a_slow_delivery_is_quiet_and_the_message_is_recorded(
         assert stop(proc, timeout_s=20) == 0
     log = log_path.read_text(encoding="utf-8", errors="replace")
     assert "Traceback" not in log and "CancelledError" not in log, log
+    assert "delivery_round=finished" in log  # the message in flight was recorded, not cut
     engine = db.make_engine(db_url)
     try:
         with engine.connect() as conn:

@@ -78,6 +78,25 @@ def test_sync_adds_changes_and_retires_feeds(engine: Engine) -> None:
     assert declare(engine, Spec("a", "https://a.example/rss2", tags=("nev",))).changed == ()
 
 
+def next_poll(engine: Engine, name: str) -> datetime:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(feeds.c.next_poll_at).where(feeds.c.name == name)).scalar_one()
+
+
+def test_a_shorter_interval_reschedules_the_next_poll_and_a_longer_one_waits_for_it(engine: Engine) -> None:
+    declare(engine, Spec("a", "https://a.example/rss", interval_s=900))
+    polled_at = NOW
+    with engine.begin() as conn:  # polled at NOW, next poll in 15 minutes
+        conn.execute(
+            sa.update(feeds).values(last_polled_at=polled_at, next_poll_at=polled_at + timedelta(minutes=15))
+        )
+    later = NOW + timedelta(seconds=10)
+    declare(engine, Spec("a", "https://a.example/rss", interval_s=60), now=later)
+    assert next_poll(engine, "a") == polled_at + timedelta(seconds=60)
+    declare(engine, Spec("a", "https://a.example/rss", interval_s=3600), now=later)
+    assert next_poll(engine, "a") == polled_at + timedelta(seconds=60)  # the poll already due stands
+
+
 def test_a_leased_feed_is_not_claimed_twice_until_the_lease_expires(engine: Engine) -> None:
     declare(engine, Spec("a", "https://a.example/rss"))
     assert claim(engine, "one") == ["a"]

@@ -305,9 +305,9 @@ def test_feed_text_is_escaped_in_html() -> None:
 def test_suppressed_items_are_counted_not_listed() -> None:
     page = message_html(render_fixture_digest())
     text = message_text(render_fixture_digest())
-    assert "12 restatements of known news were held back." in page
-    assert "12 restatements of known news were held back." in text
-    assert "5 held back" in text
+    assert "12 restatements of known news were suppressed." in page
+    assert "12 restatements of known news were suppressed." in text
+    assert "5 already known" in text
 
 
 def test_text_part_reads_on_its_own() -> None:
@@ -324,7 +324,7 @@ def test_empty_period_is_a_short_nothing_new_digest() -> None:
     message = render_fixture_digest([])
     assert message["Subject"] == "rivalwatch daily: nothing new"
     assert "No rule fired in this period." in message_text(message)
-    assert "12 restatements of known news were held back." in message_html(message)
+    assert "12 restatements of known news were suppressed." in message_html(message)
 
 
 def test_a_story_several_rules_fired_on_explains_itself_once() -> None:

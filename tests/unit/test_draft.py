@@ -50,7 +50,7 @@ def test_a_draft_fact_for_every_figure_but_durations_labels_and_bare_years(html:
     guessed = {d.raw: (d.fact.kind, d.fact.value, d.fact.unit) for d in draft.facts}
     assert guessed == EXPECTED_FACTS  # not "three years" (a duration), "Atto 3" (a model), "2023" (a year)
     for d in draft.facts:
-        assert d.fact.metric.startswith("review me:")
+        assert d.fact.metric.startswith("TODO: name it:")
         assert 1 <= len(d.fact.cues) <= 4
         assert d.fact.period == "as of 2023-12-22"  # the article's date, not the day it was fetched
     assert {d.fact.subject for d in draft.facts} == {("BYD",)}  # the draft's subject term
