@@ -2,7 +2,8 @@
 
 Suites: ``ingest`` (real corpus), ``synthetic`` (seeded synthetic corpus, same three rows),
 ``polling`` (CPU per poll), ``memory`` (peak RSS), ``matcher`` (keyword matching items/s) and ``delivery``
-(fetch-to-Slack latency, a burst of 50 matches). Results go to
+(fetch-to-Slack latency, a burst of 50 matches) and ``cli`` (a command's wall time from the
+shell, start-up included). Results go to
 ``bench/results/ingest-<UTC timestamp>.json`` with the machine's details.
 """
 
@@ -23,7 +24,7 @@ from bench.common import machine_info
 from bench.corpus import PROJECT_ROOT, CorpusMissingError, load_real_corpus, synthetic_corpus
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-SUITES = ("ingest", "synthetic", "polling", "memory", "matcher", "delivery")
+SUITES = ("ingest", "synthetic", "polling", "memory", "matcher", "delivery", "cli")
 SYNTHETIC = {"quick": (60, 30), "full": (200, 40)}
 """(feeds, items per feed) of the synthetic corpus."""
 SYNTHETIC_SEED = 20240601
@@ -77,6 +78,13 @@ def _delivery(quick: bool) -> tuple[dict[str, Any], str]:
     return result, delivery.render(result)
 
 
+def _cli(quick: bool) -> tuple[dict[str, Any], str]:
+    from bench import cli
+
+    result = cli.run_suite(quick=quick)
+    return result, cli.render(result)
+
+
 RUNNERS: dict[str, Callable[[bool], tuple[dict[str, Any], str]]] = {
     "ingest": _ingest,
     "synthetic": _synthetic,
@@ -84,6 +92,7 @@ RUNNERS: dict[str, Callable[[bool], tuple[dict[str, Any], str]]] = {
     "memory": _memory,
     "matcher": _matcher,
     "delivery": _delivery,
+    "cli": _cli,
 }
 
 

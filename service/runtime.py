@@ -28,6 +28,7 @@ from service.rulebook import ActiveRuleBook, RulesState
 from service.scheduler import Scheduler, make_owner_id
 from service.sources.fetch import Fetcher
 from service.store import db
+from service.store.engine import open_engine
 from service.store.trouble import explained
 from service.store.watch import DatabaseWatch
 
@@ -45,17 +46,6 @@ class Runtime:
     scheduler: Scheduler
     delivery: Delivery
     watch: DatabaseWatch
-
-
-def open_engine(settings: Settings) -> Engine:
-    """An engine on a database whose schema matches this code (else SchemaOutdatedError)."""
-    engine = db.make_engine(
-        settings.database_url,
-        pool_size=max(5, settings.poll_concurrency // 2),
-        busy_timeout_s=settings.sqlite_busy_timeout_s,
-    )
-    db.ensure_schema_current(engine)
-    return engine
 
 
 @asynccontextmanager

@@ -7,14 +7,15 @@ from collections.abc import Mapping
 from datetime import datetime
 from email import policy
 from email.parser import HeaderParser
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from service.alerts.assess import Assessment
-from service.alerts.model import Alert
-from service.pipeline import PollOutcome
-from service.rulebook import RulesState
-from service.store.feeds import FeedHealth
+if TYPE_CHECKING:  # types only: the views must not pull the pipeline into every command's start-up
+    from service.alerts.assess import Assessment
+    from service.alerts.model import Alert
+    from service.pipeline import PollOutcome
+    from service.rulebook import RulesState
+    from service.store.feeds import FeedHealth
 
 REDACTED_VALUE = "redacted"
 # Query parameters that carry credentials in private or paid feeds' URLs: names ending in one
@@ -154,6 +155,7 @@ def alert_json(alert: Alert) -> dict[str, Any]:
         "baselines": [dict(ref) for ref in alert.baselines],
         "reason": alert.reason,
         "story_id": alert.story_id,
+        "item_id": alert.item_id,  # the item it was raised on: `rules test RULE --item ID`
         "published_at": iso(alert.published_at),
         "created_at": iso(alert.created_at),
     }

@@ -14,6 +14,9 @@ from datetime import datetime
 
 from service.baselines.facts import FactChange
 
+STATUSES = ("pending", "sent", "failed", "suppressed", "stale", "muted", "cooldown")
+"""Every status an alert can have (see ``notify.alert_status`` and ``alerts.age``)."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NewAlert:

@@ -24,9 +24,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from service.alerts.model import STATUSES
 from service.metrics import record_channel_gauges
 from service.rulebook import RulesState
-from service.store.alerts import STATUSES, list_alerts
+from service.store.alerts import list_alerts
 from service.store.channel_state import channel_health
 from service.store.feeds import FeedHealth, list_health
 from service.store.watch import DatabaseWatch, Outage

@@ -6,11 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
+from service.alerts.model import STATUSES
 from service.cli.common import JsonFlag, engine_for, guarded, print_json, settings
-from service.notify.channels import Notifiers
-from service.notify.route import undeliverable
-from service.store.alerts import STATUSES, list_alerts
-from service.store.outbox import list_deliveries
 from service.views import alert_json, delivery_json
 
 app = typer.Typer(no_args_is_help=True, help="Alerts raised by the rules.")
@@ -29,6 +26,8 @@ def alerts_list(
         raise typer.Exit(2)
 
     def action() -> list[dict[str, Any]]:
+        from service.store.alerts import list_alerts
+
         with engine_for(settings()) as engine, engine.connect() as conn:
             return [alert_json(a) for a in list_alerts(conn, status=status, rule_id=rule, limit=limit)]
 
@@ -66,6 +65,11 @@ def alerts_show(
     """One alert in full: why it fired or was suppressed, the evidence, and where it was sent."""
 
     def action() -> dict[str, Any] | None:
+        from service.notify.channels import Notifiers
+        from service.notify.route import undeliverable
+        from service.store.alerts import list_alerts
+        from service.store.outbox import list_deliveries
+
         loaded = settings()
         with engine_for(loaded) as engine, engine.connect() as conn:
             found = list_alerts(conn, alert_id=alert_id)
@@ -94,6 +98,10 @@ def alerts_show(
     )
     published = f"published {alert['published_at']}, " if alert["published_at"] else ""
     typer.echo(f"status {alert['status']}, novelty {novelty}, {published}alerted {alert['created_at']}")
+    if alert["item_id"] is not None:
+        typer.echo(
+            f"item {alert['item_id']} (try rules on it: rivalwatch rules test RULE --item {alert['item_id']})"
+        )
     if alert["reason"]:
         typer.echo(f"why: {alert['reason']}")
     typer.echo(f"matched: {', '.join(alert['matched'])}")

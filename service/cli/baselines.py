@@ -14,12 +14,8 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from service.baselines.draft import approved_text, draft_baseline
-from service.baselines.model import baseline_file, load_baselines, todo_warnings
 from service.cli.common import JsonFlag, RulesDir, engine_for, guarded, print_json, settings
 from service.errors import BaselineError
-from service.rulebook import BASELINES_DIR
-from service.sources.fetch import Fetcher
 from service.store import baselines as baseline_store
 from service.yamlfile import load_yaml
 
@@ -41,6 +37,10 @@ def add(
 
     The draft is marked `draft: true`: the service ignores it until `rivalwatch baselines approve ID`.
     """
+    from service.baselines.draft import draft_baseline
+    from service.baselines.model import todo_warnings
+    from service.rulebook import BASELINES_DIR
+
     if (url is None) == (file is None):
         typer.echo("give exactly one of --url, --file", err=True)
         raise typer.Exit(2)
@@ -78,6 +78,10 @@ def approve(
     rules_dir: RulesDir = None,
 ) -> None:
     """Approve a reviewed draft: remove its `draft: true` line, so the service loads it on its next reload."""
+    from service.baselines.draft import approved_text
+    from service.baselines.model import baseline_file, load_baselines, todo_warnings
+    from service.rulebook import BASELINES_DIR
+
     directory = guarded(lambda: settings(rules_dir)).rules_dir / BASELINES_DIR
     path = baseline_file(directory, baseline_id) if directory.is_dir() else None
     if path is None:
@@ -127,6 +131,8 @@ def _write(path: Path, text: str) -> None:
 
 
 async def _fetch(loaded: Any, url: str) -> str:
+    from service.sources.fetch import Fetcher
+
     async with Fetcher.from_settings(loaded) as fetcher:
         return (await fetcher.fetch(url)).body.decode("utf-8", errors="replace")
 

@@ -6,17 +6,17 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from sqlalchemy.engine import Engine
 
 from service import logs
 from service.config import Settings, load_settings
 from service.durations import parse_duration_s
 from service.errors import ConfigError, DatabaseError, RivalwatchError
-from service.runtime import open_engine
-from service.store.trouble import explained
+
+if TYPE_CHECKING:  # SQLAlchemy only for the commands that open the database (see engine_for)
+    from sqlalchemy.engine import Engine
 
 T = TypeVar("T")
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
@@ -77,6 +77,9 @@ def print_json(value: Any) -> None:
 def engine_for(loaded: Settings) -> Iterator[Engine]:
     """An engine on a current schema, disposed of when the command is done; trouble with the
     database inside the block becomes its one line and exit code 3."""
+    from service.store.engine import open_engine
+    from service.store.trouble import explained
+
     engine = open_engine(loaded)
     try:
         with explained(engine.url):

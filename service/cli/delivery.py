@@ -8,21 +8,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from service.cli.common import JsonFlag, engine_for, guarded, print_json, settings
 from service.config import Settings
-from service.matching.ruleset import parse_span_s
-from service.notify.channels import NOTIFIER_KINDS, Notifiers
-from service.notify.digest_job import DigestDraft, draft_digest, enqueue_digest
-from service.notify.render_email import message_html, message_text
-from service.notify.worker import RoundResult
-from service.rulebook import load_rulebook
-from service.runtime import Runtime, open_runtime
+from service.durations import parse_duration_s
 from service.store import channel_state, db, digests, mutes, outbox
 from service.views import delivery_json, iso
+
+if TYPE_CHECKING:
+    from service.notify.digest_job import DigestDraft
+    from service.notify.worker import RoundResult
+    from service.runtime import Runtime
+
+# Each command imports the heavy parts it uses itself: every command, even --help, pays at
+# start-up for what is imported here (bench: `cli`).
 
 digest_app = typer.Typer(no_args_is_help=True, help="The email digest of alerts not yet in one.")
 deliveries_app = typer.Typer(no_args_is_help=True, help="The outbox: every message, its state and attempts.")
@@ -53,6 +55,9 @@ def digest(
 
 
 def _preview(loaded: Settings, html: Path | None) -> None:
+    from service.notify.digest_job import draft_digest
+    from service.notify.render_email import message_html, message_text
+
     now = datetime.now(UTC)
 
     def render() -> Any:
@@ -73,6 +78,10 @@ def _preview(loaded: Settings, html: Path | None) -> None:
 async def _send(loaded: Settings) -> None:
     """Enqueue a digest of what is new, then send the digest channel's messages now: a digest
     held by an earlier failure goes first (probed at once), and no empty one follows it."""
+    from service.notify.channels import Notifiers
+    from service.notify.digest_job import enqueue_digest
+    from service.runtime import open_runtime
+
     if not Notifiers.from_settings(loaded).usable("digest"):
         raise typer.BadParameter("set RIVALWATCH_SMTP_HOST and RIVALWATCH_DIGEST_TO to send the digest")
     async with open_runtime(loaded, load_rules=False) as rt:
@@ -171,6 +180,8 @@ def retry(name: Annotated[str, typer.Argument(help="A channel as `channels list`
 
 
 async def _retry_channel(loaded: Settings, name: str) -> _Retried:
+    from service.runtime import open_runtime
+
     async with open_runtime(loaded, load_rules=False) as rt:
         return await _retry(rt, name, timeout_s=loaded.poll_once_deliver_timeout_s)
 
@@ -183,6 +194,8 @@ class _Retried:
 
 async def _retry(rt: Runtime, name: str, *, timeout_s: float) -> _Retried:
     """Probe ``name`` now and send what it has (see ``Delivery.retry``), unless it is muted."""
+    from service.notify.worker import RoundResult
+
     before = await asyncio.to_thread(_health, rt, name)
     if before is not None and before["muted_until"]:
         until = _second(before["muted_until"])
@@ -227,7 +240,7 @@ def mute(
     The rule must be in the rules directory, the channel configured or in use."""
     _check_target(target)
     try:
-        seconds = parse_span_s(for_)
+        seconds = parse_duration_s(for_)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     loaded = guarded(settings)
@@ -288,6 +301,8 @@ def _check_target(target: str) -> None:
 
 def _check_rule(loaded: Settings, rule_id: str) -> None:
     """Exit 2 unless ``rule_id`` is an enabled rule of the rules directory."""
+    from service.rulebook import load_rulebook
+
     book = guarded(lambda: load_rulebook(loaded.rules_dir, now=datetime.now(UTC)))
     if rule_id not in book.rules:
         _refuse(f"unknown or disabled rule {rule_id!r} in {loaded.rules_dir}", rule_id, book.rules)
@@ -295,6 +310,8 @@ def _check_rule(loaded: Settings, rule_id: str) -> None:
 
 def _check_channel(loaded: Settings, name: str) -> None:
     """Exit 2 unless the settings make ``name`` a usable channel or a message was queued for it."""
+    from service.notify.channels import NOTIFIER_KINDS, Notifiers
+
     notifiers = Notifiers.from_settings(loaded)
     if notifiers.usable(name):
         return

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from service.cli.common import JsonFlag, RulesDir, engine_for, guarded, print_json, settings
-from service.pipeline import PollOutcome
-from service.runtime import poll_once, run_service
-from service.sources.declared import load_feeds_strict
 from service.store import db
 from service.store.feeds import Removal, list_health, remove_feed
 from service.store.trouble import explained
 from service.views import feed_json, outcome_json
+
+if TYPE_CHECKING:
+    from service.pipeline import PollOutcome
 
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 feeds_app = typer.Typer(no_args_is_help=True, help="Declared feeds and their health.")
@@ -72,6 +72,8 @@ def poll(
     if not once:
         typer.echo("use `rivalwatch poll --once`, or `rivalwatch run` to keep polling", err=True)
         raise typer.Exit(2)
+    from service.runtime import poll_once
+
     outcomes = guarded(lambda: asyncio.run(poll_once(settings(rules_dir))))
     if as_json:
         print_json([outcome_json(o) for o in outcomes])
@@ -142,6 +144,8 @@ def feeds_remove(
 
     def action() -> Removal:
         loaded = settings(rules_dir)
+        from service.sources.declared import load_feeds_strict
+
         declared = name in {spec.name for spec in load_feeds_strict(loaded.rules_dir)}
         with engine_for(loaded) as engine:
             now = datetime.now(UTC)
@@ -167,4 +171,6 @@ def feeds_remove(
 
 def run(rules_dir: RulesDir = None) -> None:
     """Run the service: scheduler and HTTP API until SIGTERM or Ctrl-C."""
+    from service.runtime import run_service
+
     guarded(lambda: asyncio.run(run_service(settings(rules_dir))))

@@ -21,8 +21,6 @@ from service.baselines.facts import FactChange
 from service.store.db import chunked, insert_skipping_existing
 from service.store.tables import alerts, delivery_alerts, feeds, rule_hits
 
-STATUSES = ("pending", "sent", "failed", "suppressed", "stale", "muted", "cooldown")
-
 
 def insert_alerts(conn: Connection, raised: Sequence[NewAlert]) -> list[Alert]:
     """Insert alerts that do not exist yet; return those actually inserted, with their ids."""

@@ -15,27 +15,25 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import event
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from service.errors import DatabaseError, SchedulerLockedError, SchemaOutdatedError
-from service.logs import quieted
 from service.store.trouble import explained
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 SQLITE_BUSY_TIMEOUT_S = 30.0
 WRITE_OPTION = "rivalwatch_write"  # execution option marking a transaction that will write
@@ -114,6 +112,8 @@ def chunked(values: Sequence[T], size: int = IN_LIST_CHUNK) -> Iterator[list[T]]
 
 def insert_skipping_existing(conn: Connection, table: sa.Table, *, unique: Sequence[str]) -> Any:
     """``INSERT … ON CONFLICT (unique) DO NOTHING`` in the connection's dialect."""
+    from sqlalchemy.dialects import postgresql, sqlite  # each dialect's insert, once it is asked for
+
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     return dialect.insert(table).on_conflict_do_nothing(index_elements=list(unique))
 
@@ -246,6 +246,8 @@ def migrations_dir() -> Path:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config  # Alembic only where migrations run: it costs every command ~0.2 s
+
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir()))
     cfg.set_main_option("sqlalchemy.url", normalise_url(url).replace("%", "%%"))
@@ -253,19 +255,42 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    from alembic import command
+
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with writing(engine) as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
 
 
+_REVISION_LINE = re.compile(r"^(down_revision|revision)\b[^=]*=\s*(?:\"([^\"]+)\"|None)", re.MULTILINE)
+
+
+def code_revisions() -> dict[str, str | None]:
+    """Each migration's revision and the one before it, read from the scripts' own
+    ``revision = "…"`` / ``down_revision = "…"`` lines (what Alembic reads, without importing
+    it and every script: checking the schema is on every command's path)."""
+    revisions: dict[str, str | None] = {}
+    for script in sorted((migrations_dir() / "versions").glob("*.py")):
+        found = dict(
+            (name, value or None) for name, value in _REVISION_LINE.findall(script.read_text("utf-8"))
+        )
+        if "revision" in found and found["revision"] is not None:
+            revisions[found["revision"]] = found.get("down_revision")
+    return revisions
+
+
 def code_heads() -> set[str]:
-    return set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+    revisions = code_revisions()
+    return set(revisions) - {down for down in revisions.values() if down is not None}
 
 
 def database_heads(engine: Engine) -> set[str]:
-    with engine.connect() as conn, quieted("alembic.runtime.migration"):
-        return set(MigrationContext.configure(conn).get_current_heads())
+    """The revisions recorded in the database (Alembic's ``alembic_version`` table); none yet: empty."""
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return set()
+        return set(conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars())
 
 
 def ensure_schema_current(engine: Engine) -> None:
@@ -277,8 +302,7 @@ def ensure_schema_current(engine: Engine) -> None:
         return
     if not current:
         raise SchemaOutdatedError("the database has no rivalwatch schema yet: run `rivalwatch db upgrade`")
-    known = _known_revisions()
-    if current <= known:
+    if current <= set(code_revisions()):
         raise SchemaOutdatedError(
             f"the database schema ({', '.join(sorted(current))}) is older than this code "
             f"({', '.join(sorted(expected))}): run `rivalwatch db upgrade`"
@@ -286,11 +310,6 @@ def ensure_schema_current(engine: Engine) -> None:
     raise SchemaOutdatedError(
         f"the database schema ({', '.join(sorted(current))}) is newer than this code; upgrade rivalwatch"
     )
-
-
-def _known_revisions() -> set[str]:
-    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
-    return {rev.revision for rev in script.walk_revisions()}
 
 
 # --- the one-scheduler-per-SQLite-file lock ---------------------------------------------------

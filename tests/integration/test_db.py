@@ -26,6 +26,22 @@ def revisions_oldest_first() -> list[str]:
     return [r.revision for r in reversed(list(script.walk_revisions()))]
 
 
+def test_the_schema_check_reads_the_revisions_alembic_reads() -> None:
+    """Every command checks the schema without importing Alembic: its reading must agree."""
+    script = ScriptDirectory.from_config(db.alembic_config("sqlite://"))
+    assert db.code_revisions() == {r.revision: r.down_revision for r in script.walk_revisions()}
+    assert db.code_heads() == set(script.get_heads())
+
+
+def test_the_revision_recorded_in_the_database_is_read_as_alembic_reads_it(db_url: str) -> None:
+    engine = db.make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            assert db.database_heads(engine) == set(MigrationContext.configure(conn).get_current_heads())
+    finally:
+        engine.dispose()
+
+
 def test_upgrade_from_empty_reaches_the_code_schema(empty_db_url: str) -> None:
     engine = db.make_engine(empty_db_url)
     with pytest.raises(SchemaOutdatedError, match="rivalwatch db upgrade"):
