@@ -209,9 +209,14 @@ def test_health_endpoint_reports_failing_feeds(tmp_path: Path, server: LoopbackH
             return None
 
     try:
-        assert wait_until(lambda: (health() or {}).get("failing_feeds") == ["bad"], timeout_s=30)
+
+        def both_polled() -> bool:
+            report = health() or {}
+            return report.get("failing_feeds") == ["bad"] and report.get("feeds", {}).get("ok") == 1
+
+        assert wait_until(both_polled, timeout_s=30)
         report = health()
-        assert report is not None and report["status"] == "degraded" and report["feeds"]["ok"] == 1
+        assert report is not None and report["status"] == "degraded"
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as resp:
             assert b'rivalwatch_feed_polls_total{feed="ok",outcome="new"}' in resp.read()
     finally:
