@@ -126,6 +126,7 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8787, ge=0, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
+    metrics_per_feed: bool = True  # false: per-feed series folded into feed="all" (thousands of feeds)
 
     @classmethod
     def settings_customise_sources(

@@ -1,21 +1,29 @@
-"""Prometheus metrics, declared in one place. Label values are feed names, never URLs."""
+"""Prometheus metrics, declared in one place. Label values are feed names, never URLs.
+
+Per-feed series cost one line each per feed in every scrape: with thousands of feeds,
+``RIVALWATCH_METRICS_PER_FEED=false`` folds them into ``feed="all"`` (the scrape stays small;
+``feeds list`` and ``/feeds`` still give each feed's state). Poll durations are a histogram
+over all feeds, and per feed only a count and a sum (a mean), never buckets per feed.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram, Summary
 
 FEED_POLLS = Counter("rivalwatch_feed_polls_total", "Feed polls by outcome", ["feed", "outcome"])
 FEED_FAILURES = Counter(
     "rivalwatch_feed_failures_total", "Failed feed polls by reason class", ["feed", "reason"]
 )
 FEED_BYTES = Counter("rivalwatch_feed_bytes_total", "Decoded bytes fetched", ["feed"])
-FEED_POLL_SECONDS = Histogram(
-    "rivalwatch_feed_poll_duration_seconds",
-    "Time for one poll of one feed, fetch to stored",
-    ["feed"],
+POLL_SECONDS = Histogram(
+    "rivalwatch_poll_duration_seconds",
+    "Time for one poll of one feed, fetch to stored, over all feeds",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
+)
+FEED_POLL_SECONDS = Summary(
+    "rivalwatch_feed_poll_duration_seconds", "Time polling each feed (count and sum: the mean)", ["feed"]
 )
 ITEMS_STORED = Counter("rivalwatch_items_stored_total", "Items inserted (new) per feed", ["feed"])
 ITEMS_UPDATED = Counter("rivalwatch_items_updated_total", "Stored items whose text changed", ["feed"])
@@ -58,6 +66,27 @@ ROUND_OVERLAPS = Counter(
     "Ticks that found the previous round still running (left to finish)",
     ["job"],
 )
+
+
+ALL_FEEDS = "all"
+_per_feed = True
+
+
+def count_per_feed(on: bool) -> None:
+    """``RIVALWATCH_METRICS_PER_FEED``: a series per feed, or one for all of them."""
+    global _per_feed
+    _per_feed = on
+
+
+def feed_label(name: str) -> str:
+    return name if _per_feed else ALL_FEEDS
+
+
+def record_poll(feed: str, outcome: str, seconds: float) -> None:
+    label = feed_label(feed)
+    POLL_SECONDS.observe(seconds)
+    FEED_POLL_SECONDS.labels(label).observe(seconds)
+    FEED_POLLS.labels(label, outcome).inc()
 
 
 def record_channel_gauges(channels: list[dict[str, Any]]) -> None:

@@ -133,8 +133,7 @@ class Poller:
         finally:
             metrics.POLLS_IN_FLIGHT.dec()
         elapsed_ms = (time.perf_counter() - started) * 1000
-        metrics.FEED_POLL_SECONDS.labels(feed.name).observe(elapsed_ms / 1000)
-        metrics.FEED_POLLS.labels(feed.name, outcome.outcome).inc()
+        metrics.record_poll(feed.name, outcome.outcome, elapsed_ms / 1000)
         return replace(outcome, duration_ms=round(elapsed_ms, 1))
 
     async def _poll(self, feed: ClaimedFeed) -> PollOutcome:
@@ -156,7 +155,7 @@ class Poller:
     async def _fetch_and_store(self, feed: ClaimedFeed) -> PollOutcome:
         try:
             fetched = await self.fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
-            metrics.FEED_BYTES.labels(feed.name).inc(fetched.bytes_read)
+            metrics.FEED_BYTES.labels(metrics.feed_label(feed.name)).inc(fetched.bytes_read)
             if fetched.not_modified:
                 return await asyncio.to_thread(self._record_not_modified, feed, fetched)
             parsed = await asyncio.to_thread(
@@ -221,8 +220,8 @@ class Poller:
         if done is None:
             return self._lease_lost(feed)
         stored, tally = done
-        metrics.ITEMS_STORED.labels(feed.name).inc(len(stored.inserted))
-        metrics.ITEMS_UPDATED.labels(feed.name).inc(stored.updated)
+        metrics.ITEMS_STORED.labels(metrics.feed_label(feed.name)).inc(len(stored.inserted))
+        metrics.ITEMS_UPDATED.labels(metrics.feed_label(feed.name)).inc(stored.updated)
         self._log_recovery(feed)
         log_event(
             log,
@@ -317,7 +316,7 @@ class Poller:
                 gone=gone,
             ),
         )
-        metrics.FEED_FAILURES.labels(feed.name, type(exc).__name__).inc()
+        metrics.FEED_FAILURES.labels(metrics.feed_label(feed.name), type(exc).__name__).inc()
         # A failure that repeats is logged when it changes, not at every poll.
         level = logging.WARNING if error != feed.last_error or gone else logging.DEBUG
         log_event(

@@ -15,6 +15,7 @@ import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.engine import Engine
 
+from service import metrics
 from service.api.app import create_app
 from service.config import Settings
 from service.errors import DatabaseError
@@ -59,6 +60,7 @@ async def open_runtime(
     notifiers = Notifiers.from_settings(settings)
     watch = DatabaseWatch.of(engine)
     watch.export()
+    metrics.count_per_feed(settings.metrics_per_feed)
     try:
         rules = ActiveRuleBook()
         owner = make_owner_id()
