@@ -234,7 +234,9 @@ def _problem(health: dict[str, Any]) -> str | None:
 @channels_app.command("mute")
 def mute(
     target: Annotated[str, typer.Argument(help="rule:<id> or channel:<name>.")],
-    for_: Annotated[str, typer.Option("--for", help="How long, e.g. 2h, 1d.")] = "1h",
+    for_: Annotated[
+        str, typer.Option("--for", help="How long, e.g. 90m, 2h, 1d (a bare number is seconds).")
+    ] = "1h",
 ) -> None:
     """Mute a rule (alerts still stored and in the digest) or a channel (messages wait) for a while.
     The rule must be in the rules directory, the channel configured or in use."""
