@@ -141,8 +141,12 @@ def channels_list(as_json: JsonFlag = False) -> None:
     now = datetime.now(UTC)
 
     def action() -> list[dict[str, Any]]:
-        with engine_for(settings()) as engine, engine.connect() as conn:
-            return channel_state.channel_health(conn, now=now)
+        from service.notify.channels import Notifiers
+
+        loaded = settings()
+        with engine_for(loaded) as engine, engine.connect() as conn:
+            used = channel_state.channel_health(conn, now=now)
+        return used + _not_used_yet(Notifiers.from_settings(loaded).configured_channels(), used)
 
     rows = guarded(action)
     if as_json:
@@ -162,6 +166,25 @@ def channels_list(as_json: JsonFlag = False) -> None:
             f"{r['name']:<20} {state}  queue {r['queue_depth']}  oldest {r['oldest_pending_s']:.0f}s"
             f"{muted}{probe}"
         )
+
+
+def _not_used_yet(configured: list[str], used: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Configured channels no message went to yet, listed as idle (not broken, nothing queued)."""
+    seen = {row["name"] for row in used}
+    return [
+        {
+            "name": name,
+            "broken": None,
+            "broken_since": None,
+            "next_probe_at": None,
+            "paused_until": None,
+            "muted_until": None,
+            "queue_depth": 0,
+            "oldest_pending_s": 0.0,
+        }
+        for name in configured
+        if name not in seen
+    ]
 
 
 @channels_app.command("retry")

@@ -71,6 +71,14 @@ class Notifiers:
         for notifier in self._by_kind.values():
             await notifier.aclose()
 
+    def configured_channels(self) -> list[str]:
+        """Every channel the settings name, as rules write them (``slack``, ``webhook:ops``)."""
+        return [
+            kind if not target else f"{kind}:{target}"
+            for kind, notifier in self._by_kind.items()
+            for target in notifier.targets
+        ]
+
     @property
     def nothing_configured(self) -> bool:
         return not any(n.configured for n in self._by_kind.values())

@@ -41,6 +41,7 @@ class ConsoleNotifier:
 
     immediate = True
     configured = False
+    targets: tuple[str, ...] = ()
 
     def __init__(self, write: Callable[[str], None]) -> None:
         self._write = write

@@ -43,6 +43,10 @@ class EmailNotifier(OneMessagePerStory):
     def configured(self) -> bool:
         return self._sender is not None
 
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return ("",) if self._sender is not None and self._recipients else ()  # email:ADDRESS: any
+
     def missing(self, target: str) -> str | None:
         if self._sender is None:
             return "RIVALWATCH_SMTP_HOST is not set"
@@ -82,6 +86,10 @@ class DigestNotifier(OneMessagePerStory):
     @property
     def configured(self) -> bool:
         return self._sender is not None and bool(self._recipients)
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return ("",) if self.configured else ()
 
     def missing(self, target: str) -> str | None:
         if target:

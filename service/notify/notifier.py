@@ -43,6 +43,12 @@ class Notifier(Protocol):
         """Whether the settings give this kind any destination at all."""
         ...
 
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """The targets the settings name for this kind ("" for the kind alone: ``slack``), so a
+        channel shows in ``channels list`` before its first message."""
+        ...
+
     def missing(self, target: str) -> str | None:
         """What the settings lack for the channel ``<kind>:<target>`` to send, in words that name
         the setting ("no webhook named 'hyundai' in RIVALWATCH_SLACK_WEBHOOKS"); None: it can."""

@@ -37,6 +37,10 @@ class SlackNotifier:
     def configured(self) -> bool:
         return self._default is not None or bool(self._named)
 
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return ("",) * (self._default is not None) + tuple(sorted(self._named))
+
     def missing(self, target: str) -> str | None:
         if target:
             return (

@@ -33,6 +33,10 @@ class JsonWebhookNotifier(OneMessagePerStory):
     def configured(self) -> bool:
         return bool(self._urls)
 
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return tuple(sorted(self._urls))
+
     def missing(self, target: str) -> str | None:
         if not target:
             return "a webhook channel needs a name: webhook:NAME"

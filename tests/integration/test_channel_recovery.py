@@ -11,6 +11,7 @@ PostgreSQL.
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -232,3 +233,22 @@ def test_muting_an_unknown_rule_or_channel_is_refused(db_url: str, engine: Engin
         muted = rivalwatch("channels", "mute", target, "--for", "2h", env=env)
         assert muted.returncode == 0, muted.stderr
     assert "3 active mutes" in rivalwatch("channels", "mutes", env=env).stdout
+
+
+def test_configured_channels_are_listed_before_their_first_message(tmp_path: Path) -> None:
+    rules = write_acme_rules(tmp_path / "rules", "https://news.example.test/feed.xml", notify=["slack"])
+    env = service_env(
+        f"sqlite:///{tmp_path}/rw.db",
+        rules,
+        RIVALWATCH_SLACK_WEBHOOK_URL="http://127.0.0.1:9/services/T0/B0/default",
+        RIVALWATCH_SLACK_WEBHOOKS='{"pricing": "http://127.0.0.1:9/services/T0/B0/pricing"}',
+        RIVALWATCH_WEBHOOKS='{"ops": "http://127.0.0.1:9/hook"}',
+    )
+    assert rivalwatch("db", "upgrade", env=env).returncode == 0
+    listed = rivalwatch("channels", "list", "--json", env=env)
+    assert listed.returncode == 0, listed.stderr
+    rows = {row["name"]: row for row in json.loads(listed.stdout)}
+    assert list(rows) == ["slack", "slack:pricing", "webhook:ops"]  # no digest: no SMTP set
+    assert all(r["queue_depth"] == 0 and r["broken"] is None for r in rows.values())
+    text = rivalwatch("channels", "list", env=env).stdout
+    assert "slack:pricing" in text and "services/T0" not in text  # names, never the URLs

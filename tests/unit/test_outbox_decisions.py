@@ -42,6 +42,7 @@ class FakeNotifier:
 
     immediate = True
     configured = True
+    targets = ("",)
 
     def __init__(self, *outcomes: DeliveryError | None) -> None:
         self.outcomes = list(outcomes)
