@@ -88,7 +88,6 @@ async def open_runtime(
             owner=owner,
             clock=utcnow,
             rng=rng,
-            watch=watch,
         )
         worker.probe_broken(every=probe_broken)
         delivery = Delivery(engine=engine, worker=worker, settings=settings, clock=utcnow, watch=watch)

@@ -35,6 +35,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from service import metrics
 from service.config import Settings
@@ -47,7 +48,6 @@ from service.notify.notifier import Delivered
 from service.retry import backoff_s
 from service.store import channel_state, db, outbox
 from service.store.outbox import Claimed
-from service.store.watch import DatabaseWatch
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +80,8 @@ class OutboxWorker:
         owner: str,
         clock: Callable[[], datetime],
         rng: random.Random,
-        watch: DatabaseWatch | None = None,
     ) -> None:
         self._engine = engine
-        self._watch = watch or DatabaseWatch.of(engine)
         self._retrying: dict[str, str] = {}  # channel → the reason its sends are being retried
         self.notifiers = notifiers
         self._settings = settings
@@ -102,16 +100,18 @@ class OutboxWorker:
             *(self._deliver_channel(c, rows) for c, rows in by_channel.items()), return_exceptions=True
         )
         total = RoundResult()
+        database_error: SQLAlchemyError | None = None
         for result in results:
-            if isinstance(result, BaseException):
-                # Recording failed: the leases expire and the rows come back. Trouble with the
-                # database is told once by the watch; anything else is a bug.
-                if not (
-                    isinstance(result, Exception) and self._watch.failed(result, work="delivery") is not None
-                ):
-                    log.error("delivery_round_failed", exc_info=result)
-                continue
-            total.add(result)
+            if isinstance(result, SQLAlchemyError):
+                # Recording failed: the leases expire and the rows come back. The caller's
+                # database watch decides what it is (and tells an outage once).
+                database_error = database_error or result
+            elif isinstance(result, BaseException):
+                log.error("delivery_round_failed", exc_info=result)  # a bug in one channel's round
+            else:
+                total.add(result)
+        if database_error is not None:
+            raise database_error
         return total
 
     async def drain(self, *, timeout_s: float, channel: str | None = None) -> RoundResult:
