@@ -24,7 +24,7 @@ from bench.common import machine_info
 from bench.corpus import PROJECT_ROOT, CorpusMissingError, load_real_corpus, synthetic_corpus
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-SUITES = ("ingest", "synthetic", "polling", "memory", "matcher", "delivery", "cli")
+SUITES = ("ingest", "synthetic", "polling", "round", "memory", "matcher", "delivery", "cli")
 SYNTHETIC = {"quick": (60, 30), "full": (200, 40)}
 """(feeds, items per feed) of the synthetic corpus."""
 SYNTHETIC_SEED = 20240601
@@ -55,6 +55,14 @@ def _polling(quick: bool) -> tuple[dict[str, Any], str]:
     load_real_corpus()  # fail early with the clear message; the server process reads it itself
     result = polling.run_suite(quick=quick)
     return result, polling.render(result)
+
+
+def _round(quick: bool) -> tuple[dict[str, Any], str]:
+    from bench import round as poll_round
+
+    load_real_corpus()
+    result = poll_round.run_suite(quick=quick)
+    return result, poll_round.render(result)
 
 
 def _memory(quick: bool) -> tuple[dict[str, Any], str]:
@@ -89,6 +97,7 @@ RUNNERS: dict[str, Callable[[bool], tuple[dict[str, Any], str]]] = {
     "ingest": _ingest,
     "synthetic": _synthetic,
     "polling": _polling,
+    "round": _round,
     "memory": _memory,
     "matcher": _matcher,
     "delivery": _delivery,
@@ -115,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         load_real_corpus()
     except CorpusMissingError as exc:
-        if any(s in selected for s in ("ingest", "polling", "matcher")):
+        if any(s in selected for s in ("ingest", "polling", "round", "matcher")):
             print(f"bench: {exc}", file=sys.stderr)
             return 2
 

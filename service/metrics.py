@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from prometheus_client import Counter, Gauge, Histogram, Summary
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, Summary
+from prometheus_client.core import CounterMetricFamily
+
+from service.store.db import WRITE_WAITS
 
 FEED_POLLS = Counter("rivalwatch_feed_polls_total", "Feed polls by outcome", ["feed", "outcome"])
 FEED_FAILURES = Counter(
@@ -67,6 +70,23 @@ ROUND_OVERLAPS = Counter(
     ["job"],
 )
 
+
+class _WriteWaits:
+    """The database writers' wait for the write lock, read from ``db.WRITE_WAITS`` at scrape time
+    (the store counts without importing the metrics library: every command opens a database)."""
+
+    def collect(self) -> Any:
+        yield CounterMetricFamily(
+            "rivalwatch_db_write_wait_seconds",
+            "Time write transactions waited for the database's write lock",
+            value=WRITE_WAITS.seconds,
+        )
+        yield CounterMetricFamily(
+            "rivalwatch_db_write_transactions", "Write transactions begun", value=WRITE_WAITS.transactions
+        )
+
+
+REGISTRY.register(_WriteWaits())
 
 ALL_FEEDS = "all"
 _per_feed = True

@@ -11,21 +11,24 @@ transaction: a crash leaves either both or neither.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from service import metrics
 from service.alerts.age import effective_max_age_s
-from service.alerts.record import AlertTally, FeedRef, record_alerts
+from service.alerts.assess import Assessment
+from service.alerts.record import AlertTally, FeedRef, assess_items, record_alerts
 from service.config import Settings
 from service.errors import FetchError, HTTPStatusError, ParseError
 from service.logs import log_event
@@ -49,6 +52,7 @@ from service.store.feeds import ClaimedFeed
 from service.store.watch import DatabaseWatch
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 Outcome = Literal["new", "unchanged", "not_modified", "failed", "lease_lost", "held_elsewhere"]
 
@@ -94,14 +98,55 @@ def store_and_alert(
     book: RuleBook | None,
     now: datetime,
     story_window: timedelta,
+    assessed: Mapping[str, Sequence[Assessment]] | None = None,
 ) -> tuple[item_store.StoreResult, AlertTally]:
-    """Stages: dedup + store, then match and judge the items actually inserted into alert rows."""
+    """Stages: dedup + store, then the items actually inserted into alert rows (matched and
+    judged here unless ``assessed`` holds them already)."""
     stored = item_store.store_items(conn, feed.id, batch, now=now, story_window=story_window)
     if book is None or not stored.inserted:
         return stored, AlertTally()
     by_key = {item.key: item for item in unique_by_key(batch)}  # the copy that was stored
     new = [(s, by_key[s.key]) for s in stored.inserted]
-    return stored, record_alerts(conn, book=book, feed=feed, new=new, now=now)
+    return stored, record_alerts(conn, book=book, feed=feed, new=new, now=now, assessed=assessed)
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """A fetched document as the CPU-heavy stages left it, ready to be stored."""
+
+    parsed: ParsedFeed
+    batch: list[Item]
+    book: RuleBook | None
+    feed: FeedRef
+    assessed: dict[str, list[Assessment]] | None
+
+
+class IngestLane:
+    """The threads where polls turn a fetched document into rows: parse, normalise, match,
+    judge, and the write transaction. Fetching stays concurrent on the event loop.
+
+    On SQLite the lane is one thread. Those stages hold the GIL, so more threads would not run
+    them sooner, and SQLite lets one transaction write at a time anyway. With the default
+    thread pool doing this work, every thread busy parsing or matching delayed the poll holding
+    the write lock each time it came back from SQLite: in a 470-feed round its transactions took
+    4.5 times as long as alone, and polls spent 37 % of their time waiting for the lock
+    (bench/README.md, suite ``round``). On PostgreSQL, which locks rows rather than the
+    database, a few threads overlap one poll's round trips with another's work.
+    """
+
+    def __init__(self, threads: int) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rivalwatch-ingest")
+
+    @classmethod
+    def for_engine(cls, engine: Engine) -> IngestLane:
+        return cls(1 if engine.dialect.name == "sqlite" else 4)
+
+    async def run(self, fn: Callable[..., T], /, *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, functools.partial(fn, *args))
+
+    def close(self) -> None:
+        """Wait for work already handed over, then stop the threads."""
+        self._pool.shutdown(wait=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +162,7 @@ class Poller:
     destinations: Destinations
     watch: DatabaseWatch
     rulebook: Callable[[], RuleBook | None] = lambda: None
+    lane: IngestLane = field(default_factory=lambda: IngestLane(1))
 
     @property
     def policy(self) -> PollPolicy:
@@ -141,7 +187,8 @@ class Poller:
             outcome = await self._fetch_and_store(feed)
         except SQLAlchemyError as exc:
             # Disk full, read-only file, database gone: nothing of this poll was written (one
-            # transaction). The lease is left to expire, so the feed is retried once it recovers.
+            # transaction). The lease is given back if the database takes it, else it expires;
+            # either way the feed is retried once the database recovers.
             # Trouble with the database is told once, by the watch; any other error is a bug.
             trouble = self.watch.failed(exc, work="poll")
             if trouble is None:
@@ -157,16 +204,10 @@ class Poller:
             fetched = await self.fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
             metrics.FEED_BYTES.labels(metrics.feed_label(feed.name)).inc(fetched.bytes_read)
             if fetched.not_modified:
-                return await asyncio.to_thread(self._record_not_modified, feed, fetched)
-            parsed = await asyncio.to_thread(
-                parse_document,
-                fetched.body,
-                content_type=fetched.headers.get("content-type"),
-                settings=self.settings,
-            )
-            return await asyncio.to_thread(self._ingest, feed, fetched, parsed)
+                return await self.lane.run(self._record_not_modified, feed, fetched)
+            return await self.lane.run(self._ingest, feed, fetched)
         except (FetchError, ParseError) as exc:
-            return await asyncio.to_thread(self._record_failure, feed, exc)
+            return await self.lane.run(self._record_failure, feed, exc)
         except SQLAlchemyError:
             raise
         except Exception as exc:
@@ -174,11 +215,20 @@ class Poller:
             # shows as failing, instead of silencing the feed behind an expiring lease.
             log.exception("poll_crashed", extra={"rw_fields": {"feed": feed.name}})
             internal = FetchError(f"internal error: {type(exc).__name__}")
-            return await asyncio.to_thread(self._record_failure, feed, internal)
+            return await self.lane.run(self._record_failure, feed, internal)
 
     # --- stages ---------------------------------------------------------------------------------
 
-    def _ingest(self, feed: ClaimedFeed, fetched: FetchResult, parsed: ParsedFeed) -> PollOutcome:
+    def _ingest(self, feed: ClaimedFeed, fetched: FetchResult) -> PollOutcome:
+        return self._store(feed, fetched, self._read(feed, fetched))
+
+    def _read(self, feed: ClaimedFeed, fetched: FetchResult) -> _Read:
+        """Parse, normalise, match and judge, before the write transaction: only the items the
+        feed has not stored yet are matched and judged (finding them is a read, which waits for
+        no writer), and the write lock is held for SQL alone."""
+        parsed = parse_document(
+            fetched.body, content_type=fetched.headers.get("content-type"), settings=self.settings
+        )
         batch = normalise_entries(parsed, feed_url=fetched.url, settings=self.settings)
         if parsed.dropped_entries:
             log_event(
@@ -189,6 +239,18 @@ class Poller:
                 kept=len(parsed.entries),
                 dropped=parsed.dropped_entries,
             )
+        book = self.rulebook()
+        max_age_s = effective_max_age_s(feed.max_age_s, self.settings.max_item_age)
+        ref = FeedRef(feed.id, feed.name, feed.tags, max_age_s)
+        assessed = None
+        if book is not None:
+            with self.engine.connect() as conn:
+                unseen = item_store.unseen(conn, feed.id, unique_by_key(batch))
+            assessed = assess_items(book, ref, unseen)
+        return _Read(parsed, batch, book, ref, assessed)
+
+    def _store(self, feed: ClaimedFeed, fetched: FetchResult, read: _Read) -> PollOutcome:
+        parsed, batch, book, ref = read.parsed, read.batch, read.book, read.feed
         now = self.clock()
         next_at = next_poll_after_success(
             now=now,
@@ -199,16 +261,12 @@ class Poller:
             rng=self.rng,
         )
 
-        book = self.rulebook()
-
         def work(conn: Connection) -> tuple[item_store.StoreResult, AlertTally] | None:
             if not self._record_success(conn, feed, fetched, now=now, next_at=next_at):
                 return None
-            max_age_s = effective_max_age_s(feed.max_age_s, self.settings.max_item_age)
-            ref = FeedRef(feed.id, feed.name, feed.tags, max_age_s)
             window = timedelta(days=self.settings.story_window_days)
             stored, tally = store_and_alert(
-                conn, feed=ref, batch=batch, book=book, now=now, story_window=window
+                conn, feed=ref, batch=batch, book=book, now=now, story_window=window, assessed=read.assessed
             )
             if book is not None and tally.inserted:
                 enqueue_alerts(

@@ -23,7 +23,7 @@ from service.logs import log_event
 from service.notify.channels import Notifiers
 from service.notify.delivery import Delivery
 from service.notify.worker import OutboxWorker
-from service.pipeline import Poller, PollOutcome
+from service.pipeline import IngestLane, Poller, PollOutcome
 from service.reload import Reloader
 from service.rulebook import ActiveRuleBook, RulesState
 from service.scheduler import Scheduler, make_owner_id
@@ -61,6 +61,7 @@ async def open_runtime(
     watch = DatabaseWatch.of(engine)
     watch.export()
     metrics.count_per_feed(settings.metrics_per_feed)
+    lane = IngestLane.for_engine(engine)
     try:
         rules = ActiveRuleBook()
         owner = make_owner_id()
@@ -75,6 +76,7 @@ async def open_runtime(
             destinations=notifiers,
             watch=watch,
             rulebook=rules.get,
+            lane=lane,
         )
         reloader = Reloader(
             engine=engine, rules_dir=settings.rules_dir, rules=rules, clock=utcnow, destinations=notifiers
@@ -96,6 +98,7 @@ async def open_runtime(
     finally:
         await notifiers.aclose()
         await fetcher.aclose()
+        await asyncio.to_thread(lane.close)
         engine.dispose()
 
 

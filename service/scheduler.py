@@ -21,6 +21,7 @@ import logging
 import os
 import secrets
 import socket
+import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -144,6 +145,7 @@ class Scheduler:
 
         Once: a feed whose poll the database refused is not polled again in the same pass."""
         started = self._poller.clock()
+        began, waited_before = time.perf_counter(), db.WRITE_WAITS.seconds
         collected: list[PollOutcome] = []
         self._collected = collected
         tried: set[int] = set()
@@ -159,6 +161,15 @@ class Scheduler:
                 break
             await asyncio.wait(list(self._tasks.values()), return_when=asyncio.FIRST_COMPLETED)
         self._collected = None
+        log_event(
+            log,
+            logging.INFO,
+            "poll_pass",
+            feeds=len(collected),
+            wall_s=round(time.perf_counter() - began, 3),
+            polling_s=round(sum(o.duration_ms or 0 for o in collected) / 1000, 3),
+            write_wait_s=round(db.WRITE_WAITS.seconds - waited_before, 3),
+        )
         now = self._poller.clock()
         with self._poller.engine.connect() as conn:
             held = feed_store.held_elsewhere(conn, owner=self._poller.owner, now=now)

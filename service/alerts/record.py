@@ -11,7 +11,7 @@ never leaves an item stored without its alerts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -62,12 +62,18 @@ def record_alerts(
     feed: FeedRef,
     new: Sequence[tuple[StoredItem, Item]],
     now: datetime,
+    assessed: Mapping[str, Sequence[Assessment]] | None = None,
 ) -> AlertTally:
+    """``assessed``: the items' assessments by item key, made before the transaction (see
+    :func:`assess_items`); an item missing from it is assessed here."""
     raised: dict[str, NewAlert] = {}
     hits: list[dict[str, Any]] = []
     volume_rules: set[str] = set()
     for stored, item in new:
-        for found in assess(book, title=item.title, text=item.text, feed=feed.name, tags=feed.tags):
+        judged = assessed.get(item.key) if assessed is not None else None
+        if judged is None:
+            judged = assess(book, title=item.title, text=item.text, feed=feed.name, tags=feed.tags)
+        for found in judged:
             if not found.about_subject:
                 continue
             hits.append(
@@ -93,6 +99,15 @@ def record_alerts(
     return AlertTally(
         statuses.count("pending"), statuses.count("suppressed"), statuses.count(STALE), inserted
     )
+
+
+def assess_items(book: RuleBook, feed: FeedRef, items: Sequence[Item]) -> dict[str, list[Assessment]]:
+    """What every rule makes of each item, by item key: the CPU-heavy half of alerting, pure, so
+    a poll does it before taking the database's write lock (see ``Poller._ingest``)."""
+    return {
+        item.key: assess(book, title=item.title, text=item.text, feed=feed.name, tags=feed.tags)
+        for item in items
+    }
 
 
 def _raised(

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -38,6 +38,9 @@ class StorableItem(Protocol):
     def content_hash(self) -> str: ...
     @property
     def title_fp(self) -> str: ...
+
+
+S = TypeVar("S", bound=StorableItem)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +193,13 @@ def _insert(
             {r.item_key: StoredItem(r.id, r.story_id, r.item_key) for r in conn.execute(_STORED_NOW, params)}
         )
     return stored
+
+
+def unseen(conn: Connection, feed_id: int, batch: Sequence[S]) -> list[S]:
+    """The items of ``batch`` the feed has not stored yet (what a poll will insert, unless
+    another poller stores them first)."""
+    known = _known(conn, feed_id, [i.key for i in batch])
+    return [i for i in batch if i.key not in known]
 
 
 def stored_items(conn: Connection, feed_id: int, keys: Sequence[str]) -> dict[str, StoredItem]:

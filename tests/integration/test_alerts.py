@@ -264,3 +264,49 @@ def test_a_passing_mention_raises_nothing_live_and_the_backtest_agrees(
     assert "in passing" in aside["subject"]
     text = rivalwatch("rules", "backtest", "tesla", "--days", "1", env=env).stdout
     assert "1 would alert, 0 suppressed as known, 1 not raised (subject only mentioned)" in text
+
+
+def test_a_poll_judges_before_its_write_and_what_it_did_not_judge_is_judged_inside(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Polls match and judge their unseen items before the write transaction and hand the
+    results in: those are used as given, and an item stored without one (another poller's
+    race) is judged inside the transaction, so it is never stored without its alerts."""
+    from datetime import UTC, datetime, timedelta
+
+    import sqlalchemy as sa
+
+    from service.alerts.record import FeedRef, assess_items, record_alerts
+    from service.rulebook import load_rulebook
+    from service.sources.normalize import Item
+    from service.store.items import store_items
+    from service.store.tables import feeds
+
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    book = load_rulebook(shipped_rules(tmp_path / "rules", [("News", "http://127.0.0.1:9/")]), now=now)
+    engine = db.make_engine(db_url)
+    with db.writing(engine) as conn:
+        feed_id = conn.execute(
+            sa.insert(feeds)
+            .values(name="News", url="http://127.0.0.1:9/", tags=[], enabled=True, declared=True)
+            .values(consecutive_failures=0, next_poll_at=now, created_at=now, updated_at=now)
+            .returning(feeds.c.id)
+        ).scalar_one()
+    ref = FeedRef(feed_id, "News", ())
+    items = [
+        Item(f"k{n}", None, url, title, text, None, f"h{n}", "")
+        for n, (title, url, text) in enumerate(CHANGED_FIGURES)
+    ]
+    judged = assess_items(book, ref, items)
+    assert all(judged[i.key] for i in items), "both items match the shipped Nissan rule"
+    try:
+        with db.writing(engine) as conn:
+            stored = store_items(conn, feed_id, items, now=now, story_window=timedelta(days=14))
+            by_key = {i.key: i for i in items}
+            new = [(s, by_key[s.key]) for s in stored.inserted]
+            # the first item's judgement says "nothing matched"; the second has none
+            tally = record_alerts(conn, book=book, feed=ref, new=new, now=now, assessed={"k0": []})
+    finally:
+        engine.dispose()
+    assert {a.item_id for a in tally.inserted} == {s.id for s in stored.inserted if s.key == "k1"}
+    assert tally.inserted

@@ -151,3 +151,62 @@ def test_a_reader_does_not_wait_for_a_writer_holding_the_lock(tmp_path: Path) ->
         holder.execute("ROLLBACK")
         holder.close()
         engine.dispose()
+
+
+def test_writers_of_one_process_take_turns_and_their_wait_is_counted(tmp_path: Path) -> None:
+    """Two threads of one process: the second writer waits for the first one's COMMIT in this
+    process (not in SQLite's sleeping busy handler), and the wait shows in ``WRITE_WAITS``."""
+    engine = db.make_engine(f"sqlite:///{tmp_path}/turns.db")
+    db.upgrade(engine)
+    inside = threading.Event()
+    order: list[str] = []
+
+    def first() -> None:
+        with db.writing(engine) as conn:
+            conn.execute(sa.update(feeds).values(etag="first"))
+            inside.set()
+            time.sleep(0.5)
+            order.append("first done")
+
+    waited_before, begun_before = db.WRITE_WAITS.seconds, db.WRITE_WAITS.transactions
+    holder = threading.Thread(target=first)
+    holder.start()
+    assert inside.wait(5)
+    with db.writing(engine) as conn:
+        order.append("second in")
+        conn.execute(sa.update(feeds).values(etag="second"))
+    holder.join()
+    engine.dispose()
+    assert order == ["first done", "second in"]
+    assert db.WRITE_WAITS.transactions - begun_before == 2
+    assert db.WRITE_WAITS.seconds - waited_before >= 0.3
+    from prometheus_client import REGISTRY
+
+    import service.metrics  # noqa: F401  (registers the collector that reads WRITE_WAITS)
+
+    assert REGISTRY.get_sample_value("rivalwatch_db_write_wait_seconds_total") == db.WRITE_WAITS.seconds
+    assert REGISTRY.get_sample_value("rivalwatch_db_write_transactions_total") == db.WRITE_WAITS.transactions
+
+
+def test_a_writer_that_cannot_get_its_turn_in_time_is_told_the_database_is_locked(tmp_path: Path) -> None:
+    engine = db.make_engine(f"sqlite:///{tmp_path}/turns.db", busy_timeout_s=0.3)
+    db.upgrade(engine)
+    inside, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with db.writing(engine):
+            inside.set()
+            done.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert inside.wait(5)
+        started = time.monotonic()
+        with pytest.raises(sa.exc.OperationalError, match="database is locked"), db.writing(engine):
+            pass
+        assert 0.25 <= time.monotonic() - started < 3
+    finally:
+        done.set()
+        holder.join()
+        engine.dispose()

@@ -64,6 +64,24 @@ def test_invalid_feed_declarations_stop_start_up_with_file_and_line(tmp_path: Pa
     assert "feeds.yaml:3:" in result.stderr and "file" in result.stderr
 
 
+def test_poll_once_ends_with_one_line_on_the_pass_and_its_wait_for_the_write_lock(
+    tmp_path: Path, server: LoopbackHTTPServer
+) -> None:
+    for n in range(3):
+        server.route(f"/f{n}.xml", body=rss(5, prefix=f"f{n}-"))
+    write_feeds(tmp_path / "rules", [(f"f{n}", server.url(f"/f{n}.xml")) for n in range(3)])
+    env = service_env(f"sqlite:///{tmp_path}/rw.db", tmp_path / "rules", RIVALWATCH_LOG_FORMAT="json")
+    assert rivalwatch("db", "upgrade", env=env).returncode == 0
+    result = rivalwatch("poll", "--once", env=env)
+    assert result.returncode == 0, result.stderr
+    passes = [json.loads(line) for line in result.stderr.splitlines() if '"poll_pass"' in line]
+    assert len(passes) == 1
+    line = passes[0]
+    assert line["feeds"] == 3
+    assert float(line["polling_s"]) > 0 and float(line["wall_s"]) > 0
+    assert 0 <= float(line["write_wait_s"]) < float(line["polling_s"])
+
+
 def test_second_scheduler_on_one_sqlite_file_refuses_clearly(
     tmp_path: Path, server: LoopbackHTTPServer
 ) -> None:
