@@ -327,8 +327,55 @@ def _evaluator(expr: Expr) -> Evaluator:
         case Scoped(name, part):
             inner, index = _evaluator(part), FIELDS.index(name)
             return lambda item, fields: inner(item, (index,) if index in fields else ())
+        case Near(left, right, distance):
+            # Each side flattened once into its terms and the fields each may count in, so an
+            # item's hits are collected in one loop: walking the side's OR group for every
+            # candidate item was a third of the matching time with the shipped rules.
+            lefts_of, rights_of = _flat_operand(left, BOTH), _flat_operand(right, BOTH)
+
+            def near(item: _Item, fields: tuple[int, ...]) -> list[Found] | None:
+                found: list[Found] = []
+                for f in fields:
+                    lefts = _occurrences(item, lefts_of, f)
+                    rights = _occurrences(item, rights_of, f) if lefts else None
+                    if lefts and rights:  # word positions are worked out only when both sides occur
+                        text_of_f = item.fields[f]
+                        found += _near_pairs(
+                            _with_spans(text_of_f, lefts), _with_spans(text_of_f, rights), distance
+                        )
+                return found or None
+
+            return near
         case _:
             return lambda item, fields: _hits(expr, item, fields)
+
+
+FlatTerm = tuple[TermKey, str, tuple[int, ...]]
+"""(term key, term as written, the fields it may count in) of one side of a NEAR."""
+
+
+def _flat_operand(expr: Expr, fields: tuple[int, ...]) -> tuple[FlatTerm, ...]:
+    """The terms of one side of a NEAR, in the order :func:`_operand` visits them."""
+    match expr:
+        case Term():
+            return (((expr.pattern, expr.wildcard), expr.display, fields),)
+        case Or(parts):
+            return tuple(term for part in parts for term in _flat_operand(part, fields))
+        case Scoped(name, part):
+            return _flat_operand(part, _narrow(fields, name))
+        case _:
+            raise AssertionError("the parser lets only terms and OR groups of terms be NEAR sides")
+
+
+def _occurrences(item: _Item, terms: tuple[FlatTerm, ...], f: int) -> list[Found]:
+    """Every occurrence in field ``f`` of the terms of one side of a NEAR."""
+    occurrences = item.occurrences
+    found: list[Found] = []
+    for key, display, fields in terms:
+        hits = occurrences.get(key)
+        if hits is not None and f in fields:
+            found += [(display, f, s, e) for hit_field, s, e in hits if hit_field == f]
+    return found
 
 
 def _hits(expr: Expr, item: _Item, fields: tuple[int, ...]) -> list[Found] | None:

@@ -63,6 +63,7 @@ CJK_CHARACTER = "[" + "".join(f"\\U{low:08x}-\\U{high:08x}" for low, high in _CJ
 _SPACE_RUN = re.compile(" {2,}")
 _WORDS = re.compile(f"{CJK}|{WORD}+")
 _NON_ASCII = re.compile("[^\x00-\x7f]")
+_NON_ASCII_RUN = re.compile("[^\x00-\x7f]+")
 
 
 def _fold_char(ch: str) -> str:
@@ -121,7 +122,9 @@ _FOLD = _FoldTable()
 _CLASS = _ClassTable()
 CLASS_TABLE: dict[int, str] = _CLASS
 """code point → class, filled on first use (``CLASS_TABLE[ord(ch)]`` is ``char_class(ch)``)."""
-_ASCII_FOLD = {code: _fold_char(chr(code)) for code in range(128)}
+_ASCII_FOLD = bytes(ord(_fold_char(chr(code))) for code in range(128)) + bytes(range(128, 256))
+"""Every ASCII character folds to one ASCII character: a byte table, so folding ASCII text is
+``bytes.translate`` (a table look-up in C; ``str.translate`` with a dict costs ~5 times more)."""
 
 
 def char_class(ch: str) -> str:
@@ -168,12 +171,25 @@ def fold(text: str) -> str:
 def normalise(text: str) -> Normalised:
     """Fold ``text`` and keep the way back to its original positions."""
     if text.isascii():
-        return _collapse(text.translate(_ASCII_FOLD), None)
-    folded = text.translate(_FOLD)
-    if not _FOLD.combining.isdisjoint(text):
+        return _collapse(text.encode("ascii").translate(_ASCII_FOLD).decode("ascii"), None)
+    runs = _NON_ASCII_RUN.findall(text)
+    special = set("".join(runs))
+    for ch in special:
+        _FOLD[ord(ch)]  # fills the table, which tells combining and resizing characters
+    if not _FOLD.combining.isdisjoint(special):
         return _normalise_by_cluster(text)
-    # every cluster is a single character: str.translate did the folding
-    return _collapse(folded, None if _FOLD.resized.isdisjoint(text) else _resizing(text))
+    # Every cluster is a single character: fold character by character, which is
+    # ``text.translate(_FOLD)``. News text is mostly ASCII with a few curly quotes and dashes,
+    # and str.translate looks every character up in a dict once the text is not all ASCII: the
+    # ASCII characters go through the byte table instead (UTF-8 bytes above 127 map to
+    # themselves), and only the runs of other characters through the dict (47 → 20 µs for the
+    # corpus's average non-ASCII text of 610 characters).
+    parts = _NON_ASCII_RUN.split(text.encode("utf-8").translate(_ASCII_FOLD).decode("utf-8"))
+    parts[1:] = [
+        piece for run, after in zip(runs, parts[1:], strict=True) for piece in (run.translate(_FOLD), after)
+    ]
+    folded = "".join(parts)
+    return _collapse(folded, None if _FOLD.resized.isdisjoint(special) else _resizing(text))
 
 
 def _resizing(text: str) -> OffsetMap:
