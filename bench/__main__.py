@@ -24,7 +24,7 @@ from bench.common import machine_info
 from bench.corpus import PROJECT_ROOT, CorpusMissingError, load_real_corpus, synthetic_corpus
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-SUITES = ("ingest", "synthetic", "polling", "round", "memory", "matcher", "delivery", "cli")
+SUITES = ("ingest", "synthetic", "polling", "round", "fleet", "memory", "matcher", "delivery", "cli")
 SYNTHETIC = {"quick": (60, 30), "full": (200, 40)}
 """(feeds, items per feed) of the synthetic corpus."""
 SYNTHETIC_SEED = 20240601
@@ -65,6 +65,13 @@ def _round(quick: bool) -> tuple[dict[str, Any], str]:
     return result, poll_round.render(result)
 
 
+def _fleet(quick: bool) -> tuple[dict[str, Any], str]:
+    from bench import fleet
+
+    result = fleet.run_suite(quick=quick)
+    return result, fleet.render(result)
+
+
 def _memory(quick: bool) -> tuple[dict[str, Any], str]:
     from bench import memory
 
@@ -98,6 +105,7 @@ RUNNERS: dict[str, Callable[[bool], tuple[dict[str, Any], str]]] = {
     "synthetic": _synthetic,
     "polling": _polling,
     "round": _round,
+    "fleet": _fleet,
     "memory": _memory,
     "matcher": _matcher,
     "delivery": _delivery,

@@ -58,6 +58,11 @@ DATABASE_ABANDONED = Counter(
     "Polls, rounds and ticks given up because the database was unavailable",
     ["work"],
 )
+POLL_START_DELAY = Histogram(
+    "rivalwatch_poll_start_delay_seconds",
+    "How long after its due time a scheduled poll started (claimed by a tick)",
+    buckets=(0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 900),
+)
 ROUND_SECONDS = Histogram(
     "rivalwatch_round_duration_seconds",
     "How long one round of a scheduled job took (poll: claim and start polls; deliver: digest and outbox)",

@@ -42,6 +42,11 @@ class BackgroundRound:
             return
         self._running = asyncio.create_task(self._timed(), name=f"round:{self.job}")
 
+    def start_unless_running(self) -> None:
+        """Start a round now unless one is running (not an overlap: the caller only asks for more)."""
+        if not self._stopped and not self.running:
+            self._running = asyncio.get_running_loop().create_task(self._timed(), name=f"round:{self.job}")
+
     async def stop(self, *, timeout_s: float) -> bool:
         """No more rounds; wait up to ``timeout_s`` for the one running. False if it is still going."""
         self._stopped = True

@@ -26,6 +26,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
+from service import metrics
 from service.config import Settings
 from service.first_round import FirstRound, summary_line
 from service.logs import log_event
@@ -51,6 +52,7 @@ class Scheduler:
         self._stopping = False
         self._collected: list[PollOutcome] | None = None  # poll_all_once gathers its outcomes here
         self._first_round: FirstRound | None = None
+        self._backlog = False  # the last tick filled every free slot: more feeds may be due
         self.rounds = BackgroundRound("poll", self.tick)
 
     @property
@@ -87,7 +89,15 @@ class Scheduler:
         free = self._settings.poll_concurrency - len(self._tasks)
         attempt = functools.partial(self._poller.watch.attempt, "poll_tick", wrote=False)
         claimed = await asyncio.to_thread(attempt, lambda: self._reload_and_claim(free)) or []
+        # Every slot taken: more feeds may be due. Slots freed before the next tick are filled
+        # at once (see _finished): waiting for the tick capped the service at
+        # poll_concurrency / tick_s polls a second, 3.2 with the defaults, far below what
+        # 10 000 feeds every 5 minutes need (33).
+        self._backlog = free > 0 and len(claimed) == free
+        now = self._poller.clock()
         for feed in claimed:
+            if feed.due_at is not None:
+                metrics.POLL_START_DELAY.observe(max(0.0, (now - feed.due_at).total_seconds()))
             self._start(feed)
         return len(claimed)
 
@@ -128,12 +138,20 @@ class Scheduler:
             log.error("poll_crashed", exc_info=exc)
             return
         outcome = task.result()
+        if self._backlog and self._collected is None and self._refill_due():
+            self.rounds.start_unless_running()
         if self._collected is not None:
             self._collected.append(outcome)
         if self._first_round is not None and self._first_round.add(outcome):
             failing, line = summary_line(list(self._first_round.seen.values()))
             log_event(log, logging.WARNING if failing else logging.INFO, "first_round", summary=line)
             self._first_round = None
+
+    def _refill_due(self) -> bool:
+        """Enough slots free to claim again before the tick: a quarter of them (one claim
+        transaction per four polls at most, not one per poll)."""
+        concurrency = self._settings.poll_concurrency
+        return not self._stopping and concurrency - len(self._tasks) >= max(1, concurrency // 4)
 
     def watch_first_round(self) -> None:
         """Log one summary line once every pollable feed has been polled (``run`` at start)."""

@@ -54,6 +54,7 @@ class ClaimedFeed:
     last_error: str | None
     tags: tuple[str, ...] = ()
     max_age_s: int | None = None  # None: the service's default
+    due_at: datetime | None = None  # when the schedule wanted it polled
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +208,7 @@ def claim_due(
             r.last_error,
             tuple(r.tags or ()),
             r.max_age_s,
+            r.next_poll_at,
         )
         for r in rows
     ]

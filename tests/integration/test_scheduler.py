@@ -96,6 +96,32 @@ async def test_slow_feeds_do_not_hold_up_the_others(
     assert names_by_status(engine)["slow0"] == "ok"
 
 
+async def test_slots_freed_between_ticks_are_filled_while_feeds_are_due(
+    engine: Engine, db_url: str, server: LoopbackHTTPServer, tmp_path: Path
+) -> None:
+    """One tick, 12 due feeds, 4 slots: the rest are claimed as slots free up, not a tick later
+    each (which capped a service at poll_concurrency / tick_s polls a second); every scheduled
+    start is timed from its due time."""
+    from prometheus_client import REGISTRY
+
+    for i in range(12):
+        server.route(f"/f{i}.xml", body=rss(f"item {i}"))
+    write_feeds(tmp_path / "rules", [(f"f{i}", server.url(f"/f{i}.xml")) for i in range(12)])
+    settings = test_settings(db_url, tmp_path / "rules", poll_concurrency=4, fetch_per_host_concurrency=8)
+    started_before = REGISTRY.get_sample_value("rivalwatch_poll_start_delay_seconds_count") or 0
+    async for scheduler in scheduler_for(settings, engine):
+        scheduler.reloader.load()
+        assert await scheduler.tick() == 4
+        for _ in range(100):  # bounded: at most 10 s, and no second tick
+            if all(status == "ok" for status in names_by_status(engine).values()):
+                break
+            await asyncio.sleep(0.1)
+        assert set(names_by_status(engine).values()) == {"ok"}
+        await scheduler.drain(grace_s=5)
+    started = REGISTRY.get_sample_value("rivalwatch_poll_start_delay_seconds_count") or 0
+    assert started - started_before == 12
+
+
 async def test_declarations_reload_on_change_and_a_broken_file_keeps_the_last_good(
     engine: Engine, db_url: str, server: LoopbackHTTPServer, tmp_path: Path
 ) -> None:
