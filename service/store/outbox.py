@@ -325,11 +325,15 @@ def waiting(conn: Connection, channel: str) -> int:
 
 def next_due(conn: Connection, *, channel: str | None = None) -> datetime | None:
     """When the next waiting message (of ``channel``) becomes due (None: nothing waits): a
-    pending row at its next attempt, a row a dead worker left ``sending`` when its lease runs out."""
+    pending row at its next attempt, a row a dead worker left ``sending`` when its lease runs out,
+    the held rows of a broken channel when its probe is due."""
     pending = sa.select(sa.func.min(deliveries.c.next_attempt_at)).where(deliveries.c.state == PENDING)
     orphaned = sa.select(sa.func.min(deliveries.c.lease_expires_at)).where(deliveries.c.state == SENDING)
+    holding = sa.exists().where(deliveries.c.channel == channels.c.name, deliveries.c.state == HELD)
+    probe = sa.select(sa.func.min(channels.c.probe_at)).where(channels.c.broken_at.is_not(None), holding)
     if channel is not None:
         pending = pending.where(deliveries.c.channel == channel)
         orphaned = orphaned.where(deliveries.c.channel == channel)
-    times = [t for t in (conn.execute(pending).scalar(), conn.execute(orphaned).scalar()) if t is not None]
+        probe = probe.where(channels.c.name == channel)
+    times = [t for t in (conn.execute(q).scalar() for q in (pending, orphaned, probe)) if t is not None]
     return min(times, default=None)
