@@ -156,7 +156,7 @@ def kill_run(
         )
     try:
         if phase == "anywhere":
-            time.sleep(rng.uniform(0.2, 1.2))  # a run lasts about a second, start-up included
+            time.sleep(rng.uniform(0.1, 0.8))  # a run lasts about 0.7 s, start-up included
         elif phase in ("fetch", "store"):
             wait_until(
                 lambda: proc.poll() is not None or len(feed_server.requests_to("/feed.xml")) > fetches,
@@ -185,8 +185,9 @@ def kill_run(
             proc.wait(timeout=10)
 
 
-RUNS = {"sqlite": 50, "postgresql": 50}
-"""Runs per backend (about 1.8 s each); lower the PostgreSQL count if the file gets too slow."""
+RUNS = {"sqlite": 30, "postgresql": 30}
+"""Runs per backend (about 1.4 s each, leases expiring included): every phase comes up about
+five times, and the suite stays within its time."""
 NEW_ITEMS_PER_RUN = 3
 
 
@@ -273,9 +274,10 @@ def test_kill_9_during_poll_and_deliver_loses_nothing_and_duplicates_only_ambigu
         seen |= urls
     kills = sum(stats.killed.values())
     assert repeated_messages <= kills
-    # The harness must really kill: 10 runs in 50 are meant to live, and a run that finished its
-    # work before the kill came exits on its own (short phases such as "store" often do).
-    assert kills >= runs * 2 // 5, stats
+    # The harness must really kill: one run in six is meant to live, a run that finished its work
+    # before the kill came exits on its own (short phases such as "store" often do), and a run
+    # right after a kill finds the feed still leased and has nothing to fetch.
+    assert kills >= runs // 4, stats
     assert flagged, "no kill landed between claiming and recording: the ambiguous window was not exercised"
     assert not [p for p in logs if "Traceback" in p.read_text(encoding="utf-8", errors="replace")]
     print(
