@@ -126,6 +126,17 @@ def _stop(replica: Replica) -> None:
             replica.proc.wait(timeout=10)
 
 
+def _by_label(scraped: list[dict[str, float]], metric: str, label: str) -> dict[str, float]:
+    """One metric's samples summed over the replicas, by the value of one of its labels."""
+    summed: dict[str, float] = {}
+    for values in scraped:
+        for key, value in values.items():
+            if key.startswith(metric):
+                at = key.split(f'{label}="')[1].split('"')[0]
+                summed[at] = summed.get(at, 0) + value
+    return summed
+
+
 def _starts(scraped: list[dict[str, float]]) -> tuple[float, float]:
     """Scheduled poll starts so far, and how many of them within ``LATE_S`` of their due time."""
     count = sum(m.get("rivalwatch_poll_start_delay_seconds_count", 0) for m in scraped)
@@ -182,20 +193,10 @@ def _scenario(
         log_tail = (work / "replica0.log").read_text(errors="replace")[-2000:]
     delay_count, on_time = _starts(scraped)
     delay_half, on_time_half = _starts(halfway)
-    outcomes: dict[str, float] = {}
-    for m in scraped:
-        for key, value in m.items():
-            if key.startswith("rivalwatch_feed_polls_total"):
-                outcome = key.split('outcome="')[1].rstrip('"}')
-                outcomes[outcome] = outcomes.get(outcome, 0) + value
+    outcomes = _by_label(scraped, "rivalwatch_feed_polls_total", "outcome")
     half = minutes * 30
     served = {k: served_after.get(k, 0) - served_before.get(k, 0) for k in ("200", "304")}
-    buckets: dict[str, float] = {}
-    for m in scraped:
-        for key, value in m.items():
-            if key.startswith("rivalwatch_poll_start_delay_seconds_bucket"):
-                bound = key.split('le="')[1].rstrip('"}')
-                buckets[bound] = buckets.get(bound, 0) + value
+    buckets = _by_label(scraped, "rivalwatch_poll_start_delay_seconds_bucket", "le")
     result = {
         "name": name,
         "delay_buckets": buckets,
