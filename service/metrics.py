@@ -83,7 +83,7 @@ class _WriteWaits:
     def collect(self) -> Any:
         yield CounterMetricFamily(
             "rivalwatch_db_write_wait_seconds",
-            "Time write transactions waited for the database's write lock",
+            "Time write transactions waited to begin: this process's turn and SQLite's write lock",
             value=WRITE_WAITS.seconds,
         )
         yield CounterMetricFamily(

@@ -1,7 +1,8 @@
 """One poll of one feed, written as the data flow reads.
 
-fetch → parse → normalise → dedup + store → match rules → judge against baselines → alert rows
-(store to alerts in one transaction, fenced on the feed's lease) → the feed's health and next poll.
+fetch → parse → normalise → match rules and judge against baselines (the items the feed has
+not stored yet) → dedup + store → alert rows (store to alerts in one transaction, fenced on the
+feed's lease) → the feed's health and next poll.
 
 A feed's failure is recorded on that feed and reported; it never raises out of here, so one
 bad source cannot stop the others. Items are stored and the poll recorded in a single

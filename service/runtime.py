@@ -93,10 +93,12 @@ async def open_runtime(
         scheduler = Scheduler(poller=poller, reloader=reloader)
         yield Runtime(engine, poller, scheduler, delivery, watch)
     finally:
-        await notifiers.aclose()
-        await fetcher.aclose()
-        await asyncio.to_thread(lane.close)
-        engine.dispose()
+        try:
+            await asyncio.to_thread(lane.close)  # first: its work may still use the others
+            await notifiers.aclose()
+            await fetcher.aclose()
+        finally:
+            engine.dispose()
 
 
 async def poll_once(settings: Settings) -> list[PollOutcome]:

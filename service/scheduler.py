@@ -93,7 +93,11 @@ class Scheduler:
         # at once (see _finished): waiting for the tick capped the service at
         # poll_concurrency / tick_s polls a second, 3.2 with the defaults, far below what
         # 10 000 feeds every 5 minutes need (33).
-        self._backlog = free > 0 and len(claimed) == free
+        if free > 0:  # a tick with every slot busy says nothing about the backlog
+            self._backlog = len(claimed) == free
+        if claimed and self._stopping:  # the drain began while this round claimed: hand them back
+            await self._hand_back([feed.id for feed in claimed])
+            return 0
         now = self._poller.clock()
         for feed in claimed:
             if feed.due_at is not None:
@@ -108,6 +112,8 @@ class Scheduler:
     def _claim(
         self, limit: int, *, force: bool, polled_before: datetime | None, skip: Collection[int] = ()
     ) -> list[feed_store.ClaimedFeed]:
+        if limit <= 0:  # no transaction (and no write lock) for nothing
+            return []
         now = self._poller.clock()
         return db.run_transaction(
             self._poller.engine,
@@ -212,16 +218,20 @@ class Scheduler:
             running[feed_id].cancel()
         if leftover:
             await asyncio.gather(*(running[i] for i in leftover), return_exceptions=True)
-            await asyncio.to_thread(
-                self._poller.watch.attempt,
-                "release",
-                lambda: db.run_transaction(
-                    self._poller.engine,
-                    lambda conn: feed_store.release(conn, leftover, owner=self._poller.owner),
-                ),
-                wrote=True,
-            )
+            await self._hand_back(leftover)
         return Drained(finished=len(running) - len(leftover), handed_back=len(leftover))
+
+    async def _hand_back(self, feed_ids: list[int]) -> None:
+        """Give the leases of feeds this process will not poll back, so another poller may."""
+        await asyncio.to_thread(
+            self._poller.watch.attempt,
+            "release",
+            lambda: db.run_transaction(
+                self._poller.engine,
+                lambda conn: feed_store.release(conn, feed_ids, owner=self._poller.owner),
+            ),
+            wrote=True,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""Turning one poll's new items into alert rows, inside the poll's transaction.
+"""Turning one poll's new items into alert rows, inside the poll's transaction (the matching
+and judging itself is done before it, by :func:`assess_items`, for the items not stored yet).
 
 For every new item: the rules it matches (only rules that watch its feed) and whose subject it
 is about (a rule's subject only mentioned in passing raises nothing and counts for nothing), a
@@ -103,7 +104,7 @@ def record_alerts(
 
 def assess_items(book: RuleBook, feed: FeedRef, items: Sequence[Item]) -> dict[str, list[Assessment]]:
     """What every rule makes of each item, by item key: the CPU-heavy half of alerting, pure, so
-    a poll does it before taking the database's write lock (see ``Poller._ingest``)."""
+    a poll does it before taking the database's write lock (see ``Poller._read``)."""
     return {
         item.key: assess(book, title=item.title, text=item.text, feed=feed.name, tags=feed.tags)
         for item in items

@@ -184,7 +184,10 @@ def normalise(text: str) -> Normalised:
     # ASCII characters go through the byte table instead (UTF-8 bytes above 127 map to
     # themselves), and only the runs of other characters through the dict (47 → 20 µs for the
     # corpus's average non-ASCII text of 610 characters).
-    parts = _NON_ASCII_RUN.split(text.encode("utf-8").translate(_ASCII_FOLD).decode("utf-8"))
+    # surrogatepass: a lone surrogate (never from a parsed feed, but a str may hold one) is a
+    # non-ASCII character like any other here, as it is for str.translate
+    bytes_folded = text.encode("utf-8", "surrogatepass").translate(_ASCII_FOLD)
+    parts = _NON_ASCII_RUN.split(bytes_folded.decode("utf-8", "surrogatepass"))
     parts[1:] = [
         piece for run, after in zip(runs, parts[1:], strict=True) for piece in (run.translate(_FOLD), after)
     ]

@@ -79,7 +79,7 @@ def test_poll_once_ends_with_one_line_on_the_pass_and_its_wait_for_the_write_loc
     line = passes[0]
     assert line["feeds"] == 3
     assert float(line["polling_s"]) > 0 and float(line["wall_s"]) > 0
-    assert 0 <= float(line["write_wait_s"]) < float(line["polling_s"])
+    assert float(line["write_wait_s"]) >= 0  # claims count too: no bound against polling time
 
 
 def test_second_scheduler_on_one_sqlite_file_refuses_clearly(

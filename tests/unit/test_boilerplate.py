@@ -18,6 +18,8 @@ BODY = "Tesla cut Model Y prices in China by 5% on Friday."
         (f"{BODY} Read more...", BODY),
         (f"{BODY} Read more of this story at Slashdot.", BODY),
         (f"{BODY} […]", BODY),
+        (f"{BODY} CONTINUE READING →", BODY),  # the cue word is looked for in any case
+        (f"{BODY} THE POST Tesla cuts prices APPEARED FIRST ON TESLARATI.", BODY),
         (f"{BODY} […] The post Tesla cuts prices appeared first on RushLane.", BODY),
         (BODY, BODY),
         (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -119,3 +120,18 @@ def test_fast_normalisation_is_the_definition(value: str) -> None:
     positions = [normalised.offsets.to_original(p) for p in range(len(normalised.text) + 1)]
     assert positions == sorted(positions)
     assert positions[-1] == len(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Lone \ud800 surrogate",  # a str may hold one, though no parsed feed gives it
+        "BYD\u2019s \u201cSeal\u201d \u2014 READ MORE",  # ASCII beside curly quotes and a dash
+        "比亚迪 BYD 出口 Exports \u2026 and\u00a0more",  # CJK runs, an ellipsis that folds to three
+    ],
+)
+def test_fast_normalisation_of_mixed_text_is_the_definition(value: str) -> None:
+    normalised = normalise(value)
+    assert normalised.text == fold(value)
+    positions = [normalised.offsets.to_original(p) for p in range(len(normalised.text) + 1)]
+    assert positions == sorted(positions) and positions[-1] == len(value)
