@@ -19,8 +19,6 @@ suite ``round``) the same with two replicas sharing the feeds, summed.
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -33,8 +31,8 @@ from typing import Any
 
 from bench.child import ChildServer
 from bench.common import table, verdict
-from bench.corpus import PROJECT_ROOT
-from bench.round import _reachable_pg, _reset_pg
+from bench.scratch import reachable_pg, reset_pg, service_env
+from tests.support.processes import free_port
 
 PLANS = {"quick": (2000, 60, 3.0), "full": (10_000, 300, 10.0)}
 """(feeds, interval seconds, minutes)."""
@@ -67,34 +65,8 @@ class Replica:
         return values
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _env(work: Path, urls: list[str], database_url: str, interval_s: int) -> dict[str, str]:
-    rules = work / "rules"
-    shutil.copytree(PROJECT_ROOT / "rules", rules)
-    lines = ["feeds:"] + [f'  - name: "fleet {i:05d}"\n    url: "{url}"' for i, url in enumerate(urls)]
-    (rules / "feeds.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RIVALWATCH_")}
-    return env | {
-        "RIVALWATCH_DATABASE_URL": database_url,
-        "RIVALWATCH_RULES_DIR": str(rules),
-        "RIVALWATCH_FETCH_ALLOW_CIDRS": "127.0.0.1/32",
-        "RIVALWATCH_FETCH_PER_HOST_CONCURRENCY": "16",
-        "RIVALWATCH_POLL_INTERVAL_S": str(interval_s),
-        "RIVALWATCH_POLL_MIN_INTERVAL_S": str(min(60, interval_s)),
-        "RIVALWATCH_POLL_STARTUP_SPREAD_S": str(interval_s),
-        "RIVALWATCH_METRICS_PER_FEED": "false",
-    }
-
-
 def _start(env: dict[str, str], log: Path) -> Replica:
-    port = _free_port()
+    port = free_port()
     env = env | {"RIVALWATCH_API_PORT": str(port)}
     with log.open("ab") as out:
         proc = subprocess.Popen([str(RIVALWATCH), "run"], env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -164,8 +136,14 @@ def _scenario(
     with tempfile.TemporaryDirectory(prefix=f"rivalwatch-bench-fleet-{name}-") as scratch:
         work = Path(scratch)
         if pg_url is not None:
-            _reset_pg(pg_url)
-        env = _env(work, urls, pg_url or f"sqlite:///{work / 'rivalwatch.db'}", interval_s)
+            reset_pg(pg_url)
+        database_url = pg_url or f"sqlite:///{work / 'rivalwatch.db'}"
+        env = service_env(work, urls, database_url=database_url, prefix="fleet") | {
+            "RIVALWATCH_POLL_INTERVAL_S": str(interval_s),
+            "RIVALWATCH_POLL_MIN_INTERVAL_S": str(min(60, interval_s)),
+            "RIVALWATCH_POLL_STARTUP_SPREAD_S": str(interval_s),
+            "RIVALWATCH_METRICS_PER_FEED": "false",
+        }
         subprocess.run([str(RIVALWATCH), "db", "upgrade"], env=env, capture_output=True, check=True)
         # Warm: every feed polled once, as a service that has been running finds them (the
         # first poll of a feed is all new items; after it about 80 % of polls are 304s).
@@ -228,7 +206,7 @@ def _scenario(
 def run_suite(*, quick: bool) -> dict[str, Any]:
     plan = PLANS["quick" if quick else "full"]
     feeds, interval_s, _ = plan
-    pg_url = _reachable_pg()
+    pg_url = reachable_pg()
     rows = []
     with ChildServer(
         "bench.fleetserver", "--feeds", str(feeds), "--period", str(interval_s), "--changing", "0.2"

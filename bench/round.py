@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -34,13 +33,13 @@ from typing import Any
 from bench.child import ChildServer
 from bench.common import table, verdict
 from bench.corpus import PROJECT_ROOT
+from bench.scratch import reachable_pg, reset_pg, service_env
 
 COPIES = 10
 CPU_TARGET = 6.0
 WAIT_TARGET = 0.05
 REPS = {"quick": 1, "full": 3}
 RIVALWATCH = Path(sys.executable).with_name("rivalwatch")
-PG_URL_ENV = "RIVALWATCH_BENCH_PG_URL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,26 +78,6 @@ def _last_json(output: str) -> dict[str, Any]:
     return found
 
 
-def _rivalwatch_env(workdir: Path, urls: Sequence[str], database_url: str) -> dict[str, str]:
-    rules = workdir / "rules"
-    shutil.copytree(PROJECT_ROOT / "rules", rules)
-    lines = ["feeds:"]
-    for index, url in enumerate(urls):
-        lines += [f'  - name: "bench {index:03d}"', f'    url: "{url}"']
-    (rules / "feeds.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RIVALWATCH_")}
-    env |= {
-        "RIVALWATCH_DATABASE_URL": database_url,
-        "RIVALWATCH_RULES_DIR": str(rules),
-        "RIVALWATCH_FETCH_ALLOW_CIDRS": "127.0.0.1/32",
-        "RIVALWATCH_FETCH_PER_HOST_CONCURRENCY": "16",  # 470 "sites" on one loopback host
-        "RIVALWATCH_LOG_FORMAT": "json",
-        "RIVALWATCH_MAX_ITEM_AGE": "0",  # the corpus is old: judge every match as if it were new
-        "RIVALWATCH_POLL_ONCE_DELIVER_TIMEOUT_S": "0",
-    }
-    return env
-
-
 class PgLockWaits:
     """Samples ``pg_stat_activity`` every 20 ms while the round runs: backends waiting for a
     lock (``wait_event_type = 'Lock'``: rows, advisory locks, tables) times the interval is the
@@ -135,16 +114,6 @@ class PgLockWaits:
         engine.dispose()
 
 
-def _reset_pg(url: str) -> None:
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-        conn.execute(sa.text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
 def _one_round(kind: str, urls: Sequence[str], *, pg_url: str | None) -> Run:
     with tempfile.TemporaryDirectory(prefix=f"rivalwatch-bench-round-{kind}-") as scratch:
         work = Path(scratch)
@@ -153,8 +122,13 @@ def _one_round(kind: str, urls: Sequence[str], *, pg_url: str | None) -> Run:
             argv = [sys.executable, "-m", "bench.plain_loop", str(work / "urls.txt"), str(work / "plain.db")]
             return _child(argv, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
         if pg_url is not None:
-            _reset_pg(pg_url)
-        env = _rivalwatch_env(work, urls, pg_url or f"sqlite:///{work / 'rivalwatch.db'}")
+            reset_pg(pg_url)
+        database_url = pg_url or f"sqlite:///{work / 'rivalwatch.db'}"
+        env = service_env(work, urls, database_url=database_url, prefix="bench") | {
+            "RIVALWATCH_LOG_FORMAT": "json",
+            "RIVALWATCH_MAX_ITEM_AGE": "0",  # the corpus is old: judge every match as if it were new
+            "RIVALWATCH_POLL_ONCE_DELIVER_TIMEOUT_S": "0",
+        }
         subprocess.run([str(RIVALWATCH), "db", "upgrade"], env=env, capture_output=True, check=True)
         if pg_url is None:
             return _child([str(RIVALWATCH), "poll", "--once"], env=env)
@@ -182,23 +156,9 @@ def _summary(kind: str, runs: Sequence[Run]) -> dict[str, Any]:
     }
 
 
-def _reachable_pg() -> str | None:
-    import sqlalchemy as sa
-
-    url = os.environ.get(PG_URL_ENV, "postgresql://postgres@127.0.0.1:5432/test")
-    try:
-        engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-        with engine.connect():
-            pass
-        engine.dispose()
-    except Exception:  # any failure means: no PostgreSQL row
-        return None
-    return url
-
-
 def run_suite(*, quick: bool) -> dict[str, Any]:
     reps = REPS["quick" if quick else "full"]
-    pg_url = _reachable_pg()
+    pg_url = reachable_pg()
     feeds = 47 * COPIES
     kinds = ["plain", "rivalwatch"] + (["rivalwatch-pg"] if pg_url else [])
     runs: dict[str, list[Run]] = {k: [] for k in kinds}

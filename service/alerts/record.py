@@ -72,9 +72,7 @@ def record_alerts(
     volume_rules: set[str] = set()
     for stored, item in new:
         judged = assessed.get(item.key) if assessed is not None else None
-        if judged is None:
-            judged = assess(book, title=item.title, text=item.text, feed=feed.name, tags=feed.tags)
-        for found in judged:
+        for found in judged if judged is not None else _assess(book, feed, item):
             if not found.about_subject:
                 continue
             hits.append(
@@ -105,10 +103,11 @@ def record_alerts(
 def assess_items(book: RuleBook, feed: FeedRef, items: Sequence[Item]) -> dict[str, list[Assessment]]:
     """What every rule makes of each item, by item key: the CPU-heavy half of alerting, pure, so
     a poll does it before taking the database's write lock (see ``Poller._read``)."""
-    return {
-        item.key: assess(book, title=item.title, text=item.text, feed=feed.name, tags=feed.tags)
-        for item in items
-    }
+    return {item.key: _assess(book, feed, item) for item in items}
+
+
+def _assess(book: RuleBook, feed: FeedRef, item: Item) -> list[Assessment]:
+    return assess(book, title=item.title, text=item.text, feed=feed.name, tags=feed.tags)
 
 
 def _raised(

@@ -30,7 +30,7 @@ _FOOTERS = (
 )
 """Each footer with a word it cannot be without (lower case): a pattern anchored at the end is
 tried from every position of the tail, so a tail without that word skips it (most items have
-no footer; the three searches were 40 % of normalising an item)."""
+no footer; the three searches were about a third of normalising an item)."""
 
 
 def without_footers(text: str) -> str:

@@ -208,10 +208,9 @@ class WriteTurn:
     """One writer at a time per SQLite engine, queued in this process.
 
     SQLite lets one transaction write; the others wait in its busy handler, which sleeps in
-    steps of up to 100 ms and so wakes late after the lock was freed. With 16 polls writing at
-    once that slack was most of their wait (a poll round of 470 feeds spent ~20 % of its time
-    there). A Python lock hands the turn over at once; SQLite's own lock still guards against
-    other processes. The turn waits up to the busy timeout, then ``BEGIN IMMEDIATE`` up to the
+    steps of up to 100 ms and so may wake well after the lock was freed. A Python lock hands
+    the turn over as soon as it is free; SQLite's own lock still guards against other
+    processes. The turn waits up to the busy timeout, then ``BEGIN IMMEDIATE`` up to the
     busy timeout again for another process.
     """
 
@@ -260,15 +259,13 @@ def writing(engine: Engine) -> Iterator[Connection]:
     with engine.connect() as conn:
         conn.execution_options(**{WRITE_OPTION: True})
         asked = time.perf_counter()
-        began = False
+        waited: float | None = None  # the turn, then BEGIN (IMMEDIATE on SQLite)
         try:
             with turn.held() if turn is not None else nullcontext(), conn.begin():
-                began = True
-                WRITE_WAITS.add(time.perf_counter() - asked)  # the turn, then BEGIN (IMMEDIATE on SQLite)
+                waited = time.perf_counter() - asked
                 yield conn
-        finally:
-            if not began:  # timed out waiting for the turn or the lock: the longest waits count too
-                WRITE_WAITS.add(time.perf_counter() - asked)
+        finally:  # a writer that timed out waiting counts too: the longest waits matter most
+            WRITE_WAITS.add(waited if waited is not None else time.perf_counter() - asked)
 
 
 def run_transaction(engine: Engine, work: Callable[[Connection], T], *, attempts: int = 3) -> T:

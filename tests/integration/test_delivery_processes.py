@@ -186,8 +186,8 @@ def kill_run(
 
 
 RUNS = {"sqlite": 30, "postgresql": 30}
-"""Runs per backend (about 1.4 s each, leases expiring included): every phase comes up about
-five times, and the suite stays within its time."""
+"""Runs per backend (about 1.5 s each): with this seed every phase comes up at least twice, and
+the suite stays within its time."""
 NEW_ITEMS_PER_RUN = 3
 
 
