@@ -17,7 +17,9 @@ COPY service ./service
 COPY migrations ./migrations
 COPY rules ./rules
 COPY docker-entrypoint.sh ./
-RUN pip install --no-compile -e . && chmod +x docker-entrypoint.sh
+# Compiled once here: with PYTHONDONTWRITEBYTECODE (and a read-only /app) every command would
+# otherwise compile every module from source at each start.
+RUN pip install -e . && python -m compileall -q service migrations && chmod +x docker-entrypoint.sh
 
 USER rivalwatch
 VOLUME ["/var/lib/rivalwatch"]

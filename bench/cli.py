@@ -33,7 +33,14 @@ RIVALWATCH = Path(sys.executable).with_name("rivalwatch")
 
 
 def _env(workdir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RIVALWATCH_")}
+    # Python's default, as a user's shell has it: compiled modules cached in __pycache__ (the
+    # warm-up run writes them). With PYTHONDONTWRITEBYTECODE set, every run compiles the
+    # project's modules from source again, ~60 ms more per command.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("RIVALWATCH_") and k != "PYTHONDONTWRITEBYTECODE"
+    }
     env["RIVALWATCH_DATABASE_URL"] = f"sqlite:///{workdir / 'rivalwatch.db'}"
     env["RIVALWATCH_RULES_DIR"] = str(PROJECT_ROOT / "rules")
     return env

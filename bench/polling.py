@@ -36,8 +36,8 @@ from bench.common import Timing, table
 from bench.feedserver import STATS_PATH
 from service.config import Settings, load_settings
 from service.runtime import poll_once
+from service.sources.addresses import AddressPolicy
 from service.sources.fetch import Fetcher
-from service.sources.guard import AddressPolicy
 from service.store import db
 
 CONCURRENCY = 16

@@ -21,13 +21,14 @@ from pathlib import Path
 
 from sqlalchemy.engine import Connection, Engine
 
+from service.baselines.model import StoredBaseline
 from service.errors import ConfigError
 from service.logs import log_event
 from service.notify.route import Destinations, undeliverable
 from service.rulebook import ActiveRuleBook, CheckedRules, RuleBook, build_rulebook, read_checked_rules
 from service.sources.declared import FeedSpec, load_feeds, load_feeds_strict
 from service.store import db
-from service.store.baselines import StoredBaseline, sync_baselines
+from service.store.baselines import sync_baselines
 from service.store.feeds import SyncReport, sync_declared
 from service.yamlfile import yaml_files
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from service.baselines.model import Baseline, load_baselines, load_baselines_strict
+from service.baselines.model import Baseline, StoredBaseline, load_baselines, load_baselines_strict
 from service.baselines.novelty import BaselineProfile, compile_baseline
 from service.errors import Problem
 from service.logs import log_event
@@ -27,7 +27,6 @@ from service.matching.rules import RuleSet, load_rules, load_rules_strict
 from service.matching.ruleset import Rule
 from service.notify.route import Destinations, undeliverable
 from service.sources.declared import FeedSpec, load_feeds
-from service.store.baselines import StoredBaseline
 
 BASELINES_DIR = "baselines"
 

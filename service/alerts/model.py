@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from service.baselines.facts import FactChange
+from service.baselines.change import FactChange
 
 STATUSES = ("pending", "sent", "failed", "suppressed", "stale", "muted", "cooldown")
 """Every status an alert can have (see ``notify.alert_status`` and ``alerts.age``)."""

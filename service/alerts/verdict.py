@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from service.baselines.facts import FactChange, find_fact_changes
+from service.baselines.change import FactChange
+from service.baselines.facts import find_fact_changes
 from service.baselines.model import Baseline
 from service.baselines.novelty import BaselineProfile, Novelty, judge_novelty
 

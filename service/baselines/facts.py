@@ -99,10 +99,11 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
+from service.baselines.change import FactChange
 from service.baselines.fact_sentence import (
     FactCues,
     FactSpans,
@@ -160,45 +161,6 @@ _SCOPE_AFTER = re.compile(
 _WIDE_SCOPE_STEMS = word_set(
     "global globally worldwide world international internationally overseas abroad export"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class FactChange:
-    """A figure in an item that differs from a baseline fact, with the sentence that says so."""
-
-    fact_id: str
-    metric: str
-    baseline: float
-    new: float
-    unit: str
-    evidence: str
-    display: str
-
-    def to_json(self) -> dict[str, Any]:
-        """The contract's ``{fact, baseline, new}`` plus what a reader needs to trust it: the
-        form an alert stores and the API shows."""
-        return {
-            "fact": self.metric,
-            "fact_id": self.fact_id,
-            "baseline": self.baseline,
-            "new": self.new,
-            "unit": self.unit,
-            "display": self.display,
-            "evidence": self.evidence,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> FactChange:
-        """Read what :meth:`to_json` wrote."""
-        return cls(
-            fact_id=data["fact_id"],
-            metric=data["fact"],
-            baseline=data["baseline"],
-            new=data["new"],
-            unit=data["unit"],
-            evidence=data["evidence"],
-            display=data["display"],
-        )
 
 
 @dataclass(frozen=True, slots=True)

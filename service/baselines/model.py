@@ -71,7 +71,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -246,6 +246,16 @@ class Baseline(BaseModel):
         """SHA-256 (hex) of the canonical JSON document: equal content, equal hash."""
         canonical = json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredBaseline:
+    """A version of a baseline as the store keeps it (``store.baselines``); a dry run counts a
+    file's baseline as version 0."""
+
+    baseline: Baseline
+    version: int
+    created_at: datetime
 
 
 @dataclass(frozen=True)

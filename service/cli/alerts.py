@@ -7,10 +7,12 @@ from typing import Annotated, Any
 import typer
 
 from service.alerts.model import STATUSES
-from service.cli.common import JsonFlag, engine_for, guarded, print_json, settings
-from service.views import alert_json, delivery_json
+from service.cli.common import JsonFlag, command_group, engine_for, guarded, print_json, settings
 
-app = typer.Typer(no_args_is_help=True, help="Alerts raised by the rules.")
+# Each command imports the store and what else it uses itself: every command, even `--help`,
+# pays at start-up for what is imported here (bench `cli`).
+
+app = command_group("Alerts raised by the rules.")
 
 
 @app.command("list")
@@ -27,6 +29,7 @@ def alerts_list(
 
     def action() -> list[dict[str, Any]]:
         from service.store.alerts import list_alerts
+        from service.views import alert_json
 
         with engine_for(settings()) as engine, engine.connect() as conn:
             return [alert_json(a) for a in list_alerts(conn, status=status, rule_id=rule, limit=limit)]
@@ -69,6 +72,7 @@ def alerts_show(
         from service.notify.route import undeliverable
         from service.store.alerts import list_alerts
         from service.store.outbox import list_deliveries
+        from service.views import alert_json, delivery_json
 
         loaded = settings()
         with engine_for(loaded) as engine, engine.connect() as conn:

@@ -7,22 +7,34 @@ is one line on stderr and exit code 2; a draft never fails on a figure (see ``ba
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from service.cli.common import JsonFlag, RulesDir, engine_for, guarded, print_json, settings
+from service.cli.common import (
+    JsonFlag,
+    RulesDir,
+    command_group,
+    engine_for,
+    guarded,
+    print_json,
+    run_async,
+    settings,
+)
 from service.errors import BaselineError
-from service.store import baselines as baseline_store
-from service.yamlfile import load_yaml
+
+if TYPE_CHECKING:
+    from service.baselines.model import StoredBaseline
+
+# Each command imports the store and the baseline model itself: every command, even `--help`,
+# pays at start-up for what is imported here (bench `cli`).
 
 MAX_ARTICLE_BYTES = 10_000_000
 _SNIFF_BYTES = 8192
 
-app = typer.Typer(no_args_is_help=True, help="Baselines: what the team already knows.")
+app = command_group("Baselines: what the team already knows.")
 
 
 @app.command("add")
@@ -40,12 +52,13 @@ def add(
     from service.baselines.draft import draft_baseline
     from service.baselines.model import todo_warnings
     from service.rulebook import BASELINES_DIR
+    from service.yamlfile import load_yaml
 
     if (url is None) == (file is None):
         typer.echo("give exactly one of --url, --file", err=True)
         raise typer.Exit(2)
     loaded = guarded(lambda: settings(rules_dir))
-    page = _read(file) if file is not None else guarded(lambda: asyncio.run(_fetch(loaded, url or "")))
+    page = _read(file) if file is not None else guarded(lambda: run_async(_fetch(loaded, url or "")))
     try:
         draft = draft_baseline(page, url=url, fetched_on=date.today())
     except BaselineError as exc:
@@ -81,6 +94,7 @@ def approve(
     from service.baselines.draft import approved_text
     from service.baselines.model import baseline_file, load_baselines, todo_warnings
     from service.rulebook import BASELINES_DIR
+    from service.yamlfile import load_yaml
 
     directory = guarded(lambda: settings(rules_dir)).rules_dir / BASELINES_DIR
     path = baseline_file(directory, baseline_id) if directory.is_dir() else None
@@ -140,10 +154,11 @@ async def _fetch(loaded: Any, url: str) -> str:
 @app.command("list")
 def list_baselines(as_json: JsonFlag = False) -> None:
     """Stored baselines, newest version of each."""
+    from service.store.baselines import latest
 
     def action() -> list[dict[str, Any]]:
         with engine_for(settings()) as engine, engine.connect() as conn:
-            return [_summary(s) for s in baseline_store.latest(conn)]
+            return [_summary(s) for s in latest(conn)]
 
     rows = guarded(action)
     if as_json:
@@ -161,10 +176,11 @@ def show(
     as_json: JsonFlag = False,
 ) -> None:
     """One baseline: summary, key terms and facts, as stored."""
+    from service.store.baselines import versions as stored_versions
 
-    def action() -> list[baseline_store.StoredBaseline]:
+    def action() -> list[StoredBaseline]:
         with engine_for(settings()) as engine, engine.connect() as conn:
-            return baseline_store.versions(conn, baseline_id)
+            return stored_versions(conn, baseline_id)
 
     versions = guarded(action)
     chosen = next((v for v in versions if version in (None, v.version)), None)
@@ -186,7 +202,7 @@ def show(
         typer.echo(f"fact {fact.id}: {fact.metric} = {fact.value:g} {fact.unit} ({fact.period})")
 
 
-def _summary(stored: baseline_store.StoredBaseline) -> dict[str, Any]:
+def _summary(stored: StoredBaseline) -> dict[str, Any]:
     b = stored.baseline
     published = b.source.published if b.source is not None else None
     return {

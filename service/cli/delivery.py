@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -12,23 +11,22 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from service.cli.common import JsonFlag, engine_for, guarded, print_json, settings
-from service.config import Settings
+from service.cli.common import JsonFlag, command_group, engine_for, guarded, print_json, run_async, settings
 from service.durations import parse_duration_s
-from service.store import channel_state, db, digests, mutes, outbox
-from service.views import delivery_json, iso
+from service.views import iso
 
 if TYPE_CHECKING:
+    from service.config import Settings
     from service.notify.digest_job import DigestDraft
     from service.notify.worker import RoundResult
     from service.runtime import Runtime
 
-# Each command imports the heavy parts it uses itself: every command, even --help, pays at
-# start-up for what is imported here (bench: `cli`).
+# Each command imports the store and the heavy parts it uses itself: every command, even
+# `--help`, pays at start-up for what is imported here (bench `cli`).
 
-digest_app = typer.Typer(no_args_is_help=True, help="The email digest of alerts not yet in one.")
-deliveries_app = typer.Typer(no_args_is_help=True, help="The outbox: every message, its state and attempts.")
-channels_app = typer.Typer(no_args_is_help=True, help="Delivery channels: health, retry, mutes.")
+digest_app = command_group("The email digest of alerts not yet in one.")
+deliveries_app = command_group("The outbox: every message, its state and attempts.")
+channels_app = command_group("Delivery channels: health, retry, mutes.")
 
 
 def register(app: typer.Typer) -> None:
@@ -51,12 +49,13 @@ def digest(
     if preview:
         _preview(loaded, html)
     else:
-        guarded(lambda: asyncio.run(_send(loaded)))
+        guarded(lambda: run_async(_send(loaded)))
 
 
 def _preview(loaded: Settings, html: Path | None) -> None:
     from service.notify.digest_job import draft_digest
     from service.notify.render_email import message_html, message_text
+    from service.store import digests
 
     now = datetime.now(UTC)
 
@@ -81,6 +80,7 @@ async def _send(loaded: Settings) -> None:
     from service.notify.channels import Notifiers
     from service.notify.digest_job import enqueue_digest
     from service.runtime import open_runtime
+    from service.store import db
 
     if not Notifiers.from_settings(loaded).usable("digest"):
         raise typer.BadParameter("set RIVALWATCH_SMTP_HOST and RIVALWATCH_DIGEST_TO to send the digest")
@@ -118,6 +118,8 @@ def deliveries_list(
     limit: Annotated[int, typer.Option(min=1)] = 200,
 ) -> None:
     """Outbox rows, newest first: channel, state, attempts, last error."""
+    from service.store import outbox
+    from service.views import delivery_json
 
     def action() -> list[dict[str, Any]]:
         with engine_for(settings()) as engine, engine.connect() as conn:
@@ -142,6 +144,7 @@ def channels_list(as_json: JsonFlag = False) -> None:
 
     def action() -> list[dict[str, Any]]:
         from service.notify.channels import Notifiers
+        from service.store import channel_state
 
         loaded = settings()
         with engine_for(loaded) as engine, engine.connect() as conn:
@@ -193,7 +196,7 @@ def retry(name: Annotated[str, typer.Argument(help="A channel as `channels list`
     waiting for a retry go now. Exit 0 when the channel works, 1 when it still fails."""
     loaded = guarded(settings)
     _check_channel(loaded, name)
-    retried = guarded(lambda: asyncio.run(_retry_channel(loaded, name)))
+    retried = guarded(lambda: run_async(_retry_channel(loaded, name)))
     result = retried.result
     typer.echo(f"{name}: {result.sent} sent, {result.retried} to retry, {result.failed} failed")
     if retried.problem:
@@ -217,6 +220,8 @@ class _Retried:
 
 async def _retry(rt: Runtime, name: str, *, timeout_s: float) -> _Retried:
     """Probe ``name`` now and send what it has (see ``Delivery.retry``), unless it is muted."""
+    import asyncio
+
     from service.notify.worker import RoundResult
 
     before = await asyncio.to_thread(_health, rt, name)
@@ -229,6 +234,8 @@ async def _retry(rt: Runtime, name: str, *, timeout_s: float) -> _Retried:
 
 
 def _health(rt: Runtime, name: str) -> dict[str, Any] | None:
+    from service.store import channel_state
+
     with rt.engine.connect() as conn:
         rows = channel_state.channel_health(conn, now=datetime.now(UTC))
     return next((r for r in rows if r["name"] == name), None)
@@ -278,6 +285,8 @@ def mute(
     until = now + timedelta(seconds=seconds)
 
     def action() -> None:
+        from service.store import db, mutes
+
         with engine_for(loaded) as engine:
             db.run_transaction(engine, lambda conn: mutes.mute(conn, target, until=until, now=now))
 
@@ -293,6 +302,8 @@ def unmute(target: Annotated[str, typer.Argument(help="rule:<id> or channel:<nam
     now = datetime.now(UTC)
 
     def action() -> bool:
+        from service.store import db, mutes
+
         with engine_for(settings()) as engine:
             return db.run_transaction(engine, lambda conn: mutes.unmute(conn, target, now=now))
 
@@ -306,6 +317,8 @@ def mutes_list(as_json: JsonFlag = False) -> None:
     now = datetime.now(UTC)
 
     def action() -> list[dict[str, Any]]:
+        from service.store import mutes
+
         with engine_for(settings()) as engine, engine.connect() as conn:
             return [{"target": t, "until": iso(u)} for t, u in mutes.active_mutes(conn, now=now)]
 
@@ -342,6 +355,8 @@ def _check_channel(loaded: Settings, name: str) -> None:
         return
 
     def in_use() -> list[str]:
+        from service.store import channel_state
+
         with engine_for(loaded) as engine, engine.connect() as conn:
             return channel_state.channel_names(conn)
 

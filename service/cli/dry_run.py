@@ -4,7 +4,6 @@ there. Imported by those commands only (it brings the matcher, the judging and t
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +14,7 @@ import typer
 from service.alerts.age import STALE, held_back
 from service.alerts.assess import Assessment, assess
 from service.alerts.snippet import marked
-from service.cli.common import engine_for, guarded, print_json, settings
+from service.cli.common import engine_for, guarded, print_json, run_async, settings
 from service.config import Settings
 from service.errors import RivalwatchError
 from service.matching.compile import Matcher, compile_rules
@@ -199,7 +198,7 @@ def _articles(
         except OSError as exc:
             raise RivalwatchError(f"cannot read {file}: {exc.strerror}") from None
     if url is not None:
-        return documents_to_texts(asyncio.run(_fetch(loaded, url)), url=url, limits=_limits(loaded))
+        return documents_to_texts(run_async(_fetch(loaded, url)), url=url, limits=_limits(loaded))
     with engine_for(loaded) as engine, engine.connect() as conn:
         rows = recent_items(conn, item_id=item)
     if not rows:

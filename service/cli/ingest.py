@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from service.cli.common import JsonFlag, RulesDir, engine_for, guarded, print_json, settings
-from service.store import db
-from service.store.feeds import Removal, list_health, remove_feed
-from service.store.trouble import explained
-from service.views import feed_json, outcome_json
+from service.cli.common import (
+    JsonFlag,
+    RulesDir,
+    command_group,
+    engine_for,
+    guarded,
+    print_json,
+    run_async,
+    settings,
+)
 
 if TYPE_CHECKING:
     from service.pipeline import PollOutcome
+    from service.store.feeds import Removal
 
-db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
-feeds_app = typer.Typer(no_args_is_help=True, help="Declared feeds and their health.")
+# Each command imports the store, SQLAlchemy and what else it uses itself: every command, even
+# `--help`, pays at start-up for what is imported here (bench `cli`).
+
+db_app = command_group("Database schema.")
+feeds_app = command_group("Declared feeds and their health.")
 
 
 def register(app: typer.Typer) -> None:
@@ -31,6 +39,8 @@ def register(app: typer.Typer) -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply all database migrations (creates the SQLite file if needed)."""
+    from service.store import db
+    from service.store.trouble import explained
 
     def action() -> None:
         loaded = settings()
@@ -48,6 +58,8 @@ def db_upgrade() -> None:
 @db_app.command("status")
 def db_status() -> None:
     """Show the schema revision of the database and of this code."""
+    from service.store import db
+    from service.store.trouble import explained
 
     def action() -> None:
         loaded = settings()
@@ -73,8 +85,9 @@ def poll(
         typer.echo("use `rivalwatch poll --once`, or `rivalwatch run` to keep polling", err=True)
         raise typer.Exit(2)
     from service.runtime import poll_once
+    from service.views import outcome_json
 
-    outcomes = guarded(lambda: asyncio.run(poll_once(settings(rules_dir))))
+    outcomes = guarded(lambda: run_async(poll_once(settings(rules_dir))))
     if as_json:
         print_json([outcome_json(o) for o in outcomes])
         return
@@ -113,6 +126,8 @@ def _alerts(alerts: int, stories: int) -> str:
 @feeds_app.command("list")
 def feeds_list(as_json: JsonFlag = False) -> None:
     """Every feed with its health: status, stored items, last error, next poll."""
+    from service.store.feeds import list_health
+    from service.views import feed_json
 
     def action() -> list[dict[str, Any]]:
         with engine_for(settings()) as engine, engine.connect() as conn:
@@ -141,6 +156,8 @@ def feeds_remove(
 ) -> None:
     """Remove a feed that is no longer declared in the rules directory (and, unless --keep-items,
     its stored items; alerts keep their title, link and status)."""
+    from service.store import db
+    from service.store.feeds import remove_feed
 
     def action() -> Removal:
         loaded = settings(rules_dir)
@@ -173,4 +190,4 @@ def run(rules_dir: RulesDir = None) -> None:
     """Run the service: scheduler and HTTP API until SIGTERM or Ctrl-C."""
     from service.runtime import run_service
 
-    guarded(lambda: asyncio.run(run_service(settings(rules_dir))))
+    guarded(lambda: run_async(run_service(settings(rules_dir))))

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from service.cli.common import JsonFlag, MaxAge, RulesDir, guarded, print_json, settings
-from service.config import Settings
+from service.cli.common import JsonFlag, MaxAge, RulesDir, command_group, guarded, print_json, settings
 from service.errors import ConfigError
+
+if TYPE_CHECKING:
+    from service.config import Settings
 
 # The commands import what they use themselves: every command, `--help` too, pays at start-up
 # for what is imported here (bench `cli`).
 
-app = typer.Typer(no_args_is_help=True, help="Analysts' rules: check, try, backtest.")
+app = command_group("Analysts' rules: check, try, backtest.")
 
 
 @app.command("validate")

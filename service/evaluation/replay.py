@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 from service.alerts.assess import assess
 from service.alerts.model import Alert
 from service.alerts.record import FeedRef
-from service.baselines.facts import FactChange
+from service.baselines.change import FactChange
 from service.config import Settings
 from service.errors import ParseError
 from service.evaluation.labels import Label

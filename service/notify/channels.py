@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from service.config import Settings
 from service.errors import ChannelBrokenError
@@ -25,7 +26,9 @@ from service.notify.notifier import Delivered, Notifier, settings_fingerprint, s
 from service.notify.slack import SlackNotifier
 from service.notify.smtp import SmtpSender
 from service.notify.webhook import JsonWebhookNotifier
-from service.store.outbox import Claimed
+
+if TYPE_CHECKING:  # a record of the store; importing it would bring SQLAlchemy
+    from service.store.outbox import Claimed
 
 
 @dataclass(frozen=True, slots=True)

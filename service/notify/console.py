@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from service.alerts.snippet import marked
 from service.notify.notifier import Delivered
 from service.notify.story import StoryView, view_from_json
-from service.store.outbox import Claimed
+
+if TYPE_CHECKING:  # a record of the store; importing it would bring SQLAlchemy
+    from service.store.outbox import Claimed
 
 RULE = "─" * 72
 

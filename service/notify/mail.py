@@ -9,15 +9,17 @@ import email
 from collections.abc import Sequence
 from email import policy
 from email.message import EmailMessage
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from service.config import Settings
 from service.errors import ChannelBrokenError
 from service.notify.notifier import Delivered, OneMessagePerStory
-from service.notify.render_email import story_message
 from service.notify.smtp import SendReport, SmtpSender
 from service.notify.story import view_from_json
-from service.store.outbox import Claimed
+
+if TYPE_CHECKING:  # a record of the store; importing it would bring SQLAlchemy
+    from service.store.outbox import Claimed
 
 
 def smtp_sender(settings: Settings) -> SmtpSender | None:
@@ -56,6 +58,8 @@ class EmailNotifier(OneMessagePerStory):
         return (*self._smtp_settings, target or self._recipients)
 
     async def send(self, channel: str, target: str, rows: Sequence[Claimed]) -> Delivered:
+        from service.notify.render_email import story_message  # Jinja2: only once sending
+
         (row,) = rows
         # A follow-up for recipients that deferred carries them, and the first message's key.
         recipients = list(row.payload.get("recipients") or self._recipients_of(channel, target))

@@ -10,11 +10,13 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import SecretStr
 
-from service.store.outbox import Claimed
+if TYPE_CHECKING:  # a record of the store; importing it would bring SQLAlchemy
+    from service.store.outbox import Claimed
+
 
 # Rounds of the settings fingerprint's hash: slow enough that a weak SMTP password cannot be
 # guessed from a stored fingerprint, and it is computed only for channels that broke.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from service.config import Settings
 from service.errors import ChannelBrokenError
@@ -17,8 +18,10 @@ from service.notify.blocks import render_batch
 from service.notify.notifier import Delivered
 from service.notify.pacing import Pacer
 from service.notify.story import StoryView, view_from_json
-from service.notify.webhook_client import WebhookClient
-from service.store.outbox import Claimed
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) and httpx: for sending only (bench `cli`)
+    from service.notify.webhook_client import WebhookClient
+    from service.store.outbox import Claimed
 
 UNPACED_RATE_PER_S = 1e6
 
@@ -74,6 +77,8 @@ class SlackNotifier:
 
     def _webhook_client(self) -> WebhookClient:
         if self._client is None:
+            from service.notify.webhook_client import WebhookClient  # httpx: only once sending
+
             self._client = WebhookClient(
                 receiver="slack", expected_body="ok", pacer=slack_pacer(self._pacer_rate)
             )

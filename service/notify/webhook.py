@@ -12,14 +12,16 @@ other 4xx fail the message. Messages are not paced: a receiver that wants fewer 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from service.config import Settings
 from service.errors import ChannelBrokenError
 from service.notify.notifier import Delivered, OneMessagePerStory
 from service.notify.story import StoryView, view_from_json
-from service.notify.webhook_client import WebhookClient
-from service.store.outbox import Claimed
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) and httpx: for sending only (bench `cli`)
+    from service.notify.webhook_client import WebhookClient
+    from service.store.outbox import Claimed
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -61,6 +63,8 @@ class JsonWebhookNotifier(OneMessagePerStory):
 
     def _webhook_client(self) -> WebhookClient:
         if self._client is None:
+            from service.notify.webhook_client import WebhookClient  # httpx: only once sending
+
             self._client = WebhookClient(receiver="webhook")
         return self._client
 

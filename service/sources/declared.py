@@ -46,7 +46,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, Valid
 
 from service.durations import seconds_from
 from service.errors import ConfigError, Problem, SchemeError
-from service.sources.guard import validate_feed_url
+from service.sources.addresses import validate_feed_url
 from service.yamlfile import LoadedYaml, load_yaml, problems_from_validation, yaml_files
 
 MIN_INTERVAL_S = 60

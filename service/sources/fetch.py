@@ -57,13 +57,8 @@ from service.errors import (
     TransportError,
 )
 from service.retry import parse_retry_after_s
-from service.sources.guard import (
-    AddressPolicy,
-    GuardedNetworkBackend,
-    Resolver,
-    resolve_host,
-    validate_feed_url,
-)
+from service.sources.addresses import AddressPolicy, validate_feed_url
+from service.sources.guard import GuardedNetworkBackend, Resolver, resolve_host
 
 if TYPE_CHECKING:
     from service.config import Settings

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from service.alerts.model import Alert, NewAlert
-from service.baselines.facts import FactChange
+from service.baselines.change import FactChange
 from service.store.db import chunked, insert_skipping_existing
 from service.store.tables import alerts, delivery_alerts, feeds, rule_hits
 

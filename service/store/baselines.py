@@ -7,22 +7,14 @@ alert can always say which version of what the team knew it was judged against.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from service.baselines.model import Baseline
+from service.baselines.model import Baseline, StoredBaseline
 from service.store.db import lock_declarations
 from service.store.tables import baselines
-
-
-@dataclass(frozen=True, slots=True)
-class StoredBaseline:
-    baseline: Baseline
-    version: int
-    created_at: datetime
 
 
 def _latest_versions() -> sa.Select[tuple[str, int]]:

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from service.alerts.model import NewAlert
 from service.api.app import create_app
-from service.baselines.facts import FactChange
+from service.baselines.change import FactChange
 from service.errors import Problem
 from service.rulebook import ActiveRuleBook, load_rulebook
 from service.store import alerts as alert_store

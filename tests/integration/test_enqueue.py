@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from service.alerts.model import Alert, NewAlert
-from service.baselines.facts import FactChange
+from service.baselines.change import FactChange
 from service.config import load_settings
 from service.matching.compile import compile_rules
 from service.notify.channels import Notifiers

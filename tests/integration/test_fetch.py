@@ -32,8 +32,8 @@ from service.errors import (
     TransportError,
 )
 from service.retry import parse_retry_after_s
+from service.sources.addresses import AddressPolicy, IPAddress
 from service.sources.fetch import Fetcher
-from service.sources.guard import AddressPolicy, IPAddress
 from tests.support.httpserver import LoopbackHTTPServer, RecordedRequest, Reply
 
 MiB = 1024 * 1024

@@ -12,11 +12,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from service import reload
-from service.baselines.model import Baseline
+from service.baselines.model import Baseline, StoredBaseline
 from service.reload import Reloader
 from service.rulebook import ActiveRuleBook
 from service.store import baselines as baseline_store
-from service.store.baselines import StoredBaseline
 from service.store.tables import feeds
 from tests.support.service import write_feeds
 

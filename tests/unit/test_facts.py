@@ -8,7 +8,8 @@ from types import ModuleType
 import pytest
 
 from service.alerts.verdict import gather_evidence
-from service.baselines.facts import FactChange, find_fact_changes
+from service.baselines.change import FactChange
+from service.baselines.facts import find_fact_changes
 from service.baselines.model import Baseline, Fact, load_baselines_strict
 from service.baselines.novelty import compile_baseline
 

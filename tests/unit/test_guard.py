@@ -8,7 +8,7 @@ from ipaddress import ip_address, ip_network
 import pytest
 
 from service.errors import BlockedAddressError, SchemeError
-from service.sources.guard import AddressPolicy, address_class, embedded_ipv4, validate_feed_url
+from service.sources.addresses import AddressPolicy, address_class, embedded_ipv4, validate_feed_url
 
 NO_ALLOW_LIST = AddressPolicy()
 TEST_ALLOW_LIST = AddressPolicy(allow=(ip_network("127.0.0.1/32"),))
