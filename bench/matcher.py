@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import random
 import re
+import statistics
+import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.common import Timing, measure, rate, table, verdict
 from bench.corpus import PROJECT_ROOT, load_real_corpus
@@ -30,6 +32,9 @@ from service.errors import ParseError
 from service.matching import Matcher, compile_rules, parse_expression
 from service.matching.language import Expr
 from service.pipeline import normalise_entries, parse_document
+
+if TYPE_CHECKING:
+    from service.rulebook import RuleBook
 
 SIZES = (100, 1_000, 5_000)
 SEED = 20240611
@@ -154,11 +159,19 @@ def run_suite(*, quick: bool) -> dict[str, Any]:
     }
 
 
+JUDGE_TARGET_US = 200.0
+"""Median judging cost of a matched item (issue target: 0.2 ms)."""
+BASELINE_COUNTS = (1, 2, 4)
+"""Rows of the scaling check: every keyword rule names this many baselines (copies of the seed)."""
+
+
 def measure_judging(items: Sequence[tuple[str, str]], *, repetitions: int) -> dict[str, Any]:
     """The shipped rules and baseline over the corpus: matching alone, then matching + judging.
 
     Judging = novelty, changed figures, new terms and the snippet of every (rule, item) match,
-    i.e. ``service.alerts.assess.assess`` minus the matcher; the difference per match is its cost.
+    i.e. ``service.alerts.assess.assess`` minus the matcher. Reported three ways: over the whole
+    corpus (the difference per match), per matched item (its median, the target), and per
+    matched item again with every keyword rule naming 1, 2 and 4 baselines (the growth check).
     """
     from datetime import UTC, datetime
 
@@ -176,6 +189,14 @@ def measure_judging(items: Sequence[tuple[str, str]], *, repetitions: int) -> di
     match_timing, _matches = measure(only_match, repetitions=repetitions)
     judge_timing, judged = measure(match_and_judge, repetitions=repetitions)
     extra_s = max(0.0, judge_timing.wall_median_s - match_timing.wall_median_s)
+    matched = [(t, x) for t, x in items if book.matcher.match(title=t, text=x)]
+    scaling = [
+        {"baselines": count, "median_item_us": median_item_judging_us(_naming(book, count), matched)}
+        for count in BASELINE_COUNTS
+    ]
+    one = scaling[0]["median_item_us"]
+    for row in scaling:
+        row["ok"] = row["median_item_us"] <= one * row["baselines"]
 
     def match_and_judge_one(title: str, text: str) -> int:
         return len(assess(book, title=title, text=text))
@@ -187,11 +208,61 @@ def measure_judging(items: Sequence[tuple[str, str]], *, repetitions: int) -> di
     return {
         "rules": len(book.rules),
         "matches": judged,
+        "matched_items": len(matched),
         "match_wall_s": match_timing.wall_median_s,
         "assess_wall_s": judge_timing.wall_median_s,
         "judge_us_per_match": extra_s / judged * 1e6 if judged else None,
+        "median_item_us": one,
+        "target_us": JUDGE_TARGET_US,
+        "ok": one <= JUDGE_TARGET_US,
+        "scaling": scaling,
         "hostile": hostile,
     }
+
+
+def median_item_judging_us(book: RuleBook, matched: Sequence[tuple[str, str]], *, rounds: int = 9) -> float:
+    """The median over ``matched`` items of what judging one costs: the fastest of ``rounds``
+    timings of ``assess`` minus the fastest of as many of matching alone (fastest, as a single
+    item takes microseconds and any pause of the machine would otherwise count)."""
+    from service.alerts.assess import assess
+
+    costs = []
+    for title, text in matched:
+        match = partial(book.matcher.match, title=title, text=text)
+        judge = partial(assess, book, title=title, text=text)
+        match_s = min(_timed(match) for _ in range(rounds))
+        assess_s = min(_timed(judge) for _ in range(rounds))
+        costs.append(max(0.0, assess_s - match_s) * 1e6)
+    return statistics.median(costs) if costs else 0.0
+
+
+def _timed(run: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
+
+
+def _naming(book: RuleBook, count: int) -> RuleBook:
+    """``book`` with every keyword rule that names a baseline naming ``count``: its first and
+    copies of it under other ids (the same facts and terms: the same work per baseline)."""
+    from dataclasses import replace
+
+    from service.baselines.model import StoredBaseline
+    from service.rulebook import KnownBaseline
+
+    known = dict(book.baselines)
+    rules = {}
+    for rule_id, rule in book.rules.items():
+        if not rule.baselines or rule.baselines[0] not in known:
+            rules[rule_id] = rule
+            continue
+        first = known[rule.baselines[0]].stored
+        ids = [first.baseline.id] + [f"{first.baseline.id}-copy-{n}" for n in range(1, count)]
+        for copy_id in ids[1:]:
+            copy = first.baseline.model_copy(update={"id": copy_id})
+            known[copy_id] = KnownBaseline.of(StoredBaseline(copy, first.version, first.created_at))
+        rules[rule_id] = rule.model_copy(update={"baselines": tuple(ids)})
+    return replace(book, rules=rules, baselines=known)
 
 
 def hostile_items() -> list[tuple[str, str, str]]:
@@ -246,6 +317,22 @@ def render(result: dict[str, Any]) -> str:
         ]],
         title="JUDGING: every (rule, item) match of the shipped rules judged against the seed baseline",
     )  # fmt: skip
+    per_item = table(
+        ["baselines a rule names", "matched items", "median judging µs per item", "goal", "verdict"],
+        [
+            [
+                row["baselines"],
+                judging["matched_items"],
+                row["median_item_us"],
+                f"<= {judging['target_us']:.0f}"
+                if row["baselines"] == 1
+                else f"<= {row['baselines']}x the 1-row",
+                verdict(judging["ok"] if row["baselines"] == 1 else row["ok"]),
+            ]
+            for row in judging["scaling"]
+        ],
+        title="JUDGING per matched item: median cost, and its growth with the baselines a rule names",
+    )
     hostile = table(
         ["hostile item", "chars", "matches", "reps", "match + judge ms", "spread %"],
         [
@@ -257,4 +344,4 @@ def render(result: dict[str, Any]) -> str:
         ],
         title="JUDGING hostile text: one number-dense sentence at the text cap, matched and judged",
     )  # fmt: skip
-    return f"{table(headers, rows, title=title)}\n\n{target}\n\n{judge}\n\n{hostile}"
+    return f"{table(headers, rows, title=title)}\n\n{target}\n\n{judge}\n\n{per_item}\n\n{hostile}"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from service.baselines.change import FactChange
-from service.baselines.facts import find_fact_changes
+from service.baselines.facts import fact_changes
 from service.baselines.model import Baseline
 from service.baselines.novelty import BaselineProfile, Novelty, judge_novelty
 
@@ -49,7 +49,9 @@ def gather_evidence(
 ) -> Evidence:
     """Changed figures and novelty of an item against baselines (with profiles prepared once)."""
     body = f"{title}.\n{text}" if text else title
-    changes = tuple(change for b, _ in baselines for change in find_fact_changes(body, b.facts, title=title))
+    changes = tuple(
+        change for _, profile in baselines for change in fact_changes(body, profile.facts, title=title)
+    )
     novelty = judge_novelty(title=title, text=text, baselines=[profile for _, profile in baselines])
     return Evidence(", ".join(b.id for b, _ in baselines), changes, novelty)
 

@@ -62,6 +62,8 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import TypeAlias
 
+from service.baselines.fact_sentence import FactCues
+from service.baselines.facts import compile_facts
 from service.baselines.model import Baseline
 from service.baselines.text import (
     Name,
@@ -103,6 +105,7 @@ class BaselineProfile:
     vector: Mapping[str, float]
     norm: float
     figures: frozenset[float]
+    facts: tuple[FactCues, ...]  # its facts compiled for reading figures (``facts.compile_facts``)
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,8 @@ def compile_baseline(baseline: Baseline) -> BaselineProfile:
     words.update(term_words)
     vector = _vector(tokenize(text) for text in [*prose, *baseline.terms])
     figures = _known_figures(prose, [fact.value for fact in baseline.facts])
-    return BaselineProfile(baseline.id, words, terms, vector, _norm(vector), figures)
+    facts = compile_facts(baseline.facts)
+    return BaselineProfile(baseline.id, words, terms, vector, _norm(vector), figures, facts)
 
 
 def _known_figures(prose: Sequence[str], values: Sequence[float]) -> frozenset[float]:
