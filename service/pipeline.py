@@ -37,6 +37,7 @@ from service.notify.enqueue import enqueue_alerts
 from service.notify.route import Destinations
 from service.rulebook import RuleBook
 from service.sources.dedup import unique_by_key
+from service.sources.feed import yield_warning
 from service.sources.fetch import Fetcher, FetchResult
 from service.sources.normalize import Item, normalize_entry
 from service.sources.parse import ParsedFeed, parse_feed
@@ -69,6 +70,7 @@ class PollOutcome:
     suppressed: int = 0
     stale: int = 0  # held back: already older than the age limit when first seen
     error: str | None = None
+    warning: str | None = None  # the poll succeeded but found something wrong (``yield_warning``)
     duration_ms: float = 0.0
 
 
@@ -262,8 +264,10 @@ class Poller:
             rng=self.rng,
         )
 
+        warning = yield_warning(parsed, len(batch))
+
         def work(conn: Connection) -> tuple[item_store.StoreResult, AlertTally] | None:
-            if not self._record_success(conn, feed, fetched, now=now, next_at=next_at):
+            if not self._record_success(conn, feed, fetched, now=now, next_at=next_at, warning=warning):
                 return None
             window = timedelta(days=self.settings.story_window_days)
             stored, tally = store_and_alert(
@@ -282,6 +286,8 @@ class Poller:
         metrics.ITEMS_STORED.labels(metrics.feed_label(feed.name)).inc(len(stored.inserted))
         metrics.ITEMS_UPDATED.labels(metrics.feed_label(feed.name)).inc(stored.updated)
         self._log_recovery(feed)
+        if warning is not None and warning != feed.last_error:  # told when it starts or changes
+            log_event(log, logging.WARNING, "feed_warning", feed=feed.name, warning=warning)
         log_event(
             log,
             logging.INFO,
@@ -295,6 +301,7 @@ class Poller:
             suppressed=tally.suppressed,
             stale=tally.stale,
             bytes=fetched.bytes_read,
+            warning=warning,
         )
         return PollOutcome(
             feed.name,
@@ -305,10 +312,18 @@ class Poller:
             stories=tally.stories,
             suppressed=tally.suppressed,
             stale=tally.stale,
+            warning=warning,
         )
 
     def _record_success(
-        self, conn: Connection, feed: ClaimedFeed, fetched: FetchResult, *, now: datetime, next_at: datetime
+        self,
+        conn: Connection,
+        feed: ClaimedFeed,
+        fetched: FetchResult,
+        *,
+        now: datetime,
+        next_at: datetime,
+        warning: str | None,
     ) -> bool:
         return feed_store.record_success(
             conn,
@@ -319,6 +334,7 @@ class Poller:
             etag=fetched.etag,
             last_modified=fetched.last_modified,
             next_poll_at=next_at,
+            warning=warning,
         )
 
     def _record_not_modified(self, feed: ClaimedFeed, fetched: FetchResult) -> PollOutcome:
@@ -341,13 +357,16 @@ class Poller:
             bytes_read=0,
             duration_ms=fetched.duration_ms,
         )
+        # The document has not changed since the poll that read it, nor has what was wrong with it.
+        warning = feed.last_error if not feed.consecutive_failures else None
         recorded = db.run_transaction(
-            self.engine, lambda conn: self._record_success(conn, feed, kept, now=now, next_at=next_at)
+            self.engine,
+            lambda conn: self._record_success(conn, feed, kept, now=now, next_at=next_at, warning=warning),
         )
         if not recorded:
             return self._lease_lost(feed)
         self._log_recovery(feed)
-        return PollOutcome(feed.name, "not_modified")
+        return PollOutcome(feed.name, "not_modified", warning=warning)
 
     def _record_failure(self, feed: ClaimedFeed, exc: FetchError | ParseError) -> PollOutcome:
         now = self.clock()

@@ -61,6 +61,7 @@ def feed_json(feed: FeedHealth) -> dict[str, Any]:
         "url": shown_url(feed.url),
         "status": feed.status,
         "last_error": feed.last_error,
+        "warning": feed.warning,  # last_error, when the last poll succeeded: a warning, not a failure
         "items": feed.items,
         "last_polled_at": iso(feed.last_polled_at),
         "next_poll_at": iso(feed.next_poll_at),
@@ -133,6 +134,7 @@ def outcome_json(outcome: PollOutcome) -> dict[str, Any]:
         "suppressed": outcome.suppressed,
         "stale": outcome.stale,
         "error": outcome.error,
+        "warning": outcome.warning,
         "duration_ms": outcome.duration_ms,
     }
 

@@ -64,6 +64,9 @@ def health_report(
         "database": "ok",
         "feeds": {status: by_status.get(status, 0) for status in ("ok", "new", "failing", "disabled")},
         "failing_feeds": [f.name for f in feeds if f.status == "failing"],
+        # Polled fine but yielding nothing usable, or read from a damaged document: a warning,
+        # not a fault of the service (a quiet source must not page anyone), so status stays.
+        "feed_warnings": {f.name: f.warning for f in feeds if f.warning},
         "disabled_feeds": [f.name for f in feeds if f.status == "disabled"],
         "stuck_leases": stuck,
         "broken_channels": {c["name"]: c["broken"] for c in channels if c["broken"]},

@@ -103,6 +103,8 @@ def _print_outcomes(outcomes: list[PollOutcome]) -> None:
             "not_modified": "304 not modified",
             "held_elsewhere": f"skipped: {o.error}",
         }.get(o.outcome, f"error: {o.error}")
+        if o.warning:
+            detail += f"; warning: {o.warning}"
         if o.alerts or o.suppressed or o.stale:
             detail += f"; {_alerts(o.alerts, o.stories)}, {o.suppressed} suppressed as known"
             if o.stale:
@@ -139,7 +141,7 @@ def feeds_list(as_json: JsonFlag = False) -> None:
         return
     width = max((len(r["name"]) for r in rows), default=4)
     for r in rows:
-        error = f"  {r['last_error']}" if r["last_error"] else ""
+        error = f"  {'warning: ' if r['warning'] else ''}{r['last_error']}" if r["last_error"] else ""
         typer.echo(
             f"{r['name']:<{width}}  {r['status']:<8}  {r['items']:>6} items  "
             f"next {r['next_poll_at'] or '-'}{error}"

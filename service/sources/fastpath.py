@@ -164,7 +164,7 @@ def _read_feed(flavour: Flavour, *, max_entries: int, latin1_document: bool) -> 
         ),
         parser="fast",
         dropped_entries=len(flavour.items) - len(kept),
-        warning=None,
+        damage=None,
     )
 
 

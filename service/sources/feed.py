@@ -3,8 +3,12 @@
 Rules implemented here:
 
 - A ``ParsedFeed`` holds the feed's title, link, TTL and its ``RawEntry`` values in document
-  order; ``parser`` says which path read it and ``warning`` carries the tolerant parser's
-  complaint about a broken document.
+  order; ``parser`` says which path read it and ``damage`` what made the document ill-formed
+  when the tolerant parser read entries from it anyway (a truncated or garbled document; a
+  mere note about its declared encoding is no damage).
+- A poll that succeeds but yields nothing to read, or reads from a damaged document, is told
+  as a warning on the feed (``yield_warning``), never as a silent empty success: an empty
+  channel, entries of which none is usable (no title, link or text), or damage.
 - ``title`` and ``summary`` of an entry are HTML fragments. The summary is the longest of
   the summary/description and the content elements (the first one wins a tie): the fuller
   text is what rules should see.
@@ -46,7 +50,21 @@ class ParsedFeed:
     entries: tuple[RawEntry, ...]
     parser: Literal["fast", "tolerant"]
     dropped_entries: int
-    warning: str | None
+    damage: str | None
+
+
+def yield_warning(parsed: ParsedFeed, usable: int) -> str | None:
+    """What is wrong with a feed that parsed, given how many of its entries were ``usable``
+    items; None when nothing is."""
+    if parsed.damage is not None:
+        read = f"{usable} item{'' if usable == 1 else 's'} read before it" if usable else "no usable item"
+        return f"the document is damaged ({parsed.damage}): {read}"
+    if not parsed.entries:
+        return "the feed lists no items: check that the URL still serves this feed"
+    if not usable:
+        count = len(parsed.entries)
+        return f"{count} entr{'y' if count == 1 else 'ies'}, none usable (no title, link or text)"
+    return None
 
 
 def fullest(summary: str | None, contents: list[str]) -> str:

@@ -14,7 +14,8 @@ Rules implemented here (pure: no I/O, nothing opened, nothing fetched):
   entities is a ``ParseError`` at once; external entities and DTDs are never loaded.
 - **Tolerant path**: anything else goes to ``feedparser.parse(io.BytesIO(body))`` with
   sanitising and URI resolution off. Entries it recovers from a broken document are kept and
-  its complaint is returned as ``warning``. No entries and no recognised feed → ``ParseError``
+  its complaint is returned as ``damage`` (a note that the declared encoding was wrong is not
+  damage: the document is whole). No entries and no recognised feed → ``ParseError``
   naming what the body looks like (HTML, JSON, empty, truncated ...).
 - Dates (``parse_date``, see ``dates``) come back aware, in UTC; unparseable → ``None``.
 - Caps (see ``feed``): entries beyond ``max_entries`` are counted in ``dropped_entries``;
@@ -28,6 +29,7 @@ import io
 import re
 import zlib
 from typing import Any
+from xml.sax import SAXException
 
 import feedparser
 
@@ -110,7 +112,8 @@ def _parse_tolerant(body: bytes, *, content_type: str | None, max_entries: int) 
     result = feedparser.parse(
         io.BytesIO(body), sanitize_html=False, resolve_relative_uris=False, response_headers=headers
     )
-    problem = str(result.get("bozo_exception") or "") or None
+    complaint = result.get("bozo_exception")
+    problem = str(complaint or "") or None
     entries = result.entries
     if not entries and (not result.get("version") or problem):
         raise ParseError(_why_not_a_feed(body, problem))
@@ -124,7 +127,7 @@ def _parse_tolerant(body: bytes, *, content_type: str | None, max_entries: int) 
         entries=tuple(kept),
         parser="tolerant",
         dropped_entries=len(entries) - len(kept),
-        warning=problem,
+        damage=problem if isinstance(complaint, SAXException) else None,
     )
 
 

@@ -231,8 +231,10 @@ def record_success(
     etag: str | None,
     last_modified: str | None,
     next_poll_at: datetime,
+    warning: str | None = None,
 ) -> bool:
-    """Store a good poll; False when the lease was lost (nothing changed)."""
+    """Store a good poll; False when the lease was lost (nothing changed). A ``warning`` (see
+    ``sources.feed.yield_warning``) is kept as the feed's last error, without failures counted."""
     result = conn.execute(
         sa.update(feeds)
         .where(_fenced(feed_id, owner))
@@ -242,8 +244,8 @@ def record_success(
             last_status=status,
             last_polled_at=now,
             last_success_at=now,
-            last_error=None,
-            last_error_at=None,
+            last_error=warning,
+            last_error_at=now if warning else None,
             consecutive_failures=0,
             next_poll_at=next_poll_at,
             updated_at=now,
@@ -343,6 +345,11 @@ class FeedHealth:
     next_poll_at: datetime | None
     lease_owner: str | None
     lease_expires_at: datetime | None
+
+    @property
+    def warning(self) -> str | None:
+        """The last poll succeeded but found something wrong (``record_success``'s warning)."""
+        return self.last_error if self.status == "ok" and self.consecutive_failures == 0 else None
 
 
 def feed_status(*, enabled: bool, declared: bool, gone: bool, failures: int, polled: bool) -> FeedStatus:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from service import pipeline
+from service.api.app import health_report
 from service.runtime import poll_once
 from service.store import db
 from service.store.feeds import list_health
@@ -188,6 +190,49 @@ async def test_one_broken_feed_does_not_stop_the_others(
     assert (feeds["down"].next_poll_at - feeds["down"].last_polled_at).total_seconds() >= 120
 
 
+async def test_a_feed_that_yields_nothing_says_why_until_it_yields_again(
+    db_url: str, server: LoopbackHTTPServer, tmp_path: Path
+) -> None:
+    empty = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
+    server.serve_feed("/f.xml", empty, etag='"v1"')
+    write_feeds(tmp_path / "rules", [("f", server.url("/f.xml"))])
+    settings = test_settings(db_url, tmp_path / "rules")
+
+    (first,) = await poll_once(settings)
+    assert first.outcome == "unchanged" and first.warning and "lists no items" in first.warning
+    feed = health(db_url)["f"]
+    assert (feed.status, feed.consecutive_failures) == ("ok", 0)  # no failure, no backoff
+    assert feed.warning == feed.last_error == first.warning
+    report = health_report(list(health(db_url).values()), [], now=datetime.now(UTC))
+    assert report["feed_warnings"] == {"f": first.warning} and report["status"] == "ok"
+
+    (unchanged,) = await poll_once(settings)  # a 304: the document, and what is wrong with it, stay
+    assert unchanged.outcome == "not_modified" and unchanged.warning == first.warning
+    assert health(db_url)["f"].warning == first.warning
+
+    item = b"<item><title>BYD opens a plant</title><link>https://n.example/1</link></item>"
+    server.serve_feed("/f.xml", empty.replace(b"</channel>", item + b"</channel>"), etag='"v2"')
+    (fed,) = await poll_once(settings)
+    assert (fed.outcome, fed.warning) == ("new", None)
+    assert health(db_url)["f"].warning is None and health(db_url)["f"].last_error is None
+
+
+async def test_items_read_from_a_damaged_document_are_kept_with_a_warning(
+    db_url: str, server: LoopbackHTTPServer, tmp_path: Path
+) -> None:
+    truncated = (
+        b'<rss version="2.0"><channel><title>t</title>'
+        b"<item><title>Nissan plans EVs</title><link>https://n.example/1</link></item><item><title>Ni"
+    )
+    server.route("/f.xml", body=truncated)
+    write_feeds(tmp_path / "rules", [("f", server.url("/f.xml"))])
+    (outcome,) = await poll_once(test_settings(db_url, tmp_path / "rules"))
+    assert outcome.outcome == "new" and outcome.new_items == 1
+    assert outcome.warning and outcome.warning.startswith("the document is damaged (")
+    assert outcome.warning.endswith("1 item read before it")
+    assert health(db_url)["f"].warning == outcome.warning
+
+
 async def test_gone_feed_is_disabled_visibly(db_url: str, server: LoopbackHTTPServer, tmp_path: Path) -> None:
     server.route("/gone", status=410)
     write_feeds(tmp_path / "rules", [("gone", server.url("/gone"))])
@@ -211,6 +256,8 @@ async def test_every_hostile_file_gives_items_or_a_clear_error(
         assert o.outcome in ("new", "unchanged", "failed"), o
         if o.outcome == "failed":
             assert o.error and o.error.startswith("parse error:"), o
+        if o.outcome == "unchanged":  # a first poll that stored nothing says why
+            assert o.warning, o
     assert sum(o.outcome == "new" for o in outcomes) >= 30
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from service.errors import ParseError
+from service.sources.feed import RawEntry, yield_warning
 from service.sources.parse import ParsedFeed, parse_date, parse_feed
 
 RSS2 = b"""<?xml version="1.0" encoding="utf-8"?>
@@ -67,7 +68,7 @@ def test_rss2_fields() -> None:
     assert (relative.guid, relative.link) == (None, "/relative/b")
     assert (permalink.guid, permalink.link) == ("https://news.example/c", "https://news.example/c")
     assert blank.guid is None
-    assert feed.dropped_entries == 0 and feed.warning is None
+    assert feed.dropped_entries == 0 and feed.damage is None
 
 
 @pytest.mark.parametrize(
@@ -159,7 +160,44 @@ def test_truncated_document_keeps_earlier_items() -> None:
     feed = parse_feed(b'<rss version="2.0"><channel><title>t</title>' + items.encode())
     assert feed.parser == "tolerant"
     assert feed.entries[0].title == "one"
-    assert feed.warning
+    assert feed.damage
+
+
+def test_an_encoding_note_is_no_damage() -> None:
+    # Declared UTF-8, written in windows-1252: feedparser notes it and reads the whole document.
+    body = _rss_with_items("<item><title>Caf\xe9</title><link>http://x.example/1</link></item>").replace(
+        b"<rss", b'<?xml version="1.0" encoding="utf-8"?><rss'
+    )
+    feed = parse_feed(body.replace("\xe9".encode(), b"\xe9"))
+    assert feed.parser == "tolerant" and feed.entries and feed.damage is None
+
+
+ENTRY = RawEntry(guid="g", link="http://x.example/1", title="t", summary="", published=None, base_url=None)
+
+
+def _parsed(entries: int, *, damage: str | None = None) -> ParsedFeed:
+    return ParsedFeed("t", None, None, (ENTRY,) * entries, "fast", 0, damage)
+
+
+@pytest.mark.parametrize(
+    ("parsed", "usable", "warning"),
+    [
+        (_parsed(3), 3, None),
+        (_parsed(3), 1, None),  # some entries unusable: the feed still gives news
+        (_parsed(0), 0, "the feed lists no items: check that the URL still serves this feed"),
+        (_parsed(1), 0, "1 entry, none usable (no title, link or text)"),
+        (_parsed(4), 0, "4 entries, none usable (no title, link or text)"),
+        (
+            _parsed(2, damage="no element found"),
+            2,
+            "the document is damaged (no element found): 2 items read before it",
+        ),
+        (_parsed(1, damage="bad token"), 1, "the document is damaged (bad token): 1 item read before it"),
+        (_parsed(1, damage="bad token"), 0, "the document is damaged (bad token): no usable item"),
+    ],
+)
+def test_what_a_poll_that_parsed_warns_of(parsed: ParsedFeed, usable: int, warning: str | None) -> None:
+    assert yield_warning(parsed, usable) == warning
 
 
 LAUGHS = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
