@@ -7,6 +7,7 @@ RivalwatchError
 ├── DatabaseError
 │   ├── SchemaOutdatedError    the database is older than the code: run `rivalwatch db upgrade`
 │   └── SchedulerLockedError   another scheduler already runs on this SQLite file
+├── ListenError            the HTTP API cannot listen where the settings say (port taken, unknown address)
 ├── FetchError             one fetch failed; `retryable` says whether trying later may help
 │   ├── BlockedAddressError    the SSRF guard refused a destination (never retried soon)
 │   ├── SchemeError            a URL or redirect that is not http(s)
@@ -69,6 +70,10 @@ class SchemaOutdatedError(DatabaseError):
 
 class SchedulerLockedError(DatabaseError):
     """A second scheduler tried to run on an SQLite database that already has one."""
+
+
+class ListenError(RivalwatchError):
+    pass
 
 
 class FetchError(RivalwatchError):

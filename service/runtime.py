@@ -119,9 +119,14 @@ async def run_service(settings: Settings) -> None:
     # every other command slower (poll --once with no feeds: 0.93 s with them, 0.67 s without).
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-    from service.api.serve import start_api, stop_api
+    from service.api.serve import listening, start_api, stop_api
 
-    with db.scheduler_lock(settings.database_url), explained(settings.database_url):
+    # The API's port first: taken, it stops start-up before anything has started.
+    with (
+        listening(settings) as sock,
+        db.scheduler_lock(settings.database_url),
+        explained(settings.database_url),
+    ):
         async with open_runtime(settings, probe_broken=True) as rt:
             moved = rt.scheduler.spread_overdue()
             rt.scheduler.watch_first_round()
@@ -150,7 +155,12 @@ async def run_service(settings: Settings) -> None:
             )
             ticker.start()
             api = start_api(
-                settings, rt.engine, rt.watch, rules=lambda: rt.scheduler.reloader.rules.state, clock=utcnow
+                settings,
+                sock,
+                rt.engine,
+                rt.watch,
+                rules=lambda: rt.scheduler.reloader.rules.state,
+                clock=utcnow,
             )
             log_event(
                 log,

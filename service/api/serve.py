@@ -1,8 +1,15 @@
-"""The HTTP API inside ``rivalwatch run``: uvicorn on the service's event loop, stopped in order."""
+"""The HTTP API inside ``rivalwatch run``: uvicorn on the service's event loop, stopped in order.
+
+The listening socket is bound by :func:`listen` before anything else starts, so a port that is
+taken (another rivalwatch, another program) is one line and exit 1 at once, not a traceback
+through uvicorn after the scheduler has started.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import errno
+import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime
@@ -12,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from service.api.app import create_app
 from service.config import Settings
+from service.errors import ListenError
 from service.rulebook import RulesState
 from service.store.watch import DatabaseWatch
 
@@ -24,15 +32,56 @@ class _ApiServer(uvicorn.Server):
         yield
 
 
+@contextmanager
+def listening(settings: Settings) -> Iterator[socket.socket | None]:
+    """The API's socket (None when the API is off) for as long as the block runs."""
+    sock = listen(settings) if settings.api_enabled else None
+    try:
+        yield sock
+    finally:
+        if sock is not None:
+            sock.close()
+
+
+def listen(settings: Settings) -> socket.socket:
+    """A socket bound to ``RIVALWATCH_API_HOST``:``RIVALWATCH_API_PORT``; raises ListenError
+    saying what to change when it cannot be."""
+    host, port = settings.api_host, settings.api_port
+    where = f"{host}:{port}"
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror:
+        raise ListenError(f"cannot listen on {where}: no such address (check RIVALWATCH_API_HOST)") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: restarts at once
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise ListenError(f"cannot listen on {where}: {_why(exc)}") from None
+    return sock
+
+
+def _why(exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return "the port is taken (another rivalwatch, or another program?): set RIVALWATCH_API_PORT"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return "the address is not one of this machine's: check RIVALWATCH_API_HOST"
+    if exc.errno == errno.EACCES:
+        return "not allowed to use that port (below 1024 needs privileges): set RIVALWATCH_API_PORT"
+    return exc.strerror or str(exc)
+
+
 def start_api(
     settings: Settings,
+    sock: socket.socket | None,
     engine: Engine,
     watch: DatabaseWatch,
     *,
     rules: Callable[[], RulesState],
     clock: Callable[[], datetime],
 ) -> tuple[uvicorn.Server, asyncio.Task[None]] | None:
-    if not settings.api_enabled:
+    if sock is None:
         return None
     config = uvicorn.Config(
         create_app(engine, clock=clock, rules=rules, watch=watch),
@@ -43,7 +92,7 @@ def start_api(
         lifespan="off",
     )
     server = _ApiServer(config)
-    return server, asyncio.create_task(server.serve())
+    return server, asyncio.create_task(server.serve(sockets=[sock]))
 
 
 async def stop_api(api: tuple[uvicorn.Server, asyncio.Task[None]] | None) -> None:

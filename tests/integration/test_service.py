@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import signal
+import socket
 import time
 import urllib.request
 from collections import Counter, defaultdict
@@ -51,6 +52,27 @@ def test_run_refuses_an_unmigrated_database(tmp_path: Path) -> None:
     assert result.returncode == 3
     assert "rivalwatch db upgrade" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_taken_api_port_stops_start_up_in_one_line(tmp_path: Path) -> None:
+    write_feeds(tmp_path / "rules", [("f", "http://127.0.0.1:9/f.xml")])
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = service_env(
+            f"sqlite:///{tmp_path}/rw.db",
+            tmp_path / "rules",
+            RIVALWATCH_API_ENABLED="true",
+            RIVALWATCH_API_PORT=str(port),
+        )
+        assert rivalwatch("db", "upgrade", env=env).returncode == 0
+        result = rivalwatch("run", env=env, timeout_s=30)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: cannot listen on 127.0.0.1:{port}: the port is taken (another rivalwatch, or another "
+        "program?): set RIVALWATCH_API_PORT"
+    ]
 
 
 def test_invalid_feed_declarations_stop_start_up_with_file_and_line(tmp_path: Path) -> None:
