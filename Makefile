@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint typecheck unit bench contract clean
+.PHONY: run demo test lint typecheck unit bench contract clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed-run
 	$(BIN)/rivalwatch db upgrade
 	exec $(BIN)/rivalwatch run
+
+## demo: sample feeds on loopback, polled with the shipped rules; alerts printed, nothing sent
+demo: $(VENV)/.installed-run
+	$(BIN)/rivalwatch demo
 
 ## test: install the test extras, then lint, type-check and run the whole suite
 test: $(VENV)/.installed-test lint typecheck unit

@@ -53,18 +53,12 @@ def digest(
 
 
 def _preview(loaded: Settings, html: Path | None) -> None:
-    from service.notify.digest_job import draft_digest
+    from service.notify.digest_job import preview_digest
     from service.notify.render_email import message_html, message_text
-    from service.store import digests
 
-    now = datetime.now(UTC)
-
-    def render() -> Any:
+    def render() -> DigestDraft:
         with engine_for(loaded) as engine, engine.connect() as conn:
-            rows = digests.undigested_alerts(conn, until=now)
-        return draft_digest(
-            rows, settings=loaded, key=f"digest:preview:{now.isoformat()}", period_start=None, now=now
-        )
+            return preview_digest(conn, settings=loaded, now=datetime.now(UTC))
 
     draft = guarded(render)
     typer.echo(f"Subject: {draft.message['Subject']}\n")

@@ -91,10 +91,10 @@ def poll(
     if as_json:
         print_json([outcome_json(o) for o in outcomes])
         return
-    _print_outcomes(outcomes)
+    print_outcomes(outcomes)
 
 
-def _print_outcomes(outcomes: list[PollOutcome]) -> None:
+def print_outcomes(outcomes: list[PollOutcome]) -> None:
     width = max((len(o.feed) for o in outcomes), default=4)
     for o in outcomes:
         detail = {

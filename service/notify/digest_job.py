@@ -91,6 +91,14 @@ def _stories(alerts: Sequence[Alert]) -> list[StoryView]:
     return [story_from_alerts(members) for members in by_story.values()]
 
 
+def preview_digest(conn: Connection, *, settings: Settings, now: datetime) -> DigestDraft:
+    """The digest of every alert not yet in one, as it would go out now; nothing is taken or
+    queued (``digest --preview``, the demo)."""
+    alerts = digests.undigested_alerts(conn, until=now)
+    key = f"digest:preview:{now.isoformat()}"
+    return draft_digest(alerts, settings=settings, key=key, period_start=None, now=now)
+
+
 def enqueue_digest(
     conn: Connection, *, settings: Settings, period_key: str, now: datetime, send_empty: bool
 ) -> DigestDraft | None:

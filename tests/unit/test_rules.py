@@ -434,6 +434,7 @@ HEADLINES: list[tuple[str, set[str]]] = [
     ("Ford Mustang supercharger kit boosts V8 to 800 hp", set()),
     ("EU picks sites for AI gigafactories", set()),
     ("MRI maker unveils 7 tesla scanner", set()),
+    ("Magnet maker unveils a 28 tesla research magnet with a record field strength", set()),
     ("石油日产量达到1000万桶", set()),
     ("Tech firm head detained over China-made drone parts", set()),
     ("All electric and magnetic devices could improve, physicists say", set()),

@@ -1,0 +1,127 @@
+"""The demo's sample feeds: read from ``samples.yaml``, rendered as RSS 2.0 with dates relative to
+now, and served by a loopback HTTP server for as long as the demo runs."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from typing import Any
+from xml.sax.saxutils import escape
+
+import yaml
+
+from service.durations import parse_duration_s
+
+
+@dataclass(frozen=True, slots=True)
+class SampleItem:
+    title: str
+    text: str
+    age: timedelta
+    shows: str
+
+
+@dataclass(frozen=True, slots=True)
+class SampleFeed:
+    name: str
+    items: tuple[SampleItem, ...]
+
+    @property
+    def path(self) -> str:
+        """Where the demo server serves it: ``/feeds/<name in lower case, words joined by ->.xml``."""
+        return "/feeds/" + "-".join(re.findall(r"[a-z0-9]+", self.name.lower())) + ".xml"
+
+
+def sample_feeds() -> list[SampleFeed]:
+    """The feeds shipped for the demo (``service/demo/samples.yaml``)."""
+    document = yaml.safe_load(resources.files("service.demo").joinpath("samples.yaml").read_text("utf-8"))
+    return [
+        SampleFeed(
+            feed["name"],
+            tuple(
+                SampleItem(
+                    title=item["title"],
+                    text=" ".join(item["text"].split()),
+                    age=timedelta(seconds=parse_duration_s(item["age"])),
+                    shows=item["shows"],
+                )
+                for item in feed["items"]
+            ),
+        )
+        for feed in document["feeds"]
+    ]
+
+
+def render_rss(feed: SampleFeed, *, base_url: str, now: datetime) -> bytes:
+    """The feed as RSS 2.0: each item published ``age`` before ``now``, with a stable guid."""
+    entries = []
+    for item in feed.items:
+        guid = hashlib.sha256(f"{feed.name}\n{item.title}".encode()).hexdigest()[:16]
+        entries.append(
+            "<item>"
+            f"<title>{escape(item.title)}</title>"
+            f"<link>{escape(f'{base_url}/articles/{guid}')}</link>"
+            f'<guid isPermaLink="false">demo-{guid}</guid>'
+            f"<pubDate>{format_datetime(now - item.age)}</pubDate>"
+            f"<description>{escape(item.text)}</description>"
+            "</item>"
+        )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>{escape(feed.name)}</title><link>{escape(base_url)}/</link>"
+        f"<description>rivalwatch demo feed</description>{''.join(entries)}</channel></rss>"
+    ).encode()
+
+
+class DemoFeedServer:
+    """The sample feeds on 127.0.0.1 (a free port), rendered once when the server starts."""
+
+    def __init__(self, feeds: Sequence[SampleFeed], *, now: datetime) -> None:
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.base_url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        self.urls = {feed.name: self.base_url + feed.path for feed in feeds}
+        self._httpd.documents = {  # type: ignore[attr-defined]
+            feed.path: render_rss(feed, base_url=self.base_url, now=now) for feed in feeds
+        }
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="demo-feeds", daemon=True)
+
+    @contextmanager
+    def running(self) -> Iterator[DemoFeedServer]:
+        self._thread.start()
+        try:
+            yield self
+        finally:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        documents: dict[str, bytes] = self.server.documents  # type: ignore[attr-defined]
+        body = documents.get(self.path.split("?", 1)[0])
+        if body is None:
+            self.send_error(404)
+            return
+        etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+        if self.headers.get("If-None-Match") == etag:
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("ETag", etag)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the demo's output is the alerts, not the server's access log."""
