@@ -10,15 +10,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any
-from xml.sax.saxutils import escape
 
 import yaml
 
 from service.durations import parse_duration_s
+from service.sources.write_rss import RssEntry, rss_document
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,20 +64,9 @@ def render_rss(feed: SampleFeed, *, base_url: str, now: datetime) -> bytes:
     entries = []
     for item in feed.items:
         guid = hashlib.sha256(f"{feed.name}\n{item.title}".encode()).hexdigest()[:16]
-        entries.append(
-            "<item>"
-            f"<title>{escape(item.title)}</title>"
-            f"<link>{escape(f'{base_url}/articles/{guid}')}</link>"
-            f'<guid isPermaLink="false">demo-{guid}</guid>'
-            f"<pubDate>{format_datetime(now - item.age)}</pubDate>"
-            f"<description>{escape(item.text)}</description>"
-            "</item>"
-        )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-        f"<title>{escape(feed.name)}</title><link>{escape(base_url)}/</link>"
-        f"<description>rivalwatch demo feed</description>{''.join(entries)}</channel></rss>"
-    ).encode()
+        link = f"{base_url}/articles/{guid}"
+        entries.append(RssEntry(item.title, item.text, f"demo-{guid}", link, now - item.age))
+    return rss_document(title=feed.name, link=f"{base_url}/", entries=entries)
 
 
 class DemoFeedServer:
