@@ -125,6 +125,10 @@ class Settings(BaseSettings):
     api_enabled: bool = True
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8787, ge=0, le=65535)
+    # Writes from the console (feedback) when it listens beyond this machine: the token a person
+    # signs in with, or the header a reverse proxy sets to the user it authenticated.
+    api_token: SecretStr | None = None
+    api_user_header: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     metrics_per_feed: bool = True  # false: per-feed series folded into feed="all" (thousands of feeds)
@@ -209,6 +213,7 @@ class Settings(BaseSettings):
         candidates = [
             self.slack_webhook_url,
             self.smtp_password,
+            self.api_token,
             *self.slack_webhooks.values(),
             *self.webhooks.values(),
         ]

@@ -16,6 +16,8 @@ from service.baselines.change import FactChange
 
 STATUSES = ("pending", "sent", "failed", "suppressed", "stale", "muted", "cooldown")
 """Every status an alert can have (see ``notify.alert_status`` and ``alerts.age``)."""
+FIRED_STATUSES = frozenset({"pending", "sent", "failed"})
+"""An alert with one of these fired (a *live* alert); the others were held back."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

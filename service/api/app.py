@@ -1,4 +1,5 @@
-"""FastAPI application: a status page at ``/``, ``/healthz``, ``/feeds``, ``/alerts``, ``/metrics``.
+"""FastAPI application: the console (``api.console``, at ``/``) and ``/healthz``, ``/feeds``,
+``/alerts``, ``/metrics``.
 
 Health is ``ok`` when the database answers and nothing is wrong, ``degraded`` when some feeds
 fail, are gone (HTTP 410) or hold leases past their expiry (a stuck poller), a delivery channel is
@@ -16,32 +17,28 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Query, Response
-from fastapi.responses import HTMLResponse, JSONResponse
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.alerts.model import STATUSES
+from service.api.console import console_router
+from service.api.writes import WritePolicy
 from service.metrics import record_channel_gauges
 from service.rulebook import RulesState
+from service.store import db
 from service.store.alerts import list_alerts
 from service.store.channel_state import channel_health
 from service.store.feeds import FeedHealth, list_health
 from service.store.watch import DatabaseWatch, Outage
-from service.views import alert_json, feed_json, iso, rules_json
+from service.views import alert_json, feed_json, rules_json
 
 T = TypeVar("T")
 MAX_ALERTS = 1000
-PAGE_ALERTS = 30
-"""Alerts shown on the status page."""
-_PAGES = Environment(
-    loader=PackageLoader("service.api", "templates"),
-    autoescape=select_autoescape(["html"]),
-    undefined=StrictUndefined,
-)
 
 
 def health_report(
@@ -102,22 +99,53 @@ def create_app(
     clock: Callable[[], datetime],
     rules: Callable[[], RulesState] | None = None,
     watch: DatabaseWatch | None = None,
+    timezone: str = "UTC",
+    writes: WritePolicy | None = None,
 ) -> FastAPI:
+    """The API and the console; ``writes`` says who may give feedback (default: anyone, as on a
+    console that listens on this machine only)."""
     app = FastAPI(title="rivalwatch", docs_url=None, redoc_url=None)
     database = watch or DatabaseWatch.of(engine)
 
-    def read(work: Callable[[Connection], T]) -> T | None:
-        """``work`` in one read-only connection; None when the database is in trouble (the
-        watch tells it once)."""
+    def attempt(work: Callable[[], T], *, wrote: bool) -> T | None:
+        """``work``'s result; None when the database is in trouble (the watch tells it once)."""
         try:
-            with engine.connect() as conn:
-                found = work(conn)
+            done = work()
         except SQLAlchemyError as exc:
             if database.failed(exc, work="api") is None:
                 raise
             return None
-        database.worked(wrote=False)
-        return found
+        database.worked(wrote=wrote)
+        return done
+
+    def read(work: Callable[[Connection], T]) -> T | None:
+        """``work`` in one read-only connection."""
+
+        def in_connection() -> T:
+            with engine.connect() as conn:
+                return work(conn)
+
+        return attempt(in_connection, wrote=False)
+
+    def write(work: Callable[[Connection], None]) -> bool:
+        """``work`` in one write transaction; False when the database is in trouble."""
+
+        def in_transaction() -> bool:
+            db.run_transaction(engine, work)
+            return True
+
+        return attempt(in_transaction, wrote=True) is not None
+
+    app.include_router(
+        console_router(
+            read=read,
+            write=write,
+            clock=clock,
+            rules=rules,
+            tz=ZoneInfo(timezone),
+            policy=writes or WritePolicy(local_only=True, token=None, user_header=None),
+        )
+    )
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
@@ -148,31 +176,6 @@ def create_app(
         if found is None:
             return JSONResponse({"error": "database unreachable"}, status_code=503)
         return JSONResponse([alert_json(a) for a in found])
-
-    @app.get("/", response_class=HTMLResponse)
-    def status_page() -> HTMLResponse:
-        """The same facts as /healthz and /alerts, for people: refreshes itself every minute."""
-        now = clock()
-        found = read(
-            lambda conn: (
-                list_health(conn),
-                channel_health(conn, now=now),
-                list_alerts(conn, limit=PAGE_ALERTS),
-            )
-        )
-        if found is None:
-            return HTMLResponse(_PAGES.get_template("down.html").render(), status_code=503)
-        feeds_health, channels, latest = found
-        state = rules() if rules else None
-        page = _PAGES.get_template("status.html").render(
-            now=iso(now),
-            health=health_report(feeds_health, channels, now=now, rules=state),
-            rules=rules_json(state) if state is not None else None,
-            alerts=[alert_json(a) for a in latest],
-            feeds=[feed_json(f) for f in feeds_health],
-            channels=channels,
-        )
-        return HTMLResponse(page)
 
     @app.get("/metrics")
     def metrics() -> Response:

@@ -18,6 +18,7 @@ import uvicorn
 from sqlalchemy.engine import Engine
 
 from service.api.app import create_app
+from service.api.writes import WritePolicy
 from service.config import Settings
 from service.errors import ListenError
 from service.rulebook import RulesState
@@ -84,7 +85,14 @@ def start_api(
     if sock is None:
         return None
     config = uvicorn.Config(
-        create_app(engine, clock=clock, rules=rules, watch=watch),
+        create_app(
+            engine,
+            clock=clock,
+            rules=rules,
+            watch=watch,
+            timezone=settings.timezone,
+            writes=WritePolicy.from_settings(settings),
+        ),
         host=settings.api_host,
         port=settings.api_port,
         log_config=None,

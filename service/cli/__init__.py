@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from service.cli import alerts, baselines, delivery, demo, ingest, rules
+from service.cli import alerts, baselines, delivery, demo, ingest, labels, rules
 from service.cli.common import command_group
 
 # Tracebacks that show local variables could print secrets: keep Python's plain ones.
@@ -17,6 +17,7 @@ app.command("demo")(demo.demo)
 app.add_typer(rules.app, name="rules")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(baselines.app, name="baselines")
+app.add_typer(labels.app, name="labels")
 
 
 def main() -> None:

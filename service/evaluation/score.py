@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from service.alerts.model import FIRED_STATUSES
 from service.evaluation.labels import Label
 
-FIRED = frozenset({"pending", "sent", "failed"})
 NOT_ABOUT_SUBJECT = "not raised"
 """The outcome of a rule that matched an item only in passing: no alert row exists for it."""
 
@@ -46,7 +46,7 @@ class RuleOutcome:
 
     @property
     def fired(self) -> bool:
-        return self.status in FIRED
+        return self.status in FIRED_STATUSES
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,12 +69,33 @@ def list_alerts(
     since: datetime | None = None,
     limit: int | None = None,
     alert_id: int | None = None,
+    statuses: Sequence[str] | None = None,
+    feed: str | None = None,
 ) -> list[Alert]:
-    wanted = {alerts.c.status: status, alerts.c.rule_id: rule_id, alerts.c.id: alert_id}
+    """Alerts meeting every filter given, newest first (``statuses``: any of them)."""
+    wanted = {alerts.c.status: status, alerts.c.rule_id: rule_id, alerts.c.id: alert_id, feeds.c.name: feed}
     where = [column == value for column, value in wanted.items() if value is not None]
     if since is not None:
         where.append(alerts.c.created_at >= since)
+    if statuses is not None:
+        where.append(alerts.c.status.in_(sorted(statuses)))
     return select_alerts(conn, *where, limit=limit)
+
+
+def activity_by_rule(
+    conn: Connection, *, since: datetime, fired: Sequence[str]
+) -> dict[str, tuple[int, int]]:
+    """Per rule since ``since``: (items it matched, alerts of it with a ``fired`` status)."""
+    matched = sa.select(rule_hits.c.rule_id, sa.func.count()).where(rule_hits.c.created_at >= since)
+    raised = sa.select(alerts.c.rule_id, sa.func.count()).where(
+        alerts.c.created_at >= since, alerts.c.status.in_(sorted(fired))
+    )
+    hits: dict[str, int] = dict(conn.execute(matched.group_by(rule_hits.c.rule_id)).all())
+    fired_by_rule: dict[str, int] = dict(conn.execute(raised.group_by(alerts.c.rule_id)).all())
+    return {
+        rule: (int(hits.get(rule, 0)), int(fired_by_rule.get(rule, 0)))
+        for rule in hits.keys() | fired_by_rule
+    }
 
 
 def alerts_of_stories(conn: Connection, story_ids: Sequence[int]) -> list[Alert]:

@@ -226,3 +226,20 @@ mutes = sa.Table(
     sa.Column("until", UTCDateTime, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
+
+feedback = sa.Table(
+    "feedback",
+    metadata,
+    # What the team said of an item for one theme (a rule id) from the console: the latest word
+    # counts, so one row per (item, theme). ``rivalwatch labels export`` turns the rows into a
+    # labels file: useful and missed are ``must``, noise is ``never``.
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("item_id", BigId, sa.ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("theme", sa.String(100), nullable=False),
+    sa.Column("verdict", sa.String(8), nullable=False),  # useful | noise | missed
+    sa.Column("alert_id", BigId, sa.ForeignKey("alerts.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("who", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("item_id", "theme"),
+    sa.Index(None, "theme", "verdict"),
+)

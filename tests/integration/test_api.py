@@ -114,7 +114,7 @@ async def test_alerts_endpoint_filters_newest_first_and_refuses_an_unknown_statu
     assert too_many.status_code == 422
 
 
-async def test_status_page_shows_alerts_feeds_and_refused_rules_with_feed_text_escaped(
+async def test_console_shows_alerts_feeds_and_refused_rules_with_feed_text_escaped(
     engine: Engine, tmp_path: Path
 ) -> None:
     declared = [Spec("Google News: BYD", "https://news.example/rss?q=BYD&token=s3cr3t")]
@@ -128,14 +128,16 @@ async def test_status_page_shows_alerts_feeds_and_refused_rules_with_feed_text_e
     active.reject([Problem("rules/byd.yaml", 7, "match: unknown alias @BYDD")], at=NOW)
 
     async with client_of(create_app(engine, clock=lambda: NOW, rules=lambda: active.state)) as client:
-        page = await client.get("/")
+        alerts_page = await client.get("/", params={"since": "all"})
+        sources = await client.get("/sources")
 
-    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    html = page.text
+    assert alerts_page.status_code == 200 and alerts_page.headers["content-type"].startswith("text/html")
+    html = alerts_page.text
     assert "<script>alert(1)</script>" not in html
     assert "BYD &lt;script&gt;alert(1)&lt;/script&gt; opens a plant" in html
     assert "NEV models planned for China: 10 → 8" in html
     assert 'href="https://news.example/2"' in html
-    assert "Google News: BYD" in html
-    assert "rules/byd.yaml:7: match: unknown alias @BYDD" in html
-    assert '<h1>rivalwatch <span class="badge degraded">degraded</span></h1>' in html
+    page = sources.text
+    assert "Google News: BYD" in page and "s3cr3t" not in page
+    assert "rules/byd.yaml:7: match: unknown alias @BYDD" in page
+    assert '<h1>Feeds <span class="badge degraded">degraded</span></h1>' in page

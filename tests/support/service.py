@@ -71,3 +71,19 @@ def rss_items(*items: tuple[str, str, str], feed_title: str = "Test news") -> by
         f"</title><link>https://news.example.test/</link><description>x</description>{entries}"
         "</channel></rss>"
     ).encode()
+
+
+RIVAL_NEWS = (
+    (
+        "Nissan now plans eight new-energy models for China",
+        "https://news.example.test/nissan-eight",
+        "Nissan now plans eight new-energy models for China, a company executive said on Tuesday.",
+    ),
+    (
+        "BYD opens its first showrooms in Canada",
+        "https://news.example.test/byd-canada",
+        "BYD opened showrooms in Toronto, selling the Atto 3 despite tariffs on China-made electric cars.",
+    ),
+)
+"""Two items the shipped rules alert on: a changed figure for Nissan, BYD going abroad (byd,
+china-export and nev on one story)."""

@@ -1,0 +1,85 @@
+"""Who may write through the console (feedback), and the check that a form came from it.
+
+Rules:
+
+- Listening on this machine only (``RIVALWATCH_API_HOST`` a loopback address, the default)
+  with neither a token nor a proxy header configured, anyone who can reach the page may
+  write: they are on this machine already. The writer is recorded as ``console``.
+- ``RIVALWATCH_API_USER_HEADER`` (e.g. ``X-Forwarded-User``): a reverse proxy in front
+  authenticates people and names them in that header; a request carrying it writes as them.
+- ``RIVALWATCH_API_TOKEN``: a request writes when it carries the token, as
+  ``Authorization: Bearer …`` or as the cookie the sign-in page sets; recorded as ``token``.
+- Otherwise — listening beyond this machine with neither configured — every write is
+  refused, saying what to set.
+- Every form carries a random value that must equal the ``rw_csrf`` cookie the console set
+  (SameSite=Strict): another site cannot make a browser post feedback (double-submit check).
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from service.config import Settings
+
+TOKEN_COOKIE = "rw_token"  # noqa: S105 - the cookie's name, not a secret
+CSRF_COOKIE = "rw_csrf"
+CSRF_FIELD = "csrf"
+
+
+@dataclass(frozen=True, slots=True)
+class WritePolicy:
+    local_only: bool
+    token: str | None
+    user_header: str | None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WritePolicy:
+        token = settings.api_token.get_secret_value() if settings.api_token else None
+        return cls(is_loopback(settings.api_host), token or None, settings.api_user_header or None)
+
+    @property
+    def open(self) -> bool:
+        """Writes need no credentials (this machine only, nothing configured)."""
+        return self.local_only and self.token is None and self.user_header is None
+
+    def writer(self, *, headers: Mapping[str, str], cookies: Mapping[str, str]) -> str | None:
+        """Who is writing, or None when the request may not write."""
+        if self.user_header:
+            user = headers.get(self.user_header.lower(), "").strip()
+            if user:
+                return user[:200]
+        if self.token is not None:
+            offered = cookies.get(TOKEN_COOKIE) or _bearer(headers.get("authorization", ""))
+            return "token" if offered and hmac.compare_digest(offered, self.token) else None
+        return "console" if self.open else None
+
+    def refusal(self) -> str:
+        if self.token is not None:
+            return "sign in with the API token first (RIVALWATCH_API_TOKEN)"
+        if self.user_header:
+            return f"the reverse proxy did not name a user ({self.user_header})"
+        return (
+            "writes are off: the console listens beyond this machine, so set RIVALWATCH_API_TOKEN "
+            "(or RIVALWATCH_API_USER_HEADER behind an authenticating proxy)"
+        )
+
+
+def csrf_ok(cookie: str | None, submitted: str | None) -> bool:
+    return bool(cookie) and bool(submitted) and hmac.compare_digest(str(cookie), str(submitted))
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _bearer(value: str) -> str | None:
+    scheme, _, credentials = value.partition(" ")
+    return credentials.strip() or None if scheme.lower() == "bearer" else None

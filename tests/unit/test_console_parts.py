@@ -1,0 +1,116 @@
+"""The console's decisions, as tables: who may write, the form check, times, stories, links."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from service.alerts.model import Alert
+from service.api.console import ago, human_time, safe_link, stories_of
+from service.api.writes import WritePolicy, csrf_ok, is_loopback
+
+NOW = datetime(2026, 12, 6, 17, 5, tzinfo=UTC)
+LOCAL = WritePolicy(local_only=True, token=None, user_header=None)
+WIDE = WritePolicy(local_only=False, token=None, user_header=None)
+TOKEN = WritePolicy(local_only=False, token="t0ken", user_header=None)
+LOCAL_TOKEN = WritePolicy(local_only=True, token="t0ken", user_header=None)
+PROXY = WritePolicy(local_only=False, token=None, user_header="X-Forwarded-User")
+
+
+@pytest.mark.parametrize(
+    ("policy", "headers", "cookies", "writer"),
+    [
+        (LOCAL, {}, {}, "console"),
+        (WIDE, {}, {}, None),
+        (TOKEN, {}, {}, None),
+        (TOKEN, {}, {"rw_token": "t0ken"}, "token"),
+        (TOKEN, {}, {"rw_token": "t0ke"}, None),
+        (TOKEN, {"authorization": "Bearer t0ken"}, {}, "token"),
+        (TOKEN, {"authorization": "Basic t0ken"}, {}, None),
+        (LOCAL_TOKEN, {}, {}, None),  # a token set is a token required, even on this machine
+        (PROXY, {"x-forwarded-user": "mei@example.test"}, {}, "mei@example.test"),
+        (PROXY, {"x-forwarded-user": "  "}, {}, None),
+        (PROXY, {}, {}, None),
+    ],
+)
+def test_who_may_write(
+    policy: WritePolicy, headers: dict[str, str], cookies: dict[str, str], writer: str | None
+) -> None:
+    assert policy.writer(headers=headers, cookies=cookies) == writer
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [("127.0.0.1", True), ("127.8.0.1", True), ("::1", True), ("[::1]", True), ("localhost", True),
+     ("0.0.0.0", False), ("10.0.0.5", False), ("::", False), ("rivalwatch.internal", False)],
+)  # fmt: skip
+def test_loopback_hosts(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+
+
+@pytest.mark.parametrize(
+    ("cookie", "submitted", "ok"),
+    [
+        ("abc", "abc", True),
+        ("abc", "abd", False),
+        (None, "abc", False),
+        ("abc", None, False),
+        ("", "", False),
+    ],
+)
+def test_the_form_check(cookie: str | None, submitted: str | None, ok: bool) -> None:
+    assert csrf_ok(cookie, submitted) is ok
+
+
+@pytest.mark.parametrize(
+    ("moment", "zone", "shown"),
+    [
+        (NOW, "UTC", "6 Dec 17:05"),
+        (NOW, "Asia/Tokyo", "7 Dec 02:05"),
+        (NOW - timedelta(days=400), "UTC", "1 Nov 2025 17:05"),
+        (None, "UTC", "-"),
+    ],
+)
+def test_times_in_the_team_zone(moment: datetime | None, zone: str, shown: str) -> None:
+    assert human_time(moment, now=NOW, tz=ZoneInfo(zone)) == shown
+
+
+@pytest.mark.parametrize(
+    ("moment", "said"),
+    [
+        (NOW - timedelta(seconds=20), "just now"),
+        (NOW - timedelta(minutes=3, seconds=5), "3 min ago"),
+        (NOW - timedelta(hours=5), "5 h ago"),
+        (NOW - timedelta(days=2, hours=3), "2 d ago"),
+        (NOW + timedelta(minutes=4), "in 4 min"),
+        (None, ""),
+    ],
+)
+def test_how_long_ago(moment: datetime | None, said: str) -> None:
+    assert ago(moment, now=NOW) == said
+
+
+@pytest.mark.parametrize(
+    ("url", "linked"),
+    [("https://n.example/a", True), ("HTTP://n.example/a", True), ("javascript:alert(1)", False),
+     ("data:text/html,x", False), (None, False)],
+)  # fmt: skip
+def test_only_web_links_become_links(url: str | None, linked: bool) -> None:
+    assert (safe_link(url) is not None) is linked
+
+
+def _alert(alert_id: int, rule: str, story: int | None) -> Alert:
+    return Alert(
+        id=alert_id, dedup_key=f"{rule}:{alert_id}", rule_id=rule, rule_name=rule, rules_version="v",
+        kind="keyword", severity="info", status="pending", notify=None, baselines=(), title="t",
+        snippet="", reason="", created_at=NOW, story_id=story,
+    )  # fmt: skip
+
+
+def test_stories_keep_every_rule_and_the_order_of_their_newest_alert() -> None:
+    newest_first = [_alert(5, "nev", 2), _alert(4, "byd", 1), _alert(3, "nev", 1), _alert(2, "vol", None)]
+    stories = stories_of(newest_first)
+    assert [[a.id for a in s.alerts] for s in stories] == [[5], [4, 3], [2]]
+    assert stories[1].first.id == 3  # the story's first alert opens it
