@@ -39,7 +39,7 @@ from service.store.feedback import (
 )
 from service.store.feeds import list_health
 from service.store.outbox import list_deliveries
-from service.views import delivery_json, feed_json
+from service.views import feed_json
 
 T = TypeVar("T")
 MAX_ROWS = 300
@@ -206,7 +206,7 @@ def console_router(
             if not found:
                 return None
             alert = found[0]
-            sent = [delivery_json(d) for d in list_deliveries(conn, alert_id=alert_id)]
+            sent = list(list_deliveries(conn, alert_id=alert_id))
             said = feedback_on(conn, [alert.item_id] if alert.item_id is not None else [])
             return alert, sent, said.get(alert.item_id or -1, [])
 
