@@ -168,11 +168,12 @@ def create_app(
         status: Annotated[str | None, Query(description=f"One of {', '.join(STATUSES)}")] = None,
         rule: str | None = None,
         limit: Annotated[int, Query(ge=1, le=MAX_ALERTS)] = 100,
+        q: Annotated[str | None, Query(max_length=500, description="Words of the title or text")] = None,
     ) -> JSONResponse:
         """Alerts, newest first, in the shape of ``alerts list --json``."""
         if status is not None and status not in STATUSES:
             return JSONResponse({"error": f"status must be one of: {', '.join(STATUSES)}"}, status_code=400)
-        found = read(lambda conn: list_alerts(conn, status=status, rule_id=rule, limit=limit))
+        found = read(lambda conn: list_alerts(conn, status=status, rule_id=rule, limit=limit, text=q))
         if found is None:
             return JSONResponse({"error": "database unreachable"}, status_code=503)
         return JSONResponse([alert_json(a) for a in found])

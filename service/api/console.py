@@ -161,7 +161,7 @@ def console_router(
 
     @router.get("/", response_class=HTMLResponse)
     def alerts_page(
-        request: Request, rule: str = "", status: str = "", feed: str = "", since: str = "7d"
+        request: Request, rule: str = "", status: str = "", feed: str = "", since: str = "7d", q: str = ""
     ) -> HTMLResponse:
         now = clock()
         window = SINCE.get(since, SINCE["7d"])
@@ -175,6 +175,7 @@ def console_router(
                 feed=feed or None,
                 since=now - window if window else None,
                 limit=MAX_ROWS,
+                text=q[:500] or None,
             )
             said = feedback_on(conn, [a.item_id for a in found if a.item_id is not None])
             return found, said, [f.name for f in list_health(conn)]
@@ -190,8 +191,8 @@ def console_router(
             stories=stories_of(alerts),
             feedback=said,
             read_all=len(alerts) == MAX_ROWS,
-            filters={"rule": rule, "status": status, "feed": feed, "since": since},
-            query=urlencode({"rule": rule, "status": status, "feed": feed, "since": since}),
+            filters={"rule": rule, "status": status, "feed": feed, "since": since, "q": q},
+            query=urlencode({"rule": rule, "status": status, "feed": feed, "since": since, "q": q}),
             rule_ids=sorted(book.rules) if book else sorted({a.rule_id for a in alerts}),
             feed_names=feed_names,
             status_names=[name for name in STATUS_FILTERS if name],

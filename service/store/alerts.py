@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from service.alerts.model import Alert, NewAlert
 from service.baselines.change import FactChange
 from service.store.db import chunked, insert_skipping_existing
+from service.store.search import index_alerts, matching
 from service.store.tables import alerts, delivery_alerts, feeds, rule_hits
 
 
@@ -30,6 +31,7 @@ def insert_alerts(conn: Connection, raised: Sequence[NewAlert]) -> list[Alert]:
         row = _row(alert)
         for r in conn.execute(insert, [row]):
             inserted.append(_alert(row | {"id": r.id, "feed_name": alert.feed_name, "digest_id": None}))
+    index_alerts(conn, [a.id for a in inserted])
     return inserted
 
 
@@ -71,14 +73,18 @@ def list_alerts(
     alert_id: int | None = None,
     statuses: Sequence[str] | None = None,
     feed: str | None = None,
+    text: str | None = None,
 ) -> list[Alert]:
-    """Alerts meeting every filter given, newest first (``statuses``: any of them)."""
+    """Alerts meeting every filter given, newest first (``statuses``: any of them; ``text``: the
+    words of a full-text search over the title and the item's text, see ``store.search``)."""
     wanted = {alerts.c.status: status, alerts.c.rule_id: rule_id, alerts.c.id: alert_id, feeds.c.name: feed}
     where = [column == value for column, value in wanted.items() if value is not None]
     if since is not None:
         where.append(alerts.c.created_at >= since)
     if statuses is not None:
         where.append(alerts.c.status.in_(sorted(statuses)))
+    if text and (found := matching(conn, text)) is not None:
+        where.append(found)
     return select_alerts(conn, *where, limit=limit)
 
 

@@ -207,3 +207,18 @@ async def test_every_page_answers_while_the_database_is_fine(console: Console) -
         "Nissan weighs exporting EVs it develops in China" in baselines
         and "NEV models Nissan plans for China" in baselines
     )
+
+
+async def test_search_finds_words_of_titles_and_texts_and_takes_any_input(console: Console) -> None:
+    async def titles(q: str) -> list[str]:
+        page = (await console.client.get("/", params={"q": q})).text
+        return re.findall(r'<td><a href="/alert/\d+">([^<]+)</a>', page)
+
+    assert await titles("Toronto") == ["BYD opens its first showrooms in Canada"]  # in the text only
+    assert await titles("toronto atto") == ["BYD opens its first showrooms in Canada"]  # every word
+    assert await titles("eight models") == ["Nissan now plans eight new-energy models for China"]
+    assert await titles("Toronto Yokohama") == []
+    for hostile in ('"', "NEAR(a b)", "a*", "-", "' OR 1=1 --", "東京", "(((", "AND"):
+        assert (await console.client.get("/", params={"q": hostile})).status_code == 200, hostile
+    api = (await console.client.get("/alerts", params={"q": "Giga Berlin"})).json()
+    assert {a["rule"] for a in api} == {"tesla", "nev"}
