@@ -129,6 +129,9 @@ class Settings(BaseSettings):
     # signs in with, or the header a reverse proxy sets to the user it authenticated.
     api_token: SecretStr | None = None
     api_user_header: str | None = None
+    # The console's address as the team opens it (https://rivalwatch.example.com): messages link
+    # each story to its alert page there. Unset: no such link.
+    console_url: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     metrics_per_feed: bool = True  # false: per-feed series folded into feed="all" (thousands of feeds)
@@ -177,6 +180,16 @@ class Settings(BaseSettings):
             except ValueError as exc:
                 raise ValueError(f"{part!r} is not an address range") from exc
         return value
+
+    @field_validator("console_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http(s) address such as https://rivalwatch.example.com")
+        return value.rstrip("/")
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -132,14 +132,19 @@ def _clean_cut(kept: str) -> str:
 # -- one story ---------------------------------------------------------------------------------
 
 
-def render_story(story: StoryView) -> Payload:
+def render_story(story: StoryView, *, console_url: str | None = None) -> Payload:
     """One message for one story: ``{"text": fallback, "blocks": [...]}``."""
-    return {"text": fit(_story_fallback(story), FALLBACK_MAX), "blocks": story_blocks(story)}
+    return {
+        "text": fit(_story_fallback(story), FALLBACK_MAX),
+        "blocks": story_blocks(story, console_url=console_url),
+    }
 
 
-def story_blocks(story: StoryView) -> list[Block]:
-    """At most :data:`STORY_BLOCKS_MAX` blocks, every one within Slack's limits."""
-    blocks = [_header(plain_text(story.title).strip()), _section(_meta(story)), _section(_rules(story))]
+def story_blocks(story: StoryView, *, console_url: str | None = None) -> list[Block]:
+    """At most :data:`STORY_BLOCKS_MAX` blocks, every one within Slack's limits; with the
+    console's address, the meta line links the story's alert page there."""
+    meta = _meta(story, console_url)
+    blocks = [_header(plain_text(story.title).strip()), _section(meta), _section(_rules(story))]
     if story.snippet.strip():
         blocks.append(_section(highlighted(story.snippet, story.highlights)))
     if story.fact_changes or story.new_terms:
@@ -156,8 +161,13 @@ def _story_fallback(story: StoryView) -> str:
     return f"[{mrkdwn_text(story.severity)}] {title}{feed}"
 
 
-def _meta(story: StoryView) -> str:
-    parts = [link(story.url, "Open article"), mrkdwn_text(story.feed) if story.feed else None]
+def _meta(story: StoryView, console_url: str | None) -> str:
+    in_console = f"{console_url}/alert/{story.alert_ids[0]}" if console_url and story.alert_ids else None
+    parts = [
+        link(story.url, "Open article"),
+        link(in_console, "In rivalwatch"),
+        mrkdwn_text(story.feed) if story.feed else None,
+    ]
     label, moment = story.when
     parts.append(f"{label} {_utc(moment)}")
     return " · ".join(p for p in parts if p)
@@ -246,12 +256,12 @@ def _context(text: str) -> Block:
 # -- several stories ---------------------------------------------------------------------------
 
 
-def render_batch(stories: Sequence[StoryView]) -> list[Payload]:
+def render_batch(stories: Sequence[StoryView], *, console_url: str | None = None) -> list[Payload]:
     """Stories for one channel, in order, in as few messages as 50 blocks each allow."""
     groups: list[list[tuple[StoryView, list[Block]]]] = [[]]
     used = 1  # the batch header
     for story in stories:
-        blocks = story_blocks(story)
+        blocks = story_blocks(story, console_url=console_url)
         if groups[-1] and used + len(blocks) > BLOCKS_MAX:
             groups.append([])
             used = 1

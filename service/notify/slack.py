@@ -34,6 +34,7 @@ class SlackNotifier:
         self._named = dict(settings.slack_webhooks)
         self._gap = timedelta(seconds=settings.slack_min_interval_s)
         self._client = client
+        self._console_url = settings.console_url
         self._pacer_rate = 1 / settings.slack_min_interval_s if settings.slack_min_interval_s > 0 else None
 
     @property
@@ -60,14 +61,14 @@ class SlackNotifier:
     def chunk(self, rows: Sequence[Claimed]) -> list[list[Claimed]]:
         groups: list[list[Claimed]] = []
         for row in rows:
-            if groups and len(render_batch(_views([*groups[-1], row]))) == 1:
+            if groups and len(render_batch(_views([*groups[-1], row]), console_url=self._console_url)) == 1:
                 groups[-1].append(row)
             else:
                 groups.append([row])
         return groups
 
     async def send(self, channel: str, target: str, rows: Sequence[Claimed]) -> Delivered:
-        (payload,) = render_batch(_views(rows))
+        (payload,) = render_batch(_views(rows), console_url=self._console_url)
         await self._webhook_client().send(self._url(channel, target), payload, key=channel)
         return Delivered()
 

@@ -95,11 +95,19 @@ async def test_hostile_titles_and_links_arrive_inert_in_slack_and_email(
             alert_email_to=TEAM,
             email_from=FROM,
             poll_once_deliver_timeout_s=30,
+            console_url="https://rivalwatch.example.test/",
         )
         (outcome,) = await poll_once(settings)
         received = slack.received
         mails = smtp.received
     assert outcome.alerts == len(HOSTILE), outcome
+    alert_ids = {r["alert_ids"][0] for r in rows(engine) if r["channel"] == "slack"}
+    linked = {
+        int(n)
+        for r in received
+        for n in re.findall(r"rivalwatch\.example\.test/alert/(\d+)\|In rivalwatch>", r.body.decode())
+    }
+    assert linked == alert_ids  # every story links its alert page in the console
     # D4: nothing broke Slack's limits (the receiver answers 400 like Slack if one is broken)
     assert {(r["channel"], r["state"]) for r in rows(engine)} == {("slack", "sent"), ("email", "sent")}
     assert [slack_limit_violation(r.payload) for r in received] == [None] * len(received)

@@ -316,3 +316,13 @@ def test_rules_that_share_an_explanation_show_it_once() -> None:
 )
 def test_story_reason_says_each_distinct_explanation_once(reasons: list[str], shown: str) -> None:
     assert story_reason(reasons) == shown
+
+
+def test_with_the_console_s_address_a_story_links_its_alert_page() -> None:
+    lead = story(alert_ids=(42, 43))
+    linked = all_text(render_story(lead, console_url="https://rw.example.test"))
+    assert "<https://rw.example.test/alert/42|In rivalwatch>" in linked
+    assert "In rivalwatch" not in all_text(render_story(lead))
+    (batch,) = render_batch([lead], console_url="https://rw.example.test")
+    validate(batch)
+    assert "<https://rw.example.test/alert/42|In rivalwatch>" in all_text(batch)
