@@ -129,6 +129,7 @@ class Settings(BaseSettings):
     # signs in with, or the header a reverse proxy sets to the user it authenticated.
     api_token: SecretStr | None = None
     api_user_header: str | None = None
+    api_trusted_proxies: str = ""  # addresses whose user header is believed (default: this machine)
     # The console's address as the team opens it (https://rivalwatch.example.com): messages link
     # each story to its alert page there. Unset: no such link.
     console_url: str | None = None
@@ -171,7 +172,7 @@ class Settings(BaseSettings):
             raise ValueError("must be a local time such as 08:00")
         return f"{int(hours):02d}:{int(minutes):02d}"
 
-    @field_validator("fetch_allow_cidrs")
+    @field_validator("fetch_allow_cidrs", "api_trusted_proxies")
     @classmethod
     def _cidrs(cls, value: str) -> str:
         for part in _split(value):
@@ -208,6 +209,10 @@ class Settings(BaseSettings):
         if self.poll_min_interval_s > self.poll_max_interval_s:
             raise ValueError("poll_min_interval_s must not exceed poll_max_interval_s")
         return self
+
+    @cached_property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(part, strict=False) for part in _split(self.api_trusted_proxies))
 
     @cached_property
     def allow_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:

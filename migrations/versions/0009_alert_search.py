@@ -37,7 +37,7 @@ def upgrade() -> None:
         op.execute("CREATE INDEX ix_alert_search_document ON alert_search USING gin (document)")
         op.execute(
             "INSERT INTO alert_search (alert_id, document) SELECT a.id, "
-            "to_tsvector('simple', a.title || ' ' || coalesce(i.text, '')) "
+            "to_tsvector('simple', left(a.title || ' ' || coalesce(i.text, ''), 100000)) "
             "FROM alerts a LEFT JOIN items i ON i.id = a.item_id"
         )
 

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.alerts.model import STATUSES
-from service.api.console import console_router
+from service.api.console import console_router, text_param
 from service.api.writes import WritePolicy
 from service.metrics import record_channel_gauges
 from service.rulebook import RulesState
@@ -173,7 +173,8 @@ def create_app(
         """Alerts, newest first, in the shape of ``alerts list --json``."""
         if status is not None and status not in STATUSES:
             return JSONResponse({"error": f"status must be one of: {', '.join(STATUSES)}"}, status_code=400)
-        found = read(lambda conn: list_alerts(conn, status=status, rule_id=rule, limit=limit, text=q))
+        rule_id, words = (text_param(v) if v else None for v in (rule, q))
+        found = read(lambda conn: list_alerts(conn, status=status, rule_id=rule_id, limit=limit, text=words))
         if found is None:
             return JSONResponse({"error": "database unreachable"}, status_code=503)
         return JSONResponse([alert_json(a) for a in found])

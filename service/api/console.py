@@ -15,17 +15,18 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
+from fastapi import Path as FastApiPath
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from sqlalchemy.engine import Connection
 
 from service.alerts.model import FIRED_STATUSES, Alert
-from service.api.writes import CSRF_COOKIE, CSRF_FIELD, TOKEN_COOKIE, WritePolicy, csrf_ok
+from service.api.writes import CSRF_COOKIE, CSRF_FIELD, TOKEN_COOKIE, WritePolicy, csrf_ok, same_secret
 from service.rulebook import RulesState
 from service.store.alerts import activity_by_rule, list_alerts
 from service.store.baselines import latest, versions
@@ -80,6 +81,15 @@ def stories_of(alerts: Sequence[Alert]) -> list[StoryRow]:
     for alert in alerts:
         grouped.setdefault(alert.story_key, []).append(alert)
     return [StoryRow(tuple(group)) for group in grouped.values()]
+
+
+AlertId = Annotated[int, FastApiPath(ge=1, le=2**63 - 1)]
+"""An alert's id as a path parameter: beyond 64 bits no database could hold it."""
+
+
+def text_param(value: str, limit: int = 500) -> str:
+    """A query or form value as the database may take it: no NUL (PostgreSQL refuses it), capped."""
+    return value.replace("\x00", "")[:limit].strip()
 
 
 def human_time(moment: datetime | None, *, now: datetime, tz: ZoneInfo) -> str:
@@ -145,8 +155,12 @@ def console_router(
         )
         response = HTMLResponse(page, status_code=status_code)
         if CSRF_COOKIE not in request.cookies:
-            response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict")
+            response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="lax")
         return response
+
+    def writer(request: Request) -> str | None:
+        client = request.client.host if request.client else None
+        return policy.writer(headers=request.headers, cookies=request.cookies, client=client)
 
     def stale_form(request: Request) -> HTMLResponse:
         return render(
@@ -164,8 +178,11 @@ def console_router(
         request: Request, rule: str = "", status: str = "", feed: str = "", since: str = "7d", q: str = ""
     ) -> HTMLResponse:
         now = clock()
-        window = SINCE.get(since, SINCE["7d"])
-        statuses = STATUS_FILTERS.get(status)
+        rule, feed, q = (text_param(value) for value in (rule, feed, q))
+        since = since if since in SINCE else "7d"
+        status = status if status in STATUS_FILTERS else ""
+        window = SINCE[since]
+        statuses = STATUS_FILTERS[status]
 
         def work(conn: Connection) -> tuple[list[Alert], dict[int, list[Feedback]], list[str]]:
             found = list_alerts(
@@ -175,7 +192,7 @@ def console_router(
                 feed=feed or None,
                 since=now - window if window else None,
                 limit=MAX_ROWS,
-                text=q[:500] or None,
+                text=q or None,
             )
             said = feedback_on(conn, [a.item_id for a in found if a.item_id is not None])
             return found, said, [f.name for f in list_health(conn)]
@@ -197,11 +214,11 @@ def console_router(
             feed_names=feed_names,
             status_names=[name for name in STATUS_FILTERS if name],
             since_names=list(SINCE),
-            can_write=policy.writer(headers=request.headers, cookies=request.cookies) is not None,
+            can_write=writer(request) is not None,
         )
 
     @router.get("/alert/{alert_id}", response_class=HTMLResponse)
-    def alert_page(request: Request, alert_id: int) -> HTMLResponse:
+    def alert_page(request: Request, alert_id: AlertId) -> HTMLResponse:
         def work(conn: Connection) -> tuple[Alert, list[dict[str, Any]], list[Feedback]] | None:
             found = list_alerts(conn, alert_id=alert_id)
             if not found:
@@ -227,14 +244,14 @@ def console_router(
             feedback=said,
             themes=themes,
             verdicts=VERDICTS,
-            can_write=policy.writer(headers=request.headers, cookies=request.cookies) is not None,
+            can_write=writer(request) is not None,
             writes_refused=policy.refusal(),
         )
 
     @router.post("/alert/{alert_id}/feedback")
     def give_feedback(
         request: Request,
-        alert_id: int,
+        alert_id: AlertId,
         verdict: str = Form(...),
         theme: str = Form(""),
         back: str = Form(""),
@@ -242,19 +259,27 @@ def console_router(
     ) -> Response:
         if not csrf_ok(request.cookies.get(CSRF_COOKIE), csrf):
             return stale_form(request)
-        who = policy.writer(headers=request.headers, cookies=request.cookies)
+        who = writer(request)
         if who is None:
             return render(request, "refused.html", status_code=403, why=policy.refusal())
         said = parse_verdict(verdict)
         if said is None:
             return render(request, "refused.html", status_code=400, why=f"unknown verdict {verdict[:40]!r}")
         found = read(lambda conn: list_alerts(conn, alert_id=alert_id))
+        if found is None:
+            return unavailable(request)
         if not found:
             return render(request, "missing.html", status_code=404, what=f"alert {alert_id}")
         alert = found[0]
         if alert.item_id is None:
             return render(request, "refused.html", status_code=400, why="this alert is about no item")
-        judged = (theme.strip() or alert.rule_id) if said == "missed" else alert.rule_id
+        judged = alert.rule_id
+        if said == "missed":
+            themes = set(((s := state()) and s.book and s.book.rules) or ())
+            judged = text_param(theme)
+            if judged not in themes - {alert.rule_id}:
+                why = f"{judged[:40]!r} is not another rule's theme: the alert's own rule fired"
+                return render(request, "refused.html", status_code=400, why=why)
         now = clock()
         item_id = alert.item_id
 
@@ -316,12 +341,12 @@ def console_router(
     def login(request: Request, token: str = Form(""), csrf: str = Form("")) -> Response:
         if not csrf_ok(request.cookies.get(CSRF_COOKIE), csrf):
             return stale_form(request)
-        if policy.token is None or not secrets.compare_digest(token, policy.token):
+        if policy.token is None or not same_secret(token, policy.token):
             return render(
                 request, "login.html", status_code=403, needs_token=policy.token is not None, failed=True
             )
         response = RedirectResponse("/", status_code=303)
-        response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
+        response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="lax")
         return response
 
     return router

@@ -6,7 +6,9 @@ Rules:
   with neither a token nor a proxy header configured, anyone who can reach the page may
   write: they are on this machine already. The writer is recorded as ``console``.
 - ``RIVALWATCH_API_USER_HEADER`` (e.g. ``X-Forwarded-User``): a reverse proxy in front
-  authenticates people and names them in that header; a request carrying it writes as them.
+  authenticates people and names them in that header; a request carrying it writes as them,
+  but only when it comes from an address of ``RIVALWATCH_API_TRUSTED_PROXIES`` (default: this
+  machine): anyone else could write the header themselves.
 - ``RIVALWATCH_API_TOKEN``: a request writes when it carries the token, as
   ``Authorization: Bearer …`` or as the cookie the sign-in page sets; recorded as ``token``.
 - Otherwise — listening beyond this machine with neither configured — every write is
@@ -29,32 +31,47 @@ CSRF_COOKIE = "rw_csrf"
 CSRF_FIELD = "csrf"
 
 
+LOOPBACK_NETWORKS = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+
+
 @dataclass(frozen=True, slots=True)
 class WritePolicy:
     local_only: bool
     token: str | None
     user_header: str | None
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = LOOPBACK_NETWORKS
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WritePolicy:
         token = settings.api_token.get_secret_value() if settings.api_token else None
-        return cls(is_loopback(settings.api_host), token or None, settings.api_user_header or None)
+        proxies = settings.trusted_proxy_networks or LOOPBACK_NETWORKS
+        return cls(is_loopback(settings.api_host), token or None, settings.api_user_header or None, proxies)
 
     @property
     def open(self) -> bool:
         """Writes need no credentials (this machine only, nothing configured)."""
         return self.local_only and self.token is None and self.user_header is None
 
-    def writer(self, *, headers: Mapping[str, str], cookies: Mapping[str, str]) -> str | None:
-        """Who is writing, or None when the request may not write."""
-        if self.user_header:
+    def writer(
+        self, *, headers: Mapping[str, str], cookies: Mapping[str, str], client: str | None = None
+    ) -> str | None:
+        """Who is writing, or None when the request may not write; ``client`` is the address the
+        request came from (the proxy's, behind one)."""
+        if self.user_header and self._trusted(client):
             user = headers.get(self.user_header.lower(), "").strip()
             if user:
                 return user[:200]
         if self.token is not None:
             offered = cookies.get(TOKEN_COOKIE) or _bearer(headers.get("authorization", ""))
-            return "token" if offered and hmac.compare_digest(offered, self.token) else None
+            return "token" if offered and same_secret(offered, self.token) else None
         return "console" if self.open else None
+
+    def _trusted(self, client: str | None) -> bool:
+        try:
+            address = ipaddress.ip_address(client or "")
+        except ValueError:
+            return False
+        return any(address in network for network in self.trusted_proxies)
 
     def refusal(self) -> str:
         if self.token is not None:
@@ -68,7 +85,15 @@ class WritePolicy:
 
 
 def csrf_ok(cookie: str | None, submitted: str | None) -> bool:
-    return bool(cookie) and bool(submitted) and hmac.compare_digest(str(cookie), str(submitted))
+    return bool(cookie) and bool(submitted) and same_secret(str(cookie), str(submitted))
+
+
+def same_secret(offered: str, expected: str) -> bool:
+    """Equal, in time that does not depend on where they differ; any text may be offered
+    (``hmac.compare_digest`` refuses non-ASCII ``str``)."""
+    return hmac.compare_digest(
+        offered.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
 
 
 def is_loopback(host: str) -> bool:

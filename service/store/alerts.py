@@ -83,8 +83,8 @@ def list_alerts(
         where.append(alerts.c.created_at >= since)
     if statuses is not None:
         where.append(alerts.c.status.in_(sorted(statuses)))
-    if text and (found := matching(conn, text)) is not None:
-        where.append(found)
+    if text:
+        where.append(matching(conn, text))
     return select_alerts(conn, *where, limit=limit)
 
 

@@ -20,7 +20,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,10 +114,24 @@ def chunked(values: Sequence[T], size: int = IN_LIST_CHUNK) -> Iterator[list[T]]
 
 def insert_skipping_existing(conn: Connection, table: sa.Table, *, unique: Sequence[str]) -> Any:
     """``INSERT … ON CONFLICT (unique) DO NOTHING`` in the connection's dialect."""
+    return _dialect_insert(conn, table).on_conflict_do_nothing(index_elements=list(unique))
+
+
+def insert_or_replace(
+    conn: Connection, table: sa.Table, row: Mapping[str, Any], *, unique: Sequence[str]
+) -> Any:
+    """``INSERT … ON CONFLICT (unique) DO UPDATE`` of ``row``'s other columns: one statement, so
+    two writers of the same key at once cannot both insert (a delete-then-insert could)."""
+    statement = _dialect_insert(conn, table).values(**row)
+    replaced = {name: statement.excluded[name] for name in row if name not in unique}
+    return statement.on_conflict_do_update(index_elements=list(unique), set_=replaced)
+
+
+def _dialect_insert(conn: Connection, table: sa.Table) -> Any:
     from sqlalchemy.dialects import postgresql, sqlite  # each dialect's insert, once it is asked for
 
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing(index_elements=list(unique))
+    return dialect.insert(table)
 
 
 class BulkInsertSkippingExisting:

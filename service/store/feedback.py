@@ -17,6 +17,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from service.store.db import chunked, insert_or_replace
 from service.store.tables import feedback, feeds, items
 
 Verdict = Literal["useful", "noise", "missed"]
@@ -74,23 +75,15 @@ def record_feedback(
     now: datetime,
 ) -> None:
     """Store the team's word on ``item_id`` for ``theme``, replacing an earlier one."""
-    conn.execute(sa.delete(feedback).where(feedback.c.item_id == item_id, feedback.c.theme == theme))
-    conn.execute(
-        sa.insert(feedback).values(
-            item_id=item_id, theme=theme, verdict=verdict, alert_id=alert_id, who=who, created_at=now
-        )
-    )
+    row = {"item_id": item_id, "theme": theme, "verdict": verdict, "alert_id": alert_id, "who": who}
+    conn.execute(insert_or_replace(conn, feedback, row | {"created_at": now}, unique=("item_id", "theme")))
 
 
 def feedback_on(conn: Connection, item_ids: Sequence[int]) -> dict[int, list[Feedback]]:
     """Every item's feedback, by item id (items without any are left out)."""
     found: dict[int, list[Feedback]] = defaultdict(list)
-    if item_ids:
-        query = (
-            sa.select(feedback)
-            .where(feedback.c.item_id.in_(sorted(set(item_ids))))
-            .order_by(feedback.c.theme)
-        )
+    for ids in chunked(sorted(set(item_ids))):
+        query = sa.select(feedback).where(feedback.c.item_id.in_(ids)).order_by(feedback.c.theme)
         for row in conn.execute(query):
             found[row.item_id].append(_feedback(row))
     return dict(found)

@@ -23,6 +23,9 @@ from service.store.tables import alerts
 
 SEARCH_TABLE = "alert_search"
 MAX_QUERY_WORDS = 20
+MAX_INDEXED_CHARS = 100_000
+"""Text indexed per alert on PostgreSQL: a tsvector must stay under 1 MB, whatever
+``RIVALWATCH_MAX_TEXT_CHARS`` allows items to hold."""
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 
 
@@ -39,18 +42,19 @@ def index_alerts(conn: Connection, alert_ids: Sequence[int]) -> None:
     else:
         statement = sa.text(
             "INSERT INTO alert_search (alert_id, document) SELECT a.id, "
-            "to_tsvector('simple', a.title || ' ' || coalesce(i.text, '')) "
+            "to_tsvector('simple', left(a.title || ' ' || coalesce(i.text, ''), :most)) "
             "FROM alerts a LEFT JOIN items i ON i.id = a.item_id WHERE a.id IN :ids ON CONFLICT DO NOTHING"
         )
-    conn.execute(statement.bindparams(sa.bindparam("ids", expanding=True)), {"ids": ids})
+    values = {"ids": ids} | ({} if conn.dialect.name == "sqlite" else {"most": MAX_INDEXED_CHARS})
+    conn.execute(statement.bindparams(sa.bindparam("ids", expanding=True)), values)
 
 
-def matching(conn: Connection, query: str) -> sa.ColumnElement[bool] | None:
-    """A condition on ``alerts`` for the alerts whose title or text holds ``query``'s words;
-    None when the query has no word (nothing to filter by)."""
+def matching(conn: Connection, query: str) -> sa.ColumnElement[bool]:
+    """A condition on ``alerts`` for the alerts whose title or text holds ``query``'s words (a
+    query without any word matches nothing)."""
     words = _WORD.findall(query)[:MAX_QUERY_WORDS]
     if not words:
-        return None
+        return sa.false()
     if conn.dialect.name == "sqlite":
         phrase = " ".join('"' + word.replace('"', '""') + '"' for word in words)
         found = sa.text("SELECT rowid FROM alert_search WHERE alert_search MATCH :q").bindparams(q=phrase)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,8 @@ PROXY = WritePolicy(local_only=False, token=None, user_header="X-Forwarded-User"
 @pytest.mark.parametrize(
     ("policy", "headers", "cookies", "writer"),
     [
+        (TOKEN, {"authorization": "Bearer é"}, {}, None),  # any text may be offered: no error
+        (TOKEN, {}, {"rw_token": "t0kén"}, None),
         (LOCAL, {}, {}, "console"),
         (WIDE, {}, {}, None),
         (TOKEN, {}, {}, None),
@@ -38,7 +41,22 @@ PROXY = WritePolicy(local_only=False, token=None, user_header="X-Forwarded-User"
 def test_who_may_write(
     policy: WritePolicy, headers: dict[str, str], cookies: dict[str, str], writer: str | None
 ) -> None:
-    assert policy.writer(headers=headers, cookies=cookies) == writer
+    assert policy.writer(headers=headers, cookies=cookies, client="127.0.0.1") == writer
+
+
+@pytest.mark.parametrize(
+    ("client", "writer"),
+    [("127.0.0.1", "mei"), ("::1", "mei"), ("10.0.0.9", None), (None, None), ("not an address", None)],
+)
+def test_the_user_header_is_believed_only_from_a_trusted_proxy(
+    client: str | None, writer: str | None
+) -> None:
+    headers = {"x-forwarded-user": "mei"}
+    assert PROXY.writer(headers=headers, cookies={}, client=client) == writer
+    behind = WritePolicy(local_only=False, token=None, user_header="X-Forwarded-User",
+                         trusted_proxies=(ipaddress.ip_network("10.0.0.0/24"),))  # fmt: skip
+    assert behind.writer(headers=headers, cookies={}, client="10.0.0.9") == "mei"
+    assert behind.writer(headers=headers, cookies={}, client="127.0.0.1") is None
 
 
 @pytest.mark.parametrize(
@@ -57,6 +75,8 @@ def test_loopback_hosts(host: str, loopback: bool) -> None:
         ("abc", "abd", False),
         (None, "abc", False),
         ("abc", None, False),
+        ("é", "é", True),
+        ("é", "e", False),
         ("", "", False),
     ],
 )
