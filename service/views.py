@@ -158,6 +158,7 @@ def alert_json(alert: Alert) -> dict[str, Any]:
         "new_terms": list(alert.new_terms),
         "baselines": [dict(ref) for ref in alert.baselines],
         "reason": alert.reason,
+        "subject": alert.subject,  # why the item is about the rule's subject (null: no subject asked)
         "story_id": alert.story_id,
         "item_id": alert.item_id,  # the item it was raised on: `rules test RULE --item ID`
         "published_at": iso(alert.published_at),

@@ -46,6 +46,7 @@ class NewAlert:
     novelty: float | None = None
     fact_changes: tuple[FactChange, ...] = ()
     new_terms: tuple[str, ...] = ()
+    subject: str | None = None  # why the item is about the rule's subject (rules with one)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -174,6 +174,7 @@ def keyword_alert(
         novelty=None if verdict.novelty is None else round(verdict.novelty, 4),
         fact_changes=verdict.fact_changes,
         new_terms=verdict.new_terms,
+        subject=None if found.subject is None else found.subject.why,
     )
 
 

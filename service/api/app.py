@@ -14,7 +14,7 @@ too, and the rules version in force.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from service.alerts.model import STATUSES
 from service.api.console import console_router, text_param
@@ -101,10 +102,14 @@ def create_app(
     watch: DatabaseWatch | None = None,
     timezone: str = "UTC",
     writes: WritePolicy | None = None,
+    allowed_hosts: Sequence[str] | None = None,
 ) -> FastAPI:
     """The API and the console; ``writes`` says who may give feedback (default: anyone, as on a
-    console that listens on this machine only)."""
+    console that listens on this machine only); ``allowed_hosts``: the only ``Host`` names a
+    request may carry (None: any)."""
     app = FastAPI(title="rivalwatch", docs_url=None, redoc_url=None)
+    if allowed_hosts is not None:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
     database = watch or DatabaseWatch.of(engine)
 
     def attempt(work: Callable[[], T], *, wrote: bool) -> T | None:

@@ -24,6 +24,10 @@ from service.errors import ListenError
 from service.rulebook import RulesState
 from service.store.watch import DatabaseWatch
 
+LOCAL_HOSTS = ("localhost", "*.localhost", "127.0.0.1", "::1", "[::1]")
+"""The names a console listening on this machine only answers to: a page of another site whose
+name a DNS trick points at 127.0.0.1 (DNS rebinding) gets 400, not the team's alerts."""
+
 
 class _ApiServer(uvicorn.Server):
     """uvicorn without its own signal handlers: the service owns SIGTERM and stops it in order."""
@@ -84,6 +88,7 @@ def start_api(
 ) -> tuple[uvicorn.Server, asyncio.Task[None]] | None:
     if sock is None:
         return None
+    writes = WritePolicy.from_settings(settings)
     config = uvicorn.Config(
         create_app(
             engine,
@@ -91,7 +96,8 @@ def start_api(
             rules=rules,
             watch=watch,
             timezone=settings.timezone,
-            writes=WritePolicy.from_settings(settings),
+            writes=writes,
+            allowed_hosts=LOCAL_HOSTS if writes.local_only else None,
         ),
         host=settings.api_host,
         port=settings.api_port,

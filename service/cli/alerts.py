@@ -108,6 +108,8 @@ def alerts_show(
         )
     if alert["reason"]:
         typer.echo(f"why: {alert['reason']}")
+    if alert["subject"]:
+        typer.echo(f"subject: {alert['subject']}")
     typer.echo(f"matched: {', '.join(alert['matched'])}")
     typer.echo(f"snippet: {alert['snippet']}")
     for change in alert["fact_changes"]:

@@ -139,6 +139,7 @@ alerts = sa.Table(
     sa.Column("new_terms", sa.JSON, nullable=False),
     sa.Column("baselines", sa.JSON, nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("subject", sa.Text, nullable=True),  # why the item is about the rule's subject
     sa.Column("notify", sa.JSON, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     # The digest this alert was reported in (NULL: not yet in one).

@@ -134,6 +134,7 @@ async def test_the_alert_page_says_why_and_where_it_went(console: Console) -> No
     assert "NEV models Nissan plans for China: 10 → 8" in page
     assert "Nissan now plans eight new-energy models for China, a company executive said" in page  # evidence
     assert "nissan-china-ev-2023-12-19 v" in page  # the baseline version it was judged by
+    assert re.search(r"<dt>subject</dt><dd>[^<]*Nissan", page)  # why it is about Nissan
     assert "console</td>" in page  # no channel configured: the console carried it
     assert (await console.client.get("/alert/99999")).status_code == 404
 
@@ -222,3 +223,21 @@ async def test_search_finds_words_of_titles_and_texts_and_takes_any_input(consol
         assert (await console.client.get("/", params={"q": hostile})).status_code == 200, hostile
     api = (await console.client.get("/alerts", params={"q": "Giga Berlin"})).json()
     assert {a["rule"] for a in api} == {"tesla", "nev"}
+
+
+async def test_a_console_on_this_machine_answers_to_local_names_only(
+    engine: Engine, polled: ActiveRuleBook
+) -> None:
+    from service.api.serve import LOCAL_HOSTS
+
+    app = create_app(
+        engine, clock=lambda: datetime.now(UTC), rules=lambda: polled.state, allowed_hosts=LOCAL_HOSTS
+    )
+    for base, status in [
+        ("http://127.0.0.1:8787", 200),
+        ("http://localhost:8787", 200),
+        ("http://[::1]:8787", 200),
+        ("http://rebound.example:8787", 400),  # another site's name, pointed at 127.0.0.1 by DNS
+    ]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base) as client:
+            assert (await client.get("/")).status_code == status, base
