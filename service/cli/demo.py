@@ -76,9 +76,7 @@ def demo(
         )
         typer.echo(f"demo data kept in {workdir} (delete it when done)")
         if not serve:
-            typer.echo(
-                "next: rivalwatch demo --serve (the status page on this data), or make run (real feeds)"
-            )
+            typer.echo("next: rivalwatch demo --serve (the console on this data), or make run (real feeds)")
             return
         typer.echo(f"serving http://{loaded.api_host}:{loaded.api_port}/ on the demo data; Ctrl-C to stop")
         logs.configure(level=user.log_level, fmt=user.log_format, secrets=loaded.secrets())

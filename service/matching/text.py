@@ -63,7 +63,11 @@ CJK_CHARACTER = "[" + "".join(f"\\U{low:08x}-\\U{high:08x}" for low, high in _CJ
 _SPACE_RUN = re.compile(" {2,}")
 _WORDS = re.compile(f"{CJK}|{WORD}+")
 _NON_ASCII = re.compile("[^\x00-\x7f]")
-_NON_ASCII_RUN = re.compile("[^\x00-\x7f]+")
+FOLDS_TO_ITSELF = "\u3040-\u3098\u30a1-\u30fe\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3"
+"""Kana (not the combining sound marks), CJK ideographs and Hangul syllables: each folds to itself
+and joins no cluster (a test checks every one), and they fill most of the corpus's non-ASCII
+text, so folding leaves them to the byte pass."""
+_NEEDS_FOLDING_RUN = re.compile(f"[^\x00-\x7f{FOLDS_TO_ITSELF}]+")
 
 
 def _fold_char(ch: str) -> str:
@@ -173,7 +177,7 @@ def normalise(text: str) -> Normalised:
     """Fold ``text`` and keep the way back to its original positions."""
     if text.isascii():
         return _collapse(text.encode("ascii").translate(_ASCII_FOLD).decode("ascii"), None)
-    runs = _NON_ASCII_RUN.findall(text)
+    runs = _NEEDS_FOLDING_RUN.findall(text)
     special = set("".join(runs))
     for ch in special:
         _FOLD[ord(ch)]  # fills the table, which tells combining and resizing characters
@@ -184,11 +188,12 @@ def normalise(text: str) -> Normalised:
     # and str.translate looks every character up in a dict once the text is not all ASCII: the
     # ASCII characters go through the byte table instead (UTF-8 bytes above 127 map to
     # themselves), and only the runs of other characters through the dict (56 → 47 µs for the
-    # corpus's average non-ASCII text of 610 characters, most of them Chinese).
+    # corpus's average non-ASCII text of 610 characters, most of them Chinese). Kana, CJK
+    # ideographs and Hangul fold to themselves, so they stay with the byte pass too (39 → 32 µs).
     # surrogatepass: a lone surrogate (never from a parsed feed, but a str may hold one) is a
     # non-ASCII character like any other here, as it is for str.translate
     bytes_folded = text.encode("utf-8", "surrogatepass").translate(_ASCII_FOLD)
-    parts = _NON_ASCII_RUN.split(bytes_folded.decode("utf-8", "surrogatepass"))
+    parts = _NEEDS_FOLDING_RUN.split(bytes_folded.decode("utf-8", "surrogatepass"))
     parts[1:] = [
         piece for run, after in zip(runs, parts[1:], strict=True) for piece in (run.translate(_FOLD), after)
     ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable
 
 import pytest
@@ -10,7 +12,7 @@ from hypothesis import strategies as st
 
 from service.errors import ExpressionError
 from service.matching import compile_rules, evaluate_slow, parse_expression
-from service.matching.text import fold, normalise
+from service.matching.text import FOLDS_TO_ITSELF, fold, normalise
 
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -128,6 +130,8 @@ def test_fast_normalisation_is_the_definition(value: str) -> None:
         "Lone \ud800 surrogate",  # a str may hold one, though no parsed feed gives it
         "BYD\u2019s \u201cSeal\u201d \u2014 READ MORE",  # ASCII beside curly quotes and a dash
         "比亚迪 BYD 出口 Exports \u2026 and\u00a0more",  # CJK runs, an ellipsis that folds to three
+        "日産\uff0c\u30c8\u30e8\u30bf\u3002\uff21 카\u3099\u304b\u3099",  # full-width; combining kana
+        "\u30a0\u30ff\u309b 한국 電動車\u3000EV",  # kana that do fold, Hangul, an ideographic space
     ],
 )
 def test_fast_normalisation_of_mixed_text_is_the_definition(value: str) -> None:
@@ -135,3 +139,12 @@ def test_fast_normalisation_of_mixed_text_is_the_definition(value: str) -> None:
     assert normalised.text == fold(value)
     positions = [normalised.offsets.to_original(p) for p in range(len(normalised.text) + 1)]
     assert positions == sorted(positions) and positions[-1] == len(value)
+
+
+def test_the_characters_left_to_the_byte_pass_fold_to_themselves_and_join_no_cluster() -> None:
+    ranges = [tuple(ord(c) for c in span.split("-")) for span in re.findall(".-.", FOLDS_TO_ITSELF)]
+    assert ranges and all(lo <= hi for lo, hi in ranges)
+    for lo, hi in ranges:
+        for code in range(lo, hi + 1):
+            ch = chr(code)
+            assert fold(ch) == ch and not unicodedata.combining(ch), hex(code)
