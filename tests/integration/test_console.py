@@ -5,6 +5,8 @@ and feed text rendered inert."""
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,6 +23,8 @@ from service.api.console import human_time
 from service.api.writes import WritePolicy
 from service.rulebook import ActiveRuleBook, load_rulebook
 from service.runtime import poll_once
+from service.store import db
+from service.store.feedback import record_feedback
 from service.store.tables import alerts, feedback
 from tests.support.httpserver import LoopbackHTTPServer
 from tests.support.service import RIVAL_NEWS, rss_items, shipped_rules, test_settings
@@ -241,3 +245,52 @@ async def test_a_console_on_this_machine_answers_to_local_names_only(
     ]:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base) as client:
             assert (await client.get("/")).status_code == status, base
+
+
+def test_two_replicas_storing_the_same_feedback_at_once_both_succeed(
+    db_url: str, engine: Engine, polled: ActiveRuleBook
+) -> None:
+    with engine.connect() as conn:
+        item_id = conn.execute(sa.select(alerts.c.item_id).where(alerts.c.rule_id == "nissan")).scalar_one()
+    other = db.make_engine(db_url)  # another replica: its own connections, its own lock turn
+    done: list[str] = []
+
+    def second() -> None:
+        db.run_transaction(
+            other,
+            lambda conn: record_feedback(
+                conn,
+                item_id=item_id,
+                theme="nissan",
+                verdict="noise",
+                alert_id=None,
+                who="b",
+                now=datetime.now(UTC),
+            ),
+        )
+        done.append("b")
+
+    try:
+        with db.writing(engine) as conn:  # the first has stored its word and not yet committed
+            record_feedback(
+                conn,
+                item_id=item_id,
+                theme="nissan",
+                verdict="useful",
+                alert_id=None,
+                who="a",
+                now=datetime.now(UTC),
+            )
+            racing = threading.Thread(target=second)
+            racing.start()
+            time.sleep(0.5)  # the second is now waiting for the first's row (or the write lock)
+            assert done == []
+        racing.join(timeout=30)
+    finally:
+        other.dispose()
+    assert done == ["b"]  # a delete-then-insert would have failed here on PostgreSQL (unique key)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(feedback.c.verdict, feedback.c.who).where(feedback.c.item_id == item_id)
+        ).all()
+    assert [tuple(r) for r in rows] == [("noise", "b")]  # the later word counts
