@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -180,3 +181,44 @@ def assessment_json(found: Assessment) -> dict[str, Any]:
         "subject": None if found.subject is None else found.subject.why,
         "snippet": found.snippet.text,
     }
+
+
+def health_report(
+    feeds: list[FeedHealth],
+    channels: list[dict[str, Any]],
+    *,
+    now: datetime,
+    rules: RulesState | None = None,
+) -> dict[str, Any]:
+    """The facts of ``/healthz`` (and of the console's Feeds page) while the database answers."""
+    by_status = Counter(f.status for f in feeds)
+    stuck = [f.name for f in feeds if f.lease_expires_at is not None and f.lease_expires_at < now]
+    broken = [c["name"] for c in channels if c["broken"]]
+    # A feed turned off or removed on purpose is no fault; one the source took away (410) is.
+    gone = [f.name for f in feeds if f.status == "disabled" and f.last_status == 410]
+    # Files on disk that failed validation: the service runs on an older rules version.
+    refused = rules is not None and rules.rejected_at is not None
+    degraded = by_status["failing"] or gone or stuck or broken or refused
+    report = {
+        "status": "degraded" if degraded else "ok",
+        "database": "ok",
+        "feeds": {status: by_status.get(status, 0) for status in ("ok", "new", "failing", "disabled")},
+        "failing_feeds": [f.name for f in feeds if f.status == "failing"],
+        # Polled fine but yielding nothing usable, or read from a damaged document: a warning,
+        # not a fault of the service (a quiet source must not page anyone), so status stays.
+        "feed_warnings": {f.name: f.warning for f in feeds if f.warning},
+        "disabled_feeds": [f.name for f in feeds if f.status == "disabled"],
+        "stuck_leases": stuck,
+        "broken_channels": {c["name"]: c["broken"] for c in channels if c["broken"]},
+        "channels": [
+            {
+                "name": c["name"],
+                "queue_depth": c["queue_depth"],
+                "oldest_pending_s": round(c["oldest_pending_s"]),
+            }
+            for c in channels
+        ],
+    }
+    if rules is not None:
+        report["rules"] = rules_json(rules)
+    return report

@@ -29,7 +29,7 @@ from service.alerts.model import FIRED_STATUSES, Alert
 from service.api.writes import CSRF_COOKIE, CSRF_FIELD, TOKEN_COOKIE, WritePolicy, csrf_ok, same_secret
 from service.rulebook import RulesState
 from service.store.alerts import activity_by_rule, list_alerts
-from service.store.baselines import latest, versions
+from service.store.baselines import latest
 from service.store.feedback import (
     VERDICTS,
     Feedback,
@@ -40,7 +40,7 @@ from service.store.feedback import (
 )
 from service.store.feeds import list_health
 from service.store.outbox import list_deliveries
-from service.views import feed_json
+from service.views import feed_json, health_report
 
 T = TypeVar("T")
 MAX_ROWS = 300
@@ -96,11 +96,9 @@ def human_time(moment: datetime | None, *, now: datetime, tz: ZoneInfo) -> str:
     """``6 Dec 17:05`` in the team's time zone, with the year when it is not this year's."""
     if moment is None:
         return "-"
-    local, today = moment.astimezone(tz), now.astimezone(tz)
-    shown = (
-        f"{local.day} {local:%b %H:%M}" if local.year == today.year else f"{local.day} {local:%b %Y %H:%M}"
-    )
-    return shown
+    local = moment.astimezone(tz)
+    year = "" if local.year == now.astimezone(tz).year else f" {local.year}"
+    return f"{local.day} {local:%b}{year} {local:%H:%M}"
 
 
 def ago(moment: datetime | None, *, now: datetime) -> str:
@@ -108,18 +106,11 @@ def ago(moment: datetime | None, *, now: datetime) -> str:
     if moment is None:
         return ""
     seconds = (now - moment).total_seconds()
-    amount = abs(seconds)
-    unit = next(
-        (
-            f"{int(amount // size)} {name}"
-            for size, name in ((86400, "d"), (3600, "h"), (60, "min"))
-            if amount >= size
-        ),
-        "now",
-    )
-    if unit == "now":
-        return "just now"
-    return f"{unit} ago" if seconds >= 0 else f"in {unit}"
+    for size, name in ((86400, "d"), (3600, "h"), (60, "min")):
+        if abs(seconds) >= size:
+            amount = f"{int(abs(seconds) // size)} {name}"
+            return f"{amount} ago" if seconds >= 0 else f"in {amount}"
+    return "just now"
 
 
 def safe_link(url: str | None) -> str | None:
@@ -295,7 +286,6 @@ def console_router(
 
     @router.get("/sources", response_class=HTMLResponse)
     def sources_page(request: Request) -> HTMLResponse:
-        from service.api.app import health_report
         from service.store.channel_state import channel_health
 
         now = clock()
@@ -317,7 +307,7 @@ def console_router(
         now = clock()
         found = read(
             lambda conn: (
-                activity_by_rule(conn, since=now - timedelta(days=7), fired=sorted(FIRED_STATUSES)),
+                activity_by_rule(conn, since=now - timedelta(days=7)),
                 precision_by_theme(conn),
             )
         )
@@ -328,7 +318,7 @@ def console_router(
 
     @router.get("/baselines", response_class=HTMLResponse)
     def baselines_page(request: Request) -> HTMLResponse:
-        found = read(lambda conn: [(b, len(versions(conn, b.baseline.id))) for b in latest(conn)])
+        found = read(latest)  # versions count from 1: the newest one's number is how many there are
         if found is None:
             return unavailable(request)
         return render(request, "baselines.html", baselines=found)

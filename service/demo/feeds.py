@@ -73,10 +73,10 @@ class DemoFeedServer:
     """The sample feeds on 127.0.0.1 (a free port), rendered once when the server starts."""
 
     def __init__(self, feeds: Sequence[SampleFeed], *, now: datetime) -> None:
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd = _DocumentServer(("127.0.0.1", 0), _Handler)
         self.base_url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
         self.urls = {feed.name: self.base_url + feed.path for feed in feeds}
-        self._httpd.documents = {  # type: ignore[attr-defined]
+        self._httpd.documents = {
             feed.path: render_rss(feed, base_url=self.base_url, now=now) for feed in feeds
         }
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="demo-feeds", daemon=True)
@@ -91,10 +91,15 @@ class DemoFeedServer:
             self._httpd.server_close()
 
 
+class _DocumentServer(ThreadingHTTPServer):
+    documents: dict[str, bytes] = {}  # noqa: RUF012 - replaced whole per server, never mutated
+
+
 class _Handler(BaseHTTPRequestHandler):
+    server: _DocumentServer
+
     def do_GET(self) -> None:
-        documents: dict[str, bytes] = self.server.documents  # type: ignore[attr-defined]
-        body = documents.get(self.path.split("?", 1)[0])
+        body = self.server.documents.get(self.path.split("?", 1)[0])
         if body is None:
             self.send_error(404)
             return

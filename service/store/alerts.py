@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from service.alerts.model import Alert, NewAlert
+from service.alerts.model import FIRED_STATUSES, Alert, NewAlert
 from service.baselines.change import FactChange
 from service.store.db import chunked, insert_skipping_existing
 from service.store.search import index_alerts, matching
@@ -88,13 +88,11 @@ def list_alerts(
     return select_alerts(conn, *where, limit=limit)
 
 
-def activity_by_rule(
-    conn: Connection, *, since: datetime, fired: Sequence[str]
-) -> dict[str, tuple[int, int]]:
-    """Per rule since ``since``: (items it matched, alerts of it with a ``fired`` status)."""
+def activity_by_rule(conn: Connection, *, since: datetime) -> dict[str, tuple[int, int]]:
+    """Per rule since ``since``: (items it matched, alerts of it that fired)."""
     matched = sa.select(rule_hits.c.rule_id, sa.func.count()).where(rule_hits.c.created_at >= since)
     raised = sa.select(alerts.c.rule_id, sa.func.count()).where(
-        alerts.c.created_at >= since, alerts.c.status.in_(sorted(fired))
+        alerts.c.created_at >= since, alerts.c.status.in_(sorted(FIRED_STATUSES))
     )
     hits: dict[str, int] = dict(conn.execute(matched.group_by(rule_hits.c.rule_id)).all())
     fired_by_rule: dict[str, int] = dict(conn.execute(raised.group_by(alerts.c.rule_id)).all())

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from service.api.app import create_app
 from service.api.console import human_time
@@ -24,7 +24,7 @@ from service.api.writes import WritePolicy
 from service.rulebook import ActiveRuleBook, load_rulebook
 from service.runtime import poll_once
 from service.store import db
-from service.store.feedback import record_feedback
+from service.store.feedback import Verdict, record_feedback
 from service.store.tables import alerts, feedback
 from tests.support.httpserver import LoopbackHTTPServer
 from tests.support.service import RIVAL_NEWS, rss_items, shipped_rules, test_settings
@@ -255,32 +255,19 @@ def test_two_replicas_storing_the_same_feedback_at_once_both_succeed(
     other = db.make_engine(db_url)  # another replica: its own connections, its own lock turn
     done: list[str] = []
 
-    def second() -> None:
-        db.run_transaction(
-            other,
-            lambda conn: record_feedback(
-                conn,
-                item_id=item_id,
-                theme="nissan",
-                verdict="noise",
-                alert_id=None,
-                who="b",
-                now=datetime.now(UTC),
-            ),
+    def word(conn: Connection, verdict: Verdict, who: str) -> None:
+        now = datetime.now(UTC)
+        record_feedback(
+            conn, item_id=item_id, theme="nissan", verdict=verdict, alert_id=None, who=who, now=now
         )
+
+    def second() -> None:
+        db.run_transaction(other, lambda conn: word(conn, "noise", "b"))
         done.append("b")
 
     try:
         with db.writing(engine) as conn:  # the first has stored its word and not yet committed
-            record_feedback(
-                conn,
-                item_id=item_id,
-                theme="nissan",
-                verdict="useful",
-                alert_id=None,
-                who="a",
-                now=datetime.now(UTC),
-            )
+            word(conn, "useful", "a")
             racing = threading.Thread(target=second)
             racing.start()
             time.sleep(0.5)  # the second is now waiting for the first's row (or the write lock)

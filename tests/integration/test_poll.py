@@ -10,11 +10,11 @@ import pytest
 import sqlalchemy as sa
 
 from service import pipeline
-from service.api.app import health_report
 from service.runtime import poll_once
 from service.store import db
 from service.store.feeds import list_health
 from service.store.tables import feeds, items
+from service.views import health_report
 from tests.support.httpserver import LoopbackHTTPServer
 from tests.support.service import test_settings, write_feeds
 
