@@ -21,9 +21,10 @@ Character classes (of folded text)
 
 Offsets
     :func:`normalise` also returns an :class:`OffsetMap` from folded positions back to positions
-    in the original string, so a hit can be highlighted in the text the reader sees. ASCII text
-    and text whose characters each fold to one character take a fast path (``str.translate``);
-    the rest takes the cluster-by-cluster path, which is the definition (:func:`fold`).
+    in the original string, so a hit can be highlighted in the text the reader sees (worked out
+    only when asked for). Text without combining marks takes a fast path (a byte table for
+    ASCII, one replacement per distinct other character); the rest takes the cluster-by-cluster
+    path, which is the definition (:func:`fold`).
 
 The character tables are memoised in module-level dictionaries (a cache, like ``lru_cache``):
 the functions stay pure.
@@ -62,7 +63,6 @@ CJK_CHARACTER = "[" + "".join(f"\\U{low:08x}-\\U{high:08x}" for low, high in _CJ
 """A regular-expression class of the characters that are words on their own."""
 _SPACE_RUN = re.compile(" {2,}")
 _WORDS = re.compile(f"{CJK}|{WORD}+")
-_NON_ASCII = re.compile("[^\x00-\x7f]")
 FOLDS_TO_ITSELF = "\u3040-\u3098\u30a1-\u30fe\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3"
 """Kana (not the combining sound marks), CJK ideographs and Hangul syllables: each folds to itself
 and joins no cluster (a test checks every one), and they fill most of the corpus's non-ASCII
@@ -162,10 +162,36 @@ class OffsetMap:
         return position if self.then is None else self.then.to_original(position)
 
 
-@dataclass(frozen=True, slots=True)
 class Normalised:
-    text: str
-    offsets: OffsetMap
+    """Folded text, and the way back to positions in the original (``offsets``).
+
+    The way back is worked out when first asked for: the matcher needs it only to place the hits
+    of the rules an item matches, and most items it folds match none. Working it out for every
+    text was a quarter of folding the corpus's non-ASCII texts.
+    """
+
+    __slots__ = ("_offsets", "_unfolded", "text")
+
+    def __init__(
+        self, text: str, offsets: OffsetMap | None = None, *, unfolded: _Unfolded | None = None
+    ) -> None:
+        self.text = text
+        self._offsets = offsets
+        self._unfolded = unfolded
+
+    @property
+    def offsets(self) -> OffsetMap:
+        if self._offsets is None:
+            assert self._unfolded is not None, "a Normalised holds its offsets or what they come from"
+            original, mapped, resized = self._unfolded
+            self._offsets = _collapse_map(mapped, _resizing(original) if resized else None)
+            self._unfolded = None
+        return self._offsets
+
+
+_Unfolded = tuple[str, str, bool]
+"""What a Normalised's offsets come from: the original, its characters folded one by one (before
+runs of spaces are collapsed), and whether some folded to more or fewer than one character."""
 
 
 def fold(text: str) -> str:
@@ -176,50 +202,59 @@ def fold(text: str) -> str:
 def normalise(text: str) -> Normalised:
     """Fold ``text`` and keep the way back to its original positions."""
     if text.isascii():
-        return _collapse(text.encode("ascii").translate(_ASCII_FOLD).decode("ascii"), None)
-    runs = _NEEDS_FOLDING_RUN.findall(text)
-    special = set("".join(runs))
-    for ch in special:
-        _FOLD[ord(ch)]  # fills the table, which tells combining and resizing characters
-    if not _FOLD.combining.isdisjoint(special):
+        return _collapsed(text, text.encode("ascii").translate(_ASCII_FOLD).decode("ascii"), resized=False)
+    special = set("".join(_NEEDS_FOLDING_RUN.findall(text)))
+    changed = {ch: folded for ch in special if (folded := _FOLD[ord(ch)]) != ch}
+    if not _FOLD.combining.isdisjoint(special):  # a combining mark joins the character before it
         return _normalise_by_cluster(text)
-    # Every cluster is a single character: fold character by character, which is
-    # ``text.translate(_FOLD)``. News text is mostly ASCII with a few curly quotes and dashes,
-    # and str.translate looks every character up in a dict once the text is not all ASCII: the
-    # ASCII characters go through the byte table instead (UTF-8 bytes above 127 map to
-    # themselves), and only the runs of other characters through the dict (56 → 47 µs for the
-    # corpus's average non-ASCII text of 610 characters, most of them Chinese). Kana, CJK
-    # ideographs and Hangul fold to themselves, so they stay with the byte pass too (39 → 32 µs).
+    # Every cluster is a single character: fold character by character, as
+    # ``text.translate(_FOLD)`` would. str.translate looks every character up in a dict once the
+    # text is not all ASCII, so instead the ASCII characters go through the byte table (UTF-8
+    # bytes above 127 map to themselves) and each distinct character that folds to something else
+    # is replaced throughout, one str.replace each: a text holds a handful (curly quotes, dashes,
+    # full-width punctuation), and no folded form holds a character that folds to something else
+    # (a test checks every code point), so no replacement folds another's output again. Kana, CJK
+    # ideographs and Hangul, most of the corpus's non-ASCII text, fold to themselves and are never
+    # looked at one by one. 40 → 18 µs for the corpus's average non-ASCII text (613 characters).
     # surrogatepass: a lone surrogate (never from a parsed feed, but a str may hold one) is a
     # non-ASCII character like any other here, as it is for str.translate
-    bytes_folded = text.encode("utf-8", "surrogatepass").translate(_ASCII_FOLD)
-    parts = _NEEDS_FOLDING_RUN.split(bytes_folded.decode("utf-8", "surrogatepass"))
-    parts[1:] = [
-        piece for run, after in zip(runs, parts[1:], strict=True) for piece in (run.translate(_FOLD), after)
-    ]
-    folded = "".join(parts)
-    return _collapse(folded, None if _FOLD.resized.isdisjoint(special) else _resizing(text))
+    mapped = text.encode("utf-8", "surrogatepass").translate(_ASCII_FOLD).decode("utf-8", "surrogatepass")
+    for ch, folded in changed.items():
+        mapped = mapped.replace(ch, folded)
+    return _collapsed(text, mapped, resized=not _FOLD.resized.isdisjoint(changed))
+
+
+def _collapsed(original: str, mapped: str, *, resized: bool) -> Normalised:
+    """``mapped`` (``original`` folded character by character) with runs of spaces collapsed."""
+    if not resized and "  " not in mapped:
+        return Normalised(mapped, _SAME_POSITIONS)
+    return Normalised(_SPACE_RUN.sub(" ", mapped), unfolded=(original, mapped, resized))
+
+
+_SAME_POSITIONS = OffsetMap((0,), (0,))
 
 
 def _resizing(text: str) -> OffsetMap:
     """Positions in ``text.translate(_FOLD)`` → positions in ``text``."""
     norm, orig = [0], [0]
     shift = 0
-    for found in _NON_ASCII.finditer(text):
-        if found.group() not in _FOLD.resized:
-            continue
-        at, size = found.start(), len(_FOLD[ord(found.group())])
-        for k in range(1, size):
-            norm.append(at + shift + k)
-            orig.append(at)
-        norm.append(at + shift + size)
-        orig.append(at + 1)
-        shift += size - 1
+    for run in _NEEDS_FOLDING_RUN.finditer(text):
+        for at, ch in enumerate(run.group(), start=run.start()):
+            if ch not in _FOLD.resized:
+                continue
+            size = len(_FOLD[ord(ch)])
+            for k in range(1, size):
+                norm.append(at + shift + k)
+                orig.append(at)
+            norm.append(at + shift + size)
+            orig.append(at + 1)
+            shift += size - 1
     return OffsetMap(tuple(norm), tuple(orig))
 
 
-def _collapse(mapped: str, before: OffsetMap | None) -> Normalised:
-    """Collapse runs of spaces in ``mapped``, whose positions ``before`` maps (None: the original's)."""
+def _collapse_map(mapped: str, before: OffsetMap | None) -> OffsetMap:
+    """Positions in ``mapped`` with its runs of spaces collapsed → positions in ``mapped``, then
+    through ``before`` (None: ``mapped`` has the original's positions)."""
     norm, orig = [0], [0]
     removed = 0
     for run in _SPACE_RUN.finditer(mapped):
@@ -227,8 +262,7 @@ def _collapse(mapped: str, before: OffsetMap | None) -> Normalised:
         removed += end - start - 1
         norm.append(end - removed)
         orig.append(end)
-    text = _SPACE_RUN.sub(" ", mapped) if removed else mapped
-    return Normalised(text, OffsetMap(tuple(norm), tuple(orig), before))
+    return OffsetMap(tuple(norm), tuple(orig), before)
 
 
 def _normalise_by_cluster(text: str) -> Normalised:

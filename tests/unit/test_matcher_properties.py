@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
 from collections.abc import Callable
 
@@ -148,3 +149,13 @@ def test_the_characters_left_to_the_byte_pass_fold_to_themselves_and_join_no_clu
         for code in range(lo, hi + 1):
             ch = chr(code)
             assert fold(ch) == ch and not unicodedata.combining(ch), hex(code)
+
+
+def test_no_character_folds_to_a_character_that_folds_again() -> None:
+    # normalise replaces each distinct character by its folded form one after another: that is
+    # folding each character once only while no folded form holds a character folding further.
+    for code in range(0x80, sys.maxunicode + 1):
+        if unicodedata.category(chr(code)) in ("Cn", "Co", "Cs"):  # unassigned, private, surrogates
+            continue
+        folded = fold(chr(code))
+        assert all(fold(c) == c for c in folded), hex(code)
