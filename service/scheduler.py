@@ -174,13 +174,14 @@ class Scheduler:
         self._collected = collected
         tried: set[int] = set()
         while True:
-            free = self._settings.poll_concurrency - len(self._tasks)
-            claimed = await asyncio.to_thread(
-                self._claim, free, force=True, polled_before=started, skip=tried
-            )
-            for feed in claimed:
-                tried.add(feed.id)
-                self._start(feed)
+            if not self._tasks or self._refill_due():  # as run does: not one claim per poll
+                free = self._settings.poll_concurrency - len(self._tasks)
+                claimed = await asyncio.to_thread(
+                    self._claim, free, force=True, polled_before=started, skip=tried
+                )
+                for feed in claimed:
+                    tried.add(feed.id)
+                    self._start(feed)
             if not self._tasks:
                 break
             await asyncio.wait(list(self._tasks.values()), return_when=asyncio.FIRST_COMPLETED)

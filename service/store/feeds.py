@@ -184,11 +184,13 @@ def claim_due(
     elif polled_before is not None:
         due = sa.and_(due, sa.or_(feeds.c.last_polled_at.is_(None), feeds.c.last_polled_at < polled_before))
     if skip:
-        due = sa.and_(due, feeds.c.id.not_in(list(skip)))
+        # One parameter (the ids are bound, not coerced one by one into the statement): poll
+        # --once passes every feed it has tried so far, hundreds of ids on every claim.
+        due = sa.and_(due, feeds.c.id.not_in(sa.bindparam("skip", expanding=True)))
     query = sa.select(feeds).where(due).order_by(feeds.c.next_poll_at, feeds.c.id).limit(limit)
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    rows = conn.execute(query).all()
+    rows = conn.execute(query, {"skip": list(skip)} if skip else {}).all()
     if not rows:
         return []
     conn.execute(
