@@ -5,6 +5,7 @@ and feed text rendered inert."""
 from __future__ import annotations
 
 import re
+import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -281,3 +282,29 @@ def test_two_replicas_storing_the_same_feedback_at_once_both_succeed(
             sa.select(feedback.c.verdict, feedback.c.who).where(feedback.c.item_id == item_id)
         ).all()
     assert [tuple(r) for r in rows] == [("noise", "b")]  # the later word counts
+
+
+@pytest.mark.parametrize("empty_db_url", ["sqlite"], indirect=True)  # another program's lock: SQLite
+async def test_feedback_while_the_database_refuses_writes_says_so_and_keeps_nothing_half_done(
+    db_url: str, polled: ActiveRuleBook
+) -> None:
+    path = db.sqlite_path(db_url)
+    assert path is not None
+    engine = db.make_engine(db_url, busy_timeout_s=0.2)
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        console = await open_console(engine, polled)
+        async with console.client:
+            nissan = console.alert_id("nissan", "Nissan")
+            holder.execute("BEGIN EXCLUSIVE")  # another program writing, and not letting go
+            refused = await console.say(nissan, "useful")
+            assert refused.status_code == 503
+            assert "database" in refused.text.lower()
+            holder.execute("ROLLBACK")
+            assert (await console.say(nissan, "useful")).status_code == 303  # it let go: taken now
+        with engine.connect() as conn:
+            said = [(r.theme, r.verdict) for r in conn.execute(sa.select(feedback))]
+        assert said == [("nissan", "useful")]
+    finally:
+        holder.close()
+        engine.dispose()
