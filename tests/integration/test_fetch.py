@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import socket
+import threading
 import time
 import tracemalloc
 import zlib
@@ -130,6 +132,35 @@ async def test_304_answers_keep_the_connection_for_the_next_poll(
     for _ in range(4):
         assert (await fetcher.fetch(server.url("/feed.xml"), etag='"v1"')).not_modified
     assert server.connection_count == 1
+
+
+async def test_a_kept_connection_the_server_closed_is_not_reused(fetcher: Fetcher) -> None:
+    # A server that answers with keep-alive and then hangs up while the connection is idle, as
+    # servers do when their keep-alive time runs out: the pool must see the hang-up (the idle
+    # socket reads as closed) and open a new connection, not send the next request into it.
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(10)
+    answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: %d\r\n\r\n%s"
+
+    def serve_one_request_per_connection() -> None:
+        for _ in range(2):
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(65536)
+                conn.sendall(answer % (len(FEED), FEED))
+                conn.shutdown(socket.SHUT_RDWR)  # idle and closed, without "Connection: close"
+
+    serving = threading.Thread(target=serve_one_request_per_connection, daemon=True)
+    serving.start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/feed.xml"
+    try:
+        assert (await fetcher.fetch(url)).body == FEED
+        await asyncio.sleep(0.2)  # the hang-up reaches this side
+        assert (await fetcher.fetch(url)).body == FEED
+        serving.join(timeout=10)
+        assert not serving.is_alive()  # both requests came, each on a connection of its own
+    finally:
+        listener.close()
 
 
 async def test_user_agent_and_encodings_are_announced(server: LoopbackHTTPServer) -> None:
