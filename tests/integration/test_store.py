@@ -155,6 +155,37 @@ def test_failures_count_up_and_a_success_resets_them(engine: Engine) -> None:
     assert (a.status, a.consecutive_failures, a.last_error) == ("ok", 0, None)
 
 
+def test_a_success_stores_what_the_poll_learned_and_gives_the_lease_back(engine: Engine) -> None:
+    declare(engine, Spec("a", "https://a.example/rss"))
+    fid = feed_id(engine, "a")
+    claim(engine, "me")
+    later = NOW + timedelta(minutes=30)
+    modified = "Mon, 01 Jan 2024 00:00:00 GMT"
+    for warning, warned_at in (("the feed lists no entries", NOW), (None, None)):
+        claim(engine, "me", force=True)
+        assert db.run_transaction(
+            engine,
+            lambda c, warning=warning: feed_store.record_success(
+                c,
+                fid,
+                owner="me",
+                now=NOW,
+                status=200,
+                etag='"v2"',
+                last_modified=modified,
+                next_poll_at=later,
+                warning=warning,
+            ),
+        )
+        with engine.connect() as conn:
+            row = conn.execute(sa.select(feeds).where(feeds.c.id == fid)).one()
+        assert (row.etag, row.last_modified, row.last_status) == ('"v2"', modified, 200)
+        assert row.last_polled_at == row.last_success_at == row.updated_at == NOW
+        assert (row.last_error, row.last_error_at) == (warning, warned_at)
+        assert (row.next_poll_at, row.consecutive_failures) == (later, 0)
+        assert (row.lease_owner, row.lease_expires_at) == (None, None)
+
+
 def test_gone_disables_until_the_url_changes(engine: Engine) -> None:
     declare(engine, Spec("a", "https://a.example/rss"))
     fid = feed_id(engine, "a")
