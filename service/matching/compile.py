@@ -23,6 +23,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import ahocorasick
 
@@ -58,17 +59,21 @@ from service.matching.text import (
 
 TermKey = tuple[str, bool]
 """(folded pattern, wildcard): terms written differently but folding alike are searched once."""
-Found = tuple[str, int, int, int]
-"""(term as written, field index into FIELDS, start, end), offsets in folded text."""
+Found = tuple[int, int, int, str]
+"""(field index into FIELDS, start, end, term as written), offsets in folded text: in this order,
+sorting hits sorts them by field and offset."""
 Span = tuple[int, int]
 """(first word, last word) of an occurrence."""
 BOTH = (0, 1)
 _CLASSES = CLASS_TABLE
 
 
-@dataclass(frozen=True, slots=True)
-class TermHit:
-    """One occurrence: ``start``/``end`` index the original title or text (for highlighting)."""
+class TermHit(NamedTuple):
+    """One occurrence: ``start``/``end`` index the original title or text (for highlighting).
+
+    A named tuple rather than a frozen dataclass: one is made for every hit of every rule an item
+    matches, and a tuple is made in half the time (5 000 generated terms: ~31 000 per corpus pass).
+    """
 
     term: str
     field: Field
@@ -111,16 +116,14 @@ class _Item:
         hits = self.occurrences.get((term.pattern, term.wildcard))
         if hits is None:
             return []
-        return [(term.display, f, s, e) for f, s, e in hits if f in fields]
+        return [(f, s, e, term.display) for f, s, e in hits if f in fields]
 
     def term_hits(self, found: list[Found]) -> tuple[TermHit, ...]:
         """The distinct hits, by field (title first) and offset, in original offsets."""
-        if len(found) == 1:
-            return (self._term_hit(*found[0]),)
-        ordered = sorted({(f, s, e, term) for term, f, s, e in found})
-        return tuple(self._term_hit(term, f, s, e) for f, s, e, term in ordered)
+        ordered = sorted(set(found)) if len(found) > 1 else found
+        return tuple(self._term_hit(f, start, end, term) for f, start, end, term in ordered)
 
-    def _term_hit(self, term: str, f: int, start: int, end: int) -> TermHit:
+    def _term_hit(self, f: int, start: int, end: int, term: str) -> TermHit:
         offsets = self.fields[f].normalised.offsets
         if offsets.is_identity:
             return TermHit(term, FIELDS[f], start, end)
@@ -273,8 +276,8 @@ def _evaluator(expr: Expr) -> Evaluator:
                 if hits is None:
                     return None
                 if fields is BOTH:
-                    return [(display, f, s, e) for f, s, e in hits]
-                return [(display, f, s, e) for f, s, e in hits if f in fields] or None
+                    return [(f, s, e, display) for f, s, e in hits]
+                return [(f, s, e, display) for f, s, e in hits if f in fields] or None
 
             return term
         case And(parts):
@@ -310,9 +313,9 @@ def _evaluator(expr: Expr) -> Evaluator:
                     hits = occurrences.get(key)
                     if hits is not None:
                         if fields is BOTH:
-                            part_hits = [(display, f, s, e) for f, s, e in hits]
+                            part_hits = [(f, s, e, display) for f, s, e in hits]
                         else:
-                            part_hits = [(display, f, s, e) for f, s, e in hits if f in fields]
+                            part_hits = [(f, s, e, display) for f, s, e in hits if f in fields]
                         if part_hits:
                             found = part_hits if found is None else found + part_hits
                 return found
@@ -408,7 +411,7 @@ def _occurrences(item: _Item, terms: tuple[FlatTerm, ...], f: int) -> list[Found
     for key, display, fields in terms:
         hits = occurrences.get(key)
         if hits is not None and f in fields:
-            found += [(display, f, s, e) for hit_field, s, e in hits if hit_field == f]
+            found += [(f, s, e, display) for hit_field, s, e in hits if hit_field == f]
     return found
 
 
@@ -468,7 +471,7 @@ def _narrow(fields: tuple[int, ...], name: Field) -> tuple[int, ...]:
 
 
 def _with_spans(field_text: _FieldText, found: list[Found]) -> list[tuple[Span, Found]]:
-    return [(field_text.word_span(hit[2], hit[3]), hit) for hit in found]
+    return [(field_text.word_span(hit[1], hit[2]), hit) for hit in found]
 
 
 def _near_pairs(

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from service.matching.compile import TermHit
 from service.matching.text import CJK_CHARACTER
@@ -122,7 +122,7 @@ def joined(hits: Sequence[TermHit], *, gap_chars: int) -> list[TermHit]:
     for hit in sorted(hits, key=lambda h: (h.field, h.start)):
         last = out[-1] if out else None
         if last is not None and last.field == hit.field and hit.start <= last.end + gap_chars:
-            out[-1] = replace(last, end=max(last.end, hit.end))
+            out[-1] = last._replace(end=max(last.end, hit.end))
         else:
             out.append(hit)
     return out

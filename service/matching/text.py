@@ -35,6 +35,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_right
+from collections.abc import Collection
 from dataclasses import dataclass
 
 WORD = "w"
@@ -184,14 +185,14 @@ class Normalised:
         if self._offsets is None:
             assert self._unfolded is not None, "a Normalised holds its offsets or what they come from"
             original, mapped, resized = self._unfolded
-            self._offsets = _collapse_map(mapped, _resizing(original) if resized else None)
+            self._offsets = _collapse_map(mapped, _resizing(original, resized) if resized else None)
             self._unfolded = None
         return self._offsets
 
 
-_Unfolded = tuple[str, str, bool]
+_Unfolded = tuple[str, str, frozenset[str]]
 """What a Normalised's offsets come from: the original, its characters folded one by one (before
-runs of spaces are collapsed), and whether some folded to more or fewer than one character."""
+runs of spaces are collapsed), and the characters of it that folded to more or fewer than one."""
 
 
 def fold(text: str) -> str:
@@ -202,7 +203,7 @@ def fold(text: str) -> str:
 def normalise(text: str) -> Normalised:
     """Fold ``text`` and keep the way back to its original positions."""
     if text.isascii():
-        return _collapsed(text, text.encode("ascii").translate(_ASCII_FOLD).decode("ascii"), resized=False)
+        return _collapsed(text, text.encode("ascii").translate(_ASCII_FOLD).decode("ascii"), _NONE)
     special = set("".join(_NEEDS_FOLDING_RUN.findall(text)))
     changed = {ch: folded for ch in special if (folded := _FOLD[ord(ch)]) != ch}
     if not _FOLD.combining.isdisjoint(special):  # a combining mark joins the character before it
@@ -221,34 +222,35 @@ def normalise(text: str) -> Normalised:
     mapped = text.encode("utf-8", "surrogatepass").translate(_ASCII_FOLD).decode("utf-8", "surrogatepass")
     for ch, folded in changed.items():
         mapped = mapped.replace(ch, folded)
-    return _collapsed(text, mapped, resized=not _FOLD.resized.isdisjoint(changed))
+    return _collapsed(text, mapped, _FOLD.resized.intersection(changed))
 
 
-def _collapsed(original: str, mapped: str, *, resized: bool) -> Normalised:
-    """``mapped`` (``original`` folded character by character) with runs of spaces collapsed."""
+def _collapsed(original: str, mapped: str, resized: Collection[str]) -> Normalised:
+    """``mapped`` (``original`` folded character by character, ``resized`` the characters that
+    folded to more or fewer than one) with runs of spaces collapsed."""
     if not resized and "  " not in mapped:
         return Normalised(mapped, _SAME_POSITIONS)
-    return Normalised(_SPACE_RUN.sub(" ", mapped), unfolded=(original, mapped, resized))
+    return Normalised(_SPACE_RUN.sub(" ", mapped), unfolded=(original, mapped, frozenset(resized)))
 
 
 _SAME_POSITIONS = OffsetMap((0,), (0,))
+_NONE: frozenset[str] = frozenset()
 
 
-def _resizing(text: str) -> OffsetMap:
-    """Positions in ``text.translate(_FOLD)`` → positions in ``text``."""
+def _resizing(text: str, resized: Collection[str]) -> OffsetMap:
+    """Positions in ``text.translate(_FOLD)`` → positions in ``text``, whose characters that fold
+    to more or fewer than one are ``resized`` (a handful: they are looked for, not every one)."""
     norm, orig = [0], [0]
     shift = 0
-    for run in _NEEDS_FOLDING_RUN.finditer(text):
-        for at, ch in enumerate(run.group(), start=run.start()):
-            if ch not in _FOLD.resized:
-                continue
-            size = len(_FOLD[ord(ch)])
-            for k in range(1, size):
-                norm.append(at + shift + k)
-                orig.append(at)
-            norm.append(at + shift + size)
-            orig.append(at + 1)
-            shift += size - 1
+    for found in re.finditer("[" + "".join(re.escape(ch) for ch in sorted(resized)) + "]", text):
+        at = found.start()
+        size = len(_FOLD[ord(found.group())])
+        for k in range(1, size):
+            norm.append(at + shift + k)
+            orig.append(at)
+        norm.append(at + shift + size)
+        orig.append(at + 1)
+        shift += size - 1
     return OffsetMap(tuple(norm), tuple(orig))
 
 
