@@ -121,13 +121,17 @@ class _Item:
     def term_hits(self, found: list[Found]) -> tuple[TermHit, ...]:
         """The distinct hits, by field (title first) and offset, in original offsets."""
         ordered = sorted(set(found)) if len(found) > 1 else found
-        return tuple(self._term_hit(f, start, end, term) for f, start, end, term in ordered)
-
-    def _term_hit(self, f: int, start: int, end: int, term: str) -> TermHit:
-        offsets = self.fields[f].normalised.offsets
-        if offsets.is_identity:
-            return TermHit(term, FIELDS[f], start, end)
-        return TermHit(term, FIELDS[f], offsets.to_original(start), offsets.to_original(end))
+        hits: list[TermHit] = []
+        field_of = -1
+        for f, start, end, term in ordered:  # by field: each field's way back is looked up once
+            if f != field_of:
+                field_of, name, offsets = f, FIELDS[f], self.fields[f].normalised.offsets
+                same = offsets.is_identity
+            if same:
+                hits.append(TermHit(term, name, start, end))
+            else:
+                hits.append(TermHit(term, name, offsets.to_original(start), offsets.to_original(end)))
+        return tuple(hits)
 
 
 @dataclass(frozen=True, slots=True)
