@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
@@ -81,9 +82,15 @@ def guarded(action: Callable[[], T]) -> T:
 
 def run_async(work: Coroutine[Any, Any, T]) -> T:
     """Run a command's coroutine to its end. asyncio is imported here, by the commands that need
-    it, not by every command at start-up (~15 ms; bench `cli`)."""
+    it, not by every command at start-up (~15 ms; bench `cli`).
+
+    These are the commands that go on working (polling, serving, sending): the garbage
+    collector, off during start-up (``service.cli.main``), comes back on, with what start-up
+    built frozen out of its passes."""
     import asyncio
 
+    gc.freeze()
+    gc.enable()
     return asyncio.run(work)
 
 
