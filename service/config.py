@@ -212,11 +212,11 @@ class Settings(BaseSettings):
 
     @cached_property
     def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-        return tuple(ipaddress.ip_network(part, strict=False) for part in _split(self.api_trusted_proxies))
+        return _networks(self.api_trusted_proxies)
 
     @cached_property
     def allow_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-        return tuple(ipaddress.ip_network(p, strict=False) for p in _split(self.fetch_allow_cidrs))
+        return _networks(self.fetch_allow_cidrs)
 
     @property
     def digest_recipients(self) -> list[str]:
@@ -247,6 +247,11 @@ def _url_passwords(url: str) -> list[str]:
     except ValueError:
         return []
     return sorted({password, unquote(password)}) if password else []
+
+
+def _networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """A comma-separated list of CIDR ranges (host bits allowed)."""
+    return tuple(ipaddress.ip_network(part, strict=False) for part in _split(value))
 
 
 def _split(value: str) -> list[str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
@@ -30,6 +30,7 @@ from service.api.writes import CSRF_COOKIE, CSRF_FIELD, TOKEN_COOKIE, WritePolic
 from service.rulebook import RulesState
 from service.store.alerts import activity_by_rule, list_alerts
 from service.store.baselines import latest
+from service.store.channel_state import channel_health
 from service.store.feedback import (
     VERDICTS,
     Feedback,
@@ -38,9 +39,9 @@ from service.store.feedback import (
     precision_by_theme,
     record_feedback,
 )
-from service.store.feeds import list_health
+from service.store.feeds import feed_names, list_health
 from service.store.outbox import list_deliveries
-from service.views import feed_json, health_report
+from service.views import health_report
 
 T = TypeVar("T")
 MAX_ROWS = 300
@@ -65,10 +66,10 @@ class StoryRow:
     """One story of the alerts list: every rule that fired on it, newest alert first."""
 
     alerts: tuple[Alert, ...]
-    first: Alert = field(init=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "first", self.alerts[-1])
+    @property
+    def first(self) -> Alert:
+        return self.alerts[-1]
 
     @property
     def changes(self) -> list[str]:
@@ -135,7 +136,6 @@ def console_router(
         values.setdefault("state", state())
         page = PAGES.get_template(template).render(
             page=template.removesuffix(".html"),
-            now=now,
             when=lambda m: human_time(m, now=now, tz=tz),
             ago=lambda m: ago(m, now=now),
             link=safe_link,
@@ -186,12 +186,12 @@ def console_router(
                 text=q or None,
             )
             said = feedback_on(conn, [a.item_id for a in found if a.item_id is not None])
-            return found, said, [f.name for f in list_health(conn)]
+            return found, said, feed_names(conn)
 
         found = read(work)
         if found is None:
             return unavailable(request)
-        alerts, said, feed_names = found
+        alerts, said, names = found
         book = (s := state()) and s.book
         return render(
             request,
@@ -202,7 +202,7 @@ def console_router(
             filters={"rule": rule, "status": status, "feed": feed, "since": since, "q": q},
             query=urlencode({"rule": rule, "status": status, "feed": feed, "since": since, "q": q}),
             rule_ids=sorted(book.rules) if book else sorted({a.rule_id for a in alerts}),
-            feed_names=feed_names,
+            feed_names=names,
             status_names=[name for name in STATUS_FILTERS if name],
             since_names=list(SINCE),
             can_write=writer(request) is not None,
@@ -286,8 +286,6 @@ def console_router(
 
     @router.get("/sources", response_class=HTMLResponse)
     def sources_page(request: Request) -> HTMLResponse:
-        from service.store.channel_state import channel_health
-
         now = clock()
         found = read(lambda conn: (list_health(conn), channel_health(conn, now=now)))
         if found is None:
@@ -298,7 +296,6 @@ def console_router(
             "sources.html",
             health=health_report(feeds, channels, now=now, rules=state()),
             feeds=feeds,
-            feed_rows=[feed_json(f) for f in feeds],
             channels=channels,
         )
 

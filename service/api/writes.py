@@ -14,7 +14,7 @@ Rules:
 - Otherwise — listening beyond this machine with neither configured — every write is
   refused, saying what to set.
 - Every form carries a random value that must equal the ``rw_csrf`` cookie the console set
-  (SameSite=Strict): another site cannot make a browser post feedback (double-submit check).
+  (SameSite=Lax): another site cannot make a browser post feedback (double-submit check).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from service.config import Settings
+from service.sources.addresses import is_loopback_host
 
 TOKEN_COOKIE = "rw_token"  # noqa: S105 - the cookie's name, not a secret
 CSRF_COOKIE = "rw_csrf"
@@ -45,7 +46,8 @@ class WritePolicy:
     def from_settings(cls, settings: Settings) -> WritePolicy:
         token = settings.api_token.get_secret_value() if settings.api_token else None
         proxies = settings.trusted_proxy_networks or LOOPBACK_NETWORKS
-        return cls(is_loopback(settings.api_host), token or None, settings.api_user_header or None, proxies)
+        local = is_loopback_host(settings.api_host)
+        return cls(local, token or None, settings.api_user_header or None, proxies)
 
     @property
     def open(self) -> bool:
@@ -94,15 +96,6 @@ def same_secret(offered: str, expected: str) -> bool:
     return hmac.compare_digest(
         offered.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
     )
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _bearer(value: str) -> str | None:

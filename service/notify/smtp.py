@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import re
 import smtplib
@@ -58,6 +57,7 @@ from service.errors import (
     SmtpConfigError,
 )
 from service.logs import REDACTED, log_event
+from service.sources.addresses import is_loopback_host
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ class SmtpSender:
         return report
 
     def _check_config(self) -> None:
-        if self.tls is TlsMode.NONE and self._password is not None and not _is_loopback(self.host):
+        if self.tls is TlsMode.NONE and self._password is not None and not is_loopback_host(self.host):
             raise DeliveryConfigError(
                 f"SMTP {self.host}:{self.port}: refusing to send the password in clear to a host that is not "
                 f"loopback; turn smtp_starttls on or use port {IMPLICIT_TLS_PORT}"
@@ -313,13 +313,6 @@ def tls_mode(port: int, *, starttls: bool) -> TlsMode:
     if port == IMPLICIT_TLS_PORT:
         return TlsMode.IMPLICIT
     return TlsMode.STARTTLS if starttls else TlsMode.NONE
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return host.lower() == "localhost" or ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _check_address(address: str) -> None:

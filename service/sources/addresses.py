@@ -46,6 +46,15 @@ _DOCUMENTATION = tuple(
 ALLOW_HINT = " (to poll it anyway, add its range to RIVALWATCH_FETCH_ALLOW_CIDRS)"
 
 
+def is_loopback_host(host: str) -> bool:
+    """Whether a configured host (a name, an address, a bracketed IPv6 address) is this machine:
+    ``localhost`` in any case, or a loopback address."""
+    try:
+        return host.lower() == "localhost" or ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def embedded_ipv4(ip: IPAddress) -> IPv4Address | None:
     """The IPv4 address an IPv6 address carries (mapped, 6to4, NAT64), if any."""
     if isinstance(ip, IPv4Address):

@@ -151,6 +151,13 @@ def remove_feed(conn: Connection, name: str, *, declared: bool, keep_items: bool
     return Removal(found=True, items_deleted=deleted)
 
 
+def feed_names(conn: Connection) -> list[str]:
+    """The names of the feeds not removed, in order (what ``list_health`` lists, without counting
+    every feed's items)."""
+    query = sa.select(feeds.c.name).where(feeds.c.removed_at.is_(None)).order_by(feeds.c.name)
+    return list(conn.execute(query).scalars())
+
+
 def ids_by_name(conn: Connection) -> dict[str, int]:
     return {row.name: row.id for row in conn.execute(sa.select(feeds.c.name, feeds.c.id))}
 
@@ -216,7 +223,10 @@ def claim_due(
     ]
 
 
-def _fenced(feed_id: int, owner: str) -> sa.ColumnElement[bool]:
+def _fenced(
+    feed_id: int | sa.BindParameter[int], owner: str | sa.BindParameter[str]
+) -> sa.ColumnElement[bool]:
+    """The feed's row while ``owner`` still holds its lease: a write from a lost lease changes nothing."""
     return sa.and_(feeds.c.id == feed_id, feeds.c.lease_owner == owner)
 
 
@@ -228,7 +238,7 @@ _RELEASED = {"lease_owner": None, "lease_expires_at": None}
 _NOW = sa.bindparam("now", type_=feeds.c.last_polled_at.type)
 _RECORD_SUCCESS = (
     sa.update(feeds)
-    .where(feeds.c.id == sa.bindparam("feed_id"), feeds.c.lease_owner == sa.bindparam("owner"))
+    .where(_fenced(sa.bindparam("feed_id"), sa.bindparam("owner")))
     .values(
         etag=sa.bindparam("new_etag"),
         last_modified=sa.bindparam("new_last_modified"),

@@ -10,7 +10,8 @@ import pytest
 
 from service.alerts.model import Alert
 from service.api.console import ago, human_time, safe_link, stories_of
-from service.api.writes import WritePolicy, csrf_ok, is_loopback
+from service.api.writes import WritePolicy, csrf_ok
+from service.sources.addresses import is_loopback_host
 
 NOW = datetime(2026, 12, 6, 17, 5, tzinfo=UTC)
 LOCAL = WritePolicy(local_only=True, token=None, user_header=None)
@@ -65,7 +66,7 @@ def test_the_user_header_is_believed_only_from_a_trusted_proxy(
      ("0.0.0.0", False), ("10.0.0.5", False), ("::", False), ("rivalwatch.internal", False)],
 )  # fmt: skip
 def test_loopback_hosts(host: str, loopback: bool) -> None:
-    assert is_loopback(host) is loopback
+    assert is_loopback_host(host) is loopback
 
 
 @pytest.mark.parametrize(
