@@ -55,6 +55,7 @@ Rules:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import islice, pairwise
@@ -387,7 +388,7 @@ def _draft_facts(text: str, as_of: str, subject: tuple[str, ...]) -> list[DraftF
 
 
 def _guess_fact(
-    sentence: str, tokens: list[Token], number: Number, n: int, as_of: str, subject: tuple[str, ...]
+    sentence: str, tokens: Sequence[Token], number: Number, n: int, as_of: str, subject: tuple[str, ...]
 ) -> Fact | None:
     if number.kind in ("label", "points", "year") or (
         number.kind == "plain" and following_word(sentence, number) in _TIME_WORDS
@@ -434,7 +435,7 @@ def _guess_kind(number: Number, unit_word: str) -> tuple[Any, float, str]:
     return "count", number.value, unit
 
 
-def _unit_after(tokens: list[Token], number: Number) -> str:
+def _unit_after(tokens: Sequence[Token], number: Number) -> str:
     """The noun a number counts, guessed as the last of the (up to 3) content words right after it:
     ``3 million new-energy vehicles`` -> ``vehicles``."""
     unit = ""
@@ -445,7 +446,7 @@ def _unit_after(tokens: list[Token], number: Number) -> str:
     return unit
 
 
-def _nearby(tokens: list[Token], number: Number) -> list[tuple[int, Token]]:
+def _nearby(tokens: Sequence[Token], number: Number) -> list[tuple[int, Token]]:
     """The ``MAX_CUES`` content words nearest to the number (within ``MAX_CUE_GAP`` words),
     each with its distance in words."""
     inside = [n for n, t in enumerate(tokens) if t.start < number.end and number.start < t.end]

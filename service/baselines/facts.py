@@ -112,6 +112,7 @@ from service.baselines.fact_sentence import (
     cue_first_stems,
     cue_gap,
     fact_spans,
+    may_be_about,
     read_sentence,
     subject_is_nearest,
     token_range,
@@ -254,6 +255,9 @@ def _phrases(cues: Sequence[str]) -> Phrases:
 
 def _claims(sentence: str, compiled: Sequence[FactCues]) -> list[_Claim]:
     """The number each fact takes from ``sentence``: closest pairs first, one number per fact."""
+    stems = {token.stem for token in tokenize(sentence)}
+    if not any(may_be_about(stems, cues) for cues in compiled):
+        return []
     read = read_sentence(sentence)
     about = [found for cues in compiled if (found := fact_spans(read, cues)) is not None]
     if not about:

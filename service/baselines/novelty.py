@@ -286,12 +286,12 @@ def _occurrences(stems: tuple[str, ...], positions: Positions) -> int:
     return sum(1 for start in starts if all(start + k in held for k, held in enumerate(rest, 1) if held))
 
 
-def _vector(texts: Iterable[list[Token]]) -> dict[str, float]:
+def _vector(texts: Iterable[Sequence[Token]]) -> dict[str, float]:
     """Content unigrams and bigrams (adjacent content words of one text), 1 + log(tf)."""
     return _weighted_features(*_counts(texts))
 
 
-def _counts(texts: Iterable[list[Token]]) -> tuple[Counter[str], Counter[str]]:
+def _counts(texts: Iterable[Sequence[Token]]) -> tuple[Counter[str], Counter[str]]:
     """How often each content word, and each pair of adjacent content words, occurs."""
     words: Counter[str] = Counter()
     pairs: Counter[str] = Counter()

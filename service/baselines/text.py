@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import NamedTuple
@@ -145,14 +145,25 @@ def _analyse(word: str) -> tuple[str, bool]:
     return root, content
 
 
-def tokenize(text: str) -> list[Token]:
-    """Every word of ``text`` in order, with its stem and character span."""
+_new_tuple = tuple.__new__
+
+
+@lru_cache(maxsize=4096)
+def tokenize(text: str) -> tuple[Token, ...]:
+    """Every word of ``text`` in order, with its stem and character span.
+
+    Remembered for the last few thousand texts: judging an item reads its title and sentences
+    for novelty, then again for the figures of each baseline's facts, and the readings after
+    the first are look-ups. Hence a tuple: every caller shares the one it gets.
+    """
     tokens = []
     for match in _TOKEN.finditer(text):
-        word = match.group()
+        word = match[0]
         root, content = _analyse(word)
-        tokens.append(Token(word, root, match.start(), match.end(), content))
-    return tokens
+        # tuple.__new__ skips the named tuple's own __new__ (a Python function re-packing its
+        # arguments): a token in 0.8 µs rather than 1.3 (the corpus's texts, 160 000 tokens).
+        tokens.append(_new_tuple(Token, (word, root, match.start(), match.end(), content)))
+    return tuple(tokens)
 
 
 def stems_of(phrase: str) -> tuple[str, ...]:
@@ -161,7 +172,7 @@ def stems_of(phrase: str) -> tuple[str, ...]:
 
 
 def find_phrase(
-    tokens: list[Token], phrase: tuple[str, ...], *, starts_of: Mapping[str, list[int]] | None = None
+    tokens: Sequence[Token], phrase: tuple[str, ...], *, starts_of: Mapping[str, list[int]] | None = None
 ) -> list[int]:
     """Indexes into ``tokens`` where the stem sequence ``phrase`` starts (whole words only).
 
@@ -182,7 +193,7 @@ def find_phrase(
     ]
 
 
-def stem_positions(tokens: list[Token]) -> dict[str, list[int]]:
+def stem_positions(tokens: Sequence[Token]) -> dict[str, list[int]]:
     """Stem → the indexes of ``tokens`` with that stem, in order."""
     positions: dict[str, list[int]] = {}
     for index, token in enumerate(tokens):
@@ -247,7 +258,7 @@ class Sentence(NamedTuple):
     (negative) from the body and to order names; none maps it back into the item's text."""
 
     offset: int
-    tokens: list[Token]
+    tokens: tuple[Token, ...]
     weight: float
     text: str
 
@@ -451,7 +462,7 @@ def _is_model_code(text: str) -> bool:
     )
 
 
-def _is_model_number(text: str, tokens: list[Token], index: int) -> bool:
+def _is_model_number(text: str, tokens: Sequence[Token], index: int) -> bool:
     """A short number naming a model (``Model 3``), not a figure (``9%``, ``2.0``, ``119,900``)."""
     token = tokens[index]
     if not token.text.isdigit() or len(token.text) > MAX_MODEL_NUMBER_DIGITS:
