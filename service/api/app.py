@@ -22,7 +22,6 @@ from fastapi import FastAPI, Query, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from service.alerts.model import STATUSES
@@ -71,17 +70,6 @@ def create_app(
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
     database = watch or DatabaseWatch.of(engine)
 
-    def attempt(work: Callable[[], T], *, wrote: bool) -> T | None:
-        """``work``'s result; None when the database is in trouble (the watch tells it once)."""
-        try:
-            done = work()
-        except SQLAlchemyError as exc:
-            if database.failed(exc, work="api") is None:
-                raise
-            return None
-        database.worked(wrote=wrote)
-        return done
-
     def read(work: Callable[[Connection], T]) -> T | None:
         """``work`` in one read-only connection."""
 
@@ -89,7 +77,7 @@ def create_app(
             with engine.connect() as conn:
                 return work(conn)
 
-        return attempt(in_connection, wrote=False)
+        return database.attempt_now("api", in_connection, wrote=False)
 
     def write(work: Callable[[Connection], None]) -> bool:
         """``work`` in one write transaction; False when the database is in trouble."""
@@ -98,7 +86,7 @@ def create_app(
             db.run_transaction(engine, work)
             return True
 
-        return attempt(in_transaction, wrote=True) is not None
+        return database.attempt_now("api", in_transaction, wrote=True) is not None
 
     app.include_router(
         console_router(

@@ -100,6 +100,12 @@ class DatabaseWatch:
         if not self.may_try():
             metrics.DATABASE_ABANDONED.labels(work).inc()
             return None
+        return self.attempt_now(work, action, wrote=wrote)
+
+    def attempt_now(self, work: str, action: Callable[[], T], *, wrote: bool) -> T | None:
+        """:meth:`attempt` without waiting for the back-off: for work a person is waiting for
+        (a page, an API call), which should find out whether the database is back rather than be
+        turned away."""
         try:
             result = action()
         except SQLAlchemyError as exc:
