@@ -78,8 +78,11 @@ from service.baselines.text import (
     word_set,
 )
 from service.errors import BaselineError
+from service.slugs import slug
 
 MIN_TEXT_CHARS = 80
+ID_CHARS = 100
+"""A drafted baseline's or fact's id is cut to this many characters."""
 MAX_TERMS = 20
 MAX_CUES = 4
 TOP_LINES = 3
@@ -240,7 +243,7 @@ def draft_baseline(html_or_text: str, *, url: str | None, fetched_on: date) -> B
     title = article.headline or f"{TODO}: a title in our own words, about {', '.join(lead)}"
     try:
         baseline = Baseline(
-            id=_slug(f"{' '.join(lead)} {published.isoformat()}"),
+            id=slug(f"{' '.join(lead)} {published.isoformat()}", default="draft", max_chars=ID_CHARS),
             title=title,
             source=Source(publisher=article.publisher or "unknown", published=published, url=article.url),
             summary=f"{TODO}: summary in our own words. Key terms: {', '.join(list(terms)[:10])}.",
@@ -409,9 +412,8 @@ def _guess_fact(
         unit = _CHANGE_UNITS.get(number.kind, f"{TODO}: change")
         return _fact(id=f"fact-{n}-change", kind="quantity", value=number.value, unit=unit, **fields)
     kind, value, unit = _guess_kind(number, _unit_after(tokens, number))
-    return _fact(
-        id=f"fact-{n}-{_slug(unit if unit != TODO else kind)}", kind=kind, value=value, unit=unit, **fields
-    ) or _fact(
+    named = slug(unit if unit != TODO else kind, default="draft", max_chars=ID_CHARS)
+    return _fact(id=f"fact-{n}-{named}", kind=kind, value=value, unit=unit, **fields) or _fact(
         id=f"fact-{n}-todo", kind="quantity", value=number.value, unit=f"{TODO}: not a {kind}", **fields
     )
 
@@ -458,11 +460,6 @@ def _nearby(tokens: Sequence[Token], number: Number) -> list[tuple[int, Token]]:
         if token.is_content and not first <= n <= last and max(n - last, first - n) <= MAX_CUE_GAP
     ]
     return sorted(near, key=lambda pair: pair[0])[:MAX_CUES]
-
-
-def _slug(text: str) -> str:
-    words = re.findall(r"[a-z0-9]+", text.lower())
-    return "-".join(words)[:100].strip("-") or "draft"
 
 
 def _fact_document(fact: Fact) -> dict[str, Any]:

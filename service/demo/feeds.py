@@ -4,7 +4,6 @@ now, and served by a loopback HTTP server for as long as the demo runs."""
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ from typing import Any
 import yaml
 
 from service.durations import parse_duration_s
+from service.slugs import slug
 from service.sources.write_rss import RssEntry, rss_document
 
 
@@ -36,7 +36,7 @@ class SampleFeed:
     @property
     def path(self) -> str:
         """Where the demo server serves it: ``/feeds/<name in lower case, words joined by ->.xml``."""
-        return "/feeds/" + "-".join(re.findall(r"[a-z0-9]+", self.name.lower())) + ".xml"
+        return f"/feeds/{slug(self.name, default='feed')}.xml"
 
 
 def sample_feeds() -> list[SampleFeed]:

@@ -12,12 +12,12 @@ file; its text is the text rivalwatch stored.
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from service.slugs import slug
 from service.sources.write_rss import RssEntry, rss_document
 from service.store.feedback import JudgedItem
 
@@ -62,7 +62,7 @@ def export_labels(judged: Sequence[JudgedItem], out: Path) -> Exported:
 def feed_file_name(feed: str, taken: set[str]) -> str:
     """A file name for a feed's document: its name in lower case, words joined by ``-``, and a
     number when another feed's name gives the same."""
-    stem = "-".join(re.findall(r"[a-z0-9]+", feed.lower())) or "feed"
+    stem = slug(feed, default="feed")
     name, n = f"{stem}.xml", 1
     while name in taken:
         n += 1
