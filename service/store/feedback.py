@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import groupby
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -103,29 +104,39 @@ def precision_by_theme(conn: Connection) -> dict[str, Precision]:
 
 
 def judged_items(conn: Connection) -> list[JudgedItem]:
-    """Every item with feedback, oldest judged first, with its feed and its judgements."""
+    """Every item with feedback, in the order they were stored, with its feed and its judgements:
+    one query, a row per judgement, grouped by item."""
     query = (
         sa.select(
-            items.c.id,
-            feeds.c.name,
+            feedback,
+            feeds.c.name.label("feed_name"),
             items.c.guid,
             items.c.url,
             items.c.title,
             items.c.text,
             items.c.published_at,
         )
+        .join(items, items.c.id == feedback.c.item_id)
         .join(feeds, feeds.c.id == items.c.feed_id)
-        .where(items.c.id.in_(sa.select(feedback.c.item_id)))
-        .order_by(items.c.id)
+        .order_by(feedback.c.item_id, feedback.c.theme)
     )
-    rows = list(conn.execute(query))
-    said = feedback_on(conn, [row.id for row in rows])
-    return [
-        JudgedItem(
-            row.id, row.name, row.guid, row.url, row.title, row.text, row.published_at, tuple(said[row.id])
+    judged = []
+    for _, group in groupby(conn.execute(query), key=lambda row: row.item_id):
+        rows = list(group)
+        first = rows[0]
+        judged.append(
+            JudgedItem(
+                first.item_id,
+                first.feed_name,
+                first.guid,
+                first.url,
+                first.title,
+                first.text,
+                first.published_at,
+                tuple(_feedback(row) for row in rows),
+            )
         )
-        for row in rows
-    ]
+    return judged
 
 
 def _feedback(row: sa.Row[Any]) -> Feedback:
