@@ -164,6 +164,11 @@ def console_router(
     def state() -> RulesState | None:
         return rules() if rules else None
 
+    def rule_ids() -> list[str] | None:
+        """The ids of the rules in use, sorted; None while the console knows of no rules."""
+        book = (s := state()) and s.book
+        return sorted(book.rules) if book else None
+
     @router.get("/", response_class=HTMLResponse)
     def alerts_page(
         request: Request, rule: str = "", status: str = "", feed: str = "", since: str = "7d", q: str = ""
@@ -179,7 +184,7 @@ def console_router(
             found = list_alerts(
                 conn,
                 rule_id=rule or None,
-                statuses=sorted(statuses) if statuses is not None else None,
+                statuses=statuses,
                 feed=feed or None,
                 since=now - window if window else None,
                 limit=MAX_ROWS,
@@ -192,7 +197,7 @@ def console_router(
         if found is None:
             return unavailable(request)
         alerts, said, names = found
-        book = (s := state()) and s.book
+        known = rule_ids()
         return render(
             request,
             "alerts.html",
@@ -201,7 +206,7 @@ def console_router(
             read_all=len(alerts) == MAX_ROWS,
             filters={"rule": rule, "status": status, "feed": feed, "since": since, "q": q},
             query=urlencode({"rule": rule, "status": status, "feed": feed, "since": since, "q": q}),
-            rule_ids=sorted(book.rules) if book else sorted({a.rule_id for a in alerts}),
+            rule_ids=known if known is not None else sorted({a.rule_id for a in alerts}),
             feed_names=names,
             status_names=[name for name in STATUS_FILTERS if name],
             since_names=list(SINCE),
@@ -210,23 +215,23 @@ def console_router(
 
     @router.get("/alert/{alert_id}", response_class=HTMLResponse)
     def alert_page(request: Request, alert_id: AlertId) -> HTMLResponse:
-        def work(conn: Connection) -> tuple[Alert, list[dict[str, Any]], list[Feedback]] | None:
-            found = list_alerts(conn, alert_id=alert_id)
-            if not found:
-                return None
-            alert = found[0]
-            sent = list(list_deliveries(conn, alert_id=alert_id))
-            said = feedback_on(conn, [alert.item_id] if alert.item_id is not None else [])
-            return alert, sent, said.get(alert.item_id or -1, [])
+        def work(conn: Connection) -> list[tuple[Alert, list[dict[str, Any]], list[Feedback]]]:
+            """The alert with its deliveries and feedback; empty when there is no such alert."""
+            found = []
+            for alert in list_alerts(conn, alert_id=alert_id):
+                sent = list(list_deliveries(conn, alert_id=alert_id))
+                said = feedback_on(conn, [alert.item_id] if alert.item_id is not None else [])
+                found.append((alert, sent, said.get(alert.item_id or -1, [])))
+            return found
 
-        found = read(lambda conn: (work(conn),))  # None: the database is in trouble
+        found = read(work)
         if found is None:
             return unavailable(request)
-        if found[0] is None:
+        if not found:
             return render(request, "missing.html", status_code=404, what=f"alert {alert_id}")
         alert, sent, said = found[0]
-        book = (s := state()) and s.book
-        themes = sorted(book.rules) if book else [alert.rule_id]
+        known = rule_ids()
+        themes = known if known is not None else [alert.rule_id]
         return render(
             request,
             "alert.html",
@@ -266,7 +271,7 @@ def console_router(
             return render(request, "refused.html", status_code=400, why="this alert is about no item")
         judged = alert.rule_id
         if said == "missed":
-            themes = set(((s := state()) and s.book and s.book.rules) or ())
+            themes = set(rule_ids() or ())
             judged = text_param(theme)
             if judged not in themes - {alert.rule_id}:
                 why = f"{judged[:40]!r} is not another rule's theme: the alert's own rule fired"

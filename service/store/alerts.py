@@ -9,7 +9,7 @@ the one translation between the record and its row.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -71,7 +71,7 @@ def list_alerts(
     since: datetime | None = None,
     limit: int | None = None,
     alert_id: int | None = None,
-    statuses: Sequence[str] | None = None,
+    statuses: Collection[str] | None = None,
     feed: str | None = None,
     text: str | None = None,
 ) -> list[Alert]:
