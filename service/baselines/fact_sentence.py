@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 from bisect import bisect, bisect_left, bisect_right, insort
-from collections.abc import Container, Sequence
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from itertools import accumulate
 
@@ -162,18 +163,15 @@ def cue_first_stems(phrases: Phrases) -> tuple[frozenset[str], ...]:
     return tuple(frozenset(phrase[0] for phrase in cue if phrase) for cue in phrases)
 
 
-def may_be_about(stems: Container[str], cues: FactCues) -> bool:
+def may_be_about(stems: AbstractSet[str], cues: FactCues) -> bool:
     """Whether a sentence with these word stems holds enough of the fact's cues, judged by their
-    first words alone: a look-up per cue. Most sentences fail it, and are turned away before any
-    phrase is matched (reading figures ~355 → ~320 µs per matched item) or, when they fail it
-    for every fact, before they are read at all (:func:`read_sentence`)."""
-    return sum(1 for firsts in cues.cue_firsts if any(stem in stems for stem in firsts)) >= cues.needed
+    first words alone: a set test per cue. Most sentences fail it for every fact and are never
+    read further; :func:`fact_spans` is worth calling only for the facts it lets through."""
+    return sum(1 for firsts in cues.cue_firsts if not firsts.isdisjoint(stems)) >= cues.needed
 
 
 def fact_spans(read: SentenceWords, cues: FactCues) -> FactSpans | None:
     """What the sentence says about the fact, or None when it is not about its subject and metric."""
-    if not may_be_about(read.starts_of, cues):
-        return None
     spans = _cue_ranges(read, cues.phrases)
     if not _enough_cues(spans, cues.needed) or len(_cue_ranges(read, cues.requires)) < len(cues.requires):
         return None

@@ -256,10 +256,11 @@ def _phrases(cues: Sequence[str]) -> Phrases:
 def _claims(sentence: str, compiled: Sequence[FactCues]) -> list[_Claim]:
     """The number each fact takes from ``sentence``: closest pairs first, one number per fact."""
     stems = {token.stem for token in tokenize(sentence)}
-    if not any(may_be_about(stems, cues) for cues in compiled):
+    candidates = [cues for cues in compiled if may_be_about(stems, cues)]
+    if not candidates:
         return []
     read = read_sentence(sentence)
-    about = [found for cues in compiled if (found := fact_spans(read, cues)) is not None]
+    about = [found for cues in candidates if (found := fact_spans(read, cues)) is not None]
     if not about:
         return []
     numbers = [
