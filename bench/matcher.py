@@ -176,7 +176,7 @@ def measure_judging(items: Sequence[tuple[str, str]], *, repetitions: int) -> di
     from datetime import UTC, datetime
 
     from service.alerts.assess import assess
-    from service.baselines.text import tokenize
+    from service.baselines.text import forget_tokens
     from service.rulebook import load_rulebook
 
     book = load_rulebook(PROJECT_ROOT / "rules", now=datetime.now(UTC))
@@ -185,7 +185,7 @@ def measure_judging(items: Sequence[tuple[str, str]], *, repetitions: int) -> di
         return sum(len(book.matcher.match(title=t, text=x)) for t, x in items)
 
     def match_and_judge() -> int:
-        tokenize.cache_clear()  # every pass reads the items anew (see median_item_judging_us)
+        forget_tokens()  # every pass reads the items anew (see median_item_judging_us)
         return sum(len(assess(book, title=t, text=x)) for t, x in items)
 
     match_timing, _matches = measure(only_match, repetitions=repetitions)
@@ -201,7 +201,7 @@ def measure_judging(items: Sequence[tuple[str, str]], *, repetitions: int) -> di
         row["ok"] = row["median_item_us"] <= one * row["baselines"]
 
     def match_and_judge_one(title: str, text: str) -> int:
-        tokenize.cache_clear()
+        forget_tokens()
         return len(assess(book, title=title, text=text))
 
     hostile = []
@@ -228,7 +228,7 @@ def median_item_judging_us(book: RuleBook, matched: Sequence[tuple[str, str]], *
     timings of ``assess`` minus the fastest of as many of matching alone (fastest, as a single
     item takes microseconds and any pause of the machine would otherwise count)."""
     from service.alerts.assess import assess
-    from service.baselines.text import tokenize
+    from service.baselines.text import forget_tokens
 
     costs = []
     for title, text in matched:
@@ -236,9 +236,9 @@ def median_item_judging_us(book: RuleBook, matched: Sequence[tuple[str, str]], *
         judge = partial(assess, book, title=title, text=text)
         match_s = min(_timed(match) for _ in range(rounds))
         # Each timing starts with the item's sentences unread, as when a poll judges a new item:
-        # the remembered readings (``tokenize``) would otherwise make every round after the first
-        # a look-up.
-        assess_s = min(_timed(judge, before=tokenize.cache_clear) for _ in range(rounds))
+        # the tokens ``tokenize`` remembers would otherwise make every round after the first a
+        # look-up.
+        assess_s = min(_timed(judge, before=forget_tokens) for _ in range(rounds))
         costs.append(max(0.0, assess_s - match_s) * 1e6)
     return statistics.median(costs) if costs else 0.0
 
