@@ -24,7 +24,6 @@ from service.baselines.text import (
     Token,
     find_phrase,
     stem_positions,
-    tokenize,
     word_set,
 )
 from service.baselines.wordstats import mostly_lower_case
@@ -113,8 +112,9 @@ class FactSpans:
     others: list[int]
 
 
-def read_sentence(sentence: str) -> SentenceWords:
-    tokens = _clause_gapped(sentence, tokenize(sentence))
+def read_sentence(sentence: str, words: Sequence[Token]) -> SentenceWords:
+    """``sentence`` read for its facts, from its ``words`` (``tokenize(sentence)``)."""
+    tokens = _clause_gapped(sentence, words)
     persons = _persons(tokens)
     said_it = tuple(
         index

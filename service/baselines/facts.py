@@ -255,11 +255,12 @@ def _phrases(cues: Sequence[str]) -> Phrases:
 
 def _claims(sentence: str, compiled: Sequence[FactCues]) -> list[_Claim]:
     """The number each fact takes from ``sentence``: closest pairs first, one number per fact."""
-    stems = {token.stem for token in tokenize(sentence)}
+    words = tokenize(sentence)
+    stems = {token.stem for token in words}
     candidates = [cues for cues in compiled if may_be_about(stems, cues)]
     if not candidates:
         return []
-    read = read_sentence(sentence)
+    read = read_sentence(sentence, words)
     about = [found for cues in candidates if (found := fact_spans(read, cues)) is not None]
     if not about:
         return []

@@ -35,7 +35,8 @@ class SampleFeed:
 
     @property
     def path(self) -> str:
-        """Where the demo server serves it: ``/feeds/<name in lower case, words joined by ->.xml``."""
+        """Where the demo server serves it: ``/feeds/<slug of its name>.xml`` (``feed.xml`` for a
+        name without letters or digits)."""
         return f"/feeds/{slug(self.name, default='feed')}.xml"
 
 

@@ -479,7 +479,7 @@ def test_each_sentence_is_read_once_whatever_its_numbers(
 
         monkeypatch.setattr(module, name, wrapper)
 
-    counted(fact_sentence, "tokenize")
+    counted(facts, "tokenize")
     counted(fact_sentence, "_other_names")
     counted(facts, "find_numbers")
     counted(facts, "_look_at")
