@@ -87,8 +87,11 @@ class Scheduler:
         if self._stopping or not self._poller.watch.may_try():
             return 0
         free = self._settings.poll_concurrency - len(self._tasks)
+        # Feeds this process is polling are never claimed again, even once a slow poll has
+        # outlived its lease: two polls of one feed at once would both pass the owner's fence.
+        polling = set(self._tasks)
         attempt = functools.partial(self._poller.watch.attempt, "poll_tick", wrote=False)
-        claimed = await asyncio.to_thread(attempt, lambda: self._reload_and_claim(free)) or []
+        claimed = await asyncio.to_thread(attempt, lambda: self._reload_and_claim(free, polling)) or []
         # Every slot taken: more feeds may be due. Slots freed before the next tick are filled
         # at once (see _finished): waiting for the tick capped the service at
         # poll_concurrency / tick_s polls a second, 3.2 with the defaults, far below what
@@ -105,22 +108,23 @@ class Scheduler:
             self._start(feed)
         return len(claimed)
 
-    def _reload_and_claim(self, free: int) -> list[feed_store.ClaimedFeed]:
+    def _reload_and_claim(self, free: int, polling: Collection[int]) -> list[feed_store.ClaimedFeed]:
         self._reloader.reload_if_changed()
-        return self._claim(free, force=False, polled_before=None)
+        return self._claim(free, force=False, polled_before=None, skip=polling)
 
     def _claim(
         self, limit: int, *, force: bool, polled_before: datetime | None, skip: Collection[int] = ()
     ) -> list[feed_store.ClaimedFeed]:
         if limit <= 0:  # no transaction (and no write lock) for nothing
             return []
-        now = self._poller.clock()
+        # The clock is read inside the transaction, once it has the write lock: a lease runs
+        # its full length from the claim, however long the claim waited for the lock.
         return db.run_transaction(
             self._poller.engine,
             lambda conn: feed_store.claim_due(
                 conn,
                 owner=self._poller.owner,
-                now=now,
+                now=self._poller.clock(),
                 lease_s=self._settings.poll_lease_s,
                 limit=limit,
                 force=force,
@@ -135,7 +139,8 @@ class Scheduler:
         task.add_done_callback(functools.partial(self._finished, feed.id))
 
     def _finished(self, feed_id: int, task: asyncio.Task[PollOutcome]) -> None:
-        self._tasks.pop(feed_id, None)
+        if self._tasks.get(feed_id) is task:
+            del self._tasks[feed_id]
         if task.cancelled():
             return
         exc = task.exception()

@@ -64,6 +64,10 @@ class SyncReport:
     removed: tuple[str, ...]
 
 
+_RELEASED = {"lease_owner": None, "lease_expires_at": None}
+"""A row's lease given back: any poller may claim the feed when it is due."""
+
+
 def sync_declared(conn: Connection, declared: Sequence[DeclaredFeed], *, now: datetime) -> SyncReport:
     """Make the feeds table match the declarations; undeclared feeds are kept but disabled."""
     lock_declarations(conn)  # replicas start together: one syncs at a time, the next sees its rows
@@ -94,13 +98,16 @@ def sync_declared(conn: Connection, declared: Sequence[DeclaredFeed], *, now: da
             added.append(spec.name)
             continue
         if row.url != spec.url:
-            # A new address is a new source: forget validators, failures and a 410.
+            # A new address is a new source: forget validators, failures and a 410, and disown
+            # a poll of the old address still running: without its lease, what it would record
+            # (a 410, validators, items) is refused rather than filed under the new address.
             values |= {
                 "etag": None,
                 "last_modified": None,
                 "gone_at": None,
                 "consecutive_failures": 0,
                 "next_poll_at": now,
+                **_RELEASED,
             }
         elif (sooner := _sooner_poll(row, spec.interval_s, now=now)) is not None:
             values["next_poll_at"] = sooner
@@ -228,9 +235,6 @@ def _fenced(
 ) -> sa.ColumnElement[bool]:
     """The feed's row while ``owner`` still holds its lease: a write from a lost lease changes nothing."""
     return sa.and_(feeds.c.id == feed_id, feeds.c.lease_owner == owner)
-
-
-_RELEASED = {"lease_owner": None, "lease_expires_at": None}
 
 
 # Built once: every poll that succeeds or answers 304 runs it, and building the statement anew

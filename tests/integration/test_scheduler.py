@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,9 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-async def scheduler_for(settings: Settings, engine: Engine) -> AsyncIterator[Scheduler]:
+async def scheduler_for(
+    settings: Settings, engine: Engine, *, clock: Callable[[], datetime] = utcnow
+) -> AsyncIterator[Scheduler]:
     fetcher = Fetcher.from_settings(settings)
     rules = ActiveRuleBook()
     poller = Poller(
@@ -52,7 +54,7 @@ async def scheduler_for(settings: Settings, engine: Engine) -> AsyncIterator[Sch
         fetcher=fetcher,
         settings=settings,
         owner="test-owner",
-        clock=utcnow,
+        clock=clock,
         rng=random.Random(7),
         destinations=Notifiers.from_settings(settings),
         watch=DatabaseWatch.of(engine),
@@ -142,6 +144,30 @@ async def test_a_tick_that_finds_every_slot_busy_keeps_filling_slots_as_they_fre
         assert await scheduler.tick() == 0  # every slot busy
         assert await every_feed_polled(engine), "no further tick came: the freed slots must be filled"
         await scheduler.drain(grace_s=5)
+
+
+async def test_a_poll_that_outlives_its_lease_is_not_claimed_again_by_its_own_process(
+    engine: Engine, db_url: str, server: LoopbackHTTPServer, tmp_path: Path
+) -> None:
+    """The lease of a slow poll runs out while it is still fetching: the next tick must not
+    start a second poll of the feed (both would pass the owner's fence, and the first to
+    finish would take the other's slot with it)."""
+    server.route("/slow.xml", body=rss("slow"), delay_s=1.5)
+    write_feeds(tmp_path / "rules", [("slow", server.url("/slow.xml"))])
+    settings = test_settings(db_url, tmp_path / "rules", poll_concurrency=4)
+    later = timedelta(0)
+
+    def clock() -> datetime:
+        return utcnow() + later
+
+    async for scheduler in scheduler_for(settings, engine, clock=clock):
+        scheduler.reloader.load()
+        assert await scheduler.tick() == 1
+        later = timedelta(seconds=settings.poll_lease_s + 1)  # the lease has run out
+        assert await scheduler.tick() == 0
+        assert scheduler.in_flight == 1
+        await scheduler.drain(grace_s=10)
+    assert names_by_status(engine)["slow"] == "ok"
 
 
 async def test_declarations_reload_on_change_and_a_broken_file_keeps_the_last_good(

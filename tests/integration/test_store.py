@@ -129,6 +129,26 @@ def test_late_updates_from_a_lost_lease_are_fenced(engine: Engine) -> None:
     assert late("two") is True
 
 
+def test_a_new_address_disowns_a_poll_of_the_old_one_still_running(engine: Engine) -> None:
+    """The declared URL changes while the old address is being polled: what that poll would
+    record (here a 410, which disables a feed) is refused, and the new address is polled."""
+    declare(engine, Spec("a", "https://old.example/rss"))
+    assert claim(engine, "one") == ["a"]
+    declare(engine, Spec("a", "https://new.example/rss"), now=NOW + timedelta(seconds=5))
+    fid = feed_id(engine, "a")
+    recorded = db.run_transaction(
+        engine,
+        lambda c: feed_store.record_failure(
+            c, fid, owner="one", now=NOW, error="HTTP 410", status=410, next_poll_at=NOW, gone=True
+        ),
+    )
+    assert recorded is False
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(feeds.c.url, feeds.c.gone_at).where(feeds.c.id == fid)).one()
+    assert (row.url, row.gone_at) == ("https://new.example/rss", None)
+    assert claim(engine, "two", now=NOW + timedelta(seconds=5)) == ["a"]
+
+
 def test_failures_count_up_and_a_success_resets_them(engine: Engine) -> None:
     declare(engine, Spec("a", "https://a.example/rss"))
     fid = feed_id(engine, "a")
