@@ -199,7 +199,7 @@ class OutboxWorker:
 
     async def _deliver_channel(self, channel: str, rows: list[Claimed]) -> RoundResult:
         result = RoundResult()
-        for n, chunk in enumerate(self.notifiers.chunk(channel, rows)):
+        for n, chunk in enumerate(self._messages(channel, rows)):
             # A slow receiver may have held us past the lease: whatever another worker took
             # over is theirs now, so check before each further message.
             if n and not await asyncio.to_thread(self._still_leased, chunk):
@@ -224,6 +224,16 @@ class OutboxWorker:
             if sent.sent < len(chunk):
                 break
         return result
+
+    def _messages(self, channel: str, rows: list[Claimed]) -> list[list[Claimed]]:
+        """The rows grouped into messages as the channel groups them; one message per row when
+        grouping fails (a row that cannot be rendered), so that row fails alone when it is sent
+        (below) instead of failing every round for all of them and holding up the channel."""
+        try:
+            return self.notifiers.chunk(channel, rows)
+        except Exception:
+            log.exception("delivery_grouping_failed", extra={"rw_fields": {"channel": channel}})
+            return [[row] for row in rows]
 
     def _still_leased(self, chunk: Sequence[Claimed]) -> bool:
         ids = [r.id for r in chunk]

@@ -31,7 +31,7 @@ from service.notify.delivery import Delivery
 from service.notify.smtp import SmtpSender, TlsMode
 from service.notify.worker import OutboxWorker
 from service.store import channel_state, db, mutes, outbox
-from service.store.tables import alerts, digests
+from service.store.tables import alerts, deliveries, digests
 from tests.support.httpserver import LoopbackHTTPServer
 from tests.support.outbox import (
     ACME_RULE,
@@ -291,6 +291,38 @@ async def test_invalid_blocks_fails_that_delivery_for_good_and_another_channel_c
     assert by_channel["slack:other"]["state"] == "sent"
     assert len(slack.received) == 1
     assert alert_statuses(engine) == ["failed"]
+
+
+async def test_a_message_that_cannot_be_rendered_fails_alone_and_its_channel_goes_on(
+    db_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    feed: LoopbackHTTPServer,
+    clock: FakeClock,
+    slack: SlackReceiver,
+) -> None:
+    """A stored payload the code can no longer read (a bug, an old shape) among others for the
+    same channel: grouping them into messages fails; that row is failed for good with the
+    reason and the others are sent, rather than every round crashing on all of them."""
+    settings = await scenario(
+        db_url, tmp_path, feed, acme_items(3), notify=["slack"], slack_webhook_url=slack.url
+    )
+    broken_id = rows(engine)[1]["id"]
+    the_row = deliveries.c.id == broken_id
+    with engine.begin() as conn:
+        payload = conn.execute(sa.select(deliveries.c.payload).where(the_row)).scalar_one()
+        del payload["view"]["created_at"]
+        conn.execute(sa.update(deliveries).where(the_row).values(payload=payload))
+    worker, notifiers = make_worker(engine, settings, clock)
+    try:
+        total, _ = await run_rounds(worker, clock, engine, max_rounds=10)
+    finally:
+        await notifiers.aclose()
+    states = {r["id"]: (r["state"], r["last_error"]) for r in rows(engine)}
+    assert states.pop(broken_id) == ("failed", "internal error: KeyError")
+    assert {state for state, _ in states.values()} == {"sent"}
+    assert (total.failed, total.sent) == (1, 2)
+    assert len(slack.received) == 2  # one message each: grouping had failed for the round
 
 
 @pytest.mark.parametrize(
