@@ -201,8 +201,11 @@ class OutboxWorker:
         result = RoundResult()
         for n, chunk in enumerate(self._messages(channel, rows)):
             # A slow receiver may have held us past the lease: whatever another worker took
-            # over is theirs now, so check before each further message.
-            if n and not await asyncio.to_thread(self._still_leased, chunk):
+            # over is theirs now. Before each further message its rows are checked and, still
+            # ours, leased afresh: a claim's messages sent one after another (ten slow emails)
+            # may take longer than one lease, and a row whose lease ran out mid-send would be
+            # claimed and sent again by another worker.
+            if n and not await asyncio.to_thread(self._renew_lease, chunk):
                 log_event(log, logging.WARNING, "delivery_lease_lost", channel=channel, rows=len(chunk))
                 break
             try:
@@ -235,10 +238,13 @@ class OutboxWorker:
             log.exception("delivery_grouping_failed", extra={"rw_fields": {"channel": channel}})
             return [[row] for row in rows]
 
-    def _still_leased(self, chunk: Sequence[Claimed]) -> bool:
+    def _renew_lease(self, chunk: Sequence[Claimed]) -> bool:
         ids = [r.id for r in chunk]
-        with self._engine.connect() as conn:
-            return outbox.still_leased(conn, ids, owner=self._owner, now=self._clock())
+        lease = timedelta(seconds=self._settings.delivery_lease_s)
+        return db.run_transaction(
+            self._engine,
+            lambda conn: outbox.renew_lease(conn, ids, owner=self._owner, now=self._clock(), lease=lease),
+        )
 
     def _sent(self, channel: str, chunk: Sequence[Claimed], delivered: Delivered) -> RoundResult:
         now = self._clock()

@@ -205,10 +205,13 @@ def mark_sent(
     return owned
 
 
-def still_leased(conn: Connection, ids: Sequence[int], *, owner: str, now: datetime) -> bool:
-    """Whether every one of these rows is still ours and its lease has not run out."""
-    query = sa.select(sa.func.count()).where(fenced(ids, owner), deliveries.c.lease_expires_at > now)
-    return int(conn.execute(query).scalar_one()) == len(ids)
+def renew_lease(conn: Connection, ids: Sequence[int], *, owner: str, now: datetime, lease: timedelta) -> bool:
+    """Whether every one of these rows is still ours with its lease running; those that are
+    are leased for ``lease`` from ``now`` again (one that is not stops the sender, and the
+    others are taken up again once their lease runs out)."""
+    still = sa.and_(fenced(ids, owner), deliveries.c.lease_expires_at > now)
+    result = conn.execute(sa.update(deliveries).where(still).values(lease_expires_at=now + lease))
+    return result.rowcount == len(ids)
 
 
 def _owned(conn: Connection, ids: Sequence[int], owner: str) -> list[int]:

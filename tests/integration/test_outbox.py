@@ -15,7 +15,7 @@ import logging
 import math
 import random
 import time as wallclock
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -598,6 +598,51 @@ async def test_an_expired_lease_is_fenced_the_late_worker_changes_nothing(
     assert after == sent | {"last_error": after["last_error"]} and after["state"] == "sent"
     assert after["last_error"] is None
     assert len(slack.received) == 1
+
+
+async def test_a_claim_sent_message_by_message_keeps_its_lease_however_long_it_takes(
+    db_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    feed: LoopbackHTTPServer,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Emails go one per message; a slow relay makes a claim of several outlast one lease. The
+    second email starts just before the claim's lease would run out and takes a while: another
+    worker looking for orphaned rows meanwhile must find none, or the email is sent twice."""
+    with scripted_smtp(SmtpScript()) as server:
+        settings = await scenario(
+            db_url,
+            tmp_path,
+            feed,
+            acme_items(2),
+            notify=["email"],
+            **smtp_overrides(server, alert_email_to="a@example.com"),
+        )
+        lease_s = settings.delivery_lease_s
+        worker, notifiers = make_worker(engine, settings, clock)
+        taken_over: list[outbox.Claimed] = []
+        real_deliver = notifiers.deliver
+        sends = 0
+
+        async def slow_relay(channel: str, chunk: Sequence[outbox.Claimed]) -> Any:
+            nonlocal sends
+            sends += 1
+            clock.advance(0.9 * lease_s if sends == 1 else 0.2 * lease_s)  # the relay takes its time
+            if sends == 2:  # mid-send, past the first claim's lease: another worker looks
+                taken_over.extend(claim_as(engine, settings, clock, owner="worker-2"))
+            return await real_deliver(channel, chunk)
+
+        monkeypatch.setattr(notifiers, "deliver", slow_relay)
+        try:
+            result = await worker.run_once()
+        finally:
+            await notifiers.aclose()
+        received = server.received
+    assert taken_over == []
+    assert result.sent == 2 and len(received) == 2
+    assert {r["state"] for r in rows(engine)} == {"sent"}
 
 
 # --- A13-A16: SMTP -----------------------------------------------------------------------------
