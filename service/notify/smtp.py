@@ -24,7 +24,8 @@ Rules (reliability.md rows A13-A16, E1):
   retryable *and* ``ambiguous``. The caller retries with the same message, so the same
   Message-ID, which lets a reader's mail system (and people) spot the duplicate (A15).
 - **Time.** ``timeout_s`` bounds each socket operation, ``deadline_s`` (4 times ``timeout_s``)
-  the whole exchange: then the socket is shut down, ending any read a dripping server drags out.
+  the whole exchange, connecting and QUIT included: then the socket is shut down, ending any
+  read a dripping server drags out (a connection still being opened is shut as it opens).
 """
 
 from __future__ import annotations
@@ -178,22 +179,27 @@ class SmtpSender:
     def _exchange(
         self, attempt: _Attempt, sender: str, recipients: list[str], data: bytes, message_id: str
     ) -> SendReport:
-        attempt.phase = "connect"
-        client = self._connect()
-        timer = threading.Timer(self.deadline_s, attempt.expire, args=(client,))
+        # The deadline runs from before the connection (a slow greeting or TLS handshake counts)
+        # to after QUIT, so one send never outlasts what the delivery lease allows for it.
+        timer = threading.Timer(self.deadline_s, attempt.expire)
         timer.daemon = True
         timer.start()
         try:
-            attempt.phase = "tls"
-            self._secure(client)
-            attempt.phase = "login"
-            self._login(client)
-            accepted, refused = self._envelope(attempt, client, sender, recipients)
-            self._data(attempt, client, data)
-            return SendReport(message_id, accepted, refused)
+            attempt.phase = "connect"
+            client = self._connect()
+            try:
+                attempt.hold(client)
+                attempt.phase = "tls"
+                self._secure(client)
+                attempt.phase = "login"
+                self._login(client)
+                accepted, refused = self._envelope(attempt, client, sender, recipients)
+                self._data(attempt, client, data)
+                return SendReport(message_id, accepted, refused)
+            finally:
+                _close(client)
         finally:
             timer.cancel()
-            _close(client)
 
     def _connect(self) -> smtplib.SMTP:
         if self.tls is TlsMode.IMPLICIT:
@@ -299,14 +305,27 @@ class _Attempt:
     phase: str = "start"
     dot_sent: bool = False
     expired: bool = False
+    client: smtplib.SMTP | None = None
 
-    def expire(self, client: smtplib.SMTP) -> None:
-        # Runs on the timer thread: shutting the socket down wakes the blocked read.
+    def hold(self, client: smtplib.SMTP) -> None:
+        """The connection is open: the deadline can now end it (at once if it already passed)."""
+        self.client = client
+        if self.expired:
+            _shut(client)
+
+    def expire(self) -> None:
+        # Runs on the timer thread: shutting the socket down wakes the blocked read. Before the
+        # connection exists there is nothing to shut: ``hold`` does it once it does.
         self.expired = True
-        sock = client.sock
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+        if self.client is not None:
+            _shut(self.client)
+
+
+def _shut(client: smtplib.SMTP) -> None:
+    sock = client.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def tls_mode(port: int, *, starttls: bool) -> TlsMode:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
+import threading
 import time
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -145,6 +147,31 @@ async def test_total_deadline_ends_a_slow_exchange() -> None:
             await _sender(server.port, timeout_s=4.0, deadline_s=1.0).send(_message(), TO)
     assert time.monotonic() - started < 3.0
     assert "total deadline passed" in str(caught.value)
+
+
+async def test_total_deadline_counts_a_slow_greeting() -> None:
+    """The deadline runs from before the connection: a server that greets late and then says
+    nothing more is given up on at the deadline, not a socket timeout after the greeting."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+
+        def greet_late() -> None:
+            conn, _ = listener.accept()
+            with conn:
+                time.sleep(2.0)  # within the socket timeout, past the deadline
+                conn.sendall(b"220 slow.example ESMTP\r\n")
+                while conn.recv(1024):  # EHLO, never answered: until the client gives up
+                    pass
+
+        server = threading.Thread(target=greet_late, daemon=True)
+        server.start()
+        started = time.monotonic()
+        with pytest.raises(DeliveryError) as caught:
+            await _sender(port, timeout_s=3.0, deadline_s=1.0).send(_message(), TO)
+        elapsed = time.monotonic() - started
+        server.join(timeout=5)
+    assert "total deadline passed" in str(caught.value)
+    assert elapsed < 2.6  # the greeting's 2 s, then at once (counted from the greeting: 3 s)
 
 
 async def test_connection_refused_is_retryable() -> None:
