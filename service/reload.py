@@ -20,9 +20,10 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from service.baselines.model import StoredBaseline
-from service.errors import ConfigError
+from service.errors import ConfigError, Problem
 from service.logs import log_event
 from service.notify.route import Destinations, undeliverable
 from service.rulebook import ActiveRuleBook, CheckedRules, RuleBook, build_rulebook, read_checked_rules
@@ -109,13 +110,19 @@ class Reloader:
 
     def load(self) -> SyncReport:
         """Apply the declarations on disk now, or raise ConfigError and change nothing."""
-        signature = rules_signature(self._rules_dir)
+        return self._load(rules_signature(self._rules_dir))
+
+    def _load(self, signature: Signature) -> SyncReport:
         declarations = self._read()
         now = self._clock()
-        report, stored = db.run_transaction(
-            self._engine, lambda conn: _store_declarations(conn, declarations, now=now)
-        )
-        book = build_rulebook(declarations.rules, stored)
+
+        def apply(conn: Connection) -> tuple[SyncReport, RuleBook]:
+            report, stored = _store_declarations(conn, declarations, now=now)
+            # Built inside the transaction: should building fail, the feeds and baselines just
+            # written are rolled back with it, and the declarations stay as they were.
+            return report, build_rulebook(declarations.rules, stored)
+
+        report, book = db.run_transaction(self._engine, apply)
         self._rules.set(book, at=now)
         self._signature = signature
         _log_applied(book, report)
@@ -127,21 +134,33 @@ class Reloader:
         """Apply the declarations if a file changed; bad files are reported and the last good ones
         kept. A database error propagates (the caller's watch tells it once) and, the signature
         being unchanged, the files are applied at the next tick."""
-        if rules_signature(self._rules_dir) == self._signature:
+        signature = rules_signature(self._rules_dir)
+        if signature == self._signature:
             return
         try:
-            self.load()
+            self._load(signature)
         except ConfigError as exc:
-            self._signature = rules_signature(self._rules_dir)
-            self._rules.reject(exc.problems, at=self._clock())
-            log_event(
-                log,
-                logging.ERROR,
-                "declarations_reload_rejected",
-                problems=len(exc.problems),
-                detail=str(exc),
-                kept="last good feeds and rules",
-            )
+            self._reject(signature, exc.problems)
+        except SQLAlchemyError:
+            raise
+        except Exception as exc:
+            # A bug in reading the files (none known): the files are refused like invalid ones,
+            # so polling goes on with the last good rules instead of every tick failing here.
+            log.exception("declarations_reload_failed")
+            self._reject(signature, [Problem(str(self._rules_dir), 0, f"internal error: {exc!r}")])
+
+    def _reject(self, signature: Signature, problems: list[Problem]) -> None:
+        # The signature taken before the files were read: a fix saved meanwhile is a change.
+        self._signature = signature
+        self._rules.reject(problems, at=self._clock())
+        log_event(
+            log,
+            logging.ERROR,
+            "declarations_reload_rejected",
+            problems=len(problems),
+            detail=str(ConfigError(problems)),
+            kept="last good feeds and rules",
+        )
 
 
 def _log_applied(book: RuleBook, report: SyncReport) -> None:

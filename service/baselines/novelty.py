@@ -151,7 +151,13 @@ def compile_baseline(baseline: Baseline) -> BaselineProfile:
 def _known_figures(prose: Sequence[str], values: Sequence[float]) -> frozenset[float]:
     """The baseline's figures in every scale they may be written in (see the module rules)."""
     written = [_figure_value(match.group()) for text in prose for match in _FIGURE.finditer(text)]
-    words = [float(token.stem) for text in prose for token in tokenize(text) if token.stem.isdigit()]
+    # isascii: "①" and "²" are digits to str.isdigit but no number float() reads
+    words = [
+        float(token.stem)
+        for text in prose
+        for token in tokenize(text)
+        if token.stem.isascii() and token.stem.isdigit()
+    ]
     return frozenset(
         _figure_key(value * scale) for value in [*written, *words, *values] for scale in FIGURE_SCALES
     )

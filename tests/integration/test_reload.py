@@ -92,6 +92,36 @@ def test_a_failing_baseline_sync_rolls_back_the_feeds_of_the_same_reload(
     assert reloaded.baselines[BASELINE_ID].stored.version == 2
 
 
+def test_a_reload_that_fails_unexpectedly_is_refused_whole_and_polling_goes_on(
+    engine: Engine, rules_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug while the new declarations are turned into rules (once: a figure float() could
+    not read) must not leave feeds synced without their rules, nor fail every tick after."""
+    active = ActiveRuleBook()
+    reloader = Reloader(engine=engine, rules_dir=rules_dir, rules=active, clock=utcnow)
+    reloader.load()
+    book = active.get()
+
+    def broken(*_args: object) -> None:
+        raise ValueError("could not convert string to float: '\u2460'")
+
+    change_everything(rules_dir)
+    monkeypatch.setattr(reload, "build_rulebook", broken)
+    reloader.reload_if_changed()  # no exception: the tick goes on to claim feeds
+
+    assert declared_feeds(engine) == {"a"} and baseline_versions(engine) == [1]  # rolled back
+    assert active.get() is book
+    assert active.state.rejected_at is not None
+    (problem,) = active.state.problems
+    assert "internal error" in problem and "could not convert" in problem
+    reloader.reload_if_changed()  # the same files: not read again every tick
+
+    monkeypatch.undo()
+    (rules_dir / "nissan.yaml").write_text(RULE + "\n")  # the next edit is applied
+    reloader.reload_if_changed()
+    assert declared_feeds(engine) == {"a", "b"} and baseline_versions(engine) == [2, 1]
+
+
 def test_a_broken_rule_file_writes_neither_feeds_nor_baselines(engine: Engine, rules_dir: Path) -> None:
     active = ActiveRuleBook()
     reloader = Reloader(engine=engine, rules_dir=rules_dir, rules=active, clock=utcnow)

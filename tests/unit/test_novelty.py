@@ -199,3 +199,12 @@ def _labelled_item(feed: Path, label: dict[str, str]) -> tuple[str, str]:
     by_title = [item for _, item in items if item.title == label["title"]]
     item = (by_id or by_title)[0]
     return item.title, item.text
+
+
+def test_digits_float_cannot_read_are_no_figures() -> None:
+    """The digits "①" and "²" (to str.isdigit) are no figures: a baseline naming one once failed to
+    compile, and with it every reload of the rules."""
+    from service.baselines.novelty import _figure_key, _known_figures
+
+    figures = _known_figures(["① Nissan plans 10 NEVs", "sales up ²"], [])
+    assert _figure_key(10.0) in figures
