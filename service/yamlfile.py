@@ -12,6 +12,9 @@ Rules:
 - Anything that stops the file from being read (unreadable, not UTF-8, YAML syntax, unsafe
   tag, duplicate keys) raises ``ConfigError`` with one ``Problem`` per finding, at the line
   PyYAML reports (1-based).
+- Aliases may not make the document larger than ``MAX_EXPANDED_NODES`` nodes once expanded
+  (nested aliases grow it exponentially: "billion laughs"), nor contain themselves: what reads
+  the data (validation, the rules version) walks it expanded.
 - ``LoadedYaml.line_of(path)`` gives the 1-based line of a node addressed by keys and list
   indices, e.g. ``("feeds", 3, "url")``. For a mapping entry that is the line of its key;
   for a list item, the line where the item starts (for an alias item ``- *name``, the line of
@@ -100,7 +103,7 @@ def load_yaml(path: Path) -> LoadedYaml:
     try:
         return _parse(text, file, yaml.SafeLoader)
     except yaml.YAMLError as exc:
-        raise ConfigError([_syntax_problem(exc, file, text)]) from None
+        raise ConfigError([syntax_problem(exc, file, text)]) from None
 
 
 def problems_from_validation(
@@ -155,10 +158,45 @@ def _parse(text: str, file: str, loader_class: type[yaml.SafeLoader]) -> LoadedY
             _index_node(root, (), lines, duplicates, file, set())
         if duplicates:
             raise ConfigError(duplicates)
+        if root is not None:
+            _check_expansion(root, file)
         data = None if root is None else loader.construct_document(root)
     finally:
         loader.dispose()
     return LoadedYaml(file=file, data=data, lines=lines)
+
+
+MAX_EXPANDED_NODES = 100_000
+"""Nodes a document may have with every alias expanded (the shipped rules have ~3 000)."""
+
+
+def _check_expansion(root: yaml.Node, file: str) -> None:
+    """Refuse a document whose aliases expand it past ``MAX_EXPANDED_NODES`` or contain themselves."""
+    sizes: dict[int, int] = {}
+    inside: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in inside:
+            line = node.start_mark.line + 1
+            raise ConfigError([Problem(file, line, "an anchor that contains itself (through an alias)")])
+        inside.add(key)
+        if isinstance(node, yaml.MappingNode):
+            total = 1 + sum(size(k) + size(v) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            total = 1 + sum(size(item) for item in node.value)
+        else:
+            total = 1
+        inside.discard(key)
+        if total > MAX_EXPANDED_NODES:
+            message = f"aliases expand the document past {MAX_EXPANDED_NODES:,} values; write it out instead"
+            raise ConfigError([Problem(file, node.start_mark.line + 1, message)])
+        sizes[key] = total
+        return total
+
+    size(root)
 
 
 def _index_node(
@@ -209,7 +247,8 @@ def _index_mapping(
         _index_node(value_node, (*path, key_node.value), lines, duplicates, file, seen)
 
 
-def _syntax_problem(exc: yaml.YAMLError, file: str, text: str) -> Problem:
+def syntax_problem(exc: yaml.YAMLError, file: str, text: str) -> Problem:
+    """Where and what the YAML error is, never the text around it (a line may hold a secret)."""
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1

@@ -164,9 +164,19 @@ def _read_rule_files(rules_dir: Path) -> tuple[list[LoadedYaml], list[Problem], 
         for key in data.keys() - set(TOP_LEVEL_KEYS):
             message = f"unknown top-level key {key!r} (a rule file holds aliases, rules, feeds)"
             problems.append(Problem(loaded.file, loaded.line_of((key,)), message))
-        said = {"aliases": data.get("aliases"), "rules": data.get("rules")}
-        digest.update(f"{relative}\0{json.dumps(said, sort_keys=True, default=str)}\0".encode())
+        digest.update(f"{relative}\0{_what_it_says(data, path)}\0".encode())
     return files, problems, digest.hexdigest()[:16]
+
+
+def _what_it_says(data: dict[Any, Any], path: Path) -> str:
+    """A rule file's aliases and rules, as the version is computed from (feeds left out: they
+    do not change the rules version). A file JSON cannot spell that way (keys that are not
+    strings, an anchor that contains itself) fails validation anyway: its bytes stand for it."""
+    said = {"aliases": data.get("aliases"), "rules": data.get("rules")}
+    try:
+        return json.dumps(said, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _collect_aliases(files: list[LoadedYaml]) -> tuple[dict[str, tuple[str, ...]], list[Problem]]:
