@@ -40,9 +40,16 @@ class _YamlFileSource(PydanticBaseSettingsSource):
         import yaml  # only with a config file: ~8 ms of every command's start-up (bench `cli`)
 
         try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError([Problem(str(path), 0, f"cannot read config file: {exc}")]) from exc
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError([Problem(str(path), 0, f"cannot read config file: {exc}")]) from None
+        try:
+            loaded = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            # PyYAML's own message quotes the line, which may hold a password: say where and what
+            from service.yamlfile import syntax_problem
+
+            raise ConfigError([syntax_problem(exc, str(path), text)]) from None
         if not isinstance(loaded, dict):
             raise ConfigError([Problem(str(path), 1, "config file must be a mapping of settings")])
         self._data = {str(k).lower(): v for k, v in loaded.items()}

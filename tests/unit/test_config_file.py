@@ -1,0 +1,32 @@
+"""The optional YAML config file (``RIVALWATCH_CONFIG_FILE``): its errors name the line, never
+its text, which may hold a password."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from service.config import load_settings
+from service.errors import ConfigError
+
+
+def test_a_syntax_error_names_the_line_and_never_quotes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "rivalwatch.yaml"
+    path.write_text('poll_concurrency: 4\nsmtp_password: "hunter2-SECRET\n', encoding="utf-8")
+    monkeypatch.setenv("RIVALWATCH_CONFIG_FILE", str(path))
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    (problem,) = caught.value.problems
+    assert problem.file == str(path) and problem.line >= 2
+    assert "invalid YAML" in problem.message
+    assert "hunter2" not in str(caught.value) and caught.value.__cause__ is None
+
+
+def test_settings_from_the_file_apply(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "rivalwatch.yaml"
+    path.write_text("poll_concurrency: 3\n", encoding="utf-8")
+    monkeypatch.setenv("RIVALWATCH_CONFIG_FILE", str(path))
+    assert load_settings().poll_concurrency == 3
