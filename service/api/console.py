@@ -253,7 +253,9 @@ def console_router(
         back: str = Form(""),
         csrf: str = Form(""),
     ) -> Response:
-        if not csrf_ok(request.cookies.get(CSRF_COOKIE), csrf):
+        if not csrf_ok(
+            request.cookies.get(CSRF_COOKIE), csrf, fetched_from=request.headers.get("sec-fetch-site")
+        ):
             return stale_form(request)
         who = writer(request)
         if who is None:
@@ -331,7 +333,9 @@ def console_router(
 
     @router.post("/login")
     def login(request: Request, token: str = Form(""), csrf: str = Form("")) -> Response:
-        if not csrf_ok(request.cookies.get(CSRF_COOKIE), csrf):
+        if not csrf_ok(
+            request.cookies.get(CSRF_COOKIE), csrf, fetched_from=request.headers.get("sec-fetch-site")
+        ):
             return stale_form(request)
         if policy.token is None or not same_secret(token, policy.token):
             return render(

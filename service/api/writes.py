@@ -73,6 +73,10 @@ class WritePolicy:
             address = ipaddress.ip_address(client or "")
         except ValueError:
             return False
+        # Listening on "::" a proxy at 127.0.0.1 connects as ::ffff:127.0.0.1, which is in no
+        # IPv4 network as written: compare the IPv4 address it carries.
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
         return any(address in network for network in self.trusted_proxies)
 
     def refusal(self) -> str:
@@ -86,7 +90,13 @@ class WritePolicy:
         )
 
 
-def csrf_ok(cookie: str | None, submitted: str | None) -> bool:
+def csrf_ok(cookie: str | None, submitted: str | None, *, fetched_from: str | None = None) -> bool:
+    """A form post is the console's own: its token matches the form cookie, and the browser
+    does not say it came from another site (``Sec-Fetch-Site``). A sibling site (another
+    subdomain, or another port of this host) can plant the cookie, so the cookie alone is
+    not enough; a browser too old to send the header is judged by the token."""
+    if fetched_from in ("cross-site", "same-site"):
+        return False
     return bool(cookie) and bool(submitted) and same_secret(str(cookie), str(submitted))
 
 

@@ -47,7 +47,15 @@ def test_who_may_write(
 
 @pytest.mark.parametrize(
     ("client", "writer"),
-    [("127.0.0.1", "mei"), ("::1", "mei"), ("10.0.0.9", None), (None, None), ("not an address", None)],
+    [
+        ("127.0.0.1", "mei"),
+        ("::1", "mei"),
+        ("::ffff:127.0.0.1", "mei"),  # a proxy at 127.0.0.1, the console listening on "::"
+        ("10.0.0.9", None),
+        ("::ffff:10.0.0.9", None),
+        (None, None),
+        ("not an address", None),
+    ],
 )
 def test_the_user_header_is_believed_only_from_a_trusted_proxy(
     client: str | None, writer: str | None
@@ -57,6 +65,7 @@ def test_the_user_header_is_believed_only_from_a_trusted_proxy(
     behind = WritePolicy(local_only=False, token=None, user_header="X-Forwarded-User",
                          trusted_proxies=(ipaddress.ip_network("10.0.0.0/24"),))  # fmt: skip
     assert behind.writer(headers=headers, cookies={}, client="10.0.0.9") == "mei"
+    assert behind.writer(headers=headers, cookies={}, client="::ffff:10.0.0.9") == "mei"
     assert behind.writer(headers=headers, cookies={}, client="127.0.0.1") is None
 
 
@@ -83,6 +92,22 @@ def test_loopback_hosts(host: str, loopback: bool) -> None:
 )
 def test_the_form_check(cookie: str | None, submitted: str | None, ok: bool) -> None:
     assert csrf_ok(cookie, submitted) is ok
+
+
+@pytest.mark.parametrize(
+    ("fetched_from", "ok"),
+    [
+        ("same-origin", True),
+        (None, True),  # a browser that does not say: the token decides
+        ("none", True),  # typed or bookmarked: no page sent it
+        ("same-site", False),  # another subdomain or port: it can plant the form cookie
+        ("cross-site", False),
+    ],
+)
+def test_a_form_another_site_sent_is_refused_even_with_a_matching_cookie(
+    fetched_from: str | None, ok: bool
+) -> None:
+    assert csrf_ok("abc", "abc", fetched_from=fetched_from) is ok
 
 
 @pytest.mark.parametrize(
