@@ -46,10 +46,12 @@ class _YamlFileSource(PydanticBaseSettingsSource):
         try:
             loaded = yaml.safe_load(text) or {}
         except yaml.YAMLError as exc:
-            # PyYAML's own message quotes the line, which may hold a password: say where and what
-            from service.yamlfile import syntax_problem
-
-            raise ConfigError([syntax_problem(exc, str(path), text)]) from None
+            # PyYAML's messages quote the text (the line, an alias or tag name), which here may
+            # be a password: say where only.
+            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+            line = mark.line + 1 if mark is not None else 1
+            message = "invalid YAML (the text is not shown: it may hold a secret)"
+            raise ConfigError([Problem(str(path), line, message)]) from None
         if not isinstance(loaded, dict):
             raise ConfigError([Problem(str(path), 1, "config file must be a mapping of settings")])
         self._data = {str(k).lower(): v for k, v in loaded.items()}

@@ -11,16 +11,24 @@ from service.config import load_settings
 from service.errors import ConfigError
 
 
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ('poll_concurrency: 4\nsmtp_password: "hunter2-SECRET\n', 3),  # an unclosed quote
+        ("poll_concurrency: 4\nsmtp_password: *hunter2-SECRET\n", 2),  # read as an alias
+        ("poll_concurrency: 4\nsmtp_password: !hunter2-SECRET x\n", 2),  # read as a tag
+    ],
+)
 def test_a_syntax_error_names_the_line_and_never_quotes_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, line: int
 ) -> None:
     path = tmp_path / "rivalwatch.yaml"
-    path.write_text('poll_concurrency: 4\nsmtp_password: "hunter2-SECRET\n', encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     monkeypatch.setenv("RIVALWATCH_CONFIG_FILE", str(path))
     with pytest.raises(ConfigError) as caught:
         load_settings()
     (problem,) = caught.value.problems
-    assert problem.file == str(path) and problem.line >= 2
+    assert (problem.file, problem.line) == (str(path), line)
     assert "invalid YAML" in problem.message
     assert "hunter2" not in str(caught.value) and caught.value.__cause__ is None
 
