@@ -3,9 +3,11 @@
 A reload first reads and checks every file (feeds, baselines, rules) without touching the
 database. A problem anywhere raises ConfigError; on a reload the last good set stays in force
 and the refusal is recorded on the ActiveRuleBook. A good set is then written in ONE
-transaction (the feeds table, then a new version of each changed baseline), and only after it
-committed is the rule book built on the stored baselines and made active. A database failure
-rolls the whole set back and leaves the change unseen, so the next reload tries again.
+transaction (the feeds table, then a new version of each changed baseline), in which the rule
+book is also built on the stored baselines; it is made active once that committed. A database
+failure rolls the whole set back and leaves the change unseen, so the next reload tries
+again; any other failure (a bug) rolls it back too and is refused like an invalid file, so
+polling goes on with the last good set.
 
 What counts as a change: a YAML file under the rules directory (baselines included) was
 added, removed, resized or touched.
@@ -110,9 +112,11 @@ class Reloader:
 
     def load(self) -> SyncReport:
         """Apply the declarations on disk now, or raise ConfigError and change nothing."""
-        return self._load(rules_signature(self._rules_dir))
+        signature = rules_signature(self._rules_dir)
+        return self._activate(signature, *self._store())
 
-    def _load(self, signature: Signature) -> SyncReport:
+    def _store(self) -> tuple[SyncReport, RuleBook, datetime]:
+        """Read the files and write them in one transaction; the rule book they make."""
         declarations = self._read()
         now = self._clock()
 
@@ -123,6 +127,11 @@ class Reloader:
             return report, build_rulebook(declarations.rules, stored)
 
         report, book = db.run_transaction(self._engine, apply)
+        return report, book, now
+
+    def _activate(
+        self, signature: Signature, report: SyncReport, book: RuleBook, now: datetime
+    ) -> SyncReport:
         self._rules.set(book, at=now)
         self._signature = signature
         _log_applied(book, report)
@@ -138,9 +147,10 @@ class Reloader:
         if signature == self._signature:
             return
         try:
-            self._load(signature)
+            stored = self._store()
         except ConfigError as exc:
             self._reject(signature, exc.problems)
+            return
         except SQLAlchemyError:
             raise
         except Exception as exc:
@@ -148,6 +158,8 @@ class Reloader:
             # so polling goes on with the last good rules instead of every tick failing here.
             log.exception("declarations_reload_failed")
             self._reject(signature, [Problem(str(self._rules_dir), 0, f"internal error: {exc!r}")])
+            return
+        self._activate(signature, *stored)
 
     def _reject(self, signature: Signature, problems: list[Problem]) -> None:
         # The signature taken before the files were read: a fix saved meanwhile is a change.

@@ -206,11 +206,13 @@ def mark_sent(
 
 
 def renew_lease(conn: Connection, ids: Sequence[int], *, owner: str, now: datetime, lease: timedelta) -> bool:
-    """Whether every one of these rows is still ours with its lease running; those that are
-    are leased for ``lease`` from ``now`` again (one that is not stops the sender, and the
-    others are taken up again once their lease runs out)."""
-    still = sa.and_(fenced(ids, owner), deliveries.c.lease_expires_at > now)
-    result = conn.execute(sa.update(deliveries).where(still).values(lease_expires_at=now + lease))
+    """Whether every one of these rows is still ours, each then leased for ``lease`` from
+    ``now`` again. A lease that ran out with nobody taking the row over still leaves it ours
+    (a takeover changes the owner); a row that is not ours stops the sender, and the others it
+    renewed are taken up again once their lease runs out."""
+    result = conn.execute(
+        sa.update(deliveries).where(fenced(ids, owner)).values(lease_expires_at=now + lease)
+    )
     return result.rowcount == len(ids)
 
 
