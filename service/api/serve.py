@@ -104,6 +104,10 @@ def start_api(
         log_config=None,
         access_log=False,
         lifespan="off",
+        # The write policy judges the address that connected (a proxy's, behind one); uvicorn
+        # would otherwise put X-Forwarded-For from a local proxy in its place, and a proxy on
+        # this machine naming the user would have every write refused.
+        proxy_headers=False,
     )
     server = _ApiServer(config)
     return server, asyncio.create_task(server.serve(sockets=[sock]))

@@ -4,6 +4,7 @@ and feed text rendered inert."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 import threading
@@ -202,6 +203,47 @@ async def test_writes_beyond_this_machine_need_the_token_or_the_proxys_user(
     with engine.connect() as conn:
         who = dict(conn.execute(sa.select(feedback.c.theme, feedback.c.who)).all())
     assert who == {"nissan": "token", "byd": "mei@example.test"}
+
+
+async def test_behind_a_proxy_on_this_machine_the_proxy_is_judged_not_the_address_it_forwards(
+    db_url: str, engine: Engine, polled: ActiveRuleBook, tmp_path: Path
+) -> None:
+    """The real server (uvicorn) behind an authenticating proxy on this machine that also sends
+    X-Forwarded-For, as nginx does: the user it names may write."""
+    import asyncio
+    import socket
+
+    from service.api.serve import start_api, stop_api
+    from service.store.watch import DatabaseWatch
+
+    settings = test_settings(db_url, tmp_path, api_host="0.0.0.0", api_user_header="X-Forwarded-User")
+    sock = socket.create_server(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    api = start_api(
+        settings,
+        sock,
+        engine,
+        DatabaseWatch.of(engine),
+        rules=lambda: polled.state,
+        clock=lambda: datetime.now(UTC),
+    )
+    try:
+        for _ in range(50):  # bounded: the server answers within 5 s
+            with contextlib.suppress(httpx.HTTPError):
+                async with httpx.AsyncClient() as probe:
+                    await probe.get(f"http://127.0.0.1:{port}/healthz")
+                    break
+            await asyncio.sleep(0.1)
+        headers = {"X-Forwarded-User": "mei@example.test", "X-Forwarded-For": "203.0.113.9"}
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers) as client:
+            proxied = Console(client, engine)
+            answer = await proxied.say(proxied.alert_id("byd", "BYD"), "noise")
+    finally:
+        await stop_api(api)
+        sock.close()
+    assert answer.status_code == 303
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(feedback.c.who)).scalar_one() == "mei@example.test"
 
 
 async def test_every_page_answers_while_the_database_is_fine(console: Console) -> None:
