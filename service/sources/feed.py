@@ -74,10 +74,15 @@ def fullest(summary: str | None, contents: list[str]) -> str:
 
 def ttl_from(ttl_minutes: str | None, period: str | None, frequency: str | None) -> int | None:
     """RSS ``ttl`` (minutes) wins; else the syndication module's period / frequency."""
-    if ttl_minutes and ttl_minutes.strip().isdigit():
+    if ttl_minutes and _is_count(ttl_minutes.strip()):
         return int(ttl_minutes.strip()) * 60
     period_s = _SY_PERIOD_S.get((period or "").strip().lower())
     if period_s is None:
         return None
     times = (frequency or "1").strip()
-    return period_s // int(times) if times.isdigit() and int(times) > 0 else period_s
+    return period_s // int(times) if _is_count(times) and int(times) > 0 else period_s
+
+
+def _is_count(text: str) -> bool:
+    """ASCII digits only: "²" and "①" are digits to str.isdigit, but not to int()."""
+    return text.isascii() and text.isdigit()

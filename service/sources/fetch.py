@@ -246,7 +246,7 @@ class Fetcher:
 
     async def _read_body(self, response: httpx.Response, *, host: str) -> bytes:
         declared = response.headers.get("content-length", "").strip()
-        if declared.isdigit() and int(declared) > self._max_bytes:
+        if declared.isascii() and declared.isdigit() and int(declared) > self._max_bytes:
             raise BodyTooLargeError(
                 f"declared body of {declared} bytes exceeds the {self._max_bytes} byte cap"
             )

@@ -287,3 +287,23 @@ def test_gzip_body_without_content_encoding_is_read() -> None:
 def test_gzip_bomb_is_refused() -> None:
     with pytest.raises(ParseError, match="gzip"):
         parse_feed(gzip.compress(b"<rss>" + b" " * 40_000_000))
+
+
+@pytest.mark.parametrize(
+    ("ttl", "period", "frequency", "seconds"),
+    [
+        ("60", None, None, 3600),
+        (" 15 ", None, None, 900),
+        ("²", None, None, None),  # a digit to str.isdigit, no number to int()
+        ("①", "daily", "²", 86400),
+        (None, "hourly", "2", 1800),
+        (None, "weekly", "0", 604800),
+        ("soon", None, None, None),
+    ],
+)
+def test_ttl_from_the_feed(
+    ttl: str | None, period: str | None, frequency: str | None, seconds: int | None
+) -> None:
+    from service.sources.feed import ttl_from
+
+    assert ttl_from(ttl, period, frequency) == seconds
