@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -139,6 +140,9 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = None
     api_user_header: str | None = None
     api_trusted_proxies: str = ""  # addresses whose user header is believed (default: this machine)
+    # Host names the API answers to when it listens beyond this machine ("" answers any): a page
+    # whose name a DNS trick points at the console cannot then read it through a browser.
+    api_allowed_hosts: str = ""
     # The console's address as the team opens it (https://rivalwatch.example.com): messages link
     # each story to its alert page there. Unset: no such link.
     console_url: str | None = None
@@ -191,6 +195,14 @@ class Settings(BaseSettings):
                 raise ValueError(f"{part!r} is not an address range") from exc
         return value
 
+    @field_validator("api_allowed_hosts")
+    @classmethod
+    def _host_names(cls, value: str) -> str:
+        for part in _split(value):
+            if not _HOST_NAME.fullmatch(part):
+                raise ValueError(f"{part!r} is not a host name (e.g. rivalwatch.example.com, *.example.com)")
+        return value
+
     @field_validator("console_url")
     @classmethod
     def _web_address(cls, value: str | None) -> str | None:
@@ -222,6 +234,10 @@ class Settings(BaseSettings):
     @cached_property
     def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         return _networks(self.api_trusted_proxies)
+
+    @property
+    def allowed_hosts(self) -> tuple[str, ...]:
+        return tuple(_split(self.api_allowed_hosts))
 
     @cached_property
     def allow_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
@@ -261,6 +277,10 @@ def _url_passwords(url: str) -> list[str]:
 def _networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     """A comma-separated list of CIDR ranges (host bits allowed)."""
     return tuple(ipaddress.ip_network(part, strict=False) for part in _split(value))
+
+
+_HOST_NAME = re.compile(r"(\*\.)?[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\]")
+"""A name or address as a Host header carries it, or ``*.`` and a domain (any of its names)."""
 
 
 def _split(value: str) -> list[str]:

@@ -77,6 +77,16 @@ def _why(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
+def _allowed_hosts(settings: Settings, *, local_only: bool) -> tuple[str, ...] | None:
+    """The Host names answered: this machine's names when listening on it only, with those of
+    ``RIVALWATCH_API_ALLOWED_HOSTS`` added; beyond it, those alone (plus this machine's, for
+    checks run on the box), or any when none are set."""
+    configured = settings.allowed_hosts
+    if local_only:
+        return LOCAL_HOSTS + configured
+    return configured + LOCAL_HOSTS if configured else None
+
+
 def start_api(
     settings: Settings,
     sock: socket.socket | None,
@@ -97,7 +107,7 @@ def start_api(
             watch=watch,
             timezone=settings.timezone,
             writes=writes,
-            allowed_hosts=LOCAL_HOSTS if writes.local_only else None,
+            allowed_hosts=_allowed_hosts(settings, local_only=writes.local_only),
         ),
         host=settings.api_host,
         port=settings.api_port,

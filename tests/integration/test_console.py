@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from service.api.app import create_app
 from service.api.console import human_time
 from service.api.writes import WritePolicy
+from service.config import Settings
 from service.rulebook import ActiveRuleBook, load_rulebook
 from service.runtime import poll_once
 from service.store import db
@@ -205,20 +206,17 @@ async def test_writes_beyond_this_machine_need_the_token_or_the_proxys_user(
     assert who == {"nissan": "token", "byd": "mei@example.test"}
 
 
-async def test_behind_a_proxy_on_this_machine_the_proxy_is_judged_not_the_address_it_forwards(
-    db_url: str, engine: Engine, polled: ActiveRuleBook, tmp_path: Path
-) -> None:
-    """The real server (uvicorn) behind an authenticating proxy on this machine that also sends
-    X-Forwarded-For, as nginx does: the user it names may write."""
+@contextlib.asynccontextmanager
+async def real_server(settings: Settings, engine: Engine, polled: ActiveRuleBook) -> AsyncIterator[str]:
+    """The API as ``rivalwatch run`` serves it (uvicorn) on a loopback port: its base URL."""
     import asyncio
     import socket
 
     from service.api.serve import start_api, stop_api
     from service.store.watch import DatabaseWatch
 
-    settings = test_settings(db_url, tmp_path, api_host="0.0.0.0", api_user_header="X-Forwarded-User")
     sock = socket.create_server(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     api = start_api(
         settings,
         sock,
@@ -231,19 +229,60 @@ async def test_behind_a_proxy_on_this_machine_the_proxy_is_judged_not_the_addres
         for _ in range(50):  # bounded: the server answers within 5 s
             with contextlib.suppress(httpx.HTTPError):
                 async with httpx.AsyncClient() as probe:
-                    await probe.get(f"http://127.0.0.1:{port}/healthz")
+                    await probe.get(f"{base}/healthz")
                     break
             await asyncio.sleep(0.1)
-        headers = {"X-Forwarded-User": "mei@example.test", "X-Forwarded-For": "203.0.113.9"}
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers) as client:
-            proxied = Console(client, engine)
-            answer = await proxied.say(proxied.alert_id("byd", "BYD"), "noise")
+        yield base
     finally:
         await stop_api(api)
         sock.close()
+
+
+async def test_behind_a_proxy_on_this_machine_the_proxy_is_judged_not_the_address_it_forwards(
+    db_url: str, engine: Engine, polled: ActiveRuleBook, tmp_path: Path
+) -> None:
+    """The real server (uvicorn) behind an authenticating proxy on this machine that also sends
+    X-Forwarded-For, as nginx does: the user it names may write."""
+    settings = test_settings(db_url, tmp_path, api_host="0.0.0.0", api_user_header="X-Forwarded-User")
+    headers = {"X-Forwarded-User": "mei@example.test", "X-Forwarded-For": "203.0.113.9"}
+    async with (
+        real_server(settings, engine, polled) as base,
+        httpx.AsyncClient(base_url=base, headers=headers) as client,
+    ):
+        proxied = Console(client, engine)
+        answer = await proxied.say(proxied.alert_id("byd", "BYD"), "noise")
     assert answer.status_code == 303
     with engine.connect() as conn:
         assert conn.execute(sa.select(feedback.c.who)).scalar_one() == "mei@example.test"
+
+
+async def test_listening_beyond_this_machine_it_answers_only_to_the_names_it_is_given(
+    db_url: str, engine: Engine, polled: ActiveRuleBook, tmp_path: Path
+) -> None:
+    """RIVALWATCH_API_ALLOWED_HOSTS: a page whose name a DNS trick points at the console (DNS
+    rebinding) gets 400, not the team's alerts; this machine's own names still work."""
+    settings = test_settings(
+        db_url, tmp_path, api_host="0.0.0.0", api_allowed_hosts="rivalwatch.example.test"
+    )
+    async with real_server(settings, engine, polled) as base, httpx.AsyncClient(base_url=base) as client:
+        answers = {
+            host: (await client.get("/", headers={"Host": host})).status_code
+            for host in (
+                "rivalwatch.example.test",
+                "rivalwatch.example.test:8787",
+                "127.0.0.1",
+                "evil.example",
+            )
+        }
+    assert answers == {
+        "rivalwatch.example.test": 200,
+        "rivalwatch.example.test:8787": 200,
+        "127.0.0.1": 200,
+        "evil.example": 400,
+    }
+    unchecked = test_settings(db_url, tmp_path, api_host="0.0.0.0")  # none given: any name, as before
+    async with real_server(unchecked, engine, polled) as base, httpx.AsyncClient(base_url=base) as client:
+        assert (await client.get("/", headers={"Host": "evil.example"})).status_code == 200
 
 
 async def test_every_page_answers_while_the_database_is_fine(console: Console) -> None:

@@ -38,3 +38,24 @@ def test_settings_from_the_file_apply(tmp_path: Path, monkeypatch: pytest.Monkey
     path.write_text("poll_concurrency: 3\n", encoding="utf-8")
     monkeypatch.setenv("RIVALWATCH_CONFIG_FILE", str(path))
     assert load_settings().poll_concurrency == 3
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("rivalwatch.example.com", True),
+        ("rivalwatch.example.com, *.corp.example", True),
+        ("10.0.0.5,[::1]", True),
+        ("https://rivalwatch.example.com", False),  # a name, not an address
+        ("rivalwatch.example.com/console", False),
+        ("*rivalwatch.example.com", False),
+    ],
+)
+def test_allowed_host_names(value: str, ok: bool) -> None:
+    if ok:
+        assert load_settings(api_allowed_hosts=value).allowed_hosts == tuple(
+            part.strip() for part in value.split(",")
+        )
+    else:
+        with pytest.raises(ConfigError, match="RIVALWATCH_API_ALLOWED_HOSTS"):
+            load_settings(api_allowed_hosts=value)
