@@ -47,10 +47,11 @@ class _YamlFileSource(PydanticBaseSettingsSource):
         try:
             loaded = yaml.safe_load(text) or {}
         except yaml.YAMLError as exc:
-            # PyYAML's messages quote the text (the line, an alias or tag name), which here may
-            # be a password: say where only.
-            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-            line = mark.line + 1 if mark is not None else 1
+            from service.yamlfile import syntax_problem
+
+            # PyYAML's words may quote the file (an alias or tag name), which here may be a
+            # password: the line only.
+            line = syntax_problem(exc, str(path), text).line
             message = "invalid YAML (the text is not shown: it may hold a secret)"
             raise ConfigError([Problem(str(path), line, message)]) from None
         if not isinstance(loaded, dict):

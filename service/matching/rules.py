@@ -171,7 +171,7 @@ def _read_rule_files(rules_dir: Path) -> tuple[list[LoadedYaml], list[Problem], 
 def _what_it_says(data: dict[Any, Any], path: Path) -> str:
     """A rule file's aliases and rules, as the version is computed from (feeds left out: they
     do not change the rules version). A file JSON cannot spell that way (keys that are not
-    strings, an anchor that contains itself) fails validation anyway: its bytes stand for it."""
+    strings) fails validation anyway: its bytes stand for it."""
     said = {"aliases": data.get("aliases"), "rules": data.get("rules")}
     try:
         return json.dumps(said, sort_keys=True, default=str)
