@@ -74,6 +74,12 @@ def test_the_image_installs_the_locked_dependencies_and_the_project_not_editable
     assert "COPY migrations ./migrations" in dockerfile
 
 
+def test_the_build_context_leaves_out_local_environments_and_data() -> None:
+    ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
+    # The virtualenv (hundreds of MB), the local SQLite database and bytecode never reach the image.
+    assert {".venv", "data", "**/__pycache__", ".git"} <= set(ignored)
+
+
 @pytest.mark.parametrize(
     ("lock", "extras"), [("requirements.lock", ()), ("requirements-dev.lock", ("test", "bench"))]
 )
