@@ -81,6 +81,9 @@ class TermHit(NamedTuple):
     end: int
 
 
+_new_tuple = tuple.__new__
+
+
 @dataclass(frozen=True, slots=True)
 class RuleMatch:
     rule_id: str
@@ -119,18 +122,25 @@ class _Item:
         return [(f, s, e, term.display) for f, s, e in hits if f in fields]
 
     def term_hits(self, found: list[Found]) -> tuple[TermHit, ...]:
-        """The distinct hits, by field (title first) and offset, in original offsets."""
+        """The distinct hits, by field (title first) and offset, in original offsets.
+
+        Runs once per hit of every match (at 5 000 generated terms, 28 437 hits of 16 380
+        matches per corpus pass), so hits are made with ``tuple.__new__``: a named tuple's own
+        constructor is a Python function, and calling it was 31 M of the 926 M instructions
+        (valgrind) spent evaluating and reporting there. A field whose folding kept every
+        position skips the way back altogether.
+        """
         ordered = sorted(set(found)) if len(found) > 1 else found
         hits: list[TermHit] = []
-        field_of = -1
+        placed = -1
         for f, start, end, term in ordered:  # by field: each field's way back is looked up once
-            if f != field_of:
-                field_of, name, offsets = f, FIELDS[f], self.fields[f].normalised.offsets
-                same = offsets.is_identity
-            if same:
-                hits.append(TermHit(term, name, start, end))
+            if f != placed:
+                placed, name, offsets = f, FIELDS[f], self.fields[f].normalised.offsets
+                back = None if offsets.is_identity else offsets.to_original
+            if back is None:
+                hits.append(_new_tuple(TermHit, (term, name, start, end)))
             else:
-                hits.append(TermHit(term, name, offsets.to_original(start), offsets.to_original(end)))
+                hits.append(_new_tuple(TermHit, (term, name, back(start), back(end))))
         return tuple(hits)
 
 

@@ -36,7 +36,7 @@ import re
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 WORD = "w"
 CJK = "c"
@@ -151,11 +151,13 @@ class OffsetMap:
     orig: tuple[int, ...]
     then: OffsetMap | None = None
     """A map applied after this one (collapsing spaces after expanding characters)."""
+    is_identity: bool = field(init=False, compare=False, repr=False)
+    """Folding kept every position (ASCII text without runs of spaces, say). Worked out once: the
+    matcher asks for every hit it places."""
 
-    @property
-    def is_identity(self) -> bool:
-        """Folding kept every position (ASCII text without runs of spaces, say)."""
-        return self.then is None and len(self.norm) == 1 and self.norm[0] == self.orig[0]
+    def __post_init__(self) -> None:
+        identity = self.then is None and len(self.norm) == 1 and self.norm[0] == self.orig[0]
+        object.__setattr__(self, "is_identity", identity)
 
     def to_original(self, position: int) -> int:
         k = bisect_right(self.norm, position) - 1
