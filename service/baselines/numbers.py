@@ -68,7 +68,10 @@ _DIGIT_WORD = "one|two|three|four|five|six|seven|eight|nine"
 _NUMERATOR = f"a|an|{_DIGIT_WORD}"
 _ORDINAL = "first|second|third|fourth|1st|2nd|3rd|4th"
 _CURRENCY_SIGN = r"US\$|\$|€|£|¥|₹\s?|\bRs\.?\s?|\bINR\s?|\bRMB\s?|\bCNY\s?"
-_DIGITS = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+_DIGITS = r"\d{1,3}(?:,\d{3}){1,4}(?!,\d{3})(?:\.\d+)?|\d{1,15}(?!,\d{3})(?:\.\d+)?"
+"""At most 15 digits before the point, grouped or not (a float holds them exactly): a longer run
+(an order code, a hash) is no figure, neither whole (read whole it could reach infinity:
+``float("9" * 309)``) nor in part."""
 _DENOMINATOR = r"half|halves|thirds?|quarters?|fourths?|fifths?|sixths?|sevenths?|eighths?|ninths?|tenths?"
 _PERCENT = r"\s?%|\s?per\s?cent\b|\s?percent\b|\s?pct\b"
 _PATTERN = re.compile(

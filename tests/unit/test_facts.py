@@ -493,3 +493,10 @@ def test_each_sentence_is_read_once_whatever_its_numbers(
         "_other_names": facts_about,
         "_look_at": numbers,
     }
+
+
+def test_a_run_of_digits_too_long_for_a_float_is_no_figure_and_no_crash() -> None:
+    # float("9" * 309) is infinity, which int() refused: one such item failed its feed's poll.
+    (baseline,) = load_baselines_strict(ROOT / "rules" / "baselines")
+    sentence = "Nissan plans new-energy vehicles for China, order code " + "9" * 309 + "."
+    assert find_fact_changes(sentence, baseline.facts, title="Nissan news") == []

@@ -11,6 +11,8 @@ from service.baselines.numbers import find_numbers, following_word, format_amoun
 # text -> [(raw, value, kind)] for every number found, in order
 CASES: dict[str, list[tuple[str, float, str]]] = {
     "Nissan sold 2.8 million vehicles": [("2.8 million", 2_800_000, "plain")],
+    "a fund of 999,999,999,999,999 yuan": [("999,999,999,999,999", 999_999_999_999_999, "plain")],
+    "a fund of 123456789012345 yuan": [("123456789012345", 123_456_789_012_345, "plain")],
     "it sold 794,000 cars": [("794,000", 794_000, "plain")],
     "revenue of 1.2bn": [("1.2bn", 1_200_000_000, "plain")],
     "a 3 billion plan": [("3 billion", 3_000_000_000, "plain")],
@@ -76,6 +78,10 @@ NOT_NUMBERS = [
     "in the second half",
     "a half-year report",
     "no figures here at all",
+    # longer than a float holds exactly (an order code, a hash): no figure, whole or in part
+    "order code " + "9" * 309,
+    "serial 1234567890123456",
+    "1,000,000,000,000,000,000 grains",
 ]
 
 
