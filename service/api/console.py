@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection
 
 from service.alerts.model import FIRED_STATUSES, Alert
 from service.api.writes import CSRF_COOKIE, CSRF_FIELD, TOKEN_COOKIE, WritePolicy, csrf_ok, same_secret
+from service.moments import in_zone
 from service.rulebook import RulesState
 from service.store.alerts import activity_by_rule, list_alerts
 from service.store.baselines import latest
@@ -97,8 +98,8 @@ def human_time(moment: datetime | None, *, now: datetime, tz: ZoneInfo) -> str:
     """``6 Dec 17:05`` in the team's time zone, with the year when it is not this year's."""
     if moment is None:
         return "-"
-    local = moment.astimezone(tz)
-    year = "" if local.year == now.astimezone(tz).year else f" {local.year}"
+    local = in_zone(moment, tz)
+    year = "" if local.year == in_zone(now, tz).year else f" {local.year}"
     return f"{local.day} {local:%b}{year} {local:%H:%M}"
 
 

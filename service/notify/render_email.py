@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from service.moments import in_zone
 from service.notify.story import FigureChange, StoryView
 
 MAX_HEADER_CHARS = 150
@@ -138,8 +139,7 @@ def segments(snippet: str, highlights: Iterable[tuple[int, int]]) -> tuple[Segme
 
 
 def local_time(moment: datetime, tz: tzinfo) -> str:
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    return aware.astimezone(tz).strftime("%a %d %b %H:%M %Z").strip()
+    return in_zone(moment, tz).strftime("%a %d %b %H:%M %Z").strip()
 
 
 def lead_rule(story: StoryView) -> str:

@@ -10,6 +10,9 @@ Rules implemented here:
   junk, impossible dates such as 31 February or years that overflow in UTC) goes to
   feedparser's own date parser, so both parse paths agree on every date.
 - The result is aware and in UTC, to the second; unparseable → ``None``; never raises.
+- A date at the very edge of the calendar (before 2 January of year 1, after 30 December 9999)
+  is ``None`` too: no time zone could show it (31 December 9999 23:30 UTC is already year 10000
+  in Berlin), and such a date is junk, not news.
 """
 
 from __future__ import annotations
@@ -32,6 +35,10 @@ _ZONE_MINUTES |= {"MST": -420, "MDT": -360, "PST": -480, "PDT": -420}
 _MINUTES_PER_DAY = 1440
 
 
+_SHOWABLE = (datetime(1, 1, 2, tzinfo=UTC), datetime(9999, 12, 30, tzinfo=UTC))
+"""The dates every time zone can show (offsets stay within a day)."""
+
+
 def parse_date(value: str | None) -> datetime | None:
     """A feed date as an aware UTC datetime, or None (see the module rules)."""
     if not value:
@@ -39,10 +46,10 @@ def parse_date(value: str | None) -> datetime | None:
     text = value.strip()
     try:
         if _ISO_DATETIME.fullmatch(text):
-            return datetime.fromisoformat(text).astimezone(UTC).replace(microsecond=0)
+            return _showable(datetime.fromisoformat(text).astimezone(UTC).replace(microsecond=0))
         rfc = _RFC822.fullmatch(text)
         if rfc is not None and rfc.group(2).lower() in _MONTHS:
-            return _rfc822_datetime(rfc)
+            return _showable(_rfc822_datetime(rfc))
     except (ValueError, OverflowError):
         pass  # e.g. 31 February: let feedparser decide, as the tolerant path would
     return _feedparser_date(text)
@@ -53,9 +60,13 @@ def utc_from_struct(parsed: Any) -> datetime | None:
     if not parsed:
         return None
     try:
-        return _utc_from_fields(parsed)
+        return _showable(_utc_from_fields(parsed))
     except (ValueError, TypeError):
         return None
+
+
+def _showable(moment: datetime) -> datetime | None:
+    return moment if _SHOWABLE[0] <= moment <= _SHOWABLE[1] else None
 
 
 def _utc_from_fields(parsed: Any) -> datetime:
@@ -84,6 +95,6 @@ def _offset_minutes(zone: str) -> int:
 def _feedparser_date(text: str) -> datetime | None:
     try:
         parsed = feedparser_parse_date(text)
-        return None if parsed is None else _utc_from_fields(parsed)
+        return None if parsed is None else _showable(_utc_from_fields(parsed))
     except (ValueError, OverflowError, TypeError):
         return None

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import html
 from datetime import UTC, datetime, timedelta
@@ -340,3 +341,10 @@ def test_a_story_several_rules_fired_on_explains_itself_once() -> None:
         assert body.count("new against nissan-china-ev") == 1
         assert SHARED_REASON in body
         assert "Also matched: Tesla news, NEV market data and policy" in body
+
+
+def test_a_story_dated_at_the_calendars_edge_is_shown_in_utc_not_a_crash() -> None:
+    # Stored before feed dates were bounded: Berlin would put it in year 10000.
+    edge = dataclasses.replace(fixture_day()[0], published_at=datetime(9999, 12, 31, 23, 30, tzinfo=UTC))
+    message = render_fixture_digest([edge])
+    assert "Fri 31 Dec 23:30 UTC" in message_text(message)

@@ -123,6 +123,12 @@ def test_atom_text_constructs_links_and_base() -> None:
         ("0001-01-01T00:00:00+01:00", None),
         ("Tue, 19 Dec 2023 08:30:00 +2500", datetime(2023, 12, 18, 7, 30, tzinfo=UTC)),
         ("", None),
+        # at the calendar's edge no time zone can show it (year 10000 in Berlin): not a date
+        ("Fri, 31 Dec 9999 23:30:00 GMT", None),
+        ("9999-12-31T23:30:00Z", None),
+        ("31 Dec 9999", None),
+        ("Mon, 01 Jan 0001 00:10:00 GMT", None),
+        ("9999-12-29T23:30:00Z", datetime(9999, 12, 29, 23, 30, tzinfo=UTC)),
     ],
 )
 def test_dates(text: str, expected: datetime | None) -> None:
