@@ -76,7 +76,7 @@ class Delivery:
             if self._stopping:  # stop() came while we waited for the round before us
                 return RoundResult()
             try:
-                await asyncio.to_thread(self.digest_if_due)
+                await asyncio.to_thread(self._digest_unless_broken)
                 result = await self._worker.run_once()
             except SQLAlchemyError as exc:
                 if self._watch.failed(exc, work="delivery") is None:
@@ -84,6 +84,30 @@ class Delivery:
                 return RoundResult()
             self._watch.worked(wrote=result.attempted > 0)  # a round with nothing due writes nothing
             return result
+
+    def _digest_unless_broken(self) -> None:
+        """The digest check, whose own failure never costs the outbox round after it.
+
+        A digest that cannot be built (a bug, or a stored item no template can show) is logged
+        once and its period counted as handled: its alerts stay undigested, so the next digest
+        lists them, and Slack, email and webhooks keep going. Database errors still end the round
+        (the watch reports them), as for the outbox itself.
+        """
+        try:
+            self.digest_if_due()
+        except SQLAlchemyError:
+            raise
+        except Exception as exc:
+            period = scheduled_period(self._settings, now=self._clock())
+            self._handled_period = period
+            log_event(
+                log,
+                logging.ERROR,
+                "digest_failed",
+                period=period,
+                error=f"{type(exc).__name__}: {exc}"[:300],
+                hint="its alerts wait for the next digest; the outbox round goes on",
+            )
 
     def digest_if_due(self) -> DigestDraft | None:
         if self._worker.notifiers.missing("digest") is not None:

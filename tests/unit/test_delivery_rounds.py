@@ -102,3 +102,31 @@ async def test_rounds_longer_than_the_tick_are_quiet_under_the_scheduler(
     assert worker.started >= 2 and worker.started == worker.finished
     noisy = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert noisy == [], [r.getMessage() for r in noisy]
+
+
+async def test_a_digest_that_cannot_be_built_costs_no_outbox_round(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    builds: list[str] = []
+
+    def cannot_build(*_args: Any, period_key: str, **_kwargs: Any) -> None:
+        builds.append(period_key)
+        raise ValueError("a story no template can show")
+
+    monkeypatch.setattr("service.notify.delivery.enqueue_digest", cannot_build)
+    settings = load_settings(
+        database_url="sqlite://", digest_at="00:00", smtp_host="127.0.0.1", digest_to="team@example.com"
+    )  # a digest is configured and due all day
+    worker = SlowWorker(round_s=0)
+    worker.notifiers = Notifiers.from_settings(settings)
+    rounds = Delivery(
+        engine=db.make_engine("sqlite://"), worker=worker, settings=settings, clock=lambda: datetime.now(UTC)
+    )
+    for _ in range(3):
+        result = await rounds.tick()
+        assert result.sent == 1  # Slack, email and webhooks go on
+    assert worker.finished == 3
+    # Logged once, and not rebuilt at every tick: its alerts wait for the next digest.
+    failed = [r for r in caplog.records if "digest_failed" in r.getMessage()]
+    assert len(failed) == 1 and failed[0].levelno == logging.ERROR
+    assert len(builds) == 1
