@@ -98,9 +98,15 @@ def display_text(value: str) -> str:
 
 
 def header_text(value: str, *, max_chars: int = MAX_HEADER_CHARS) -> str:
-    """One line of header-safe text: no control or format characters, capped (D5)."""
+    """One line of header-safe text: no control or format characters, capped (D5).
+
+    "=?" becomes "= ?": a header value is read for RFC 2047 encoded words when it is set, so a
+    feed title such as ``=?utf-8?q?x=0D=0AReply-To=3A_a=40b?=`` would be decoded into a line
+    break and a header of its own. Broken up, it is shown as the feed wrote it, give or take the
+    space (no real headline holds "=?").
+    """
     kept = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in value)
-    line = _SPACES.sub(" ", kept).strip()
+    line = _SPACES.sub(" ", kept).strip().replace("=?", "= ?")
     return line if len(line) <= max_chars else line[: max_chars - 1].rstrip() + "…"
 
 

@@ -83,6 +83,22 @@ def test_header_injection_gives_one_subject_and_no_bcc() -> None:
     assert parsed["Subject"] == "[Nissan news] Re: x Bcc: victim@example.com body"
 
 
+@pytest.mark.parametrize(
+    "title",
+    [
+        "=?utf-8?q?Nissan_cuts_NEV_plan=0D=0AReply-To=3A_ceo=40evil.example?=",
+        "=?utf-8?b?Tmlzc2FuDQpCY2M6IHZpY3RpbUBleGFtcGxlLmNvbQ==?=",  # "Nissan\r\nBcc: victim@..."
+        "Nissan =?utf-8?q?=0D=0A=0D=0Abody?= plans",
+    ],
+)
+def test_an_encoded_word_in_a_title_is_shown_not_decoded_into_headers(title: str) -> None:
+    # Setting a header decodes RFC 2047 encoded words: decoded, these would add a header line.
+    parsed = _parsed(_render(_story(title=title)))
+    assert len(parsed.get_all("Subject") or []) == 1
+    assert parsed.get_all("Reply-To") is None and parsed.get_all("Bcc") is None
+    assert "\n" not in parsed["Subject"] and "?utf-8?" in parsed["Subject"]
+
+
 @pytest.mark.parametrize("separator", ["\n", "\r", "\x0b", "\x0c", "\x85", "\u2028", "\u2029", "\x00"])
 def test_every_line_breaking_character_is_removed(separator: str) -> None:
     parsed = _parsed(_render(_story(title=f"x{separator}Bcc: victim@example.com")))
@@ -99,6 +115,7 @@ def test_header_text_is_always_one_clean_line(value: str) -> None:
     line = header_text(value)
     assert len(line) <= MAX_HEADER_CHARS
     assert not any(c in line for c in "\r\n\x00\x85\u2028\u2029\u202e")
+    assert "=?" not in line  # no encoded word a header would decode
 
 
 def test_script_and_onerror_are_text_and_js_links_are_not_hrefs() -> None:
