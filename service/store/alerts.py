@@ -108,9 +108,18 @@ def alerts_of_stories(conn: Connection, story_ids: Sequence[int]) -> list[Alert]
 
 
 def select_alerts(
-    conn: Connection, *where: sa.ColumnElement[bool], oldest_first: bool = False, limit: int | None = None
+    conn: Connection,
+    *where: sa.ColumnElement[bool],
+    oldest_first: bool = False,
+    limit: int | None = None,
+    lock: bool = False,
 ) -> list[Alert]:
-    """Alerts meeting every condition (on ``tables.alerts``), newest first unless ``oldest_first``."""
+    """Alerts meeting every condition (on ``tables.alerts``), newest first unless ``oldest_first``.
+
+    ``lock``: the alert rows stay locked until the transaction ends (``FOR UPDATE`` on PostgreSQL;
+    SQLite's one writer holds the whole file already), and a transaction waiting for them then
+    reads them as they were committed.
+    """
     order = [alerts.c.created_at, alerts.c.id]
     query = (
         sa.select(alerts, feeds.c.name.label("feed_name"))
@@ -119,6 +128,8 @@ def select_alerts(
         .order_by(*(order if oldest_first else [column.desc() for column in order]))
         .limit(limit)
     )
+    if lock:
+        query = query.with_for_update(of=alerts)
     return [_alert(r._mapping) for r in conn.execute(query)]
 
 

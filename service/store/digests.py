@@ -39,9 +39,11 @@ def digest_period_start(conn: Connection, digest_id: int) -> datetime | None:
 
 
 def undigested_alerts(conn: Connection, *, until: datetime) -> list[Alert]:
-    """Every alert up to ``until`` not yet reported in a digest, oldest first."""
+    """Every alert up to ``until`` not yet reported in a digest, oldest first, locked until the
+    digest is closed: a second digest built meanwhile (``digest --send`` while the scheduled one
+    renders, on PostgreSQL) waits, then finds them reported, instead of listing them again."""
     unreported = (alerts.c.digest_id.is_(None), alerts.c.created_at <= until)
-    return alert_store.select_alerts(conn, *unreported, oldest_first=True)
+    return alert_store.select_alerts(conn, *unreported, oldest_first=True, lock=True)
 
 
 def close_digest(

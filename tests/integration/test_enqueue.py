@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import threading
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,11 +14,12 @@ from service.baselines.change import FactChange
 from service.config import load_settings
 from service.matching.compile import compile_rules
 from service.notify.channels import Notifiers
+from service.notify.digest_job import enqueue_digest
 from service.notify.enqueue import enqueue_alerts
 from service.rulebook import RuleBook
 from service.store import alerts as alert_store
 from service.store import db, digests, outbox
-from service.store.tables import deliveries, delivery_alerts
+from service.store.tables import alerts, deliveries, delivery_alerts
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 STORY = 7
@@ -113,3 +115,46 @@ def test_a_message_waiting_since_before_rule_hits_were_objects_takes_a_later_rul
         {"id": "nissan", "name": "nissan news", "severity": "high", "matched": ["Nissan"]},
         {"id": "mexico", "name": "mexico news", "severity": "critical", "matched": ["Mexico"]},
     ]
+
+
+def test_a_digest_built_while_another_is_open_reports_none_of_its_alerts_again(
+    engine: Engine, db_url: str
+) -> None:
+    """The scheduled digest is still rendering when ``digest --send`` builds one of its own."""
+    settings = load_settings(
+        database_url=db_url, smtp_host="127.0.0.1", smtp_starttls=False, digest_to="team@example.com"
+    )
+    (alert,) = db.run_transaction(engine, lambda conn: alert_store.insert_alerts(conn, [raised("nissan")]))
+    later = NOW + timedelta(hours=1)
+    scheduled = engine.connect()
+    transaction = scheduled.begin()
+    enqueue_digest(scheduled, settings=settings, period_key="2026-03-01", now=later, send_empty=False)
+
+    def send_now() -> None:
+        db.run_transaction(
+            engine,
+            lambda conn: enqueue_digest(
+                conn,
+                settings=settings,
+                period_key="manual:x",
+                now=later + timedelta(seconds=1),
+                send_empty=True,
+            ),
+        )
+
+    manual = threading.Thread(target=send_now)
+    manual.start()
+    manual.join(timeout=1.0)  # it reads the alerts the open digest is reporting: it must wait
+    transaction.commit()
+    scheduled.close()
+    manual.join(timeout=30)
+    assert not manual.is_alive()
+    with engine.connect() as conn:
+        digest_rows = conn.execute(
+            sa.select(deliveries.c.idempotency_key, deliveries.c.alert_ids).where(
+                deliveries.c.channel == "digest"
+            )
+        ).all()
+        reported_in = conn.execute(sa.select(alerts.c.digest_id).where(alerts.c.id == alert.id)).scalar_one()
+    assert [key for key, ids in digest_rows if alert.id in (ids or [])] == ["digest:2026-03-01"]
+    assert reported_in == 1
