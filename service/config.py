@@ -28,6 +28,8 @@ from service.errors import ConfigError, Problem
 
 DEFAULT_DATABASE_URL = "sqlite:///data/rivalwatch.db"
 ENV_PREFIX = "RIVALWATCH_"
+ENVELOPE_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+")
+"""An address as SMTP's envelope takes it: ASCII, no display name (RFC 5321's atoms and a domain)."""
 
 
 class _YamlFileSource(PydanticBaseSettingsSource):
@@ -204,6 +206,26 @@ class Settings(BaseSettings):
                 raise ValueError(f"{part!r} is not a host name (e.g. rivalwatch.example.com, *.example.com)")
         return value
 
+    @field_validator("digest_to", "alert_email_to")
+    @classmethod
+    def _envelope_addresses(cls, value: str) -> str:
+        for part in _split(value):
+            if not ENVELOPE_ADDRESS.fullmatch(part):
+                raise ValueError(
+                    f"{part!r} is not an address: separate addresses with commas and write each as "
+                    "name@domain (no display name; an international domain in its xn-- form)"
+                )
+        return value
+
+    @field_validator("smtp_username", "smtp_password")
+    @classmethod
+    def _ascii_credentials(cls, value: str | SecretStr | None) -> str | SecretStr | None:
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if text is not None and not text.isascii():
+            # The value itself is never repeated: it may be a password.
+            raise ValueError("must be ASCII: the SMTP login sends it as ASCII, so no server could accept it")
+        return value
+
     @field_validator("console_url")
     @classmethod
     def _web_address(cls, value: str | None) -> str | None:
@@ -246,11 +268,11 @@ class Settings(BaseSettings):
 
     @property
     def digest_recipients(self) -> list[str]:
-        return _split(self.digest_to)
+        return _mailboxes(self.digest_to)
 
     @property
     def alert_email_recipients(self) -> list[str]:
-        return _split(self.alert_email_to)
+        return _mailboxes(self.alert_email_to)
 
     def secrets(self) -> list[str]:
         """Secret values to scrub from logs and error messages (the database password too)."""
@@ -286,6 +308,14 @@ _HOST_NAME = re.compile(r"(\*\.)?[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\]")
 
 def _split(value: str) -> list[str]:
     return [p.strip() for p in value.split(",") if p.strip()]
+
+
+def _mailboxes(value: str) -> list[str]:
+    """The addresses of a comma-separated list, each once (ignoring case), in the order written."""
+    unique: dict[str, str] = {}
+    for address in _split(value):
+        unique.setdefault(address.casefold(), address)
+    return list(unique.values())
 
 
 def _describe(err: Any) -> str:

@@ -48,7 +48,7 @@ from enum import StrEnum
 
 from pydantic import SecretStr
 
-from service.config import Settings
+from service.config import ENVELOPE_ADDRESS, Settings
 from service.errors import (
     ChannelBrokenError,
     DeliveryConfigError,
@@ -66,7 +66,6 @@ IMPLICIT_TLS_PORT = 465
 MAX_REPLY_CHARS = 300
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 _LEADING_DOT = re.compile(rb"(?m)^\.")
-_ADDRESS = re.compile(r"[!-~]+@[!-~]+")
 
 
 class TlsMode(StrEnum):
@@ -335,7 +334,7 @@ def tls_mode(port: int, *, starttls: bool) -> TlsMode:
 
 
 def _check_address(address: str) -> None:
-    if not _ADDRESS.fullmatch(address):
+    if not ENVELOPE_ADDRESS.fullmatch(address):
         raise SmtpConfigError(f"not a usable envelope address: {address!r}")
 
 
