@@ -18,13 +18,13 @@ from datetime import datetime
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from fastapi import FastAPI, Query, Response
+from fastapi import FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.engine import Connection, Engine
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from service.alerts.model import STATUSES
+from service.alerts.model import STATUSES, Alert
 from service.api.console import console_router, text_param
 from service.api.writes import WritePolicy
 from service.metrics import record_channel_gauges
@@ -38,6 +38,20 @@ from service.views import alert_json, feed_json, health_report
 
 T = TypeVar("T")
 MAX_ALERTS = 1000
+ALERT_FILTERS = ("status", "rule", "feed", "since", "before", "limit", "q")
+
+
+def _unusable_query(request: Request) -> str | None:
+    """Why the query cannot be answered as asked, or None: a parameter /alerts does not know (a
+    filter the client thinks it applied would be ignored), or a value with a NUL byte or bytes
+    that are not UTF-8 (which would be searched for as something else)."""
+    unknown = sorted(set(request.query_params) - set(ALERT_FILTERS))
+    if unknown:
+        return f"unknown parameter {', '.join(unknown)}; /alerts takes {', '.join(ALERT_FILTERS)}"
+    garbled = sorted({k for k, v in request.query_params.multi_items() if "\x00" in v or "\ufffd" in v})
+    if garbled:
+        return f"{', '.join(garbled)}: a NUL byte or bytes that are not UTF-8"
+    return None
 
 
 def down_report(outage: Outage | None) -> dict[str, Any]:
@@ -117,19 +131,53 @@ def create_app(
 
     @app.get("/alerts")
     def recent_alerts(
+        request: Request,
         status: Annotated[str | None, Query(description=f"One of {', '.join(STATUSES)}")] = None,
         rule: str | None = None,
+        feed: Annotated[str | None, Query(description="A feed's name, as declared")] = None,
+        since: Annotated[
+            datetime | None, Query(description="Created at or after (ISO 8601, with zone)")
+        ] = None,
+        before: Annotated[
+            int | None, Query(ge=1, description="The next page: alerts listed after this id")
+        ] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_ALERTS)] = 100,
         q: Annotated[str | None, Query(max_length=500, description="Words of the title or text")] = None,
     ) -> JSONResponse:
-        """Alerts, newest first, in the shape of ``alerts list --json``."""
+        """Alerts, newest first, in the shape of ``alerts list --json``; ``before`` = the last id
+        of a page gives the next one."""
+        problem = _unusable_query(request)
+        if problem is not None:
+            return JSONResponse({"error": problem}, status_code=400)
         if status is not None and status not in STATUSES:
             return JSONResponse({"error": f"status must be one of: {', '.join(STATUSES)}"}, status_code=400)
-        rule_id, words = (text_param(v) if v else None for v in (rule, q))
-        found = read(lambda conn: list_alerts(conn, status=status, rule_id=rule_id, limit=limit, text=words))
+        if since is not None and since.tzinfo is None:
+            return JSONResponse(
+                {"error": "since needs a time zone, e.g. 2026-03-01T12:00:00Z"}, status_code=400
+            )
+        rule_id, feed_name, words = (text_param(v) if v else None for v in (rule, feed, q))
+
+        def page(conn: Connection) -> list[Alert] | None:
+            if before is not None and not list_alerts(conn, alert_id=before):
+                return None
+            return list_alerts(
+                conn,
+                status=status,
+                rule_id=rule_id,
+                feed=feed_name,
+                since=since,
+                before=before,
+                limit=limit,
+                text=words,
+            )
+
+        found = read(lambda conn: (page(conn),))
         if found is None:
             return JSONResponse({"error": "database unreachable"}, status_code=503)
-        return JSONResponse([alert_json(a) for a in found])
+        (alerts,) = found
+        if alerts is None:
+            return JSONResponse({"error": f"no alert {before}: before takes the id of a listed alert"}, 400)
+        return JSONResponse([alert_json(a) for a in alerts])
 
     @app.get("/metrics")
     def metrics() -> Response:

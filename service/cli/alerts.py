@@ -13,6 +13,8 @@ from service.cli.common import JsonFlag, command_group, engine_for, guarded, pri
 # pays at start-up for what is imported here (bench `cli`).
 
 app = command_group("Alerts raised by the rules.")
+MAX_LIMIT = 100_000
+"""The most one listing prints; ``--before`` pages through the rest."""
 
 
 @app.command("list")
@@ -20,7 +22,10 @@ def alerts_list(
     as_json: JsonFlag = False,
     status: Annotated[str | None, typer.Option(help=f"Only this status: {', '.join(STATUSES)}.")] = None,
     rule: Annotated[str | None, typer.Option(help="Only this rule id.")] = None,
-    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 200,
+    limit: Annotated[int, typer.Option(min=1, max=MAX_LIMIT, help="At most this many, newest first.")] = 200,
+    before: Annotated[
+        int | None, typer.Option(min=1, help="The next page: alerts listed after this id (a page's last).")
+    ] = None,
 ) -> None:
     """Alerts, newest first: rule, title, link, status, novelty, changed figures."""
     if status is not None and status not in STATUSES:
@@ -32,7 +37,8 @@ def alerts_list(
         from service.views import alert_json
 
         with engine_for(settings()) as engine, engine.connect() as conn:
-            return [alert_json(a) for a in list_alerts(conn, status=status, rule_id=rule, limit=limit)]
+            found = list_alerts(conn, status=status, rule_id=rule, limit=limit, before=before)
+            return [alert_json(a) for a in found]
 
     rows = guarded(action)
     if as_json:

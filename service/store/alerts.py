@@ -74,13 +74,23 @@ def list_alerts(
     statuses: Collection[str] | None = None,
     feed: str | None = None,
     text: str | None = None,
+    before: int | None = None,
 ) -> list[Alert]:
     """Alerts meeting every filter given, newest first (``statuses``: any of them; ``text``: the
-    words of a full-text search over the title and the item's text, see ``store.search``)."""
+    words of a full-text search over the title and the item's text, see ``store.search``;
+    ``before``: only alerts listed after that alert, newest first — the next page after a page
+    that ended with it; none when there is no such alert)."""
     wanted = {alerts.c.status: status, alerts.c.rule_id: rule_id, alerts.c.id: alert_id, feeds.c.name: feed}
     where = [column == value for column, value in wanted.items() if value is not None]
     if since is not None:
         where.append(alerts.c.created_at >= since)
+    if before is not None:
+        # The order the list is in (created_at, then id, both descending), so pages neither skip
+        # nor repeat alerts created in the same instant.
+        cursor = sa.select(alerts.c.created_at).where(alerts.c.id == before).scalar_subquery()
+        where.append(
+            sa.or_(alerts.c.created_at < cursor, sa.and_(alerts.c.created_at == cursor, alerts.c.id < before))
+        )
     if statuses is not None:
         where.append(alerts.c.status.in_(sorted(statuses)))
     if text:

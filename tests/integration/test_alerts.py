@@ -202,6 +202,13 @@ def test_alerts_list_json_keeps_the_contract_fields(tmp_path: Path, server: Loop
     assert "evidence: " in text.stdout and "sent to " in text.stdout
     missing = rivalwatch("alerts", "show", "999999", env=env)
     assert missing.returncode == 1 and "no alert 999999" in missing.stderr
+    # Pages: --before the last id of one page lists the next; a limit beyond any is a usage error.
+    ids = [r["id"] for r in rows]
+    first = json.loads(rivalwatch("alerts", "list", "--json", "--limit", "1", env=env).stdout)
+    rest = json.loads(rivalwatch("alerts", "list", "--json", "--before", str(first[0]["id"]), env=env).stdout)
+    assert [r["id"] for r in first + rest] == ids
+    huge = rivalwatch("alerts", "list", "--json", "--limit", "9223372036854775808", env=env)
+    assert huge.returncode == 2 and "Traceback" not in huge.stderr
 
 
 @pytest.mark.corpus

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
@@ -112,6 +114,54 @@ async def test_alerts_endpoint_filters_newest_first_and_refuses_an_unknown_statu
     assert everything[1]["fact_changes"][0]["display"] == "NEV models planned for China: 10 → 8"
     assert unknown.status_code == 400 and "status must be one of" in unknown.json()["error"]
     assert too_many.status_code == 422
+
+
+async def test_alerts_page_by_before_without_skipping_or_repeating_alerts_of_one_instant(
+    engine: Engine,
+) -> None:
+    rows = [alert_row(n, status="sent", title=f"BYD story {n}") for n in range(1, 8)]
+    rows = [
+        replace(r, created_at=NOW.replace(minute=4)) if n in (3, 4, 5) else r for n, r in enumerate(rows, 1)
+    ]
+    db.run_transaction(engine, lambda conn: alert_store.insert_alerts(conn, rows))
+
+    async with client_of(create_app(engine, clock=lambda: NOW)) as client:
+        pages, before = [], None
+        while True:
+            params = {"limit": 2} | ({"before": before} if before else {})
+            page = (await client.get("/alerts", params=params)).json()
+            if not page:
+                break
+            pages.append([a["id"] for a in page])
+            before = page[-1]["id"]
+        recent = (await client.get("/alerts", params={"since": NOW.replace(minute=6).isoformat()})).json()
+        naive = await client.get("/alerts", params={"since": "2026-03-01T12:06:00"})
+        missing = await client.get("/alerts", params={"before": 999})
+
+    everything = [a for page in pages for a in page]
+    assert everything == [7, 6, 5, 4, 3, 2, 1] and all(len(p) <= 2 for p in pages)
+    assert [a["id"] for a in recent] == [7, 6]
+    assert naive.status_code == 400 and "time zone" in naive.json()["error"]
+    assert missing.status_code == 400 and "no alert 999" in missing.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("query", "problem"),
+    [
+        ("until=2026-03-01T12:00:00Z", "unknown parameter until"),  # a filter it does not have
+        ("offset=2&limit=2", "unknown parameter offset"),
+        ("q=%00", "q: a NUL byte"),
+        ("rule=byd%00", "rule: a NUL byte"),
+        ("q=%FF", "not UTF-8"),
+    ],
+)
+async def test_alerts_refuses_what_it_would_answer_wrongly(engine: Engine, query: str, problem: str) -> None:
+    db.run_transaction(
+        engine, lambda conn: alert_store.insert_alerts(conn, [alert_row(1, status="sent", title="BYD")])
+    )
+    async with client_of(create_app(engine, clock=lambda: NOW)) as client:
+        answer = await client.get(f"/alerts?{query}")
+    assert answer.status_code == 400 and problem in answer.json()["error"]
 
 
 async def test_console_shows_alerts_feeds_and_refused_rules_with_feed_text_escaped(
