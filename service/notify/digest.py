@@ -16,6 +16,9 @@ unchanged). How the digest is put together:
   are counted, never listed.
 - **Subject.** ``rivalwatch daily: 7 alerts — Nissan news 3, BYD news 2 · 1 changed
   figure``, using the names in ``rule_names``; header-safe and capped like every subject.
+- **Size.** At most ``MAX_LISTED_STORIES`` stories are listed: beyond that, the largest groups
+  list their top-ranked stories up to an equal share (smaller groups list all of theirs) and
+  say how many more they hold. Counts, changed figures and new terms still cover every story.
 - **Empty period.** ``is_empty`` says so; ``render_digest`` then produces a short "nothing
   new" message. Whether to send it is the caller's choice.
 - **Times.** Story times and the period are shown in ``tz``; the ``Date`` header is the
@@ -46,6 +49,10 @@ from service.notify.render_email import (
 from service.notify.story import StoryView
 
 MAX_SUMMARY_TERMS = 10
+MAX_LISTED_STORIES = 150
+"""Stories listed in one digest. A day of 5 000 alerts, all listed, made a 12.6 MB message (about
+2.4 KB a story) that relays refuse as too large (Postfix's default limit is 10 MB), and its alerts
+were then never reported; 150 stories come to about 0.4 MB."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +61,12 @@ class RuleGroup:
     name: str
     cards: tuple[StoryCard, ...]
     held_back: int
+    stories: int
+    """Stories filed under the rule; ``cards`` lists the first of them (see ``MAX_LISTED_STORIES``)."""
+
+    @property
+    def unlisted(self) -> int:
+        return self.stories - len(self.cards)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,14 +165,18 @@ def digest_view(
     """Group, rank and summarise; the templates only lay this out."""
     filed = _file_by_rule(stories)
     held = {rule: n for rule, n in suppressed_count_by_rule.items() if n > 0}
+    order = _group_order(filed, rule_names, held)
+    ranked = [_ranked(filed.get(rule, [])) for rule in order]
+    listed = listed_counts([len(group) for group in ranked], MAX_LISTED_STORIES)
     groups = tuple(
         RuleGroup(
             rule_id=rule,
             name=header_text(_rule_name(rule, rule_names, stories)),
-            cards=tuple(story_card(s, tz=tz, lead_rule_id=rule) for s in _ranked(filed.get(rule, []))),
+            cards=tuple(story_card(s, tz=tz, lead_rule_id=rule) for s in group[:shown]),
             held_back=held.get(rule, 0),
+            stories=len(group),
         )
-        for rule in _group_order(filed, rule_names, held)
+        for rule, group, shown in zip(order, ranked, listed, strict=True)
     )
     figures = sum(len(s.fact_changes) for s in stories)
     headline = "Nothing new" if not stories else _plural(len(stories), "alert")
@@ -167,7 +184,7 @@ def digest_view(
         headline += f" · {_plural(figures, 'changed figure')}"
     return DigestView(
         groups=groups,
-        changes=tuple(_change_lines(groups)),
+        changes=tuple(_change_lines(ranked, tz=tz)),
         new_terms=_top_terms(stories),
         total=len(stories),
         held_back=sum(held.values()),
@@ -217,13 +234,37 @@ def _rule_name(rule: str, rule_names: Mapping[str, str], stories: Sequence[Story
     return hit.rule_name if hit is not None else rule
 
 
-def _change_lines(groups: Sequence[RuleGroup]) -> list[ChangeLine]:
+def _change_lines(ranked: Sequence[Sequence[StoryView]], *, tz: ZoneInfo) -> list[ChangeLine]:
+    """Every changed figure of the period, listed or not, in the order the groups come."""
     return [
         ChangeLine(change.display, change.evidence, card.title, card.href)
-        for group in groups
-        for card in group.cards
+        for group in ranked
+        for card in (story_card(s, tz=tz) for s in group if s.fact_changes)
         for change in card.changes
     ]
+
+
+def listed_counts(sizes: Sequence[int], cap: int) -> list[int]:
+    """How many stories each group lists so that together they list at most ``cap``: all of each
+    group while they fit; otherwise every group up to one equal share (a smaller group lists all
+    of its own, leaving its unused share to the others), and what the share leaves over goes one
+    each to the first groups still cut."""
+    if sum(sizes) <= cap:
+        return list(sizes)
+    low, high = 0, max(sizes)
+    while low < high:  # the largest share whose groups fit
+        share = (low + high + 1) // 2
+        if sum(min(size, share) for size in sizes) <= cap:
+            low = share
+        else:
+            high = share - 1
+    counts = [min(size, low) for size in sizes]
+    spare = cap - sum(counts)
+    for i, size in enumerate(sizes):
+        if spare and counts[i] < size:
+            counts[i] += 1
+            spare -= 1
+    return counts
 
 
 def _top_terms(stories: Sequence[StoryView]) -> tuple[str, ...]:

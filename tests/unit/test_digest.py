@@ -13,7 +13,17 @@ from email import policy
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
-from service.notify.digest import DigestView, digest_subject, digest_view, is_empty, render_digest
+import pytest
+
+from service.notify.digest import (
+    MAX_LISTED_STORIES,
+    DigestView,
+    digest_subject,
+    digest_view,
+    is_empty,
+    listed_counts,
+    render_digest,
+)
 from service.notify.render_email import message_html, message_text
 from service.notify.story import FigureChange, RuleHit, StoryView, story_from_alerts
 from tests.support.alert_rows import SHARED_REASON, shared_item_alert
@@ -348,3 +358,42 @@ def test_a_story_dated_at_the_calendars_edge_is_shown_in_utc_not_a_crash() -> No
     edge = dataclasses.replace(fixture_day()[0], published_at=datetime(9999, 12, 31, 23, 30, tzinfo=UTC))
     message = render_fixture_digest([edge])
     assert "Fri 31 Dec 23:30 UTC" in message_text(message)
+
+
+@pytest.mark.parametrize(
+    ("sizes", "listed"),
+    [
+        ([3, 5], [3, 5]),  # all fit
+        ([100, 100], [75, 75]),
+        ([10, 500], [10, 140]),  # the small group lists all its stories, the large one the rest
+        ([200, 200, 1], [75, 74, 1]),  # one slot left over from the equal share: the first cut group
+        ([0, 5000], [0, 150]),
+        ([], []),
+    ],
+)
+def test_a_big_day_lists_an_equal_share_of_each_large_group(sizes: list[int], listed: list[int]) -> None:
+    counts = listed_counts(sizes, MAX_LISTED_STORIES)
+    assert counts == listed and sum(counts) <= MAX_LISTED_STORIES
+
+
+def test_a_day_of_five_thousand_alerts_is_a_digest_a_relay_accepts_and_counts_them_all() -> None:
+    # All listed, such a day was a 12.6 MB message, refused as too large, its alerts never reported.
+    many = [
+        _story(
+            n,
+            f"Tesla story {n}",
+            rules=[("tesla", "notice")],
+            url=f"https://news.example/{n}",
+            feed="wire",
+            snippet="Tesla said so.",
+            changes=(FigureChange(f"Tesla figure {n}: 1 → 2", "Tesla said so."),) if n == 4_999 else (),
+        )
+        for n in range(5_000)
+    ]
+    message = render_fixture_digest([*many, *fixture_day()])
+    text = message_text(message)
+    assert len(message.as_bytes()) < 1_000_000
+    assert "Tesla news (5001)" in text  # the count covers every story, listed or not
+    assert "Tesla figure 4999: 1 → 2" in text  # an unlisted story's changed figure is still summed up
+    assert text.count("Tesla story ") <= MAX_LISTED_STORIES + 1
+    assert "rivalwatch alerts list --rule tesla" in text and "more stories of this rule" in text
