@@ -32,7 +32,10 @@ rather than where it stands, because a word of change comes right before it (``f
 ``up 24%``, ``rose by a fifth``, ``cut by two``; ``about``, ``nearly``, ``some``... may come
 between) or right after it (``a 16% increase``, ``16 percent lower``, ``two more models``,
 ``8% year-on-year``). ``fell to 16%``, ``down from 30%`` and ``made up 18%`` are levels, not
-changes. Years and parts of years are never changes.
+changes. Years and parts of years are never changes. In ``from X to Y`` (``about``,
+``nearly``... may come before either), X is a level left behind (``is_former``): ``cut from ten
+to eight``, ``moved from 2024 to 2026``; the news is Y. (``down from 30% in 2022``, with no
+``to`` after it, is a level of its own, often another period's, and is not left behind.)
 
 Cost: every look around a number (the word before it, a change word before it) reads at most
 ``LOOK_BEHIND_CHARS`` (40) characters before it, so a sentence of n numbers costs O(n), not O(n²).
@@ -115,6 +118,9 @@ _CHANGE_BEFORE = re.compile(
     r"a\s+further|more\s+than|less\s+than)\s+)?$",
     re.IGNORECASE,
 )
+_ROUGHLY = r"(?:(?:about|around|roughly|nearly|almost|some|over|just|only|more\s+than|less\s+than)\s+)?"
+_FORMER_BEFORE = re.compile(rf"\bfrom\s+{_ROUGHLY}$", re.IGNORECASE)
+_TO_LEVEL_AFTER = re.compile(rf"\s+to\s+{_ROUGHLY}(?:{_CURRENCY_SIGN})?(?:\d|(?:{_WORD})\b)", re.IGNORECASE)
 _CHANGE_AFTER = re.compile(
     r"[\s-]*(?:increases?|decreases?|rises?|falls?|drops?|declines?|growth|gains?|jumps?|cuts?|reductions?|"
     r"hikes?|surges?|plunges?|slumps?|higher|lower|more|less|fewer|up|down|year[\s-]on[\s-]year|yoy|y/y|"
@@ -163,6 +169,14 @@ def is_change(sentence: str, number: Number) -> bool:
         return False
     before = sentence[max(0, number.start - LOOK_BEHIND_CHARS) : number.start]
     return bool(_CHANGE_BEFORE.search(before) or _CHANGE_AFTER.match(sentence, number.end))
+
+
+def is_former(sentence: str, number: Number) -> bool:
+    """Whether ``number`` is the X of ``from X to Y``: a level left behind (see module rules)."""
+    before = sentence[max(0, number.start - LOOK_BEHIND_CHARS) : number.start]
+    return (
+        _FORMER_BEFORE.search(before) is not None and _TO_LEVEL_AFTER.match(sentence, number.end) is not None
+    )
 
 
 def following_word(sentence: str, number: Number) -> str:

@@ -28,6 +28,21 @@ CHANGES: dict[str, list[tuple[str, float, float, str]]] = {
     "Nissan now plans eight new-energy models for China.": [
         ("nev-models-china", 10, 8, "NEV models Nissan plans for China: 10 → 8"),
     ],
+    # "from X to Y": the old level is often nearer the cue; it is left behind, Y is the news
+    "Nissan has cut the number of new-energy vehicles it plans for China from ten to eight.": [
+        ("nev-models-china", 10, 8, "NEV models Nissan plans for China: 10 → 8"),
+    ],
+    "Nissan now plans eight new-energy vehicles for China, down from ten.": [
+        ("nev-models-china", 10, 8, "NEV models Nissan plans for China: 10 → 8"),
+    ],
+    "Nissan pushed the opening of its research centre with Tsinghua University from 2024 to 2026.": [
+        (
+            "tsinghua-research-centre-launch",
+            2024,
+            2026,
+            "Year the Nissan-Tsinghua joint research centre launches: 2024 → 2026",
+        ),
+    ],
     "Nissan sold 794,000 vehicles in China in the first ten months.": [
         (
             "china-sales-jan-oct-2023",
@@ -133,6 +148,7 @@ CHANGES: dict[str, list[tuple[str, float, float, str]]] = {
 
 # items that only restate baseline figures, or whose numbers are something else: no change
 NO_CHANGE = [
+    "Nissan kept the new-energy vehicles it plans for China at ten, up from eight.",  # from: the old level
     "Nissan still intends to bring ten NEVs to China.",
     "It sold 2.8m vehicles in China from January to October.",
     "China still makes up about a fifth of its global sales.",

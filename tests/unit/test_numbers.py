@@ -6,7 +6,14 @@ import re
 
 import pytest
 
-from service.baselines.numbers import find_numbers, following_word, format_amount, format_percent, is_change
+from service.baselines.numbers import (
+    find_numbers,
+    following_word,
+    format_amount,
+    format_percent,
+    is_change,
+    is_former,
+)
 
 # text -> [(raw, value, kind)] for every number found, in order
 CASES: dict[str, list[tuple[str, float, str]]] = {
@@ -206,3 +213,20 @@ def test_looking_behind_a_number_reads_a_bounded_window(monkeypatch: pytest.Monk
     sentence = "Abc 12 " * 2000
     assert [n.kind for n in find_numbers(sentence)] == ["label"] * 2000
     assert len(read) == 2000 and max(read) <= numbers.LOOK_BEHIND_CHARS
+
+
+@pytest.mark.parametrize(
+    ("sentence", "former"),
+    [
+        ("Nissan cut its plan from ten to eight models.", ["ten"]),
+        ("Its share fell from about 20% to 15%.", ["20%"]),
+        ("The opening moved from 2024 to 2026.", ["2024"]),
+        ("Spending rose from $3bn to $4bn.", ["$3bn"]),
+        # no "to" after it: a level of its own (often another period's), not left behind
+        ("China made up 18% of sales, down from 30% in 2022.", []),
+        ("It imports parts from 10 countries to cut costs.", []),
+        ("Sales went to 15% from 20%.", []),
+    ],
+)
+def test_the_x_of_from_x_to_y_is_a_level_left_behind(sentence: str, former: list[str]) -> None:
+    assert [n.raw for n in find_numbers(sentence) if is_former(sentence, n)] == former
