@@ -134,6 +134,7 @@ from service.baselines.numbers import (
 from service.baselines.text import (
     find_phrase,
     split_sentences,
+    stem,
     stem_positions,
     stems_of,
     tokenize,
@@ -152,6 +153,15 @@ _MEASURE_WORDS = word_set(
     miles kwh kw mw gw hp bhp ps nm mph kph kmh kg tonne tonnes ton tons litre litres liter liters
     seat seats seater door doors speed cylinder cylinders gb tb mp megapixel megapixels times fold
     volt volts star stars storey storeys floor floors lane lanes"""
+)
+# Words after a number that name other things than what a fact counts ("in 20 cities", "with 6
+# partners", "1,000 jobs"): unless the fact's own cues or unit name them, the number reads nothing.
+_OTHER_THINGS = word_set(
+    """city cities town towns province provinces country countries market markets region regions
+    partner partners partnership partnerships supplier suppliers plant plants factory factories site
+    sites dealer dealers dealership dealerships store stores showroom showrooms outlet outlets office
+    offices employee employees worker workers staff engineer engineers job jobs people customer
+    customers user users station stations charger chargers centre centres center centers"""
 )
 _MONEY_WORDS = word_set(
     "$ € £ ¥ ₹ usd us$ dollar dollars euro euros yen yuan rmb cny renminbi pound pounds rupee rupees rs inr"
@@ -321,6 +331,8 @@ def _candidate_claims(seen: _Seen, about: Sequence[FactSpans], years: _Years) ->
         fact = found.cues.fact
         if not _fits(fact, seen) or (seen.scoped and not found.cues.wide_scope):
             continue  # the wrong kind of number, or the world's figure for one place's fact
+        if seen.next_word in _OTHER_THINGS and not _names_its_things(found.cues, seen.next_word):
+            continue  # "in 20 cities": a count of something else
         gap = cue_gap(found, first, last)
         if gap is None or gap > MAX_CUE_GAP or _other_year(fact, seen.tokens, years):
             continue  # part of a cue ("first ten months"), too far, or another year's figure
@@ -367,6 +379,13 @@ def _fits(fact: Fact, seen: _Seen) -> bool:
         whole = number.value == int(number.value) and not number.scaled
         return whole and _same_magnitude(fact.value, number.value, COUNT_RATIO)
     return _same_magnitude(fact.value, number.value, MAX_RATIO)
+
+
+def _names_its_things(cues: FactCues, word: str) -> bool:
+    """Whether the fact's cues or unit name ``word`` ("joint-venture partners" counts partners)."""
+    wanted = stem(word)
+    in_cues = any(wanted in phrase for cue in cues.phrases for phrase in cue)
+    return in_cues or wanted in stems_of(cues.fact.unit)
 
 
 def _same_magnitude(baseline: float, new: float, ratio: float) -> bool:

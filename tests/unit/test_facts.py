@@ -148,6 +148,10 @@ CHANGES: dict[str, list[tuple[str, float, float, str]]] = {
 
 # items that only restate baseline figures, or whose numbers are something else: no change
 NO_CHANGE = [
+    # the word after the number names what it counts, and that is not the fact's thing
+    "Nissan plans to roll out its new-energy vehicles for China in 20 cities.",
+    "Nissan plans new-energy vehicles for China with 6 partners.",
+    "Nissan plans new-energy vehicles for China and will open 30 dealerships.",
     "Nissan kept the new-energy vehicles it plans for China at ten, up from eight.",  # from: the old level
     "Nissan still intends to bring ten NEVs to China.",
     "It sold 2.8m vehicles in China from January to October.",
