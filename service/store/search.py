@@ -1,12 +1,23 @@
 """Full-text search over alerts: each alert's title and its item's text, indexed when the alert
 is stored (alerts are few beside items, so polls that raise none pay nothing).
 
+One query language on both databases (``parse_query``, a pure function; the same query gives
+the same alerts on SQLite and PostgreSQL, up to what each tokenizer calls a word):
+
+- words are all required (``BYD Hungary``), in any case; ``"quoted words"`` must come together,
+  in that order, and so must words joined by a hyphen or other punctuation (``plug-in``);
+- ``-word`` or ``-"some words"`` leaves out the alerts that hold it;
+- ``OR`` (any case) between two terms takes either (``BYD OR Tesla``);
+- anything else a person types (``*``, ``NEAR``, ``(``, stray quotes, ``' OR 1=1 --``) is plain
+  text: its words are searched, its punctuation ignored. The query is put in NFC first, so a
+  decomposed "Citroe\u0308n" finds "Citroën". A query without a word to find matches nothing.
+
 - SQLite: an FTS5 table ``alert_search`` (rowid = the alert's id; ``unicode61`` words, accents
-  folded). The query's words are each quoted, so any text a person types is a plain AND of
-  words, never FTS5 syntax (``NEAR``, ``*``, a stray ``"``).
+  folded), queried with a MATCH expression built from the parsed query, every word quoted.
 - PostgreSQL: a table ``alert_search`` of ``tsvector`` documents (``simple`` configuration: no
-  stemming, any language) under a GIN index, queried with ``websearch_to_tsquery`` (words are
-  ANDed; quotes make a phrase, ``-`` excludes).
+  stemming, any language) under a GIN index, queried with a ``tsquery`` built from the parsed
+  query (``phraseto_tsquery`` per term, joined with ``||``, ``&&`` and ``!!``). Accents are not
+  folded there (``Skoda`` does not find "Škoda").
 
 Both live outside ``tables.metadata``: their definitions differ by database (migration 0009).
 """
@@ -14,15 +25,19 @@ Both live outside ``tables.metadata``: their definitions differ by database (mig
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import reduce
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import operators
 
 from service.store.tables import alerts
 
 SEARCH_TABLE = "alert_search"
-MAX_QUERY_WORDS = 20
 MAX_INDEXED_CHARS = 100_000
 """Text indexed per alert on PostgreSQL: a tsvector must stay under 1 MB, whatever
 ``RIVALWATCH_MAX_TEXT_CHARS`` allows items to hold."""
@@ -49,17 +64,85 @@ def index_alerts(conn: Connection, alert_ids: Sequence[int]) -> None:
     conn.execute(statement.bindparams(sa.bindparam("ids", expanding=True)), values)
 
 
+Phrase = tuple[str, ...]
+"""Words that must come together, in order (one word is a phrase of one)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    """What a query asks: every group (any one phrase of it) and none of ``excluded``."""
+
+    groups: tuple[tuple[Phrase, ...], ...]
+    excluded: tuple[Phrase, ...]
+
+
+_TERM = re.compile(r'(-?)"([^"]*)"?|(\S+)')
+
+
+def parse_query(text: str) -> SearchQuery:
+    """The query's terms, grouped (see the module rules)."""
+    groups: list[tuple[Phrase, ...]] = []
+    excluded: list[Phrase] = []
+    either = False  # an OR came after the last positive term
+    for term in _TERM.finditer(unicodedata.normalize("NFC", text)):
+        quoted, bare = term.group(2), term.group(3)
+        if bare is not None and bare.upper() == "OR":
+            either = bool(groups)
+            continue
+        negated = term.group(1) == "-" if bare is None else (bare.startswith("-") and len(bare) > 1)
+        phrase = tuple(_WORD.findall(quoted if bare is None else bare))
+        if not phrase:
+            continue
+        if negated:
+            excluded.append(phrase)
+        elif either:
+            groups[-1] += (phrase,)
+        else:
+            groups.append((phrase,))
+        either = False
+    return SearchQuery(tuple(groups), tuple(excluded))
+
+
 def matching(conn: Connection, query: str) -> sa.ColumnElement[bool]:
-    """A condition on ``alerts`` for the alerts whose title or text holds ``query``'s words (a
-    query without any word matches nothing)."""
-    words = _WORD.findall(query)[:MAX_QUERY_WORDS]
-    if not words:
+    """A condition on ``alerts`` for the alerts the query finds (none when it has no word to find)."""
+    parsed = parse_query(query)
+    if not parsed.groups:
         return sa.false()
+    found: sa.TextualSelect | sa.Select[Any]
     if conn.dialect.name == "sqlite":
-        phrase = " ".join('"' + word.replace('"', '""') + '"' for word in words)
-        found = sa.text("SELECT rowid FROM alert_search WHERE alert_search MATCH :q").bindparams(q=phrase)
+        match = sa.text("SELECT rowid FROM alert_search WHERE alert_search MATCH :q")
+        found = match.bindparams(q=_fts5_expression(parsed)).columns(sa.column("id", sa.BigInteger))
     else:
-        found = sa.text(
-            "SELECT alert_id FROM alert_search WHERE document @@ websearch_to_tsquery('simple', :q)"
-        ).bindparams(q=query[:500])
-    return alerts.c.id.in_(found.columns(sa.column("id", sa.BigInteger)))
+        document: sa.ColumnClause[Any] = sa.column("document")
+        found = (
+            sa.select(sa.column("alert_id", sa.BigInteger))
+            .select_from(sa.table(SEARCH_TABLE))
+            .where(document.op("@@")(_tsquery(parsed)))
+        )
+    return alerts.c.id.in_(found)
+
+
+def _fts5_expression(query: SearchQuery) -> str:
+    def phrase(words: Phrase) -> str:
+        return '"' + " ".join(words).replace('"', '""') + '"'
+
+    def either(phrases: Sequence[Phrase]) -> str:
+        return "(" + " OR ".join(phrase(p) for p in phrases) + ")"
+
+    wanted = " AND ".join(either(group) for group in query.groups)
+    return f"({wanted}) NOT {either(query.excluded)}" if query.excluded else wanted
+
+
+def _tsquery(query: SearchQuery) -> sa.ColumnElement[Any]:
+    config: sa.ColumnElement[Any] = sa.literal_column("'simple'::regconfig")
+
+    def either(phrases: Sequence[Phrase]) -> sa.ColumnElement[Any]:
+        terms = [sa.func.phraseto_tsquery(config, " ".join(p)) for p in phrases]
+        return reduce(lambda a, b: a.op("||")(b), terms)
+
+    wanted = reduce(lambda a, b: a.op("&&")(b), [either(group) for group in query.groups])
+    if not query.excluded:
+        return wanted
+    return wanted.op("&&")(
+        sa.sql.elements.UnaryExpression(either(query.excluded), operator=operators.custom_op("!!"))
+    )

@@ -164,6 +164,39 @@ async def test_alerts_refuses_what_it_would_answer_wrongly(engine: Engine, query
     assert answer.status_code == 400 and problem in answer.json()["error"]
 
 
+SEARCHED = [
+    "BYD opens a plant in Hungary",
+    "Nissan plans eight NEV models for China",
+    "BYD and Nissan talk batteries",
+    "Tesla cuts prices",
+    "Škoda and Citroën face BYD",
+]
+
+
+@pytest.mark.parametrize(
+    ("q", "found"),
+    [
+        ("byd hungary", [1]),  # every word, any case
+        ("BYD -Nissan", [5, 1]),  # -word leaves out
+        ("BYD or Tesla", [5, 4, 3, 1]),  # OR takes either
+        ('"plant in Hungary"', [1]),  # quoted: together, in order
+        ('"Hungary plant"', []),
+        ('BYD -"talk batteries"', [5, 1]),
+        (" ".join(["BYD"] * 20 + ["zzzz"]), []),  # every word counts, however many
+        ("Citroe\u0308n", [5]),  # decomposed as some keyboards type it
+        ("-Nissan", []),  # nothing to find
+        ("(BYD*", [5, 3, 1]),  # FTS5 or tsquery syntax is plain text
+        ("BYD & !Nissan", [3]),  # tsquery's ! is no operator here: the word Nissan is wanted
+    ],
+)
+async def test_search_means_the_same_on_both_databases(engine: Engine, q: str, found: list[int]) -> None:
+    rows = [alert_row(n, status="sent", title=title) for n, title in enumerate(SEARCHED, start=1)]
+    db.run_transaction(engine, lambda conn: alert_store.insert_alerts(conn, rows))
+    async with client_of(create_app(engine, clock=lambda: NOW)) as client:
+        answer = await client.get("/alerts", params={"q": q})
+    assert answer.status_code == 200 and [a["id"] for a in answer.json()] == found
+
+
 async def test_console_shows_alerts_feeds_and_refused_rules_with_feed_text_escaped(
     engine: Engine, tmp_path: Path
 ) -> None:
