@@ -48,17 +48,19 @@ Rules:
   reads anything. In ``from X to Y`` (``numbers.is_former``: ``cut from ten to eight``, ``from
   2024 to 2026``) X is a level left behind and reads no fact: Y is the news, and X, often nearer
   the cue, would otherwise take the fact and report no change at all (``down from 30% in 2022``,
-  with no ``to`` after it, is a level of its own and reads as any number). A number followed by a
-  scope word, right away or after at most three words that are not prepositions (``2.5 million
-  vehicles globally``, ``worldwide``, ``around the world``, ``overseas``, ``abroad``), is the
-  world's or abroad's figure: it reads only facts whose cues speak of that scope themselves
-  (``global sales``, ``worldwide``, ``export``), never a China fact. A fact with a ``year`` reads
-  no number whose nearest year or part of a year in the sentence (in words, clause breaks counted
-  as below; at most ``MAX_CUE_GAP`` away; on a tie either) is another year ("600,000 in the first
-  ten months of 2024" is not the 2023 figure). Labels, ranks and list markers (``Model 3``,
-  ``Episode 16``, ``#16``, ``No. 2``, ``1.`` - see ``numbers``), ordinals (``second-largest``,
-  ``16th``), percentage points and numbers that are part of a cue (``first ten months``, ``2022``)
-  read nothing.
+  with no ``to`` after it, is a level of its own and reads as any number). Nor does one end of a
+  range or a choice (``numbers.is_ranged``: ``8-10``, ``8 to 10``, ``eight or ten``, ``between 8
+  and 12``): it states no single level. A number followed by a scope word, right away or after at
+  most three words that are not prepositions (``2.5 million vehicles globally``, ``worldwide``,
+  ``around the world``, ``overseas``, ``abroad``), is the world's or abroad's figure: it reads
+  only facts whose cues speak of that scope themselves (``global sales``, ``worldwide``,
+  ``export``), never a China fact. A fact with a ``year`` reads no number whose nearest year or
+  part of a year in the sentence (in words, clause breaks counted as below; at most
+  ``MAX_CUE_GAP`` away; on a tie either) is another year ("600,000 in the first ten months of
+  2024" is not the 2023 figure). Labels, ranks and list markers (``Model 3``, ``Episode 16``,
+  ``#16``, ``No. 2``, ``1.`` - see ``numbers``), ordinals (``second-largest``, ``16th``),
+  percentage points and numbers that are part of a cue (``first ten months``, ``2022``) read
+  nothing.
 - The subject must be the nearest name to the number: when a capitalised word or acronym that
   is not a subject term, not part of a found cue, not a month or weekday, not a common
   abbreviation (``EV``, ``NEV``, ``SUV``...) and not a title or role (``CEO``, ``Chief
@@ -130,6 +132,7 @@ from service.baselines.numbers import (
     format_percent,
     is_change,
     is_former,
+    is_ranged,
 )
 from service.baselines.text import (
     find_phrase,
@@ -191,6 +194,7 @@ class _Seen:
     next_word: str
     scoped: bool
     former: bool
+    ranged: bool
 
 
 class _Years(NamedTuple):
@@ -290,8 +294,9 @@ def _claims(sentence: str, compiled: Sequence[FactCues]) -> list[_Claim]:
 def _look_at(read: SentenceWords, number: Number) -> _Seen:
     scoped = _SCOPE_AFTER.match(read.text, number.end) is not None
     next_word = following_word(read.text, number)
-    change = is_change(read.text, number)
-    return _Seen(number, token_range(read, number), change, next_word, scoped, is_former(read.text, number))
+    text = read.text
+    change, former, ranged = is_change(text, number), is_former(text, number), is_ranged(text, number)
+    return _Seen(number, token_range(read, number), change, next_word, scoped, former, ranged)
 
 
 def _years(numbers: Sequence[_Seen]) -> _Years:
@@ -325,8 +330,8 @@ def _take_closest(candidates: list[_Claim]) -> list[_Claim]:
 def _candidate_claims(seen: _Seen, about: Sequence[FactSpans], years: _Years) -> list[_Claim]:
     first, last = seen.tokens
     claims = []
-    if seen.former:
-        return []  # the ten of "from ten to eight": a level left behind, the eight is the news
+    if seen.former or seen.ranged:
+        return []  # the ten of "from ten to eight" (left behind), or one end of "8-10": no level
     for found in about:
         fact = found.cues.fact
         if not _fits(fact, seen) or (seen.scoped and not found.cues.wide_scope):

@@ -35,7 +35,9 @@ between) or right after it (``a 16% increase``, ``16 percent lower``, ``two more
 changes. Years and parts of years are never changes. In ``from X to Y`` (``about``,
 ``nearly``... may come before either), X is a level left behind (``is_former``): ``cut from ten
 to eight``, ``moved from 2024 to 2026``; the news is Y. (``down from 30% in 2022``, with no
-``to`` after it, is a level of its own, often another period's, and is not left behind.)
+``to`` after it, is a level of its own, often another period's, and is not left behind.) A
+number that is one end of a range or of a choice (``is_ranged``: ``8-10``, ``8 to 10``, ``eight or
+ten``, ``between 8 and 12``) states no single level; ``from X to Y`` is a movement, not a range.
 
 Cost: every look around a number (the word before it, a change word before it) reads at most
 ``LOOK_BEHIND_CHARS`` (40) characters before it, so a sentence of n numbers costs O(n), not O(n²).
@@ -120,6 +122,14 @@ _CHANGE_BEFORE = re.compile(
 )
 _ROUGHLY = r"(?:(?:about|around|roughly|nearly|almost|some|over|just|only|more\s+than|less\s+than)\s+)?"
 _FORMER_BEFORE = re.compile(rf"\bfrom\s+{_ROUGHLY}$", re.IGNORECASE)
+_LEVEL_START = rf"{_ROUGHLY}(?:{_CURRENCY_SIGN})?(?:\d|(?:{_WORD})\b)"
+_ALTERNATIVE = r"(?:-|–|—|to|or)"
+_RANGE_AFTER = re.compile(rf"\s*{_ALTERNATIVE}\s*{_LEVEL_START}", re.IGNORECASE)
+_RANGE_BEFORE = re.compile(
+    rf"(?:(?:\d|\b(?:{_WORD}))[\w.,%]*\s*{_ALTERNATIVE}\s*{_ROUGHLY}|\bbetween\s+{_ROUGHLY}(?:\S+\s+and\s+{_ROUGHLY})?)$",
+    re.IGNORECASE,
+)
+_MOVEMENT_BEFORE = re.compile(rf"\bfrom\s+{_ROUGHLY}\S+\s+to\s+{_ROUGHLY}$", re.IGNORECASE)
 _TO_LEVEL_AFTER = re.compile(rf"\s+to\s+{_ROUGHLY}(?:{_CURRENCY_SIGN})?(?:\d|(?:{_WORD})\b)", re.IGNORECASE)
 _CHANGE_AFTER = re.compile(
     r"[\s-]*(?:increases?|decreases?|rises?|falls?|drops?|declines?|growth|gains?|jumps?|cuts?|reductions?|"
@@ -177,6 +187,14 @@ def is_former(sentence: str, number: Number) -> bool:
     return (
         _FORMER_BEFORE.search(before) is not None and _TO_LEVEL_AFTER.match(sentence, number.end) is not None
     )
+
+
+def is_ranged(sentence: str, number: Number) -> bool:
+    """Whether ``number`` is one end of a range or a choice (see module rules)."""
+    before = sentence[max(0, number.start - LOOK_BEHIND_CHARS) : number.start]
+    if _MOVEMENT_BEFORE.search(before):
+        return False  # the Y of "from X to Y"
+    return _RANGE_AFTER.match(sentence, number.end) is not None or _RANGE_BEFORE.search(before) is not None
 
 
 def following_word(sentence: str, number: Number) -> str:

@@ -148,6 +148,10 @@ CHANGES: dict[str, list[tuple[str, float, float, str]]] = {
 
 # items that only restate baseline figures, or whose numbers are something else: no change
 NO_CHANGE = [
+    # one end of a range or a choice states no single level
+    "Nissan plans 8-10 new-energy vehicles for China.",
+    "Nissan plans between 8 and 12 new-energy vehicles for China.",
+    "Nissan plans eight or nine new-energy vehicles for China.",
     # the word after the number names what it counts, and that is not the fact's thing
     "Nissan plans to roll out its new-energy vehicles for China in 20 cities.",
     "Nissan plans new-energy vehicles for China with 6 partners.",

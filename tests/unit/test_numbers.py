@@ -13,6 +13,7 @@ from service.baselines.numbers import (
     format_percent,
     is_change,
     is_former,
+    is_ranged,
 )
 
 # text -> [(raw, value, kind)] for every number found, in order
@@ -230,3 +231,21 @@ def test_looking_behind_a_number_reads_a_bounded_window(monkeypatch: pytest.Monk
 )
 def test_the_x_of_from_x_to_y_is_a_level_left_behind(sentence: str, former: list[str]) -> None:
     assert [n.raw for n in find_numbers(sentence) if is_former(sentence, n)] == former
+
+
+@pytest.mark.parametrize(
+    ("sentence", "ranged"),
+    [
+        ("Nissan plans 8-10 models.", ["8"]),  # "10" after the hyphen is not read at all
+        ("Nissan plans 8 to 10 models.", ["8", "10"]),
+        ("Nissan plans eight or ten models.", ["eight", "ten"]),
+        ("Nissan plans between 8 and 12 models.", ["8", "12"]),
+        ("Its share is 15%–20%.", ["15%", "20%"]),
+        ("Nissan cut from ten to eight models.", ["ten"]),  # a movement: eight is a level
+        ("Sales rose to 15% from 20%.", []),
+        ("Nissan plans one or more models.", []),
+        ("It will increase to 10 models.", []),
+    ],
+)
+def test_an_end_of_a_range_or_a_choice_is_no_single_level(sentence: str, ranged: list[str]) -> None:
+    assert [n.raw for n in find_numbers(sentence) if is_ranged(sentence, n)] == ranged
