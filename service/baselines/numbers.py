@@ -37,7 +37,8 @@ changes. Years and parts of years are never changes. In ``from X to Y`` (``about
 to eight``, ``moved from 2024 to 2026``; the news is Y. (``down from 30% in 2022``, with no
 ``to`` after it, is a level of its own, often another period's, and is not left behind.) A
 number that is one end of a range or of a choice (``is_ranged``: ``8-10``, ``8 to 10``, ``eight or
-ten``, ``between 8 and 12``) states no single level; ``from X to Y`` is a movement, not a range.
+ten``, ``between 8 and 12``) states no single level; ``from X to Y``, ``by X to Y`` and ``fell X%
+to Y`` are movements, not ranges.
 
 Cost: every look around a number (the word before it, a change word before it) reads at most
 ``LOOK_BEHIND_CHARS`` (40) characters before it, so a sentence of n numbers costs O(n), not O(n²).
@@ -123,13 +124,21 @@ _CHANGE_BEFORE = re.compile(
 _ROUGHLY = r"(?:(?:about|around|roughly|nearly|almost|some|over|just|only|more\s+than|less\s+than)\s+)?"
 _FORMER_BEFORE = re.compile(rf"\bfrom\s+{_ROUGHLY}$", re.IGNORECASE)
 _LEVEL_START = rf"{_ROUGHLY}(?:{_CURRENCY_SIGN})?(?:\d|(?:{_WORD})\b)"
-_ALTERNATIVE = r"(?:-|–|—|to|or)"
-_RANGE_AFTER = re.compile(rf"\s*{_ALTERNATIVE}\s*{_LEVEL_START}", re.IGNORECASE)
+# A range or a choice: "8-10" (a hyphen or an en dash, no spaces: a spaced dash is a clause
+# break), "8 to 10", "8 or 10", "between 8 and 12".
+_ALTERNATIVE = r"(?:[-–]|\s+(?:to|or)\s+)"
+_RANGE_AFTER = re.compile(rf"{_ALTERNATIVE}{_LEVEL_START}", re.IGNORECASE)
 _RANGE_BEFORE = re.compile(
-    rf"(?:(?:\d|\b(?:{_WORD}))[\w.,%]*\s*{_ALTERNATIVE}\s*{_ROUGHLY}|\bbetween\s+{_ROUGHLY}(?:\S+\s+and\s+{_ROUGHLY})?)$",
+    rf"(?:(?:\d|\b(?:{_WORD}))[\w.,%]*{_ALTERNATIVE}{_ROUGHLY}|\bbetween\s+{_ROUGHLY}(?:\S+\s+and\s+{_ROUGHLY})?)$",
     re.IGNORECASE,
 )
-_MOVEMENT_BEFORE = re.compile(rf"\bfrom\s+{_ROUGHLY}\S+\s+to\s+{_ROUGHLY}$", re.IGNORECASE)
+# "from X to Y", "cut by two to eight", "fell 20% to 2.2 million": X is where it was or how much it
+# moved, Y where it is; neither is a range.
+_MOVEMENT_START = re.compile(rf"\b(?:from|{_CHANGE_WORDS})\s+{_ROUGHLY}$", re.IGNORECASE)
+_MOVEMENT_BEFORE = re.compile(
+    rf"\b(?:from|{_CHANGE_WORDS})\s+{_ROUGHLY}\S+(?:\s+(?:percent|per\s+cent|pct))?\s+to\s+{_ROUGHLY}$",
+    re.IGNORECASE,
+)
 _TO_LEVEL_AFTER = re.compile(rf"\s+to\s+{_ROUGHLY}(?:{_CURRENCY_SIGN})?(?:\d|(?:{_WORD})\b)", re.IGNORECASE)
 _CHANGE_AFTER = re.compile(
     r"[\s-]*(?:increases?|decreases?|rises?|falls?|drops?|declines?|growth|gains?|jumps?|cuts?|reductions?|"
@@ -192,8 +201,8 @@ def is_former(sentence: str, number: Number) -> bool:
 def is_ranged(sentence: str, number: Number) -> bool:
     """Whether ``number`` is one end of a range or a choice (see module rules)."""
     before = sentence[max(0, number.start - LOOK_BEHIND_CHARS) : number.start]
-    if _MOVEMENT_BEFORE.search(before):
-        return False  # the Y of "from X to Y"
+    if _MOVEMENT_START.search(before) or _MOVEMENT_BEFORE.search(before):
+        return False  # the X or the Y of "from X to Y", "by X to Y", "fell X to Y"
     return _RANGE_AFTER.match(sentence, number.end) is not None or _RANGE_BEFORE.search(before) is not None
 
 

@@ -32,6 +32,17 @@ CHANGES: dict[str, list[tuple[str, float, float, str]]] = {
     "Nissan has cut the number of new-energy vehicles it plans for China from ten to eight.": [
         ("nev-models-china", 10, 8, "NEV models Nissan plans for China: 10 → 8"),
     ],
+    "China sales of Nissan in the first ten months fell 20% to 2.2 million vehicles.": [
+        (
+            "china-sales-jan-oct-2023",
+            2_800_000,
+            2_200_000,
+            "Nissan vehicle sales in China, January-October 2023: 2.8 million → 2.2 million",
+        ),
+    ],
+    "Nissan has cut the number of new-energy vehicles it plans for China by two to eight.": [
+        ("nev-models-china", 10, 8, "NEV models Nissan plans for China: 10 → 8"),
+    ],
     "Nissan now plans eight new-energy vehicles for China, down from ten.": [
         ("nev-models-china", 10, 8, "NEV models Nissan plans for China: 10 → 8"),
     ],

@@ -241,7 +241,11 @@ def test_the_x_of_from_x_to_y_is_a_level_left_behind(sentence: str, former: list
         ("Nissan plans eight or ten models.", ["eight", "ten"]),
         ("Nissan plans between 8 and 12 models.", ["8", "12"]),
         ("Its share is 15%–20%.", ["15%", "20%"]),
-        ("Nissan cut from ten to eight models.", ["ten"]),  # a movement: eight is a level
+        ("Nissan cut from ten to eight models.", []),  # movements: where it was or how much, then
+        ("Nissan cut its plan by two to eight models.", []),  # where it is
+        ("Sales fell 20% to 2.2 million.", []),
+        ("Sales fell 20 percent to 2.2 million.", []),
+        ("Nissan plans new models by 2026 — five of them.", []),  # a spaced dash is a clause break
         ("Sales rose to 15% from 20%.", []),
         ("Nissan plans one or more models.", []),
         ("It will increase to 10 models.", []),
