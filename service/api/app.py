@@ -14,7 +14,7 @@ too, and the rules version in force.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -38,7 +38,18 @@ from service.views import alert_json, feed_json, health_report
 
 T = TypeVar("T")
 MAX_ALERTS = 1000
+MAX_ID = 2**63 - 1
+"""The largest id either database stores: a larger ``before`` is a 422, not an overflow."""
 ALERT_FILTERS = ("status", "rule", "feed", "since", "before", "limit", "q")
+
+
+def _in_calendar(moment: datetime) -> bool:
+    """Whether ``moment`` can be compared in UTC (year 1 at +01:00 cannot)."""
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
 
 
 def _unusable_query(request: Request) -> str | None:
@@ -48,6 +59,9 @@ def _unusable_query(request: Request) -> str | None:
     unknown = sorted(set(request.query_params) - set(ALERT_FILTERS))
     if unknown:
         return f"unknown parameter {', '.join(unknown)}; /alerts takes {', '.join(ALERT_FILTERS)}"
+    repeated = sorted({k for k in request.query_params if len(request.query_params.getlist(k)) > 1})
+    if repeated:
+        return f"{', '.join(repeated)} given more than once; each filter takes one value"
     garbled = sorted({k for k, v in request.query_params.multi_items() if "\x00" in v or "\ufffd" in v})
     if garbled:
         return f"{', '.join(garbled)}: a NUL byte or bytes that are not UTF-8"
@@ -139,7 +153,7 @@ def create_app(
             datetime | None, Query(description="Created at or after (ISO 8601, with zone)")
         ] = None,
         before: Annotated[
-            int | None, Query(ge=1, description="The next page: alerts listed after this id")
+            int | None, Query(ge=1, le=MAX_ID, description="The next page: alerts listed after this id")
         ] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_ALERTS)] = 100,
         q: Annotated[str | None, Query(max_length=500, description="Words of the title or text")] = None,
@@ -155,6 +169,8 @@ def create_app(
             return JSONResponse(
                 {"error": "since needs a time zone, e.g. 2026-03-01T12:00:00Z"}, status_code=400
             )
+        if since is not None and not _in_calendar(since):
+            return JSONResponse({"error": "since is outside the calendar once in UTC"}, status_code=400)
         rule_id, feed_name, words = (text_param(v) if v else None for v in (rule, feed, q))
 
         def page(conn: Connection) -> list[Alert] | None:

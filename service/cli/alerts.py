@@ -24,7 +24,10 @@ def alerts_list(
     rule: Annotated[str | None, typer.Option(help="Only this rule id.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=MAX_LIMIT, help="At most this many, newest first.")] = 200,
     before: Annotated[
-        int | None, typer.Option(min=1, help="The next page: alerts listed after this id (a page's last).")
+        int | None,
+        typer.Option(
+            min=1, max=2**63 - 1, help="The next page: alerts listed after this id (a page's last)."
+        ),
     ] = None,
 ) -> None:
     """Alerts, newest first: rule, title, link, status, novelty, changed figures."""
@@ -32,15 +35,20 @@ def alerts_list(
         typer.echo(f"--status must be one of: {', '.join(STATUSES)}", err=True)
         raise typer.Exit(2)
 
-    def action() -> list[dict[str, Any]]:
+    def action() -> list[dict[str, Any]] | None:
         from service.store.alerts import list_alerts
         from service.views import alert_json
 
         with engine_for(settings()) as engine, engine.connect() as conn:
+            if before is not None and not list_alerts(conn, alert_id=before):
+                return None
             found = list_alerts(conn, status=status, rule_id=rule, limit=limit, before=before)
             return [alert_json(a) for a in found]
 
     rows = guarded(action)
+    if rows is None:
+        typer.echo(f"no alert {before}: --before takes the id of a listed alert", err=True)
+        raise typer.Exit(1)
     if as_json:
         print_json(rows)
         return

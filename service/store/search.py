@@ -16,8 +16,10 @@ the same alerts on SQLite and PostgreSQL, up to what each tokenizer calls a word
   folded), queried with a MATCH expression built from the parsed query, every word quoted.
 - PostgreSQL: a table ``alert_search`` of ``tsvector`` documents (``simple`` configuration: no
   stemming, any language) under a GIN index, queried with a ``tsquery`` built from the parsed
-  query (``phraseto_tsquery`` per term, joined with ``||``, ``&&`` and ``!!``). Accents are not
-  folded there (``Skoda`` does not find "Škoda").
+  query (``phraseto_tsquery`` per term as typed, so PostgreSQL's parser reads ``2.8``, ``U.S.``
+  or ``byd.com`` as it read the documents; joined with ``||``, ``&&`` and ``!!``). Accents are
+  not folded there (``Skoda`` does not find "Škoda"), and a character that parser drops (``²``)
+  asks for nothing there, where SQLite requires it.
 
 Both live outside ``tables.metadata``: their definitions differ by database (migration 0009).
 """
@@ -28,7 +30,6 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import reduce
 from typing import Any
 
 import sqlalchemy as sa
@@ -64,8 +65,9 @@ def index_alerts(conn: Connection, alert_ids: Sequence[int]) -> None:
     conn.execute(statement.bindparams(sa.bindparam("ids", expanding=True)), values)
 
 
-Phrase = tuple[str, ...]
-"""Words that must come together, in order (one word is a phrase of one)."""
+Phrase = str
+"""A term as typed (without quotes or a leading ``-``): its words must come together, in order.
+Each database splits it into words with its own tokenizer, as it split the indexed text."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +92,8 @@ def parse_query(text: str) -> SearchQuery:
             either = bool(groups)
             continue
         negated = term.group(1) == "-" if bare is None else (bare.startswith("-") and len(bare) > 1)
-        phrase = tuple(_WORD.findall(quoted if bare is None else bare))
-        if not phrase:
+        phrase = quoted if bare is None else bare.removeprefix("-") if negated else bare
+        if not _WORD.search(phrase):
             continue
         if negated:
             excluded.append(phrase)
@@ -123,8 +125,8 @@ def matching(conn: Connection, query: str) -> sa.ColumnElement[bool]:
 
 
 def _fts5_expression(query: SearchQuery) -> str:
-    def phrase(words: Phrase) -> str:
-        return '"' + " ".join(words).replace('"', '""') + '"'
+    def phrase(text: Phrase) -> str:
+        return '"' + " ".join(_WORD.findall(text)).replace('"', '""') + '"'
 
     def either(phrases: Sequence[Phrase]) -> str:
         return "(" + " OR ".join(phrase(p) for p in phrases) + ")"
@@ -137,12 +139,21 @@ def _tsquery(query: SearchQuery) -> sa.ColumnElement[Any]:
     config: sa.ColumnElement[Any] = sa.literal_column("'simple'::regconfig")
 
     def either(phrases: Sequence[Phrase]) -> sa.ColumnElement[Any]:
-        terms = [sa.func.phraseto_tsquery(config, " ".join(p)) for p in phrases]
-        return reduce(lambda a, b: a.op("||")(b), terms)
+        return _balanced("||", [sa.func.phraseto_tsquery(config, p) for p in phrases])
 
-    wanted = reduce(lambda a, b: a.op("&&")(b), [either(group) for group in query.groups])
+    wanted = _balanced("&&", [either(group) for group in query.groups])
     if not query.excluded:
         return wanted
     return wanted.op("&&")(
         sa.sql.elements.UnaryExpression(either(query.excluded), operator=operators.custom_op("!!"))
     )
+
+
+def _balanced(operator: str, terms: Sequence[sa.ColumnElement[Any]]) -> sa.ColumnElement[Any]:
+    """``terms`` joined by ``operator`` as a balanced tree: SQLAlchemy compiles nesting
+    recursively, and a left-deep chain of 250 words (a 500-character query) overflowed Python's
+    stack."""
+    if len(terms) == 1:
+        return terms[0]
+    middle = len(terms) // 2
+    return _balanced(operator, terms[:middle]).op(operator)(_balanced(operator, terms[middle:]))

@@ -207,8 +207,11 @@ def test_alerts_list_json_keeps_the_contract_fields(tmp_path: Path, server: Loop
     first = json.loads(rivalwatch("alerts", "list", "--json", "--limit", "1", env=env).stdout)
     rest = json.loads(rivalwatch("alerts", "list", "--json", "--before", str(first[0]["id"]), env=env).stdout)
     assert [r["id"] for r in first + rest] == ids
-    huge = rivalwatch("alerts", "list", "--json", "--limit", "9223372036854775808", env=env)
-    assert huge.returncode == 2 and "Traceback" not in huge.stderr
+    for option in ("--limit", "--before"):
+        huge = rivalwatch("alerts", "list", "--json", option, "9223372036854775808", env=env)
+        assert huge.returncode == 2 and "Traceback" not in huge.stderr, option
+    unknown = rivalwatch("alerts", "list", "--json", "--before", "999999", env=env)
+    assert unknown.returncode == 1 and "no alert 999999" in unknown.stderr
 
 
 @pytest.mark.corpus

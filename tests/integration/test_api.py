@@ -137,12 +137,14 @@ async def test_alerts_page_by_before_without_skipping_or_repeating_alerts_of_one
         recent = (await client.get("/alerts", params={"since": NOW.replace(minute=6).isoformat()})).json()
         naive = await client.get("/alerts", params={"since": "2026-03-01T12:06:00"})
         missing = await client.get("/alerts", params={"before": 999})
+        beyond = await client.get("/alerts", params={"before": 2**63})
 
     everything = [a for page in pages for a in page]
     assert everything == [7, 6, 5, 4, 3, 2, 1] and all(len(p) <= 2 for p in pages)
     assert [a["id"] for a in recent] == [7, 6]
     assert naive.status_code == 400 and "time zone" in naive.json()["error"]
     assert missing.status_code == 400 and "no alert 999" in missing.json()["error"]
+    assert beyond.status_code == 422  # past any id either database stores
 
 
 @pytest.mark.parametrize(
@@ -153,6 +155,9 @@ async def test_alerts_page_by_before_without_skipping_or_repeating_alerts_of_one
         ("q=%00", "q: a NUL byte"),
         ("rule=byd%00", "rule: a NUL byte"),
         ("q=%FF", "not UTF-8"),
+        ("status=pending&status=sent", "status given more than once"),  # only one would apply
+        ("since=0001-01-01T00:00:00%2B01:00", "outside the calendar"),
+        ("since=9999-12-31T23:00:00-05:00", "outside the calendar"),
     ],
 )
 async def test_alerts_refuses_what_it_would_answer_wrongly(engine: Engine, query: str, problem: str) -> None:
@@ -170,6 +175,7 @@ SEARCHED = [
     "BYD and Nissan talk batteries",
     "Tesla cuts prices",
     "Škoda and Citroën face BYD",
+    "Sales of 2.8 million, says example.com",
 ]
 
 
@@ -186,6 +192,9 @@ SEARCHED = [
         ("Citroe\u0308n", [5]),  # decomposed as some keyboards type it
         ("-Nissan", []),  # nothing to find
         ("(BYD*", [5, 3, 1]),  # FTS5 or tsquery syntax is plain text
+        ("2.8 million", [6]),  # each database reads the typed term with its own tokenizer
+        ("example.com", [6]),
+        (" ".join(["a"] * 250), [1]),  # 250 words in 499 characters, about the most q takes
         ("BYD & !Nissan", [3]),  # tsquery's ! is no operator here: the word Nissan is wanted
     ],
 )

@@ -10,20 +10,30 @@ from service.store.search import SearchQuery, parse_query
 @pytest.mark.parametrize(
     ("text", "groups", "excluded"),
     [
-        ("BYD Hungary", [[("BYD",)], [("Hungary",)]], []),
-        ("BYD -Nissan", [[("BYD",)]], [("Nissan",)]),
-        ("BYD OR Tesla or NIO", [[("BYD",), ("Tesla",), ("NIO",)]], []),
-        ('"new energy" vehicles', [[("new", "energy")], [("vehicles",)]], []),
-        ('-"talk batteries" BYD', [[("BYD",)]], [("talk", "batteries")]),
-        ("plug-in Nissan's", [[("plug", "in")], [("Nissan's",)]], []),  # joined words come together
-        ("OR BYD OR", [[("BYD",)]], []),  # an OR with nothing before it is ignored
-        ("BYD OR -Nissan Tesla", [[("BYD",)], [("Tesla",)]], [("Nissan",)]),
-        ("Citroe\u0308n", [[("Citroën",)]], []),  # NFC first
+        ("BYD Hungary", [["BYD"], ["Hungary"]], []),
+        ("BYD -Nissan", [["BYD"]], ["Nissan"]),
+        ("BYD OR Tesla or NIO", [["BYD", "Tesla", "NIO"]], []),
+        ('"new energy" vehicles', [["new energy"], ["vehicles"]], []),
+        ('-"talk batteries" BYD', [["BYD"]], ["talk batteries"]),
+        ("plug-in Nissan's 2.8", [["plug-in"], ["Nissan's"], ["2.8"]], []),  # as typed: joined words together
+        ("OR BYD OR", [["BYD"]], []),  # an OR with nothing before it is ignored
+        ("BYD OR -Nissan Tesla", [["BYD"], ["Tesla"]], ["Nissan"]),
+        ("Citroe\u0308n", [["Citroën"]], []),  # NFC first
         ('- " ((( * & !', [], []),  # no word to find
-        ('"unclosed quote', [[("unclosed", "quote")]], []),
+        ('"unclosed quote', [["unclosed quote"]], []),
     ],
 )
-def test_a_query_is_groups_of_either_phrase_and_phrases_left_out(
-    text: str, groups: list[list[tuple[str, ...]]], excluded: list[tuple[str, ...]]
+def test_a_query_is_groups_of_either_term_and_terms_left_out(
+    text: str, groups: list[list[str]], excluded: list[str]
 ) -> None:
     assert parse_query(text) == SearchQuery(tuple(tuple(g) for g in groups), tuple(excluded))
+
+
+def test_a_long_query_compiles_for_postgresql() -> None:
+    # 250 words (500 characters): joined left-deep, compiling them overflowed Python's stack.
+    from sqlalchemy.dialects import postgresql
+
+    from service.store.search import _tsquery
+
+    sql = str(_tsquery(parse_query("a " * 250)).compile(dialect=postgresql.dialect()))
+    assert sql.count("phraseto_tsquery(") == 250
