@@ -92,7 +92,8 @@ class DigestView:
 
     @property
     def sections(self) -> tuple[RuleGroup, ...]:
-        return tuple(g for g in self.groups if g.cards)
+        """The groups with stories: listed ones, or only a count when the cap left none listed."""
+        return tuple(g for g in self.groups if g.cards or g.unlisted)
 
 
 def is_empty(stories: Sequence[StoryView]) -> bool:

@@ -107,7 +107,7 @@ def enqueue_digest(
     if digest_id is None:
         return None
     period_start = digests.digest_period_start(conn, digest_id)
-    alerts = digests.undigested_alerts(conn, until=now)
+    alerts = digests.undigested_alerts(conn, until=now, lock=True)
     key = f"digest:{period_key}"
     draft = draft_digest(alerts, settings=settings, key=key, period_start=period_start, now=now)
     digests.close_digest(conn, digest_id, draft.alert_ids, listed=draft.listed, suppressed=draft.suppressed)

@@ -38,12 +38,13 @@ def digest_period_start(conn: Connection, digest_id: int) -> datetime | None:
     return conn.execute(sa.select(digests.c.period_start).where(digests.c.id == digest_id)).scalar()
 
 
-def undigested_alerts(conn: Connection, *, until: datetime) -> list[Alert]:
-    """Every alert up to ``until`` not yet reported in a digest, oldest first, locked until the
-    digest is closed: a second digest built meanwhile (``digest --send`` while the scheduled one
-    renders, on PostgreSQL) waits, then finds them reported, instead of listing them again."""
+def undigested_alerts(conn: Connection, *, until: datetime, lock: bool = False) -> list[Alert]:
+    """Every alert up to ``until`` not yet reported in a digest, oldest first. ``lock``, for the
+    digest that reports them: locked until it is closed, so a second digest built meanwhile
+    (``digest --send`` while the scheduled one renders, on PostgreSQL) waits, then finds them
+    reported, instead of listing them again. A preview reads without locking."""
     unreported = (alerts.c.digest_id.is_(None), alerts.c.created_at <= until)
-    return alert_store.select_alerts(conn, *unreported, oldest_first=True, lock=True)
+    return alert_store.select_alerts(conn, *unreported, oldest_first=True, lock=lock)
 
 
 def close_digest(

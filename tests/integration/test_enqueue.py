@@ -14,7 +14,7 @@ from service.baselines.change import FactChange
 from service.config import load_settings
 from service.matching.compile import compile_rules
 from service.notify.channels import Notifiers
-from service.notify.digest_job import enqueue_digest
+from service.notify.digest_job import enqueue_digest, preview_digest
 from service.notify.enqueue import enqueue_alerts
 from service.rulebook import RuleBook
 from service.store import alerts as alert_store
@@ -158,3 +158,18 @@ def test_a_digest_built_while_another_is_open_reports_none_of_its_alerts_again(
         reported_in = conn.execute(sa.select(alerts.c.digest_id).where(alerts.c.id == alert.id)).scalar_one()
     assert [key for key, ids in digest_rows if alert.id in (ids or [])] == ["digest:2026-03-01"]
     assert reported_in == 1
+
+
+def test_a_digest_preview_reads_without_locking_what_a_writer_holds(engine: Engine, db_url: str) -> None:
+    settings = load_settings(
+        database_url=db_url, smtp_host="127.0.0.1", smtp_starttls=False, digest_to="team@example.com"
+    )
+    (alert,) = db.run_transaction(engine, lambda conn: alert_store.insert_alerts(conn, [raised("nissan")]))
+    with engine.connect() as writer, engine.connect() as reader:
+        writing = writer.begin()
+        writer.execute(sa.update(alerts).where(alerts.c.id == alert.id).values(reason="being written"))
+        if engine.dialect.name == "postgresql":  # a lock it waited for would fail fast, not hang
+            reader.execute(sa.text("SET lock_timeout = '2s'"))
+        draft = preview_digest(reader, settings=settings, now=NOW + timedelta(hours=1))
+        writing.rollback()
+    assert list(draft.alert_ids) == [alert.id]

@@ -397,3 +397,19 @@ def test_a_day_of_five_thousand_alerts_is_a_digest_a_relay_accepts_and_counts_th
     assert "Tesla figure 4999: 1 → 2" in text  # an unlisted story's changed figure is still summed up
     assert text.count("Tesla story ") <= MAX_LISTED_STORIES + 1
     assert "rivalwatch alerts list --rule tesla" in text and "more stories of this rule" in text
+
+
+def test_rules_past_the_cap_still_get_their_section_with_the_count() -> None:
+    # 160 rules of one story each: 150 are listed, the other ten say what they hold.
+    base = fixture_day()[0]
+    many = [
+        dataclasses.replace(
+            base, alert_ids=(n,), title=f"Story {n}", rules=(RuleHit(f"rule-{n}", f"Rule {n}", "notice", ()),)
+        )
+        for n in range(160)
+    ]
+    text = message_text(render_fixture_digest(many))
+    assert text.count("== ") == 160
+    assert text.count("1 more story of this rule") == 10
+    html = message_html(render_fixture_digest(many))
+    assert html.count('href="#rule-rule-') == 160 and 'id="rule-rule-159"' in html
