@@ -18,6 +18,8 @@ STATUSES = ("pending", "sent", "failed", "suppressed", "stale", "muted", "cooldo
 """Every status an alert can have (see ``notify.alert_status`` and ``alerts.age``)."""
 FIRED_STATUSES = frozenset({"pending", "sent", "failed"})
 """An alert with one of these fired (a *live* alert); the others were held back."""
+MAX_ALERT_ID = 2**63 - 1
+"""The largest id either database stores (64-bit): a larger one asked for is refused, not an overflow."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

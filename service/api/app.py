@@ -24,7 +24,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.engine import Connection, Engine
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from service.alerts.model import STATUSES, Alert
+from service.alerts.model import MAX_ALERT_ID, STATUSES, Alert
 from service.api.console import console_router, text_param
 from service.api.writes import WritePolicy
 from service.metrics import record_channel_gauges
@@ -38,8 +38,6 @@ from service.views import alert_json, feed_json, health_report
 
 T = TypeVar("T")
 MAX_ALERTS = 1000
-MAX_ID = 2**63 - 1
-"""The largest id either database stores: a larger ``before`` is a 422, not an overflow."""
 ALERT_FILTERS = ("status", "rule", "feed", "since", "before", "limit", "q")
 
 
@@ -53,9 +51,9 @@ def _in_calendar(moment: datetime) -> bool:
 
 
 def _unusable_query(request: Request) -> str | None:
-    """Why the query cannot be answered as asked, or None: a parameter /alerts does not know (a
-    filter the client thinks it applied would be ignored), or a value with a NUL byte or bytes
-    that are not UTF-8 (which would be searched for as something else)."""
+    """Why the query cannot be answered as asked, or None: a parameter /alerts does not know, or
+    one given twice (a filter the client thinks it applied would be ignored), or a value with a
+    NUL byte or bytes that are not UTF-8 (which would be searched for as something else)."""
     unknown = sorted(set(request.query_params) - set(ALERT_FILTERS))
     if unknown:
         return f"unknown parameter {', '.join(unknown)}; /alerts takes {', '.join(ALERT_FILTERS)}"
@@ -153,7 +151,7 @@ def create_app(
             datetime | None, Query(description="Created at or after (ISO 8601, with zone)")
         ] = None,
         before: Annotated[
-            int | None, Query(ge=1, le=MAX_ID, description="The next page: alerts listed after this id")
+            int | None, Query(ge=1, le=MAX_ALERT_ID, description="The next page: alerts listed after this id")
         ] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_ALERTS)] = 100,
         q: Annotated[str | None, Query(max_length=500, description="Words of the title or text")] = None,

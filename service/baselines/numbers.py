@@ -139,7 +139,7 @@ _MOVEMENT_BEFORE = re.compile(
     rf"\b(?:from|{_CHANGE_WORDS})\s+{_ROUGHLY}\S+(?:\s+(?:percent|per\s+cent|pct))?\s+to\s+{_ROUGHLY}$",
     re.IGNORECASE,
 )
-_TO_LEVEL_AFTER = re.compile(rf"\s+to\s+{_ROUGHLY}(?:{_CURRENCY_SIGN})?(?:\d|(?:{_WORD})\b)", re.IGNORECASE)
+_TO_LEVEL_AFTER = re.compile(rf"\s+to\s+{_LEVEL_START}", re.IGNORECASE)
 _CHANGE_AFTER = re.compile(
     r"[\s-]*(?:increases?|decreases?|rises?|falls?|drops?|declines?|growth|gains?|jumps?|cuts?|reductions?|"
     r"hikes?|surges?|plunges?|slumps?|higher|lower|more|less|fewer|up|down|year[\s-]on[\s-]year|yoy|y/y|"

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from service.alerts.model import STATUSES
+from service.alerts.model import MAX_ALERT_ID, STATUSES
 from service.cli.common import JsonFlag, command_group, engine_for, guarded, print_json, settings
 
 # Each command imports the store and what else it uses itself: every command, even `--help`,
@@ -26,7 +26,7 @@ def alerts_list(
     before: Annotated[
         int | None,
         typer.Option(
-            min=1, max=2**63 - 1, help="The next page: alerts listed after this id (a page's last)."
+            min=1, max=MAX_ALERT_ID, help="The next page: alerts listed after this id (a page's last)."
         ),
     ] = None,
 ) -> None:
