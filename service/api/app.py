@@ -185,7 +185,7 @@ def create_app(
                 text=words,
             )
 
-        found = read(lambda conn: (page(conn),))
+        found = read(lambda conn: (page(conn),))  # a 1-tuple: read() answers None when the database is down
         if found is None:
             return JSONResponse({"error": "database unreachable"}, status_code=503)
         (alerts,) = found

@@ -51,8 +51,9 @@ from service.notify.story import StoryView
 MAX_SUMMARY_TERMS = 10
 MAX_LISTED_STORIES = 150
 """Stories listed in one digest. A day of 5 000 alerts, all listed, made a 12.6 MB message (about
-2.4 KB a story) that relays refuse as too large (Postfix's default limit is 10 MB), and its alerts
-were then never reported; 150 stories come to about 0.4 MB."""
+2.4 KB a story, measured by a review) that relays refuse as too large (Postfix's default limit is
+10 MB), and its alerts were then never reported. With the cap, a day of 5 000 test stories (short
+snippets) renders 0.22 MB; 150 stories of 2.4 KB would be about 0.36 MB."""
 
 
 @dataclass(frozen=True, slots=True)
