@@ -13,10 +13,13 @@ Rules:
   as ``Tesla`` at 0.3 is known, but less than the core ``Nissan`` at 1.0), and so is each
   content word of it; every other content word of the title, summary, fact metrics and cues at
   ``SUMMARY_WEIGHT``. A word known as part of a term keeps the term's knowledge.
+- A *figure* is a number's whole value, compared to four significant digits, and its role: a
+  level (where something stands) or a movement (how much it moved, ``numbers.is_change``:
+  ``fell 20%``, ``a 5% increase``). Its scale word or percent sign is part of it: ``2.8
+  million``, ``2,800,000`` and ``2.8m`` are one figure, ``34%`` is the share 0.34, and a 20%
+  fall is not the 20% share, nor are ``1,000 jobs`` ten models times a hundred.
 - A baseline's *figures*: every number its title, summary, metrics and cues write with digits
-  or as a word (``ten``), and every fact value; each also divided by a thousand, a million and
-  a billion, and times 100 (the share 0.34 is written "34%"), compared to four significant
-  digits.
+  (read as the item's are) or as a word (``ten``, a level), and every fact value (a level).
 - *Rarity* (``wordstats.rarity``, in (0, 1], from how many news items use the word): a name
   counts as much as its rarest word is rare (``China`` 0.43, ``Nissan`` 0.91, ``Middle East``
   0.64, a model code such as ``N7`` or an unusual name 1.0). Other words are not weighted by
@@ -30,8 +33,9 @@ Rules:
               Dongfeng is); a model name (``Model 3``, ``N7``) only exactly. With them the
               *figures*: every number written with digits (not inside a date, time or range
               such as 2023-12-19, 18:01 or 10-15, nor glued to letters such as 10th or 4WD),
-              weighing its mentions, known only when the baseline's figures hold it: a price
-              or a sales figure the team has not seen is news.
+              with its scale word or percent sign, weighing its mentions, known only when the
+              baseline's figures hold it (same value, same role): a price or a sales figure
+              the team has not seen is news.
   ``words``   content words, each weighing 1 + log(occurrences), as known as the baseline
               knows them.
   ``overlap`` cosine similarity of content unigrams + bigrams with the baseline's text,
@@ -57,7 +61,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import TypeAlias
@@ -65,6 +69,7 @@ from typing import TypeAlias
 from service.baselines.fact_sentence import FactCues
 from service.baselines.facts import compile_facts
 from service.baselines.model import Baseline
+from service.baselines.numbers import SCALE_OR_PERCENT_AFTER, is_change, number_at
 from service.baselines.text import (
     Name,
     Sentence,
@@ -85,11 +90,17 @@ FULL_COSINE = 0.5
 MAX_TERMS = 8
 OFF_SUBJECT_FLOOR = 0.6
 SUBJECT_KNOWLEDGE = 1.0  # a term of weight 1.0 is known at exactly 1.0
-FIGURE_SCALES = (1.0, 1e-3, 1e-6, 1e-9, 100.0)
-# A number written with digits, with thousands separators and decimals, standing alone: not part
-# of a date, time or range (2023-12-19, 18:01, 10-15) and not glued to letters (10th, 4WD, N7).
-# It starts with a digit (checking what precedes it after) so that searching it is fast.
-_FIGURE = re.compile(r"\d(?<![\w.,\-/:]\d)(?:\d{0,2}(?:,\d{3})+|\d*)(?:\.\d+)?(?![^\W_]|[.,\-/:]\d)")
+# A number written with digits, with thousands separators and decimals and the scale word or
+# percent sign that belongs to it, standing alone: not part of a date, time or range (2023-12-19,
+# 18:01, 10-15) and not glued to letters (10th, 4WD, N7). It starts with a digit (checking what
+# precedes it after) so that searching it is fast.
+_FIGURE = re.compile(
+    r"\d(?<![\w.,\-/:]\d)(?:\d{0,2}(?:,\d{3})+|\d*)(?:\.\d+)?"
+    + SCALE_OR_PERCENT_AFTER
+    + r"(?![^\W_]|[.,\-/:]\d)"
+)
+Figure: TypeAlias = tuple[float, bool]
+"""A figure's value to four significant digits, and whether it is a movement (see the rules)."""
 
 Positions: TypeAlias = Mapping[str, set[int]]
 _SENTENCE_STRIDE = 1 << 20  # a position is sentence index * stride + token index
@@ -104,7 +115,7 @@ class BaselineProfile:
     terms: Mapping[tuple[str, ...], tuple[str, float]]
     vector: Mapping[str, float]
     norm: float
-    figures: frozenset[float]
+    figures: frozenset[Figure]
     facts: tuple[FactCues, ...]  # its facts compiled for reading figures (``facts.compile_facts``)
 
 
@@ -148,23 +159,31 @@ def compile_baseline(baseline: Baseline) -> BaselineProfile:
     return BaselineProfile(baseline.id, words, terms, vector, _norm(vector), figures, facts)
 
 
-def _known_figures(prose: Sequence[str], values: Sequence[float]) -> frozenset[float]:
-    """The baseline's figures in every scale they may be written in (see the module rules)."""
-    written = [_figure_value(match.group()) for text in prose for match in _FIGURE.finditer(text)]
-    # isascii: "①" and "²" are digits to str.isdigit but no number float() reads
+def _known_figures(prose: Sequence[str], values: Sequence[float]) -> frozenset[Figure]:
+    """The baseline's figures (see the module rules)."""
+    written = [figure for text in prose for figure in _read_figures(text)]
+    # A number word's stem is its digits ("ten" -> "10"); a token written with digits is a piece
+    # of a figure read above ("2.8 million" gives the tokens 2 and 8), never a figure itself.
+    # isascii: "①" and "²" are digits to str.isdigit but no number float() reads.
     words = [
         float(token.stem)
         for text in prose
         for token in tokenize(text)
-        if token.stem.isascii() and token.stem.isdigit()
+        if token.stem.isascii() and token.stem.isdigit() and not token.text[0].isdigit()
     ]
-    return frozenset(
-        _figure_key(value * scale) for value in [*written, *words, *values] for scale in FIGURE_SCALES
-    )
+    levels = [(_figure_key(value), False) for value in [*words, *values]]
+    return frozenset([*written, *levels])
 
 
-def _figure_value(raw: str) -> float:
-    return float(raw.replace(",", ""))
+def _read_figures(text: str) -> Iterator[Figure]:
+    """Every figure of ``text``, in order (see the module rules)."""
+    for match in _FIGURE.finditer(text):
+        # The match is one number with what belongs to it; numbers.py reads its value and kind.
+        number = number_at(text, match.start(), match.end())
+        if number is None:
+            continue
+        value = number.value if number.fraction is None else number.fraction
+        yield _figure_key(value), is_change(text, number)
 
 
 def _figure_key(value: float) -> float:
@@ -172,14 +191,13 @@ def _figure_key(value: float) -> float:
     return float(f"{value:.4g}")
 
 
-def _figures(title: str, text: str) -> list[tuple[float, float]]:
-    """(mentions, value key) of every figure of the item, the title's counted twice."""
-    counts: dict[float, float] = {}
+def _figures(title: str, text: str) -> list[tuple[float, Figure]]:
+    """(mentions, figure) of every figure of the item, the title's counted twice."""
+    counts: dict[Figure, float] = {}
     for source, weight in ((title, 2.0), (text, 1.0)):
-        for match in _FIGURE.finditer(source):
-            key = _figure_key(_figure_value(match.group()))
-            counts[key] = counts.get(key, 0.0) + weight
-    return [(mentions, key) for key, mentions in counts.items()]
+        for figure in _read_figures(source):
+            counts[figure] = counts.get(figure, 0.0) + weight
+    return [(mentions, figure) for figure, mentions in counts.items()]
 
 
 def judge_novelty(*, title: str, text: str, baselines: Sequence[Baseline | BaselineProfile]) -> Novelty:
@@ -206,7 +224,7 @@ def judge_novelty(*, title: str, text: str, baselines: Sequence[Baseline | Basel
 def _judge(
     profile: BaselineProfile,
     names: list[Name],
-    figures: list[tuple[float, float]],
+    figures: list[tuple[float, Figure]],
     words: Counter[str],
     vector: Mapping[str, float],
     positions: Positions,

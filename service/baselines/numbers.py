@@ -49,7 +49,11 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Literal
+from functools import cached_property
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    import regex
 
 from service.baselines.text import NUMBER_WORDS, STOPWORDS
 
@@ -80,6 +84,12 @@ _DIGITS = r"\d{1,3}(?:,\d{3}){1,4}(?!,\d{3})(?:\.\d+)?|\d{1,15}(?!,\d{3})(?:\.\d
 ``float("9" * 309)``) nor in part."""
 _DENOMINATOR = r"half|halves|thirds?|quarters?|fourths?|fifths?|sixths?|sevenths?|eighths?|ninths?|tenths?"
 _PERCENT = r"\s?%|\s?per\s?cent\b|\s?percent\b|\s?pct\b"
+_SCALE_WORDS = "hundred|thousand|million|billion|trillion|lakh|crore"
+_SCALE_ABBREVIATIONS = "mn|bn|tn|m|b|k"
+SCALE_OR_PERCENT_AFTER = rf"(?i:\s?(?:{_SCALE_WORDS})\b|(?:{_SCALE_ABBREVIATIONS})\b)?(?i:{_PERCENT})?"
+"""What may follow digits and belongs to their value (``2.8 million``, ``1.2bn``, ``34%``), as a
+pattern to append to one of digits: how another module finds the whole of a figure that
+:func:`find_numbers` then reads."""
 _PATTERN = re.compile(
     rf"""
     (?P<hq>(?-i:[HQ]))(?P<hqn>[1-4])\s*(?P<hqy>{_YEAR})\b
@@ -87,7 +97,7 @@ _PATTERN = re.compile(
   | \b(?P<fnum>{_NUMERATOR})[\s-]+(?P<fden>{_DENOMINATOR})\b(?![- ]year)
   | (?<!first\s)(?<!second\s)\b(?P<half>half)\b(?![- ]year)
   | (?P<cur>{_CURRENCY_SIGN})?(?<![\w.,-])(?P<num>{_DIGITS})
-    (?:\s?(?P<scale>hundred|thousand|million|billion|trillion|lakh|crore)\b|(?P<abbr>mn|bn|tn|m|b|k)\b)?
+    (?:\s?(?P<scale>{_SCALE_WORDS})\b|(?P<abbr>{_SCALE_ABBREVIATIONS})\b)?
     (?:(?P<pct>{_PERCENT})|\s?(?P<pts>percentage\s+points?\b|pp\b))?(?![\w.]\d|\w)
   | \b(?P<word>(?:{_TENS_RE})(?:[\s-](?:{_DIGIT_WORD})\b)?|{_WORD}|a\s+dozen|dozen)\b
     (?:\s+(?P<wscale>hundred|thousand|million|billion)\b)?(?P<wpct>\s?per\s?cent\b|\s?percent\b)?
@@ -98,13 +108,38 @@ _PATTERN = re.compile(
 _CURRENCY_AFTER = re.compile(rf"\s*(?:{_CURRENCY_WORDS})\b", re.IGNORECASE)
 _ONE_OF = re.compile(r"one\s+(?:of|another|day|way)\b", re.IGNORECASE)
 LOOK_BEHIND_CHARS = 40
-_WORD_BEFORE = re.compile(r"([A-Za-z][\w'’]*)\s$")
+
+
+@dataclass(frozen=True)
+class _Behind:
+    """A pattern that must end where a number starts (it ends with ``$``), searched from the number
+    backwards with the regex module's REVERSE flag: it is tried once, at the number, instead of at
+    each of the characters before it as a forward search tries it, each time through every change
+    word. Measured on the figures of the labelled corpus (1 252): 10-17 µs -> 2-4 µs a pattern,
+    the same answers. Compiled on first use: compiling them all costs ~15 ms, which every command
+    that merely imports this module would pay at start-up."""
+
+    pattern: str
+    ignore_case: bool = True
+
+    @cached_property
+    def _compiled(self) -> regex.Pattern[str]:
+        import regex
+
+        flags = regex.REVERSE | regex.VERSION0 | (regex.IGNORECASE if self.ignore_case else 0)
+        return regex.compile(self.pattern, flags)
+
+    def ends_at(self, sentence: str, end: int, reach: int = LOOK_BEHIND_CHARS) -> regex.Match[str] | None:
+        """The match ending at ``end`` that starts at most ``reach`` characters before it."""
+        return self._compiled.search(sentence, max(0, end - reach), end)
+
+
+_WORD_BEFORE = _Behind(r"([A-Za-z][\w'’]*)\s$", ignore_case=False)
 _POSSESSIVE = re.compile(r"['’]s?$", re.IGNORECASE)
-_DESIGNATOR_BEFORE = re.compile(
+_DESIGNATOR_BEFORE = _Behind(
     r"(?:\#|\bno\.|\b(?:no|nos|episode|ep|part|chapter|season|issue|vol|volume|number|rank|ranked|ranks|"
     r"ranking|top|gen|generation|phase|stage|level|version|model|type|series|class|grade|page|round|"
-    r"step|age|aged)\.?)\s?$",
-    re.IGNORECASE,
+    r"step|age|aged)\.?)\s?$"
 )
 _LIST_MARKER_AFTER = re.compile(r"\ufe0f?\u20e3|[.)]\s+\S")
 _CHANGE_WORDS = (
@@ -116,28 +151,25 @@ _CHANGE_WORDS = (
     r"shrank|shrunk|shrinks?|contracted|expanded|advanced|improved|widened|narrowed|eased|spiked|added|"
     r"adds|shed|by"
 )
-_CHANGE_BEFORE = re.compile(
+_CHANGE_BEFORE = _Behind(
     rf"\b(?:{_CHANGE_WORDS})\s+(?:(?:about|around|roughly|nearly|almost|some|over|just|only|another|"
-    r"a\s+further|more\s+than|less\s+than)\s+)?$",
-    re.IGNORECASE,
+    r"a\s+further|more\s+than|less\s+than)\s+)?$"
 )
 _ROUGHLY = r"(?:(?:about|around|roughly|nearly|almost|some|over|just|only|more\s+than|less\s+than)\s+)?"
-_FORMER_BEFORE = re.compile(rf"\bfrom\s+{_ROUGHLY}$", re.IGNORECASE)
+_FORMER_BEFORE = _Behind(rf"\bfrom\s+{_ROUGHLY}$")
 _LEVEL_START = rf"{_ROUGHLY}(?:{_CURRENCY_SIGN})?(?:\d|(?:{_WORD})\b)"
 # A range or a choice: "8-10" (a hyphen or an en dash, no spaces: a spaced dash is a clause
 # break), "8 to 10", "8 or 10", "between 8 and 12".
 _ALTERNATIVE = r"(?:[-–]|\s+(?:to|or)\s+)"
 _RANGE_AFTER = re.compile(rf"{_ALTERNATIVE}{_LEVEL_START}", re.IGNORECASE)
-_RANGE_BEFORE = re.compile(
-    rf"(?:(?:\d|\b(?:{_WORD}))[\w.,%]*{_ALTERNATIVE}{_ROUGHLY}|\bbetween\s+{_ROUGHLY}(?:\S+\s+and\s+{_ROUGHLY})?)$",
-    re.IGNORECASE,
+_RANGE_BEFORE = _Behind(
+    rf"(?:(?:\d|\b(?:{_WORD}))[\w.,%]*{_ALTERNATIVE}{_ROUGHLY}|\bbetween\s+{_ROUGHLY}(?:\S+\s+and\s+{_ROUGHLY})?)$"
 )
 # "from X to Y", "cut by two to eight", "fell 20% to 2.2 million": X is where it was or how much it
 # moved, Y where it is; neither is a range.
-_MOVEMENT_START = re.compile(rf"\b(?:from|{_CHANGE_WORDS})\s+{_ROUGHLY}$", re.IGNORECASE)
-_MOVEMENT_BEFORE = re.compile(
-    rf"\b(?:from|{_CHANGE_WORDS})\s+{_ROUGHLY}\S+(?:\s+(?:percent|per\s+cent|pct))?\s+to\s+{_ROUGHLY}$",
-    re.IGNORECASE,
+_MOVEMENT_START = _Behind(rf"\b(?:from|{_CHANGE_WORDS})\s+{_ROUGHLY}$")
+_MOVEMENT_BEFORE = _Behind(
+    rf"\b(?:from|{_CHANGE_WORDS})\s+{_ROUGHLY}\S+(?:\s+(?:percent|per\s+cent|pct))?\s+to\s+{_ROUGHLY}$"
 )
 _TO_LEVEL_AFTER = re.compile(rf"\s+to\s+{_LEVEL_START}", re.IGNORECASE)
 _CHANGE_AFTER = re.compile(
@@ -182,28 +214,37 @@ def find_numbers(sentence: str) -> list[Number]:
     return found
 
 
+def number_at(text: str, start: int, end: int) -> Number | None:
+    """The number written at ``text[start:end]``, read as :func:`find_numbers` reads it, or None;
+    what comes before and after is context (a change word, a currency after it)."""
+    match = _PATTERN.match(text, start, end)
+    return _read(match, text) if match is not None else None
+
+
 def is_change(sentence: str, number: Number) -> bool:
     """Whether ``number`` says how much something moved, not where it stands (see module rules)."""
     if number.kind in ("year", "period"):
         return False
-    before = sentence[max(0, number.start - LOOK_BEHIND_CHARS) : number.start]
-    return bool(_CHANGE_BEFORE.search(before) or _CHANGE_AFTER.match(sentence, number.end))
+    return bool(_CHANGE_BEFORE.ends_at(sentence, number.start) or _CHANGE_AFTER.match(sentence, number.end))
 
 
 def is_former(sentence: str, number: Number) -> bool:
     """Whether ``number`` is the X of ``from X to Y``: a level left behind (see module rules)."""
-    before = sentence[max(0, number.start - LOOK_BEHIND_CHARS) : number.start]
     return (
-        _FORMER_BEFORE.search(before) is not None and _TO_LEVEL_AFTER.match(sentence, number.end) is not None
+        _FORMER_BEFORE.ends_at(sentence, number.start) is not None
+        and _TO_LEVEL_AFTER.match(sentence, number.end) is not None
     )
 
 
 def is_ranged(sentence: str, number: Number) -> bool:
     """Whether ``number`` is one end of a range or a choice (see module rules)."""
-    before = sentence[max(0, number.start - LOOK_BEHIND_CHARS) : number.start]
-    if _MOVEMENT_START.search(before) or _MOVEMENT_BEFORE.search(before):
+    start = number.start
+    if _MOVEMENT_START.ends_at(sentence, start) or _MOVEMENT_BEFORE.ends_at(sentence, start):
         return False  # the X or the Y of "from X to Y", "by X to Y", "fell X to Y"
-    return _RANGE_AFTER.match(sentence, number.end) is not None or _RANGE_BEFORE.search(before) is not None
+    return (
+        _RANGE_AFTER.match(sentence, number.end) is not None
+        or _RANGE_BEFORE.ends_at(sentence, start) is not None
+    )
 
 
 def following_word(sentence: str, number: Number) -> str:
@@ -299,15 +340,14 @@ def _currency_after(sentence: str, end: int) -> str | None:
 
 def _names_or_ranks(sentence: str, start: int, end: int) -> bool:
     """Whether the digits at ``start:end`` follow a name or a designating word, or mark a list item."""
-    before = sentence[max(0, start - 20) : start]
-    if _DESIGNATOR_BEFORE.search(before) or _after_name(sentence, start):
+    if _DESIGNATOR_BEFORE.ends_at(sentence, start, reach=20) or _after_name(sentence, start):
         return True
     at_item_start = start == 0 or sentence[start - 1].isspace() or sentence[start - 1] == "("
     return at_item_start and _LIST_MARKER_AFTER.match(sentence, end) is not None
 
 
 def _after_name(sentence: str, start: int) -> bool:
-    match = _WORD_BEFORE.search(sentence, max(0, start - LOOK_BEHIND_CHARS), start)
+    match = _WORD_BEFORE.ends_at(sentence, start)
     if match is None:
         return False
     word = match.group(1)

@@ -207,4 +207,49 @@ def test_digits_float_cannot_read_are_no_figures() -> None:
     from service.baselines.novelty import _figure_key, _known_figures
 
     figures = _known_figures(["① Nissan plans 10 NEVs", "sales up ²"], [])
-    assert _figure_key(10.0) in figures
+    assert (_figure_key(10.0), False) in figures
+
+
+# Pairs of items that differ only in one figure: the first's figure equals a figure of the seed
+# only once scaled or read as another kind of number (ten models x 100, a 20% share as a 20% fall,
+# the 2 and 8 of "2.8 million"), the second's is nowhere in the seed. Both are news: each pair
+# must score the same.
+COINCIDENCES: list[tuple[str, str]] = [
+    ("Nissan to cut 1,000 jobs in China", "Nissan to cut 1,300 jobs in China"),
+    ("Nissan China sales fell 10% in November", "Nissan China sales fell 13% in November"),
+    ("Nissan China sales fell 20% in November", "Nissan China sales fell 23% in November"),
+    ("Nissan plans 600 charging stations in China", "Nissan plans 700 charging stations in China"),
+    ("Nissan to build 8 EV models in China", "Nissan to build 7 EV models in China"),
+    ("Nissan to invest $2,800 per car in China", "Nissan to invest $3,100 per car in China"),
+]
+
+
+@pytest.mark.parametrize(("coincidence", "elsewhere"), COINCIDENCES)
+def test_a_figure_is_known_only_at_its_own_scale_and_kind(
+    seed: Baseline, coincidence: str, elsewhere: str
+) -> None:
+    profile = compile_baseline(seed)
+    first = judge_novelty(title=coincidence, text="", baselines=[profile])
+    second = judge_novelty(title=elsewhere, text="", baselines=[profile])
+    assert first.score == pytest.approx(second.score), (first, second)
+    assert first.score >= DEFAULT_NOVELTY_THRESHOLD
+
+
+# The seed's figures written at another scale or as a share are still the seed's figures.
+RESTATED_FIGURES = [
+    "Nissan sold 2.8 million vehicles in China in the first ten months of 2023",
+    "Nissan sold 2,800,000 vehicles in China in the first ten months of 2023",
+    "Nissan sold 2.8m vehicles in China in the first ten months of 2023",
+    "Nissan sold 2,800 thousand vehicles in China in the first ten months of 2023",
+    "China made up 34% of Nissan global sales in 2022",
+    "China made up 34 per cent of Nissan global sales in 2022",
+]
+
+
+@pytest.mark.parametrize("title", RESTATED_FIGURES)
+def test_a_figure_of_the_seed_at_any_scale_is_known(seed: Baseline, title: str) -> None:
+    from service.baselines.novelty import _figures
+
+    profile = compile_baseline(seed)
+    figures = _figures(title, "")
+    assert all(figure in profile.figures for _, figure in figures), (figures, sorted(profile.figures))
