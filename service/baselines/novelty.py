@@ -69,7 +69,7 @@ from typing import TypeAlias
 from service.baselines.fact_sentence import FactCues
 from service.baselines.facts import compile_facts
 from service.baselines.model import Baseline
-from service.baselines.numbers import SCALE_OR_PERCENT_AFTER, is_change, number_at
+from service.baselines.numbers import POINT, SCALE_OR_PERCENT_AFTER, SEPARATOR, is_change, number_at
 from service.baselines.text import (
     Name,
     Sentence,
@@ -95,9 +95,9 @@ SUBJECT_KNOWLEDGE = 1.0  # a term of weight 1.0 is known at exactly 1.0
 # 18:01, 10-15) and not glued to letters (10th, 4WD, N7). It starts with a digit (checking what
 # precedes it after) so that searching it is fast.
 _FIGURE = re.compile(
-    r"\d(?<![\w.,\-/:]\d)(?:\d{0,2}(?:,\d{3})+|\d*)(?:\.\d+)?"
+    rf"\d(?<![\w\-/:]\d)(?<!{POINT}\d)(?<!{SEPARATOR}\d)(?:\d{{0,2}}(?:{SEPARATOR}\d{{3}})+|\d*)(?:{POINT}\d+)?"
     + SCALE_OR_PERCENT_AFTER
-    + r"(?![^\W_]|[.,\-/:]\d)"
+    + rf"(?![^\W_]|(?:{POINT}|{SEPARATOR}|[\-/:])\d)"
 )
 Figure: TypeAlias = tuple[float, bool]
 """A figure's value to four significant digits, and whether it is a movement (see the rules)."""

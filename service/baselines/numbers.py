@@ -23,7 +23,9 @@ Rules (what ``find_numbers`` reads, left to right, never two numbers over the sa
 - ``plain``: everything else: ``794,000``, ``2.8``, ``eight``, ``twenty-five``, ``a dozen``.
   A scale word multiplies: ``2.8 million``, ``2.8m``, ``1.2bn``, ``3 billion``, ``eight million``,
   ``a million``, ``16 lakh``, ``2 crore`` (``scaled`` is then true). Word numbers go from zero
-  to ninety-nine; ``one`` in ``one of`` is not a number.
+  to ninety-nine; ``one`` in ``one of`` is not a number. Digits of any script are read
+  (Arabic-Indic eight is 8), with the Arabic decimal separator U+066B (Arabic-Indic 2, U+066B, 8
+  is 2.8, not 2 and 8) and thousands separator U+066C.
 - A currency sign or word (``$``, ``US$``, ``€``, ``£``, ``¥``, ``₹``, ``Rs``, ``RMB``, ``yuan``,
   ``dollars``, ``rupees``...) is noted in ``currency``; the value stays the amount.
 
@@ -78,7 +80,15 @@ _DIGIT_WORD = "one|two|three|four|five|six|seven|eight|nine"
 _NUMERATOR = f"a|an|{_DIGIT_WORD}"
 _ORDINAL = "first|second|third|fourth|1st|2nd|3rd|4th"
 _CURRENCY_SIGN = r"US\$|\$|€|£|¥|₹\s?|\bRs\.?\s?|\bINR\s?|\bRMB\s?|\bCNY\s?"
-_DIGITS = r"\d{1,3}(?:,\d{3}){1,4}(?!,\d{3})(?:\.\d+)?|\d{1,15}(?!,\d{3})(?:\.\d+)?"
+POINT = "[.\u066b]"
+"""A decimal point: the Arabic decimal separator U+066B is one too (see the module rules)."""
+SEPARATOR = "[,\u066c]"
+"""A thousands separator, the Arabic U+066C included."""
+_AS_FLOAT = str.maketrans({",": None, "\u066c": None, "\u066b": "."})
+_DIGITS = (
+    rf"\d{{1,3}}(?:{SEPARATOR}\d{{3}}){{1,4}}(?!{SEPARATOR}\d{{3}})(?:{POINT}\d+)?"
+    rf"|\d{{1,15}}(?!{SEPARATOR}\d{{3}})(?:{POINT}\d+)?"
+)
 """At most 15 digits before the point, grouped or not (a float holds them exactly): a longer run
 (an order code, a hash) is no figure, neither whole (read whole it could reach infinity:
 ``float("9" * 309)``) nor in part."""
@@ -96,9 +106,9 @@ _PATTERN = re.compile(
   | \b(?P<ord>{_ORDINAL})\s+(?P<part>half|quarter)\s+(?:of\s+)?(?P<py>{_YEAR})\b
   | \b(?P<fnum>{_NUMERATOR})[\s-]+(?P<fden>{_DENOMINATOR})\b(?![- ]year)
   | (?<!first\s)(?<!second\s)\b(?P<half>half)\b(?![- ]year)
-  | (?P<cur>{_CURRENCY_SIGN})?(?<![\w.,-])(?P<num>{_DIGITS})
+  | (?P<cur>{_CURRENCY_SIGN})?(?<![\w.,\u066b\u066c-])(?P<num>{_DIGITS})
     (?:\s?(?P<scale>{_SCALE_WORDS})\b|(?P<abbr>{_SCALE_ABBREVIATIONS})\b)?
-    (?:(?P<pct>{_PERCENT})|\s?(?P<pts>percentage\s+points?\b|pp\b))?(?![\w.]\d|\w)
+    (?:(?P<pct>{_PERCENT})|\s?(?P<pts>percentage\s+points?\b|pp\b))?(?![\w.\u066b]\d|\w)
   | \b(?P<word>(?:{_TENS_RE})(?:[\s-](?:{_DIGIT_WORD})\b)?|{_WORD}|a\s+dozen|dozen)\b
     (?:\s+(?P<wscale>hundred|thousand|million|billion)\b)?(?P<wpct>\s?per\s?cent\b|\s?percent\b)?
   | \ba\s+(?P<ascale>hundred|thousand|million|billion)\b
@@ -304,7 +314,7 @@ def _fraction(numerator: str, denominator: str, raw: str, start: int, end: int) 
 
 def _digits(match: re.Match[str], sentence: str, raw: str, start: int, end: int) -> Number:
     groups = match.groupdict()
-    value = float(groups["num"].replace(",", ""))
+    value = float(groups["num"].translate(_AS_FLOAT))
     scale_word = (groups["scale"] or groups["abbr"] or "").lower()
     value *= _SCALES.get(scale_word, 1.0)
     currency = (groups["cur"] or "").strip() or _currency_after(sentence, end)
@@ -312,7 +322,7 @@ def _digits(match: re.Match[str], sentence: str, raw: str, start: int, end: int)
         return Number(value, "percent", start, end, raw, currency=currency)
     if groups["pts"]:
         return Number(value, "points", start, end, raw)
-    bare = not scale_word and not currency and "," not in groups["num"] and "." not in groups["num"]
+    bare = not scale_word and not currency and groups["num"].isdecimal()
     if bare and re.fullmatch(_YEAR, groups["num"]):
         return Number(value, "year", start, end, raw, period_years=1.0)
     if bare and len(groups["num"]) <= 3 and _names_or_ranks(sentence, start, end):

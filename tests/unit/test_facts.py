@@ -25,6 +25,14 @@ def seed() -> Baseline:
 
 # item text (written by us) -> every change as (fact id, baseline, new, display)
 CHANGES: dict[str, list[tuple[str, float, float, str]]] = {
+    "Nissan sold ٢٫٩ million vehicles in China in the first ten months of 2023.": [
+        (
+            "china-sales-jan-oct-2023",
+            2_800_000,
+            2_900_000,
+            "Nissan vehicle sales in China, January-October 2023: 2.8 million → 2.9 million",
+        ),
+    ],
     "Nissan now plans eight new-energy models for China.": [
         ("nev-models-china", 10, 8, "NEV models Nissan plans for China: 10 → 8"),
     ],
@@ -159,6 +167,8 @@ CHANGES: dict[str, list[tuple[str, float, float, str]]] = {
 
 # items that only restate baseline figures, or whose numbers are something else: no change
 NO_CHANGE = [
+    # the Arabic decimal separator is a point: 2.8 million, not 8 million
+    "Nissan sold ٢٫٨ million vehicles in China in the first ten months of 2023.",
     # one end of a range or a choice states no single level
     "Nissan plans 8-10 new-energy vehicles for China.",
     "Nissan plans between 8 and 12 new-energy vehicles for China.",

@@ -20,6 +20,9 @@ CASES: dict[str, list[tuple[str, float, str]]] = {
     "a fund of 999,999,999,999,999 yuan": [("999,999,999,999,999", 999_999_999_999_999, "plain")],
     "a fund of 123456789012345 yuan": [("123456789012345", 123_456_789_012_345, "plain")],
     "it sold 794,000 cars": [("794,000", 794_000, "plain")],
+    # Arabic separators: U+066B is a decimal point, U+066C a thousands separator
+    "it sold ٢٫٨ million cars": [("٢٫٨ million", 2_800_000, "plain")],
+    "it sold ٧٩٤٬٠٠٠ cars": [("٧٩٤٬٠٠٠", 794_000, "plain")],
     "revenue of 1.2bn": [("1.2bn", 1_200_000_000, "plain")],
     "a 3 billion plan": [("3 billion", 3_000_000_000, "plain")],
     "2.8m vehicles": [("2.8m", 2_800_000, "plain")],
