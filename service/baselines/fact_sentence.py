@@ -60,6 +60,9 @@ _NOT_NAMES = (
         monday tuesday wednesday thursday friday saturday sunday"""
     )
 )
+# A cue alternative that starts with one of these and goes on names a place ("for China", "in
+# China"); the same word before another name ("for Europe") is that place's, a rival of the cue.
+_PLACE_PREPOSITIONS = frozenset({"for", "in", "to"})
 # "said it plans...", "says its ...": "it" stands for the name last written before it.
 _REPORTING = frozenset({"said", "say"})
 _PRONOUNS = frozenset({"it", "its"})
@@ -80,6 +83,7 @@ class FactCues:
     named_in_title: bool
     wide_scope: bool
     cue_firsts: tuple[frozenset[str], ...]  # per cue, the first stems of its alternatives
+    place_leads: tuple[frozenset[str], ...]  # per cue, the prepositions its place alternatives start with
 
     @property
     def needed(self) -> int:
@@ -110,6 +114,8 @@ class FactSpans:
     cue_reach: list[int]
     mentions: list[int]
     others: list[int]
+    rival_places: tuple[tuple[list[tuple[int, int]], list[tuple[int, int]]], ...]
+    """Per place cue with rivals in the sentence: its own spans, and the rivals' ("for Europe")."""
 
 
 def read_sentence(sentence: str, words: Sequence[Token]) -> SentenceWords:
@@ -158,6 +164,14 @@ def _persons(tokens: Sequence[Token]) -> frozenset[int]:
     return frozenset(persons)
 
 
+def place_lead_stems(phrases: Phrases) -> tuple[frozenset[str], ...]:
+    """For each cue, the prepositions its place alternatives start with (``FactCues.place_leads``)."""
+    return tuple(
+        frozenset(phrase[0] for phrase in cue if len(phrase) > 1 and phrase[0] in _PLACE_PREPOSITIONS)
+        for cue in phrases
+    )
+
+
 def cue_first_stems(phrases: Phrases) -> tuple[frozenset[str], ...]:
     """For each cue, the stems its alternatives start with (see ``FactCues.cue_firsts``)."""
     return tuple(frozenset(phrase[0] for phrase in cue if phrase) for cue in phrases)
@@ -183,7 +197,37 @@ def fact_spans(read: SentenceWords, cues: FactCues) -> FactSpans | None:
     _resolve_said_it(read, mentions, others)
     ranges = sorted(span for cue_spans in spans.values() for span in cue_spans)
     reach = list(accumulate((end for _, end in ranges), max))
-    return FactSpans(cues, len(spans), [start for start, _ in ranges], reach, mentions, others)
+    rivals = _rival_places(read, cues, spans, others)
+    return FactSpans(cues, len(spans), [start for start, _ in ranges], reach, mentions, others, rivals)
+
+
+def _rival_places(
+    read: SentenceWords, cues: FactCues, spans: dict[int, list[tuple[int, int]]], others: list[int]
+) -> tuple[tuple[list[tuple[int, int]], list[tuple[int, int]]], ...]:
+    """For each place cue found, with the places that rival it: another name right after one of
+    the cue's prepositions, or after it and "the" ("for Europe", "in the US"), as token ranges
+    from the preposition to the end of the name."""
+    if not others:
+        return ()
+    named = set(others)
+    found = []
+    for index, own in spans.items():
+        leads = cues.place_leads[index]
+        if not leads:
+            continue
+        rivals = []
+        for name in others:
+            if name - 1 in named:
+                continue  # inside a name already taken from its first word
+            lead = name - 2 if read.tokens[name - 1].stem == "the" else name - 1
+            if lead >= 0 and read.tokens[lead].stem in leads:
+                end = name
+                while end + 1 in named:
+                    end += 1
+                rivals.append((lead, end))
+        if rivals:
+            found.append((own, rivals))
+    return tuple(found)
 
 
 def _subject_mentions(read: SentenceWords, cues: FactCues, in_cues: set[int]) -> list[int]:
@@ -297,6 +341,26 @@ def cue_gap(found: FactSpans, first: int, last: int) -> int | None:
     if up_to_last:
         gaps.append(first - found.cue_reach[up_to_last - 1] + BEFORE_PENALTY)
     return min(gaps)
+
+
+def another_place_is_nearer(found: FactSpans, first: int, last: int) -> bool:
+    """Whether a rival of one of the fact's place cues is nearer to the number than every span
+    of that cue: "eight for Europe and ten for China" gives eight to Europe, not to China."""
+    for own, rivals in found.rival_places:
+        nearest_own = min(_range_gap(span, first, last) for span in own)
+        if any(_range_gap(rival, first, last) < nearest_own for rival in rivals):
+            return True
+    return False
+
+
+def _range_gap(span: tuple[int, int], first: int, last: int) -> int:
+    """Tokens between the span and the number's range ``first..last`` (0 when they touch)."""
+    start, end = span
+    if end < first:
+        return first - end
+    if start > last:
+        return start - last
+    return 0
 
 
 def subject_is_nearest(found: FactSpans, first: int, last: int) -> bool:

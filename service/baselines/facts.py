@@ -73,6 +73,11 @@ Rules:
   counts its first word as the mention. ``it`` or ``its`` right after ``said`` or ``says`` stands
   for the name written last before it: a mention of the subject when that is the subject ("Nissan
   CEO Makoto Uchida said it plans eight..."), another name's otherwise.
+- The fact's place must be the nearest place to the number: when a cue alternative names a place
+  after a preposition (``for China``, ``in China``) and the same preposition stands before
+  another name (``for Europe``, ``in the US``) nearer to the number than every occurrence of that
+  cue, the figure is that other place's ("Nissan plans eight models for Europe and ten for
+  China" says eight for Europe, not eight for China).
 - Numbers and facts are paired closest first: every (number, fact) pair within ``MAX_CUE_GAP``
   words of one of the fact's cues (a clause break, i.e. a comma, semicolon, colon, dash,
   bracket or a joining "and", "but", "while", "whereas", counts as ``CLAUSE_PENALTY`` words (see
@@ -115,10 +120,12 @@ from service.baselines.fact_sentence import (
     FactSpans,
     Phrases,
     SentenceWords,
+    another_place_is_nearer,
     cue_first_stems,
     cue_gap,
     fact_spans,
     may_be_about,
+    place_lead_stems,
     read_sentence,
     subject_is_nearest,
     token_range,
@@ -234,8 +241,8 @@ def compile_facts(facts: Sequence[Fact]) -> tuple[FactCues, ...]:
         phrases = _phrases(fact.cues)
         wide = any(stem in _WIDE_SCOPE_STEMS for cue in phrases for phrase in cue for stem in phrase)
         requires = _phrases(fact.requires)
-        firsts = cue_first_stems(phrases)
-        compiled.append(FactCues(fact, order, phrases, requires, subject, False, wide, firsts))
+        firsts, leads = cue_first_stems(phrases), place_lead_stems(phrases)
+        compiled.append(FactCues(fact, order, phrases, requires, subject, False, wide, firsts, leads))
     return tuple(compiled)
 
 
@@ -341,8 +348,8 @@ def _candidate_claims(seen: _Seen, about: Sequence[FactSpans], years: _Years) ->
         gap = cue_gap(found, first, last)
         if gap is None or gap > MAX_CUE_GAP or _other_year(fact, seen.tokens, years):
             continue  # part of a cue ("first ten months"), too far, or another year's figure
-        if not subject_is_nearest(found, first, last):
-            continue
+        if not subject_is_nearest(found, first, last) or another_place_is_nearer(found, first, last):
+            continue  # another name's figure, or another place's ("eight for Europe")
         restates = _same(fact, _reading(seen.number), seen.number)
         claims.append(_Claim(found.cues, seen.number, gap, found.matched, restates))
     return claims

@@ -25,6 +25,13 @@ def seed() -> Baseline:
 
 # item text (written by us) -> every change as (fact id, baseline, new, display)
 CHANGES: dict[str, list[tuple[str, float, float, str]]] = {
+    # the fact's own place is the nearer one: the other place's figure is left to it
+    "Nissan plans eight NEV models for China, more than the six for Europe.": [
+        ("nev-models-china", 10, 8, "NEV models Nissan plans for China: 10 → 8"),
+    ],
+    "Nissan plans eight new-energy models for the Chinese market and five for the US.": [
+        ("nev-models-china", 10, 8, "NEV models Nissan plans for China: 10 → 8"),
+    ],
     "Nissan sold ٢٫٩ million vehicles in China in the first ten months of 2023.": [
         (
             "china-sales-jan-oct-2023",
@@ -167,6 +174,10 @@ CHANGES: dict[str, list[tuple[str, float, float, str]]] = {
 
 # items that only restate baseline figures, or whose numbers are something else: no change
 NO_CHANGE = [
+    # a number nearer another place than the fact's own place cue is that place's figure
+    "Nissan plans eight new-energy models for Europe and ten NEV models for China.",
+    "Nissan plans eight NEV models for Europe, on top of the ten for China.",
+    "Nissan plans eight NEV models in the US and ten NEV models for China.",
     # the Arabic decimal separator is a point: 2.8 million, not 8 million
     "Nissan sold ٢٫٨ million vehicles in China in the first ten months of 2023.",
     # one end of a range or a choice states no single level
