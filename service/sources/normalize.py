@@ -59,6 +59,10 @@ _INVISIBLE_TABLE: dict[int, str | None] = {
     **dict.fromkeys(_WORD_SEPARATORS, " "),
 }
 _HAS_INVISIBLE = re.compile("[" + "".join(re.escape(chr(c)) for c in _INVISIBLE_TABLE) + "]")
+# Tag characters (U+E0000-E007F) are invisible too, and can carry a hidden text past every reader
+# ("ASCII smuggling"); they are kept only where they spell a subdivision flag (a black flag, two
+# to seven tag letters, a cancel tag: the flag of Scotland).
+_STRAY_TAG = re.compile("(\U0001f3f4[\U000e0020-\U000e007e]{2,7}\U000e007f)|[\U000e0000-\U000e007f]")
 _URL_WHITESPACE = re.compile(r"[\t\r\n]")
 _NEEDS_QUOTING = re.compile(r"[^\x21-\x7e]|[\"<>\\^`{|}]")
 _SAFE_URL_CHARS = "/%:@!$&'()*+,;=-._~?#[]"
@@ -252,8 +256,18 @@ def _text_within(fragment: str, max_chars: int) -> str:
     return _cap(text, max_chars)
 
 
+def without_stray_tags(text: str) -> str:
+    """``text`` without tag characters, except in subdivision flags (see ``_STRAY_TAG``)."""
+    return _STRAY_TAG.sub(_flag_or_nothing, text)
+
+
+def _flag_or_nothing(match: re.Match[str]) -> str:
+    return match.group(1) or ""
+
+
 def clean_text(text: str) -> str:
-    """NFC, invisible and control characters removed, whitespace collapsed to single spaces."""
+    """NFC, invisible and control characters (tags outside flags too) removed, whitespace
+    collapsed to single spaces."""
     collapsed = " ".join(text.split())
     if collapsed.isprintable():
         # The common case, decided in C: every character removed below is a control or a
@@ -263,6 +277,7 @@ def clean_text(text: str) -> str:
         return unicodedata.normalize("NFC", collapsed)
     if _HAS_INVISIBLE.search(text):
         text = text.translate(_INVISIBLE_TABLE)
+    text = without_stray_tags(text)
     if not text.isascii() and not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
     return " ".join(text.split())

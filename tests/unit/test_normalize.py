@@ -18,6 +18,7 @@ from service.sources.normalize import (
     html_to_text,
     normalize_entry,
     title_fingerprint,
+    without_stray_tags,
 )
 from service.sources.parse import RawEntry
 
@@ -89,6 +90,13 @@ def test_html_to_text(fragment: str, expected: str) -> None:
         ("  lots \t of\n\nspace  ", "lots of space"),
         ("e\u0301", "\u00e9"),
         ("form\x0cfeed", "form feed"),
+        # tag characters spelling a hidden text are removed; the flag of Scotland keeps its own
+        ("BYD\U000e0069\U000e0067\U000e006e\U000e006f\U000e0072\U000e0065 news", "BYD news"),
+        (
+            "\U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f",
+            "\U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f",
+        ),
+        ("\U0001f3f4" + "\U000e0061" * 40 + "\U000e007f", "\U0001f3f4"),
     ],
 )
 def test_clean_text(text: str, expected: str) -> None:
@@ -98,6 +106,7 @@ def test_clean_text(text: str, expected: str) -> None:
 _AWKWARD = st.sampled_from(
     list(" \t\n\x00\x07\x0b\x0c\x1c\x1f\x7f\x85\x9d\xa0\u3000\u2028")  # controls, separators, spaces
     + list("\u200b\u200d\u202e\u2066\ufeff")  # zero-width and bidi characters
+    + list("\U000e0001\U000e0041\U000e007f\U0001f3f4")  # tag characters, a black flag
     + ["e\u0301", "\u00e9", "a"]  # decomposed and composed letters
 )
 
@@ -105,7 +114,7 @@ _AWKWARD = st.sampled_from(
 @given(st.lists(st.one_of(_AWKWARD, st.characters()), max_size=40).map("".join))
 def test_clean_text_fast_path_agrees_with_the_definition(text: str) -> None:
     """Remove the invisible characters, NFC, collapse whitespace: in that order, whatever path."""
-    removed = text.translate(_INVISIBLE_TABLE)
+    removed = without_stray_tags(text.translate(_INVISIBLE_TABLE))
     assert clean_text(text) == " ".join(unicodedata.normalize("NFC", removed).split())
 
 
