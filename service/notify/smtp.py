@@ -25,7 +25,10 @@ Rules (reliability.md rows A13-A16, E1):
   Message-ID, which lets a reader's mail system (and people) spot the duplicate (A15).
 - **Time.** ``timeout_s`` bounds each socket operation, ``deadline_s`` (4 times ``timeout_s``)
   the whole exchange, connecting and QUIT included: then the socket is shut down, ending any
-  read a dripping server drags out (a connection still being opened is shut as it opens).
+  read a dripping server drags out, from the moment the TCP connection exists: the greeting and
+  the port-465 handshake included (a connection still being opened is shut as it opens). Not a
+  STARTTLS handshake: the TLS socket replaces the plain one while the handshake runs, so there
+  is none to shut; each of its reads still ends at ``timeout_s``.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import getaddresses
 from enum import StrEnum
+from typing import Any
 
 from pydantic import SecretStr
 
@@ -164,16 +168,24 @@ class SmtpSender:
         attempt = _Attempt()
         try:
             return self._exchange(attempt, sender, recipients, data, str(message.get("Message-ID", "")))
-        except ssl.SSLCertVerificationError as exc:
-            raise self._config_error(f"certificate verification failed ({exc.verify_message})") from None
-        except ssl.SSLError as exc:
-            raise self._config_error(f"TLS handshake failed ({exc.reason or exc})") from None
-        except smtplib.SMTPResponseException as exc:
-            raise self._reply_error(attempt.phase, exc.smtp_code, exc.smtp_error) from None
-        except smtplib.SMTPNotSupportedError as exc:
-            raise self._config_error(f"{attempt.phase} not possible: {exc}") from None
         except (smtplib.SMTPException, OSError) as exc:
-            raise self._transport_error(attempt, exc) from None
+            raise self._failure(attempt, exc) from None
+
+    def _failure(self, attempt: _Attempt, exc: smtplib.SMTPException | OSError) -> DeliveryError:
+        """What a failed exchange means for the message. A reply is the server's word; past the
+        deadline anything else broke because the deadline shut the socket (a TLS handshake cut
+        short is no TLS problem)."""
+        if isinstance(exc, smtplib.SMTPResponseException):
+            return self._reply_error(attempt.phase, exc.smtp_code, exc.smtp_error)
+        if attempt.expired:
+            return self._transport_error(attempt, exc)
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return self._config_error(f"certificate verification failed ({exc.verify_message})")
+        if isinstance(exc, ssl.SSLError):
+            return self._config_error(f"TLS handshake failed ({exc.reason or exc})")
+        if isinstance(exc, smtplib.SMTPNotSupportedError):
+            return self._config_error(f"{attempt.phase} not possible: {exc}")
+        return self._transport_error(attempt, exc)
 
     def _exchange(
         self, attempt: _Attempt, sender: str, recipients: list[str], data: bytes, message_id: str
@@ -185,9 +197,8 @@ class SmtpSender:
         timer.start()
         try:
             attempt.phase = "connect"
-            client = self._connect()
+            client = self._connect(attempt)
             try:
-                attempt.hold(client)
                 attempt.phase = "tls"
                 self._secure(client)
                 attempt.phase = "login"
@@ -200,10 +211,19 @@ class SmtpSender:
         finally:
             timer.cancel()
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self, attempt: _Attempt) -> smtplib.SMTP:
+        # smtplib connects, reads the greeting (and on port 465 does the TLS handshake) inside
+        # the constructor: the clients hand their socket to the attempt as soon as it exists, so
+        # the deadline can end those too.
+        client: smtplib.SMTP
         if self.tls is TlsMode.IMPLICIT:
-            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout_s, context=self._context)
-        return smtplib.SMTP(self.host, self.port, timeout=self.timeout_s)
+            client = _ImplicitTlsClient(
+                attempt, self.host, self.port, timeout=self.timeout_s, context=self._context
+            )
+        else:
+            client = _Client(attempt, self.host, self.port, timeout=self.timeout_s)
+        attempt.hold(client)
+        return client
 
     def _secure(self, client: smtplib.SMTP) -> None:
         client.ehlo_or_helo_if_needed()
@@ -305,26 +325,63 @@ class _Attempt:
     dot_sent: bool = False
     expired: bool = False
     client: smtplib.SMTP | None = None
+    opened: socket.socket | None = None
 
     def hold(self, client: smtplib.SMTP) -> None:
-        """The connection is open: the deadline can now end it (at once if it already passed)."""
+        """The connected client: from now on the deadline shuts its socket (TLS or not)."""
         self.client = client
+
+    def open(self, sock: socket.socket) -> None:
+        """The TCP connection exists (no greeting read, no TLS yet): shut it if the deadline has
+        passed, else from now on the deadline can shut it."""
+        self.opened = sock
         if self.expired:
-            _shut(client)
+            _shut(sock)
 
     def expire(self) -> None:
-        # Runs on the timer thread: shutting the socket down wakes the blocked read. Before the
-        # connection exists there is nothing to shut: ``hold`` does it once it does.
+        # Runs on the timer thread: shutting the socket down wakes the blocked read or handshake.
+        # ``expired`` is set before the socket is looked at and ``open`` does the reverse, so
+        # whichever runs second shuts it.
         self.expired = True
-        if self.client is not None:
-            _shut(self.client)
+        sock = self.client.sock if self.client is not None and self.client.sock is not None else self.opened
+        if sock is not None:
+            _shut(sock)
 
 
-def _shut(client: smtplib.SMTP) -> None:
-    sock = client.sock
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
+class _Client(smtplib.SMTP):
+    """smtplib's client, handing its TCP connection to the attempt as soon as it exists (before
+    the greeting is read)."""
+
+    def __init__(self, attempt: _Attempt, host: str, port: int, **kwargs: Any) -> None:
+        self._attempt = attempt  # before connecting: _get_socket needs it
+        super().__init__(host, port, **kwargs)
+
+    # smtplib's hook for making the socket (SMTP_SSL overrides it the same way)
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        sock = socket.create_connection((host, port), timeout, self.source_address)
+        self._attempt.open(sock)
+        return sock
+
+
+class _ImplicitTlsClient(smtplib.SMTP_SSL):
+    """Port 465: the TLS socket is handed to the attempt before its handshake, so the deadline
+    can cut a handshake a server drags out (SMTP_SSL would hand it over only after)."""
+
+    def __init__(self, attempt: _Attempt, host: str, port: int, **kwargs: Any) -> None:
+        self._attempt = attempt  # before connecting: _get_socket needs it
+        super().__init__(host, port, **kwargs)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        raw = socket.create_connection((host, port), timeout, self.source_address)
+        tls = self.context.wrap_socket(raw, server_hostname=host, do_handshake_on_connect=False)
+        self._attempt.open(tls)
+        tls.do_handshake()
+        return tls
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 def tls_mode(port: int, *, starttls: bool) -> TlsMode:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import ssl
@@ -172,6 +173,48 @@ async def test_total_deadline_counts_a_slow_greeting() -> None:
         server.join(timeout=5)
     assert "total deadline passed" in str(caught.value)
     assert elapsed < 2.6  # the greeting's 2 s, then at once (counted from the greeting: 3 s)
+
+
+def _drip_server(listener: socket.socket, first: bytes) -> threading.Thread:
+    """Accepts one connection, sends ``first``, then one byte every 0.2 s: never a whole line,
+    never a whole TLS record (a handshake record's header announcing 64 bytes, then 40 of them).
+    Bounded: it stops after 8 s or when the client hangs up."""
+
+    def drip() -> None:
+        conn, _ = listener.accept()
+        with conn, contextlib.suppress(OSError):
+            conn.sendall(first)
+            for _ in range(40):
+                time.sleep(0.2)
+                conn.sendall(b"x")
+
+    server = threading.Thread(target=drip, daemon=True)
+    server.start()
+    return server
+
+
+@pytest.mark.parametrize(
+    ("tls", "first"),
+    [(TlsMode.NONE, b"220-slow.example"), (TlsMode.IMPLICIT, b"\x16\x03\x01\x00\x40")],
+    ids=["greeting", "implicit-tls-handshake"],
+)
+async def test_total_deadline_ends_a_greeting_or_handshake_dripped_a_byte_at_a_time(
+    tls: TlsMode, first: bytes
+) -> None:
+    """Each byte comes within the socket timeout, so only the deadline can end it; smtplib reads
+    the greeting (and does the port-465 handshake) while connecting, and the deadline cuts that too."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        server = _drip_server(listener, first)
+        started = time.monotonic()
+        with pytest.raises(DeliveryError) as caught:
+            await _sender(listener.getsockname()[1], tls=tls, timeout_s=1.0, deadline_s=1.0).send(
+                _message(), TO
+            )
+        elapsed = time.monotonic() - started
+        server.join(timeout=10)
+    assert isinstance(caught.value, RetryableDeliveryError)
+    assert "total deadline passed" in str(caught.value)
+    assert elapsed < 2.5  # the deadline's 1 s, not the server's 8 s
 
 
 async def test_connection_refused_is_retryable() -> None:
