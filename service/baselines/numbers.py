@@ -74,6 +74,7 @@ _ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, 
 _CURRENCY_WORDS = r"yuan|renminbi|dollars?|euros?|yen|won|pounds?|rupees?|usd|rmb|cny|inr"
 
 _YEAR = r"(?:19|20)\d{2}"
+_YEAR_ONLY = re.compile(_YEAR)
 _WORD = "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
 _TENS_RE = "|".join(_TENS)
 _DIGIT_WORD = "one|two|three|four|five|six|seven|eight|nine"
@@ -294,7 +295,7 @@ def _read(match: re.Match[str], sentence: str) -> Number | None:
     if groups["half"]:
         return Number(0.5, "fraction", start, end, raw)
     if groups["num"]:
-        return _digits(match, sentence, raw, start, end)
+        return _digits(groups, sentence, raw, start, end)
     if groups["ascale"]:
         return Number(_SCALES[groups["ascale"].lower()], "plain", start, end, raw, scaled=True)
     return _words(match, raw, start, end)
@@ -312,20 +313,19 @@ def _fraction(numerator: str, denominator: str, raw: str, start: int, end: int) 
     return Number(min(top / bottom, 1.0), "fraction", start, end, raw)
 
 
-def _digits(match: re.Match[str], sentence: str, raw: str, start: int, end: int) -> Number:
-    groups = match.groupdict()
-    value = float(groups["num"].translate(_AS_FLOAT))
+def _digits(groups: dict[str, str | None], sentence: str, raw: str, start: int, end: int) -> Number:
+    digits = groups["num"] or ""
     scale_word = (groups["scale"] or groups["abbr"] or "").lower()
-    value *= _SCALES.get(scale_word, 1.0)
+    value = float(digits.translate(_AS_FLOAT)) * _SCALES.get(scale_word, 1.0)
     currency = (groups["cur"] or "").strip() or _currency_after(sentence, end)
     if groups["pct"]:
         return Number(value, "percent", start, end, raw, currency=currency)
     if groups["pts"]:
         return Number(value, "points", start, end, raw)
-    bare = not scale_word and not currency and groups["num"].isdecimal()
-    if bare and re.fullmatch(_YEAR, groups["num"]):
+    bare = not scale_word and not currency and digits.isdecimal()
+    if bare and _YEAR_ONLY.fullmatch(digits):
         return Number(value, "year", start, end, raw, period_years=1.0)
-    if bare and len(groups["num"]) <= 3 and _names_or_ranks(sentence, start, end):
+    if bare and len(digits) <= 3 and _names_or_ranks(sentence, start, end):
         return Number(value, "label", start, end, raw)
     return Number(value, "plain", start, end, raw, scaled=bool(scale_word), currency=currency)
 
