@@ -36,6 +36,10 @@ Rules:
               with its scale word or percent sign, weighing its mentions, known only when the
               baseline's figures hold it (same value, same role): a price or a sales figure
               the team has not seen is news.
+              With them the *turns*: words telling that a plan or an activity stops, is
+              delayed or reversed, or starts, is decided or completed (``_TURN_FORMS``), each
+              weighing its mentions as a name of rarity 1 does, counted only when the baseline
+              does not use the word itself (a turn it tells of is no evidence either way).
   ``words``   content words, each weighing 1 + log(occurrences), as known as the baseline
               knows them.
   ``overlap`` cosine similarity of content unigrams + bigrams with the baseline's text,
@@ -75,6 +79,7 @@ from service.baselines.text import (
     Sentence,
     Token,
     names_in,
+    stem,
     stems_of,
     tokenize,
     weighted_sentences,
@@ -102,6 +107,27 @@ _FIGURE = re.compile(
 Figure: TypeAlias = tuple[float, bool]
 """A figure's value to four significant digits, and whether it is a movement (see the rules)."""
 
+# Words that change the course of a plan or an activity: it stops, is delayed, reversed, or
+# starts, is decided, completed. The baseline records where things stood; an item saying one of
+# these (and the baseline not) tells of a turn, as news as a new name: "Nissan scraps plan to
+# export China-made EVs" uses nothing but the baseline's names and words otherwise. Written
+# forms, stemmed once (the stemmer is light: "approved" and "approves" stem apart).
+TURN_WEIGHT = 1.0
+_TURN_FORMS = """
+    scrap scraps scrapped scrapping drop drops dropped dropping abandon abandons abandoned
+    abandoning cancel cancels cancelled canceled cancelling canceling shelve shelves shelved
+    shelving halt halts halted halting suspend suspends suspended suspending pause pauses paused
+    pausing delay delays delayed delaying postpone postpones postponed postponing freeze freezes
+    froze frozen axe axes axed ditch ditches ditched ditching withdraw withdraws withdrew
+    withdrawn withdrawing reverse reverses reversed reversing rethink rethinks rethinking
+    reconsider reconsiders reconsidered u-turn backtrack backtracks backtracked
+    start starts started starting begin begins began begun beginning launch launches launched
+    launching commence commences commenced resume resumes resumed resuming restart restarts
+    restarted confirm confirms confirmed confirming decide decides decided approve approves
+    approved approving finalise finalises finalised finalize finalizes finalized complete
+    completes completed
+"""
+_TURNS = frozenset(stem(form) for form in _TURN_FORMS.split())
 Positions: TypeAlias = Mapping[str, set[int]]
 _SENTENCE_STRIDE = 1 << 20  # a position is sentence index * stride + token index
 
@@ -151,7 +177,12 @@ def compile_baseline(baseline: Baseline) -> BaselineProfile:
                 term_words[token.stem] = max(known, term_words.get(token.stem, 0.0))
     prose = [baseline.title, baseline.summary, *(f.metric for f in baseline.facts)]
     prose += [cue for fact in baseline.facts for cue in fact.cues]
-    words = {token.stem: SUMMARY_WEIGHT for text in prose for token in tokenize(text) if token.is_content}
+    words = {
+        token.stem: SUMMARY_WEIGHT
+        for text in prose
+        for token in tokenize(text)
+        if token.is_content or token.stem in _TURNS  # "began" is no content word, but a known turn
+    }
     words.update(term_words)
     vector = _vector(tokenize(text) for text in [*prose, *baseline.terms])
     figures = _known_figures(prose, [fact.value for fact in baseline.facts])
@@ -211,7 +242,8 @@ def judge_novelty(*, title: str, text: str, baselines: Sequence[Baseline | Basel
     words, pairs = _counts([tokens for _, tokens, weight, _ in sentences for _ in range(int(weight))])
     vector = _weighted_features(words, pairs)
     positions = _positions(sentences)
-    judgements = [_judge(profile, names, figures, words, vector, positions) for profile in profiles]
+    turns = _turns(sentences)
+    judgements = [_judge(profile, names, figures, turns, words, vector, positions) for profile in profiles]
     best = min(judgements, key=lambda j: (j.score, j.profile.baseline_id))
     unknown_everywhere = [
         name for name, known in best.names if all(_name_known(j.profile, name) == 0 for j in judgements)
@@ -225,18 +257,21 @@ def _judge(
     profile: BaselineProfile,
     names: list[Name],
     figures: list[tuple[float, Figure]],
+    turns: list[tuple[float, str]],
     words: Counter[str],
     vector: Mapping[str, float],
     positions: Positions,
 ) -> _Judgement:
     known_names = [(name, _name_known(profile, name)) for name in names]
     known_figures = [(mentions, float(key in profile.figures)) for mentions, key in figures]
+    # A turn the baseline itself tells of ("launch" of its first model) is no evidence either way.
+    new_turns = [(weight, 0.0) for weight, word in turns if word not in profile.words]
     rarities = rarity_table()
     named = [(name.weight * _name_rarity(name, rarities), known) for name, known in known_names]
-    names_known = _weighted_mean([*named, *known_figures])
+    names_known = _weighted_mean([*named, *known_figures, *new_turns])
     words_known = _weighted_mean((1 + math.log(n), profile.words.get(word, 0.0)) for word, n in words.items())
     overlap = min(1.0, _cosine(vector, profile.vector, profile.norm) / FULL_COSINE)
-    w_names = W_NAMES if names or figures else 0.0
+    w_names = W_NAMES if names or figures or new_turns else 0.0
     known = w_names * names_known + (W_WORDS + W_NAMES - w_names) * words_known + W_OVERLAP * overlap
     score = min(1.0, max(0.0, 1.0 - known))
     if not _mentions_subject(profile, positions):
@@ -313,6 +348,20 @@ def _occurrences(stems: tuple[str, ...], positions: Positions) -> int:
 def _vector(texts: Iterable[Sequence[Token]]) -> dict[str, float]:
     """Content unigrams and bigrams (adjacent content words of one text), 1 + log(tf)."""
     return _weighted_features(*_counts(texts))
+
+
+def _turns(sentences: list[Sentence]) -> list[tuple[float, str]]:
+    """(weight, stem) of each turn word of the item (see ``_TURN_FORMS``): its mentions, the
+    title's counted twice, as a name of rarity 1 weighs. Read from every word: "begins" and
+    "starts" are no content words."""
+    counts = Counter(
+        token.stem
+        for _, tokens, weight, _ in sentences
+        for token in tokens
+        if token.stem in _TURNS
+        for _ in range(int(weight))
+    )
+    return [(TURN_WEIGHT * n, word) for word, n in counts.items()]
 
 
 def _counts(texts: Iterable[Sequence[Token]]) -> tuple[Counter[str], Counter[str]]:

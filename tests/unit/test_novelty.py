@@ -253,3 +253,27 @@ def test_a_figure_of_the_seed_at_any_scale_is_known(seed: Baseline, title: str) 
     profile = compile_baseline(seed)
     figures = _figures(title, "")
     assert all(figure in profile.figures for _, figure in figures), (figures, sorted(profile.figures))
+
+
+# A turn of the known plan is news though it uses only the baseline's names and words; the plan
+# told again, with the baseline's own words for where it stands, is not.
+TURNS: list[tuple[str, bool]] = [
+    ("Nissan scraps plan to export China-made EVs", True),
+    ("Nissan delays plan to export China-developed EVs", True),
+    ("Nissan shelves China EV export plan amid price war", True),
+    ("Nissan begins exports of China-made EVs", True),
+    ("Nissan confirms it will export EVs made in China", True),
+    ("Nissan mulls shipping its China-made electric cars overseas", False),
+    ("Nissan weighs exporting EVs it develops in China", False),
+    ("Nissan's research work with Tsinghua began in 2016", False),  # "began": the seed's own word
+    ("Nissan will launch its first Nissan-badged NEV for China in the second half of 2024", False),
+]
+
+
+@pytest.mark.parametrize(("title", "new"), TURNS)
+def test_a_turn_of_the_known_plan_is_news(seed: Baseline, title: str, new: bool) -> None:
+    novelty = judge_novelty(title=title, text="", baselines=[compile_baseline(seed)])
+    if new:
+        assert novelty.score >= DEFAULT_NOVELTY_THRESHOLD, novelty
+    else:
+        assert novelty.score < DEFAULT_NOVELTY_THRESHOLD - 0.05, novelty
