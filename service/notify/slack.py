@@ -31,6 +31,7 @@ class SlackNotifier:
 
     def __init__(self, settings: Settings, *, client: WebhookClient | None = None) -> None:
         self._default = settings.slack_webhook_url
+        self._lease_s = settings.delivery_lease_s
         self._named = dict(settings.slack_webhooks)
         self._gap = timedelta(seconds=settings.slack_min_interval_s)
         self._client = client
@@ -78,10 +79,16 @@ class SlackNotifier:
 
     def _webhook_client(self) -> WebhookClient:
         if self._client is None:
-            from service.notify.webhook_client import WebhookClient  # httpx: only once sending
+            from service.notify.webhook_client import (
+                WebhookClient,
+                deadline_within,
+            )  # httpx: only once sending
 
             self._client = WebhookClient(
-                receiver="slack", expected_body="ok", pacer=slack_pacer(self._pacer_rate)
+                receiver="slack",
+                expected_body="ok",
+                pacer=slack_pacer(self._pacer_rate),
+                deadline_s=deadline_within(self._lease_s),
             )
         return self._client
 

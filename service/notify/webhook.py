@@ -29,6 +29,7 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 class JsonWebhookNotifier(OneMessagePerStory):
     def __init__(self, settings: Settings, *, client: WebhookClient | None = None) -> None:
         self._urls = dict(settings.webhooks)
+        self._lease_s = settings.delivery_lease_s
         self._client = client
 
     @property
@@ -63,9 +64,12 @@ class JsonWebhookNotifier(OneMessagePerStory):
 
     def _webhook_client(self) -> WebhookClient:
         if self._client is None:
-            from service.notify.webhook_client import WebhookClient  # httpx: only once sending
+            from service.notify.webhook_client import (
+                WebhookClient,
+                deadline_within,
+            )  # httpx: only once sending
 
-            self._client = WebhookClient(receiver="webhook")
+            self._client = WebhookClient(receiver="webhook", deadline_s=deadline_within(self._lease_s))
         return self._client
 
 

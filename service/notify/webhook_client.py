@@ -15,8 +15,9 @@ Rules:
   log line, and no proxy taken from the environment (a proxy would see the URL).
 - Only http and https URLs (Slack: https://hooks.slack.com/...). Redirects are never
   followed; a 3xx is classified as a broken channel.
-- Limits: connect 5 s; read/write/pool 10 s each; one wall-clock deadline of 15 s over the
-  whole exchange (httpx has none of its own); at most 4 KiB of the answer is read.
+- Limits: connect 5 s; read/write/pool 10 s each; one wall-clock deadline over the whole
+  exchange (httpx has none of its own): 15 s, or half the delivery lease when that is shorter
+  (:func:`deadline_within`); at most 4 KiB of the answer is read.
 - "Sent or not": httpcore reports, through the request's ``trace`` extension, when the
   request body has been fully written (``http11.send_request_body.complete``). A failure
   before that point (connect refused, DNS, connect timeout, pool timeout, a write error) is
@@ -79,6 +80,17 @@ class _Answer:
     headers: Mapping[str, str]
 
 
+DEADLINE_S = 15.0
+
+
+def deadline_within(lease_s: float) -> float:
+    """The deadline of one post sent under a delivery lease of ``lease_s`` seconds: ``DEADLINE_S``,
+    or half the lease when that is shorter. The worker sends each message under a fresh lease; a
+    post still running when its lease ran out could be claimed and posted again by another
+    worker (the SMTP sender's deadline is kept inside the lease by the settings' check instead)."""
+    return min(DEADLINE_S, lease_s / 2)
+
+
 class WebhookClient:
     """Sends JSON payloads to webhooks of one kind of receiver; one instance serves every channel.
 
@@ -94,7 +106,7 @@ class WebhookClient:
         expected_body: str | None = None,
         connect_timeout_s: float = 5.0,
         timeout_s: float = 10.0,
-        deadline_s: float = 15.0,
+        deadline_s: float = DEADLINE_S,
         now: Callable[[], datetime] = _utc_now,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:

@@ -9,6 +9,7 @@ guarantees, a gone endpoint holding its channel.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -34,7 +35,15 @@ from tests.support.outbox import (
 )
 from tests.support.processes import rivalwatch, service_env
 from tests.support.service import rss_items, test_settings
-from tests.support.slack import Answer, SlackReceiver, channel_not_found, rate_limited, reset, server_error
+from tests.support.slack import (
+    Answer,
+    SlackReceiver,
+    channel_not_found,
+    rate_limited,
+    reset,
+    server_error,
+    slow,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -59,7 +68,13 @@ def receiver(clock: FakeClock) -> Iterator[SlackReceiver]:
 
 
 async def scenario(
-    db_url: str, tmp_path: Path, feed: LoopbackHTTPServer, receiver: SlackReceiver, *, stories: int
+    db_url: str,
+    tmp_path: Path,
+    feed: LoopbackHTTPServer,
+    receiver: SlackReceiver,
+    *,
+    stories: int,
+    **options: object,
 ) -> Settings:
     items = acme_items(stories)
     feed.route("/f.xml", body=rss_items(*items))
@@ -70,6 +85,7 @@ async def scenario(
         webhooks={"ops": receiver.url},
         delivery_retry_base_s=1.0,
         delivery_retry_max_s=2.0,
+        **options,
     )
     (outcome,) = await ingest(settings)
     assert outcome.alerts == stories, outcome
@@ -148,6 +164,32 @@ async def test_retries_after_5xx_429_and_a_reset_carry_one_idempotency_key_and_d
     assert len(receiver.received) == 4 and len({r.body for r in receiver.received}) == 1
     assert {r.headers[IDEMPOTENCY_HEADER.lower()] for r in receiver.received} == {row["idempotency_key"]}
     assert [a["status"] for a in alert_rows(engine)] == ["sent"]
+
+
+async def test_a_post_never_outlasts_half_the_delivery_lease(
+    db_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    feed: LoopbackHTTPServer,
+    clock: FakeClock,
+    receiver: SlackReceiver,
+) -> None:
+    """Each message is sent under a fresh lease, and a post still running when its lease ran out
+    could be claimed and posted again by another worker. Under a 6 s lease a receiver that
+    answers after 5 s is given up on at 3 s (maybe posted: retried with the same key)."""
+    settings = await scenario(db_url, tmp_path, feed, receiver, stories=1, delivery_lease_s=6)
+    receiver.script(slow(5.0))
+    worker, notifiers = make_worker(engine, settings, clock, own_clients=True)
+    try:
+        started = time.monotonic()
+        assert (await worker.run_once()).retried == 1
+        assert time.monotonic() - started < 4.5
+        (row,) = rows(engine)
+        assert row["ambiguous"] and "3 s" in row["last_error"], row["last_error"]
+        clock.advance_to(row["next_attempt_at"])
+        assert (await worker.run_once()).sent == 1
+    finally:
+        await notifiers.aclose()
 
 
 async def test_a_worker_that_dies_mid_send_is_followed_by_a_resend_with_the_same_key(

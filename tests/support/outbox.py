@@ -125,13 +125,20 @@ def make_worker(
     owner: str = "worker-1",
     smtp: SmtpSender | None = None,
     seed: int = 7,
+    own_clients: bool = False,
 ) -> tuple[OutboxWorker, Notifiers]:
-    """A worker on ``clock``; the Slack pacer sleeps on it too. Close the notifiers after."""
+    """A worker on ``clock``; the Slack pacer sleeps on it too. Close the notifiers after. With
+    ``own_clients`` the webhook channels make their HTTP clients as the service does (deadlines
+    from the settings); by default they get clients with 5 s limits, Slack's paced on ``clock``."""
     if smtp is None and settings.smtp_host:
         smtp = SmtpSender.from_settings(settings.model_copy(update={"smtp_timeout_s": 5.0}))
     pacer = Pacer(now=clock.mono, sleep=clock.sleep)
-    slack = WebhookClient(receiver="slack", expected_body="ok", pacer=pacer, timeout_s=5.0, deadline_s=5.0)
-    webhook = WebhookClient(receiver="webhook", timeout_s=5.0, deadline_s=5.0)
+    slack = (
+        None
+        if own_clients
+        else WebhookClient(receiver="slack", expected_body="ok", pacer=pacer, timeout_s=5.0, deadline_s=5.0)
+    )
+    webhook = None if own_clients else WebhookClient(receiver="webhook", timeout_s=5.0, deadline_s=5.0)
     notifiers = Notifiers.from_settings(
         settings,
         write=lambda _text: None,
