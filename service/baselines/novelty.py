@@ -37,7 +37,7 @@ Rules:
               baseline's figures hold it (same value, same role): a price or a sales figure
               the team has not seen is news.
               With them the *turns*: words telling that a plan or an activity stops, is
-              delayed or reversed, or starts, is decided or completed (``_TURN_FORMS``), each
+              delayed or reversed, or (said to happen, not hedged) starts (``_STOP_FORMS``), each
               weighing its mentions as a name of rarity 1 does, counted only when the baseline
               does not use the word itself (a turn it tells of is no evidence either way).
   ``words``   content words, each weighing 1 + log(occurrences), as known as the baseline
@@ -107,13 +107,15 @@ _FIGURE = re.compile(
 Figure: TypeAlias = tuple[float, bool]
 """A figure's value to four significant digits, and whether it is a movement (see the rules)."""
 
-# Words that change the course of a plan or an activity: it stops, is delayed, reversed, or
-# starts, is decided, completed. The baseline records where things stood; an item saying one of
-# these (and the baseline not) tells of a turn, as news as a new name: "Nissan scraps plan to
-# export China-made EVs" uses nothing but the baseline's names and words otherwise. Written
-# forms, stemmed once (the stemmer is light: "approved" and "approves" stem apart).
+# Words that change the course of a plan or an activity. The baseline records where things
+# stood; an item telling of a turn (and the baseline not) is news as a new name is: "Nissan
+# scraps plan to export China-made EVs" uses nothing but the baseline's names and words
+# otherwise. A stop, delay or reversal is a turn wherever it is written ("may scrap" too); a start
+# only when it is said to happen: "Nissan begins exports", not "may start exporting", "could
+# begin", "plans to start" or "starting with petrol models", which tell the plan itself. Written
+# forms, stemmed once (the stemmer is light: "postponed" and "postpones" stem apart).
 TURN_WEIGHT = 1.0
-_TURN_FORMS = """
+_STOP_FORMS = """
     scrap scraps scrapped scrapping drop drops dropped dropping abandon abandons abandoned
     abandoning cancel cancels cancelled canceled cancelling canceling shelve shelves shelved
     shelving halt halts halted halting suspend suspends suspended suspending pause pauses paused
@@ -121,13 +123,20 @@ _TURN_FORMS = """
     froze frozen axe axes axed ditch ditches ditched ditching withdraw withdraws withdrew
     withdrawn withdrawing reverse reverses reversed reversing rethink rethinks rethinking
     reconsider reconsiders reconsidered u-turn backtrack backtracks backtracked
-    start starts started starting begin begins began begun beginning launch launches launched
-    launching commence commences commenced resume resumes resumed resuming restart restarts
-    restarted confirm confirms confirmed confirming decide decides decided approve approves
-    approved approving finalise finalises finalised finalize finalizes finalized complete
-    completes completed
 """
-_TURNS = frozenset(stem(form) for form in _TURN_FORMS.split())
+_START_FORMS = """
+    start starts started starting begin begins began begun beginning commence commences
+    commenced resume resumes resumed resuming restart restarts restarted
+"""
+_STOPS = frozenset(stem(form) for form in _STOP_FORMS.split())
+_STARTS = frozenset(stem(form) for form in _START_FORMS.split())
+_TURNS = _STOPS | _STARTS
+# Words before a start that make it a possibility or a plan, not an event.
+_HEDGE_FORMS = """
+    may might could would can should to consider considers considering mull mulls mulling weigh
+    weighs weighing eye eyes eyeing plan plans planning aim aims
+"""
+_HEDGES = frozenset(stem(form) for form in _HEDGE_FORMS.split())
 Positions: TypeAlias = Mapping[str, set[int]]
 _SENTENCE_STRIDE = 1 << 20  # a position is sentence index * stride + token index
 
@@ -351,17 +360,23 @@ def _vector(texts: Iterable[Sequence[Token]]) -> dict[str, float]:
 
 
 def _turns(sentences: list[Sentence]) -> list[tuple[float, str]]:
-    """(weight, stem) of each turn word of the item (see ``_TURN_FORMS``): its mentions, the
+    """(weight, stem) of each turn word of the item (see ``_STOP_FORMS``): its mentions, the
     title's counted twice, as a name of rarity 1 weighs. Read from every word: "begins" and
     "starts" are no content words."""
-    counts = Counter(
-        token.stem
-        for _, tokens, weight, _ in sentences
-        for token in tokens
-        if token.stem in _TURNS
-        for _ in range(int(weight))
-    )
+    counts: Counter[str] = Counter()
+    for _, tokens, weight, _ in sentences:
+        for index, token in enumerate(tokens):
+            if token.stem in _STOPS or (token.stem in _STARTS and _said_to_happen(tokens, index)):
+                counts[token.stem] += int(weight)
     return [(TURN_WEIGHT * n, word) for word, n in counts.items()]
+
+
+def _said_to_happen(tokens: Sequence[Token], index: int) -> bool:
+    """Whether the start at ``index`` is an event: no hedge or plan in the two words before it,
+    and not "starting with" (the first step of a plan)."""
+    before = {token.stem for token in tokens[max(0, index - 2) : index]}
+    after = tokens[index + 1].stem if index + 1 < len(tokens) else ""
+    return before.isdisjoint(_HEDGES) and after != "with"
 
 
 def _counts(texts: Iterable[Sequence[Token]]) -> tuple[Counter[str], Counter[str]]:

@@ -261,8 +261,13 @@ TURNS: list[tuple[str, bool]] = [
     ("Nissan scraps plan to export China-made EVs", True),
     ("Nissan delays plan to export China-developed EVs", True),
     ("Nissan shelves China EV export plan amid price war", True),
+    ("Nissan may scrap plan to export China-made EVs", True),
     ("Nissan begins exports of China-made EVs", True),
-    ("Nissan confirms it will export EVs made in China", True),
+    # a start that is a possibility or the plan itself is no turn
+    ("Nissan may start exporting cars it makes in China, executive says", False),
+    ("Nissan could begin shipping China-made EVs abroad", False),
+    ("Nissan plans to start exporting China-made cars", False),
+    ("Nissan is looking at exporting vehicles from China, starting with gasoline models", False),
     ("Nissan mulls shipping its China-made electric cars overseas", False),
     ("Nissan weighs exporting EVs it develops in China", False),
     ("Nissan's research work with Tsinghua began in 2016", False),  # "began": the seed's own word
