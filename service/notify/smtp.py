@@ -374,14 +374,20 @@ class _ImplicitTlsClient(smtplib.SMTP_SSL):
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
         raw = socket.create_connection((host, port), timeout, self.source_address)
         tls = self.context.wrap_socket(raw, server_hostname=host, do_handshake_on_connect=False)
-        self._attempt.open(tls)
-        tls.do_handshake()
+        try:
+            self._attempt.open(tls)
+            tls.do_handshake()
+        except BaseException:
+            tls.close()  # as wrap_socket does when its own handshake fails
+            raise
         return tls
 
 
 def _shut(sock: socket.socket) -> None:
+    # socket.socket's own shutdown, also for a TLS socket: SSLSocket.shutdown would drop its TLS
+    # state first, and a handshake not yet begun would then fail with AttributeError, not OSError.
     with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 def tls_mode(port: int, *, starttls: bool) -> TlsMode:

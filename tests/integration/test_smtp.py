@@ -11,6 +11,7 @@ import time
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -215,6 +216,30 @@ async def test_total_deadline_ends_a_greeting_or_handshake_dripped_a_byte_at_a_t
     assert isinstance(caught.value, RetryableDeliveryError)
     assert "total deadline passed" in str(caught.value)
     assert elapsed < 2.5  # the deadline's 1 s, not the server's 8 s
+
+
+@pytest.mark.parametrize("tls", [TlsMode.NONE, TlsMode.IMPLICIT, TlsMode.STARTTLS])
+async def test_a_deadline_passed_while_connecting_is_retryable(
+    tls: TlsMode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Connecting outlasts the deadline (a slow DNS answer, SYN retries): the connection is shut
+    as it opens, before any greeting or handshake, and the message is retried, never failed."""
+    real = socket.create_connection
+
+    def slow_connect(address: tuple[str, int], *args: Any) -> socket.socket:
+        time.sleep(0.5)
+        return real(address, *args)
+
+    monkeypatch.setattr("service.notify.smtp.socket.create_connection", slow_connect)
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        server = _drip_server(listener, b"")
+        with pytest.raises(DeliveryError) as caught:
+            await _sender(listener.getsockname()[1], tls=tls, timeout_s=1.0, deadline_s=0.3).send(
+                _message(), TO
+            )
+        server.join(timeout=10)
+    assert isinstance(caught.value, RetryableDeliveryError), caught.value
+    assert "total deadline passed" in str(caught.value)
 
 
 async def test_connection_refused_is_retryable() -> None:
