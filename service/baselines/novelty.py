@@ -73,7 +73,14 @@ from typing import TypeAlias
 from service.baselines.fact_sentence import FactCues
 from service.baselines.facts import compile_facts
 from service.baselines.model import Baseline
-from service.baselines.numbers import POINT, SCALE_OR_PERCENT_AFTER, SEPARATOR, is_change, number_at
+from service.baselines.numbers import (
+    POINT,
+    SCALE_OR_PERCENT_AFTER,
+    SEPARATOR,
+    find_numbers,
+    is_change,
+    number_at,
+)
 from service.baselines.text import (
     Name,
     Sentence,
@@ -202,14 +209,13 @@ def compile_baseline(baseline: Baseline) -> BaselineProfile:
 def _known_figures(prose: Sequence[str], values: Sequence[float]) -> frozenset[Figure]:
     """The baseline's figures (see the module rules)."""
     written = [figure for text in prose for figure in _read_figures(text)]
-    # A number word's stem is its digits ("ten" -> "10"); a token written with digits is a piece
-    # of a figure read above ("2.8 million" gives the tokens 2 and 8), never a figure itself.
-    # isascii: "①" and "²" are digits to str.isdigit but no number float() reads.
+    # Numbers written in words ("ten", "two billion", "a fifth"): levels, as numbers.py reads
+    # them. One with digits in it is read above, with its role.
     words = [
-        float(token.stem)
+        number.value if number.fraction is None else number.fraction
         for text in prose
-        for token in tokenize(text)
-        if token.stem.isascii() and token.stem.isdigit() and not token.text[0].isdigit()
+        for number in find_numbers(text)
+        if not any(ch.isdigit() for ch in number.raw)
     ]
     levels = [(_figure_key(value), False) for value in [*words, *values]]
     return frozenset([*written, *levels])

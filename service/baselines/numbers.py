@@ -67,8 +67,9 @@ _DENOMINATORS = {
     "sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10,
 }  # fmt: skip
 _SCALES = {
-    "hundred": 1e2, "thousand": 1e3, "k": 1e3, "million": 1e6, "mn": 1e6, "m": 1e6,
-    "billion": 1e9, "bn": 1e9, "b": 1e9, "trillion": 1e12, "tn": 1e12, "lakh": 1e5, "crore": 1e7,
+    "hundred": 1e2, "thousand": 1e3, "k": 1e3, "million": 1e6, "millions": 1e6, "mn": 1e6,
+    "mln": 1e6, "m": 1e6, "billion": 1e9, "billions": 1e9, "bn": 1e9, "bln": 1e9, "b": 1e9,
+    "trillion": 1e12, "tn": 1e12, "lakh": 1e5, "crore": 1e7,
 }  # fmt: skip
 _ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4}
 _CURRENCY_WORDS = r"yuan|renminbi|dollars?|euros?|yen|won|pounds?|rupees?|usd|rmb|cny|inr"
@@ -95,9 +96,11 @@ _DIGITS = (
 ``float("9" * 309)``) nor in part."""
 _DENOMINATOR = r"half|halves|thirds?|quarters?|fourths?|fifths?|sixths?|sevenths?|eighths?|ninths?|tenths?"
 _PERCENT = r"\s?%|\s?per\s?cent\b|\s?percent\b|\s?pct\b"
-_SCALE_WORDS = "hundred|thousand|million|billion|trillion|lakh|crore"
+_SCALE_WORDS = "hundred|thousand|millions?|billions?|trillion|lakh|crore|mln|bln"
 _SCALE_ABBREVIATIONS = "mn|bn|tn|m|b|k"
-SCALE_OR_PERCENT_AFTER = rf"(?i:\s?(?:{_SCALE_WORDS})\b|(?:{_SCALE_ABBREVIATIONS})\b)?(?i:{_PERCENT})?"
+# A scale word may follow a space or a hyphen ("a 2.8-million-vehicle year"); an abbreviation is
+# written against the digits ("2.8m").
+SCALE_OR_PERCENT_AFTER = rf"(?i:[\s-]?(?:{_SCALE_WORDS})\b|(?:{_SCALE_ABBREVIATIONS})\b)?(?i:{_PERCENT})?"
 """What may follow digits and belongs to their value (``2.8 million``, ``1.2bn``, ``34%``), as a
 pattern to append to one of digits: how another module finds the whole of a figure that
 :func:`find_numbers` then reads."""
@@ -108,7 +111,7 @@ _PATTERN = re.compile(
   | \b(?P<fnum>{_NUMERATOR})[\s-]+(?P<fden>{_DENOMINATOR})\b(?![- ]year)
   | (?<!first\s)(?<!second\s)\b(?P<half>half)\b(?![- ]year)
   | (?P<cur>{_CURRENCY_SIGN})?(?<![\w.,\u066b\u066c-])(?P<num>{_DIGITS})
-    (?:\s?(?P<scale>{_SCALE_WORDS})\b|(?P<abbr>{_SCALE_ABBREVIATIONS})\b)?
+    (?:[\s-]?(?P<scale>{_SCALE_WORDS})\b|(?P<abbr>{_SCALE_ABBREVIATIONS})\b)?
     (?:(?P<pct>{_PERCENT})|\s?(?P<pts>percentage\s+points?\b|pp\b))?(?![\w.\u066b]\d|\w)
   | \b(?P<word>(?:{_TENS_RE})(?:[\s-](?:{_DIGIT_WORD})\b)?|{_WORD}|a\s+dozen|dozen)\b
     (?:\s+(?P<wscale>hundred|thousand|million|billion)\b)?(?P<wpct>\s?per\s?cent\b|\s?percent\b)?
@@ -145,6 +148,7 @@ class _Behind:
         return self._compiled.search(sentence, max(0, end - reach), end)
 
 
+_CURRENCY_BEFORE = _Behind(rf"(?:{_CURRENCY_SIGN})$")
 _WORD_BEFORE = _Behind(r"([A-Za-z][\w'’]*)\s$", ignore_case=False)
 _POSSESSIVE = re.compile(r"['’]s?$", re.IGNORECASE)
 _DESIGNATOR_BEFORE = _Behind(
@@ -227,7 +231,11 @@ def find_numbers(sentence: str) -> list[Number]:
 
 def number_at(text: str, start: int, end: int) -> Number | None:
     """The number written at ``text[start:end]``, read as :func:`find_numbers` reads it, or None;
-    what comes before and after is context (a change word, a currency after it)."""
+    a currency sign right before ``start`` is part of it (``$2000`` is money, not a year, and
+    "by $2,000" a change), and what comes before and after is context (a change word)."""
+    sign = _CURRENCY_BEFORE.ends_at(text, start, reach=5)
+    if sign is not None:
+        start = sign.start()
     match = _PATTERN.match(text, start, end)
     return _read(match, text) if match is not None else None
 

@@ -240,6 +240,8 @@ RESTATED_FIGURES = [
     "Nissan sold 2.8 million vehicles in China in the first ten months of 2023",
     "Nissan sold 2,800,000 vehicles in China in the first ten months of 2023",
     "Nissan sold 2.8m vehicles in China in the first ten months of 2023",
+    "Nissan sold 2.8 mln vehicles in China in the first ten months of 2023",
+    "Nissan's 2.8-million-vehicle China year in the first ten months of 2023",
     "Nissan sold 2,800 thousand vehicles in China in the first ten months of 2023",
     "China made up 34% of Nissan global sales in 2022",
     "China made up 34 per cent of Nissan global sales in 2022",

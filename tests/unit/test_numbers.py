@@ -12,6 +12,7 @@ from service.baselines.numbers import (
     is_change,
     is_former,
     is_ranged,
+    number_at,
 )
 
 # text -> [(raw, value, kind)] for every number found, in order
@@ -26,6 +27,9 @@ CASES: dict[str, list[tuple[str, float, str]]] = {
     "revenue of 1.2bn": [("1.2bn", 1_200_000_000, "plain")],
     "a 3 billion plan": [("3 billion", 3_000_000_000, "plain")],
     "2.8m vehicles": [("2.8m", 2_800_000, "plain")],
+    "2.8 mln vehicles": [("2.8 mln", 2_800_000, "plain")],
+    "a 2.8-million-vehicle year": [("2.8-million", 2_800_000, "plain")],
+    "a 1-billion plan": [("1-billion", 1_000_000_000, "plain")],
     "eight models": [("eight", 8, "plain")],
     "ten models": [("ten", 10, "plain")],
     "twelve plants": [("twelve", 12, "plain")],
@@ -254,3 +258,13 @@ def test_the_x_of_from_x_to_y_is_a_level_left_behind(sentence: str, former: list
 )
 def test_an_end_of_a_range_or_a_choice_is_no_single_level(sentence: str, ranged: list[str]) -> None:
     assert [n.raw for n in find_numbers(sentence) if is_ranged(sentence, n)] == ranged
+
+
+def test_a_number_read_at_its_digits_takes_the_currency_sign_before_them() -> None:
+    """novelty finds a figure by its digits: the sign before them still makes it money, not a
+    year, and "by $2000" still a change."""
+    text = "It raised the price by $2000"
+    number = number_at(text, text.index("2"), len(text))
+    assert number is not None
+    assert (number.raw, number.kind, number.currency) == ("$2000", "plain", "$")
+    assert is_change(text, number)
