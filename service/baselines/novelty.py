@@ -119,11 +119,12 @@ Figure: TypeAlias = tuple[float, bool]
 # scraps plan to export China-made EVs" uses nothing but the baseline's names and words
 # otherwise. A stop, delay or reversal is a turn wherever it is written ("may scrap" too); a start
 # only when it is said to happen: "Nissan begins exports", not "may start exporting", "could
-# begin", "plans to start" or "starting with petrol models", which tell the plan itself. Written
+# begin", "plans to start" or "starting with petrol models", which tell the plan itself, nor
+# "the start of 2024" or "start-ups". "Drop" is left out: it is mostly sales that drop. Written
 # forms, stemmed once (the stemmer is light: "postponed" and "postpones" stem apart).
 TURN_WEIGHT = 1.0
 _STOP_FORMS = """
-    scrap scraps scrapped scrapping drop drops dropped dropping abandon abandons abandoned
+    scrap scraps scrapped scrapping abandon abandons abandoned
     abandoning cancel cancels cancelled canceled cancelling canceling shelve shelves shelved
     shelving halt halts halted halting suspend suspends suspended suspending pause pauses paused
     pausing delay delays delayed delaying postpone postpones postponed postponing freeze freezes
@@ -138,7 +139,10 @@ _START_FORMS = """
 _STOPS = frozenset(stem(form) for form in _STOP_FORMS.split())
 _STARTS = frozenset(stem(form) for form in _START_FORMS.split())
 _TURNS = _STOPS | _STARTS
-# Words before a start that make it a possibility or a plan, not an event.
+# Words before a start that make it a possibility or a plan, not an event; and the words around
+# a start that make it a noun ("the start of 2024", "start-ups").
+_NOUN_BEFORE = frozenset({"the", "a", "an", "its", "this", "that", "their"})
+_NOUN_AFTER = frozenset({"of", "up", "with"})
 _HEDGE_FORMS = """
     may might could would can should to consider considers considering mull mulls mulling weigh
     weighs weighing eye eyes eyeing plan plans planning aim aims
@@ -379,10 +383,11 @@ def _turns(sentences: list[Sentence]) -> list[tuple[float, str]]:
 
 def _said_to_happen(tokens: Sequence[Token], index: int) -> bool:
     """Whether the start at ``index`` is an event: no hedge or plan in the two words before it,
-    and not "starting with" (the first step of a plan)."""
+    no noun ("the start of", "start-ups"), and not "starting with" (the first step of a plan)."""
     before = {token.stem for token in tokens[max(0, index - 2) : index]}
+    previous = tokens[index - 1].stem if index else ""
     after = tokens[index + 1].stem if index + 1 < len(tokens) else ""
-    return before.isdisjoint(_HEDGES) and after != "with"
+    return before.isdisjoint(_HEDGES) and previous not in _NOUN_BEFORE and after not in _NOUN_AFTER
 
 
 def _counts(texts: Iterable[Sequence[Token]]) -> tuple[Counter[str], Counter[str]]:

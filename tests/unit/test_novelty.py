@@ -270,6 +270,10 @@ TURNS: list[tuple[str, bool]] = [
     ("Nissan could begin shipping China-made EVs abroad", False),
     ("Nissan plans to start exporting China-made cars", False),
     ("Nissan is looking at exporting vehicles from China, starting with gasoline models", False),
+    # nor are a fall of sales, a start-up or the start of a year
+    ("Nissan weighs exporting China-made EVs after sales dropped", False),
+    ("Nissan weighs exporting China-made EVs to rival Chinese start-ups", False),
+    ("Nissan mulls China EV exports at the start of 2024", False),
     ("Nissan mulls shipping its China-made electric cars overseas", False),
     ("Nissan weighs exporting EVs it develops in China", False),
     ("Nissan's research work with Tsinghua began in 2016", False),  # "began": the seed's own word
