@@ -60,9 +60,11 @@ _INVISIBLE_TABLE: dict[int, str | None] = {
 }
 _HAS_INVISIBLE = re.compile("[" + "".join(re.escape(chr(c)) for c in _INVISIBLE_TABLE) + "]")
 # Tag characters (U+E0000-E007F) are invisible too, and can carry a hidden text past every reader
-# ("ASCII smuggling"); they are kept only where they spell a subdivision flag (a black flag, two
-# to seven tag letters, a cancel tag: the flag of Scotland).
-_STRAY_TAG = re.compile("(\U0001f3f4[\U000e0020-\U000e007e]{2,7}\U000e007f)|[\U000e0000-\U000e007f]")
+# ("ASCII smuggling"); they are kept only where they spell a subdivision flag: a black flag, two
+# to six tag letters or digits (a region's code, lower case: "gbsct"), a cancel tag.
+_STRAY_TAG = re.compile(
+    "(\U0001f3f4[\U000e0030-\U000e0039\U000e0061-\U000e007a]{2,6}\U000e007f)|[\U000e0000-\U000e007f]"
+)
 _URL_WHITESPACE = re.compile(r"[\t\r\n]")
 _NEEDS_QUOTING = re.compile(r"[^\x21-\x7e]|[\"<>\\^`{|}]")
 _SAFE_URL_CHARS = "/%:@!$&'()*+,;=-._~?#[]"
