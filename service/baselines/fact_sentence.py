@@ -68,6 +68,8 @@ _REPORTING = frozenset({"said", "say"})
 _PRONOUNS = frozenset({"it", "its"})
 
 Phrases = tuple[tuple[tuple[str, ...], ...], ...]  # cue -> its alternatives -> stems
+Spans = list[tuple[int, int]]  # token ranges (first, last)
+PlaceRivals = tuple[tuple[Spans, Spans], ...]  # per place cue: its own spans, its rivals' spans
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +116,7 @@ class FactSpans:
     cue_reach: list[int]
     mentions: list[int]
     others: list[int]
-    rival_places: tuple[tuple[list[tuple[int, int]], list[tuple[int, int]]], ...]
+    rival_places: PlaceRivals
     """Per place cue with rivals in the sentence: its own spans, and the rivals' ("for Europe")."""
 
 
@@ -202,8 +204,8 @@ def fact_spans(read: SentenceWords, cues: FactCues) -> FactSpans | None:
 
 
 def _rival_places(
-    read: SentenceWords, cues: FactCues, spans: dict[int, list[tuple[int, int]]], others: list[int]
-) -> tuple[tuple[list[tuple[int, int]], list[tuple[int, int]]], ...]:
+    read: SentenceWords, cues: FactCues, spans: dict[int, Spans], others: list[int]
+) -> PlaceRivals:
     """For each place cue found, with the places that rival it: another name right after one of
     the cue's prepositions, or after it and "the" ("for Europe", "in the US"), as token ranges
     from the preposition to the end of the name."""
@@ -217,8 +219,8 @@ def _rival_places(
             continue
         rivals = []
         for name in others:
-            if name - 1 in named:
-                continue  # inside a name already taken from its first word
+            if name == 0 or name - 1 in named:
+                continue  # nothing before it, or inside a name already taken from its first word
             lead = name - 2 if read.tokens[name - 1].stem == "the" else name - 1
             if lead >= 0 and read.tokens[lead].stem in leads:
                 end = name

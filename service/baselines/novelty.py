@@ -124,13 +124,13 @@ Figure: TypeAlias = tuple[float, bool]
 # forms, stemmed once (the stemmer is light: "postponed" and "postpones" stem apart).
 TURN_WEIGHT = 1.0
 _STOP_FORMS = """
-    scrap scraps scrapped scrapping abandon abandons abandoned
-    abandoning cancel cancels cancelled canceled cancelling canceling shelve shelves shelved
-    shelving halt halts halted halting suspend suspends suspended suspending pause pauses paused
-    pausing delay delays delayed delaying postpone postpones postponed postponing freeze freezes
-    froze frozen axe axes axed ditch ditches ditched ditching withdraw withdraws withdrew
-    withdrawn withdrawing reverse reverses reversed reversing rethink rethinks rethinking
-    reconsider reconsiders reconsidered u-turn backtrack backtracks backtracked
+    scrap scraps scrapped scrapping abandon abandons abandoned abandoning cancel cancels cancelled
+    canceled cancelling canceling shelve shelves shelved shelving halt halts halted halting suspend
+    suspends suspended suspending pause pauses paused pausing delay delays delayed delaying
+    postpone postpones postponed postponing freeze freezes froze frozen axe axes axed ditch
+    ditches ditched ditching withdraw withdraws withdrew withdrawn withdrawing reverse reverses
+    reversed reversing rethink rethinks rethinking reconsider reconsiders reconsidered u-turn
+    backtrack backtracks backtracked
 """
 _START_FORMS = """
     start starts started starting begin begins began begun beginning commence commences
@@ -283,7 +283,7 @@ def _judge(
 ) -> _Judgement:
     known_names = [(name, _name_known(profile, name)) for name in names]
     known_figures = [(mentions, float(key in profile.figures)) for mentions, key in figures]
-    # A turn the baseline itself tells of ("launch" of its first model) is no evidence either way.
+    # A turn the baseline itself tells of (the seed's research work "began") is no evidence either way.
     new_turns = [(weight, 0.0) for weight, word in turns if word not in profile.words]
     rarities = rarity_table()
     named = [(name.weight * _name_rarity(name, rarities), known) for name, known in known_names]

@@ -21,8 +21,9 @@ Rules (what ``find_numbers`` reads, left to right, never two numbers over the sa
   ``e-208``, ``16in``, ``2nd``, ``16th``) are not numbers at all, nor are ordinal words
   (``second-largest``).
 - ``plain``: everything else: ``794,000``, ``2.8``, ``eight``, ``twenty-five``, ``a dozen``.
-  A scale word multiplies: ``2.8 million``, ``2.8m``, ``1.2bn``, ``3 billion``, ``eight million``,
-  ``a million``, ``16 lakh``, ``2 crore`` (``scaled`` is then true). Word numbers go from zero
+  A scale word multiplies: ``2.8 million``, ``2.8m``, ``2.8 mln``, ``1.2bn``, ``3 billion``,
+  ``a 2.8-million-vehicle year``, ``eight million``, ``a million``, ``16 lakh``, ``2 crore``
+  (``scaled`` is then true). Word numbers go from zero
   to ninety-nine; ``one`` in ``one of`` is not a number. Digits of any script are read
   (Arabic-Indic eight is 8), with the Arabic decimal separator U+066B (Arabic-Indic 2, U+066B, 8
   is 2.8, not 2 and 8) and thousands separator U+066C.

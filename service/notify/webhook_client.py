@@ -87,7 +87,8 @@ def deadline_within(lease_s: float) -> float:
     """The deadline of one post sent under a delivery lease of ``lease_s`` seconds: ``DEADLINE_S``,
     or half the lease when that is shorter. The worker sends each message under a fresh lease; a
     post still running when its lease ran out could be claimed and posted again by another
-    worker (the SMTP sender's deadline is kept inside the lease by the settings' check instead)."""
+    worker (the SMTP sender's deadline is kept inside the lease by the settings' check instead).
+    The pacer's wait before a post (a second with Slack's default spacing) comes on top."""
     return min(DEADLINE_S, lease_s / 2)
 
 
