@@ -117,11 +117,12 @@ Figure: TypeAlias = tuple[float, bool]
 # Words that change the course of a plan or an activity. The baseline records where things
 # stood; an item telling of a turn (and the baseline not) is news as a new name is: "Nissan
 # scraps plan to export China-made EVs" uses nothing but the baseline's names and words
-# otherwise. A stop, delay or reversal is a turn wherever it is written ("may scrap" too); a start
-# only when it is said to happen: "Nissan begins exports", not "may start exporting", "could
-# begin", "plans to start" or "starting with petrol models", which tell the plan itself, nor
-# "the start of 2024" or "start-ups". "Drop" is left out: it is mostly sales that drop. Written
-# forms, stemmed once (the stemmer is light: "postponed" and "postpones" stem apart).
+# otherwise. A stop, delay or reversal is a turn wherever it is written ("may scrap" too); "drop"
+# only with a plan after it ("drops plan", "drops China EV export plan": it is mostly sales that
+# drop); a start only when it is said to happen: "Nissan begins exports", "the start of China EV
+# exports", not "may start exporting", "could begin", "plans to start" or "starting with petrol
+# models", which tell the plan itself, nor "the start of 2024" or "start-ups". Written forms,
+# stemmed once (the stemmer is light: "postponed" and "postpones" stem apart).
 TURN_WEIGHT = 1.0
 _STOP_FORMS = """
     scrap scraps scrapped scrapping abandon abandons abandoned abandoning cancel cancels cancelled
@@ -137,17 +138,24 @@ _START_FORMS = """
     commenced resume resumes resumed resuming restart restarts restarted
 """
 _STOPS = frozenset(stem(form) for form in _STOP_FORMS.split())
+_DROP_FORMS = "drop drops dropped dropping"
+_DROPS = frozenset(stem(form) for form in _DROP_FORMS.split())
 _STARTS = frozenset(stem(form) for form in _START_FORMS.split())
-_TURNS = _STOPS | _STARTS
-# Words before a start that make it a possibility or a plan, not an event; and the words around
-# a start that make it a noun ("the start of 2024", "start-ups").
-_NOUN_BEFORE = frozenset({"the", "a", "an", "its", "this", "that", "their"})
-_NOUN_AFTER = frozenset({"of", "up", "with"})
+_TURNS = _STOPS | _DROPS | _STARTS
+_PLAN_FORMS = "plan plans bid bids proposal proposals project projects idea ideas"
+_PLANS = frozenset(stem(form) for form in _PLAN_FORMS.split())
+# Words in the three before a start that make it a possibility or a plan, not an event.
 _HEDGE_FORMS = """
-    may might could would can should to consider considers considering mull mulls mulling weigh
+    may might could would can should consider considers considering mull mulls mulling weigh
     weighs weighing eye eyes eyeing plan plans planning aim aims
 """
 _HEDGES = frozenset(stem(form) for form in _HEDGE_FORMS.split())
+# After "start of" / "beginning of", a time: the start is a date ("the start of 2024").
+_TIME_FORMS = """
+    year years month months quarter quarters week weeks season next this last january february
+    march april may june july august september october november december
+"""
+_TIMES = frozenset(stem(form) for form in _TIME_FORMS.split())
 Positions: TypeAlias = Mapping[str, set[int]]
 _SENTENCE_STRIDE = 1 << 20  # a position is sentence index * stride + token index
 
@@ -374,20 +382,38 @@ def _turns(sentences: list[Sentence]) -> list[tuple[float, str]]:
     title's counted twice, as a name of rarity 1 weighs. Read from every word: "begins" and
     "starts" are no content words."""
     counts: Counter[str] = Counter()
-    for _, tokens, weight, _ in sentences:
+    for _, tokens, weight, text in sentences:
         for index, token in enumerate(tokens):
-            if token.stem in _STOPS or (token.stem in _STARTS and _said_to_happen(tokens, index)):
+            if token.stem in _TURNS and _is_turn(tokens, text, index):
                 counts[token.stem] += int(weight)
     return [(TURN_WEIGHT * n, word) for word, n in counts.items()]
 
 
-def _said_to_happen(tokens: Sequence[Token], index: int) -> bool:
-    """Whether the start at ``index`` is an event: no hedge or plan in the two words before it,
-    no noun ("the start of", "start-ups"), and not "starting with" (the first step of a plan)."""
-    before = {token.stem for token in tokens[max(0, index - 2) : index]}
-    previous = tokens[index - 1].stem if index else ""
-    after = tokens[index + 1].stem if index + 1 < len(tokens) else ""
-    return before.isdisjoint(_HEDGES) and previous not in _NOUN_BEFORE and after not in _NOUN_AFTER
+def _is_turn(tokens: Sequence[Token], text: str, index: int) -> bool:
+    """Whether the turn word at ``index`` tells of a turn (see ``_STOP_FORMS``)."""
+    word = tokens[index].stem
+    if word in _STOPS:
+        return True
+    if word in _DROPS:
+        return any(token.stem in _PLANS for token in tokens[index + 1 : index + 5])
+    return _said_to_happen(tokens, text, index)
+
+
+def _said_to_happen(tokens: Sequence[Token], text: str, index: int) -> bool:
+    """Whether the start at ``index`` is an event: no hedge or plan in the three words before
+    it, not "starting with" (the first step of a plan), not a compound ("start-ups") and not
+    the start of a time ("the start of 2024")."""
+    if not {token.stem for token in tokens[max(0, index - 3) : index]}.isdisjoint(_HEDGES):
+        return False
+    if index + 1 == len(tokens):
+        return True
+    start, after = tokens[index], tokens[index + 1]
+    if after.stem == "with" or (after.start == start.end + 1 and text[start.end] == "-"):
+        return False
+    if after.stem == "of":
+        times = [token for token in tokens[index + 2 : index + 4] if token.stem != "the"][:1]
+        return not any(token.stem.isdigit() or token.stem in _TIMES for token in times)
+    return True
 
 
 def _counts(texts: Iterable[Sequence[Token]]) -> tuple[Counter[str], Counter[str]]:

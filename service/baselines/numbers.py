@@ -68,9 +68,9 @@ _DENOMINATORS = {
     "sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10,
 }  # fmt: skip
 _SCALES = {
-    "hundred": 1e2, "thousand": 1e3, "k": 1e3, "million": 1e6, "millions": 1e6, "mn": 1e6,
-    "mln": 1e6, "m": 1e6, "billion": 1e9, "billions": 1e9, "bn": 1e9, "bln": 1e9, "b": 1e9,
-    "trillion": 1e12, "tn": 1e12, "lakh": 1e5, "crore": 1e7,
+    "hundred": 1e2, "thousand": 1e3, "k": 1e3, "million": 1e6, "mn": 1e6, "mln": 1e6, "m": 1e6,
+    "billion": 1e9, "bn": 1e9, "bln": 1e9, "b": 1e9, "trillion": 1e12, "tn": 1e12, "lakh": 1e5,
+    "crore": 1e7,
 }  # fmt: skip
 _ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4}
 _CURRENCY_WORDS = r"yuan|renminbi|dollars?|euros?|yen|won|pounds?|rupees?|usd|rmb|cny|inr"
@@ -97,7 +97,8 @@ _DIGITS = (
 ``float("9" * 309)``) nor in part."""
 _DENOMINATOR = r"half|halves|thirds?|quarters?|fourths?|fifths?|sixths?|sevenths?|eighths?|ninths?|tenths?"
 _PERCENT = r"\s?%|\s?per\s?cent\b|\s?percent\b|\s?pct\b"
-_SCALE_WORDS = "hundred|thousand|millions?|billions?|trillion|lakh|crore|mln|bln"
+# No plurals: "in 2023 millions of drivers" is a year, then many drivers, not 2.023 billion.
+_SCALE_WORDS = "hundred|thousand|million|billion|trillion|lakh|crore|mln|bln"
 _SCALE_ABBREVIATIONS = "mn|bn|tn|m|b|k"
 # A scale word may follow a space or a hyphen ("a 2.8-million-vehicle year"); an abbreviation is
 # written against the digits ("2.8m").

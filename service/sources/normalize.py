@@ -60,10 +60,17 @@ _INVISIBLE_TABLE: dict[int, str | None] = {
 }
 _HAS_INVISIBLE = re.compile("[" + "".join(re.escape(chr(c)) for c in _INVISIBLE_TABLE) + "]")
 # Tag characters (U+E0000-E007F) are invisible too, and can carry a hidden text past every reader
-# ("ASCII smuggling"); they are kept only where they spell a subdivision flag: a black flag, two
-# to six tag letters or digits (a region's code, lower case: "gbsct"), a cancel tag.
+# ("ASCII smuggling"); they are kept only where they spell one of the three subdivision flags
+# Unicode recommends (a black flag, tag letters, a cancel tag: England, Scotland, Wales). Any other
+# run of tag letters, even one shaped like a region code, can spell words six letters at a time.
+_FLAGS = ("gbeng", "gbsct", "gbwls")
 _STRAY_TAG = re.compile(
-    "(\U0001f3f4[\U000e0030-\U000e0039\U000e0061-\U000e007a]{2,6}\U000e007f)|[\U000e0000-\U000e007f]"
+    "("
+    + "|".join(
+        "\U0001f3f4" + "".join(chr(0xE0000 + ord(letter)) for letter in flag) + "\U000e007f"
+        for flag in _FLAGS
+    )
+    + ")|[\U000e0000-\U000e007f]"
 )
 _URL_WHITESPACE = re.compile(r"[\t\r\n]")
 _NEEDS_QUOTING = re.compile(r"[^\x21-\x7e]|[\"<>\\^`{|}]")

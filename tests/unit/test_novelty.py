@@ -265,6 +265,9 @@ TURNS: list[tuple[str, bool]] = [
     ("Nissan shelves China EV export plan amid price war", True),
     ("Nissan may scrap plan to export China-made EVs", True),
     ("Nissan begins exports of China-made EVs", True),
+    ("Nissan drops plan to export China-made EVs", True),
+    ("Nissan marks the start of China EV exports", True),
+    ("Nissan to begin exporting China-made EVs next year", True),
     # a start that is a possibility or the plan itself is no turn
     ("Nissan may start exporting cars it makes in China, executive says", False),
     ("Nissan could begin shipping China-made EVs abroad", False),
@@ -274,6 +277,11 @@ TURNS: list[tuple[str, bool]] = [
     ("Nissan weighs exporting China-made EVs after sales dropped", False),
     ("Nissan weighs exporting China-made EVs to rival Chinese start-ups", False),
     ("Nissan mulls China EV exports at the start of 2024", False),
+    ("Nissan is considering whether to start exporting China-made EVs", False),
+    (
+        "Nissan considers exporting China-made EVs; in 2023 millions of Chinese buyers chose local brands",
+        False,
+    ),
     ("Nissan mulls shipping its China-made electric cars overseas", False),
     ("Nissan weighs exporting EVs it develops in China", False),
     ("Nissan's research work with Tsinghua began in 2016", False),  # "began": the seed's own word

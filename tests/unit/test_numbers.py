@@ -30,6 +30,7 @@ CASES: dict[str, list[tuple[str, float, str]]] = {
     "2.8 mln vehicles": [("2.8 mln", 2_800_000, "plain")],
     "a 2.8-million-vehicle year": [("2.8-million", 2_800_000, "plain")],
     "a 1-billion plan": [("1-billion", 1_000_000_000, "plain")],
+    "in 2023 millions of drivers": [("2023", 2023, "year")],  # no plural scale words
     "eight models": [("eight", 8, "plain")],
     "ten models": [("ten", 10, "plain")],
     "twelve plants": [("twelve", 12, "plain")],
