@@ -316,7 +316,9 @@ class OutboxWorker:
         fingerprint = self.notifiers.fingerprint(channel) if isinstance(step, Hold) else ""
         probe_at = now + timedelta(seconds=self._settings.delivery_probe_broken_s)
 
-        def work(conn: Connection) -> None:
+        def work(conn: Connection) -> list[int]:
+            # Rows another worker took over while this one waited are theirs: nothing to record.
+            owned = outbox.still_owned(conn, tried, owner=self._owner)
             if untried:
                 outbox.mark_retry(
                     conn,
@@ -326,12 +328,14 @@ class OutboxWorker:
                     error="not tried: channel failed",
                     count_attempt=False,
                 )
+            if not owned:
+                return owned
             match step:
                 case Hold():
                     channel_state.hold_channel(
                         conn,
                         channel,
-                        tried,
+                        owned,
                         owner=self._owner,
                         now=now,
                         reason=reason,
@@ -341,12 +345,12 @@ class OutboxWorker:
                 case Pause(until=until):
                     channel_state.pause_channel(conn, channel, until=until, now=now)
                     outbox.mark_retry(
-                        conn, tried, owner=self._owner, at=until, error=reason, count_attempt=False
+                        conn, owned, owner=self._owner, at=until, error=reason, count_attempt=False
                     )
                 case Retry(at=at, ambiguous=ambiguous):
                     outbox.mark_retry(
                         conn,
-                        tried,
+                        owned,
                         owner=self._owner,
                         at=at,
                         error=reason,
@@ -354,18 +358,25 @@ class OutboxWorker:
                         ambiguous=ambiguous,
                     )
                 case Fail():
-                    outbox.mark_failed(conn, tried, owner=self._owner, error=reason)
-                    self._settle(conn, {a for r in chunk for a in r.alert_ids})
+                    outbox.mark_failed(conn, owned, owner=self._owner, error=reason)
+                    self._settle(conn, {a for r in chunk if r.id in owned for a in r.alert_ids})
+            return owned
 
-        db.run_transaction(self._engine, work)
-        self._report_failure(channel, step, exc, rows=len(tried))
+        owned = db.run_transaction(self._engine, work)
+        if len(owned) < len(tried):
+            log_event(
+                log, logging.WARNING, "delivery_lease_lost", channel=channel, rows=len(tried) - len(owned)
+            )
+        if not owned:
+            return RoundResult()
+        self._report_failure(channel, step, exc, rows=len(owned))
         match step:
             case Hold():
-                return RoundResult(held=len(tried))
+                return RoundResult(held=len(owned))
             case Fail():
-                return RoundResult(failed=len(tried))
+                return RoundResult(failed=len(owned))
             case _:
-                return RoundResult(retried=len(tried))
+                return RoundResult(retried=len(owned))
 
     def _backoff_s(self, attempt: int) -> float:
         s = self._settings

@@ -174,6 +174,13 @@ def fenced(ids: Sequence[int], owner: str) -> sa.ColumnElement[bool]:
     return sa.and_(deliveries.c.id.in_(ids), deliveries.c.lease_owner == owner, deliveries.c.state == SENDING)
 
 
+def still_owned(conn: Connection, ids: Sequence[int], *, owner: str) -> list[int]:
+    """Which of ``ids`` ``owner`` still holds (leased to it and being sent), in id order."""
+    return list(
+        conn.execute(sa.select(deliveries.c.id).where(fenced(ids, owner)).order_by(deliveries.c.id)).scalars()
+    )
+
+
 def mark_sent(
     conn: Connection,
     ids: Sequence[int],

@@ -351,8 +351,11 @@ def test_two_replicas_deliver_1000_pending_rows_each_exactly_once(tmp_path: Path
 
 # --- 3. a worker whose lease expired while it was stuck (A12) ----------------------------------
 
-STUCK_S = 9.0  # under the Slack client's 10 s read timeout, well over the 5 s delivery lease
+STUCK_S = 9.0  # how long worker A stays stopped in the middle of a post: well over the lease
 LEASE_S = 5
+# The receiver answers A's first post after this: A is inside the post when it is stopped (a post
+# is cut at half the lease, 2.5 s, so a slow receiver alone can no longer outlast the lease).
+ANSWER_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -369,14 +372,15 @@ class StuckRun:
 
 @pytest.fixture(scope="module")
 def stuck_run(tmp_path_factory: pytest.TempPathFactory, pg_database: str) -> Iterator[StuckRun]:
-    """Worker A claims 10 stories (two Slack messages) and waits 9 s for the first answer; its
-    5 s lease expires and worker B claims the rows, sends them and records them; then A wakes."""
+    """Worker A claims 10 stories (two Slack messages) and is stopped (SIGSTOP, as a machine
+    pauses a process) while its first post is under way; its 5 s lease expires and worker B
+    claims the rows, sends them and records them; then A resumes, 9 s after its first post."""
     reset_postgres(pg_database)
     tmp = tmp_path_factory.mktemp("stuck")
     prefix = "stuck"
     with LoopbackHTTPServer() as feed_server, SlackReceiver() as slack:
         feed_server.route("/feed.xml", body=rss_items(*(story(i, prefix) for i in range(10))), headers=RSS)
-        slack.script(slow(STUCK_S))
+        slack.script(slow(ANSWER_S))
         rules = shipped_rules(tmp / "rules", [("wire", feed_server.url("/feed.xml"))])
         env = service_env(
             pg_database,
@@ -396,15 +400,19 @@ def stuck_run(tmp_path_factory: pytest.TempPathFactory, pg_database: str) -> Ite
         try:
             assert wait_until(lambda: len(slack.received) >= 1, timeout_s=30, interval_s=0.01)
             first = slack.received[0].arrived_at
+            stuck.send_signal(signal.SIGSTOP)
             woke_at_utc = datetime.now(UTC) + timedelta(seconds=STUCK_S - (time.monotonic() - first))
             time.sleep(max(0.0, first + LEASE_S + 0.5 - time.monotonic()))
             other = rivalwatch("poll", "--once", env=env, timeout_s=60)
             other_log.write_text(other.stdout + other.stderr, encoding="utf-8")
             assert other.returncode == 0, other.stderr
             assert time.monotonic() < first + STUCK_S, "the second worker finished too late for this test"
+            time.sleep(max(0.0, first + STUCK_S - time.monotonic()))
+            stuck.send_signal(signal.SIGCONT)
             assert stuck.wait(timeout=60) == 0, stuck_log.read_text()
         finally:
             if stuck.poll() is None:
+                stuck.send_signal(signal.SIGCONT)
                 stuck.kill()
                 stuck.wait(timeout=10)
         time.sleep(0.5)
