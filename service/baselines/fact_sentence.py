@@ -19,6 +19,7 @@ from itertools import accumulate
 from service.baselines.model import Fact
 from service.baselines.numbers import Number
 from service.baselines.text import (
+    CALENDAR,
     COMMON_LOWER_PERCENT,
     STOPWORDS,
     Token,
@@ -50,16 +51,7 @@ _ROLES = word_set(
     spokesman spokeswoman spokesperson founder minister analyst manager boss vice"""
 )
 # Capitalised words that are not names of anyone a figure could belong to.
-_NOT_NAMES = (
-    STOPWORDS
-    | _ROLES
-    | word_set(
-        """ev nev bev phev hev suv mpv ai ipo gdp yoy ytd fy
-        january february march april may june july august september october november december
-        jan feb mar apr jun jul aug sep sept oct nov dec
-        monday tuesday wednesday thursday friday saturday sunday"""
-    )
-)
+_NOT_NAMES = STOPWORDS | _ROLES | CALENDAR | word_set("ev nev bev phev hev suv mpv ai ipo gdp yoy ytd fy")
 # A cue alternative that starts with one of these and goes on names a place ("for China", "in
 # China"); the same word before another name ("for Europe") is that place's, a rival of the cue.
 _PLACE_PREPOSITIONS = frozenset({"for", "in", "to"})

@@ -253,7 +253,7 @@ def fact_changes(text: str, compiled: Sequence[FactCues], *, title: str = "") ->
     seen: set[tuple[str, float]] = set()
     for sentence in split_sentences(text):
         for claim in _claims(sentence, cues):
-            new = _reading(claim.number)
+            new = claim.number.reading
             fact = claim.cues.fact
             if claim.restates or (fact.id, new) in seen:
                 continue
@@ -350,7 +350,7 @@ def _candidate_claims(seen: _Seen, about: Sequence[FactSpans], years: _Years) ->
             continue  # part of a cue ("first ten months"), too far, or another year's figure
         if not subject_is_nearest(found, first, last) or another_place_is_nearer(found, first, last):
             continue  # another name's figure, or another place's ("eight for Europe")
-        restates = _same(fact, _reading(seen.number), seen.number)
+        restates = _same(fact, seen.number.reading, seen.number)
         claims.append(_Claim(found.cues, seen.number, gap, found.matched, restates))
     return claims
 
@@ -408,11 +408,6 @@ def _same_magnitude(baseline: float, new: float, ratio: float) -> bool:
 
 def _is_money(fact: Fact) -> bool:
     return any(word in _MONEY_WORDS for word in fact.unit.lower().replace("$", " $ ").split())
-
-
-def _reading(number: Number) -> float:
-    fraction = number.fraction
-    return fraction if fraction is not None else number.value
 
 
 def _same(fact: Fact, new: float, number: Number) -> bool:

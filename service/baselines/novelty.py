@@ -82,6 +82,7 @@ from service.baselines.numbers import (
     number_at,
 )
 from service.baselines.text import (
+    CALENDAR,
     Name,
     Sentence,
     Token,
@@ -151,11 +152,8 @@ _HEDGE_FORMS = """
 """
 _HEDGES = frozenset(stem(form) for form in _HEDGE_FORMS.split())
 # After "start of" / "beginning of", a time: the start is a date ("the start of 2024").
-_TIME_FORMS = """
-    year years month months quarter quarters week weeks season next this last january february
-    march april may june july august september october november december
-"""
-_TIMES = frozenset(stem(form) for form in _TIME_FORMS.split())
+_TIME_FORMS = "year years month months quarter quarters week weeks season next this last"
+_TIMES = frozenset(stem(form) for form in _TIME_FORMS.split()) | CALENDAR
 Positions: TypeAlias = Mapping[str, set[int]]
 _SENTENCE_STRIDE = 1 << 20  # a position is sentence index * stride + token index
 
@@ -224,7 +222,7 @@ def _known_figures(prose: Sequence[str], values: Sequence[float]) -> frozenset[F
     # Numbers written in words ("ten", "two billion", "a fifth"): levels, as numbers.py reads
     # them. One with digits in it is read above, with its role.
     words = [
-        number.value if number.fraction is None else number.fraction
+        number.reading
         for text in prose
         for number in find_numbers(text)
         if not any(ch.isdigit() for ch in number.raw)
@@ -240,8 +238,7 @@ def _read_figures(text: str) -> Iterator[Figure]:
         number = number_at(text, match.start(), match.end())
         if number is None:
             continue
-        value = number.value if number.fraction is None else number.fraction
-        yield _figure_key(value), is_change(text, number)
+        yield _figure_key(number.reading), is_change(text, number)
 
 
 def _figure_key(value: float) -> float:

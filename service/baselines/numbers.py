@@ -220,6 +220,12 @@ class Number:
             return self.value
         return None
 
+    @property
+    def reading(self) -> float:
+        """The value a figure is compared by: the share of one for percentages and fractions."""
+        fraction = self.fraction
+        return fraction if fraction is not None else self.value
+
 
 def find_numbers(sentence: str) -> list[Number]:
     """Every number in ``sentence``, in order (see the module docstring for what counts)."""

@@ -289,11 +289,11 @@ MAX_CODE_CHARS = 6
 MAX_MODEL_NUMBER_DIGITS = 3
 
 _CORPORATE_SUFFIXES = word_set("co corp corporation inc ltd llc plc ag sa se nv")
-_CALENDAR = word_set(
+CALENDAR = word_set(  # days and months, in full and abbreviated
     "monday tuesday wednesday thursday friday saturday sunday january february march april may june july"
     " august september october november december jan feb mar apr jun jul aug sep sept oct nov dec"
 )
-_NOT_NAMES = STOPWORDS | _CALENDAR | word_set("among per mr mrs ms dr")
+_NOT_NAMES = STOPWORDS | CALENDAR | word_set("among per mr mrs ms dr")
 _PERCENT_WORDS = word_set("percent pct per")
 _NAME_JOINERS = frozenset(" -.")  # Rolls-Royce, U.S., Model 3
 _POSSESSIVE = ("'s", "’s")
