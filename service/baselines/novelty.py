@@ -37,9 +37,9 @@ Rules:
               baseline's figures hold it (same value, same role): a price or a sales figure
               the team has not seen is news.
               With them the *turns*: words telling that a plan or an activity stops, is
-              delayed or reversed, or (said to happen, not hedged) starts (``_STOP_FORMS``), each
+              delayed or reversed, or (said to happen, not hedged) starts (``turns``), each
               weighing its mentions as a name of rarity 1 does, counted only when the baseline
-              does not use the word itself (a turn it tells of is no evidence either way).
+              does not tell of the same turn itself (then it is no evidence either way).
   ``words``   content words, each weighing 1 + log(occurrences), as known as the baseline
               knows them.
   ``overlap`` cosine similarity of content unigrams + bigrams with the baseline's text,
@@ -82,16 +82,15 @@ from service.baselines.numbers import (
     number_at,
 )
 from service.baselines.text import (
-    CALENDAR,
     Name,
     Sentence,
     Token,
     names_in,
-    stem,
     stems_of,
     tokenize,
     weighted_sentences,
 )
+from service.baselines.turns import turns_in
 from service.baselines.wordstats import rarity_table
 
 SUMMARY_WEIGHT = 0.8
@@ -115,45 +114,7 @@ _FIGURE = re.compile(
 Figure: TypeAlias = tuple[float, bool]
 """A figure's value to four significant digits, and whether it is a movement (see the rules)."""
 
-# Words that change the course of a plan or an activity. The baseline records where things
-# stood; an item telling of a turn (and the baseline not) is news as a new name is: "Nissan
-# scraps plan to export China-made EVs" uses nothing but the baseline's names and words
-# otherwise. A stop, delay or reversal is a turn wherever it is written ("may scrap" too); "drop"
-# only with a plan after it ("drops plan", "drops China EV export plan": it is mostly sales that
-# drop); a start only when it is said to happen: "Nissan begins exports", "the start of China EV
-# exports", not "may start exporting", "could begin", "plans to start" or "starting with petrol
-# models", which tell the plan itself, nor "the start of 2024" or "start-ups". Written forms,
-# stemmed once (the stemmer is light: "postponed" and "postpones" stem apart).
-TURN_WEIGHT = 1.0
-_STOP_FORMS = """
-    scrap scraps scrapped scrapping abandon abandons abandoned abandoning cancel cancels cancelled
-    canceled cancelling canceling shelve shelves shelved shelving halt halts halted halting suspend
-    suspends suspended suspending pause pauses paused pausing delay delays delayed delaying
-    postpone postpones postponed postponing freeze freezes froze frozen axe axes axed ditch
-    ditches ditched ditching withdraw withdraws withdrew withdrawn withdrawing reverse reverses
-    reversed reversing rethink rethinks rethinking reconsider reconsiders reconsidered u-turn
-    backtrack backtracks backtracked
-"""
-_START_FORMS = """
-    start starts started starting begin begins began begun beginning commence commences
-    commenced resume resumes resumed resuming restart restarts restarted
-"""
-_STOPS = frozenset(stem(form) for form in _STOP_FORMS.split())
-_DROP_FORMS = "drop drops dropped dropping"
-_DROPS = frozenset(stem(form) for form in _DROP_FORMS.split())
-_STARTS = frozenset(stem(form) for form in _START_FORMS.split())
-_TURNS = _STOPS | _DROPS | _STARTS
-_PLAN_FORMS = "plan plans bid bids proposal proposals project projects idea ideas"
-_PLANS = frozenset(stem(form) for form in _PLAN_FORMS.split())
-# Words in the three before a start that make it a possibility or a plan, not an event.
-_HEDGE_FORMS = """
-    may might could would can should consider considers considering mull mulls mulling weigh
-    weighs weighing eye eyes eyeing plan plans planning aim aims
-"""
-_HEDGES = frozenset(stem(form) for form in _HEDGE_FORMS.split())
-# After "start of" / "beginning of", a time: the start is a date ("the start of 2024").
-_TIME_FORMS = "year years month months quarter quarters week weeks season next this last"
-_TIMES = frozenset(stem(form) for form in _TIME_FORMS.split()) | CALENDAR
+TURN_WEIGHT = 1.0  # a turn weighs as a name of rarity 1 mentioned as often
 Positions: TypeAlias = Mapping[str, set[int]]
 _SENTENCE_STRIDE = 1 << 20  # a position is sentence index * stride + token index
 
@@ -169,6 +130,7 @@ class BaselineProfile:
     norm: float
     figures: frozenset[Figure]
     facts: tuple[FactCues, ...]  # its facts compiled for reading figures (``facts.compile_facts``)
+    turns: frozenset[str]  # the turns it tells of itself (``turns.turns_in``)
 
 
 @dataclass(frozen=True)
@@ -203,17 +165,13 @@ def compile_baseline(baseline: Baseline) -> BaselineProfile:
                 term_words[token.stem] = max(known, term_words.get(token.stem, 0.0))
     prose = [baseline.title, baseline.summary, *(f.metric for f in baseline.facts)]
     prose += [cue for fact in baseline.facts for cue in fact.cues]
-    words = {
-        token.stem: SUMMARY_WEIGHT
-        for text in prose
-        for token in tokenize(text)
-        if token.is_content or token.stem in _TURNS  # "began" is no content word, but a known turn
-    }
+    words = {token.stem: SUMMARY_WEIGHT for text in prose for token in tokenize(text) if token.is_content}
     words.update(term_words)
     vector = _vector(tokenize(text) for text in [*prose, *baseline.terms])
     figures = _known_figures(prose, [fact.value for fact in baseline.facts])
     facts = compile_facts(baseline.facts)
-    return BaselineProfile(baseline.id, words, terms, vector, _norm(vector), figures, facts)
+    turns = frozenset(turns_in(Sentence(0, tokenize(text), 1.0, text) for text in prose))
+    return BaselineProfile(baseline.id, words, terms, vector, _norm(vector), figures, facts, turns)
 
 
 def _known_figures(prose: Sequence[str], values: Sequence[float]) -> frozenset[Figure]:
@@ -266,7 +224,7 @@ def judge_novelty(*, title: str, text: str, baselines: Sequence[Baseline | Basel
     words, pairs = _counts([tokens for _, tokens, weight, _ in sentences for _ in range(int(weight))])
     vector = _weighted_features(words, pairs)
     positions = _positions(sentences)
-    turns = _turns(sentences)
+    turns = [(mentions, key) for key, mentions in turns_in(sentences).items()]
     judgements = [_judge(profile, names, figures, turns, words, vector, positions) for profile in profiles]
     best = min(judgements, key=lambda j: (j.score, j.profile.baseline_id))
     unknown_everywhere = [
@@ -281,19 +239,23 @@ def _judge(
     profile: BaselineProfile,
     names: list[Name],
     figures: list[tuple[float, Figure]],
-    turns: list[tuple[float, str]],
+    turns: list[tuple[int, str]],
     words: Counter[str],
     vector: Mapping[str, float],
     positions: Positions,
 ) -> _Judgement:
     known_names = [(name, _name_known(profile, name)) for name in names]
     known_figures = [(mentions, float(key in profile.figures)) for mentions, key in figures]
-    # A turn the baseline itself tells of (the seed's research work "began") is no evidence either way.
-    new_turns = [(weight, 0.0) for weight, word in turns if word not in profile.words]
+    # A turn the baseline itself tells of is no evidence either way.
+    new_turns = [(mentions, key) for mentions, key in turns if key not in profile.turns]
     rarities = rarity_table()
     named = [(name.weight * _name_rarity(name, rarities), known) for name, known in known_names]
-    names_known = _weighted_mean([*named, *known_figures, *new_turns])
-    words_known = _weighted_mean((1 + math.log(n), profile.words.get(word, 0.0)) for word, n in words.items())
+    names_known = _weighted_mean([*named, *known_figures, *((TURN_WEIGHT * n, 0.0) for n, _ in new_turns)])
+    # A new turn is also a word the baseline lacks, where the content words miss it: start words
+    # ("begins") are no content words, and a phrase ("on hold") is no single word.
+    unread_turns = [(1 + math.log(n), 0.0) for n, key in new_turns if key not in words]
+    content = [(1 + math.log(n), profile.words.get(word, 0.0)) for word, n in words.items()]
+    words_known = _weighted_mean([*content, *unread_turns])
     overlap = min(1.0, _cosine(vector, profile.vector, profile.norm) / FULL_COSINE)
     w_names = W_NAMES if names or figures or new_turns else 0.0
     known = w_names * names_known + (W_WORDS + W_NAMES - w_names) * words_known + W_OVERLAP * overlap
@@ -372,45 +334,6 @@ def _occurrences(stems: tuple[str, ...], positions: Positions) -> int:
 def _vector(texts: Iterable[Sequence[Token]]) -> dict[str, float]:
     """Content unigrams and bigrams (adjacent content words of one text), 1 + log(tf)."""
     return _weighted_features(*_counts(texts))
-
-
-def _turns(sentences: list[Sentence]) -> list[tuple[float, str]]:
-    """(weight, stem) of each turn word of the item (see ``_STOP_FORMS``): its mentions, the
-    title's counted twice, as a name of rarity 1 weighs. Read from every word: "begins" and
-    "starts" are no content words."""
-    counts: Counter[str] = Counter()
-    for _, tokens, weight, text in sentences:
-        for index, token in enumerate(tokens):
-            if token.stem in _TURNS and _is_turn(tokens, text, index):
-                counts[token.stem] += int(weight)
-    return [(TURN_WEIGHT * n, word) for word, n in counts.items()]
-
-
-def _is_turn(tokens: Sequence[Token], text: str, index: int) -> bool:
-    """Whether the turn word at ``index`` tells of a turn (see ``_STOP_FORMS``)."""
-    word = tokens[index].stem
-    if word in _STOPS:
-        return True
-    if word in _DROPS:
-        return any(token.stem in _PLANS for token in tokens[index + 1 : index + 5])
-    return _said_to_happen(tokens, text, index)
-
-
-def _said_to_happen(tokens: Sequence[Token], text: str, index: int) -> bool:
-    """Whether the start at ``index`` is an event: no hedge or plan in the three words before
-    it, not "starting with" (the first step of a plan), not a compound ("start-ups") and not
-    the start of a time ("the start of 2024")."""
-    if not {token.stem for token in tokens[max(0, index - 3) : index]}.isdisjoint(_HEDGES):
-        return False
-    if index + 1 == len(tokens):
-        return True
-    start, after = tokens[index], tokens[index + 1]
-    if after.stem == "with" or (after.start == start.end + 1 and text[start.end] == "-"):
-        return False
-    if after.stem == "of":
-        times = [token for token in tokens[index + 2 : index + 4] if token.stem != "the"][:1]
-        return not any(token.stem.isdigit() or token.stem in _TIMES for token in times)
-    return True
 
 
 def _counts(texts: Iterable[Sequence[Token]]) -> tuple[Counter[str], Counter[str]]:

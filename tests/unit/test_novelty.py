@@ -268,6 +268,13 @@ TURNS: list[tuple[str, bool]] = [
     ("Nissan drops plan to export China-made EVs", True),
     ("Nissan marks the start of China EV exports", True),
     ("Nissan to begin exporting China-made EVs next year", True),
+    ("Exports of China-made Nissan EVs begin", True),
+    ("Nissan kicks off exports of China-made EVs", True),
+    ("Nissan launches exports of China-made EVs", True),
+    ("China-made Nissan EV exports get under way", True),
+    ("Nissan puts China EV export plan on hold", True),
+    ("Nissan calls off plan to export China-made EVs", True),
+    ("Nissan ends plan to export China-made EVs", True),
     # a start that is a possibility or the plan itself is no turn
     ("Nissan may start exporting cars it makes in China, executive says", False),
     ("Nissan could begin shipping China-made EVs abroad", False),
@@ -277,6 +284,12 @@ TURNS: list[tuple[str, bool]] = [
     ("Nissan weighs exporting China-made EVs after sales dropped", False),
     ("Nissan weighs exporting China-made EVs to rival Chinese start-ups", False),
     ("Nissan mulls China EV exports at the start of 2024", False),
+    ("Nissan could launch exports of China-made EVs", False),
+    # a stop or a start of the market's course is no turn of the plan, nor is a dated start
+    ("Nissan weighs exporting China-made EVs to reverse falling sales", False),
+    ("Nissan weighs exporting China-made EVs after a pause in sales growth", False),
+    ("Nissan weighs exporting China-made EVs as sales began to fall", False),
+    ("Nissan's joint work with Tsinghua started in 2016", False),
     ("Nissan is considering whether to start exporting China-made EVs", False),
     (
         "Nissan considers exporting China-made EVs; in 2023 millions of Chinese buyers chose local brands",
