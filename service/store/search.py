@@ -17,9 +17,11 @@ the same alerts on SQLite and PostgreSQL, up to what each tokenizer calls a word
 - PostgreSQL: a table ``alert_search`` of ``tsvector`` documents (``simple`` configuration: no
   stemming, any language) under a GIN index, queried with a ``tsquery`` built from the parsed
   query (``phraseto_tsquery`` per term as typed, so PostgreSQL's parser reads ``2.8``, ``U.S.``
-  or ``byd.com`` as it read the documents; joined with ``||``, ``&&`` and ``!!``). Accents are
-  not folded there (``Skoda`` does not find "Škoda"), and a character that parser drops (``²``)
-  asks for nothing there, where SQLite requires it.
+  or ``byd.com`` as it read the documents; joined with ``||``, ``&&`` and ``!!``). Accents of
+  Latin letters are folded as FTS5 folds them (``Skoda`` finds "Škoda"), with ``translate`` and
+  one table (``ACCENTED``/``UNACCENTED``) for the documents and the query alike, so no extension
+  is needed. A character that parser drops (``²``) asks for nothing there, where SQLite
+  requires it.
 
 Both live outside ``tables.metadata``: their definitions differ by database (migration 0009).
 """
@@ -45,6 +47,32 @@ MAX_INDEXED_CHARS = 100_000
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 
 
+def _latin_accents() -> dict[str, str]:
+    """Each Latin letter with accents (Latin-1 to Latin Extended-B, Latin Extended Additional)
+    whose canonical decomposition is a letter and marks of the combining-diacritics block, and
+    that letter: how FTS5's ``unicode61 remove_diacritics 2`` folds them (checked letter by
+    letter in the tests; it leaves ten rare ones such as "Ǣ" as they are)."""
+    table: dict[str, str] = {}
+    for code in [*range(0xC0, 0x250), *range(0x1E00, 0x1F00)]:
+        decomposed = unicodedata.normalize("NFD", chr(code))
+        base, marks = decomposed[0], decomposed[1:]
+        if marks and all("\u0300" <= mark <= "\u036f" for mark in marks):
+            table[chr(code)] = base
+    return table
+
+
+_ACCENTS = _latin_accents()
+ACCENTED = "".join(_ACCENTS)
+UNACCENTED = "".join(_ACCENTS.values())
+"""PostgreSQL's documents and queries go through ``translate(…, ACCENTED, UNACCENTED)``."""
+_WITHOUT_ACCENTS = str.maketrans(_ACCENTS)
+
+
+PG_DOCUMENT = "translate(left(a.title || ' ' || coalesce(i.text, ''), :most), :accented, :unaccented)"
+"""What PostgreSQL indexes of alert ``a`` and its item ``i``, with ``PG_DOCUMENT_VALUES``."""
+PG_DOCUMENT_VALUES = {"most": MAX_INDEXED_CHARS, "accented": ACCENTED, "unaccented": UNACCENTED}
+
+
 def index_alerts(conn: Connection, alert_ids: Sequence[int]) -> None:
     """Add these alerts (title and their item's text) to the search index."""
     if not alert_ids:
@@ -58,10 +86,10 @@ def index_alerts(conn: Connection, alert_ids: Sequence[int]) -> None:
     else:
         statement = sa.text(
             "INSERT INTO alert_search (alert_id, document) SELECT a.id, "
-            "to_tsvector('simple', left(a.title || ' ' || coalesce(i.text, ''), :most)) "
+            f"to_tsvector('simple', {PG_DOCUMENT}) "
             "FROM alerts a LEFT JOIN items i ON i.id = a.item_id WHERE a.id IN :ids ON CONFLICT DO NOTHING"
         )
-    values = {"ids": ids} | ({} if conn.dialect.name == "sqlite" else {"most": MAX_INDEXED_CHARS})
+    values = {"ids": ids} | ({} if conn.dialect.name == "sqlite" else PG_DOCUMENT_VALUES)
     conn.execute(statement.bindparams(sa.bindparam("ids", expanding=True)), values)
 
 
@@ -139,7 +167,8 @@ def _tsquery(query: SearchQuery) -> sa.ColumnElement[Any]:
     config: sa.ColumnElement[Any] = sa.literal_column("'simple'::regconfig")
 
     def either(phrases: Sequence[Phrase]) -> sa.ColumnElement[Any]:
-        return _balanced("||", [sa.func.phraseto_tsquery(config, p) for p in phrases])
+        unaccented = [p.translate(_WITHOUT_ACCENTS) for p in phrases]
+        return _balanced("||", [sa.func.phraseto_tsquery(config, p) for p in unaccented])
 
     wanted = _balanced("&&", [either(group) for group in query.groups])
     if not query.excluded:

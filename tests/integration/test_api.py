@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
@@ -190,6 +191,7 @@ SEARCHED = [
         ('BYD -"talk batteries"', [5, 1]),
         (" ".join(["BYD"] * 20 + ["zzzz"]), []),  # every word counts, however many
         ("Citroe\u0308n", [5]),  # decomposed as some keyboards type it
+        ("skoda CITROEN", [5]),  # accents of Latin letters folded on both
         ("-Nissan", []),  # nothing to find
         ("(BYD*", [5, 3, 1]),  # FTS5 or tsquery syntax is plain text
         ("2.8 million", [6]),  # each database reads the typed term with its own tokenizer
@@ -204,6 +206,29 @@ async def test_search_means_the_same_on_both_databases(engine: Engine, q: str, f
     async with client_of(create_app(engine, clock=lambda: NOW)) as client:
         answer = await client.get("/alerts", params={"q": q})
     assert answer.status_code == 200 and [a["id"] for a in answer.json()] == found
+
+
+def test_alerts_indexed_before_accents_were_folded_are_found_without_them_after_the_upgrade(
+    empty_db_url: str,
+) -> None:
+    engine = db.make_engine(empty_db_url)
+    db.upgrade(engine, "0010")
+    rows = [alert_row(1, status="sent", title="Škoda faces BYD")]
+    db.run_transaction(engine, lambda conn: alert_store.insert_alerts(conn, rows))
+    if engine.dialect.name != "sqlite":  # the document as revision 0010 indexed it
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text("UPDATE alert_search SET document = to_tsvector('simple', 'Škoda faces BYD')")
+            )
+
+    def found() -> list[int]:
+        with engine.connect() as conn:
+            return [a.id for a in alert_store.list_alerts(conn, text="skoda")]
+
+    before = found()
+    db.upgrade(engine)
+    assert (before, found()) == ([1] if engine.dialect.name == "sqlite" else [], [1])
+    engine.dispose()
 
 
 async def test_console_shows_alerts_feeds_and_refused_rules_with_feed_text_escaped(
