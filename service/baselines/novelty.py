@@ -38,8 +38,9 @@ Rules:
               the team has not seen is news.
               With them the *turns*: words telling that a plan or an activity stops, is
               delayed or reversed, or (said to happen, not hedged) starts (``turns``), each
-              weighing its mentions as a name of rarity 1 does, counted only when the baseline
-              does not tell of the same turn itself (then it is no evidence either way).
+              weighing its mentions as a name of rarity 1 does (and unknown among the
+              ``words`` too), counted only when the baseline's title and summary do not tell of
+              the same turn (then it is no evidence either way).
   ``words``   content words, each weighing 1 + log(occurrences), as known as the baseline
               knows them.
   ``overlap`` cosine similarity of content unigrams + bigrams with the baseline's text,
@@ -51,6 +52,9 @@ Rules:
   An item that mentions none of them is not a restatement of that baseline, however many of
   its side terms it shares (a Tesla price cut in China against a Nissan export story): its
   score is at least ``OFF_SUBJECT_FLOOR``. Baselines without such terms skip this rule.
+- A turn in the title: an item whose title tells of a turn the baseline does not scores at
+  least ``TITLE_TURN_FLOOR``, however much of its body restates the baseline (a headline
+  "Nissan kicks off exports" over a paragraph of the plan's background is the news).
 - With neither names nor figures, their share goes to words. Against several baselines the
   item takes the lowest score (it is as old as the baseline that knows it best);
   ``new_terms`` are then the names (never figures) no baseline knows at all (at most
@@ -90,7 +94,7 @@ from service.baselines.text import (
     tokenize,
     weighted_sentences,
 )
-from service.baselines.turns import turns_in
+from service.baselines.turns import turn_key, turns_in
 from service.baselines.wordstats import rarity_table
 
 SUMMARY_WEIGHT = 0.8
@@ -115,6 +119,7 @@ Figure: TypeAlias = tuple[float, bool]
 """A figure's value to four significant digits, and whether it is a movement (see the rules)."""
 
 TURN_WEIGHT = 1.0  # a turn weighs as a name of rarity 1 mentioned as often
+TITLE_TURN_FLOOR = 0.5
 Positions: TypeAlias = Mapping[str, set[int]]
 _SENTENCE_STRIDE = 1 << 20  # a position is sentence index * stride + token index
 
@@ -144,6 +149,12 @@ class Novelty:
     baseline_id: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _ItemTurns:
+    mentions: Counter[str]  # by turn key (``turns.turns_in``), the title's counted twice
+    in_title: frozenset[str]
+
+
 @dataclass(frozen=True)
 class _Judgement:
     profile: BaselineProfile
@@ -170,7 +181,9 @@ def compile_baseline(baseline: Baseline) -> BaselineProfile:
     vector = _vector(tokenize(text) for text in [*prose, *baseline.terms])
     figures = _known_figures(prose, [fact.value for fact in baseline.facts])
     facts = compile_facts(baseline.facts)
-    turns = frozenset(turns_in(Sentence(0, tokenize(text), 1.0, text) for text in prose))
+    # Turns from the title and summary, not from fact labels ("... with Tsinghua began").
+    told = [baseline.title, baseline.summary]
+    turns = frozenset(turns_in(Sentence(0, tokenize(text), 1.0, text) for text in told))
     return BaselineProfile(baseline.id, words, terms, vector, _norm(vector), figures, facts, turns)
 
 
@@ -224,7 +237,8 @@ def judge_novelty(*, title: str, text: str, baselines: Sequence[Baseline | Basel
     words, pairs = _counts([tokens for _, tokens, weight, _ in sentences for _ in range(int(weight))])
     vector = _weighted_features(words, pairs)
     positions = _positions(sentences)
-    turns = [(mentions, key) for key, mentions in turns_in(sentences).items()]
+    title_turns = frozenset(turns_in(sentences[:1])) if title.strip() else frozenset()
+    turns = _ItemTurns(turns_in(sentences), title_turns)
     judgements = [_judge(profile, names, figures, turns, words, vector, positions) for profile in profiles]
     best = min(judgements, key=lambda j: (j.score, j.profile.baseline_id))
     unknown_everywhere = [
@@ -239,7 +253,7 @@ def _judge(
     profile: BaselineProfile,
     names: list[Name],
     figures: list[tuple[float, Figure]],
-    turns: list[tuple[int, str]],
+    turns: _ItemTurns,
     words: Counter[str],
     vector: Mapping[str, float],
     positions: Positions,
@@ -247,14 +261,21 @@ def _judge(
     known_names = [(name, _name_known(profile, name)) for name in names]
     known_figures = [(mentions, float(key in profile.figures)) for mentions, key in figures]
     # A turn the baseline itself tells of is no evidence either way.
-    new_turns = [(mentions, key) for mentions, key in turns if key not in profile.turns]
+    new_turns = {key: mentions for key, mentions in turns.mentions.items() if key not in profile.turns}
     rarities = rarity_table()
     named = [(name.weight * _name_rarity(name, rarities), known) for name, known in known_names]
-    names_known = _weighted_mean([*named, *known_figures, *((TURN_WEIGHT * n, 0.0) for n, _ in new_turns)])
-    # A new turn is also a word the baseline lacks, where the content words miss it: start words
-    # ("begins") are no content words, and a phrase ("on hold") is no single word.
-    unread_turns = [(1 + math.log(n), 0.0) for n, key in new_turns if key not in words]
-    content = [(1 + math.log(n), profile.words.get(word, 0.0)) for word, n in words.items()]
+    names_known = _weighted_mean(
+        [*named, *known_figures, *((TURN_WEIGHT * n, 0.0) for n in new_turns.values())]
+    )
+    # A new turn is also a word the baseline lacks, whatever its word table says of the word
+    # ("launch" of a model): unknown where the content words hold it, added where they do not
+    # (start words such as "begins" are no content words; a phrase such as "on hold" no word).
+    content = [
+        (1 + math.log(n), 0.0 if turn_key(word) in new_turns else profile.words.get(word, 0.0))
+        for word, n in words.items()
+    ]
+    read = {turn_key(word) for word in words}
+    unread_turns = [(1 + math.log(n), 0.0) for key, n in new_turns.items() if key not in read]
     words_known = _weighted_mean([*content, *unread_turns])
     overlap = min(1.0, _cosine(vector, profile.vector, profile.norm) / FULL_COSINE)
     w_names = W_NAMES if names or figures or new_turns else 0.0
@@ -262,6 +283,8 @@ def _judge(
     score = min(1.0, max(0.0, 1.0 - known))
     if not _mentions_subject(profile, positions):
         score = max(score, OFF_SUBJECT_FLOOR)
+    if not turns.in_title <= profile.turns:
+        score = max(score, TITLE_TURN_FLOOR)
     return _Judgement(profile, score, known_names, _known_terms(profile, positions), words_known)
 
 

@@ -275,6 +275,14 @@ TURNS: list[tuple[str, bool]] = [
     ("Nissan puts China EV export plan on hold", True),
     ("Nissan calls off plan to export China-made EVs", True),
     ("Nissan ends plan to export China-made EVs", True),
+    ("Nissan China EV export plan scrapped amid falling sales", True),
+    ("Nissan EV exports from China suspended over losses", True),
+    ("Nissan stops exports of China-made EVs", True),
+    ("Nissan pulls the plug on China EV exports", True),
+    ("Nissan makes U-turn on China EV export plan", True),
+    ("Nissan ships first China-made EVs overseas", True),
+    ("Nissan's China-made EV exports start in 2024", True),
+    ("Exports of China-made Nissan EVs began this week", True),
     # a start that is a possibility or the plan itself is no turn
     ("Nissan may start exporting cars it makes in China, executive says", False),
     ("Nissan could begin shipping China-made EVs abroad", False),
@@ -290,6 +298,11 @@ TURNS: list[tuple[str, bool]] = [
     ("Nissan weighs exporting China-made EVs after a pause in sales growth", False),
     ("Nissan weighs exporting China-made EVs as sales began to fall", False),
     ("Nissan's joint work with Tsinghua started in 2016", False),
+    ("Talks under way on Nissan exporting China-made EVs", False),
+    ("Nissan may pull out all the stops to export China-made EVs", False),
+    ("Nissan weighs China EV exports as rivals pull out of China", False),
+    ("Nissan weighs exporting China-made EVs, starting from 2024", False),
+    ("Nissan kicks off the year weighing exports of China-made EVs", False),
     ("Nissan is considering whether to start exporting China-made EVs", False),
     (
         "Nissan considers exporting China-made EVs; in 2023 millions of Chinese buyers chose local brands",
@@ -309,3 +322,24 @@ def test_a_turn_of_the_known_plan_is_news(seed: Baseline, title: str, new: bool)
         assert novelty.score >= DEFAULT_NOVELTY_THRESHOLD, novelty
     else:
         assert novelty.score < DEFAULT_NOVELTY_THRESHOLD - 0.05, novelty
+
+
+RESTATED_BODY = (
+    "Nissan will ship cars it designs and builds in China to overseas markets, competing abroad "
+    "with Chinese makers such as BYD."
+)
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["Nissan kicks off exports of China-made EVs", "Nissan launches exports of China-made EVs"],
+)
+def test_a_turn_in_the_title_is_news_over_a_body_that_restates_the_plan(seed: Baseline, title: str) -> None:
+    novelty = judge_novelty(title=title, text=RESTATED_BODY, baselines=[compile_baseline(seed)])
+    assert novelty.score >= 0.5, novelty
+    hedged = judge_novelty(
+        title=title.replace("kicks off", "may kick off").replace("launches", "could launch"),
+        text=RESTATED_BODY,
+        baselines=[compile_baseline(seed)],
+    )
+    assert hedged.score < DEFAULT_NOVELTY_THRESHOLD, hedged
