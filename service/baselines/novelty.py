@@ -55,7 +55,7 @@ Rules:
 - A turn in the title: an item whose title tells of a turn the baseline does not scores at
   least ``TITLE_TURN_FLOOR``, however much of its body restates the baseline (a headline
   "Nissan kicks off exports" over a paragraph of the plan's background is the news).
-- With neither names nor figures, their share goes to words. Against several baselines the
+- With neither names, figures nor turns, their share goes to words. Against several baselines the
   item takes the lowest score (it is as old as the baseline that knows it best);
   ``new_terms`` are then the names (never figures) no baseline knows at all (at most
   ``MAX_TERMS``, heaviest first) and ``known_terms`` the best baseline's key terms the item
@@ -94,7 +94,7 @@ from service.baselines.text import (
     tokenize,
     weighted_sentences,
 )
-from service.baselines.turns import turn_key, turns_in
+from service.baselines.turns import turn_family, turns_in
 from service.baselines.wordstats import rarity_table
 
 SUMMARY_WEIGHT = 0.8
@@ -151,7 +151,7 @@ class Novelty:
 
 @dataclass(frozen=True, slots=True)
 class _ItemTurns:
-    mentions: Counter[str]  # by turn key (``turns.turns_in``), the title's counted twice
+    mentions: Counter[str]  # by turn family (``turns.turns_in``), the title's counted twice
     in_title: frozenset[str]
 
 
@@ -261,7 +261,7 @@ def _judge(
     known_names = [(name, _name_known(profile, name)) for name in names]
     known_figures = [(mentions, float(key in profile.figures)) for mentions, key in figures]
     # A turn the baseline itself tells of is no evidence either way.
-    new_turns = {key: mentions for key, mentions in turns.mentions.items() if key not in profile.turns}
+    new_turns = {family: n for family, n in turns.mentions.items() if family not in profile.turns}
     rarities = rarity_table()
     named = [(name.weight * _name_rarity(name, rarities), known) for name, known in known_names]
     names_known = _weighted_mean(
@@ -271,10 +271,10 @@ def _judge(
     # ("launch" of a model): unknown where the content words hold it, added where they do not
     # (start words such as "begins" are no content words; a phrase such as "on hold" no word).
     content = [
-        (1 + math.log(n), 0.0 if turn_key(word) in new_turns else profile.words.get(word, 0.0))
+        (1 + math.log(n), 0.0 if turn_family(word) in new_turns else profile.words.get(word, 0.0))
         for word, n in words.items()
     ]
-    read = {turn_key(word) for word in words}
+    read = {turn_family(word) for word in words}
     unread_turns = [(1 + math.log(n), 0.0) for key, n in new_turns.items() if key not in read]
     words_known = _weighted_mean([*content, *unread_turns])
     overlap = min(1.0, _cosine(vector, profile.vector, profile.norm) / FULL_COSINE)
