@@ -26,9 +26,8 @@ Rules (reliability.md rows A13-A16, E1):
 - **Time.** ``timeout_s`` bounds each socket operation, ``deadline_s`` (4 times ``timeout_s``)
   the whole exchange, connecting and QUIT included: then the socket is shut down, ending any
   read a dripping server drags out, from the moment the TCP connection exists: the greeting and
-  the port-465 handshake included (a connection still being opened is shut as it opens). Not a
-  STARTTLS handshake: the TLS socket replaces the plain one while the handshake runs, so there
-  is none to shut; each of its reads still ends at ``timeout_s``.
+  the TLS handshake included, on port 465 and after STARTTLS (a connection still being opened
+  is shut as it opens).
 """
 
 from __future__ import annotations
@@ -48,7 +47,7 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import getaddresses
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from pydantic import SecretStr
 
@@ -200,7 +199,7 @@ class SmtpSender:
             client = self._connect(attempt)
             try:
                 attempt.phase = "tls"
-                self._secure(client)
+                self._secure(attempt, client)
                 attempt.phase = "login"
                 self._login(client)
                 accepted, refused = self._envelope(attempt, client, sender, recipients)
@@ -225,13 +224,15 @@ class SmtpSender:
         attempt.hold(client)
         return client
 
-    def _secure(self, client: smtplib.SMTP) -> None:
+    def _secure(self, attempt: _Attempt, client: smtplib.SMTP) -> None:
         client.ehlo_or_helo_if_needed()
         if self.tls is not TlsMode.STARTTLS:
             return
         if not client.has_extn("starttls"):
             raise self._config_error("STARTTLS is required but the server does not offer STARTTLS")
-        client.starttls(context=self._context)
+        # smtplib's STARTTLS hands the socket to the context's wrap_socket, whose handshake then
+        # runs on a socket the attempt does not know: the stand-in lets the deadline cut it.
+        client.starttls(context=cast(ssl.SSLContext, _HandshakeUnderDeadline(self._context, attempt)))
         client.ehlo()
 
     def _login(self, client: smtplib.SMTP) -> None:
@@ -341,10 +342,11 @@ class _Attempt:
     def expire(self) -> None:
         # Runs on the timer thread: shutting the socket down wakes the blocked read or handshake.
         # ``expired`` is set before the socket is looked at and ``open`` does the reverse, so
-        # whichever runs second shuts it.
+        # whichever runs second shuts it. Both the client's socket and the last one opened: during
+        # a STARTTLS handshake the client still holds the plain socket the TLS one took over.
         self.expired = True
-        sock = self.client.sock if self.client is not None and self.client.sock is not None else self.opened
-        if sock is not None:
+        held = self.client.sock if self.client is not None else None
+        for sock in {id(s): s for s in (held, self.opened) if s is not None}.values():
             _shut(sock)
 
 
@@ -373,14 +375,34 @@ class _ImplicitTlsClient(smtplib.SMTP_SSL):
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
         raw = socket.create_connection((host, port), timeout, self.source_address)
-        tls = self.context.wrap_socket(raw, server_hostname=host, do_handshake_on_connect=False)
-        try:
-            self._attempt.open(tls)
-            tls.do_handshake()
-        except BaseException:
-            tls.close()  # as wrap_socket does when its own handshake fails
-            raise
-        return tls
+        return _handshake(self._attempt, self.context, raw, host)
+
+
+@dataclass(frozen=True, slots=True)
+class _HandshakeUnderDeadline:
+    """What smtplib's ``starttls`` takes as its TLS context: it calls ``wrap_socket`` alone, and
+    the handshake then runs under the attempt's deadline."""
+
+    context: ssl.SSLContext
+    attempt: _Attempt
+
+    def wrap_socket(self, sock: socket.socket, server_hostname: str | None = None) -> ssl.SSLSocket:
+        return _handshake(self.attempt, self.context, sock, server_hostname)
+
+
+def _handshake(
+    attempt: _Attempt, context: ssl.SSLContext, raw: socket.socket, host: str | None
+) -> ssl.SSLSocket:
+    """``raw`` wrapped in TLS, handed to the attempt before the handshake so that the deadline can
+    cut a handshake a server drags out."""
+    tls = context.wrap_socket(raw, server_hostname=host, do_handshake_on_connect=False)
+    try:
+        attempt.open(tls)
+        tls.do_handshake()
+    except BaseException:
+        tls.close()  # as wrap_socket does when its own handshake fails
+        raise
+    return tls
 
 
 def _shut(sock: socket.socket) -> None:

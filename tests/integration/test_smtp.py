@@ -8,6 +8,7 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -176,15 +177,25 @@ async def test_total_deadline_counts_a_slow_greeting() -> None:
     assert elapsed < 2.6  # the greeting's 2 s, then at once (counted from the greeting: 3 s)
 
 
-def _drip_server(listener: socket.socket, first: bytes) -> threading.Thread:
-    """Accepts one connection, sends ``first``, then one byte every 0.2 s: never a whole line,
-    never a whole TLS record (a handshake record's header announcing 64 bytes, then 40 of them).
+def _drip_server(
+    listener: socket.socket, first: bytes, replies: Sequence[bytes] = (), *, handshake: bool = False
+) -> threading.Thread:
+    """Accepts one connection, sends ``first``, answers each line the client sends with the next
+    of ``replies``; with ``handshake``, then waits for the client's TLS hello and answers with a
+    handshake record's header announcing 64 bytes (sent apart, so that no buffered read of the
+    last reply takes it). Then one byte every 0.2 s: never a whole line, never a whole TLS record.
     Bounded: it stops after 8 s or when the client hangs up."""
 
     def drip() -> None:
         conn, _ = listener.accept()
-        with conn, contextlib.suppress(OSError):
+        with conn, contextlib.suppress(OSError), conn.makefile("rb") as lines:
             conn.sendall(first)
+            for reply in replies:
+                lines.readline()
+                conn.sendall(reply)
+            if handshake:
+                conn.recv(4096)
+                conn.sendall(_HANDSHAKE_RECORD)
             for _ in range(40):
                 time.sleep(0.2)
                 conn.sendall(b"x")
@@ -194,28 +205,41 @@ def _drip_server(listener: socket.socket, first: bytes) -> threading.Thread:
     return server
 
 
+_HANDSHAKE_RECORD = b"\x16\x03\x01\x00\x40"
+
+
 @pytest.mark.parametrize(
-    ("tls", "first"),
-    [(TlsMode.NONE, b"220-slow.example"), (TlsMode.IMPLICIT, b"\x16\x03\x01\x00\x40")],
-    ids=["greeting", "implicit-tls-handshake"],
+    ("tls", "first", "replies"),
+    [
+        (TlsMode.NONE, b"220-slow.example", []),
+        (TlsMode.IMPLICIT, b"", []),
+        (
+            TlsMode.STARTTLS,
+            b"220 slow.example ESMTP\r\n",
+            [b"250-slow.example\r\n250 STARTTLS\r\n", b"220 go\r\n"],
+        ),
+    ],
+    ids=["greeting", "implicit-tls-handshake", "starttls-handshake"],
 )
 async def test_total_deadline_ends_a_greeting_or_handshake_dripped_a_byte_at_a_time(
-    tls: TlsMode, first: bytes
+    tls: TlsMode, first: bytes, replies: list[bytes]
 ) -> None:
-    """Each byte comes within the socket timeout, so only the deadline can end it; smtplib reads
-    the greeting (and does the port-465 handshake) while connecting, and the deadline cuts that too."""
+    """Each byte comes within the socket timeout, so only the deadline can end it (a TLS
+    handshake as a whole is bounded by the socket timeout too: 3 s here); smtplib reads the
+    greeting (and does the port-465 handshake) while connecting, and the STARTTLS handshake on
+    a socket that takes over the plain one: the deadline cuts all of them."""
     with socket.create_server(("127.0.0.1", 0)) as listener:
-        server = _drip_server(listener, first)
+        server = _drip_server(listener, first, replies, handshake=tls is not TlsMode.NONE)
         started = time.monotonic()
         with pytest.raises(DeliveryError) as caught:
-            await _sender(listener.getsockname()[1], tls=tls, timeout_s=1.0, deadline_s=1.0).send(
+            await _sender(listener.getsockname()[1], tls=tls, timeout_s=3.0, deadline_s=1.0).send(
                 _message(), TO
             )
         elapsed = time.monotonic() - started
         server.join(timeout=10)
     assert isinstance(caught.value, RetryableDeliveryError)
     assert "total deadline passed" in str(caught.value)
-    assert elapsed < 2.5  # the deadline's 1 s, not the server's 8 s
+    assert elapsed < 2.5  # the deadline's 1 s, not the server's 8 s nor the handshake's 3 s
 
 
 @pytest.mark.parametrize("tls", [TlsMode.NONE, TlsMode.IMPLICIT, TlsMode.STARTTLS])
