@@ -230,7 +230,7 @@ def split_sentences(text: str) -> list[str]:
         piece = text[position : match.start()]
         position = match.end()
         pieces.append(piece)
-        if "\n" not in match.group() and _ends_with_abbreviation(piece):
+        if "\n" not in match.group() and ends_with_abbreviation(piece):
             continue
         _append_sentence(sentences, pieces)
         pieces = []
@@ -245,7 +245,8 @@ def _append_sentence(sentences: list[str], pieces: list[str]) -> None:
         sentences.append(" ".join(words))
 
 
-def _ends_with_abbreviation(piece: str) -> bool:
+def ends_with_abbreviation(piece: str) -> bool:
+    """Whether ``piece`` ends with a "." that closes an abbreviation ("Jan.", "U.S.", "Mr.")."""
     words = piece.rstrip().rsplit(None, 1)
     if not words or not piece.rstrip().endswith("."):
         return False

@@ -39,19 +39,23 @@ What counts, word by word (the words are listed below):
   "Launch" and "roll out" are starts only with an activity as their object ("launches China EV
   exports", not "launches its first NEV"); "under way" only with an activity before it and no
   study ("exports get under way", not "talks under way" or "review of exports under way").
-- The form of the word: a finite verb ("begins", "scrapped") is a turn; a bare one only as
-  the news' future after a name or an activity ("Nissan to begin", "exports to start May 1"),
-  as a noun ("the start of", "a halt to"), after a plural subject ("exports begin") or, for
-  stops and ends, after a hedge ("may scrap"); an -ing form only for stops and ends, not after
-  a preposition, "to" or a hedge ("instead of halting", "mulls ending").
+- The form of the word: a stop or an end is a turn in any form but an -ing one after a
+  preposition, "to" or a hedge ("instead of halting", "mulls ending"). A start is one as a
+  finite verb ("begins", "started"), after "will", as "is starting" or "Nissan starting", as a
+  noun of an activity ("the start of exports"), as the news' future after a name, an activity
+  or a word such as "poised", "set" or "forced" ("Nissan to begin", "exports to start May 1",
+  "poised to start"), or as the bare present after its subject ("exports begin", "Nissan and
+  Honda begin"); not after a hedge or a purpose ("keen to start", "in talks to begin", "to
+  jump-start plants"). A capital makes a name only of a word news does not mostly write in
+  lower case: in a title-case headline, "Decision To Start" is no name's future.
 - None of them when negated or denied ("does not rule out", "won't start", "not yet begun",
   "denies it dropped"; the three words before); none in the part of a text a "?" closes ("Will
-  Nissan start exporting? Analysts are split", not "Nissan halts exports: for good?"); none when
-  its object is a trend ("to reverse falling sales", "a pause in sales growth", "sales began
-  to fall" tell of the market; scrapping or delaying a "loss-making" or "declining" business
-  still is a turn); none in a clause of background inside a sentence ("Nissan weighs exports
-  as rivals pull out of China", "where rivals' exports are under way"). Causes do not count as
-  the object: "scrapped amid falling sales" is a turn.
+  Nissan start exporting? Analysts are split", "...to the U.S.?", not "Nissan halts exports:
+  for good?"); none when its object is a trend ("to reverse falling sales", "a pause in sales
+  growth", "sales began to fall" tell of the market; scrapping or delaying a "loss-making" or
+  "declining" business still is a turn); none in a clause of background inside a sentence
+  ("Nissan weighs exports as rivals pull out of China", "where rivals' exports are under
+  way"). Causes do not count as the object: "scrapped amid falling sales" is a turn.
 
 The object is read in the four words after the turn (six for an end), up to punctuation or a
 word that ends it (``amid``, ``as``, ``after``, ``and``, ``in``, ``to``...; the trend check
@@ -68,9 +72,18 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from functools import cache
 from operator import itemgetter
 
-from service.baselines.text import CALENDAR, Sentence, Token, stem
+from service.baselines.text import (
+    CALENDAR,
+    HEADLINE_LOWER_PERCENT,
+    Sentence,
+    Token,
+    ends_with_abbreviation,
+    stem,
+)
+from service.baselines.wordstats import mostly_lower_case, unknown_case
 
 
 class Kind(Enum):
@@ -140,7 +153,7 @@ _CLAUSE_END_FORMS = """
     amid over as after and while but because since when where though although whereas due
     citing on despite with following until before by so
 """
-_OBJECT_END_FORMS = "in to"
+_OBJECT_END_FORMS = "in to under"
 # Words that make a start a possibility, a plan or a study, not an event: in the three before
 # it, or right after it ("begins weighing").
 _HEDGE_FORMS = """
@@ -149,7 +162,8 @@ _HEDGE_FORMS = """
     contemplating explore explores exploring study studies studying want wants look looks
     looking expect expects expected option options possible possibility potential likely hope
     hopes hoping whether about if proposal proposals bid idea evaluate evaluates evaluating assess
-    assesses assessing
+    assesses assessing keen eager ready prepared reluctant hesitant undecided premature
+    open
 """
 _NEGATION_FORMS = """
     not no never nor without rather deny denies denied wont dont doesnt didnt isnt arent wasnt werent cant
@@ -187,7 +201,13 @@ _BARE_FORM_WORDS = """
 _PREPOSITION_FORMS = "of from about on without instead than avoid avoids avoiding against by for into"
 _INTENT_FORMS = "plans plan aims wants moves seeks decides decided set agrees agreed votes voted is are was"
 _STOP_NOUN_FORMS = "halt freeze pause suspension ban hold moratorium"
-_PART_END = re.compile(r"[.!|:;]| - ")
+# A part of a text a "?" may close ends at these (a "." only before a space and not closing an
+# abbreviation: "U.S.?", "1.5", "by Jan. 1?").
+_PART_END = re.compile(r"[!|:;]| [-\u2013\u2014] |\.(?=\s)")
+_FUTURE_FORMS = "will shall ll"
+_BE_FORM_WORDS = "is are was were be been"
+_LEADS_TO_FORMS = "poised set due forced ordered light nod approval expected"
+_SUBJECT_WORDS = 4
 _OBJECT_WORDS = 4
 _END_OBJECT_WORDS = 6  # "drops its ambitious China EV export plan"
 _BEFORE_WORDS = 3
@@ -242,10 +262,14 @@ _STUDIES = _stems(_STUDY_FORMS)
 _CLAUSE_STARTS = _stems(_CLAUSE_START_FORMS)
 _NOUN_BEFORE_END = _stems(_NOUN_BEFORE_END_FORMS)
 _NOUN_BEFORE_START = _stems(_NOUN_BEFORE_START_FORMS)
+_DETERMINERS = _stems("the a an its their his her our")
 _BARE_FORMS = frozenset(_BARE_FORM_WORDS.split())  # compared as written
 _PREPOSITIONS = _stems(_PREPOSITION_FORMS)
 _INTENTS = _stems(_INTENT_FORMS)
 _STOP_NOUNS = _stems(_STOP_NOUN_FORMS)
+_FUTURES = _stems(_FUTURE_FORMS)
+_BE_FORMS = _stems(_BE_FORM_WORDS)
+_LEADS_TO = _stems(_LEADS_TO_FORMS)
 _DATE_LEADS = _stems(_DATE_LEAD_FORMS)
 _TIME_NOUNS = _stems(_TIME_NOUN_FORMS)
 _TIMES = _TIME_NOUNS | _stems("next this last") | CALENDAR
@@ -313,9 +337,13 @@ class _Clause:
         """Whether the words before word ``after`` are asked: a "?" closes their part of the text
         ("Will Nissan start exporting? Analysts are split", not "Nissan halts exports: for good?")."""
         start = self.tokens[after - 1].end
-        rest = self.text[start:]
-        mark = rest.find("?")
-        return mark >= 0 and _PART_END.search(rest, 0, mark) is None
+        mark = self.text.find("?", start)
+        if mark < 0:
+            return False
+        return not any(
+            part_end.group() != "." or not ends_with_abbreviation(self.text[: part_end.end()])
+            for part_end in _PART_END.finditer(self.text, start, mark)
+        )
 
     def before(self, first: int, count: int = _BEFORE_WORDS) -> Sequence[Token]:
         """Up to ``count`` words before word ``first``, within its clause."""
@@ -364,8 +392,9 @@ def _family_told(clause: _Clause, first: int, after: int, turn: _Turn) -> tuple[
     if not _is_turn(clause, first, after, turn):
         return None
     obj = clause.after(after, _OBJECT_ENDS)
-    if turn.kind is Kind.END and _has(_STOP_NOUNS, obj):
-        return "resume", after + len(obj)
+    head = next((token for token in obj if token.stem not in _DETERMINERS), None)
+    if turn.kind is Kind.END and head is not None and head.stem in _STOP_NOUNS:
+        return "resume", after + len(obj)  # "ends the halt to exports", not "stops exports under a ban"
     return turn.family, after
 
 
@@ -412,38 +441,52 @@ def _is_turn(clause: _Clause, first: int, after: int, turn: _Turn) -> bool:
 
 
 def _finite_or_announced(clause: _Clause, first: int, turn: _Turn) -> bool:
-    """Whether the turn word is written as a turn that happens: not the bare or -ing form of a
-    verb after a hedge, a purpose or a preposition ("may, as early as next year, begin", "keen
-    to start", "open to starting", "to end production cuts", "instead of halting"), but a
-    finite form ("begins", "started", "scraps"), the news' future ("Nissan to begin", "exports
-    to start May 1"), a bare stop after a hedge ("may scrap": a stop weighed is news) or a noun
-    ("the start of exports")."""
+    """Whether the turn word is written as a turn that happens (see the module rules): for a
+    start, not the bare or -ing form of a verb after a hedge, a purpose or a preposition ("may,
+    as early as next year, begin", "keen to start", "open to starting"); for a stop or an end,
+    not an -ing form after a preposition, "to" or a hedge ("instead of halting", "mulls
+    ending")."""
     tokens = clause.tokens
     written = tokens[first].text.lower()
-    bare = written in _BARE_FORMS
-    if not bare and not written.endswith("ing"):
-        return True
-    before = clause.before(first, 2)
+    ing = written.endswith("ing")
+    if written not in _BARE_FORMS and not ing:
+        return True  # finite: "begins", "started", "scraps"
+    before = clause.before(first, _SUBJECT_WORDS)
     previous = before[-1].stem if before else ""
-    if written.endswith("ing"):
-        if previous in _NOUN_BEFORE_START:
-            return True  # a noun: "the beginning of exports"; judged after
-        return (
-            turn.kind in (Kind.STOP, Kind.END)
-            and previous not in _PREPOSITIONS | _HEDGES
-            and previous != "to"  # "open to starting", "mulls ending", "instead of halting"
-        )
+    if ing:
+        if previous in _NOUN_BEFORE_START | _BE_FORMS or (before and _is_name(before[-1])):
+            return True  # "the beginning of exports" (judged after), "is starting", "Nissan starting"
+        stop_or_end = turn.kind in (Kind.STOP, Kind.END)
+        return stop_or_end and previous not in _PREPOSITIONS | _HEDGES and previous != "to"
+    if turn.kind in (Kind.STOP, Kind.END):
+        return True  # a stop is news however it is put: "may scrap", "forced to halt"
     following = tokens[first + 1].stem if first + 1 < len(tokens) else ""
-    if previous in _NOUN_BEFORE_START | _NOUN_BEFORE_END or following == "of":
-        return True  # a noun: "the start of", "a halt to", "launch of exports"; judged after
+    if previous in _NOUN_BEFORE_START or previous in _FUTURES or following == "of":
+        return True  # "the start of", "launch of exports" (judged after), "will begin"
     if previous == "to":
-        announcer = before[0] if len(before) == 2 else None
-        return announcer is not None and (
-            announcer.text[:1].isupper() or announcer.stem in _ACTIVITIES or announcer.stem in _INTENTS
+        lead = before[-2] if len(before) >= 2 else None
+        return lead is not None and (_is_name(lead) or lead.stem in _ACTIVITIES | _INTENTS | _LEADS_TO)
+    # the bare present after its subject: "exports begin", "Nissan and Honda begin", "Nissan
+    # EV exports from China start in May"
+    return (
+        bool(before)
+        and previous not in _HEDGES | _NEGATIONS
+        and any(
+            _is_name(token) or (token.stem in _ACTIVITIES and token.text.lower().endswith("s"))
+            for token in before
         )
-    if before and before[-1].text.lower().endswith("s") and previous not in _HEDGES | _NEGATIONS:
-        return True  # a plural subject: "exports begin", "EVs start"
-    return turn.kind in (Kind.STOP, Kind.END) and bool(before)
+    )
+
+
+def _is_name(token: Token) -> bool:
+    """A capitalised word news does not mostly write in lower case ("Nissan", not the "Keen" of
+    a headline written in title case)."""
+    return token.text[:1].isupper() and token.stem not in _headline_words()
+
+
+@cache
+def _headline_words() -> frozenset[str]:
+    return mostly_lower_case(HEADLINE_LOWER_PERCENT) | unknown_case()
 
 
 def _ends_a_plan(
@@ -461,13 +504,22 @@ def _ends_a_plan(
     if obj and obj[0].text[:1].isdigit() and not clause.glued_before(after + 1):
         return False  # "exports drop 15%": a movement (not "a 10-year plan")
     if following == "of":
-        obj = clause.after(after + 1, _OBJECT_ENDS)
+        obj = clause.after(after + 1, _OBJECT_ENDS, _END_OBJECT_WORDS)
+    if _has(_HEDGES, before):
+        obj = obj[:_OBJECT_WORDS]  # "exports that could end its China-for-China strategy"
     if _has(_PLANS_OR_ACTIVITIES, obj) or _has(_STOP_NOUNS, obj):
         return True
-    # The plan or activity before it, nothing after: "exports end after six months", "plan ended"
-    # (not a drop: "sales dropped" is a movement).
+    # The plan or activity before it and nothing after it but a cause or the clause's end:
+    # "exports end after six months", "plan ended" (not "sales end the year on a high", nor a
+    # drop: "sales dropped" is a movement).
     written = tokens[first].text.lower()
-    return previous is not None and previous.stem in _PLANS_OR_ACTIVITIES and not written.startswith("drop")
+    told_alone = following == "" or following in _CLAUSE_ENDS
+    return (
+        told_alone
+        and previous is not None
+        and previous.stem in _PLANS_OR_ACTIVITIES
+        and not written.startswith("drop")
+    )
 
 
 def _said_to_happen(clause: _Clause, first: int, after: int) -> bool:
@@ -476,6 +528,8 @@ def _said_to_happen(clause: _Clause, first: int, after: int) -> bool:
     before = clause.before(first)
     if any(_is_hedge(tokens, index) for index in range(first - len(before), first)):
         return False
+    if clause.glued_before(first):
+        return False  # a compound: "to jump-start China plants"
     if after == len(tokens) or clause.broken_before(after):
         return not (before and before[-1].stem in _NOUN_BEFORE_START)
     last, following = tokens[after - 1], tokens[after]

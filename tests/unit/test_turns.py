@@ -143,6 +143,22 @@ TURNS: list[tuple[str, set[str]]] = [
     ("Nissan ends halt to China EV exports", {"resume"}),
     ("Nissan defers China EV export plan", {"delay"}),
     ("Nissan mothballs China EV export plan", {"scrap"}),
+    ("Nissan will begin exporting EVs in May", {"start"}),
+    ("Nissan forced to halt China EV exports", {"stop"}),
+    ("Nissan's decision to scrap export plan", {"scrap"}),
+    ("Nissan poised to start China EV exports", {"start"}),
+    ("Nissan is starting China EV exports", {"start"}),
+    ("Nissan starting China EV exports next month", {"start"}),
+    ("Nissan EV exports from China begin", {"start"}),
+    ("Nissan and Honda begin exporting EVs", {"start"}),
+    ("Nissan stops exports under US ban", {"stop"}),  # a ban it stops under is no halt it ends
+    ("Nissan halts China EV exports \u2014 what next?", {"stop"}),
+    ("Nissan Keen To Start Exporting China-Made EVs", set()),
+    ("Nissan Decision To Start Exports Is Months Away", set()),  # title case: "Decision" is no name
+    ("Has Nissan begun exporting EVs to the U.S.?", set()),
+    ("Will Nissan begin China EV exports by Jan. 1?", set()),
+    ("Nissan China sales end year on a high", set()),
+    ("Nissan considers exports that could end its China-for-China strategy", set()),
     ("Nissan put its hand on the hold rail", set()),
     # turns of the market's course, not of a plan
     ("Nissan aims to reverse falling sales", set()),
