@@ -41,17 +41,22 @@ What counts, word by word (the words are listed below):
   study ("exports get under way", not "talks under way" or "review of exports under way").
 - The form of the word: a stop or an end is a turn in any form but an -ing one after a
   preposition, "to" or a hedge ("instead of halting", "mulls ending"). A start is one as a
-  finite verb ("begins", "started"), after "will", as "is starting" or "Nissan starting", as a
-  noun of an activity ("the start of exports"), as the news' future after a name, an activity
-  or a word such as "poised", "set" or "forced" ("Nissan to begin", "exports to start May 1",
-  "poised to start"), or as the bare present after its subject ("exports begin", "Nissan and
-  Honda begin"); not after a hedge or a purpose ("keen to start", "in talks to begin", "to
-  jump-start plants"). A capital makes a name only of a word news does not mostly write in
-  lower case: in a title-case headline, "Decision To Start" is no name's future.
-- None of them when negated or denied ("does not rule out", "won't start", "not yet begun",
-  "denies it dropped"; the three words before); none in the part of a text a "?" closes ("Will
-  Nissan start exporting? Analysts are split", "...to the U.S.?", not "Nissan halts exports:
-  for good?"); none when its object is a trend ("to reverse falling sales", "a pause in sales
+  finite verb ("begins", "kick-starts"), after "will", as "is starting" or "Nissan starting"
+  (a subject opening the clause), as a noun of an activity ("the start of exports"), as the
+  news' future after a name, an activity, "poised", "set" or "forced", or a go-ahead received
+  ("Nissan Motor Co to begin", "exports to start May 1", "gets the green light to begin", not
+  "seeks approval to begin"), or as the bare present after its subject ("exports begin",
+  "Nissan and Honda begin", "exports from China begin"; not with a verb between: "to help
+  restart", "having its JV start"). "Begins to" only before exporting, shipping, selling or
+  making ("begins to export", not "starting to think about"); no start on a condition ("will
+  begin exporting if tariffs allow"). A capital makes a name only of a word news writes in
+  lower case less than half the time: in a title-case headline, "Decision To Start" is no
+  name's future, "Nissan Motor To Begin" is.
+- None of them when negated, denied, refused or called for ("does not rule out", "won't
+  start", "not yet begun", "denies it dropped", "rejects calls to scrap"; the three words
+  before); none in the part of a text a "?" closes ("Will Nissan start exporting? Analysts
+  are split", "...to the U.S.?", not "Nissan halts exports: for good?" nor "...to the U.S.
+  Will others follow?"); none when its object is a trend ("to reverse falling sales", "a pause in sales
   growth", "sales began to fall" tell of the market; scrapping or delaying a "loss-making" or
   "declining" business still is a turn); none in a clause of background inside a sentence
   ("Nissan weighs exports as rivals pull out of China", "where rivals' exports are under
@@ -77,7 +82,6 @@ from operator import itemgetter
 
 from service.baselines.text import (
     CALENDAR,
-    HEADLINE_LOWER_PERCENT,
     Sentence,
     Token,
     ends_with_abbreviation,
@@ -163,10 +167,11 @@ _HEDGE_FORMS = """
     looking expect expects expected option options possible possibility potential likely hope
     hopes hoping whether about if proposal proposals bid idea evaluate evaluates evaluating assess
     assesses assessing keen eager ready prepared reluctant hesitant undecided premature
-    open
 """
 _NEGATION_FORMS = """
-    not no never nor without rather deny denies denied wont dont doesnt didnt isnt arent wasnt werent cant
+    not no never nor without rather deny denies denied refuse refuses refused reject rejects
+    rejected resist resists resisted dismiss dismisses dismissed defy defies defied call calls
+    urge urges urged pressure demand demands wont dont doesnt didnt isnt arent wasnt werent cant
     cannot couldnt wouldnt shouldnt hasnt havent hadnt
 """
 _STUDY_FORMS = """
@@ -203,10 +208,17 @@ _INTENT_FORMS = "plans plan aims wants moves seeks decides decided set agrees ag
 _STOP_NOUN_FORMS = "halt freeze pause suspension ban hold moratorium"
 # A part of a text a "?" may close ends at these (a "." only before a space and not closing an
 # abbreviation: "U.S.?", "1.5", "by Jan. 1?").
+_NEXT_CHARACTER = re.compile(r"\s*(\S)")
 _PART_END = re.compile(r"[!|:;]| [-\u2013\u2014] |\.(?=\s)")
 _FUTURE_FORMS = "will shall ll"
 _BE_FORM_WORDS = "is are was were be been"
-_LEADS_TO_FORMS = "poised set due forced ordered light nod approval expected"
+_LEADS_TO_FORMS = "poised set due forced ordered"
+_GRANT_FORMS = "light nod approval go-ahead permission"  # a start after these only once received
+_RECEIVED_FORMS = "gets get got wins won receives received granted given secures secured obtains"
+_COMPANY_FORMS = "motor motors co corp group unit inc ltd holdings auto automotive"
+_CAUSATIVE_FORMS = "to help helps let lets have has having make makes see sees"
+_SUBJECT_LINKS_FORMS = "and from of in"
+_NAME_LOWER_PERCENT = 50  # a capitalised word is a name when news writes it in lower case less often
 _SUBJECT_WORDS = 4
 _OBJECT_WORDS = 4
 _END_OBJECT_WORDS = 6  # "drops its ambitious China EV export plan"
@@ -262,14 +274,26 @@ _STUDIES = _stems(_STUDY_FORMS)
 _CLAUSE_STARTS = _stems(_CLAUSE_START_FORMS)
 _NOUN_BEFORE_END = _stems(_NOUN_BEFORE_END_FORMS)
 _NOUN_BEFORE_START = _stems(_NOUN_BEFORE_START_FORMS)
-_DETERMINERS = _stems("the a an its their his her our")
 _BARE_FORMS = frozenset(_BARE_FORM_WORDS.split())  # compared as written
 _PREPOSITIONS = _stems(_PREPOSITION_FORMS)
-_INTENTS = _stems(_INTENT_FORMS)
+_INTENTS = _stems(_INTENT_FORMS) | _stems(_LEADS_TO_FORMS)
 _STOP_NOUNS = _stems(_STOP_NOUN_FORMS)
 _FUTURES = _stems(_FUTURE_FORMS)
 _BE_FORMS = _stems(_BE_FORM_WORDS)
 _LEADS_TO = _stems(_LEADS_TO_FORMS)
+_GRANTS = _stems(_GRANT_FORMS)
+_RECEIVED = _stems(_RECEIVED_FORMS)
+_COMPANY_WORDS = _stems(_COMPANY_FORMS)
+_CAUSATIVES = _stems(_CAUSATIVE_FORMS)
+_SUBJECT_LINKS = _stems(_SUBJECT_LINKS_FORMS)
+_ACTIVITY_VERBS = _stems("export ship sell deliver produce manufacture import assemble")
+_CONDITIONS = _stems("if unless provided")
+# What may follow an end told of its plan alone: a cause or a time ("exports end after six
+# months", "plan ended last month"), not an object ("sales end the year", "end on a high").
+_TOLD_ALONE_AFTER = _stems(
+    "after amid over as because despite following due citing since when while before until"
+)
+_TOLD_ALONE_AFTER |= _stems("last next this early late") | CALENDAR
 _DATE_LEADS = _stems(_DATE_LEAD_FORMS)
 _TIME_NOUNS = _stems(_TIME_NOUN_FORMS)
 _TIMES = _TIME_NOUNS | _stems("next this last") | CALENDAR
@@ -340,10 +364,16 @@ class _Clause:
         mark = self.text.find("?", start)
         if mark < 0:
             return False
-        return not any(
-            part_end.group() != "." or not ends_with_abbreviation(self.text[: part_end.end()])
-            for part_end in _PART_END.finditer(self.text, start, mark)
-        )
+        return not any(self._ends_a_part(part_end) for part_end in _PART_END.finditer(self.text, start, mark))
+
+    def _ends_a_part(self, part_end: re.Match[str]) -> bool:
+        """A "." of an abbreviation ends a part only before a capital ("to the U.S. What next?")."""
+        end = part_end.end()
+        # the last word is all ends_with_abbreviation reads: a short window keeps this linear
+        if part_end.group() != "." or not ends_with_abbreviation(self.text[max(0, end - 24) : end]):
+            return True
+        following = _NEXT_CHARACTER.match(self.text, end)
+        return following is not None and following.group(1).isupper()
 
     def before(self, first: int, count: int = _BEFORE_WORDS) -> Sequence[Token]:
         """Up to ``count`` words before word ``first``, within its clause."""
@@ -358,11 +388,18 @@ class _Clause:
         while (
             stop < min(len(self.tokens), after + count)
             and not (stop > 0 and self.broken_before(stop))
-            and self.tokens[stop].stem not in ends
+            and (self.tokens[stop].stem not in ends or self.glued_before(stop + 1))  # "under-the-radar"
             and not (
                 self.tokens[stop].stem in _TIMES and not self.glued_before(stop)
             )  # "two-year" is no time
         ):
+            stop += 1
+        return self.tokens[after:stop]
+
+    def rest(self, after: int, count: int) -> Sequence[Token]:
+        """Up to ``count`` words from word ``after`` on, within its clause."""
+        stop = after
+        while stop < min(len(self.tokens), after + count) and not (stop > 0 and self.broken_before(stop)):
             stop += 1
         return self.tokens[after:stop]
 
@@ -392,9 +429,8 @@ def _family_told(clause: _Clause, first: int, after: int, turn: _Turn) -> tuple[
     if not _is_turn(clause, first, after, turn):
         return None
     obj = clause.after(after, _OBJECT_ENDS)
-    head = next((token for token in obj if token.stem not in _DETERMINERS), None)
-    if turn.kind is Kind.END and head is not None and head.stem in _STOP_NOUNS:
-        return "resume", after + len(obj)  # "ends the halt to exports", not "stops exports under a ban"
+    if turn.kind is Kind.END and _has(_STOP_NOUNS, obj):
+        return "resume", after + len(obj)  # "ends two-month halt to exports" ("under" ends an object)
     return turn.family, after
 
 
@@ -450,43 +486,89 @@ def _finite_or_announced(clause: _Clause, first: int, turn: _Turn) -> bool:
     written = tokens[first].text.lower()
     ing = written.endswith("ing")
     if written not in _BARE_FORMS and not ing:
-        return True  # finite: "begins", "started", "scraps"
+        return True  # finite: "begins", "started", "scraps", "kick-starts"
     before = clause.before(first, _SUBJECT_WORDS)
     previous = before[-1].stem if before else ""
     if ing:
-        if previous in _NOUN_BEFORE_START | _BE_FORMS or (before and _is_name(before[-1])):
+        if previous in _NOUN_BEFORE_START | _BE_FORMS or _opens_with_subject(clause, first):
             return True  # "the beginning of exports" (judged after), "is starting", "Nissan starting"
         stop_or_end = turn.kind in (Kind.STOP, Kind.END)
         return stop_or_end and previous not in _PREPOSITIONS | _HEDGES and previous != "to"
     if turn.kind in (Kind.STOP, Kind.END):
         return True  # a stop is news however it is put: "may scrap", "forced to halt"
+    if clause.glued_before(first):
+        return False  # a compound: "to jump-start China plants"
     following = tokens[first + 1].stem if first + 1 < len(tokens) else ""
     if previous in _NOUN_BEFORE_START or previous in _FUTURES or following == "of":
         return True  # "the start of", "launch of exports" (judged after), "will begin"
     if previous == "to":
-        lead = before[-2] if len(before) >= 2 else None
-        return lead is not None and (_is_name(lead) or lead.stem in _ACTIVITIES | _INTENTS | _LEADS_TO)
-    # the bare present after its subject: "exports begin", "Nissan and Honda begin", "Nissan
-    # EV exports from China start in May"
-    return (
-        bool(before)
-        and previous not in _HEDGES | _NEGATIONS
-        and any(
-            _is_name(token) or (token.stem in _ACTIVITIES and token.text.lower().endswith("s"))
-            for token in before
-        )
-    )
+        return len(before) >= 2 and _announces(clause, first - 2)
+    return _after_its_subject(clause, first)
+
+
+def _announces(clause: _Clause, lead: int) -> bool:
+    """Whether the word before "to" makes the start the news' future: a name ("Nissan Motor Co
+    to begin"), an activity ("exports to start"), an intent ("set to"), or a go-ahead received
+    ("gets the green light to begin", not "seeks approval to begin")."""
+    token = clause.tokens[lead]
+    if token.stem in _ACTIVITIES | _INTENTS:
+        return True
+    if token.stem in _GRANTS:
+        return _has(_RECEIVED, clause.before(lead, 3))
+    return _in_a_name(clause, lead)
+
+
+def _in_a_name(clause: _Clause, index: int) -> bool:
+    """Whether word ``index`` is, or ends, a run of capitalised words with a name in it ("Nissan
+    Motor Co", not "Nissan Keen" of a title-case headline: there the word itself must be one)."""
+    token = clause.tokens[index]
+    if _is_name(token):
+        return True
+    if token.stem not in _COMPANY_WORDS or not token.text[:1].isupper():
+        return False
+    start = index
+    while start > 0 and clause.tokens[start - 1].text[:1].isupper() and not clause.broken_before(start):
+        start -= 1
+    return any(_is_name(other) for other in clause.tokens[start:index])
+
+
+def _after_its_subject(clause: _Clause, first: int) -> bool:
+    """Whether a bare start follows its subject: a plural ("exports begin", "automakers begin"),
+    or a name or plural activity reached back over names, "and" and "from"/"of"/"in" ("Nissan
+    and Honda begin", "Nissan EV exports from China begin"); not with a verb between ("to help
+    restart", "having its JV start")."""
+    tokens = clause.tokens
+    if _has(_HEDGES | _NEGATIONS | _CAUSATIVES, clause.before(first, _SUBJECT_WORDS)):
+        return False
+    index = first - 1
+    while index >= 0 and index >= first - _SUBJECT_WORDS and not clause.broken_before(index + 1):
+        token = tokens[index]
+        plural = token.text.lower().endswith("s") and token.is_content
+        if _is_name(token) or (plural and (index == first - 1 or token.stem in _ACTIVITIES)):
+            return True
+        if not (token.text[:1].isupper() or token.stem in _SUBJECT_LINKS or token.stem in _ACTIVITIES):
+            return False
+        index -= 1
+    return False
+
+
+def _opens_with_subject(clause: _Clause, first: int) -> bool:
+    """Whether an -ing start follows a subject that opens its clause ("Nissan starting China EV
+    exports", "Nissan and Honda starting", not "exporting EVs starting next year")."""
+    before = clause.before(first, _SUBJECT_WORDS)
+    opens = first - len(before) == 0 or clause.broken_before(first - len(before))
+    return bool(before) and opens and all(_is_name(t) or t.stem in _SUBJECT_LINKS for t in before)
 
 
 def _is_name(token: Token) -> bool:
-    """A capitalised word news does not mostly write in lower case ("Nissan", not the "Keen" of
-    a headline written in title case)."""
-    return token.text[:1].isupper() and token.stem not in _headline_words()
+    """A capitalised word news writes in lower case less than half the time ("Nissan", "Motor",
+    not the "Decision" of a headline written in title case)."""
+    return token.text[:1].isupper() and token.stem not in _lower_case_words()
 
 
 @cache
-def _headline_words() -> frozenset[str]:
-    return mostly_lower_case(HEADLINE_LOWER_PERCENT) | unknown_case()
+def _lower_case_words() -> frozenset[str]:
+    return mostly_lower_case(_NAME_LOWER_PERCENT) | unknown_case()
 
 
 def _ends_a_plan(
@@ -513,7 +595,7 @@ def _ends_a_plan(
     # "exports end after six months", "plan ended" (not "sales end the year on a high", nor a
     # drop: "sales dropped" is a movement).
     written = tokens[first].text.lower()
-    told_alone = following == "" or following in _CLAUSE_ENDS
+    told_alone = following == "" or following in _TOLD_ALONE_AFTER
     return (
         told_alone
         and previous is not None
@@ -528,8 +610,6 @@ def _said_to_happen(clause: _Clause, first: int, after: int) -> bool:
     before = clause.before(first)
     if any(_is_hedge(tokens, index) for index in range(first - len(before), first)):
         return False
-    if clause.glued_before(first):
-        return False  # a compound: "to jump-start China plants"
     if after == len(tokens) or clause.broken_before(after):
         return not (before and before[-1].stem in _NOUN_BEFORE_START)
     last, following = tokens[after - 1], tokens[after]
@@ -544,8 +624,10 @@ def _said_to_happen(clause: _Clause, first: int, after: int) -> bool:
     month = following.stem == "may"  # "exports to begin May": a date
     if (_is_hedge(tokens, after) and not month) or _glued(last, following, clause.text):
         return False  # "begins weighing", "start-ups"
-    if following.stem == "to" and after + 1 < len(tokens) and _is_hedge(tokens, after + 1):
-        return False  # "begins to explore"
+    if following.stem == "to":  # "begins to export", not "begins to explore" or "starting to think"
+        return after + 1 < len(tokens) and tokens[after + 1].stem in _ACTIVITY_VERBS
+    if _has(_CONDITIONS, clause.rest(after, 2 * _OBJECT_WORDS)):
+        return False  # "will begin exporting if tariffs allow"
     if (
         following.stem == "with" and last.stem != "ahead"
     ):  # "starting with petrol models", not "goes ahead with"
