@@ -52,9 +52,11 @@ Rules:
   An item that mentions none of them is not a restatement of that baseline, however many of
   its side terms it shares (a Tesla price cut in China against a Nissan export story): its
   score is at least ``OFF_SUBJECT_FLOOR``. Baselines without such terms skip this rule.
-- A turn in the title: an item whose title tells of a turn the baseline does not scores at
-  least ``TITLE_TURN_FLOOR``, however much of its body restates the baseline (a headline
-  "Nissan kicks off exports" over a paragraph of the plan's background is the news).
+- A turn in the title or the lead: an item whose title tells of a turn the baseline does not
+  scores at least ``TITLE_TURN_FLOOR``, however much of its body restates the baseline (a
+  headline "Nissan kicks off exports" over a paragraph of the plan's background is the news);
+  so does one whose first body sentence tells of it and names the baseline's subject (under a
+  plain title, "Nissan said on Tuesday it has suspended exports of China-made EVs").
 - With neither names, figures nor turns, their share goes to words. Against several baselines the
   item takes the lowest score (it is as old as the baseline that knows it best);
   ``new_terms`` are then the names (never figures) no baseline knows at all (at most
@@ -136,6 +138,7 @@ class BaselineProfile:
     figures: frozenset[Figure]
     facts: tuple[FactCues, ...]  # its facts compiled for reading figures (``facts.compile_facts``)
     turns: frozenset[str]  # the turns it tells of itself (``turns.turns_in``)
+    year: int  # of its source: a turn the item dates to it or before is history
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,8 @@ class Novelty:
 class _ItemTurns:
     mentions: Counter[str]  # by turn family (``turns.turns_in``), the title's counted twice
     in_title: frozenset[str]
+    in_lead: frozenset[str]  # the first body sentence's
+    lead_positions: Positions  # where its stems are (does it name the subject?)
 
 
 @dataclass(frozen=True)
@@ -183,8 +188,9 @@ def compile_baseline(baseline: Baseline) -> BaselineProfile:
     facts = compile_facts(baseline.facts)
     # Turns from the title and summary, not from fact labels ("... with Tsinghua began").
     told = [baseline.title, baseline.summary]
-    turns = frozenset(turns_in(Sentence(0, tokenize(text), 1.0, text) for text in told))
-    return BaselineProfile(baseline.id, words, terms, vector, _norm(vector), figures, facts, turns)
+    year = baseline.source.published.year
+    turns = frozenset(turns_in((Sentence(0, tokenize(text), 1.0, text) for text in told), known_until=year))
+    return BaselineProfile(baseline.id, words, terms, vector, _norm(vector), figures, facts, turns, year)
 
 
 def _known_figures(prose: Sequence[str], values: Sequence[float]) -> frozenset[Figure]:
@@ -237,9 +243,10 @@ def judge_novelty(*, title: str, text: str, baselines: Sequence[Baseline | Basel
     words, pairs = _counts([tokens for _, tokens, weight, _ in sentences for _ in range(int(weight))])
     vector = _weighted_features(words, pairs)
     positions = _positions(sentences)
-    title_turns = frozenset(turns_in(sentences[:1])) if title.strip() else frozenset()
-    turns = _ItemTurns(turns_in(sentences), title_turns)
-    judgements = [_judge(profile, names, figures, turns, words, vector, positions) for profile in profiles]
+    turns = {year: _item_turns(sentences, year) for year in {profile.year for profile in profiles}}
+    judgements = [
+        _judge(profile, names, figures, turns[profile.year], words, vector, positions) for profile in profiles
+    ]
     best = min(judgements, key=lambda j: (j.score, j.profile.baseline_id))
     unknown_everywhere = [
         name for name, known in best.names if all(_name_known(j.profile, name) == 0 for j in judgements)
@@ -247,6 +254,19 @@ def judge_novelty(*, title: str, text: str, baselines: Sequence[Baseline | Basel
     new_terms = tuple(name.text for name in unknown_everywhere[:MAX_TERMS])
     reason = _reason(best, new_terms)
     return Novelty(round(best.score, 3), new_terms, best.known_terms, reason, best.profile.baseline_id)
+
+
+def _item_turns(sentences: list[Sentence], year: int) -> _ItemTurns:
+    """The item's turns as news after ``year`` (see ``turns.turns_in``): all, the title's and the
+    first body sentence's."""
+    title = sentences[:1] if sentences and sentences[0].offset < 0 else []
+    lead = [sentence for sentence in sentences if sentence.offset >= 0][:1]
+    return _ItemTurns(
+        turns_in(sentences, known_until=year),
+        frozenset(turns_in(title, known_until=year)),
+        frozenset(turns_in(lead, known_until=year)),
+        _positions(lead),
+    )
 
 
 def _judge(
@@ -283,7 +303,8 @@ def _judge(
     score = min(1.0, max(0.0, 1.0 - known))
     if not _mentions_subject(profile, positions):
         score = max(score, OFF_SUBJECT_FLOOR)
-    if not turns.in_title <= profile.turns:
+    lead_news = not turns.in_lead <= profile.turns and _mentions_subject(profile, turns.lead_positions)
+    if not turns.in_title <= profile.turns or lead_news:
         score = max(score, TITLE_TURN_FLOOR)
     return _Judgement(profile, score, known_names, _known_terms(profile, positions), words_known)
 

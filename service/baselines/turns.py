@@ -34,8 +34,7 @@ What counts, word by word (the words are listed below):
   exporting", "plans to start", "keen to start", "open to starting", "hopes to begin", "begins
   weighing", "begins to explore", "starting with petrol models" or "starting from 2024" (the
   plan itself), "begins a review of exports" (a study of it), "the start of 2024", "the start
-  of a new era", "kicks off the year", "a head start" or "start-ups". A past start dated to a
-  year or to long ago ("began in 2016", "started years ago") is history told as background.
+  of a new era", "kicks off the year", "a head start", "start by shipping" or "start-ups".
   "Launch" and "roll out" are starts only with an activity as their object ("launches China EV
   exports", not "launches its first NEV"); "under way" only with an activity before it and no
   study ("exports get under way", not "talks under way" or "review of exports under way").
@@ -52,15 +51,21 @@ What counts, word by word (the words are listed below):
   begin exporting if tariffs allow"). A capital makes a name only of a word news writes in
   lower case less than half the time: in a title-case headline, "Decision To Start" is no
   name's future, "Nissan Motor To Begin" is.
+- None of them written in the past and dated, in the rest of its clause, to a year up to the
+  baseline's, a decade or long ago: history told as background ("began selling cars in China
+  in 1973", "resumed in 2022", "started exporting from Mexico in the 1990s", "started years
+  ago"; against a baseline of 2023, "began exporting in 2024" is news).
 - None of them when negated, denied, refused or called for ("does not rule out", "won't
   start", "not yet begun", "denies it dropped", "rejects calls to scrap"; the three words
   before); none in the part of a text a "?" closes ("Will Nissan start exporting? Analysts
   are split", "...to the U.S.?", not "Nissan halts exports: for good?" nor "...to the U.S.
   Will others follow?"); none when its object is a trend ("to reverse falling sales", "a pause in sales
   growth", "sales began to fall" tell of the market; scrapping or delaying a "loss-making" or
-  "declining" business still is a turn); none in a clause of background inside a sentence
-  ("Nissan weighs exports as rivals pull out of China", "where rivals' exports are under
-  way"). Causes do not count as the object: "scrapped amid falling sales" is a turn.
+  "declining" business still is a turn); none in a clause of background ("Nissan weighs
+  exports as rivals pull out of China", "where rivals' exports are under way", "When the price
+  war began, ..."; a sentence that opens with "As" or "While" tells the news: "As Nissan halts
+  exports, BYD gains"). Causes do not count as the object: "scrapped amid falling sales" is a
+  turn.
 
 The object is read in the four words after the turn (six for an end), up to punctuation or a
 word that ends it (``amid``, ``as``, ``after``, ``and``, ``in``, ``to``...; the trend check
@@ -135,7 +140,6 @@ _FORMS: tuple[tuple[str, Kind, str], ...] = (
     ("scale back", Kind.STOP, "scale+back scales+back scaled+back scaling+back wind+down"),
     ("scale back", Kind.STOP, "winds+down wound+down winding+down scale+down scales+down scaled+down"),
 )
-_PAST_STARTS = "started began begun commenced"
 # What an end, a launch or "under way" must be about, and what a turn must not be about.
 _PLAN_FORMS = """
     plan plans bid bids proposal proposals project projects idea ideas talks deal deals scheme
@@ -169,7 +173,7 @@ _HEDGE_FORMS = """
     assesses assessing keen eager ready prepared reluctant hesitant undecided premature
 """
 _NEGATION_FORMS = """
-    not no never nor without rather deny denies denied refuse refuses refused reject rejects
+    not no never nor nothing without rather deny denies denied refuse refuses refused reject rejects
     rejected resist resists resisted dismiss dismisses dismissed defy defies defied call calls
     urge urges urged pressure demand demands wont dont doesnt didnt isnt arent wasnt werent cant
     cannot couldnt wouldnt shouldnt hasnt havent hadnt
@@ -188,7 +192,11 @@ _NOT_AGAINST_FORMS = """
 """
 # Words that start a clause of background, words after which an end is a noun or a time, and
 # words after which a start is a noun unless "of" follows ("a head start", "the start of exports").
-_CLAUSE_START_FORMS = "as while because since amid although though whereas where which who whose"
+_CLAUSE_START_FORMS = "as while because since amid although though whereas where which who whose when"
+_PAST_FORM_WORDS = "began begun froze frozen withdrew withdrawn shut quit held wound came"
+_NEWS_OPENERS = frozenset(
+    {"as", "while"}
+)  # "As Nissan halts exports, BYD gains": the news, not its background
 _NOUN_BEFORE_END_FORMS = "the a an all by until till before at in"
 _NOUN_BEFORE_START_FORMS = "a an the head fresh new strong good flying false slow bright"
 _DATE_LEAD_FORMS = "back in since early mid late"
@@ -260,7 +268,8 @@ _NOT_AGAINST = _phrases(_NOT_AGAINST_FORMS)
 _LONGEST = max(len(words) for words in _PHRASES)
 _FIRST_WORDS = frozenset(words[0] for words in _PHRASES)
 _STEM = itemgetter(1)  # Token.stem: a tuple's item is read faster than its named attribute
-_PAST = frozenset(_PAST_STARTS.split())  # compared as written: the stemmer makes "started" "start"
+_PAST_FORMS = frozenset(_PAST_FORM_WORDS.split())  # irregular pasts; regular ones end in "ed"
+_DECADE = re.compile(r"(?:19|20)\d0s")
 _PLANS_OR_ACTIVITIES = _stems(_PLAN_FORMS) | _stems(_ACTIVITY_FORMS)
 _ACTIVITIES = _stems(_ACTIVITY_FORMS)
 _TRENDS = _stems(_TREND_FORMS)
@@ -301,14 +310,16 @@ _TIMES_OF = _TIMES | _stems(_TIME_OF_FORMS)
 _MONTH_BEFORE = _DATE_LEADS | _stems("by from until of")
 
 
-def turns_in(sentences: Iterable[Sentence]) -> Counter[str]:
+def turns_in(sentences: Iterable[Sentence], *, known_until: int | None = None) -> Counter[str]:
     """The mentions of each turn family (see the module rules) of the sentences, each sentence
-    counted by its weight (the title's twice)."""
+    counted by its weight (the title's twice). ``known_until``: the year of what the team knows
+    (the baseline's); a past turn dated to it or before is history, one dated after it news ("began
+    exporting in 2024" against a baseline of 2023). None: every dated past turn is history."""
     counts: Counter[str] = Counter()
     for _, tokens, weight, text in sentences:
         if _FIRST_WORDS.isdisjoint(map(_STEM, tokens)):  # most sentences, decided in C
             continue
-        clause = _Clause(tokens, text)
+        clause = _Clause(tokens, text, known_until)
         told_up_to = 0  # words before this belong to a turn told already ("ends halt to exports")
         for first, after, turn in _candidates(tokens):
             told = _family_told(clause, first, after, turn) if first >= told_up_to else None
@@ -351,6 +362,7 @@ class _Clause:
 
     tokens: Sequence[Token]
     text: str
+    known_until: int | None = None  # see turns_in
 
     def broken_before(self, index: int) -> bool:
         """Whether punctuation stands between word ``index - 1`` and word ``index``."""
@@ -453,7 +465,7 @@ def _is_turn(clause: _Clause, first: int, after: int, turn: _Turn) -> bool:
             return False
         case Kind.UNDER_WAY:
             subject = clause.before(first, 2 * _OBJECT_WORDS)
-            if not _has(_ACTIVITIES, subject[-_OBJECT_WORDS - 1 :]) or _has(_STUDIES, subject):
+            if not _has(_ACTIVITIES, subject[-_OBJECT_WORDS - 2 :]) or _has(_STUDIES, subject):
                 return False
         case Kind.STOP if turn.words in _NEEDS_OF and following not in ("of", "from"):
             return False
@@ -461,7 +473,12 @@ def _is_turn(clause: _Clause, first: int, after: int, turn: _Turn) -> bool:
             return False
     if _has(_NEGATIONS, before) or clause.questioned(after) or not _finite_or_announced(clause, first, turn):
         return False
-    if any(token.stem in _CLAUSE_STARTS and token is not tokens[0] for token in clause.before(first, 8)):
+    if _history(clause, first, after) or following in _NEGATIONS:
+        return False  # "began selling cars in China in 1973", "has delayed nothing"
+    if any(
+        token.stem in _CLAUSE_STARTS and (token is not tokens[0] or token.stem not in _NEWS_OPENERS)
+        for token in clause.before(first, 8)
+    ):
         return False  # background inside a sentence: "weighs exports as rivals pull out of China"
     # "began to fall": a "to" right after the turn leads to what it acts on. Scrapping or
     # delaying a declining business is still a turn; reversing or halting a decline is not.
@@ -473,7 +490,9 @@ def _is_turn(clause: _Clause, first: int, after: int, turn: _Turn) -> bool:
     studied = (
         clause.after(after + 1, _OBJECT_ENDS) if following == "with" else obj
     )  # "goes ahead with a study"
-    return not _has(_STUDIES, studied) and _said_to_happen(clause, first, after)
+    if _has(_STUDIES, studied) or _has(_STUDIES, clause.before(first, _SUBJECT_WORDS)):
+        return False  # a study starts, not the activity: "begins a review of exports", "talks began"
+    return _said_to_happen(clause, first, after)
 
 
 def _finite_or_announced(clause: _Clause, first: int, turn: _Turn) -> bool:
@@ -632,8 +651,8 @@ def _said_to_happen(clause: _Clause, first: int, after: int) -> bool:
         following.stem == "with" and last.stem != "ahead"
     ):  # "starting with petrol models", not "goes ahead with"
         return False
-    if following.stem == "from" and last.text.lower().endswith("ing"):  # "starting from 2024"
-        return False
+    if following.stem == "by" or (following.stem == "from" and last.text.lower().endswith("ing")):
+        return False  # "will start by shipping petrol cars", "starting from 2024"
     if _is_year(following):  # "kicks off 2024 by weighing exports"
         return False
     if following.stem in ("of", "the"):  # "the start of 2024", "the beginning of May", "kicks off the year"
@@ -641,7 +660,7 @@ def _said_to_happen(clause: _Clause, first: int, after: int) -> bool:
         nxt = [token for token in tokens[after + 1 : after + 3] if token.stem != "the"][:1]
         if any(token.stem.isdigit() or token.stem in times for token in nxt):
             return False
-    return not (tokens[first].text.lower() in _PAST and _dated(tokens[after : after + 5]))
+    return True
 
 
 def _is_hedge(tokens: Sequence[Token], index: int) -> bool:
@@ -657,17 +676,26 @@ def _is_hedge(tokens: Sequence[Token], index: int) -> bool:
     return not (after_date_word or (index + 1 < len(tokens) and tokens[index + 1].stem.isdigit()))
 
 
-def _dated(following: Sequence[Token]) -> bool:
-    """Whether the words after a past start date it to a year or to long ago: "in 2016", "back
-    in mid-2021", "since May 2019", "years ago"."""
-    if any(token.stem == "ago" for token in following):
-        return True
-    index = 0
-    while index < len(following) and (
-        following[index].stem in _DATE_LEADS or following[index].stem in CALENDAR
-    ):
-        index += 1
-    return 0 < index < len(following) and _is_year(following[index])
+def _history(clause: _Clause, first: int, after: int) -> bool:
+    """Whether a turn written in the past is dated to a year, a decade or long ago in the rest of
+    its clause: background, not news ("began selling cars in China in 1973", "resumed in 2022",
+    "shut down a plant in Wuhan in 2023", "started exporting from Mexico in the 1990s", "started
+    producing EVs there years ago")."""
+    written = clause.tokens[first].text.lower()
+    if not (written.endswith("ed") or written in _PAST_FORMS):
+        return False
+    rest = clause.rest(after, 2 * _OBJECT_WORDS)
+    return any(token.stem == "ago" or _known_year(token, clause.known_until) for token in rest)
+
+
+def _known_year(token: Token, known_until: int | None) -> bool:
+    """Whether ``token`` is a year (or a decade, "1990s") no later than ``known_until``."""
+    text = token.text
+    if _DECADE.fullmatch(text):
+        text = text[:4]
+    elif not _is_year(token):
+        return False
+    return known_until is None or int(text) <= known_until
 
 
 def _is_year(token: Token) -> bool:

@@ -283,6 +283,7 @@ TURNS: list[tuple[str, bool]] = [
     ("Nissan ships first China-made EVs overseas", True),
     ("Nissan's China-made EV exports start in 2024", True),
     ("Exports of China-made Nissan EVs began this week", True),
+    ("Nissan began exporting China-made EVs in 2024, data show", True),  # after the seed's 2023
     # a start that is a possibility or the plan itself is no turn
     ("Nissan may start exporting cars it makes in China, executive says", False),
     ("Nissan could begin shipping China-made EVs abroad", False),
@@ -343,3 +344,20 @@ def test_a_turn_in_the_title_is_news_over_a_body_that_restates_the_plan(seed: Ba
         baselines=[compile_baseline(seed)],
     )
     assert hedged.score < DEFAULT_NOVELTY_THRESHOLD, hedged
+
+
+@pytest.mark.parametrize(
+    "lead",
+    [
+        "Nissan said on Tuesday it has suspended exports of China-made EVs, citing weak demand overseas.",
+        "Nissan Motor has scrapped its plan to export electric vehicles made in China.",
+    ],
+)
+def test_a_turn_in_the_lead_naming_the_subject_is_news_under_a_plain_title(seed: Baseline, lead: str) -> None:
+    profile = compile_baseline(seed)
+    title = "Nissan update on China EV exports"
+    novelty = judge_novelty(title=title, text=f"{lead} {RESTATED_BODY}", baselines=[profile])
+    assert novelty.score >= 0.5, novelty
+    # the same turn further down, after a lead that restates the plan, is one mention among many
+    later = judge_novelty(title=title, text=f"{RESTATED_BODY} {lead}", baselines=[profile])
+    assert later.score < 0.5, later

@@ -176,6 +176,16 @@ TURNS: list[tuple[str, set[str]]] = [
     ("Nissan begins to export China-made EVs", {"start"}),
     ("Nissan drops under-the-radar China EV export plan", {"scrap"}),
     ("Nissan will begin exporting EVs next year if tariffs allow", set()),
+    # history and background in a body
+    ("The company began selling cars in China in 1973", set()),
+    ("Nissan started exporting from Mexico in the 1990s", set()),
+    ("Production resumed in 2022 after lockdowns ended", set()),
+    ("The automaker shut down a plant in Wuhan in 2023", set()),
+    ("Talks with Dongfeng began", set()),
+    ("The company will start by shipping petrol cars", set()),
+    ("When the price war began, Nissan lost share", set()),
+    ("The company has delayed nothing", set()),
+    ("Nissan's exports of China-made EVs got under way in March", {"start"}),
     ("Nissan put its hand on the hold rail", set()),
     # turns of the market's course, not of a plan
     ("Nissan aims to reverse falling sales", set()),
@@ -193,3 +203,10 @@ def test_the_turns_a_title_tells_of(title: str, keys: set[str]) -> None:
 def test_a_title_counts_twice_and_each_body_sentence_once() -> None:
     turns = turns_in(weighted_sentences("Nissan scraps export plan", "The plan was scrapped. Sales rose."))
     assert turns == {"scrap": 3}
+
+
+def test_a_dated_past_turn_is_history_up_to_the_baselines_year_and_news_after_it() -> None:
+    sentences = weighted_sentences("Nissan began exporting China-made EVs in 2024", "")
+    assert turns_in(sentences) == {}  # no baseline year: every dated past turn is history
+    assert turns_in(sentences, known_until=2024) == {}
+    assert turns_in(sentences, known_until=2023) == {"start": 2}
