@@ -194,17 +194,17 @@ _NOT_AGAINST_FORMS = """
 # words after which a start is a noun unless "of" follows ("a head start", "the start of exports").
 _CLAUSE_START_FORMS = "as while because since amid although though whereas where which who whose when"
 _PAST_FORM_WORDS = "began begun froze frozen withdrew withdrawn shut quit held wound came"
-_NEWS_OPENERS = frozenset(
-    {"as", "while"}
-)  # "As Nissan halts exports, BYD gains": the news, not its background
+# A sentence opening with these tells the news, not its background ("As Nissan halts exports,
+# BYD gains"); one opening with another clause start does ("When the price war began, ...").
+_NEWS_OPENER_FORMS = "as while"
 _NOUN_BEFORE_END_FORMS = "the a an all by until till before at in"
 _NOUN_BEFORE_START_FORMS = "a an the head fresh new strong good flying false slow bright"
 _DATE_LEAD_FORMS = "back in since early mid late"
 _TIME_NOUN_FORMS = "year years month months quarter quarters week weeks season day days"
 _TIME_OF_FORMS = "fiscal financial half second"  # "the start of fiscal 2025", "of the second half"
-# The bare forms of the verbs (a turn only as the news' future or a noun, see _finite_or_announced),
-# the words after which an -ing form is no turn, the verbs that announce a stop ("plans to
-# scrap"), and the nouns of a stop (whose end is a resumption).
+# The bare forms of the verbs (how they are read: ``_finite_or_announced``), the words after
+# which an -ing form is no turn, the words before "to" that make a start the news' future
+# ("set to begin"), and the nouns of a stop (whose end is a resumption).
 _BARE_FORM_WORDS = """
     start begin commence kick launch roll go resume restart ship halt suspend pause freeze stop
     cease delay postpone push put hold defer set scrap abandon cancel shelve axe ditch nix
@@ -221,7 +221,7 @@ _PART_END = re.compile(r"[!|:;]| [-\u2013\u2014] |\.(?=\s)")
 _FUTURE_FORMS = "will shall ll"
 _BE_FORM_WORDS = "is are was were be been"
 _LEADS_TO_FORMS = "poised set due forced ordered"
-_GRANT_FORMS = "light nod approval go-ahead permission"  # a start after these only once received
+_GRANT_FORMS = "light nod approval ahead permission"  # a start after these only once received
 _RECEIVED_FORMS = "gets get got wins won receives received granted given secures secured obtains"
 _COMPANY_FORMS = "motor motors co corp group unit inc ltd holdings auto automotive"
 _CAUSATIVE_FORMS = "to help helps let lets have has having make makes see sees"
@@ -277,10 +277,12 @@ _CLAUSE_ENDS = _stems(_CLAUSE_END_FORMS)
 _OBJECT_ENDS = _CLAUSE_ENDS | _stems(_OBJECT_END_FORMS)
 _TREND_ENDS = _CLAUSE_ENDS | {"to"}
 _HEDGES = _stems(_HEDGE_FORMS)
+# nouns and verbs that hedge only before "to" ("plans to start", not "export plan goes ahead")
 _HEDGES_BEFORE_TO = _stems("plan plans bid proposal proposals idea option options aim aims hope hopes")
 _NEGATIONS = _stems(_NEGATION_FORMS)
 _STUDIES = _stems(_STUDY_FORMS)
 _CLAUSE_STARTS = _stems(_CLAUSE_START_FORMS)
+_NEWS_OPENERS = _stems(_NEWS_OPENER_FORMS)
 _NOUN_BEFORE_END = _stems(_NOUN_BEFORE_END_FORMS)
 _NOUN_BEFORE_START = _stems(_NOUN_BEFORE_START_FORMS)
 _BARE_FORMS = frozenset(_BARE_FORM_WORDS.split())  # compared as written
@@ -289,7 +291,6 @@ _INTENTS = _stems(_INTENT_FORMS) | _stems(_LEADS_TO_FORMS)
 _STOP_NOUNS = _stems(_STOP_NOUN_FORMS)
 _FUTURES = _stems(_FUTURE_FORMS)
 _BE_FORMS = _stems(_BE_FORM_WORDS)
-_LEADS_TO = _stems(_LEADS_TO_FORMS)
 _GRANTS = _stems(_GRANT_FORMS)
 _RECEIVED = _stems(_RECEIVED_FORMS)
 _COMPANY_WORDS = _stems(_COMPANY_FORMS)
