@@ -317,6 +317,11 @@ def _read(match: re.Match[str], sentence: str) -> Number | None:
     return _words(match, raw, start, end)
 
 
+def is_year(text: str) -> bool:
+    """Whether ``text`` is written as a year is: four digits from 1900 to 2099."""
+    return _YEAR_ONLY.fullmatch(text) is not None
+
+
 def _period(year: int, ordinal: int, width: float, raw: str, start: int, end: int) -> Number | None:
     if ordinal > round(1 / width):
         return None
@@ -339,7 +344,7 @@ def _digits(groups: dict[str, str | None], sentence: str, raw: str, start: int, 
     if groups["pts"]:
         return Number(value, "points", start, end, raw)
     bare = not scale_word and not currency and digits.isdecimal()
-    if bare and _YEAR_ONLY.fullmatch(digits):
+    if bare and is_year(digits):
         return Number(value, "year", start, end, raw, period_years=1.0)
     if bare and len(digits) <= 3 and _names_or_ranks(sentence, start, end):
         return Number(value, "label", start, end, raw)

@@ -85,6 +85,7 @@ from enum import Enum
 from functools import cache
 from operator import itemgetter
 
+from service.baselines.numbers import is_year
 from service.baselines.text import (
     CALENDAR,
     Sentence,
@@ -269,7 +270,6 @@ _LONGEST = max(len(words) for words in _PHRASES)
 _FIRST_WORDS = frozenset(words[0] for words in _PHRASES)
 _STEM = itemgetter(1)  # Token.stem: a tuple's item is read faster than its named attribute
 _PAST_FORMS = frozenset(_PAST_FORM_WORDS.split())  # irregular pasts; regular ones end in "ed"
-_DECADE = re.compile(r"(?:19|20)\d0s")
 _PLANS_OR_ACTIVITIES = _stems(_PLAN_FORMS) | _stems(_ACTIVITY_FORMS)
 _ACTIVITIES = _stems(_ACTIVITY_FORMS)
 _TRENDS = _stems(_TREND_FORMS)
@@ -654,7 +654,7 @@ def _said_to_happen(clause: _Clause, first: int, after: int) -> bool:
         return False
     if following.stem == "by" or (following.stem == "from" and last.text.lower().endswith("ing")):
         return False  # "will start by shipping petrol cars", "starting from 2024"
-    if _is_year(following):  # "kicks off 2024 by weighing exports"
+    if is_year(following.text):  # "kicks off 2024 by weighing exports"
         return False
     if following.stem in ("of", "the"):  # "the start of 2024", "the beginning of May", "kicks off the year"
         times = _TIMES_OF if following.stem == "of" else _TIME_NOUNS
@@ -691,16 +691,8 @@ def _history(clause: _Clause, first: int, after: int) -> bool:
 
 def _known_year(token: Token, known_until: int | None) -> bool:
     """Whether ``token`` is a year (or a decade, "1990s") no later than ``known_until``."""
-    text = token.text
-    if _DECADE.fullmatch(text):
-        text = text[:4]
-    elif not _is_year(token):
-        return False
-    return known_until is None or int(text) <= known_until
-
-
-def _is_year(token: Token) -> bool:
-    return len(token.text) == 4 and token.text.isdigit() and token.text[:2] in ("19", "20")
+    text = token.text.removesuffix("s") if token.text.endswith("0s") else token.text
+    return is_year(text) and (known_until is None or int(text) <= known_until)
 
 
 def _glued(before: Token, token: Token, text: str) -> bool:
