@@ -343,7 +343,7 @@ def _candidates(tokens: Sequence[Token]) -> Iterator[tuple[int, int, _Turn]]:
     Runs over the sentences of judged items that hold a word starting a turn (``turns_in``
     passes over the others with one set operation), so a word that starts none costs one
     look-up: trying every phrase length at every word took over 1 ms for the seed article (312
-    words); ``turns_in`` now reads it in 27–29 µs."""
+    words); ``turns_in`` now reads it in 27 to 29 µs."""
     stems = [token.stem for token in tokens]
     end = -1  # words before this belong to the last turn found
     for index, word in enumerate(stems):
@@ -396,18 +396,14 @@ class _Clause:
         return self.tokens[start:first]
 
     def after(self, after: int, ends: frozenset[str], count: int = _OBJECT_WORDS) -> Sequence[Token]:
-        """Up to ``count`` words from word ``after`` on, within its clause and before a word of ``ends``."""
-        stop = after
-        while (
-            stop < min(len(self.tokens), after + count)
-            and not (stop > 0 and self.broken_before(stop))
-            and (self.tokens[stop].stem not in ends or self.glued_before(stop + 1))  # "under-the-radar"
-            and not (
-                self.tokens[stop].stem in _TIMES and not self.glued_before(stop)
-            )  # "two-year" is no time
-        ):
-            stop += 1
-        return self.tokens[after:stop]
+        """``rest(after, count)`` up to a word of ``ends`` or a time: what a turn acts on."""
+        window = self.rest(after, count)
+        for offset, token in enumerate(window):
+            index = after + offset
+            ends_here = token.stem in ends and not self.glued_before(index + 1)  # not "under-the-radar"
+            if ends_here or (token.stem in _TIMES and not self.glued_before(index)):  # "two-year" is no time
+                return window[:offset]
+        return window
 
     def rest(self, after: int, count: int) -> Sequence[Token]:
         """Up to ``count`` words from word ``after`` on, within its clause."""
