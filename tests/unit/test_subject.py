@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from service.matching import subject
 from service.matching.compile import TermHit, compile_rules
 from service.matching.language import parse_expression
 from service.matching.subject import LEAD_WORDS, judge_prominence, lead_end_offset, mentions
@@ -64,6 +65,51 @@ def test_the_lead_ends_after_its_words() -> None:
     assert lead_end_offset("short text") == len("short text")
     # Chinese has no spaces: each character is a word, as the matcher counts them.
     assert lead_end_offset("充电桩" * LEAD_WORDS) == LEAD_WORDS
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        " ".join(["word"] * (LEAD_WORDS + 5)),
+        " ".join(["word"] * (LEAD_WORDS - 1)),  # fewer words than the lead: all of it
+        "...  " + " — ".join(["it’s", "über", "N7", "snake_case"] * LEAD_WORDS),
+        "充电桩 " + " ".join(["word"] * LEAD_WORDS),  # CJK inside the lead: each character a word
+        " ".join(["word"] * LEAD_WORDS) + " 充电桩",  # CJK after it: the plain count stands
+        "word 充 " * (LEAD_WORDS // 2) + "end",
+        "",
+    ],
+)
+def test_the_lead_is_counted_as_words_are_counted(text: str) -> None:
+    words = [match.end() for match in subject._WORD.finditer(text)]
+    assert lead_end_offset(text) == (words[LEAD_WORDS - 1] if len(words) >= LEAD_WORDS else len(text))
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        "Tata, ",
+        "Tata ,  ",
+        "Tata and ",
+        "Tata or\t",
+        "Tata &\u00a0",
+        "Tata,\n",
+        "Tata, and ",
+        "Tata",
+        "Tata ",
+        "sold by ",
+        "band ",
+        "Tata,",
+        "Tata and",
+        "",
+        " ",
+        "a sandor ",
+        "Tata AND ",
+    ],
+)
+def test_a_list_joiner_is_ruled_out_only_where_none_ends_the_text(head: str) -> None:
+    # The cheap test may let a non-joiner through (the search then decides), never turn one away.
+    if subject._JOINER_AT_END.search(head):
+        assert subject._may_end_with_joiner(head)
 
 
 @pytest.mark.parametrize(
