@@ -139,7 +139,11 @@ class BaselineProfile:
     facts: tuple[FactCues, ...]  # its facts compiled for reading figures (``facts.compile_facts``)
     turns: frozenset[str]  # the turns it tells of itself (``turns.turns_in``)
     year: int  # of its source: a turn the item dates to it or before is history
-    term_stems: frozenset[str]  # the stems of its terms: where an item has them is all it asks
+    # Its terms indexed for reading items: every stem of them (where an item has them is all
+    # novelty asks of its words), the terms by their first stem, and its subject terms.
+    term_stems: frozenset[str]
+    terms_by_first: Mapping[str, tuple[tuple[str, ...], ...]]
+    subject: tuple[tuple[str, ...], ...]
 
 
 @dataclass(frozen=True)
@@ -191,9 +195,22 @@ def compile_baseline(baseline: Baseline) -> BaselineProfile:
     told = [baseline.title, baseline.summary]
     year = baseline.source.published.year
     turns = frozenset(turns_in((Sentence(0, tokenize(text), 1.0, text) for text in told), known_until=year))
-    term_stems = frozenset(stem for stems in terms for stem in stems)
+    by_first: dict[str, tuple[tuple[str, ...], ...]] = {}
+    for stems in terms:
+        by_first[stems[0]] = (*by_first.get(stems[0], ()), stems)
     return BaselineProfile(
-        baseline.id, words, terms, vector, _norm(vector), figures, facts, turns, year, term_stems
+        baseline.id,
+        words,
+        terms,
+        vector,
+        _norm(vector),
+        figures,
+        facts,
+        turns,
+        year,
+        term_stems=frozenset(stem for stems in terms for stem in stems),
+        terms_by_first=by_first,
+        subject=tuple(stems for stems, (_, known) in terms.items() if known >= SUBJECT_KNOWLEDGE),
     )
 
 
@@ -323,8 +340,7 @@ def _judge(
 
 def _mentions_subject(profile: BaselineProfile, positions: Positions) -> bool:
     """True when the item names one of the baseline's subject terms, or the baseline has none."""
-    subject = [stems for stems, (_, known) in profile.terms.items() if known >= SUBJECT_KNOWLEDGE]
-    return not subject or any(_occurrences(stems, positions) for stems in subject)
+    return not profile.subject or any(_occurrences(stems, positions) for stems in profile.subject)
 
 
 def _weighted_mean(pairs: Iterable[tuple[float, float]]) -> float:
@@ -372,10 +388,12 @@ def _positions(sentences: list[Sentence], stems: frozenset[str]) -> Positions:
 def _known_terms(profile: BaselineProfile, positions: Positions) -> tuple[str, ...]:
     """The baseline's key terms the item mentions, heaviest (and most repeated) first."""
     found = []
-    for stems, (term, known) in profile.terms.items():
-        hits = _occurrences(stems, positions)
-        if hits:
-            found.append((-known * (1 + math.log(hits)), term))
+    for first in positions:
+        for stems in profile.terms_by_first.get(first, ()):
+            hits = _occurrences(stems, positions)
+            if hits:
+                term, known = profile.terms[stems]
+                found.append((-known * (1 + math.log(hits)), term))
     return tuple(term for _, term in sorted(found)[:MAX_TERMS])
 
 
