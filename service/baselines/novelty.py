@@ -417,13 +417,13 @@ def _vector(texts: Iterable[Sequence[Token]]) -> dict[str, float]:
 
 def _counts(texts: Iterable[Sequence[Token]]) -> tuple[Counter[str], Counter[str]]:
     """How often each content word, and each pair of adjacent content words, occurs."""
-    words: Counter[str] = Counter()
-    pairs: Counter[str] = Counter()
+    words: list[str] = []
+    pairs: list[str] = []
     for tokens in texts:
         content = [token.stem for token in tokens if token.is_content]
-        words.update(content)
-        pairs.update(f"{a} {b}" for a, b in pairwise(content))
-    return words, pairs
+        words += content
+        pairs += [f"{a} {b}" for a, b in pairwise(content)]
+    return Counter(words), Counter(pairs)  # counted once: Counter.update is a Python call
 
 
 def _weighted_features(words: Counter[str], pairs: Counter[str]) -> dict[str, float]:

@@ -379,16 +379,18 @@ def _case_of(sentences: list[Sentence]) -> _Case:
     capitals. Names do not count either way: a sentence listing makers and models is no headline."""
     case = _Case(set(), Counter(), set(), [])
     common = _common_content_words()
+    every_capital: list[str] = []
     for sentence in sentences:
         capitals = [token.stem for token in sentence.tokens if token.text[0].isupper()]
         lowers = [token.stem for token in sentence.tokens if token.text.islower()]
-        case.capitals.update(capitals)
+        every_capital += capitals
         if sentence.offset >= 0:
             case.body_capitals.update(capitals)
             case.lower_words.update(lowers)
         capitalised = sum(1 for stem in capitals if stem in common)
         lowered = sum(1 for stem in lowers if stem not in STOPWORDS)
         case.headlines.append(capitalised > 0 and capitalised >= TITLE_CASE_SHARE * (capitalised + lowered))
+    case.capitals.update(every_capital)  # once: Counter.update is a Python call
     return case
 
 
