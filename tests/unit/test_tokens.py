@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from service.baselines import text
 from service.baselines.text import REMEMBERED_CHARS, forget_tokens, tokenize
 
 
@@ -23,3 +24,11 @@ def test_short_texts_are_remembered_long_ones_read_again() -> None:
     first, again = tokenize(long), tokenize(long)
     assert first == again
     assert first is not again  # not held: memory stays bounded whatever the items hold
+
+
+def test_a_final_full_stop_changes_no_word_so_both_readings_share_one_memory() -> None:
+    forget_tokens()
+    for title in ("Nissan cuts NEV plan", "Sales rose 3.5", "Exports to the U.S", "“Quoted”", "Co"):
+        remembered = tokenize(f"{title}.")
+        assert remembered is tokenize(title)
+        assert remembered == text._tokens(f"{title}.")  # what reading it afresh gives
