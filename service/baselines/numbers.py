@@ -32,13 +32,16 @@ Rules (what ``find_numbers`` reads, left to right, never two numbers over the sa
 
 What a number says in its sentence (``is_change``): a number that tells how much something moved
 rather than where it stands, because a word of change comes right before it (``fell 16 percent``,
-``up 24%``, ``rose by a fifth``, ``cut by two``; ``about``, ``nearly``, ``some``... may come
+``up 24%``, ``rose by a fifth``, ``cut by two``, ``dropping two models``; ``about``, ``nearly``,
+``some``... may come
 between) or right after it (``a 16% increase``, ``16 percent lower``, ``two more models``,
 ``8% year-on-year``). ``fell to 16%``, ``down from 30%`` and ``made up 18%`` are levels, not
 changes. Years and parts of years are never changes. In ``from X to Y`` (``about``,
 ``nearly``... may come before either), X is a level left behind (``is_former``): ``cut from ten
-to eight``, ``moved from 2024 to 2026``; the news is Y. (``down from 30% in 2022``, with no
-``to`` after it, is a level of its own, often another period's, and is not left behind.) A
+to eight``, ``moved from 2024 to 2026``; the news is Y. So is the X of ``instead of X``,
+``rather than X`` and ``in place of X`` (``seven models instead of ten``): a level given up.
+(``down from 30% in 2022``, with no ``to`` after it, is a level of its own, often another
+period's, and is not left behind.) A
 number that is one end of a range or of a choice (``is_ranged``: ``8-10``, ``8 to 10``, ``eight or
 ten``, ``between 8 and 12``) states no single level; ``from X to Y``, ``by X to Y`` and ``fell X%
 to Y`` are movements, not ranges.
@@ -166,7 +169,10 @@ _CHANGE_WORDS = (
     r"slumps?|slid|slides?|slipped|slips?|plunged|plunges?|plummeted|tumbled|tumbles?|sank|sinks?|"
     r"increased|increases?|decreased|decreases?|cut|cuts|slashed|reduced|raised|lifted|boosted|trimmed|"
     r"shrank|shrunk|shrinks?|contracted|expanded|advanced|improved|widened|narrowed|eased|spiked|added|"
-    r"adds|shed|by"
+    r"adds|shed|by|"
+    # -ing forms and verbs of removal: "dropping two models", "cutting 2,000 jobs", "scrapped two"
+    r"dropping|cutting|slashing|reducing|raising|lifting|boosting|trimming|shrinking|adding|shedding|"
+    r"lowered|lowers?|lowering|removed|removes?|removing|scrapped|scrapping|axed|axing"
 )
 _CHANGE_BEFORE = _Behind(
     rf"\b(?:{_CHANGE_WORDS})\s+(?:(?:about|around|roughly|nearly|almost|some|over|just|only|another|"
@@ -174,6 +180,7 @@ _CHANGE_BEFORE = _Behind(
 )
 _ROUGHLY = r"(?:(?:about|around|roughly|nearly|almost|some|over|just|only|more\s+than|less\s+than)\s+)?"
 _FORMER_BEFORE = _Behind(rf"\bfrom\s+{_ROUGHLY}$")
+_REPLACED_BEFORE = _Behind(rf"\b(?:instead\s+of|rather\s+than|in\s+place\s+of)\s+(?:the\s+)?{_ROUGHLY}$")
 _LEVEL_START = rf"{_ROUGHLY}(?:{_CURRENCY_SIGN})?(?:\d|(?:{_WORD})\b)"
 # A range or a choice: "8-10" (a hyphen or an en dash, no spaces: a spaced dash is a clause
 # break), "8 to 10", "8 or 10", "between 8 and 12".
@@ -256,7 +263,10 @@ def is_change(sentence: str, number: Number) -> bool:
 
 
 def is_former(sentence: str, number: Number) -> bool:
-    """Whether ``number`` is the X of ``from X to Y``: a level left behind (see module rules)."""
+    """Whether ``number`` is the X of ``from X to Y`` or of ``instead of X``: a level left behind
+    or given up (see module rules)."""
+    if _REPLACED_BEFORE.ends_at(sentence, number.start) is not None:
+        return True
     return (
         _FORMER_BEFORE.ends_at(sentence, number.start) is not None
         and _TO_LEVEL_AFTER.match(sentence, number.end) is not None

@@ -58,6 +58,11 @@ CHANGES: dict[str, list[tuple[str, float, float, str]]] = {
     "Nissan has cut the number of new-energy vehicles it plans for China by two to eight.": [
         ("nev-models-china", 10, 8, "NEV models Nissan plans for China: 10 → 8"),
     ],
+    # "instead of X": a level given up, which no other fact of the sentence may take
+    "Nissan now plans seven new-energy models for China instead of ten, trimming the number coming"
+    " from its joint-venture partners.": [
+        ("nev-models-china", 10, 7, "NEV models Nissan plans for China: 10 → 7"),
+    ],
     "Nissan now plans eight new-energy vehicles for China, down from ten.": [
         ("nev-models-china", 10, 8, "NEV models Nissan plans for China: 10 → 8"),
     ],
@@ -425,6 +430,14 @@ NOT_THE_FIGURE: dict[str, list[str]] = {
         "China smartphone shipments fell; 222 brands now compete in China.",
         "Formosa Plastics and Daicel form a 50-50 joint venture with partners for China.",
         "EU aims for seven AI gigafactories with a 10 billion plan in race with US, China.",
+    ],
+    "a movement or the date of something else is no level": [
+        # "dropping two" tells how many went, not how many are left
+        "Nissan has reduced the number of new-energy vehicles it plans for the Chinese market, "
+        "dropping two joint-venture models.",
+        # the joint work's start, not the centre's opening
+        "Nissan said it would not open the EV research centre it had planned with Tsinghua "
+        "University, though joint research dating to 2016 will continue.",
     ],
     "a pair of weak cues is not the metric": [
         "Nissan plans 8 launches in China.",  # "China" + "plans" is not the NEV plan

@@ -150,6 +150,8 @@ def test_spans_point_at_the_raw_text() -> None:
         ("up 8% year-on-year", True),
         ("it plans two more models", True),
         ("it cut its plan by two", True),
+        ("trimming its plan, dropping two joint-venture models", True),
+        ("the maker is cutting 2,000 jobs", True),
         ("its share fell to 16%", False),
         ("down from 30% a year earlier", False),
         ("China made up 18 per cent of sales", False),
@@ -233,6 +235,10 @@ def test_looking_behind_a_number_reads_a_bounded_window(monkeypatch: pytest.Monk
         ("China made up 18% of sales, down from 30% in 2022.", []),
         ("It imports parts from 10 countries to cut costs.", []),
         ("Sales went to 15% from 20%.", []),
+        # a level given up
+        ("Nissan now plans seven models instead of ten.", ["ten"]),
+        ("It aims for 12% rather than about 20%.", ["20%"]),
+        ("Eight models come in place of the 10 once planned.", ["10"]),
     ],
 )
 def test_the_x_of_from_x_to_y_is_a_level_left_behind(sentence: str, former: list[str]) -> None:
