@@ -431,6 +431,17 @@ NOT_THE_FIGURE: dict[str, list[str]] = {
         "Formosa Plastics and Daicel form a 50-50 joint venture with partners for China.",
         "EU aims for seven AI gigafactories with a 10 billion plan in race with US, China.",
     ],
+    "a number restating one fact changes no other, and a part of a whole is no level": [
+        # the brand's four, restated, is not the total cut to four; the partners' six neither
+        "It is the first of four NEVs the company plans under its own brand for China, alongside "
+        "six models from its joint-venture partners.",
+        "Nissan has halted development of two of the four Nissan-brand new-energy models it had "
+        "planned for China.",
+        "Nissan shelved two of the new-energy vehicles it had planned for China.",
+        # the two left belong to the brand, whose four the sentence restates: never the total's
+        "Nissan has cancelled two of the four Nissan-brand new-energy vehicles it had planned for "
+        "China, leaving two own-badge models and the joint-venture line-up.",
+    ],
     "a movement or the date of something else is no level": [
         # "dropping two" tells how many went, not how many are left
         "Nissan has reduced the number of new-energy vehicles it plans for the Chinese market, "
