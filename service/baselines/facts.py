@@ -121,7 +121,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 from service.baselines.change import FactChange
@@ -263,10 +263,11 @@ def fact_changes(text: str, compiled: Sequence[FactCues], *, title: str = "") ->
     # A sentence that holds no first word of any fact's cues is about none of them: one set test
     # turns away most sentences, where a test per fact was ~5 % of judging a short item.
     cue_firsts = frozenset().union(*(firsts for fact in compiled for firsts in fact.cue_firsts))
+    in_title = _TitleSubjects(title)
     changes: list[FactChange] = []
     seen: set[tuple[str, float]] = set()
     for sentence in split_sentences(text):
-        for claim in _claims(sentence, compiled, cue_firsts, title):
+        for claim in _claims(sentence, compiled, cue_firsts, in_title):
             new = claim.number.reading
             fact = claim.cues.fact
             if claim.restates or (fact.id, new) in seen:
@@ -274,6 +275,23 @@ def fact_changes(text: str, compiled: Sequence[FactCues], *, title: str = "") ->
             seen.add((fact.id, new))
             changes.append(_change(fact, new, claim.number, sentence))
     return changes
+
+
+@dataclass(slots=True)
+class _TitleSubjects:
+    """The facts marked when an item's title names their subject: worked out only for the facts
+    a sentence may be about, and once per item (a sentence at a time, a long title naming the
+    subject was read again for every such sentence)."""
+
+    title: str
+    marked: dict[int, FactCues] = field(default_factory=dict)  # by the fact's order
+
+    def mark(self, candidates: Sequence[FactCues]) -> list[FactCues]:
+        unread = [cues for cues in candidates if cues.order not in self.marked]
+        if unread:
+            read = _named_in(self.title, unread)
+            self.marked.update((cues.order, done) for cues, done in zip(unread, read, strict=True))
+        return [self.marked[cues.order] for cues in candidates]
 
 
 def _named_in(title: str, compiled: Sequence[FactCues]) -> Sequence[FactCues]:
@@ -295,7 +313,7 @@ def _phrases(cues: Sequence[str]) -> Phrases:
 
 
 def _claims(
-    sentence: str, compiled: Sequence[FactCues], cue_firsts: frozenset[str], title: str
+    sentence: str, compiled: Sequence[FactCues], cue_firsts: frozenset[str], in_title: _TitleSubjects
 ) -> list[_Claim]:
     """The number each fact takes from ``sentence``: closest pairs first, one number per fact;
     ``cue_firsts``: every first word of the facts' cues."""
@@ -309,7 +327,7 @@ def _claims(
     # Asked only of the few facts a sentence may be about: marking every fact of every item cost
     # a copy of each when the title names their subject (the seed's nine facts share one).
     read = read_sentence(sentence, words)
-    about = [found for cues in _named_in(title, candidates) if (found := fact_spans(read, cues)) is not None]
+    about = [found for cues in in_title.mark(candidates) if (found := fact_spans(read, cues)) is not None]
     if not about:
         return []
     numbers = [

@@ -12,7 +12,8 @@ Rules:
                 ``url`` (optional, http or https).
   ``summary``   required, non-empty: what the team knows, in our own words (never pasted).
   ``terms``     required mapping ``term: weight`` with 0 < weight <= 1; terms are unique ignoring
-                case, hyphens and spacing (``plug-in hybrid`` = ``Plug-in  Hybrid``).
+                case, hyphens and spacing (``plug-in hybrid`` = ``Plug-in  Hybrid``), and each
+                holds a word (a letter or a digit: ``&`` alone could never be found).
   ``facts``     optional list; each fact: ``id`` (like a baseline id, unique within the
                 baseline), ``metric``, ``value`` (a number), ``unit``, ``period`` (texts),
                 ``subject`` (non-empty list: the entity the figure is about, with its aliases,
@@ -212,6 +213,9 @@ class Baseline(BaseModel):
     @field_validator("terms")
     @classmethod
     def _unique_terms(cls, terms: dict[str, float]) -> dict[str, float]:
+        for term in terms:
+            if not any(character.isalnum() for character in term):
+                raise ValueError(f"term {term!r} holds no word: no item could ever be found to name it")
         _reject_repeats("term", [term_key(term) for term in terms])
         return terms
 

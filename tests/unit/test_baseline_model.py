@@ -40,6 +40,7 @@ INVALID: dict[str, list[str]] = {
     "text_value.yaml": ["text_value.yaml:8: facts[0].value: input should be a valid number"],
     "unknown_key.yaml": ["unknown_key.yaml:7: unknown key 'tolerence'"],
     "year_on_year_fact.yaml": ["year_on_year_fact.yaml:8: facts[0]: a year fact's value is its own year"],
+    "wordless_term.yaml": ["wordless_term.yaml:5: terms: term '&' holds no word"],
     "year_out_of_range.yaml": [
         "year_out_of_range.yaml:16: facts[0].year: input should be greater than or equal"
     ],

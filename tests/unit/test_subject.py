@@ -84,32 +84,44 @@ def test_the_lead_is_counted_as_words_are_counted(text: str) -> None:
     assert lead_end_offset(text) == (words[LEAD_WORDS - 1] if len(words) >= LEAD_WORDS else len(text))
 
 
-@pytest.mark.parametrize(
-    "head",
-    [
-        "Tata, ",
-        "Tata ,  ",
-        "Tata and ",
-        "Tata or\t",
-        "Tata &\u00a0",
-        "Tata,\n",
-        "Tata, and ",
-        "Tata",
-        "Tata ",
-        "sold by ",
-        "band ",
-        "Tata,",
-        "Tata and",
-        "",
-        " ",
-        "a sandor ",
-        "Tata AND ",
-    ],
-)
-def test_a_list_joiner_is_ruled_out_only_where_none_ends_the_text(head: str) -> None:
+# text before an occurrence -> whether a list joiner ends it (the search's answer)
+JOINER_ENDS: list[tuple[str, bool]] = [
+    ("Tata, ", True),
+    ("Tata ,  ", True),
+    ("Tata and ", True),
+    ("Tata or\t", True),
+    ("Tata &\u00a0", True),
+    ("Tata,\n", True),
+    ("Tata, and ", True),
+    ("Tata", False),
+    ("Tata ", False),
+    ("sold by ", False),
+    ("Tata,", False),
+    ("Tata and", False),
+    ("", False),
+    (" ", False),
+    ("Tata AND ", False),
+]
+
+
+@pytest.mark.parametrize(("head", "joined"), JOINER_ENDS)
+def test_a_list_joiner_is_ruled_out_only_where_none_ends_the_text(head: str, joined: bool) -> None:
+    assert bool(subject._JOINER_AT_END.search(head)) is joined
     # The cheap test may let a non-joiner through (the search then decides), never turn one away.
-    if subject._JOINER_AT_END.search(head):
-        assert subject._may_end_with_joiner(head)
+    assert subject._may_end_with_joiner(head) or not joined
+
+
+@pytest.mark.parametrize("head", ["Tata", "Tata ", "sold by ", "Tata,", "", " "])
+def test_the_cheap_joiner_test_turns_plain_endings_away(head: str) -> None:
+    assert not subject._may_end_with_joiner(head)
+
+
+def test_a_comparison_word_is_read_as_a_word_beside_chinese_text() -> None:
+    # CJK characters are words of their own: "than" is three words before Tesla here, too far
+    judged, _ = prominence("Tesla", title="A car cheaper than 电动 Tesla")
+    assert judged
+    judged, _ = prominence("Tesla", title="电动车 cheaper than a Tesla")
+    assert not judged
 
 
 @pytest.mark.parametrize(
