@@ -64,8 +64,9 @@ What counts, word by word (the words are listed below):
   "declining" business still is a turn); none in a clause of background ("Nissan weighs
   exports as rivals pull out of China", "where rivals' exports are under way", "When the price
   war began, ..."; a sentence that opens with "As" or "While" tells the news: "As Nissan halts
-  exports, BYD gains"). Causes do not count as the object: "scrapped amid falling sales" is a
-  turn.
+  exports, BYD gains", and so does an "as" or "while" clause whose subject is a name right
+  before the turn: "Shares fall as Nissan scraps China export plan"). Causes do not count as
+  the object: "scrapped amid falling sales" is a turn.
 
 The object is read in the four words after the turn (six for an end), up to punctuation or a
 word that ends it (``amid``, ``as``, ``after``, ``and``, ``in``, ``to``...; the trend check
@@ -102,6 +103,7 @@ class Kind(Enum):
     START = "start"  # a turn when said to happen
     LAUNCH = "launch"  # a start with an activity as its object
     UNDER_WAY = "under way"  # a start with an activity before it
+    DECISION = "decision"  # a start when an activity's verb follows it ("decides to export")
 
 
 # Each row: a family (the key), a kind, and the written forms (a phrase's words joined by "+").
@@ -109,7 +111,10 @@ _FORMS: tuple[tuple[str, Kind, str], ...] = (
     ("start", Kind.START, "start starts started starting begin begins began begun beginning"),
     ("start", Kind.START, "commence commences commenced commencing kick+off kicks+off kicked+off"),
     ("start", Kind.START, "kicking+off go+ahead goes+ahead went+ahead going+ahead ships+first"),
-    ("start", Kind.START, "shipped+first"),
+    ("start", Kind.START, "shipped+first ships+its+first shipped+its+first sends+first sent+first"),
+    ("start", Kind.START, "sends+its+first sent+its+first"),
+    ("start", Kind.DECISION, "decide+to decides+to decided+to"),
+    ("start", Kind.LAUNCH, "approve approves approved greenlight greenlights greenlighted greenlit"),
     ("start", Kind.LAUNCH, "launch launches launched launching roll+out rolls+out rolled+out rolling+out"),
     ("start", Kind.UNDER_WAY, "underway under+way"),
     ("resume", Kind.START, "resume resumes resumed resuming restart restarts restarted restarting"),
@@ -177,7 +182,7 @@ _NEGATION_FORMS = """
     not no never nor nothing without rather deny denies denied refuse refuses refused reject rejects
     rejected resist resists resisted dismiss dismisses dismissed defy defies defied call calls
     urge urges urged pressure demand demands wont dont doesnt didnt isnt arent wasnt werent cant
-    cannot couldnt wouldnt shouldnt hasnt havent hadnt
+    cannot couldnt wouldnt shouldnt hasnt havent hadnt should ought
 """
 _STUDY_FORMS = """
     review reviews study studies talks discussion discussions probe investigation research work
@@ -298,6 +303,22 @@ _CAUSATIVES = _stems(_CAUSATIVE_FORMS)
 _SUBJECT_LINKS = _stems(_SUBJECT_LINKS_FORMS)
 _ACTIVITY_VERBS = _stems("export ship sell deliver produce manufacture import assemble")
 _CONDITIONS = _stems("if unless provided")
+_HALTING = frozenset({"stop", "scrap", "delay"})  # families whose turns halt what they act on
+# Refusals: a start or an activity the subject will not go through with ("won't go ahead with
+# exports", "will not open the centre", "no longer plans to export", "decided not to proceed").
+_REFUSED = _stems(
+    "proceed start begin commence launch open export ship sell build make produce pursue continue"
+)
+_REFUSED_AS_DONE = _stems("sold exported shipped built made launched opened offered produced")  # "be sold"
+_INTENT_VERBS = _stems("plan plans intend intends expect expects aim aims want wants")  # "no longer plans"
+_DECIDE = _stems("decide decides decided")
+_REPORTING = _stems("said says say told tells announced confirmed stated")
+_REFUSAL_MARKS = _stems("not wont wouldnt longer")  # every refusal holds one
+_PAST_REFUSALS = _stems("would wouldnt decided")
+_FUTURE_OF_REFUSALS = _stems("will would shall")
+_DENIALS = _NEGATIONS - _stems("no not")  # "not true that ..." ("no" and "not" mark the refusal)
+_UNTIL = _stems("until before")
+_WATCHED = _FIRST_WORDS | _REFUSAL_MARKS  # a sentence with none of these tells of no turn
 # What may follow an end told of its plan alone: a cause or a time ("exports end after six
 # months", "plan ended last month"), not an object ("sales end the year", "end on a high").
 _TOLD_ALONE_AFTER = _stems(
@@ -318,7 +339,7 @@ def turns_in(sentences: Iterable[Sentence], *, known_until: int | None = None) -
     exporting in 2024" against a baseline of 2023). None: every dated past turn is history."""
     counts: Counter[str] = Counter()
     for _, tokens, weight, text in sentences:
-        if _FIRST_WORDS.isdisjoint(map(_STEM, tokens)):  # most sentences, decided in C
+        if _WATCHED.isdisjoint(map(_STEM, tokens)):  # most sentences, decided in C
             continue
         clause = _Clause(tokens, text, known_until)
         told_up_to = 0  # words before this belong to a turn told already ("ends halt to exports")
@@ -326,6 +347,9 @@ def turns_in(sentences: Iterable[Sentence], *, known_until: int | None = None) -
             told = _family_told(clause, first, after, turn) if first >= told_up_to else None
             if told is not None:
                 family, told_up_to = told
+                counts[family] += int(weight)
+        if not _REFUSAL_MARKS.isdisjoint(map(_STEM, tokens)):
+            for family in _refusals(clause):
                 counts[family] += int(weight)
     return counts
 
@@ -340,10 +364,10 @@ def _candidates(tokens: Sequence[Token]) -> Iterator[tuple[int, int, _Turn]]:
     """(first index, index after, turn) of every turn word or phrase, whether or not it tells of
     a turn where it stands; the longest phrase at a position wins.
 
-    Runs over the sentences of judged items that hold a word starting a turn (``turns_in``
-    passes over the others with one set operation), so a word that starts none costs one
-    look-up: trying every phrase length at every word took over 1 ms for the seed article (312
-    words); ``turns_in`` now reads it in 27 to 29 µs."""
+    Runs over the sentences of judged items that hold a word starting a turn or marking a
+    refusal (``turns_in`` passes over the others with one set operation), so a word that starts
+    none costs one look-up: trying every phrase length at every word took over 1 ms for the
+    seed article (312 words); ``turns_in`` now reads it in about 32 µs (28 before refusals)."""
     stems = [token.stem for token in tokens]
     end = -1  # words before this belong to the last turn found
     for index, word in enumerate(stems):
@@ -400,7 +424,8 @@ class _Clause:
         window = self.rest(after, count)
         for offset, token in enumerate(window):
             index = after + offset
-            ends_here = token.stem in ends and not self.glued_before(index + 1)  # not "under-the-radar"
+            compound = self.glued_before(index + 1) or self.glued_before(index)  # "plug-in hybrids"
+            ends_here = token.stem in ends and not compound
             if ends_here or (token.stem in _TIMES and not self.glued_before(index)):  # "two-year" is no time
                 return window[:offset]
         return window
@@ -431,6 +456,112 @@ def _has(words: frozenset[str], tokens: Sequence[Token]) -> bool:
     return not words.isdisjoint(map(_STEM, tokens))
 
 
+def _acts_on_a_turn(clause: _Clause, first: int, after: int) -> bool:
+    """Whether a turn acts on another, written in its -ing form right after it, or is that -ing
+    form: "rules out dropping the plan" and "stop retreating" tell that nothing turns."""
+    tokens = clause.tokens
+    if after < len(tokens) and tokens[after].text.lower().endswith("ing") and not clause.broken_before(after):
+        inner = _PHRASES.get((tokens[after].stem,))
+        if inner is not None and inner.family in _HALTING:
+            return True
+    if not tokens[first].text.lower().endswith("ing"):
+        return False
+    stems = [token.stem for token in tokens[max(0, first - _LONGEST) : first]]
+    return any(
+        (outer := _PHRASES.get(tuple(stems[-size:]))) is not None and outer.family in _HALTING
+        for size in range(1, len(stems) + 1)
+    )
+
+
+def _refusals(clause: _Clause) -> Iterator[str]:
+    """The family of every refusal the clause tells of (see the module rules): a scrapping, or
+    a delay when "until" or "before" follows it."""
+    for index, token in enumerate(clause.tokens):
+        if token.stem not in _REFUSAL_MARKS:
+            continue
+        found = _refused_at(clause, index)
+        if found is None or not _refusal_told(clause, *found):
+            continue
+        yield "delay" if _has(_UNTIL, clause.rest(found[1], 2 * _OBJECT_WORDS)) else "scrap"
+
+
+def _refused_at(clause: _Clause, index: int) -> tuple[int, int] | None:
+    """(first word, word after) of the refusal whose mark is word ``index``, if there is one:
+    "will not" or "won't" (and "would not" after a reporting verb: "said it would not open"),
+    "no longer" or "decided not to", then a start or an activity ("go ahead", "export", "be
+    sold"); after "no longer" an intent too ("no longer plans to")."""
+    tokens = clause.tokens
+    mark = tokens[index].stem
+    previous = tokens[index - 1].stem if index else ""
+    following = tokens[index + 1].stem if index + 1 < len(tokens) else ""
+    if mark in ("wont", "wouldnt"):
+        first, verb = index, index + 1
+    elif (mark == "longer" and previous == "no") or (mark == "not" and previous in _FUTURE_OF_REFUSALS):
+        first, verb = index - 1, index + 1  # "no longer plans", "will not export"
+    elif mark == "not" and previous in _DECIDE and following == "to":
+        first, verb = index - 1, index + 2  # "decided not to proceed"
+    else:
+        return None
+    conditional = tokens[first].stem in ("would", "wouldnt")
+    if conditional and not _has(_REPORTING, clause.before(first, _SUBJECT_WORDS)):
+        return None  # "would not export without subsidies" is a condition, not a refusal
+    if verb >= len(tokens) or clause.broken_before(verb):
+        return None
+    stems = [token.stem for token in tokens[verb : verb + 2]]
+    if (stems[0] == "be" and stems[1:] and stems[1] in _REFUSED_AS_DONE) or stems == ["go", "ahead"]:
+        return first, verb + 2  # "will not be sold abroad", "won't go ahead"
+    if stems[0] in _REFUSED or (mark == "longer" and stems[0] in _INTENT_VERBS):
+        return first, verb + 1
+    return None
+
+
+def _refusal_told(clause: _Clause, first: int, after: int) -> bool:
+    """Whether a refusal is told as news: not asked, denied, conditional, in a clause of
+    background or, told in the past, dated to what the team knows ("said in 2019 it would not
+    export")."""
+    if _has(_DENIALS, clause.before(first)) or clause.questioned(after):
+        return False
+    rest = clause.rest(after, 2 * _OBJECT_WORDS)
+    if _has(_CONDITIONS, rest):
+        return False  # "will not export if tariffs rise"
+    if clause.tokens[first].stem in _PAST_REFUSALS and any(
+        token.stem == "ago" or _known_year(token, clause.known_until)
+        for token in (*clause.before(first, 8), *rest)
+    ):
+        return False  # "said in 2019 it would not export", "decided not to in 2020"
+    return not _in_background(clause, first)
+
+
+def _in_background(clause: _Clause, first: int) -> bool:
+    """Whether word ``first`` sits in a clause of background: one started among the eight words
+    before it ("weighs exports as rivals pull out of China", "When the price war began"), but
+    not a sentence opening with "As" or "While", nor an "as" or "while" clause whose subject is
+    a name right before the word: that tells the news ("Shares fall as Nissan scraps its China
+    export plan")."""
+    tokens = clause.tokens
+    window = clause.before(first, 8)
+    start = first - len(window)
+    for offset, token in enumerate(window):
+        if token.stem not in _CLAUSE_STARTS:
+            continue
+        if token.stem in _NEWS_OPENERS:
+            subject = tokens[start + offset + 1 : first]
+            if token is tokens[0] or (subject and all(_is_name(word) for word in subject)):
+                continue
+        return True
+    return False
+
+
+def _prevents(clause: _Clause, after: int) -> bool:
+    """Whether a stop is one of prevention: "from" and an -ing form among the words it acts on
+    ("stop its China sales from bleeding", "halt the yuan from weakening")."""
+    rest = clause.rest(after, 2 * _OBJECT_WORDS)
+    return any(
+        token.stem == "from" and offset + 1 < len(rest) and rest[offset + 1].text.lower().endswith("ing")
+        for offset, token in enumerate(rest)
+    )
+
+
 def _family_told(clause: _Clause, first: int, after: int, turn: _Turn) -> tuple[str, int] | None:
     """The family of the turn the word or phrase at ``tokens[first:after]`` tells of, if any, and
     where the words it covers end: an end of a stop ("ends the halt of exports") is a
@@ -452,6 +583,12 @@ def _is_turn(clause: _Clause, first: int, after: int, turn: _Turn) -> bool:
     tokens = clause.tokens
     if turn.kind is Kind.LAUNCH and not _has(_ACTIVITIES, tokens[after : after + _OBJECT_WORDS]):
         return False  # the commonest case, decided before any window is read ("launch" of a model)
+    if turn.kind is Kind.DECISION and not (after < len(tokens) and tokens[after].stem in _ACTIVITY_VERBS):
+        return False  # "decides to export", not "decides to cut prices"
+    if turn.words[-1] == "first" and (after == len(tokens) or clause.broken_before(after)):
+        return False  # an order, not a first shipment: "petrol models shipped first, EVs later"
+    if _acts_on_a_turn(clause, first, after):
+        return False  # "rules out dropping the plan", "stop retreating from China"
     following = tokens[after].stem if after < len(tokens) and not clause.broken_before(after) else ""
     obj = clause.after(after, _OBJECT_ENDS, _END_OBJECT_WORDS if turn.kind is Kind.END else _OBJECT_WORDS)
     before = clause.before(first)
@@ -472,11 +609,10 @@ def _is_turn(clause: _Clause, first: int, after: int, turn: _Turn) -> bool:
         return False
     if _history(clause, first, after) or following in _NEGATIONS:
         return False  # "began selling cars in China in 1973", "has delayed nothing"
-    if any(
-        token.stem in _CLAUSE_STARTS and (token is not tokens[0] or token.stem not in _NEWS_OPENERS)
-        for token in clause.before(first, 8)
-    ):
-        return False  # background inside a sentence: "weighs exports as rivals pull out of China"
+    if _in_background(clause, first):
+        return False  # "weighs exports as rivals pull out of China"
+    if turn.family == "stop" and _prevents(clause, after):
+        return False  # "to stop its China sales from bleeding"
     # "began to fall": a "to" right after the turn leads to what it acts on. Scrapping or
     # delaying a declining business is still a turn; reversing or halting a decline is not.
     trend_proof = turn.family == "delay" or (turn.family == "scrap" and turn.kind is Kind.STOP)

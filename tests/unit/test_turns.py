@@ -192,6 +192,45 @@ TURNS: list[tuple[str, set[str]]] = [
     ("After a pause in sales growth", set()),
     ("Sales began to fall in May", set()),
     ("Nissan halts the slide in sales", set()),
+    # refusals: a start or an activity the subject will not go through with
+    ("Nissan won't go ahead with China EV exports", {"scrap"}),
+    ("Nissan will not export EVs developed in China, the company said", {"scrap"}),
+    ("Nissan no longer plans to export cars from China", {"scrap"}),
+    ("Nissan said it would not open the research centre", {"scrap"}),
+    ("Nissan decided not to proceed with exports", {"scrap"}),
+    ("Nissan's China-made EVs will not be sold abroad after all", {"scrap"}),
+    ("Nissan will not begin exporting EVs until 2026", {"delay"}),
+    ("Without subsidies, Nissan would not export EVs", set()),  # a condition, no one said it
+    ("Nissan will not export if tariffs rise", set()),
+    ("In 2019 Nissan said it would not export from China", set()),  # history
+    ("Will Nissan not export after all?", set()),
+    ("Nissan has not started exporting", set()),
+    ("Nissan is no longer the top seller", set()),
+    ("Nissan will not comment on export plans", set()),
+    # decisions on an activity, first shipments
+    ("Nissan decides to export China-developed EVs", {"start"}),
+    ("Nissan decided to cut prices", set()),
+    ("Nissan may decide to export EVs", set()),
+    ("Nissan sends first China-made plug-in hybrids abroad", {"start"}),
+    ("Nissan has shipped its first China-built EVs overseas", {"start"}),
+    # "as" and "while" clauses: background, unless a name right before the turn tells the news
+    ("Shares fall as Nissan scraps China export plan", {"scrap"}),
+    ("BYD gains while Nissan Motor halts exports", {"stop"}),
+    ("Nissan weighs exports as rivals pull out of China", set()),
+    # calls and prevention
+    ("Column: Nissan should shelve the China export idea", set()),
+    ("Nissan considers exports to stop its China sales from bleeding", set()),
+    ("Nissan halts exports from its Wuhan plant", {"stop"}),
+    # a turn acting on another tells that nothing turns; "first" with nothing after it is an order
+    ("Nissan rules out dropping China EV plans", set()),
+    ("Japanese carmakers must stop retreating from China", set()),
+    ("Nissan delays scrapping the plan", set()),
+    ("Nissan stops shipping cars to Russia", {"stop"}),
+    ("Nissan's plan would see petrol models shipped first, followed by EVs", set()),
+    # approvals of an activity; a compound does not end what a turn acts on
+    ("Nissan board approves exports of Chinese-made EVs", {"start"}),
+    ("Nissan approves a new logo", set()),
+    ("Nissan drops plug-in hybrids from China export plan", {"scrap"}),
 ]
 
 
