@@ -95,6 +95,7 @@ from service.baselines.text import (
     stems_of,
     tokenize,
     weighted_sentences,
+    without_publisher,
 )
 from service.baselines.turns import turn_family, turns_in
 from service.baselines.wordstats import rarity_table
@@ -258,6 +259,7 @@ def judge_novelty(*, title: str, text: str, baselines: Sequence[Baseline | Basel
     profiles = [b if isinstance(b, BaselineProfile) else compile_baseline(b) for b in baselines]
     if not profiles:
         return Novelty(1.0, (), (), "no baseline to compare with")
+    title = without_publisher(title)  # "- Reuters" is no news of the item's
     sentences = weighted_sentences(title, text)
     names = names_in(sentences)
     figures = _figures(title, text)

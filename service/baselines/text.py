@@ -404,6 +404,30 @@ def _common_content_words() -> frozenset[str]:
     return mostly_lower_case(COMMON_LOWER_PERCENT) - STOPWORDS
 
 
+_PUBLISHER = re.compile(r"\s+[-|\u2013\u2014]\s+((?:[^\W_]|\d)[^\s|]*(?:\s+[^\s|]+){0,4})\s*$")
+_PUBLISHER_JOINERS = frozenset({"of", "and", "the", "for", "on", "&"})
+
+
+def without_publisher(title: str) -> str:
+    """``title`` without the publisher's name an aggregator appends to it ("Nissan weighs
+    exports - Reuters", "... | Autocar", "... - The New York Times"): a trailing dash or bar,
+    spaced, then one to five words that are all capitalised (or joiners such as "of" and "and"
+    after the first), after at least three words of headline. "Nissan halts exports - report"
+    keeps its last word; so does a title that is nothing but a name and a dash."""
+    match = _PUBLISHER.search(title)
+    if match is None or len(title[: match.start()].split()) < 3:
+        return title
+    first, *rest = match.group(1).split()
+    if not _capitalised(first) or not all(_capitalised(word) or word in _PUBLISHER_JOINERS for word in rest):
+        return title  # "... - report", "... - 2023"
+    return title[: match.start()]
+
+
+def _capitalised(word: str) -> bool:
+    """A word of a name: it starts with a capital or a digit and holds a letter ("9to5Google")."""
+    return (word[:1].isupper() or word[:1].isdigit()) and any(character.isalpha() for character in word)
+
+
 def weighted_sentences(title: str, text: str) -> list[Sentence]:
     """The title (offset -1, weight 2) and each body sentence (weight 1) of an item; offsets are
     in the collapsed body (see ``Sentence``)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.baselines.text import salient_names
+from service.baselines.text import salient_names, without_publisher
 
 # (title, text, names that must be found, what must not be a name)
 CASES: list[tuple[str, str, set[str], set[str]]] = [
@@ -105,3 +105,22 @@ def test_a_title_case_title_keeps_only_what_the_body_capitalises() -> None:
 def test_mentions_add_up_and_the_title_counts_twice() -> None:
     (nissan, *_) = salient_names("Nissan goes to Mexico", "Nissan confirmed it. Later Nissan said more.")
     assert (nissan.text, nissan.weight) == ("Nissan", 4.0)
+
+
+@pytest.mark.parametrize(
+    ("title", "kept"),
+    [
+        ("Nissan weighs exports - Reuters", "Nissan weighs exports"),
+        ("Why is everyone talking about the Mini? | Autocar", "Why is everyone talking about the Mini?"),
+        ("Nissan weighs China exports \u2014 The New York Times", "Nissan weighs China exports"),
+        ("Pixel news roundup today - 9to5Google", "Pixel news roundup today"),
+        # not a publisher: a lower-case word, a year, a short headline, no spaced dash
+        ("Nissan halts exports - report", "Nissan halts exports - report"),
+        ("Nissan Q3 results - 2023", "Nissan Q3 results - 2023"),
+        ("BYD - Reuters", "BYD - Reuters"),
+        ("Nissan e-Power hybrids go global", "Nissan e-Power hybrids go global"),
+        ("新能源 汽车 出口 - 雷锋早报", "新能源 汽车 出口 - 雷锋早报"),
+    ],
+)
+def test_the_publisher_an_aggregator_appends_is_cut_from_a_title(title: str, kept: str) -> None:
+    assert without_publisher(title) == kept

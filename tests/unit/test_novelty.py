@@ -313,6 +313,12 @@ TURNS: list[tuple[str, bool]] = [
     ("Nissan weighs exporting EVs it develops in China", False),
     ("Nissan's research work with Tsinghua began in 2016", False),  # "began": the seed's own word
     ("Nissan will launch its first Nissan-badged NEV for China in the second half of 2024", False),
+    # refusals and decisions are turns of the plan
+    ("Nissan won't go ahead with China EV exports", True),
+    ("Nissan no longer plans to export cars from China", True),
+    ("Nissan will not open Tsinghua research centre, company says", True),
+    ("Nissan decides to export China-developed EVs", True),
+    ("Shares fall as Nissan scraps China export plan", True),
 ]
 
 
@@ -361,3 +367,11 @@ def test_a_turn_in_the_lead_naming_the_subject_is_news_under_a_plain_title(seed:
     # the same turn further down, after a lead that restates the plan, is one mention among many
     later = judge_novelty(title=title, text=f"{RESTATED_BODY} {lead}", baselines=[profile])
     assert later.score < 0.5, later
+
+
+@pytest.mark.parametrize("publisher", [" - Bloomberg", " | Automotive News China", " - The New York Times"])
+def test_the_publisher_an_aggregator_appends_is_no_news_of_the_item(seed: Baseline, publisher: str) -> None:
+    title = "Nissan considers shipping China-built cars overseas"
+    profile = compile_baseline(seed)
+    plain = judge_novelty(title=title, text=RESTATED_BODY, baselines=[profile])
+    assert judge_novelty(title=title + publisher, text=RESTATED_BODY, baselines=[profile]) == plain
