@@ -49,8 +49,7 @@ Rules:
   2024 to 2026``) X is a level left behind and reads no fact: Y is the news, and X, often nearer
   the cue, would otherwise take the fact and report no change at all (``down from 30% in 2022``,
   with no ``to`` after it, is a level of its own and reads as any number); so is the X of
-  ``instead of X`` (``seven instead of ten``). A count reads no part of a whole another number
-  counts (``numbers.is_part_of``: ``cancelled two of the four models``). Nor does one end of a
+  ``instead of X`` (``seven instead of ten``). Nor does one end of a
   range or a choice (``numbers.is_ranged``: ``8-10``, ``8 to 10``, ``eight or ten``, ``between 8
   and 12``): it states no single level. A number followed by a scope word, right away or after at
   most three words that are not prepositions (``2.5 million vehicles globally``, ``worldwide``,
@@ -86,14 +85,12 @@ Rules:
   ``fact_sentence``, which finds these positions);
   a cue before the number counts ``BEFORE_PENALTY`` more, since a figure usually comes before
   what it counts) is ranked by that gap (ties: the fact with more cues in the sentence), and
-  pairs are taken in that order, each number and each fact at most once. A number that restates
-  one of the facts it could read changes none of the others, whatever its rank for them: "the
-  first of four NEVs the company plans under its own brand for China" restates the brand's
-  four and does not cut the total of ten (a changed figure must be true; the figure another
-  number gives still counts: in "eight NEVs for China, not ten as before" eight is the news).
-  Nor is a number read by a fact it ranks worse for than for another, when that other is taken:
-  in "cancelled two of the four Nissan-brand models, leaving two own-badge models" the last two
-  is the brand's, whose four came first, never the total's.
+  pairs are taken in that order, each number and each fact at most once. A number whose nearest
+  fact another number of the sentence restates is that fact's, and reads no other: in
+  "cancelled two of the four Nissan-brand models, leaving two own-badge models" the last two
+  is the brand's, whose four came first, never the total's (while in "12 NEVs for China,
+  including eight NEVs with joint-venture partners" the eight, nearest the total that 12 has
+  changed, is the partners').
   When a number still ranks equally for two facts not yet taken, it goes to the one whose value
   it restates (a
   restatement of one fact is no change of another: "worked with Tsinghua since 2016 on research
@@ -149,7 +146,6 @@ from service.baselines.numbers import (
     format_percent,
     is_change,
     is_former,
-    is_part_of,
     is_ranged,
 )
 from service.baselines.text import (
@@ -213,7 +209,6 @@ class _Seen:
     scoped: bool
     former: bool
     ranged: bool
-    part: bool  # "two of the four": a part of a whole another number counts
 
 
 class _Years(NamedTuple):
@@ -342,8 +337,7 @@ def _look_at(read: SentenceWords, number: Number) -> _Seen:
     next_word = following_word(read.text, number)
     text = read.text
     change, former, ranged = is_change(text, number), is_former(text, number), is_ranged(text, number)
-    part = is_part_of(text, number)
-    return _Seen(number, token_range(read, number), change, next_word, scoped, former, ranged, part)
+    return _Seen(number, token_range(read, number), change, next_word, scoped, former, ranged)
 
 
 def _years(numbers: Sequence[_Seen]) -> _Years:
@@ -353,14 +347,14 @@ def _years(numbers: Sequence[_Seen]) -> _Years:
 
 
 def _take_closest(candidates: list[_Claim]) -> list[_Claim]:
-    """Pairs in rank order, each number and each fact once; a number that restates one of its
-    facts changes none of the others, on a tie a restatement goes first, and a number tied
-    between facts that it restates none of is ambiguous and read by none."""
+    """Pairs in rank order, each number and each fact once; on a tie a restatement goes first,
+    a number tied between facts that it restates none of is ambiguous and read by none, and a
+    number whose nearest fact another number restates falls to no other fact."""
     candidates.sort(key=lambda c: (c.rank, not c.restates, c.cues.order, c.number.start))
-    restating = {claim.number.start for claim in candidates if claim.restates}
-    best: dict[int, tuple[int, int]] = {}  # number -> its best rank for any fact (candidates are sorted)
+    nearest: dict[int, _Claim] = {}  # number -> its best-ranked claim (candidates are sorted)
     for claim in candidates:
-        best.setdefault(claim.number.start, claim.rank)
+        nearest.setdefault(claim.number.start, claim)
+    restated: set[int] = set()  # facts taken by a restatement
     tied: dict[tuple[int, tuple[int, int]], set[int]] = {}
     for claim in candidates:
         tied.setdefault((claim.number.start, claim.rank), set()).add(claim.cues.order)
@@ -370,15 +364,16 @@ def _take_closest(candidates: list[_Claim]) -> list[_Claim]:
     for claim in candidates:
         if claim.cues.order in taken_facts or claim.number.start in taken_numbers:
             continue
-        if claim.number.start in restating and not claim.restates:
-            continue  # another fact's value restated: "the first of four NEVs it plans under its own brand"
-        if claim.rank > best[claim.number.start]:
-            continue  # the fact it reads best is taken: "leaving two own-badge models" is no total
+        best = nearest[claim.number.start]
+        if claim.rank > best.rank and best.cues.order in restated:
+            continue  # "cancelled two of the four Nissan-brand models, leaving two own-badge models"
         taken_numbers.add(claim.number.start)
         rivals = tied[(claim.number.start, claim.rank)] - taken_facts - {claim.cues.order}
         if rivals and not claim.restates:
             continue
         taken_facts.add(claim.cues.order)
+        if claim.restates:
+            restated.add(claim.cues.order)
         claims.append(claim)
     return sorted(claims, key=lambda c: c.cues.order)
 
@@ -437,8 +432,6 @@ def _fits(fact: Fact, seen: _Seen) -> bool:
     if number.kind != "plain" or seen.next_word in _MEASURE_WORDS:
         return False
     if fact.kind == "count":
-        if seen.part:
-            return False  # a part of a whole another number counts: "two of the four models"
         whole = number.value == int(number.value) and not number.scaled
         return whole and _same_magnitude(fact.value, number.value, COUNT_RATIO)
     return _same_magnitude(fact.value, number.value, MAX_RATIO)

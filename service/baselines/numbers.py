@@ -197,7 +197,6 @@ _MOVEMENT_BEFORE = _Behind(
     rf"\b(?:from|{_CHANGE_WORDS})\s+{_ROUGHLY}\S+(?:\s+(?:percent|per\s+cent|pct))?\s+to\s+{_ROUGHLY}$"
 )
 _TO_LEVEL_AFTER = re.compile(rf"\s+to\s+{_LEVEL_START}", re.IGNORECASE)
-_PART_OF_AFTER = re.compile(rf"\s+of\s+(?:the|its|their|those|these)\s+{_LEVEL_START}", re.IGNORECASE)
 _CHANGE_AFTER = re.compile(
     r"[\s-]*(?:increases?|decreases?|rises?|falls?|drops?|declines?|growth|gains?|jumps?|cuts?|reductions?|"
     r"hikes?|surges?|plunges?|slumps?|higher|lower|more|less|fewer|up|down|year[\s-]on[\s-]year|yoy|y/y|"
@@ -273,12 +272,6 @@ def is_former(sentence: str, number: Number) -> bool:
         _FORMER_BEFORE.ends_at(sentence, number.start) is not None
         and _TO_LEVEL_AFTER.match(sentence, number.end) is not None
     )
-
-
-def is_part_of(sentence: str, number: Number) -> bool:
-    """Whether ``number`` is the X of ``X of the Y``: a part of a whole that Y counts ("cancelled
-    two of the four models"), not a level of its own."""
-    return _PART_OF_AFTER.match(sentence, number.end) is not None
 
 
 def is_ranged(sentence: str, number: Number) -> bool:

@@ -58,6 +58,21 @@ CHANGES: dict[str, list[tuple[str, float, float, str]]] = {
     "Nissan has cut the number of new-energy vehicles it plans for China by two to eight.": [
         ("nev-models-china", 10, 8, "NEV models Nissan plans for China: 10 → 8"),
     ],
+    # values that coincide with other facts' are still read by the nearest fact
+    "Nissan now plans ten new-energy vehicles for China, six under its own brand and four with "
+    "joint-venture partners.": [
+        ("nev-models-nissan-brand", 4, 6, "Planned China NEV models under the Nissan brand: 4 → 6"),
+        ("nev-models-joint-venture", 6, 4, "Planned China NEV models with joint-venture partners: 6 → 4"),
+    ],
+    "Nissan now plans just four new-energy vehicles for China, all under its own brand.": [
+        ("nev-models-china", 10, 4, "NEV models Nissan plans for China: 10 → 4"),
+    ],
+    # a number nearest a fact another number changed falls to the next: the partners' eight
+    "Nissan now plans 12 new-energy vehicles for China, including eight NEVs developed with "
+    "joint-venture partners.": [
+        ("nev-models-china", 10, 12, "NEV models Nissan plans for China: 10 → 12"),
+        ("nev-models-joint-venture", 6, 8, "Planned China NEV models with joint-venture partners: 6 → 8"),
+    ],
     # "instead of X": a level given up, which no other fact of the sentence may take
     "Nissan now plans seven new-energy models for China instead of ten, trimming the number coming"
     " from its joint-venture partners.": [
@@ -431,10 +446,7 @@ NOT_THE_FIGURE: dict[str, list[str]] = {
         "Formosa Plastics and Daicel form a 50-50 joint venture with partners for China.",
         "EU aims for seven AI gigafactories with a 10 billion plan in race with US, China.",
     ],
-    "a number restating one fact changes no other, and a part of a whole is no level": [
-        # the brand's four, restated, is not the total cut to four; the partners' six neither
-        "It is the first of four NEVs the company plans under its own brand for China, alongside "
-        "six models from its joint-venture partners.",
+    "a number whose nearest fact another number restates reads no other": [
         "Nissan has halted development of two of the four Nissan-brand new-energy models it had "
         "planned for China.",
         "Nissan shelved two of the new-energy vehicles it had planned for China.",

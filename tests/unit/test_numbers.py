@@ -11,7 +11,6 @@ from service.baselines.numbers import (
     format_percent,
     is_change,
     is_former,
-    is_part_of,
     is_ranged,
     number_at,
 )
@@ -244,20 +243,6 @@ def test_looking_behind_a_number_reads_a_bounded_window(monkeypatch: pytest.Monk
 )
 def test_the_x_of_from_x_to_y_is_a_level_left_behind(sentence: str, former: list[str]) -> None:
     assert [n.raw for n in find_numbers(sentence) if is_former(sentence, n)] == former
-
-
-@pytest.mark.parametrize(
-    ("sentence", "parts"),
-    [
-        ("Nissan cancelled two of the four models.", ["two"]),
-        ("It halted 3 of its 10 lines.", ["3"]),
-        ("Five of them carry the brand.", []),  # no whole counted after it: a level of its own
-        ("Two of the new models were shelved.", []),
-        ("It sold 600,000 of its cars in China.", []),
-    ],
-)
-def test_the_x_of_x_of_the_y_is_a_part_of_a_whole(sentence: str, parts: list[str]) -> None:
-    assert [n.raw for n in find_numbers(sentence) if is_part_of(sentence, n)] == parts
 
 
 @pytest.mark.parametrize(
