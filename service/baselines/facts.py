@@ -47,9 +47,10 @@ Rules:
   a measure (``16-inch``, ``7-seat``, ``300 km``, ``3 times``) counts something else: neither
   reads anything. In ``from X to Y`` (``numbers.is_former``: ``cut from ten to eight``, ``from
   2024 to 2026``) X is a level left behind and reads no fact: Y is the news, and X, often nearer
-  the cue, would otherwise take the fact and report no change at all (``down from 30% in 2022``,
-  with no ``to`` after it, is a level of its own and reads as any number); so is the X of
-  ``instead of X`` (``seven instead of ten``). Nor does one end of a
+  the cue, would otherwise take the fact and report no change at all; so is the X of ``instead
+  of X`` (``seven instead of ten``) and of ``up from X`` (``12, up from ten``), but ``down from
+  30% in 2022``, with a year after it, is a level of its own and reads as any number. Nor does
+  one end of a
   range or a choice (``numbers.is_ranged``: ``8-10``, ``8 to 10``, ``eight or ten``, ``between 8
   and 12``): it states no single level. A number followed by a scope word, right away or after at
   most three words that are not prepositions (``2.5 million vehicles globally``, ``worldwide``,

@@ -40,8 +40,8 @@ changes. Years and parts of years are never changes. In ``from X to Y`` (``about
 ``nearly``... may come before either), X is a level left behind (``is_former``): ``cut from ten
 to eight``, ``moved from 2024 to 2026``; the news is Y. So is the X of ``instead of X``,
 ``rather than X`` and ``in place of X`` (``seven models instead of ten``): a level given up.
-(``down from 30% in 2022``, with no ``to`` after it, is a level of its own, often another
-period's, and is not left behind.) A
+So is the X of ``up from X`` or ``down from X`` (``12 models, up from ten``), unless a year
+follows it: ``down from 30% in 2022`` is a level of its own, another period's. A
 number that is one end of a range or of a choice (``is_ranged``: ``8-10``, ``8 to 10``, ``eight or
 ten``, ``between 8 and 12``) states no single level; ``from X to Y``, ``by X to Y`` and ``fell X%
 to Y`` are movements, not ranges.
@@ -182,6 +182,8 @@ _CHANGE_BEFORE = _Behind(
 _ROUGHLY = r"(?:(?:about|around|roughly|nearly|almost|some|over|just|only|more\s+than|less\s+than)\s+)?"
 _FORMER_BEFORE = _Behind(rf"\bfrom\s+{_ROUGHLY}$")
 _REPLACED_BEFORE = _Behind(rf"\b(?:instead\s+of|rather\s+than|in\s+place\s+of)\s+(?:the\s+)?{_ROUGHLY}$")
+_UP_OR_DOWN_FROM = _Behind(rf"\b(?:up|down)\s+from\s+{_ROUGHLY}$")
+_DATED_AFTER = re.compile(rf"[^.;:!?]{{0,30}}?\b{_YEAR}\b")
 _LEVEL_START = rf"{_ROUGHLY}(?:{_CURRENCY_SIGN})?(?:\d|(?:{_WORD})\b)"
 # A range or a choice: "8-10" (a hyphen or an en dash, no spaces: a spaced dash is a clause
 # break), "8 to 10", "8 or 10", "between 8 and 12".
@@ -268,6 +270,8 @@ def is_former(sentence: str, number: Number) -> bool:
     or given up (see module rules)."""
     if _REPLACED_BEFORE.ends_at(sentence, number.start) is not None:
         return True
+    if _UP_OR_DOWN_FROM.ends_at(sentence, number.start) is not None:
+        return _DATED_AFTER.match(sentence, number.end) is None  # "down from 30% in 2022": its own
     return (
         _FORMER_BEFORE.ends_at(sentence, number.start) is not None
         and _TO_LEVEL_AFTER.match(sentence, number.end) is not None

@@ -67,6 +67,11 @@ CHANGES: dict[str, list[tuple[str, float, float, str]]] = {
     "Nissan now plans just four new-energy vehicles for China, all under its own brand.": [
         ("nev-models-china", 10, 4, "NEV models Nissan plans for China: 10 → 4"),
     ],
+    # "up from ten": the total's former level, no other fact's; "adding two" is a movement
+    "Nissan now plans 12 new-energy vehicles for China, up from ten, adding two Nissan-brand "
+    "plug-in hybrids.": [
+        ("nev-models-china", 10, 12, "NEV models Nissan plans for China: 10 → 12"),
+    ],
     # a number nearest a fact another number changed falls to the next: the partners' eight
     "Nissan now plans 12 new-energy vehicles for China, including eight NEVs developed with "
     "joint-venture partners.": [

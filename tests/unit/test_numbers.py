@@ -237,6 +237,8 @@ def test_looking_behind_a_number_reads_a_bounded_window(monkeypatch: pytest.Monk
         ("Sales went to 15% from 20%.", []),
         # a level given up
         ("Nissan now plans seven models instead of ten.", ["ten"]),
+        ("Nissan now plans 12 models, up from ten, adding two.", ["ten"]),
+        ("Its share fell to 15%, down from 20% a year earlier.", ["20%"]),
         ("It aims for 12% rather than about 20%.", ["20%"]),
         ("Eight models come in place of the 10 once planned.", ["10"]),
     ],
