@@ -145,6 +145,7 @@ class BaselineProfile:
     term_stems: frozenset[str]
     terms_by_first: Mapping[str, tuple[tuple[str, ...], ...]]
     subject: tuple[tuple[str, ...], ...]
+    subject_stems: frozenset[str]  # every stem of them (whose turn an "as" clause tells)
 
 
 @dataclass(frozen=True)
@@ -192,10 +193,12 @@ def compile_baseline(baseline: Baseline) -> BaselineProfile:
     vector = _vector(tokenize(text) for text in [*prose, *baseline.terms])
     figures = _known_figures(prose, [fact.value for fact in baseline.facts])
     facts = compile_facts(baseline.facts)
+    subject = tuple(stems for stems, (_, known) in terms.items() if known >= SUBJECT_KNOWLEDGE)
+    subject_stems = frozenset(stem for stems in subject for stem in stems)
     # Turns from the title and summary, not from fact labels ("... with Tsinghua began").
-    told = [baseline.title, baseline.summary]
+    told = [Sentence(0, tokenize(text), 1.0, text) for text in (baseline.title, baseline.summary)]
     year = baseline.source.published.year
-    turns = frozenset(turns_in((Sentence(0, tokenize(text), 1.0, text) for text in told), known_until=year))
+    turns = frozenset(turns_in(told, known_until=year, subject=subject_stems))
     by_first: dict[str, tuple[tuple[str, ...], ...]] = {}
     for stems in terms:
         by_first[stems[0]] = (*by_first.get(stems[0], ()), stems)
@@ -211,7 +214,8 @@ def compile_baseline(baseline: Baseline) -> BaselineProfile:
         year,
         term_stems=frozenset(stem for stems in terms for stem in stems),
         terms_by_first=by_first,
-        subject=tuple(stems for stems, (_, known) in terms.items() if known >= SUBJECT_KNOWLEDGE),
+        subject=subject,
+        subject_stems=subject_stems,
     )
 
 
@@ -266,9 +270,10 @@ def judge_novelty(*, title: str, text: str, baselines: Sequence[Baseline | Basel
     words, pairs = _counts([tokens for _, tokens, weight, _ in sentences for _ in range(int(weight))])
     vector = _weighted_features(words, pairs)
     positions = _positions(sentences, frozenset().union(*(profile.term_stems for profile in profiles)))
-    turns = {year: _item_turns(sentences, year) for year in {profile.year for profile in profiles}}
+    turns = {key: _item_turns(sentences, *key) for key in {_turn_key(profile) for profile in profiles}}
     judgements = [
-        _judge(profile, names, figures, turns[profile.year], words, vector, positions) for profile in profiles
+        _judge(profile, names, figures, turns[_turn_key(profile)], words, vector, positions)
+        for profile in profiles
     ]
     best = min(judgements, key=lambda j: (j.score, j.profile.baseline_id))
     unknown_everywhere = [
@@ -279,15 +284,20 @@ def judge_novelty(*, title: str, text: str, baselines: Sequence[Baseline | Basel
     return Novelty(round(best.score, 3), new_terms, best.known_terms, reason, best.profile.baseline_id)
 
 
-def _item_turns(sentences: list[Sentence], year: int) -> _ItemTurns:
+def _turn_key(profile: BaselineProfile) -> tuple[int, frozenset[str]]:
+    """What reading an item's turns depends on: the baseline's year and subject."""
+    return profile.year, profile.subject_stems
+
+
+def _item_turns(sentences: list[Sentence], year: int, subject: frozenset[str]) -> _ItemTurns:
     """The item's turns as news after ``year`` (see ``turns.turns_in``): all, the title's and the
     first body sentence's."""
     title = sentences[:1] if sentences and sentences[0].offset < 0 else []
     lead = [sentence for sentence in sentences if sentence.offset >= 0][:1]
     return _ItemTurns(
-        turns_in(sentences, known_until=year),
-        frozenset(turns_in(title, known_until=year)),
-        frozenset(turns_in(lead, known_until=year)),
+        turns_in(sentences, known_until=year, subject=subject),
+        frozenset(turns_in(title, known_until=year, subject=subject)),
+        frozenset(turns_in(lead, known_until=year, subject=subject)),
         lead,
     )
 

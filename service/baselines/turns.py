@@ -112,9 +112,9 @@ _FORMS: tuple[tuple[str, Kind, str], ...] = (
     ("start", Kind.START, "commence commences commenced commencing kick+off kicks+off kicked+off"),
     ("start", Kind.START, "kicking+off go+ahead goes+ahead went+ahead going+ahead ships+first"),
     ("start", Kind.START, "shipped+first ships+its+first shipped+its+first sends+first sent+first"),
+    ("start", Kind.START, "exports+first exported+first exports+its+first exported+its+first"),
     ("start", Kind.START, "sends+its+first sent+its+first"),
     ("start", Kind.DECISION, "decide+to decides+to decided+to"),
-    ("start", Kind.LAUNCH, "approve approves approved greenlight greenlights greenlighted greenlit"),
     ("start", Kind.LAUNCH, "launch launches launched launching roll+out rolls+out rolled+out rolling+out"),
     ("start", Kind.UNDER_WAY, "underway under+way"),
     ("resume", Kind.START, "resume resumes resumed resuming restart restarts restarted restarting"),
@@ -176,13 +176,14 @@ _HEDGE_FORMS = """
     contemplating explore explores exploring study studies studying want wants look looks
     looking expect expects expected option options possible possibility potential likely hope
     hopes hoping whether about if proposal proposals bid idea evaluate evaluates evaluating assess
-    assesses assessing keen eager ready prepared reluctant hesitant undecided premature
+    assesses assessing keen eager ready prepared reluctant hesitant undecided premature yet need
+    needs await awaits awaiting
 """
 _NEGATION_FORMS = """
     not no never nor nothing without rather deny denies denied refuse refuses refused reject rejects
     rejected resist resists resisted dismiss dismisses dismissed defy defies defied call calls
     urge urges urged pressure demand demands wont dont doesnt didnt isnt arent wasnt werent cant
-    cannot couldnt wouldnt shouldnt hasnt havent hadnt should ought
+    cannot couldnt wouldnt shouldnt hasnt havent hadnt
 """
 _STUDY_FORMS = """
     review reviews study studies talks discussion discussions probe investigation research work
@@ -199,7 +200,7 @@ _NOT_AGAINST_FORMS = """
 # Words that start a clause of background, words after which an end is a noun or a time, and
 # words after which a start is a noun unless "of" follows ("a head start", "the start of exports").
 _CLAUSE_START_FORMS = "as while because since amid although though whereas where which who whose when"
-_PAST_FORM_WORDS = "began begun froze frozen withdrew withdrawn shut quit held wound came"
+_PAST_FORM_WORDS = "began begun froze frozen withdrew withdrawn shut quit held wound came sent"
 # A sentence opening with these tells the news, not its background ("As Nissan halts exports,
 # BYD gains"); one opening with another clause start does ("When the price war began, ...").
 _NEWS_OPENER_FORMS = "as while"
@@ -306,12 +307,26 @@ _CONDITIONS = _stems("if unless provided")
 _HALTING = frozenset({"stop", "scrap", "delay"})  # families whose turns halt what they act on
 # Refusals: a start or an activity the subject will not go through with ("won't go ahead with
 # exports", "will not open the centre", "no longer plans to export", "decided not to proceed").
-_REFUSED = _stems(
-    "proceed start begin commence launch open export ship sell build make produce pursue continue"
+_REFUSED_ACTIVITIES = _stems("export ship sell")  # "will not export": the activity itself
+_REFUSED_STARTS = _stems("proceed start begin commence launch open pursue continue")  # of something
+_REFUSED_AS_DONE = _stems("sold exported shipped launched opened")  # "will not be sold"
+# after "no longer": an intent or a pursuit ("no longer plans to export", "is no longer
+# weighing exports"), not a state ("can no longer sell enough", "no longer expects a recovery")
+_NO_LONGER = _stems(
+    "plan plans intend intends aim aims want wants pursue pursues pursuing consider considers considering "
+    "weigh weighs weighing study studies studying seek seeks seeking"
 )
-_REFUSED_AS_DONE = _stems("sold exported shipped built made launched opened offered produced")  # "be sold"
-_INTENT_VERBS = _stems("plan plans intend intends expect expects aim aims want wants")  # "no longer plans"
-_DECIDE = _stems("decide decides decided")
+_DECIDE = _stems("decide decides decided opt opts opted choose chooses chose")
+# what a refused start must be about, when anything follows it: a plan, an activity or a place
+_FACILITIES = _stems("centre center centres centers plant plants factory factories lab laboratory institute")
+_CONTRASTS = _stems("but instead")
+_ORDERED_STARTS = _stems("start begin commence")  # "start with": which comes first
+_CALLS = _stems("should ought")  # a call, unless a time follows ("should halt next month")
+# what a first shipment must carry ("ships first EVs", not "sends first researchers")
+_SHIPPED = _stems(
+    "car cars vehicle vehicles ev evs nev nevs model models unit units batch batches shipment shipments "
+    "export exports suv suvs sedan sedans truck trucks bus buses hybrid hybrids phev phevs"
+)
 _REPORTING = _stems("said says say told tells announced confirmed stated")
 _REFUSAL_MARKS = _stems("not wont wouldnt longer")  # every refusal holds one
 _PAST_REFUSALS = _stems("would wouldnt decided")
@@ -332,16 +347,21 @@ _TIMES_OF = _TIMES | _stems(_TIME_OF_FORMS)
 _MONTH_BEFORE = _DATE_LEADS | _stems("by from until of")
 
 
-def turns_in(sentences: Iterable[Sentence], *, known_until: int | None = None) -> Counter[str]:
+def turns_in(
+    sentences: Iterable[Sentence], *, known_until: int | None = None, subject: frozenset[str] = frozenset()
+) -> Counter[str]:
     """The mentions of each turn family (see the module rules) of the sentences, each sentence
     counted by its weight (the title's twice). ``known_until``: the year of what the team knows
     (the baseline's); a past turn dated to it or before is history, one dated after it news ("began
-    exporting in 2024" against a baseline of 2023). None: every dated past turn is history."""
+    exporting in 2024" against a baseline of 2023). None: every dated past turn is history.
+    ``subject``: the stems of the baseline's subject terms, whose turn told in an "as" or
+    "while" clause is news ("Shares fall as Nissan scraps its plan"), where a rival's is
+    background ("Nissan weighs exports as Ford pulls out of China")."""
     counts: Counter[str] = Counter()
     for _, tokens, weight, text in sentences:
         if _WATCHED.isdisjoint(map(_STEM, tokens)):  # most sentences, decided in C
             continue
-        clause = _Clause(tokens, text, known_until)
+        clause = _Clause(tokens, text, known_until, subject)
         told_up_to = 0  # words before this belong to a turn told already ("ends halt to exports")
         for first, after, turn in _candidates(tokens):
             told = _family_told(clause, first, after, turn) if first >= told_up_to else None
@@ -388,6 +408,7 @@ class _Clause:
     tokens: Sequence[Token]
     text: str
     known_until: int | None = None  # see turns_in
+    subject: frozenset[str] = frozenset()  # see turns_in
 
     def broken_before(self, index: int) -> bool:
         """Whether punctuation stands between word ``index - 1`` and word ``index``."""
@@ -456,16 +477,23 @@ def _has(words: frozenset[str], tokens: Sequence[Token]) -> bool:
     return not words.isdisjoint(map(_STEM, tokens))
 
 
-def _acts_on_a_turn(clause: _Clause, first: int, after: int) -> bool:
+def _has_time(tokens: Sequence[Token]) -> bool:
+    """Whether a time is among ``tokens``: a month, "next", "this", "year"... or a year."""
+    return any(token.stem in _TIMES or is_year(token.text) for token in tokens)
+
+
+def _acts_on_a_turn(clause: _Clause, first: int, after: int, turn: _Turn) -> bool:
     """Whether a turn acts on another, written in its -ing form right after it, or is that -ing
-    form: "rules out dropping the plan" and "stop retreating" tell that nothing turns."""
+    form: "rules out dropping the plan" and "stop retreating" tell that nothing turns (an end
+    of a stop is a resumption, read as such: "stops halting exports")."""
     tokens = clause.tokens
-    if after < len(tokens) and tokens[after].text.lower().endswith("ing") and not clause.broken_before(after):
+    acts = turn.kind is Kind.STOP and after < len(tokens) and not clause.broken_before(after)
+    if acts and tokens[after].text.lower().endswith("ing"):
         inner = _PHRASES.get((tokens[after].stem,))
         if inner is not None and inner.family in _HALTING:
             return True
-    if not tokens[first].text.lower().endswith("ing"):
-        return False
+    if not tokens[first].text.lower().endswith("ing") or first == 0 or clause.broken_before(first):
+        return False  # "pulls out, halting exports" halts them
     stems = [token.stem for token in tokens[max(0, first - _LONGEST) : first]]
     return any(
         (outer := _PHRASES.get(tuple(stems[-size:]))) is not None and outer.family in _HALTING
@@ -474,70 +502,92 @@ def _acts_on_a_turn(clause: _Clause, first: int, after: int) -> bool:
 
 
 def _refusals(clause: _Clause) -> Iterator[str]:
-    """The family of every refusal the clause tells of (see the module rules): a scrapping, or
-    a delay when "until" or "before" follows it."""
+    """A scrapping for every refusal the clause tells of (see the module rules)."""
     for index, token in enumerate(clause.tokens):
-        if token.stem not in _REFUSAL_MARKS:
-            continue
-        found = _refused_at(clause, index)
-        if found is None or not _refusal_told(clause, *found):
-            continue
-        yield "delay" if _has(_UNTIL, clause.rest(found[1], 2 * _OBJECT_WORDS)) else "scrap"
+        if token.stem in _REFUSAL_MARKS:
+            found = _refused_at(clause, index)
+            if found is not None and _refusal_told(clause, *found):
+                yield "scrap"
 
 
 def _refused_at(clause: _Clause, index: int) -> tuple[int, int] | None:
     """(first word, word after) of the refusal whose mark is word ``index``, if there is one:
     "will not" or "won't" (and "would not" after a reporting verb: "said it would not open"),
-    "no longer" or "decided not to", then a start or an activity ("go ahead", "export", "be
-    sold"); after "no longer" an intent too ("no longer plans to")."""
+    "will no longer" or "decided not to", then an activity ("export", "be sold") or a start
+    of a plan, an activity or a place ("go ahead", "proceed with exports", "open the centre");
+    or "no longer" and an intent ("no longer plans to", "is no longer weighing exports")."""
     tokens = clause.tokens
     mark = tokens[index].stem
     previous = tokens[index - 1].stem if index else ""
     following = tokens[index + 1].stem if index + 1 < len(tokens) else ""
+    before_no = tokens[index - 2].stem if index > 1 else ""  # "will" of "will no longer"
     if mark in ("wont", "wouldnt"):
         first, verb = index, index + 1
-    elif (mark == "longer" and previous == "no") or (mark == "not" and previous in _FUTURE_OF_REFUSALS):
-        first, verb = index - 1, index + 1  # "no longer plans", "will not export"
+    elif mark == "not" and previous in _FUTURE_OF_REFUSALS:
+        first, verb = index - 1, index + 1  # "will not export"
     elif mark == "not" and previous in _DECIDE and following == "to":
         first, verb = index - 1, index + 2  # "decided not to proceed"
+    elif mark == "longer" and previous == "no":
+        first, verb = (index - 2 if before_no in _FUTURE_OF_REFUSALS else index - 1), index + 1
     else:
         return None
-    conditional = tokens[first].stem in ("would", "wouldnt")
-    if conditional and not _has(_REPORTING, clause.before(first, _SUBJECT_WORDS)):
+    reported = _has(_REPORTING, clause.before(first, _SUBJECT_WORDS))
+    if tokens[first].stem in ("would", "wouldnt") and not reported:
         return None  # "would not export without subsidies" is a condition, not a refusal
     if verb >= len(tokens) or clause.broken_before(verb):
         return None
-    stems = [token.stem for token in tokens[verb : verb + 2]]
-    if (stems[0] == "be" and stems[1:] and stems[1] in _REFUSED_AS_DONE) or stems == ["go", "ahead"]:
-        return first, verb + 2  # "will not be sold abroad", "won't go ahead"
-    if stems[0] in _REFUSED or (mark == "longer" and stems[0] in _INTENT_VERBS):
+    word = tokens[verb].stem
+    if mark == "longer" and tokens[first].stem not in _FUTURE_OF_REFUSALS:
+        return (first, verb + 1) if word in _NO_LONGER else None  # "can no longer sell" is a state
+    if word == "be" and verb + 1 < len(tokens) and tokens[verb + 1].stem in _REFUSED_AS_DONE:
+        return first, verb + 2  # "will not be sold abroad"
+    if word in _REFUSED_ACTIVITIES:
         return first, verb + 1
-    return None
+    if word == "go":
+        if verb + 1 == len(tokens) or tokens[verb + 1].stem != "ahead":
+            return None
+        after = verb + 2  # "won't go ahead"
+    elif word in _REFUSED_STARTS:
+        after = verb + 1
+    else:
+        return None
+    if after < len(tokens) and not clause.broken_before(after):
+        following = tokens[after].stem
+        if following == "with" and word in _ORDERED_STARTS:
+            return None  # "would not start with EVs": an order, not a refusal
+        if following == "to":  # "will not continue to export", not "to rely on China sales"
+            done = after + 1 < len(tokens) and tokens[after + 1].stem in _ACTIVITY_VERBS
+            return (first, after + 2) if done else None
+        acted_on = clause.after(after + (following == "with"), _OBJECT_ENDS)
+        if acted_on and not _has(_PLANS_OR_ACTIVITIES | _FACILITIES, acted_on):
+            return None  # "will not open new offices", "won't continue to rely on China"
+    return first, after
 
 
 def _refusal_told(clause: _Clause, first: int, after: int) -> bool:
-    """Whether a refusal is told as news: not asked, denied, conditional, in a clause of
-    background or, told in the past, dated to what the team knows ("said in 2019 it would not
-    export")."""
+    """Whether a refusal is told as news: not asked, denied, conditional, contrasted ("will not
+    build plants but will use spare capacity"), a timing ("will not open until 2024": what a
+    date says is read from the date), in a clause of background or, told in the past, dated to
+    what the team knows ("said in 2019 it would not export")."""
     if _has(_DENIALS, clause.before(first)) or clause.questioned(after):
         return False
     rest = clause.rest(after, 2 * _OBJECT_WORDS)
-    if _has(_CONDITIONS, rest):
-        return False  # "will not export if tariffs rise"
+    if _has(_CONDITIONS | _CONTRASTS | _UNTIL, rest):
+        return False
     if clause.tokens[first].stem in _PAST_REFUSALS and any(
         token.stem == "ago" or _known_year(token, clause.known_until)
         for token in (*clause.before(first, 8), *rest)
     ):
-        return False  # "said in 2019 it would not export", "decided not to in 2020"
+        return False
     return not _in_background(clause, first)
 
 
 def _in_background(clause: _Clause, first: int) -> bool:
     """Whether word ``first`` sits in a clause of background: one started among the eight words
     before it ("weighs exports as rivals pull out of China", "When the price war began"), but
-    not a sentence opening with "As" or "While", nor an "as" or "while" clause whose subject is
-    a name right before the word: that tells the news ("Shares fall as Nissan scraps its China
-    export plan")."""
+    not a sentence opening with "As" or "While", nor an "as" or "while" clause whose subject,
+    right before the word, is the baseline's: that tells the news ("Shares fall as Nissan
+    scraps its China export plan"; "as Ford pulls out of China" stays background)."""
     tokens = clause.tokens
     window = clause.before(first, 8)
     start = first - len(window)
@@ -546,7 +596,9 @@ def _in_background(clause: _Clause, first: int) -> bool:
             continue
         if token.stem in _NEWS_OPENERS:
             subject = tokens[start + offset + 1 : first]
-            if token is tokens[0] or (subject and all(_is_name(word) for word in subject)):
+            if token is tokens[0] or (
+                subject and all(_is_name(word) for word in subject) and _has(clause.subject, subject)
+            ):
                 continue
         return True
     return False
@@ -585,9 +637,9 @@ def _is_turn(clause: _Clause, first: int, after: int, turn: _Turn) -> bool:
         return False  # the commonest case, decided before any window is read ("launch" of a model)
     if turn.kind is Kind.DECISION and not (after < len(tokens) and tokens[after].stem in _ACTIVITY_VERBS):
         return False  # "decides to export", not "decides to cut prices"
-    if turn.words[-1] == "first" and (after == len(tokens) or clause.broken_before(after)):
-        return False  # an order, not a first shipment: "petrol models shipped first, EVs later"
-    if _acts_on_a_turn(clause, first, after):
+    if turn.words[-1] == "first" and not _has(_SHIPPED, clause.after(after, _OBJECT_ENDS, _END_OBJECT_WORDS)):
+        return False  # an order ("petrol models shipped first, EVs later") or no cargo ("researchers")
+    if _acts_on_a_turn(clause, first, after, turn):
         return False  # "rules out dropping the plan", "stop retreating from China"
     following = tokens[after].stem if after < len(tokens) and not clause.broken_before(after) else ""
     obj = clause.after(after, _OBJECT_ENDS, _END_OBJECT_WORDS if turn.kind is Kind.END else _OBJECT_WORDS)
@@ -607,6 +659,8 @@ def _is_turn(clause: _Clause, first: int, after: int, turn: _Turn) -> bool:
             return False
     if _has(_NEGATIONS, before) or clause.questioned(after) or not _finite_or_announced(clause, first, turn):
         return False
+    if _has(_CALLS, before) and not _has_time(clause.rest(after, 2 * _OBJECT_WORDS)):
+        return False  # "Nissan should shelve the idea", not "shipments should halt next month"
     if _history(clause, first, after) or following in _NEGATIONS:
         return False  # "began selling cars in China in 1973", "has delayed nothing"
     if _in_background(clause, first):

@@ -199,7 +199,7 @@ TURNS: list[tuple[str, set[str]]] = [
     ("Nissan said it would not open the research centre", {"scrap"}),
     ("Nissan decided not to proceed with exports", {"scrap"}),
     ("Nissan's China-made EVs will not be sold abroad after all", {"scrap"}),
-    ("Nissan will not begin exporting EVs until 2026", {"delay"}),
+    ("Nissan will not begin exporting EVs until 2026", set()),  # a timing: its date tells
     ("Without subsidies, Nissan would not export EVs", set()),  # a condition, no one said it
     ("Nissan will not export if tariffs rise", set()),
     ("In 2019 Nissan said it would not export from China", set()),  # history
@@ -207,15 +207,29 @@ TURNS: list[tuple[str, set[str]]] = [
     ("Nissan has not started exporting", set()),
     ("Nissan is no longer the top seller", set()),
     ("Nissan will not comment on export plans", set()),
+    ("Nissan will no longer export cars from China", {"scrap"}),
+    ("Nissan is no longer considering exports from China", {"scrap"}),
+    ("Nissan opts not to export China-made EVs", {"scrap"}),
+    ("Nissan will not continue to export cars from China", {"scrap"}),
+    # not refusals: a timing, an order, a contrast, a state, a thing that is no plan or activity
+    ("Nissan's Tsinghua EV research centre will not open until 2024", set()),
+    ("Nissan said it would not start with EVs but with its combustion-engine line-up", set()),
+    ("Nissan will not open new plants for exports but will use spare capacity to export", set()),
+    ("Nissan can no longer sell enough cars in China to fill its plants", set()),
+    ("China no longer makes up a third of Nissan's sales", set()),
+    ("Nissan no longer expects China sales to recover", set()),
+    ("Nissan will not build new plants for China EV exports", set()),
+    ("Nissan will not continue to rely on China sales alone", set()),
+    # guards: denied, asked, background
+    ("Nissan denies it will not export EVs", set()),
+    ("Is it true that Nissan won't go ahead with exports?", set()),
+    ("Nissan weighs exports while rivals will not ship to Europe", set()),
     # decisions on an activity, first shipments
     ("Nissan decides to export China-developed EVs", {"start"}),
     ("Nissan decided to cut prices", set()),
     ("Nissan may decide to export EVs", set()),
     ("Nissan sends first China-made plug-in hybrids abroad", {"start"}),
     ("Nissan has shipped its first China-built EVs overseas", {"start"}),
-    # "as" and "while" clauses: background, unless a name right before the turn tells the news
-    ("Shares fall as Nissan scraps China export plan", {"scrap"}),
-    ("BYD gains while Nissan Motor halts exports", {"stop"}),
     ("Nissan weighs exports as rivals pull out of China", set()),
     # calls and prevention
     ("Column: Nissan should shelve the China export idea", set()),
@@ -227,9 +241,15 @@ TURNS: list[tuple[str, set[str]]] = [
     ("Nissan delays scrapping the plan", set()),
     ("Nissan stops shipping cars to Russia", {"stop"}),
     ("Nissan's plan would see petrol models shipped first, followed by EVs", set()),
-    # approvals of an activity; a compound does not end what a turn acts on
-    ("Nissan board approves exports of Chinese-made EVs", {"start"}),
-    ("Nissan approves a new logo", set()),
+    # a first shipment carries vehicles; a compound does not end what a turn acts on
+    ("Nissan sends first researchers to Tsinghua EV centre", set()),  # no cargo
+    ("Nissan exports first China-built EVs to the Middle East", {"start"}),
+    ("Nissan sent first China-made cars to Mexico in 2015", set()),  # history
+    ("Nissan has yet to decide to export China-developed EVs", set()),
+    # calls, unless a time follows; a stop after a comma is no object of the turn before it
+    ("Nissan says shipments of China-made EVs should halt next month", {"stop"}),
+    ("Nissan pulls out, halting China EV exports", {"stop"}),
+    ("Nissan stops halting China EV exports", {"resume"}),
     ("Nissan drops plug-in hybrids from China export plan", {"scrap"}),
 ]
 
@@ -249,3 +269,18 @@ def test_a_dated_past_turn_is_history_up_to_the_baselines_year_and_news_after_it
     assert turns_in(sentences) == {}  # no baseline year: every dated past turn is history
     assert turns_in(sentences, known_until=2024) == {}
     assert turns_in(sentences, known_until=2023) == {"start": 2}
+
+
+@pytest.mark.parametrize(
+    ("title", "keys"),
+    [
+        ("Shares fall as Nissan scraps China export plan", {"scrap"}),
+        ("BYD gains while Nissan Motor halts exports", {"stop"}),
+        ("Nissan weighs exports as Ford pulls out of China", set()),  # a rival's turn: background
+        ("Nissan weighs exports as rivals pull out of China", set()),
+    ],
+)
+def test_an_as_clause_tells_the_news_when_its_subject_is_the_baselines(title: str, keys: set[str]) -> None:
+    sentences = weighted_sentences(title, "")
+    assert set(turns_in(sentences, subject=frozenset({"nissan"}))) == keys
+    assert set(turns_in(sentences)) == set()  # no subject known: every such clause is background
