@@ -50,14 +50,14 @@ Rules:
   the cue, would otherwise take the fact and report no change at all; so is the X of ``instead
   of X`` (``seven instead of ten``) and of ``up from X`` (``12, up from ten``), but ``down from
   30% in 2022``, with a year after it, is a level of its own and reads as any number. Nor does
-  one end of a
-  range or a choice (``numbers.is_ranged``: ``8-10``, ``8 to 10``, ``eight or ten``, ``between 8
-  and 12``): it states no single level. A number followed by a scope word, right away or after at
-  most three words that are not prepositions (``2.5 million vehicles globally``, ``worldwide``,
-  ``around the world``, ``overseas``, ``abroad``), is the world's or abroad's figure: it reads
-  only facts whose cues speak of that scope themselves (``global sales``, ``worldwide``,
-  ``export``), never a China fact. A fact with a ``year`` reads no number whose nearest year or
-  part of a year in the sentence (in words, clause breaks counted as below; at most
+  one end of a range or a choice (``numbers.is_ranged``: ``8-10``, ``8 to 10``, ``eight or
+  ten``, ``between 8 and 12``): it states no single level. A number followed by a scope word,
+  right away or after at most three words that are not prepositions (``2.5 million vehicles
+  globally``, ``worldwide``, ``around the world``, ``overseas``, ``abroad``), is the world's or
+  abroad's figure: it reads only facts whose cues speak of that scope themselves (``global
+  sales``, ``worldwide``, ``export``), never a China fact. A fact with a ``year`` reads no
+  number whose nearest year or part of a year in the sentence (in words, clause breaks counted
+  as below; at most
   ``MAX_CUE_GAP`` away; on a tie either) is another year ("600,000 in the first ten months of
   2024" is not the 2023 figure). Labels, ranks and list markers (``Model 3``, ``Episode 16``,
   ``#16``, ``No. 2``, ``1.`` - see ``numbers``), ordinals (``second-largest``, ``16th``),
@@ -91,17 +91,15 @@ Rules:
   "cancelled two of the four Nissan-brand models, leaving two own-badge models" the last two
   is the brand's, whose four came first, never the total's (while in "12 NEVs for China,
   including eight NEVs with joint-venture partners" the eight, nearest the total that 12 has
-  changed, is the partners').
-  When a number still ranks equally for two facts not yet taken, it goes to the one whose value
-  it restates (a
-  restatement of one fact is no change of another: "worked with Tsinghua since 2016 on research
-  centre projects" restates when the collaboration began and says nothing about when the centre
-  opens); if it restates neither, it is ambiguous and read by none. So in
-  "four under its brand and the rest with joint-venture partners" the four is the brand's, not
-  the partners'; in "12 NEVs for China, five under the Nissan brand" 12 is the NEV total's and
-  five the brand's; in "... carry the Nissan brand, six come from joint-venture partners" the
-  six is the partners', and in "four under its own brand and six with its joint-venture
-  partners" the six is still the partners'.
+  changed, is the partners'). When a number still ranks equally for two facts not yet taken, it
+  goes to the one whose value it restates (a restatement of one fact is no change of another:
+  "worked with Tsinghua since 2016 on research centre projects" restates when the collaboration
+  began and says nothing about when the centre opens); if it restates neither, it is ambiguous
+  and read by none. So in "four under its brand and the rest with joint-venture partners" the
+  four is the brand's, not the partners'; in "12 NEVs for China, five under the Nissan brand" 12
+  is the NEV total's and five the brand's; in "... carry the Nissan brand, six come from
+  joint-venture partners" the six is the partners', and in "four under its own brand and six
+  with its joint-venture partners" the six is still the partners'.
 - Same value: within the fact's relative tolerance (``Fact.effective_tolerance``); for ``date``
   facts, the two periods overlap (``2024`` overlaps ``H2 2024``, ``H1 2025`` does not). A reading
   with the same value is a restatement and yields nothing; a different one yields a
@@ -320,9 +318,9 @@ def _claims(
     candidates = [cues for cues in compiled if may_be_about(stems, cues)]
     if not candidates:
         return []
+    read = read_sentence(sentence, words)
     # Asked only of the few facts a sentence may be about: marking every fact of every item cost
     # a copy of each when the title names their subject (the seed's nine facts share one).
-    read = read_sentence(sentence, words)
     about = [found for cues in in_title.mark(candidates) if (found := fact_spans(read, cues)) is not None]
     if not about:
         return []

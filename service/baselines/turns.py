@@ -6,19 +6,25 @@ EVs"). Novelty weighs each turn the baseline does not tell of itself as a new na
 turn in the title keeps the item above the usual threshold (``service.baselines.novelty``).
 
 Each turn belongs to a *family*, its key: ``start`` (start, begin, commence, kick off, launch,
-roll out, go ahead, under way, ships first), ``resume`` (and the end of a halt, freeze or
+roll out, go ahead, under way, ships or sends or exports its first, decides to export),
+``resume`` (and the end of a halt, freeze or
 pause), ``stop`` (halt, suspend, pause, stop, cease, freeze, put the brakes on, on ice),
 ``delay`` (delay, postpone, defer, set aside, back burner, push back, put off, hold off, on
 hold), ``scrap`` (scrap, abandon, cancel, shelve, mothball, axe, ditch, nix, kill, drop, end,
 call off, rule out, decide against, fall through, pull the plug, give up on, exit, quit,
 withdraw, retreat, pull out or back, shut down, back away or off, walk away, U-turn, reverse,
-backtrack, come to an end), ``rethink`` and ``scale back`` (wind down, scale down). A baseline
+backtrack, come to an end; and refusals: "won't go ahead", "no longer plans to"), ``rethink``
+and ``scale back`` (wind down, scale down). A baseline
 that tells of a turn of one family knows every wording of it ("begins exporting" knows "kicks
 off exports").
 
 What counts, word by word (the words are listed below):
 
-- A *stop*, delay or scrapping is a turn wherever it is written, "may scrap" too. "Pull out"
+- A *stop*, delay or scrapping is a turn wherever it is written, "may scrap" too, but not as
+  a call ("should shelve", "ought to halt"; "shipments should halt next month", with a time,
+  is one), as prevention ("to stop its sales from bleeding": "from" and an -ing form among what
+  it acts on), nor when it acts on another turn or is acted on ("rules out dropping the plan",
+  "stop retreating from China"; "stops halting exports" is a resumption). "Pull out"
   and "retreat" only with "of" or "from" after them ("pulls out of Russia", not "pull out all
   the stops" or "oil retreats"); "push back", "put off", "hold off" and "back away" not
   against something or by it ("pushes back against tariffs", "isn't put off by the price
@@ -38,6 +44,19 @@ What counts, word by word (the words are listed below):
   "Launch" and "roll out" are starts only with an activity as their object ("launches China EV
   exports", not "launches its first NEV"); "under way" only with an activity before it and no
   study ("exports get under way", not "talks under way" or "review of exports under way").
+  A first shipment carries vehicles ("ships its first EVs", not "sends first researchers" nor
+  "petrol models shipped first"); a decision ("decides to", "opted to") has an activity's verb
+  right after it ("decides to export", not "decides to cut prices").
+- A *refusal* is a scrapping: "will not" or "won't" (and "would not" after a reporting verb:
+  "said it would not open"), "will no longer" or "decided, opted or chose not to", then an
+  activity ("export", "ship", "sell", "be sold") or a start of a plan, an activity or a place
+  ("go ahead", "proceed with exports", "open the research centre", "continue to export");
+  or "no longer" and an intent ("no longer plans to export", "is no longer weighing exports").
+  Not when denied, asked, conditional ("will not export if tariffs rise", "would not export
+  without subsidies"), contrasted ("will not build plants but will use spare capacity"), a
+  timing ("will not open until 2024": the date tells), a state ("can no longer sell enough",
+  "will not comment"), in a clause of background or, told in the past, dated to what the
+  team knows ("said in 2019 it would not export").
 - The form of the word: a stop or an end is a turn in any form but an -ing one after a
   preposition, "to" or a hedge ("instead of halting", "mulls ending"). A start is one as a
   finite verb ("begins", "kick-starts"), after "will", as "is starting" or "Nissan starting"
@@ -64,9 +83,10 @@ What counts, word by word (the words are listed below):
   "declining" business still is a turn); none in a clause of background ("Nissan weighs
   exports as rivals pull out of China", "where rivals' exports are under way", "When the price
   war began, ..."; a sentence that opens with "As" or "While" tells the news: "As Nissan halts
-  exports, BYD gains", and so does an "as" or "while" clause whose subject is a name right
-  before the turn: "Shares fall as Nissan scraps China export plan"). Causes do not count as
-  the object: "scrapped amid falling sales" is a turn.
+  exports, BYD gains", and so does an "as" or "while" clause whose subject, right before the
+  turn, is the baseline's: "Shares fall as Nissan scraps China export plan", not "as Ford
+  pulls out of China"). Causes do not count as the object: "scrapped amid falling sales" is
+  a turn.
 
 The object is read in the four words after the turn (six for an end), up to punctuation or a
 word that ends it (``amid``, ``as``, ``after``, ``and``, ``in``, ``to``...; the trend check
@@ -552,15 +572,15 @@ def _refused_at(clause: _Clause, index: int) -> tuple[int, int] | None:
     else:
         return None
     if after < len(tokens) and not clause.broken_before(after):
-        following = tokens[after].stem
-        if following == "with" and word in _ORDERED_STARTS:
+        next_word = tokens[after].stem
+        if next_word == "with" and word in _ORDERED_STARTS:
             return None  # "would not start with EVs": an order, not a refusal
-        if following == "to":  # "will not continue to export", not "to rely on China sales"
+        if next_word == "to":  # "will not continue to export", not "to rely on China sales"
             done = after + 1 < len(tokens) and tokens[after + 1].stem in _ACTIVITY_VERBS
             return (first, after + 2) if done else None
-        acted_on = clause.after(after + (following == "with"), _OBJECT_ENDS)
+        acted_on = clause.after(after + (next_word == "with"), _OBJECT_ENDS)
         if acted_on and not _has(_PLANS_OR_ACTIVITIES | _FACILITIES, acted_on):
-            return None  # "will not open new offices", "won't continue to rely on China"
+            return None  # "will not open new offices"
     return first, after
 
 
