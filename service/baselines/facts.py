@@ -49,7 +49,8 @@ Rules:
   2024 to 2026``) X is a level left behind and reads no fact: Y is the news, and X, often nearer
   the cue, would otherwise take the fact and report no change at all; so is the X of ``instead
   of X`` (``seven instead of ten``) and of ``up from X`` (``12, up from ten``), but ``down from
-  30% in 2022``, with a year after it, is a level of its own and reads as any number. Nor does
+  30% in 2022``, with a year after it, may be that year's level: only a fact of a year reads
+  it (``12, up from ten in 2023`` changes no other count). Nor does
   one end of a range or a choice (``numbers.is_ranged``: ``8-10``, ``8 to 10``, ``eight or
   ten``, ``between 8 and 12``): it states no single level. A number followed by a scope word,
   right away or after at most three words that are not prepositions (``2.5 million vehicles
@@ -144,7 +145,9 @@ from service.baselines.numbers import (
     format_amount,
     format_percent,
     is_change,
+    is_dated,
     is_former,
+    is_moved_from,
     is_ranged,
 )
 from service.baselines.text import (
@@ -208,6 +211,7 @@ class _Seen:
     scoped: bool
     former: bool
     ranged: bool
+    dated_level: bool  # "down from 30% in 2022": another period's level, for a fact of a year
 
 
 class _Years(NamedTuple):
@@ -336,7 +340,8 @@ def _look_at(read: SentenceWords, number: Number) -> _Seen:
     next_word = following_word(read.text, number)
     text = read.text
     change, former, ranged = is_change(text, number), is_former(text, number), is_ranged(text, number)
-    return _Seen(number, token_range(read, number), change, next_word, scoped, former, ranged)
+    dated_level = former and is_moved_from(text, number) and is_dated(text, number)
+    return _Seen(number, token_range(read, number), change, next_word, scoped, former, ranged, dated_level)
 
 
 def _years(numbers: Sequence[_Seen]) -> _Years:
@@ -380,10 +385,12 @@ def _take_closest(candidates: list[_Claim]) -> list[_Claim]:
 def _candidate_claims(seen: _Seen, about: Sequence[FactSpans], years: _Years) -> list[_Claim]:
     first, last = seen.tokens
     claims = []
-    if seen.former or seen.ranged:
+    if (seen.former and not seen.dated_level) or seen.ranged:
         return []  # the ten of "from ten to eight" (left behind), or one end of "8-10": no level
     for found in about:
         fact = found.cues.fact
+        if seen.dated_level and fact.year is None:
+            continue  # "12, up from ten in 2023": the ten is left behind for a fact of no year
         if not _fits(fact, seen) or (seen.scoped and not found.cues.wide_scope):
             continue  # the wrong kind of number, or the world's figure for one place's fact
         if seen.next_word in _OTHER_THINGS and not _names_its_things(found.cues, seen.next_word):

@@ -40,8 +40,8 @@ changes. Years and parts of years are never changes. In ``from X to Y`` (``about
 ``nearly``... may come before either), X is a level left behind (``is_former``): ``cut from ten
 to eight``, ``moved from 2024 to 2026``; the news is Y. So is the X of ``instead of X``,
 ``rather than X`` and ``in place of X`` (``seven models instead of ten``): a level given up.
-So is the X of ``up from X`` or ``down from X`` (``12 models, up from ten``), unless a year
-follows it: ``down from 30% in 2022`` is a level of its own, another period's. A
+So is the X of ``up from X`` or ``down from X`` (``12 models, up from ten``); when a year
+follows it (``is_dated``: ``down from 30% in 2022``) it may be that period's level. A
 number that is one end of a range or of a choice (``is_ranged``: ``8-10``, ``8 to 10``, ``eight or
 ten``, ``between 8 and 12``) states no single level; ``from X to Y``, ``by X to Y`` and ``fell X%
 to Y`` are movements, not ranges.
@@ -266,16 +266,24 @@ def is_change(sentence: str, number: Number) -> bool:
 
 
 def is_former(sentence: str, number: Number) -> bool:
-    """Whether ``number`` is the X of ``from X to Y`` or of ``instead of X``: a level left behind
-    or given up (see module rules)."""
-    if _REPLACED_BEFORE.ends_at(sentence, number.start) is not None:
+    """Whether ``number`` is the X of ``from X to Y``, ``instead of X``, ``up from X`` or ``down
+    from X``: a level left behind or given up (see module rules)."""
+    if _REPLACED_BEFORE.ends_at(sentence, number.start) is not None or is_moved_from(sentence, number):
         return True
-    if _UP_OR_DOWN_FROM.ends_at(sentence, number.start) is not None:
-        return _DATED_AFTER.match(sentence, number.end) is None  # "down from 30% in 2022": its own
     return (
         _FORMER_BEFORE.ends_at(sentence, number.start) is not None
         and _TO_LEVEL_AFTER.match(sentence, number.end) is not None
     )
+
+
+def is_moved_from(sentence: str, number: Number) -> bool:
+    """Whether ``number`` is the X of ``up from X`` or ``down from X``."""
+    return _UP_OR_DOWN_FROM.ends_at(sentence, number.start) is not None
+
+
+def is_dated(sentence: str, number: Number) -> bool:
+    """Whether a year follows ``number`` within its clause ("30% in the same period of 2022")."""
+    return _DATED_AFTER.match(sentence, number.end) is not None
 
 
 def is_ranged(sentence: str, number: Number) -> bool:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import NamedTuple
@@ -406,48 +406,28 @@ def _common_content_words() -> frozenset[str]:
 
 _PUBLISHER = re.compile(r"\s+[-|\u2013\u2014]\s+((?:[^\W_]|\d)[^\s|,]*(?:\s+[^\s|,]+){0,4})\s*$")
 _PUBLISHER_JOINERS = frozenset({"of", "and", "the", "for", "on", "&"})
-# Words of publishers' names that news also writes in lower case ("Automotive News", "Auto
-# Express", "The New York Times"); any other such word ("Put On Hold", "Delayed Again") makes
-# the end of a title its own subtitle, not a publisher.
-_PUBLISHER_WORDS = frozenset(
-    stem(word)
-    for word in word_set(
-        """news times post daily express auto automotive motor journal review magazine world today
-        media network press wire herald tribune insider week weekly new business financial street
-        global live car green electric"""
-    )
-)
 
 
-def without_publisher(title: str) -> str:
+def without_publisher(title: str, *, unless: Collection[str] = frozenset()) -> str:
     """``title`` without the publisher's name an aggregator appends to it ("Nissan weighs
     exports - Reuters", "... | Autocar", "... - The New York Times"): a trailing dash or bar,
-    spaced, then one to five words, no comma, after at least three words of headline, each a
-    name's word (capitalised, and not a word news mostly writes in lower case), a word of
-    publishers' names or a joiner such as "of" after the first. A subtitle stays: "Export Plan
-    - Put On Hold", "- N7, Frontier Pro To Lead", "- report", "- 2023"."""
+    spaced, then one to five capitalised words (joiners such as "of" after the first), no
+    comma, after at least three words of headline. A subtitle stays: a word whose stem is in
+    ``unless`` ("Export Plan - Shelved", "- Put On Hold": the caller's words of news), a list
+    ("- N7, Frontier Pro To Lead"), a lower-case word ("- report"), a number ("- 2023")."""
     match = _PUBLISHER.search(title)
     if match is None or len(title[: match.start()].split()) < 3:
         return title
     first, *rest = match.group(1).split()
-    named = all(_in_a_publisher(word) or word in _PUBLISHER_JOINERS for word in rest)
-    if not _in_a_publisher(first) or not named:
+    named = all(_capitalised(word) or word in _PUBLISHER_JOINERS for word in rest)
+    if not _capitalised(first) or not named or any(stem(word) in unless for word in (first, *rest)):
         return title
     return title[: match.start()]
 
 
-def _in_a_publisher(word: str) -> bool:
-    """A word of a publisher's name: capitalised (or a digit first, "9to5Google"), with a letter,
-    and a name's word or one of ``_PUBLISHER_WORDS``."""
-    if not (word[:1].isupper() or word[:1].isdigit()) or not any(character.isalpha() for character in word):
-        return False
-    root = stem(word)
-    return root in _PUBLISHER_WORDS or root == "the" or root not in _lower_case_words()
-
-
-@cache
-def _lower_case_words() -> frozenset[str]:
-    return mostly_lower_case(50)
+def _capitalised(word: str) -> bool:
+    """A word of a name: it starts with a capital or a digit and holds a letter ("9to5Google")."""
+    return (word[:1].isupper() or word[:1].isdigit()) and any(character.isalpha() for character in word)
 
 
 def weighted_sentences(title: str, text: str) -> list[Sentence]:

@@ -21,11 +21,12 @@ off exports").
 What counts, word by word (the words are listed below):
 
 - A *stop*, delay or scrapping is a turn wherever it is written, "may scrap" too, but not as
-  a call ("should shelve", "ought to halt"; "shipments should halt next month", with a time,
-  is one), as prevention ("to stop its sales from bleeding": "from" and an -ing form among what
-  it acts on), nor when it acts on another turn or is acted on ("rules out dropping the plan",
-  "stop retreating from China"; "stops halting exports" is a resumption). "Pull out"
-  and "retreat" only with "of" or "from" after them ("pulls out of Russia", not "pull out all
+  a call ("Nissan should shelve", "ought to halt"; with an activity saying it, "shipments
+  should halt next month", a forecast, it is one), as prevention ("to stop its sales from
+  bleeding": "from" and an -ing form among what it acts on), nor when it acts on another turn
+  or is acted on ("rules out dropping the plan", "stop retreating from China"; "stops halting
+  exports" is a resumption, "starts halting exports" a stop). "Pull out" and "retreat" only
+  with "of" or "from" after them ("pulls out of Russia", not "pull out all
   the stops" or "oil retreats"); "push back", "put off", "hold off" and "back away" not
   against something or by it ("pushes back against tariffs", "isn't put off by the price
   war").
@@ -44,19 +45,24 @@ What counts, word by word (the words are listed below):
   "Launch" and "roll out" are starts only with an activity as their object ("launches China EV
   exports", not "launches its first NEV"); "under way" only with an activity before it and no
   study ("exports get under way", not "talks under way" or "review of exports under way").
-  A first shipment carries vehicles ("ships its first EVs", not "sends first researchers" nor
-  "petrol models shipped first"); a decision ("decides to", "opted to") has an activity's verb
-  right after it ("decides to export", not "decides to cut prices").
-- A *refusal* is a scrapping: "will not" or "won't" (and "would not" after a reporting verb:
-  "said it would not open"), "will no longer" or "decided, opted or chose not to", then an
-  activity ("export", "ship", "sell", "be sold") or a start of a plan, an activity or a place
-  ("go ahead", "proceed with exports", "open the research centre", "continue to export");
-  or "no longer" and an intent ("no longer plans to export", "is no longer weighing exports").
-  Not when denied, asked, conditional ("will not export if tariffs rise", "would not export
-  without subsidies"), contrasted ("will not build plants but will use spare capacity"), a
-  timing ("will not open until 2024": the date tells), a state ("can no longer sell enough",
-  "will not comment"), in a clause of background or, told in the past, dated to what the
-  team knows ("said in 2019 it would not export").
+  A first shipment carries something, not people ("ships its first EVs", not "sends first
+  researchers" nor "petrol models shipped first, EVs later"); a decision ("decides to") has an
+  activity's verb right after it ("decides to export", not "decides to cut prices"); an
+  approval ("approves", "greenlights", not the bare "to approve") an activity right after it
+  ("approves exports of China-made EVs", "approved a plan to export", not "approves sales
+  target").
+- A *refusal* is a scrapping, or a delay when "until" or "before" follows ("will not export
+  until further notice"): "will not" or "won't" (and "would not" after a reporting verb: "said
+  it would not open"), "will no longer" or "decided, opted or chose not to", then an activity
+  ("export", "ship", "sell", "be sold") or a start of a plan, an activity or a place ("go
+  ahead", "proceed with exports", "open the research centre", "continue to export"); or "no
+  longer" and a plan ("no longer plans six models", "no longer plans to export") or a weighing
+  of a plan or an activity ("is no longer weighing exports", not "job cuts"). Not when denied,
+  asked, conditional ("will not export if tariffs rise", "would not export without
+  subsidies"), an order ("will not start with EVs"), a state ("can no longer sell enough",
+  "will not comment"), in a clause of background or, told in the past, dated to what the team
+  knows ("said in 2019 it would not export"). A refusal of a date the baseline holds ("will not
+  open until 2024") still reads as a delay: the words cannot tell it from a new one.
 - The form of the word: a stop or an end is a turn in any form but an -ing one after a
   preposition, "to" or a hedge ("instead of halting", "mulls ending"). A start is one as a
   finite verb ("begins", "kick-starts"), after "will", as "is starting" or "Nissan starting"
@@ -124,6 +130,7 @@ class Kind(Enum):
     LAUNCH = "launch"  # a start with an activity as its object
     UNDER_WAY = "under way"  # a start with an activity before it
     DECISION = "decision"  # a start when an activity's verb follows it ("decides to export")
+    APPROVAL = "approval"  # a start when an activity is what it approves ("approves exports")
 
 
 # Each row: a family (the key), a kind, and the written forms (a phrase's words joined by "+").
@@ -135,6 +142,7 @@ _FORMS: tuple[tuple[str, Kind, str], ...] = (
     ("start", Kind.START, "exports+first exported+first exports+its+first exported+its+first"),
     ("start", Kind.START, "sends+its+first sent+its+first"),
     ("start", Kind.DECISION, "decide+to decides+to decided+to"),
+    ("start", Kind.APPROVAL, "approves approved greenlights greenlighted greenlit"),
     ("start", Kind.LAUNCH, "launch launches launched launching roll+out rolls+out rolled+out rolling+out"),
     ("start", Kind.UNDER_WAY, "underway under+way"),
     ("resume", Kind.START, "resume resumes resumed resuming restart restarts restarted restarting"),
@@ -197,7 +205,7 @@ _HEDGE_FORMS = """
     looking expect expects expected option options possible possibility potential likely hope
     hopes hoping whether about if proposal proposals bid idea evaluate evaluates evaluating assess
     assesses assessing keen eager ready prepared reluctant hesitant undecided premature yet need
-    needs await awaits awaiting
+    needs
 """
 _NEGATION_FORMS = """
     not no never nor nothing without rather deny denies denied refuse refuses refused reject rejects
@@ -305,6 +313,7 @@ _TREND_ENDS = _CLAUSE_ENDS | {"to"}
 _HEDGES = _stems(_HEDGE_FORMS)
 # nouns and verbs that hedge only before "to" ("plans to start", not "export plan goes ahead")
 _HEDGES_BEFORE_TO = _stems("plan plans bid proposal proposals idea option options aim aims hope hopes")
+_HEDGES_BEFORE_TO |= _stems("yet need needs")  # "yet to decide", not "its boldest move yet"
 _NEGATIONS = _stems(_NEGATION_FORMS)
 _STUDIES = _stems(_STUDY_FORMS)
 _CLAUSE_STARTS = _stems(_CLAUSE_START_FORMS)
@@ -337,15 +346,16 @@ _NO_LONGER = _stems(
     "weigh weighs weighing study studies studying seek seeks seeking"
 )
 _DECIDE = _stems("decide decides decided opt opts opted choose chooses chose")
+_PLAN_VERBS = _stems("plan plans intend intends")  # "no longer plans six models": whatever it planned
 # what a refused start must be about, when anything follows it: a plan, an activity or a place
 _FACILITIES = _stems("centre center centres centers plant plants factory factories lab laboratory institute")
-_CONTRASTS = _stems("but instead")
 _ORDERED_STARTS = _stems("start begin commence")  # "start with": which comes first
-_CALLS = _stems("should ought")  # a call, unless a time follows ("should halt next month")
-# what a first shipment must carry ("ships first EVs", not "sends first researchers")
-_SHIPPED = _stems(
-    "car cars vehicle vehicles ev evs nev nevs model models unit units batch batches shipment shipments "
-    "export exports suv suvs sedan sedans truck trucks bus buses hybrid hybrids phev phevs"
+_ARTICLES = _stems("the a an its their")
+_CALLS = _stems("should ought")  # a call, unless an activity says it ("shipments should halt")
+# what a first shipment must not carry ("sends first researchers", not "ships first N7s")
+_PEOPLE = _stems(
+    "researcher researchers engineer engineers staff worker workers employee employees team teams "
+    "delegation executive executives people student students expert experts official officials"
 )
 _REPORTING = _stems("said says say told tells announced confirmed stated")
 _REFUSAL_MARKS = _stems("not wont wouldnt longer")  # every refusal holds one
@@ -354,6 +364,9 @@ _FUTURE_OF_REFUSALS = _stems("will would shall")
 _DENIALS = _NEGATIONS - _stems("no not")  # "not true that ..." ("no" and "not" mark the refusal)
 _UNTIL = _stems("until before")
 _WATCHED = _FIRST_WORDS | _REFUSAL_MARKS  # a sentence with none of these tells of no turn
+TURN_WORDS = _FIRST_WORDS
+"""The stems that start a turn's word or phrase: a title's end holding one is its own
+subtitle, not a publisher's name ("Export Plan - Shelved")."""
 # What may follow an end told of its plan alone: a cause or a time ("exports end after six
 # months", "plan ended last month"), not an object ("sales end the year", "end on a high").
 _TOLD_ALONE_AFTER = _stems(
@@ -497,17 +510,42 @@ def _has(words: frozenset[str], tokens: Sequence[Token]) -> bool:
     return not words.isdisjoint(map(_STEM, tokens))
 
 
-def _has_time(tokens: Sequence[Token]) -> bool:
-    """Whether a time is among ``tokens``: a month, "next", "this", "year"... or a year."""
-    return any(token.stem in _TIMES or is_year(token.text) for token in tokens)
+def _approves_an_activity(clause: _Clause, after: int) -> bool:
+    """Whether what is approved, right after the word, is an activity ("approves exports of
+    China-made EVs", "approved the export of", "greenlights a plan to export"), not a thing an
+    activity word describes ("approves sales target")."""
+    tokens = clause.tokens
+    index = after
+    while index < len(tokens) and tokens[index].stem in _ARTICLES and not clause.broken_before(index):
+        index += 1
+    if index >= len(tokens) or clause.broken_before(index):
+        return False
+    word = tokens[index]
+    if word.stem == "plan" and [token.stem for token in tokens[index + 1 : index + 2]] == ["to"]:
+        return index + 2 < len(tokens) and tokens[index + 2].stem in _ACTIVITY_VERBS
+    following = tokens[index + 1] if index + 1 < len(tokens) and not clause.broken_before(index + 1) else None
+    return word.stem in _ACTIVITIES and (following is None or not following.is_content)
+
+
+def _called_for(clause: _Clause, first: int) -> bool:
+    """Whether "should" or "ought" before the turn calls for it ("Nissan should shelve the idea",
+    "investors say Nissan should halt exports this year"), rather than forecasting what an
+    activity will do ("shipments should halt next month")."""
+    tokens = clause.tokens
+    start = first - len(clause.before(first))
+    for index in range(start, first):
+        if tokens[index].stem in _CALLS:
+            return not _has(_ACTIVITIES, clause.before(index, _SUBJECT_WORDS + 1))
+    return False
 
 
 def _acts_on_a_turn(clause: _Clause, first: int, after: int, turn: _Turn) -> bool:
     """Whether a turn acts on another, written in its -ing form right after it, or is that -ing
-    form: "rules out dropping the plan" and "stop retreating" tell that nothing turns (an end
-    of a stop is a resumption, read as such: "stops halting exports")."""
+    form: "rules out dropping the plan" and "stop retreating" tell that nothing turns, "starts
+    halting exports" only of the halt (an end of a stop is a resumption, read as such by
+    ``_family_told``: "stops halting exports", "ends suspending exports")."""
     tokens = clause.tokens
-    acts = turn.kind is Kind.STOP and after < len(tokens) and not clause.broken_before(after)
+    acts = turn.kind in (Kind.STOP, Kind.START) and after < len(tokens) and not clause.broken_before(after)
     if acts and tokens[after].text.lower().endswith("ing"):
         inner = _PHRASES.get((tokens[after].stem,))
         if inner is not None and inner.family in _HALTING:
@@ -522,12 +560,13 @@ def _acts_on_a_turn(clause: _Clause, first: int, after: int, turn: _Turn) -> boo
 
 
 def _refusals(clause: _Clause) -> Iterator[str]:
-    """A scrapping for every refusal the clause tells of (see the module rules)."""
+    """The family of every refusal the clause tells of (see the module rules): a scrapping, or
+    a delay when "until" or "before" follows it ("will not export until further notice")."""
     for index, token in enumerate(clause.tokens):
         if token.stem in _REFUSAL_MARKS:
             found = _refused_at(clause, index)
             if found is not None and _refusal_told(clause, *found):
-                yield "scrap"
+                yield "delay" if _has(_UNTIL, clause.rest(found[1], 2 * _OBJECT_WORDS)) else "scrap"
 
 
 def _refused_at(clause: _Clause, index: int) -> tuple[int, int] | None:
@@ -558,7 +597,7 @@ def _refused_at(clause: _Clause, index: int) -> tuple[int, int] | None:
         return None
     word = tokens[verb].stem
     if mark == "longer" and tokens[first].stem not in _FUTURE_OF_REFUSALS:
-        return (first, verb + 1) if word in _NO_LONGER else None  # "can no longer sell" is a state
+        return _no_longer(clause, first, verb)
     if word == "be" and verb + 1 < len(tokens) and tokens[verb + 1].stem in _REFUSED_AS_DONE:
         return first, verb + 2  # "will not be sold abroad"
     if word in _REFUSED_ACTIVITIES:
@@ -584,15 +623,29 @@ def _refused_at(clause: _Clause, index: int) -> tuple[int, int] | None:
     return first, after
 
 
+def _no_longer(clause: _Clause, first: int, verb: int) -> tuple[int, int] | None:
+    """A refusal told with "no longer" and an intent, of an activity or a plan: "no longer plans
+    to export", "is no longer weighing exports"; not a state ("can no longer sell enough") nor
+    another intent ("no longer weighing job cuts", "no longer seeks to dominate")."""
+    tokens = clause.tokens
+    if tokens[verb].stem not in _NO_LONGER:
+        return None
+    if verb + 1 < len(tokens) and tokens[verb + 1].stem == "to":  # "no longer plans to export"
+        done = verb + 2 < len(tokens) and tokens[verb + 2].stem in _ACTIVITY_VERBS | _REFUSED_STARTS
+        return (first, verb + 3) if done else None
+    if tokens[verb].stem in _PLAN_VERBS:
+        return first, verb + 1  # "no longer plans six JV models for China": a plan dropped
+    return (first, verb + 1) if _has(_PLANS_OR_ACTIVITIES, clause.after(verb + 1, _OBJECT_ENDS)) else None
+
+
 def _refusal_told(clause: _Clause, first: int, after: int) -> bool:
-    """Whether a refusal is told as news: not asked, denied, conditional, contrasted ("will not
-    build plants but will use spare capacity"), a timing ("will not open until 2024": what a
-    date says is read from the date), in a clause of background or, told in the past, dated to
-    what the team knows ("said in 2019 it would not export")."""
+    """Whether a refusal is told as news: not asked, denied, conditional, in a clause of
+    background or, told in the past, dated to what the team knows ("said in 2019 it would not
+    export")."""
     if _has(_DENIALS, clause.before(first)) or clause.questioned(after):
         return False
     rest = clause.rest(after, 2 * _OBJECT_WORDS)
-    if _has(_CONDITIONS | _CONTRASTS | _UNTIL, rest):
+    if _has(_CONDITIONS, rest):
         return False
     if clause.tokens[first].stem in _PAST_REFUSALS and any(
         token.stem == "ago" or _known_year(token, clause.known_until)
@@ -641,8 +694,9 @@ def _family_told(clause: _Clause, first: int, after: int, turn: _Turn) -> tuple[
     if not _is_turn(clause, first, after, turn):
         return None
     obj = clause.after(after, _OBJECT_ENDS)
-    if turn.kind is Kind.END and _has(_STOP_NOUNS, obj):
-        return "resume", after + len(obj)  # "ends two-month halt to exports" ("under" ends an object)
+    halted = obj[:1] and obj[0].text.lower().endswith("ing") and turn_family(obj[0].stem) in _HALTING
+    if turn.kind is Kind.END and (_has(_STOP_NOUNS, obj) or halted):
+        return "resume", after + len(obj)  # "ends two-month halt to exports", "stops delaying exports"
     return turn.family, after
 
 
@@ -657,8 +711,14 @@ def _is_turn(clause: _Clause, first: int, after: int, turn: _Turn) -> bool:
         return False  # the commonest case, decided before any window is read ("launch" of a model)
     if turn.kind is Kind.DECISION and not (after < len(tokens) and tokens[after].stem in _ACTIVITY_VERBS):
         return False  # "decides to export", not "decides to cut prices"
-    if turn.words[-1] == "first" and not _has(_SHIPPED, clause.after(after, _OBJECT_ENDS, _END_OBJECT_WORDS)):
-        return False  # an order ("petrol models shipped first, EVs later") or no cargo ("researchers")
+    if turn.kind is Kind.APPROVAL and (
+        tokens[first].text.lower() in ("approve", "greenlight") or not _approves_an_activity(clause, after)
+    ):
+        return False  # "approves exports", not "needs Beijing to approve exports" nor "approves sales target"
+    if turn.words[-1] == "first":
+        cargo = clause.after(after, _OBJECT_ENDS, _END_OBJECT_WORDS)
+        if not cargo or _has(_PEOPLE, cargo):
+            return False  # an order ("petrol models shipped first, EVs later") or people
     if _acts_on_a_turn(clause, first, after, turn):
         return False  # "rules out dropping the plan", "stop retreating from China"
     following = tokens[after].stem if after < len(tokens) and not clause.broken_before(after) else ""
@@ -679,7 +739,7 @@ def _is_turn(clause: _Clause, first: int, after: int, turn: _Turn) -> bool:
             return False
     if _has(_NEGATIONS, before) or clause.questioned(after) or not _finite_or_announced(clause, first, turn):
         return False
-    if _has(_CALLS, before) and not _has_time(clause.rest(after, 2 * _OBJECT_WORDS)):
+    if _called_for(clause, first):
         return False  # "Nissan should shelve the idea", not "shipments should halt next month"
     if _history(clause, first, after) or following in _NEGATIONS:
         return False  # "began selling cars in China in 1973", "has delayed nothing"

@@ -72,6 +72,10 @@ CHANGES: dict[str, list[tuple[str, float, float, str]]] = {
     "plug-in hybrids.": [
         ("nev-models-china", 10, 12, "NEV models Nissan plans for China: 10 → 12"),
     ],
+    "Nissan now plans 12 new-energy vehicles for China, up from ten in 2023, adding two "
+    "Nissan-brand plug-in hybrids.": [
+        ("nev-models-china", 10, 12, "NEV models Nissan plans for China: 10 → 12"),
+    ],
     # a number nearest a fact another number changed falls to the next: the partners' eight
     "Nissan now plans 12 new-energy vehicles for China, including eight NEVs developed with "
     "joint-venture partners.": [

@@ -199,7 +199,9 @@ TURNS: list[tuple[str, set[str]]] = [
     ("Nissan said it would not open the research centre", {"scrap"}),
     ("Nissan decided not to proceed with exports", {"scrap"}),
     ("Nissan's China-made EVs will not be sold abroad after all", {"scrap"}),
-    ("Nissan will not begin exporting EVs until 2026", set()),  # a timing: its date tells
+    ("Nissan will not begin exporting EVs until 2026", {"delay"}),
+    ("Nissan will not export China-made EVs until further notice", {"delay"}),
+    ("Nissan won't go ahead with China EV exports but may revisit them", {"scrap"}),
     ("Without subsidies, Nissan would not export EVs", set()),  # a condition, no one said it
     ("Nissan will not export if tariffs rise", set()),
     ("In 2019 Nissan said it would not export from China", set()),  # history
@@ -211,10 +213,12 @@ TURNS: list[tuple[str, set[str]]] = [
     ("Nissan is no longer considering exports from China", {"scrap"}),
     ("Nissan opts not to export China-made EVs", {"scrap"}),
     ("Nissan will not continue to export cars from China", {"scrap"}),
-    # not refusals: a timing, an order, a contrast, a state, a thing that is no plan or activity
-    ("Nissan's Tsinghua EV research centre will not open until 2024", set()),
+    # not refusals: an order, a state, a thing that is no plan, activity or place
     ("Nissan said it would not start with EVs but with its combustion-engine line-up", set()),
-    ("Nissan will not open new plants for exports but will use spare capacity to export", set()),
+    ("Nissan will not start with EVs", set()),
+    ("Nissan will not open new offices in Tokyo", set()),
+    ("Nissan is no longer weighing job cuts in China, a spokesperson said", set()),
+    ("Nissan weighs exporting China EVs, no longer seeks to dominate China market", set()),
     ("Nissan can no longer sell enough cars in China to fill its plants", set()),
     ("China no longer makes up a third of Nissan's sales", set()),
     ("Nissan no longer expects China sales to recover", set()),
@@ -250,6 +254,16 @@ TURNS: list[tuple[str, set[str]]] = [
     ("Nissan says shipments of China-made EVs should halt next month", {"stop"}),
     ("Nissan pulls out, halting China EV exports", {"stop"}),
     ("Nissan stops halting China EV exports", {"resume"}),
+    ("Nissan stops delaying China EV exports", {"resume"}),
+    ("Nissan starts halting China EV exports", {"stop"}),
+    ("Investors say Nissan should shelve China export plan next year", set()),
+    # approvals of an activity, in a finite form; hedges only before "to"
+    ("Nissan board approves exports of Chinese-made EVs", {"start"}),
+    ("Nissan approved a plan to export EVs from China", {"start"}),
+    ("Nissan approves sales target for China", set()),
+    ("Nissan needs Beijing to approve exports of China-made EVs", set()),
+    ("In its boldest move yet Nissan starts exporting China-built EVs", {"start"}),
+    ("Nissan ships first China-made Frontier Pro pickups overseas", {"start"}),
     ("Nissan drops plug-in hybrids from China export plan", {"scrap"}),
 ]
 
