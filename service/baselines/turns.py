@@ -6,7 +6,7 @@ EVs"). Novelty weighs each turn the baseline does not tell of itself as a new na
 turn in the title keeps the item above the usual threshold (``service.baselines.novelty``).
 
 Each turn belongs to a *family*, its key: ``start`` (start, begin, commence, kick off, launch,
-roll out, go ahead, under way, ships or sends or exports its first, decides to export),
+roll out, go ahead, under way, ships or sends its first, decides to export, approves exports),
 ``resume`` (and the end of a halt, freeze or
 pause), ``stop`` (halt, suspend, pause, stop, cease, freeze, put the brakes on, on ice),
 ``delay`` (delay, postpone, defer, set aside, back burner, push back, put off, hold off, on
@@ -139,7 +139,6 @@ _FORMS: tuple[tuple[str, Kind, str], ...] = (
     ("start", Kind.START, "commence commences commenced commencing kick+off kicks+off kicked+off"),
     ("start", Kind.START, "kicking+off go+ahead goes+ahead went+ahead going+ahead ships+first"),
     ("start", Kind.START, "shipped+first ships+its+first shipped+its+first sends+first sent+first"),
-    ("start", Kind.START, "exports+first exported+first exports+its+first exported+its+first"),
     ("start", Kind.START, "sends+its+first sent+its+first"),
     ("start", Kind.DECISION, "decide+to decides+to decided+to"),
     ("start", Kind.APPROVAL, "approves approved greenlights greenlighted greenlit"),

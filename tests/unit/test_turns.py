@@ -247,7 +247,6 @@ TURNS: list[tuple[str, set[str]]] = [
     ("Nissan's plan would see petrol models shipped first, followed by EVs", set()),
     # a first shipment carries vehicles; a compound does not end what a turn acts on
     ("Nissan sends first researchers to Tsinghua EV centre", set()),  # no cargo
-    ("Nissan exports first China-built EVs to the Middle East", {"start"}),
     ("Nissan sent first China-made cars to Mexico in 2015", set()),  # history
     ("Nissan has yet to decide to export China-developed EVs", set()),
     # calls, unless a time follows; a stop after a comma is no object of the turn before it
