@@ -97,7 +97,7 @@ from service.baselines.text import (
     weighted_sentences,
     without_publisher,
 )
-from service.baselines.turns import TURN_WORDS, turn_family, turns_in
+from service.baselines.turns import tells_of_a_turn, turn_family, turns_in
 from service.baselines.wordstats import rarity_table
 
 SUMMARY_WEIGHT = 0.8
@@ -263,7 +263,7 @@ def judge_novelty(*, title: str, text: str, baselines: Sequence[Baseline | Basel
     profiles = [b if isinstance(b, BaselineProfile) else compile_baseline(b) for b in baselines]
     if not profiles:
         return Novelty(1.0, (), (), "no baseline to compare with")
-    title = without_publisher(title, unless=TURN_WORDS)  # "- Reuters" is no news of the item's
+    title = without_publisher(title, unless=tells_of_a_turn)  # "- Reuters" is no news of the item's
     sentences = weighted_sentences(title, text)
     names = names_in(sentences)
     figures = _figures(title, text)

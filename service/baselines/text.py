@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import NamedTuple
@@ -408,19 +408,19 @@ _PUBLISHER = re.compile(r"\s+[-|\u2013\u2014]\s+((?:[^\W_]|\d)[^\s|,]*(?:\s+[^\s
 _PUBLISHER_JOINERS = frozenset({"of", "and", "the", "for", "on", "&"})
 
 
-def without_publisher(title: str, *, unless: Collection[str] = frozenset()) -> str:
+def without_publisher(title: str, *, unless: Callable[[Sequence[str]], bool] = lambda words: False) -> str:
     """``title`` without the publisher's name an aggregator appends to it ("Nissan weighs
     exports - Reuters", "... | Autocar", "... - The New York Times"): a trailing dash or bar,
     spaced, then one to five capitalised words (joiners such as "of" after the first), no
-    comma, after at least three words of headline. A subtitle stays: a word whose stem is in
-    ``unless`` ("Export Plan - Shelved", "- Put On Hold": the caller's words of news), a list
+    comma, after at least three words of headline. A subtitle stays: words ``unless`` holds
+    to be news ("Export Plan - Shelved", "- Put On Hold": the caller's judgement), a list
     ("- N7, Frontier Pro To Lead"), a lower-case word ("- report"), a number ("- 2023")."""
     match = _PUBLISHER.search(title)
     if match is None or len(title[: match.start()].split()) < 3:
         return title
     first, *rest = match.group(1).split()
     named = all(_capitalised(word) or word in _PUBLISHER_JOINERS for word in rest)
-    if not _capitalised(first) or not named or any(stem(word) in unless for word in (first, *rest)):
+    if not _capitalised(first) or not named or unless([first, *rest]):
         return title
     return title[: match.start()]
 

@@ -21,9 +21,10 @@ off exports").
 What counts, word by word (the words are listed below):
 
 - A *stop*, delay or scrapping is a turn wherever it is written, "may scrap" too, but not as
-  a call ("Nissan should shelve", "ought to halt"; with an activity saying it, "shipments
-  should halt next month", a forecast, it is one), as prevention ("to stop its sales from
-  bleeding": "from" and an -ing form among what it acts on), nor when it acts on another turn
+  a call ("Nissan should shelve", "export analysts say Nissan should drop"; with an activity as
+  the subject of "should", "shipments of EVs should halt next month", a forecast, it is one),
+  as prevention ("to stop its sales from bleeding": "from" and an -ing form among what it acts
+  on), nor when it acts on another turn
   or is acted on ("rules out dropping the plan", "stop retreating from China"; "stops halting
   exports" is a resumption, "starts halting exports" a stop). "Pull out" and "retreat" only
   with "of" or "from" after them ("pulls out of Russia", not "pull out all
@@ -45,24 +46,27 @@ What counts, word by word (the words are listed below):
   "Launch" and "roll out" are starts only with an activity as their object ("launches China EV
   exports", not "launches its first NEV"); "under way" only with an activity before it and no
   study ("exports get under way", not "talks under way" or "review of exports under way").
-  A first shipment carries something, not people ("ships its first EVs", not "sends first
-  researchers" nor "petrol models shipped first, EVs later"); a decision ("decides to") has an
+  A first shipment carries something, not a signal or people ("ships its first EVs", not
+  "sends first signal it may export", "sends first researchers" nor "petrol models shipped
+  first, EVs later"); a decision ("decides to") has an
   activity's verb right after it ("decides to export", not "decides to cut prices"); an
   approval ("approves", "greenlights", not the bare "to approve") an activity right after it
   ("approves exports of China-made EVs", "approved a plan to export", not "approves sales
   target").
-- A *refusal* is a scrapping, or a delay when "until" or "before" follows ("will not export
-  until further notice"): "will not" or "won't" (and "would not" after a reporting verb: "said
-  it would not open"), "will no longer" or "decided, opted or chose not to", then an activity
-  ("export", "ship", "sell", "be sold") or a start of a plan, an activity or a place ("go
-  ahead", "proceed with exports", "open the research centre", "continue to export"); or "no
-  longer" and a plan ("no longer plans six models", "no longer plans to export") or a weighing
-  of a plan or an activity ("is no longer weighing exports", not "job cuts"). Not when denied,
-  asked, conditional ("will not export if tariffs rise", "would not export without
-  subsidies"), an order ("will not start with EVs"), a state ("can no longer sell enough",
-  "will not comment"), in a clause of background or, told in the past, dated to what the team
-  knows ("said in 2019 it would not export"). A refusal of a date the baseline holds ("will not
-  open until 2024") still reads as a delay: the words cannot tell it from a new one.
+- A *refusal* is a scrapping, or a delay when "until" or "before" and a time follow ("will
+  not export until further notice", "until 2026"): "will not" or "won't" (and "would not"
+  after a reporting verb: "said it would not open"), "will no longer" or "decided, opted or
+  chose not to", then an activity ("export", "ship", "sell", "be sold") or a start of a
+  plan, an activity or a place ("go ahead", "proceed with exports", "open the research
+  centre", "continue to export"); or "no longer" and a plan ("no longer plans six models",
+  "no longer plans to export") or a weighing of a plan or an activity ("is no longer
+  weighing exports", not "job cuts"). Not when denied, asked, conditional ("will not export
+  if tariffs rise", "would not export without subsidies"), an order of the plan ("will not
+  start with EVs", "won't ship EVs abroad before its petrol cars", "will not export EVs at
+  first"), a state ("can no longer sell enough", "will not comment"), in a clause of
+  background or, told in the past, dated to what the team knows ("said in 2019 it would not
+  export"). A refusal of a date the baseline holds ("will not open until 2024") still reads
+  as a delay: the words cannot tell it from a new one.
 - The form of the word: a stop or an end is a turn in any form but an -ing one after a
   preposition, "to" or a hedge ("instead of halting", "mulls ending"). A start is one as a
   finite verb ("begins", "kick-starts"), after "will", as "is starting" or "Nissan starting"
@@ -351,8 +355,9 @@ _FACILITIES = _stems("centre center centres centers plant plants factory factori
 _ORDERED_STARTS = _stems("start begin commence")  # "start with": which comes first
 _ARTICLES = _stems("the a an its their")
 _CALLS = _stems("should ought")  # a call, unless an activity says it ("shipments should halt")
-# what a first shipment must not carry ("sends first researchers", not "ships first N7s")
-_PEOPLE = _stems(
+# what a first shipment does not carry ("sends first signal", "sends first researchers")
+_NOT_CARGO = _stems(
+    "signal signals sign signs hint hints invitation invitations step steps look glimpse indication "
     "researcher researchers engineer engineers staff worker workers employee employees team teams "
     "delegation executive executives people student students expert experts official officials"
 )
@@ -363,9 +368,23 @@ _FUTURE_OF_REFUSALS = _stems("will would shall")
 _DENIALS = _NEGATIONS - _stems("no not")  # "not true that ..." ("no" and "not" mark the refusal)
 _UNTIL = _stems("until before")
 _WATCHED = _FIRST_WORDS | _REFUSAL_MARKS  # a sentence with none of these tells of no turn
-TURN_WORDS = _FIRST_WORDS
-"""The stems that start a turn's word or phrase: a title's end holding one is its own
-subtitle, not a publisher's name ("Export Plan - Shelved")."""
+_SUBTITLE_WORDS = _REFUSAL_MARKS | _stems("no never off dead ahead")  # "- No Longer Headed Overseas"
+
+
+def tells_of_a_turn(words: Sequence[str]) -> bool:
+    """Whether ``words`` (as written) hold a turn's word or phrase or a refusal's word: a title's
+    end that does is its own subtitle, not a publisher's name ("Export Plan - Shelved", "- Put On
+    Hold", "- Not Happening"; "- Go Auto" and "- Roll Call" are publishers)."""
+    stems = [stem(word) for word in words]
+    if not _SUBTITLE_WORDS.isdisjoint(stems):
+        return True
+    return any(
+        tuple(stems[index : index + size]) in _PHRASES
+        for size in range(1, _LONGEST + 1)
+        for index in range(len(stems) - size + 1)
+    )
+
+
 # What may follow an end told of its plan alone: a cause or a time ("exports end after six
 # months", "plan ended last month"), not an object ("sales end the year", "end on a high").
 _TOLD_ALONE_AFTER = _stems(
@@ -526,6 +545,14 @@ def _approves_an_activity(clause: _Clause, after: int) -> bool:
     return word.stem in _ACTIVITIES and (following is None or not following.is_content)
 
 
+def _carries_vehicles(clause: _Clause, after: int) -> bool:
+    """Whether a first shipment carries something: words follow it in its clause, and none of
+    the first three is a signal or people ("sends first signal it may export", "sends first
+    researchers"); "petrol models shipped first, EVs later" is an order."""
+    cargo = clause.after(after, _OBJECT_ENDS, _END_OBJECT_WORDS)
+    return bool(cargo) and not _has(_NOT_CARGO, cargo[:3])
+
+
 def _called_for(clause: _Clause, first: int) -> bool:
     """Whether "should" or "ought" before the turn calls for it ("Nissan should shelve the idea",
     "investors say Nissan should halt exports this year"), rather than forecasting what an
@@ -534,7 +561,11 @@ def _called_for(clause: _Clause, first: int) -> bool:
     start = first - len(clause.before(first))
     for index in range(start, first):
         if tokens[index].stem in _CALLS:
-            return not _has(_ACTIVITIES, clause.before(index, _SUBJECT_WORDS + 1))
+            subject = clause.before(index, _SUBJECT_WORDS + 1)
+            stems = [token.stem for token in subject]
+            # the subject is what comes right before, or what an "of" phrase there belongs to
+            head = stems[stems.index("of") - 1] if "of" in stems[1:] else stems[-1] if stems else ""
+            return head not in _ACTIVITIES
     return False
 
 
@@ -565,7 +596,33 @@ def _refusals(clause: _Clause) -> Iterator[str]:
         if token.stem in _REFUSAL_MARKS:
             found = _refused_at(clause, index)
             if found is not None and _refusal_told(clause, *found):
-                yield "delay" if _has(_UNTIL, clause.rest(found[1], 2 * _OBJECT_WORDS)) else "scrap"
+                yield "delay" if _until_a_time(clause, found[1]) else "scrap"
+
+
+def _until_a_time(clause: _Clause, after: int) -> bool:
+    """Whether "until" or "before" and a time follow a refusal ("until further notice", "until
+    2026"); which other thing comes first is not checked here (see ``_ordered``)."""
+    rest = clause.rest(after, 2 * _OBJECT_WORDS)
+    for offset, token in enumerate(rest):
+        if token.stem in _UNTIL:
+            return _has_time(rest[offset + 1 : offset + 4])
+    return False
+
+
+def _ordered(clause: _Clause, after: int) -> bool:
+    """Whether a refusal only puts something after something else: "until" or "before" and no
+    time ("won't ship EVs abroad before its petrol cars"), or "first" ("will not export EVs at
+    first but will start with combustion cars")."""
+    rest = clause.rest(after, 2 * _OBJECT_WORDS)
+    for offset, token in enumerate(rest):
+        if token.stem in _UNTIL and not _has_time(rest[offset + 1 : offset + 4]):
+            return True
+    return any(token.stem == "first" for token in rest)
+
+
+def _has_time(tokens: Sequence[Token]) -> bool:
+    """Whether a time is among ``tokens``: a year, a month, "next", "notice", "half"..."""
+    return any(token.stem in _TIMES_OF or token.stem == "notice" or is_year(token.text) for token in tokens)
 
 
 def _refused_at(clause: _Clause, index: int) -> tuple[int, int] | None:
@@ -644,7 +701,7 @@ def _refusal_told(clause: _Clause, first: int, after: int) -> bool:
     if _has(_DENIALS, clause.before(first)) or clause.questioned(after):
         return False
     rest = clause.rest(after, 2 * _OBJECT_WORDS)
-    if _has(_CONDITIONS, rest):
+    if _has(_CONDITIONS, rest) or _ordered(clause, after):
         return False
     if clause.tokens[first].stem in _PAST_REFUSALS and any(
         token.stem == "ago" or _known_year(token, clause.known_until)
@@ -714,10 +771,8 @@ def _is_turn(clause: _Clause, first: int, after: int, turn: _Turn) -> bool:
         tokens[first].text.lower() in ("approve", "greenlight") or not _approves_an_activity(clause, after)
     ):
         return False  # "approves exports", not "needs Beijing to approve exports" nor "approves sales target"
-    if turn.words[-1] == "first":
-        cargo = clause.after(after, _OBJECT_ENDS, _END_OBJECT_WORDS)
-        if not cargo or _has(_PEOPLE, cargo):
-            return False  # an order ("petrol models shipped first, EVs later") or people
+    if turn.words[-1] == "first" and not _carries_vehicles(clause, after):
+        return False  # an order ("petrol models shipped first, EVs later"), a signal, people
     if _acts_on_a_turn(clause, first, after, turn):
         return False  # "rules out dropping the plan", "stop retreating from China"
     following = tokens[after].stem if after < len(tokens) and not clause.broken_before(after) else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from service.baselines.text import salient_names, without_publisher
-from service.baselines.turns import TURN_WORDS
+from service.baselines.turns import tells_of_a_turn
 
 # (title, text, names that must be found, what must not be a name)
 CASES: list[tuple[str, str, set[str], set[str]]] = [
@@ -130,7 +130,12 @@ def test_mentions_add_up_and_the_title_counts_twice() -> None:
         ),
         ("Nissan weighs exports | Automotive News China", "Nissan weighs exports"),
         ("Nissan weighs China exports - Kelley Blue Book", "Nissan weighs China exports"),
+        ("Nissan weighs China exports - Go Auto", "Nissan weighs China exports"),
+        (
+            "Nissan's China-Built EVs - No Longer Headed Overseas",
+            "Nissan's China-Built EVs - No Longer Headed Overseas",
+        ),
     ],
 )
 def test_the_publisher_an_aggregator_appends_is_cut_from_a_title(title: str, kept: str) -> None:
-    assert without_publisher(title, unless=TURN_WORDS) == kept
+    assert without_publisher(title, unless=tells_of_a_turn) == kept

@@ -201,6 +201,9 @@ TURNS: list[tuple[str, set[str]]] = [
     ("Nissan's China-made EVs will not be sold abroad after all", {"scrap"}),
     ("Nissan will not begin exporting EVs until 2026", {"delay"}),
     ("Nissan will not export China-made EVs until further notice", {"delay"}),
+    # an order of the plan, not a refusal: before something that is no time, "first"
+    ("Nissan won't ship China-made EVs abroad before its petrol cars", set()),
+    ("Nissan will not export EVs from China at first but will start with combustion-engine cars", set()),
     ("Nissan won't go ahead with China EV exports but may revisit them", {"scrap"}),
     ("Without subsidies, Nissan would not export EVs", set()),  # a condition, no one said it
     ("Nissan will not export if tariffs rise", set()),
@@ -263,6 +266,9 @@ TURNS: list[tuple[str, set[str]]] = [
     ("Nissan needs Beijing to approve exports of China-made EVs", set()),
     ("In its boldest move yet Nissan starts exporting China-built EVs", {"start"}),
     ("Nissan ships first China-made Frontier Pro pickups overseas", {"start"}),
+    ("Nissan ships its first 1,000 China-made vehicles to Latin America", {"start"}),
+    ("Nissan sends first signal it may export China-made EVs", set()),
+    ("Export analysts say Nissan should drop the China EV plan", set()),
     ("Nissan drops plug-in hybrids from China export plan", {"scrap"}),
 ]
 
