@@ -314,9 +314,11 @@ _CLAUSE_ENDS = _stems(_CLAUSE_END_FORMS)
 _OBJECT_ENDS = _CLAUSE_ENDS | _stems(_OBJECT_END_FORMS)
 _TREND_ENDS = _CLAUSE_ENDS | {"to"}
 _HEDGES = _stems(_HEDGE_FORMS)
-# nouns and verbs that hedge only before "to" ("plans to start", not "export plan goes ahead")
-_HEDGES_BEFORE_TO = _stems("plan plans bid proposal proposals idea option options aim aims hope hopes")
-_HEDGES_BEFORE_TO |= _stems("yet need needs")  # "yet to decide", not "its boldest move yet"
+# nouns and verbs that hedge only before "to" ("plans to start", not "export plan goes ahead";
+# "yet to decide", not "its boldest move yet")
+_HEDGES_BEFORE_TO = _stems(
+    "plan plans bid proposal proposals idea option options aim aims hope hopes yet need needs"
+)
 _NEGATIONS = _stems(_NEGATION_FORMS)
 _STUDIES = _stems(_STUDY_FORMS)
 _CLAUSE_STARTS = _stems(_CLAUSE_START_FORMS)
@@ -371,20 +373,6 @@ _WATCHED = _FIRST_WORDS | _REFUSAL_MARKS  # a sentence with none of these tells 
 _SUBTITLE_WORDS = _REFUSAL_MARKS | _stems("no never off dead ahead")  # "- No Longer Headed Overseas"
 
 
-def tells_of_a_turn(words: Sequence[str]) -> bool:
-    """Whether ``words`` (as written) hold a turn's word or phrase or a refusal's word: a title's
-    end that does is its own subtitle, not a publisher's name ("Export Plan - Shelved", "- Put On
-    Hold", "- Not Happening"; "- Go Auto" and "- Roll Call" are publishers)."""
-    stems = [stem(word) for word in words]
-    if not _SUBTITLE_WORDS.isdisjoint(stems):
-        return True
-    return any(
-        tuple(stems[index : index + size]) in _PHRASES
-        for size in range(1, _LONGEST + 1)
-        for index in range(len(stems) - size + 1)
-    )
-
-
 # What may follow an end told of its plan alone: a cause or a time ("exports end after six
 # months", "plan ended last month"), not an object ("sales end the year", "end on a high").
 _TOLD_ALONE_AFTER = _stems(
@@ -429,6 +417,20 @@ def turn_family(word_stem: str) -> str | None:
     """The family of the one-word turn written with this stem, if it is one."""
     turn = _PHRASES.get((word_stem,))
     return turn.family if turn else None
+
+
+def tells_of_a_turn(words: Sequence[str]) -> bool:
+    """Whether ``words`` (as written) hold a turn's word or phrase or a refusal's word: a title's
+    end that does is its own subtitle, not a publisher's name ("Export Plan - Shelved", "- Put On
+    Hold", "- Not Happening"; "- Go Auto" and "- Roll Call" are publishers)."""
+    stems = [stem(word) for word in words]
+    if not _SUBTITLE_WORDS.isdisjoint(stems):
+        return True
+    return any(
+        tuple(stems[index : index + size]) in _PHRASES
+        for size in range(1, _LONGEST + 1)
+        for index in range(len(stems) - size + 1)
+    )
 
 
 def _candidates(tokens: Sequence[Token]) -> Iterator[tuple[int, int, _Turn]]:
@@ -596,28 +598,24 @@ def _refusals(clause: _Clause) -> Iterator[str]:
         if token.stem in _REFUSAL_MARKS:
             found = _refused_at(clause, index)
             if found is not None and _refusal_told(clause, *found):
-                yield "delay" if _until_a_time(clause, found[1]) else "scrap"
+                untils = _untils(clause.rest(found[1], 2 * _OBJECT_WORDS))
+                yield "delay" if untils and untils[0] else "scrap"
 
 
-def _until_a_time(clause: _Clause, after: int) -> bool:
-    """Whether "until" or "before" and a time follow a refusal ("until further notice", "until
-    2026"); which other thing comes first is not checked here (see ``_ordered``)."""
-    rest = clause.rest(after, 2 * _OBJECT_WORDS)
-    for offset, token in enumerate(rest):
-        if token.stem in _UNTIL:
-            return _has_time(rest[offset + 1 : offset + 4])
-    return False
+def _untils(rest: Sequence[Token]) -> list[bool]:
+    """For each "until" or "before" among the words after a refusal, whether a time follows it:
+    "until further notice" or "until 2026" delays, "before its petrol cars" only puts one thing
+    after another."""
+    return [
+        _has_time(rest[offset + 1 : offset + 4]) for offset, token in enumerate(rest) if token.stem in _UNTIL
+    ]
 
 
-def _ordered(clause: _Clause, after: int) -> bool:
+def _ordered(rest: Sequence[Token]) -> bool:
     """Whether a refusal only puts something after something else: "until" or "before" and no
     time ("won't ship EVs abroad before its petrol cars"), or "first" ("will not export EVs at
     first but will start with combustion cars")."""
-    rest = clause.rest(after, 2 * _OBJECT_WORDS)
-    for offset, token in enumerate(rest):
-        if token.stem in _UNTIL and not _has_time(rest[offset + 1 : offset + 4]):
-            return True
-    return any(token.stem == "first" for token in rest)
+    return False in _untils(rest) or any(token.stem == "first" for token in rest)
 
 
 def _has_time(tokens: Sequence[Token]) -> bool:
@@ -701,7 +699,7 @@ def _refusal_told(clause: _Clause, first: int, after: int) -> bool:
     if _has(_DENIALS, clause.before(first)) or clause.questioned(after):
         return False
     rest = clause.rest(after, 2 * _OBJECT_WORDS)
-    if _has(_CONDITIONS, rest) or _ordered(clause, after):
+    if _has(_CONDITIONS, rest) or _ordered(rest):
         return False
     if clause.tokens[first].stem in _PAST_REFUSALS and any(
         token.stem == "ago" or _known_year(token, clause.known_until)
