@@ -123,6 +123,7 @@ from service.baselines.text import (
     Token,
     ends_with_abbreviation,
     stem,
+    tokenize,
 )
 from service.baselines.wordstats import mostly_lower_case, unknown_case
 
@@ -423,14 +424,8 @@ def tells_of_a_turn(words: Sequence[str]) -> bool:
     """Whether ``words`` (as written) hold a turn's word or phrase or a refusal's word: a title's
     end that does is its own subtitle, not a publisher's name ("Export Plan - Shelved", "- Put On
     Hold", "- Not Happening"; "- Go Auto" and "- Roll Call" are publishers)."""
-    stems = [stem(word) for word in words]
-    if not _SUBTITLE_WORDS.isdisjoint(stems):
-        return True
-    return any(
-        tuple(stems[index : index + size]) in _PHRASES
-        for size in range(1, _LONGEST + 1)
-        for index in range(len(stems) - size + 1)
-    )
+    tokens = tokenize(" ".join(words))
+    return not _SUBTITLE_WORDS.isdisjoint(map(_STEM, tokens)) or next(_candidates(tokens), None) is not None
 
 
 def _candidates(tokens: Sequence[Token]) -> Iterator[tuple[int, int, _Turn]]:

@@ -124,6 +124,7 @@ def test_mentions_add_up_and_the_title_counts_twice() -> None:
         # a subtitle in Title Case is the title's own: a turn's word, a list
         ("Nissan China EV Export Plan \u2013 Put On Hold", "Nissan China EV Export Plan \u2013 Put On Hold"),
         ("Nissan China EV Export Plan - Shelved", "Nissan China EV Export Plan - Shelved"),
+        ("Nissan China Exports - Given The Go-Ahead", "Nissan China Exports - Given The Go-Ahead"),
         (
             "Nissan to export China EVs \u2013 N7, Frontier Pro To Lead",
             "Nissan to export China EVs \u2013 N7, Frontier Pro To Lead",
