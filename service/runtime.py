@@ -10,8 +10,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from service import metrics
 from service.config import Settings
@@ -113,6 +117,19 @@ async def poll_once(settings: Settings) -> list[PollOutcome]:
     return outcomes
 
 
+async def stop_ticking(ticker: AsyncIOScheduler) -> None:
+    """Stop the job ticker without cancelling a job it has just handed to the loop.
+
+    APScheduler's asyncio executor cancels every job task not yet done when it shuts down, and
+    logs each as "Error running job" with a traceback. The ticker's jobs only start a round
+    and return at once, so pausing it (no new job) and yielding once (the jobs already handed
+    over run to their end) leaves it nothing to cancel. Seen when a stop came in the very tick a
+    job was due."""
+    ticker.pause()
+    await asyncio.sleep(0)
+    ticker.shutdown(wait=False)
+
+
 async def run_service(settings: Settings) -> None:
     """The long-running service: ticks until SIGTERM/SIGINT, then stops gracefully."""
     # Only the service serves HTTP and ticks: importing FastAPI, uvicorn and APScheduler made
@@ -172,7 +189,7 @@ async def run_service(settings: Settings) -> None:
             )
             await stop.wait()
             log_event(log, logging.INFO, "service_stopping", grace_s=settings.shutdown_grace_s)
-            ticker.shutdown(wait=False)
+            await stop_ticking(ticker)
             drained = await rt.scheduler.drain(grace_s=settings.shutdown_grace_s)
             delivery_round = await rt.delivery.stop(grace_s=settings.shutdown_grace_s)
             await stop_api(api)
