@@ -55,7 +55,8 @@ def demo(
     workdir.mkdir(parents=True, exist_ok=True)
     feeds = sample_feeds()
     typer.echo(f"rivalwatch demo: {len(feeds)} sample feeds on 127.0.0.1, the rules of {source.resolve()}")
-    with DemoFeedServer(feeds, now=datetime.now(UTC)).running() as server:
+    keep_free = user.api_port if serve else None
+    with DemoFeedServer(feeds, now=datetime.now(UTC), keep_free=keep_free).running() as server:
         loaded = demo_settings(workdir, copy_rules(source, workdir / "rules", server.urls), serve=serve)
         # The alerts are the show: the set-up's and the polls' log lines only when something is wrong.
         logs.configure(level="WARNING", fmt=user.log_format, secrets=loaded.secrets())

@@ -71,10 +71,11 @@ def render_rss(feed: SampleFeed, *, base_url: str, now: datetime) -> bytes:
 
 
 class DemoFeedServer:
-    """The sample feeds on 127.0.0.1 (a free port), rendered once when the server starts."""
+    """The sample feeds on 127.0.0.1 (a free port other than ``keep_free``, the port the demo's
+    console is to listen on next), rendered once when the server starts."""
 
-    def __init__(self, feeds: Sequence[SampleFeed], *, now: datetime) -> None:
-        self._httpd = _DocumentServer(("127.0.0.1", 0), _Handler)
+    def __init__(self, feeds: Sequence[SampleFeed], *, now: datetime, keep_free: int | None = None) -> None:
+        self._httpd = _bind_loopback(keep_free)
         self.base_url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
         self.urls = {feed.name: self.base_url + feed.path for feed in feeds}
         self._httpd.documents = {
@@ -90,6 +91,18 @@ class DemoFeedServer:
         finally:
             self._httpd.shutdown()
             self._httpd.server_close()
+
+
+def _bind_loopback(keep_free: int | None) -> _DocumentServer:
+    """A server on a port the kernel picks; if it picked ``keep_free``, a second one is bound
+    while the first still holds it (so it cannot be picked again) and the first is let go."""
+    server = _DocumentServer(("127.0.0.1", 0), _Handler)
+    if server.server_address[1] != keep_free:
+        return server
+    try:
+        return _DocumentServer(("127.0.0.1", 0), _Handler)
+    finally:
+        server.server_close()
 
 
 class _DocumentServer(ThreadingHTTPServer):

@@ -84,10 +84,11 @@ def test_demo_serve_keeps_the_status_page_up_on_the_demo_data(tmp_path: Path) ->
             except OSError:
                 return ""
 
-        assert wait_until(lambda: "BYD opens its first showrooms in Canada" in page(), timeout_s=60)
+        shown = wait_until(lambda: "BYD opens its first showrooms in Canada" in page(), timeout_s=60)
     finally:
-        assert stop(process) == 0
+        stopped = stop(process)
         log.close()
     output = (tmp_path / "demo.log").read_text(encoding="utf-8")
+    assert shown and stopped == 0, output
     assert f"serving http://127.0.0.1:{port}/ on the demo data" in output
     assert "Traceback" not in output

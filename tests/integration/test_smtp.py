@@ -22,11 +22,11 @@ from service.notify.render_email import message_text, story_message
 from service.notify.smtp import SmtpSender, TlsMode
 from service.notify.story import RuleHit, StoryView
 from tests.conftest import skip_or_fail
+from tests.support.processes import free_port
 from tests.support.smtp import (
     Drop,
     SmtpScript,
     Stall,
-    _free_port,
     scripted_smtp,
     self_signed_certificate,
     server_tls_context,
@@ -268,7 +268,7 @@ async def test_a_deadline_passed_while_connecting_is_retryable(
 
 async def test_connection_refused_is_retryable() -> None:
     with pytest.raises(DeliveryError) as caught:
-        await _sender(_free_port()).send(_message(), TO)
+        await _sender(free_port()).send(_message(), TO)
     assert isinstance(caught.value, RetryableDeliveryError) and not caught.value.ambiguous
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -12,12 +13,39 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 RIVALWATCH = Path(sys.executable).with_name("rivalwatch")
+_GIVEN: set[int] = set()
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback port nothing listens on, chosen below the kernel's ephemeral range.
+
+    A port the kernel handed out for ``bind(0)`` is free again once the probe closes, and the
+    process under test may be given it for a socket of its own (a server on port 0, an outgoing
+    connection) before it binds the port it was told to use: it then fails with "port taken".
+    Below the ephemeral range the kernel never hands a port out by itself. No port is given twice
+    in one test run (two replicas asking in turn must not get the same one).
+    """
+    high = _ephemeral_range_start()
+    low = max(1024, high - 10_000)  # above the ports only root may bind
+    for _ in range(200):
+        port = random.randrange(low, max(high, low + 1_000))
+        if port in _GIVEN:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # another service's port, or one still in TIME_WAIT
+        _GIVEN.add(port)
+        return port
+    raise RuntimeError(f"no free loopback port from {low} below {high}")
+
+
+def _ephemeral_range_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # the Linux default; elsewhere a port of this range is as good as any
 
 
 def service_env(db_url: str, rules_dir: Path, **extra: str) -> dict[str, str]:

@@ -30,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import email
 import shutil
-import socket
 import ssl
 import subprocess
 import threading
@@ -44,6 +43,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from tests.support.processes import free_port
 
 HOST = "127.0.0.1"
 MAX_STALL_S = 10.0
@@ -151,7 +152,7 @@ class ScriptedSmtpServer:
 def scripted_smtp(script: SmtpScript | None = None) -> Iterator[ScriptedSmtpServer]:
     script = script if script is not None else SmtpScript()
     handler = ScriptedHandler(script)
-    port = _free_port()
+    port = free_port()
     options: dict[str, Any] = {"server_hostname": "smtp.test.localhost", "ready_timeout": 10.0}
     if script.implicit_tls:
         options["ssl_context"] = script.tls_context
@@ -165,13 +166,6 @@ def scripted_smtp(script: SmtpScript | None = None) -> Iterator[ScriptedSmtpServ
         yield ScriptedSmtpServer(controller, handler, port)
     finally:
         controller.stop()
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def self_signed_certificate(directory: Path) -> tuple[Path, Path] | None:
