@@ -110,6 +110,8 @@ class FactSpans:
     others: list[int]
     rival_places: PlaceRivals
     """Per place cue with rivals in the sentence: its own spans, and the rivals' ("for Europe")."""
+    spans_of_cue: dict[int, Spans]
+    """Per cue found (its index in ``cues.phrases``), where it is."""
 
 
 def read_sentence(sentence: str, words: Sequence[Token]) -> SentenceWords:
@@ -192,7 +194,25 @@ def fact_spans(read: SentenceWords, cues: FactCues) -> FactSpans | None:
     ranges = sorted(span for cue_spans in spans.values() for span in cue_spans)
     reach = list(accumulate((end for _, end in ranges), max))
     rivals = _rival_places(read, cues, spans, others)
-    return FactSpans(cues, len(spans), [start for start, _ in ranges], reach, mentions, others, rivals)
+    return FactSpans(cues, len(spans), [start for start, _ in ranges], reach, mentions, others, rivals, spans)
+
+
+def cues_in_clause(read: SentenceWords, found: FactSpans, first: int, last: int, *, within: int) -> list[int]:
+    """The fact's cues (indexes in ``cues.phrases``) found in the same clause as the number at
+    tokens ``first..last``, at most ``within`` words from it: no clause break between them."""
+    tokens = read.tokens
+
+    def unbroken(start: int, stop: int) -> bool:
+        return stop - start <= within and all(tokens[i].stem for i in range(start, stop))
+
+    return [
+        index
+        for index, spans in found.spans_of_cue.items()
+        if any(
+            (start > last and unbroken(last + 1, start)) or (end < first and unbroken(end + 1, first))
+            for start, end in spans
+        )
+    ]
 
 
 def _rival_places(

@@ -100,7 +100,11 @@ Rules:
   four is the brand's, not the partners'; in "12 NEVs for China, five under the Nissan brand" 12
   is the NEV total's and five the brand's; in "... carry the Nissan brand, six come from
   joint-venture partners" the six is the partners', and in "four under its own brand and six
-  with its joint-venture partners" the six is still the partners'.
+  with its joint-venture partners" the six is still the partners'. A number that restates a
+  fact naming a cue of its own (one the nearer fact lacks) in the number's clause, at most
+  ``MAX_CUE_GAP`` words away, changes no other fact: in "the first of four NEVs Nissan plans
+  under its own brand" the four is the brand's four, not a new total, while in "just four NEVs
+  for China, all under its own brand" the brand stands in another clause and the total is four.
 - Same value: within the fact's relative tolerance (``Fact.effective_tolerance``); for ``date``
   facts, the two periods overlap (``2024`` overlaps ``H2 2024``, ``H1 2025`` does not). A reading
   with the same value is a restatement and yields nothing; a different one yields a
@@ -130,6 +134,7 @@ from service.baselines.fact_sentence import (
     another_place_is_nearer,
     cue_first_stems,
     cue_gap,
+    cues_in_clause,
     fact_spans,
     may_be_about,
     place_lead_stems,
@@ -229,6 +234,8 @@ class _Claim:
     gap: int
     matched: int
     restates: bool
+    found: FactSpans
+    tokens: tuple[int, int]  # the number's
 
     @property
     def rank(self) -> tuple[int, int]:
@@ -332,7 +339,7 @@ def _claims(
         _look_at(read, number) for number in find_numbers(sentence) if number.kind not in _READ_NOTHING
     ]
     years = _years(numbers)
-    return _take_closest([claim for seen in numbers for claim in _candidate_claims(seen, about, years)])
+    return _take_closest([claim for seen in numbers for claim in _candidate_claims(seen, about, years)], read)
 
 
 def _look_at(read: SentenceWords, number: Number) -> _Seen:
@@ -350,10 +357,11 @@ def _years(numbers: Sequence[_Seen]) -> _Years:
     return _Years(firsts, [seen.tokens[1] for seen in dated], [int(seen.number.value) for seen in dated])
 
 
-def _take_closest(candidates: list[_Claim]) -> list[_Claim]:
+def _take_closest(candidates: list[_Claim], read: SentenceWords) -> list[_Claim]:
     """Pairs in rank order, each number and each fact once; on a tie a restatement goes first,
-    a number tied between facts that it restates none of is ambiguous and read by none, and a
-    number whose nearest fact another number restates falls to no other fact."""
+    a number tied between facts that it restates none of is ambiguous and read by none, a
+    number whose nearest fact another number restates falls to no other fact, and a number
+    that restates a fact naming a cue of its own in the number's clause changes no other."""
     candidates.sort(key=lambda c: (c.rank, not c.restates, c.cues.order, c.number.start))
     nearest: dict[int, _Claim] = {}  # number -> its best-ranked claim (candidates are sorted)
     for claim in candidates:
@@ -371,6 +379,8 @@ def _take_closest(candidates: list[_Claim]) -> list[_Claim]:
         best = nearest[claim.number.start]
         if claim.rank > best.rank and best.cues.order in restated:
             continue  # "cancelled two of the four Nissan-brand models, leaving two own-badge models"
+        if not claim.restates and _restated_in_its_clause(claim, candidates, read):
+            continue  # "the first of four NEVs it plans under its own brand": the brand's four
         taken_numbers.add(claim.number.start)
         rivals = tied[(claim.number.start, claim.rank)] - taken_facts - {claim.cues.order}
         if rivals and not claim.restates:
@@ -380,6 +390,22 @@ def _take_closest(candidates: list[_Claim]) -> list[_Claim]:
             restated.add(claim.cues.order)
         claims.append(claim)
     return sorted(claims, key=lambda c: c.cues.order)
+
+
+def _restated_in_its_clause(change: _Claim, candidates: Sequence[_Claim], read: SentenceWords) -> bool:
+    """Whether the number of ``change`` restates another fact that names a cue the changed fact
+    lacks in the number's clause: "four NEVs the company plans under its own brand" restates the
+    brand's four and says nothing of the total, while "just four NEVs for China, all under its own
+    brand" (a clause break before the brand) still changes the total."""
+    first, last = change.tokens
+    own = set(change.cues.phrases)
+    for other in candidates:
+        if other.number.start != change.number.start or not other.restates:
+            continue
+        in_clause = cues_in_clause(read, other.found, first, last, within=MAX_CUE_GAP)
+        if any(other.cues.phrases[index] not in own for index in in_clause):
+            return True
+    return False
 
 
 def _candidate_claims(seen: _Seen, about: Sequence[FactSpans], years: _Years) -> list[_Claim]:
@@ -401,7 +427,7 @@ def _candidate_claims(seen: _Seen, about: Sequence[FactSpans], years: _Years) ->
         if not subject_is_nearest(found, first, last) or another_place_is_nearer(found, first, last):
             continue  # another name's figure, or another place's ("eight for Europe")
         restates = _same(fact, seen.number.reading, seen.number)
-        claims.append(_Claim(found.cues, seen.number, gap, found.matched, restates))
+        claims.append(_Claim(found.cues, seen.number, gap, found.matched, restates, found, seen.tokens))
     return claims
 
 

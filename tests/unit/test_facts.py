@@ -67,6 +67,14 @@ CHANGES: dict[str, list[tuple[str, float, float, str]]] = {
     "Nissan now plans just four new-energy vehicles for China, all under its own brand.": [
         ("nev-models-china", 10, 4, "NEV models Nissan plans for China: 10 → 4"),
     ],
+    # the brand's cue, in another clause, does not take the four from the total
+    "Nissan has scrapped its joint-venture models and now plans four new-energy vehicles for "
+    "China, all under its own brand.": [
+        ("nev-models-china", 10, 4, "NEV models Nissan plans for China: 10 → 4"),
+    ],
+    "Nissan now plans 12 new-energy vehicles for China, including four under its own brand.": [
+        ("nev-models-china", 10, 12, "NEV models Nissan plans for China: 10 → 12"),
+    ],
     # "up from ten": the total's former level, no other fact's; "adding two" is a movement
     "Nissan now plans 12 new-energy vehicles for China, up from ten, adding two Nissan-brand "
     "plug-in hybrids.": [
@@ -226,6 +234,12 @@ NO_CHANGE = [
     "Four of the ten new-energy vehicles will carry the Nissan brand, six come from joint-venture partners.",
     "Nissan plans ten new-energy vehicles for China, four under its own brand and six with its "
     "joint-venture partners.",
+    # the number restates a fact whose own cue is in its clause (the brand's, the partners'):
+    # it says nothing of the total, whose cue is nearer
+    "The N7 is the first of four NEVs Nissan plans under its own brand for China.",
+    "Four of the NEVs Nissan plans for China will carry its own brand.",
+    "Six of the new-energy vehicles Nissan plans for China come from joint-venture partners.",
+    "Nissan plans four NEVs under its own brand for China and six with joint-venture partners.",
     "Tesla lowers Model 3 prices in China again.",
     "Nissan plans to launch its new-energy models in China from 2025.",
     "Nissan will invest $3 billion in new-energy models for China.",
