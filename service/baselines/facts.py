@@ -40,26 +40,29 @@ Rules:
   (``H2 2024``). So a year is never a count and a count never a year.
   Money (``$3bn``, ``10 billion yuan``, ``Rs 16 lakh``) only reads facts whose unit names a
   currency (an amount is a ``quantity`` in a currency unit), and money is never read by other
-  facts. For counts, quantities and shares: a change (``numbers.is_change``: ``fell 16
-  percent``, ``up 24%``, ``rose by a fifth``, ``a 16% increase``, ``two more``) is not a level
-  and reads nothing, so a percent change is never a share; a number followed by a time word
-  (``10 months``, ``three years``, ``16-year-old``) is a duration or an age, and one followed by
-  a measure (``16-inch``, ``7-seat``, ``300 km``, ``3 times``) counts something else: neither
-  reads anything. In ``from X to Y`` (``numbers.is_former``: ``cut from ten to eight``, ``from
-  2024 to 2026``) X is a level left behind and reads no fact: Y is the news, and X, often nearer
-  the cue, would otherwise take the fact and report no change at all; so is the X of ``instead
-  of X`` (``seven instead of ten``) and of ``up from X`` (``12, up from ten``), but ``down from
-  30% in 2022``, with a year after it, may be that year's level: only a fact of a year reads
-  it (``12, up from ten in 2023`` changes no other count). Nor does
-  one end of a range or a choice (``numbers.is_ranged``: ``8-10``, ``8 to 10``, ``eight or
-  ten``, ``between 8 and 12``): it states no single level. A number followed by a scope word,
-  right away or after at most three words that are not prepositions (``2.5 million vehicles
-  globally``, ``worldwide``, ``around the world``, ``overseas``, ``abroad``), is the world's or
-  abroad's figure: it reads only facts whose cues speak of that scope themselves (``global
-  sales``, ``worldwide``, ``export``), never a China fact. A fact with a ``year`` reads no
-  number whose nearest year or part of a year in the sentence (in words, clause breaks counted
-  as below; at most
-  ``MAX_CUE_GAP`` away; on a tie either) is another year ("600,000 in the first ten months of
+  facts. For counts, quantities and shares: a change (``numbers.is_change``: ``fell 16 percent``,
+  ``up 24%``, ``rose by a fifth``, ``a 16% increase``, ``two more``) is not a level and reads
+  nothing, so a percent change is never a share; a number followed by a time word (``10 months``,
+  ``three years``, ``16-year-old``) is a duration or an age, and one followed by a measure
+  (``16-inch``, ``7-seat``, ``300 km``, ``3 times``) counts something else: neither reads
+  anything. Nor does a number of other things than the fact counts, its noun within the three
+  words after it (``in 20 cities``, ``its two joint-venture partners``: partners, not models), or
+  of things that come from or with such things (``two from partners``), unless the fact counts
+  those (its unit names them) or, for the second, a cue of the fact names them (``four with
+  joint-venture partners`` is the partners' models). In ``from X to Y`` (``numbers.is_former``:
+  ``cut from ten to eight``, ``from 2024 to 2026``) X is a level left behind and reads no fact: Y
+  is the news, and X, often nearer the cue, would otherwise take the fact and report no change at
+  all; so is the X of ``instead of X`` (``seven instead of ten``) and of ``up from X`` (``12, up
+  from ten``), but ``down from 30% in 2022``, with a year after it, may be that year's level: only
+  a fact of a year reads it (``12, up from ten in 2023`` changes no other count). Nor does one end
+  of a range or a choice (``numbers.is_ranged``: ``8-10``, ``8 to 10``, ``eight or ten``,
+  ``between 8 and 12``): it states no single level. A number followed by a scope word, right away
+  or after at most three words that are not prepositions (``2.5 million vehicles globally``,
+  ``worldwide``, ``around the world``, ``overseas``, ``abroad``), is the world's or abroad's
+  figure: it reads only facts whose cues speak of that scope themselves (``global sales``,
+  ``worldwide``, ``export``), never a China fact. A fact with a ``year`` reads no number whose
+  nearest year or part of a year in the sentence (in words, clause breaks counted as below; at
+  most ``MAX_CUE_GAP`` away; on a tie either) is another year ("600,000 in the first ten months of
   2024" is not the 2023 figure). Labels, ranks and list markers (``Model 3``, ``Episode 16``,
   ``#16``, ``No. 2``, ``1.`` - see ``numbers``), ordinals (``second-largest``, ``16th``),
   percentage points and numbers that are part of a cue (``first ten months``, ``2022``) read
@@ -178,14 +181,30 @@ _MEASURE_WORDS = word_set(
     seat seats seater door doors speed cylinder cylinders gb tb mp megapixel megapixels times fold
     volt volts star stars storey storeys floor floors lane lanes"""
 )
-# Words after a number that name other things than what a fact counts ("in 20 cities", "with 6
-# partners", "1,000 jobs"): unless the fact's own cues or unit name them, the number reads nothing.
+# Words that name other things than what a fact counts ("in 20 cities", "with 6 partners", "1,000
+# jobs", "its two joint-venture partners"): a number whose own words name them reads nothing,
+# unless the fact counts them (see ``_counts_other_things``).
 _OTHER_THINGS = word_set(
     """city cities town towns province provinces country countries market markets region regions
     partner partners partnership partnerships supplier suppliers plant plants factory factories site
     sites dealer dealers dealership dealerships store stores showroom showrooms outlet outlets office
     offices employee employees worker workers staff engineer engineers job jobs people customer
     customers user users station stations charger chargers centre centres center centers"""
+)
+# Words that end the words a number may count: "two from partners" counts something from them.
+_NOT_A_NOUN = word_set(
+    """in of for to and or but from at with by under over into on as than that which who whose will
+    would could can may might is are was were be been has have had do does did its their his her the a
+    an this these those each all some more most fewer less"""
+)
+_WORDS_AFTER = re.compile(r"(?:[\s-]+[^\W\d_]+){1,4}")
+_OTHER_THING_STEMS = frozenset(stem(word) for word in _OTHER_THINGS)
+# "two from partners", "four with its joint-venture partners": the things counted come from, or
+# with, other things; only a fact whose cues name those may read the number.
+_ATTRIBUTED_TO = re.compile(
+    r"[\s-]+(?:from|with|by)\s+(?:(?:its|their|the|his|her|our|local|chinese|japanese)\s+)?"
+    r"((?:[^\W\d_]+[\s-]+){0,2}[^\W\d_]+)",
+    re.IGNORECASE,
 )
 _MONEY_WORDS = word_set(
     "$ € £ ¥ ₹ usd us$ dollar dollars euro euros yen yuan rmb cny renminbi pound pounds rupee rupees rs inr"
@@ -214,6 +233,8 @@ class _Seen:
     change: bool
     next_word: str
     scoped: bool
+    words_after: tuple[str, ...]  # its own words: up to four, lower-cased, before a word that is no noun
+    attributed: str  # the other things it comes from or with ("two from partners": "partners"); or ""
     former: bool
     ranged: bool
     dated_level: bool  # "down from 30% in 2022": another period's level, for a fact of a year
@@ -345,10 +366,52 @@ def _claims(
 def _look_at(read: SentenceWords, number: Number) -> _Seen:
     scoped = _SCOPE_AFTER.match(read.text, number.end) is not None
     next_word = following_word(read.text, number)
+    words_after = _words_after(read.text, number)
+    attributed = _attributed_to(read.text, number)
     text = read.text
     change, former, ranged = is_change(text, number), is_former(text, number), is_ranged(text, number)
     dated_level = former and is_moved_from(text, number) and is_dated(text, number)
-    return _Seen(number, token_range(read, number), change, next_word, scoped, former, ranged, dated_level)
+    return _Seen(
+        number,
+        token_range(read, number),
+        change,
+        next_word,
+        scoped,
+        words_after,
+        attributed,
+        former,
+        ranged,
+        dated_level,
+    )
+
+
+def _words_after(text: str, number: Number) -> tuple[str, ...]:
+    """The words right after the number that may name what it counts: at most four, joined by
+    spaces or hyphens only, up to the first word that is no noun ("two joint-venture partners";
+    of "two from partners", none)."""
+    found = _WORDS_AFTER.match(text, number.end)
+    if found is None:
+        return ()
+    words = []
+    for word in re.split(r"[\s-]+", found.group().strip(" -").lower()):
+        if word in _NOT_A_NOUN:
+            break
+        words.append(word)
+    return tuple(words)
+
+
+def _attributed_to(text: str, number: Number) -> str:
+    """The word of ``_OTHER_THINGS`` that the number's things come from or with, right after it
+    ("two from partners", "four with its joint-venture partners"), or ``""``."""
+    found = _ATTRIBUTED_TO.match(text, number.end)
+    if found is None:
+        return ""
+    for word in re.split(r"[\s-]+", found.group(1).strip(" -").lower()):
+        if word in _NOT_A_NOUN:
+            break
+        if word in _OTHER_THINGS:
+            return word
+    return ""
 
 
 def _years(numbers: Sequence[_Seen]) -> _Years:
@@ -419,8 +482,10 @@ def _candidate_claims(seen: _Seen, about: Sequence[FactSpans], years: _Years) ->
             continue  # "12, up from ten in 2023": the ten is left behind for a fact of no year
         if not _fits(fact, seen) or (seen.scoped and not found.cues.wide_scope):
             continue  # the wrong kind of number, or the world's figure for one place's fact
-        if seen.next_word in _OTHER_THINGS and not _names_its_things(found.cues, seen.next_word):
-            continue  # "in 20 cities": a count of something else
+        if _counts_other_things(found.cues, seen.words_after):
+            continue  # "in 20 cities", "its two joint-venture partners": a count of something else
+        if seen.attributed and not _cues_name(found.cues, seen.attributed):
+            continue  # "two from partners": the partners' things, not the brand's
         gap = cue_gap(found, first, last)
         if gap is None or gap > MAX_CUE_GAP or _other_year(fact, seen.tokens, years):
             continue  # part of a cue ("first ten months"), too far, or another year's figure
@@ -469,11 +534,27 @@ def _fits(fact: Fact, seen: _Seen) -> bool:
     return _same_magnitude(fact.value, number.value, MAX_RATIO)
 
 
-def _names_its_things(cues: FactCues, word: str) -> bool:
-    """Whether the fact's cues or unit name ``word`` ("joint-venture partners" counts partners)."""
+def _counts_other_things(cues: FactCues, words: Sequence[str]) -> bool:
+    """Whether the number whose own words are ``words`` counts other things than the fact does:
+    one of them is in ``_OTHER_THINGS`` and the fact does not count those (its unit names them,
+    or its unit names things of that kind and a cue names them: ``plants | factories``), nor
+    names a word after it, which the other thing then only describes ("15% market share" for a
+    fact of market share, "two partner brands", "six joint-venture partner models"). So a fact of
+    models whose cue is "joint-venture partners" does not read "its two joint-venture partners"."""
+    for at, word in enumerate(words):
+        if word not in _OTHER_THINGS:
+            continue
+        unit = stems_of(cues.fact.unit)
+        if stem(word) in unit or (not _OTHER_THING_STEMS.isdisjoint(unit) and _cues_name(cues, word)):
+            return False
+        return not any(stem(later) in unit or _cues_name(cues, later) for later in words[at + 1 :])
+    return False
+
+
+def _cues_name(cues: FactCues, word: str) -> bool:
+    """Whether a cue of the fact names ``word`` ("joint-venture partners" names partners)."""
     wanted = stem(word)
-    in_cues = any(wanted in phrase for cue in cues.phrases for phrase in cue)
-    return in_cues or wanted in stems_of(cues.fact.unit)
+    return any(wanted in phrase for cue in cues.phrases for phrase in cue)
 
 
 def _same_magnitude(baseline: float, new: float, ratio: float) -> bool:

@@ -67,6 +67,10 @@ CHANGES: dict[str, list[tuple[str, float, float, str]]] = {
     "Nissan now plans just four new-energy vehicles for China, all under its own brand.": [
         ("nev-models-china", 10, 4, "NEV models Nissan plans for China: 10 → 4"),
     ],
+    # "two from partners" comes from the partners: the brand's cue before it does not take it
+    "Nissan now plans only three NEVs for China, one of them under the Nissan brand and two from partners.": [
+        ("nev-models-china", 10, 3, "NEV models Nissan plans for China: 10 → 3"),
+    ],
     # the brand's cue, in another clause, does not take the four from the total
     "Nissan has scrapped its joint-venture models and now plans four new-energy vehicles for "
     "China, all under its own brand.": [
@@ -240,6 +244,9 @@ NO_CHANGE = [
     "Four of the NEVs Nissan plans for China will carry its own brand.",
     "Six of the new-energy vehicles Nissan plans for China come from joint-venture partners.",
     "Nissan plans four NEVs under its own brand for China and six with joint-venture partners.",
+    # a number that counts other things (partners), or things from them, is no count of models
+    "Nissan plans ten NEVs for China with its two joint-venture partners.",
+    "Nissan plans new-energy vehicles for China with two joint-venture partners, Dongfeng and Zhengzhou.",
     "Tesla lowers Model 3 prices in China again.",
     "Nissan plans to launch its new-energy models in China from 2025.",
     "Nissan will invest $3 billion in new-energy models for China.",
@@ -341,6 +348,53 @@ def test_cue_rule(cues: list[str], text: str, changed: bool) -> None:
 def test_subject_rule(text: str, title: str, changed: bool) -> None:
     fact = _fact(value=5, unit="plants", cues=["plants", "Europe"], kind="count")
     assert bool(find_fact_changes(text, [fact], title=title)) is changed
+
+
+@pytest.mark.parametrize(
+    ("unit", "cues", "text", "changed"),
+    [
+        # a fact of models: a number of partners, or of models from them, is not its figure ...
+        (
+            "models",
+            ["joint-venture partners", "Europe"],
+            "Acme sells cars in Europe with its two joint-venture partners.",
+            False,
+        ),
+        (
+            "models",
+            ["joint-venture partners", "Europe"],
+            "Acme and its two joint-venture partners sell cars in Europe.",
+            False,
+        ),
+        ("models", ["models", "Europe"], "Acme sells 2 models in Europe, two from partners.", True),
+        ("models", ["models", "Europe"], "Acme sells models in Europe, two from its partners.", False),
+        ("models", ["models", "Europe"], "Acme sells models in Europe with 2 partners.", False),
+        # ... unless the other thing only describes what it counts, or the fact's cue names it
+        (
+            "models",
+            ["joint-venture partners", "Europe"],
+            "Acme sells two joint-venture partner models in Europe.",
+            True,
+        ),
+        ("models", ["partner brands", "Europe"], "Acme sells two partner brands in Europe.", True),
+        (
+            "models",
+            ["joint-venture partners", "Europe"],
+            "Acme sells cars in Europe, two with joint-venture partners.",
+            True,
+        ),
+        ("percent", ["market share", "Europe"], "Acme holds a 15% market share in Europe.", True),
+        # a fact of plants counts the factories its cue names
+        ("plants", ["plants | factories", "Europe"], "Acme runs 7 factories in Europe.", True),
+        ("plants", ["plants", "Europe"], "Acme runs plants in Europe with 7 suppliers.", False),
+    ],
+)
+def test_a_number_of_other_things_is_no_figure_of_the_fact(
+    unit: str, cues: list[str], text: str, changed: bool
+) -> None:
+    kind, value = ("share", 0.2) if unit == "percent" else ("count", 5)
+    fact = _fact(value=value, unit=unit, cues=cues, kind=kind)
+    assert bool(find_fact_changes(text, [fact])) is changed
 
 
 @pytest.mark.parametrize(
