@@ -58,6 +58,8 @@ _PLACE_PREPOSITIONS = frozenset({"for", "in", "to"})
 # "said it plans...", "says its ...": "it" stands for the name last written before it.
 _REPORTING = frozenset({"said", "say"})
 _PRONOUNS = frozenset({"it", "its"})
+_PART_REACH = 5  # "of" + at most four words ("the four Nissan-brand") + the cue
+_ENDS_A_PART = word_set("them it they which who that under with for from by in to at on as and or but while")
 
 Phrases = tuple[tuple[tuple[str, ...], ...], ...]  # cue -> its alternatives -> stems
 Spans = list[tuple[int, int]]  # token ranges (first, last)
@@ -195,6 +197,29 @@ def fact_spans(read: SentenceWords, cues: FactCues) -> FactSpans | None:
     reach = list(accumulate((end for _, end in ranges), max))
     rivals = _rival_places(read, cues, spans, others)
     return FactSpans(cues, len(spans), [start for start, _ in ranges], reach, mentions, others, rivals, spans)
+
+
+def counts_a_part(read: SentenceWords, found: FactSpans, last: int) -> bool:
+    """Whether the number ending at token ``last`` is followed by "of" and, within the words that
+    describe what it is a part of, one of the fact's cues ("two of its new-energy models", "four
+    of the ten NEVs", "two of the four Nissan-brand new-energy models"): it counts some of the
+    fact's things, not how many there are. A pronoun or a preposition ends those words ("five of
+    them under the brand" names no part of the brand's models), as does a clause break; a place
+    cue ("for China") says where, not what."""
+    tokens = read.tokens
+    at = last + 1
+    if at >= len(tokens) or tokens[at].stem != "of":
+        return False
+    starts = [
+        start
+        for index, spans in found.spans_of_cue.items()
+        if not found.cues.place_leads[index]
+        for start, _ in spans
+        if at < start <= at + _PART_REACH
+    ]
+    return bool(starts) and all(
+        token.stem and token.stem not in _ENDS_A_PART for token in tokens[at + 1 : min(starts)]
+    )
 
 
 def cues_in_clause(read: SentenceWords, found: FactSpans, first: int, last: int, *, within: int) -> list[int]:

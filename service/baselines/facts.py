@@ -49,7 +49,12 @@ Rules:
   words after it (``in 20 cities``, ``its two joint-venture partners``: partners, not models), or
   of things that come from or with such things (``two from partners``), unless the fact counts
   those (its unit names them) or, for the second, a cue of the fact names them (``four with
-  joint-venture partners`` is the partners' models). In ``from X to Y`` (``numbers.is_former``:
+  joint-venture partners`` is the partners' models). A count followed by "of" and, in the words
+  after it up to a pronoun, a preposition or a clause break, a cue of the fact that is no place
+  (``two of its new-energy models``, ``two of the four Nissan-brand models``) names a part of the
+  fact's things, not their number: that fact does not read it (another may: in ``just two of the
+  new-energy models it plans for China`` with ``joint-venture partners`` before it, the
+  partners'). In ``from X to Y`` (``numbers.is_former``:
   ``cut from ten to eight``, ``from 2024 to 2026``) X is a level left behind and reads no fact: Y
   is the news, and X, often nearer the cue, would otherwise take the fact and report no change at
   all; so is the X of ``instead of X`` (``seven instead of ten``) and of ``up from X`` (``12, up
@@ -135,6 +140,7 @@ from service.baselines.fact_sentence import (
     Phrases,
     SentenceWords,
     another_place_is_nearer,
+    counts_a_part,
     cue_first_stems,
     cue_gap,
     cues_in_clause,
@@ -360,7 +366,8 @@ def _claims(
         _look_at(read, number) for number in find_numbers(sentence) if number.kind not in _READ_NOTHING
     ]
     years = _years(numbers)
-    return _take_closest([claim for seen in numbers for claim in _candidate_claims(seen, about, years)], read)
+    claims = [claim for seen in numbers for claim in _candidate_claims(read, seen, about, years)]
+    return _take_closest(claims, read)
 
 
 def _look_at(read: SentenceWords, number: Number) -> _Seen:
@@ -471,7 +478,9 @@ def _restated_in_its_clause(change: _Claim, candidates: Sequence[_Claim], read: 
     return False
 
 
-def _candidate_claims(seen: _Seen, about: Sequence[FactSpans], years: _Years) -> list[_Claim]:
+def _candidate_claims(
+    read: SentenceWords, seen: _Seen, about: Sequence[FactSpans], years: _Years
+) -> list[_Claim]:
     first, last = seen.tokens
     claims = []
     if (seen.former and not seen.dated_level) or seen.ranged:
@@ -486,6 +495,8 @@ def _candidate_claims(seen: _Seen, about: Sequence[FactSpans], years: _Years) ->
             continue  # "in 20 cities", "its two joint-venture partners": a count of something else
         if seen.attributed and not _cues_name(found.cues, seen.attributed):
             continue  # "two from partners": the partners' things, not the brand's
+        if fact.kind == "count" and counts_a_part(read, found, last):
+            continue  # "two of its new-energy models": some of the fact's things, not their number
         gap = cue_gap(found, first, last)
         if gap is None or gap > MAX_CUE_GAP or _other_year(fact, seen.tokens, years):
             continue  # part of a cue ("first ten months"), too far, or another year's figure

@@ -71,6 +71,14 @@ CHANGES: dict[str, list[tuple[str, float, float, str]]] = {
     "Nissan now plans only three NEVs for China, one of them under the Nissan brand and two from partners.": [
         ("nev-models-china", 10, 3, "NEV models Nissan plans for China: 10 → 3"),
     ],
+    # "N of the models": a part of the total, never its number; another fact may count it
+    "Nissan said its joint-venture partners will now deliver just two of the new-energy models it "
+    "plans for China.": [
+        ("nev-models-joint-venture", 6, 2, "Planned China NEV models with joint-venture partners: 6 → 2"),
+    ],
+    "Nissan plans eight of its new-energy models for China under its own brand.": [
+        ("nev-models-nissan-brand", 4, 8, "Planned China NEV models under the Nissan brand: 4 → 8"),
+    ],
     # the brand's cue, in another clause, does not take the four from the total
     "Nissan has scrapped its joint-venture models and now plans four new-energy vehicles for "
     "China, all under its own brand.": [
@@ -247,6 +255,7 @@ NO_CHANGE = [
     # a number that counts other things (partners), or things from them, is no count of models
     "Nissan plans ten NEVs for China with its two joint-venture partners.",
     "Nissan plans new-energy vehicles for China with two joint-venture partners, Dongfeng and Zhengzhou.",
+    "Two of the ten new-energy models Nissan plans for China have been delayed.",
     "Tesla lowers Model 3 prices in China again.",
     "Nissan plans to launch its new-energy models in China from 2025.",
     "Nissan will invest $3 billion in new-energy models for China.",
