@@ -306,9 +306,11 @@ def _evaluator(expr: Expr) -> Evaluator:
             needed = tuple(keys for p in parts if (keys := _needed_keys(p)) is not None)
 
             def conjunction(item: _Item, fields: tuple[int, ...]) -> list[Found] | None:
-                occurrences = item.occurrences
+                present = item.occurrences.keys()
                 for keys in needed:
-                    if keys.isdisjoint(occurrences):
+                    # Asked of the dict's keys, the test walks the smaller side; a frozenset asked
+                    # of a dict walks every term the item holds (5 000 generated terms: ~30).
+                    if present.isdisjoint(keys):
                         return None
                 found: list[Found] = []
                 for evaluate in all_of:
