@@ -24,6 +24,7 @@ from service.baselines.text import (
     STOPWORDS,
     Token,
     find_phrase,
+    stem,
     stem_positions,
     word_set,
 )
@@ -58,6 +59,15 @@ _PLACE_PREPOSITIONS = frozenset({"for", "in", "to"})
 # "said it plans...", "says its ...": "it" stands for the name last written before it.
 _REPORTING = frozenset({"said", "say"})
 _PRONOUNS = frozenset({"it", "its"})
+_OPENS_A_CLAUSE = frozenset(  # as stems: tokens are compared by stem ("including" is "includ")
+    stem(word)
+    for word in word_set(
+        "as because since while although though whereas unless if when after before including despite amid"
+    )
+)
+# Words that start a clause describing the whole a part is taken from ("two of the models *it*
+# plans for China under its own brand"): the cues after them describe the whole, not the part.
+_RELATIVE_SUBJECTS = word_set("it they which that who")
 _PART_REACH = 5  # "of" + at most four words ("the four Nissan-brand") + the cue
 _ENDS_A_PART = word_set("them it they which who that under with for from by in to at on as and or but while")
 
@@ -199,16 +209,16 @@ def fact_spans(read: SentenceWords, cues: FactCues) -> FactSpans | None:
     return FactSpans(cues, len(spans), [start for start, _ in ranges], reach, mentions, others, rivals, spans)
 
 
-def counts_a_part(read: SentenceWords, found: FactSpans, last: int) -> bool:
+def counts_a_part(read: SentenceWords, found: FactSpans, first: int, last: int) -> bool:
     """Whether the number ending at token ``last`` is followed by "of" and, within the words that
     describe what it is a part of, one of the fact's cues ("two of its new-energy models", "four
     of the ten NEVs", "two of the four Nissan-brand new-energy models"): it counts some of the
     fact's things, not how many there are. A pronoun or a preposition ends those words ("five of
     them under the brand" names no part of the brand's models), as does a clause break; a place
-    cue ("for China") says where, not what."""
+    cue ("for China") says where, not what; "all 12 of its models" names them all."""
     tokens = read.tokens
     at = last + 1
-    if at >= len(tokens) or tokens[at].stem != "of":
+    if at >= len(tokens) or tokens[at].stem != "of" or (first and tokens[first - 1].stem == "all"):
         return False
     starts = [
         start
@@ -222,21 +232,51 @@ def counts_a_part(read: SentenceWords, found: FactSpans, last: int) -> bool:
     )
 
 
-def cues_in_clause(read: SentenceWords, found: FactSpans, first: int, last: int, *, within: int) -> list[int]:
-    """The fact's cues (indexes in ``cues.phrases``) found in the same clause as the number at
-    tokens ``first..last``, at most ``within`` words from it: no clause break between them."""
+def part_described_later(read: SentenceWords, found: FactSpans, last: int) -> bool:
+    """Whether the number ending at token ``last`` is a part ("two of the models") and the fact's
+    nearest cue that is no place comes only after a clause describing the whole ("two of the
+    new-energy models it plans for China under its own brand": the brand is what it plans, not
+    the two). The word right after "of" opens no such clause ("five of them under the brand")."""
+    tokens = read.tokens
+    at = last + 1
+    if at >= len(tokens) or tokens[at].stem != "of":
+        return False
+    opens = next(
+        (i for i in range(at + 2, len(tokens)) if not tokens[i].stem or tokens[i].stem in _RELATIVE_SUBJECTS),
+        None,
+    )
+    if opens is None or not tokens[opens].stem:
+        return False  # no such clause before the sentence's clause ends
+    spans = [
+        span
+        for index, cue_spans in found.spans_of_cue.items()
+        if not found.cues.place_leads[index]
+        for span in cue_spans
+    ]
+    if not spans:
+        return False
+    nearest = min(spans, key=lambda span: span[0] - last if span[0] > last else last - span[1] + 1)
+    return nearest[0] > opens
+
+
+def cues_following(read: SentenceWords, found: FactSpans, last: int, *, within: int) -> list[int]:
+    """The fact's cues (indexes in ``cues.phrases``) that follow the number ending at token
+    ``last`` within its clause, at most ``within`` words on, with no other number and no word
+    that opens another clause ("as", "because") between: what the number's own words go on to
+    say it counts ("four NEVs the company plans under its own brand"; not "four NEVs for China
+    as its own brand struggles", nor "four NEVs, including two under its own brand")."""
     tokens = read.tokens
 
-    def unbroken(start: int, stop: int) -> bool:
-        return stop - start <= within and all(tokens[i].stem for i in range(start, stop))
+    def attached(start: int) -> bool:
+        between = tokens[last + 1 : start]
+        return len(between) <= within and all(
+            token.stem and not token.stem.isdigit() and token.stem not in _OPENS_A_CLAUSE for token in between
+        )
 
     return [
         index
         for index, spans in found.spans_of_cue.items()
-        if any(
-            (start > last and unbroken(last + 1, start)) or (end < first and unbroken(end + 1, first))
-            for start, end in spans
-        )
+        if any(start > last and attached(start) for start, _ in spans)
     ]
 
 

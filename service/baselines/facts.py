@@ -45,33 +45,36 @@ Rules:
   nothing, so a percent change is never a share; a number followed by a time word (``10 months``,
   ``three years``, ``16-year-old``) is a duration or an age, and one followed by a measure
   (``16-inch``, ``7-seat``, ``300 km``, ``3 times``) counts something else: neither reads
-  anything. Nor does a number of other things than the fact counts, its noun within the three
-  words after it (``in 20 cities``, ``its two joint-venture partners``: partners, not models), or
-  of things that come from or with such things (``two from partners``), unless the fact counts
-  those (its unit names them) or, for the second, a cue of the fact names them (``four with
-  joint-venture partners`` is the partners' models). A count followed by "of" and, in the words
-  after it up to a pronoun, a preposition or a clause break, a cue of the fact that is no place
-  (``two of its new-energy models``, ``two of the four Nissan-brand models``) names a part of the
-  fact's things, not their number: that fact does not read it (another may: in ``just two of the
+  anything. For counts and quantities, nor does a number of other things than the fact counts: one
+  of its own words (at most four after it, up to a word that is no noun or a noun of vehicles or
+  models) names them (``in 20 cities``, ``its two joint-venture partners``: partners, not models;
+  not ``12 NEVs across market segments``), or its things come from or by them (``two from
+  partners``), unless the fact counts those (its unit names them), the other thing only describes
+  a word the fact's unit or cues name (``two partner brands``) or, for "from", a cue of the fact
+  names them. A count followed by "of" and, in the words after it up to a pronoun, a preposition
+  or a clause break, a cue of the fact that is no place (``two of its new-energy models``, ``two
+  of the four Nissan-brand models``; not ``all 12 of its models``) names a part of the fact's
+  things, not their number: that fact does not read it (another may: in ``just two of the
   new-energy models it plans for China`` with ``joint-venture partners`` before it, the
-  partners'). In ``from X to Y`` (``numbers.is_former``:
-  ``cut from ten to eight``, ``from 2024 to 2026``) X is a level left behind and reads no fact: Y
-  is the news, and X, often nearer the cue, would otherwise take the fact and report no change at
-  all; so is the X of ``instead of X`` (``seven instead of ten``) and of ``up from X`` (``12, up
-  from ten``), but ``down from 30% in 2022``, with a year after it, may be that year's level: only
-  a fact of a year reads it (``12, up from ten in 2023`` changes no other count). Nor does one end
-  of a range or a choice (``numbers.is_ranged``: ``8-10``, ``8 to 10``, ``eight or ten``,
-  ``between 8 and 12``): it states no single level. A number followed by a scope word, right away
-  or after at most three words that are not prepositions (``2.5 million vehicles globally``,
-  ``worldwide``, ``around the world``, ``overseas``, ``abroad``), is the world's or abroad's
-  figure: it reads only facts whose cues speak of that scope themselves (``global sales``,
-  ``worldwide``, ``export``), never a China fact. A fact with a ``year`` reads no number whose
-  nearest year or part of a year in the sentence (in words, clause breaks counted as below; at
-  most ``MAX_CUE_GAP`` away; on a tie either) is another year ("600,000 in the first ten months of
-  2024" is not the 2023 figure). Labels, ranks and list markers (``Model 3``, ``Episode 16``,
-  ``#16``, ``No. 2``, ``1.`` - see ``numbers``), ordinals (``second-largest``, ``16th``),
-  percentage points and numbers that are part of a cue (``first ten months``, ``2022``) read
-  nothing.
+  partners'); nor does a fact whose nearest cue that is no place comes after a clause about the
+  whole (``two of the models it plans for China under its own brand``). In ``from X to Y``
+  (``numbers.is_former``: ``cut from ten to eight``, ``from 2024 to 2026``) X is a level left
+  behind and reads no fact: Y is the news, and X, often nearer the cue, would otherwise take the
+  fact and report no change at all; so is the X of ``instead of X`` (``seven instead of ten``) and
+  of ``up from X`` (``12, up from ten``), but ``down from 30% in 2022``, with a year after it, may
+  be that year's level: only a fact of a year reads it (``12, up from ten in 2023`` changes no
+  other count). Nor does one end of a range or a choice (``numbers.is_ranged``: ``8-10``, ``8 to
+  10``, ``eight or ten``, ``between 8 and 12``): it states no single level. A number followed by a
+  scope word, right away or after at most three words that are not prepositions (``2.5 million
+  vehicles globally``, ``worldwide``, ``around the world``, ``overseas``, ``abroad``), is the
+  world's or abroad's figure: it reads only facts whose cues speak of that scope themselves
+  (``global sales``, ``worldwide``, ``export``), never a China fact. A fact with a ``year`` reads
+  no number whose nearest year or part of a year in the sentence (in words, clause breaks counted
+  as below; at most ``MAX_CUE_GAP`` away; on a tie either) is another year ("600,000 in the first
+  ten months of 2024" is not the 2023 figure). Labels, ranks and list markers (``Model 3``,
+  ``Episode 16``, ``#16``, ``No. 2``, ``1.`` - see ``numbers``), ordinals (``second-largest``,
+  ``16th``), percentage points and numbers that are part of a cue (``first ten months``, ``2022``)
+  read nothing.
 - The subject must be the nearest name to the number: when a capitalised word or acronym that
   is not a subject term, not part of a found cue, not a month or weekday, not a common
   abbreviation (``EV``, ``NEV``, ``SUV``...) and not a title or role (``CEO``, ``Chief
@@ -109,10 +112,13 @@ Rules:
   is the NEV total's and five the brand's; in "... carry the Nissan brand, six come from
   joint-venture partners" the six is the partners', and in "four under its own brand and six
   with its joint-venture partners" the six is still the partners'. A number that restates a
-  fact naming a cue of its own (one the nearer fact lacks) in the number's clause, at most
-  ``MAX_CUE_GAP`` words away, changes no other fact: in "the first of four NEVs Nissan plans
-  under its own brand" the four is the brand's four, not a new total, while in "just four NEVs
-  for China, all under its own brand" the brand stands in another clause and the total is four.
+  fact whose own cue (one the nearer fact lacks) its words go on to name, at most
+  ``MAX_CUE_GAP`` words on with no clause break, no other number and no word opening another
+  clause ("as", "because", "including") between, changes no other fact: in "the first of four
+  NEVs Nissan plans under its own brand" the four is the brand's four, not a new total, while
+  "just four NEVs for China, all under its own brand", "only four NEVs for China as its own
+  brand struggles" and "four NEVs for China including two under its own brand" still say the
+  total is four.
 - Same value: within the fact's relative tolerance (``Fact.effective_tolerance``); for ``date``
   facts, the two periods overlap (``2024`` overlaps ``H2 2024``, ``H1 2025`` does not). A reading
   with the same value is a restatement and yields nothing; a different one yields a
@@ -143,9 +149,10 @@ from service.baselines.fact_sentence import (
     counts_a_part,
     cue_first_stems,
     cue_gap,
-    cues_in_clause,
+    cues_following,
     fact_spans,
     may_be_about,
+    part_described_later,
     place_lead_stems,
     read_sentence,
     subject_is_nearest,
@@ -201,14 +208,23 @@ _OTHER_THINGS = word_set(
 _NOT_A_NOUN = word_set(
     """in of for to and or but from at with by under over into on as than that which who whose will
     would could can may might is are was were be been has have had do does did its their his her the a
-    an this these those each all some more most fewer less"""
+    an this these those each all some more most fewer less via across through throughout using
+    spanning covering sharing including per among between within without after before during against
+    like near toward towards upon out"""
+)
+# Nouns of what a fact of vehicles or models counts: the number's words end with them ("12 NEVs
+# across market segments" counts NEVs, "794,000 vehicles via partner Dongfeng" vehicles).
+_THING_NOUNS = word_set(
+    """vehicle vehicles car cars model models unit units ev evs nev nevs suv suvs truck trucks van vans
+    bev bevs phev phevs hybrid hybrids sedan sedans"""
 )
 _WORDS_AFTER = re.compile(r"(?:[\s-]+[^\W\d_]+){1,4}")
 _OTHER_THING_STEMS = frozenset(stem(word) for word in _OTHER_THINGS)
-# "two from partners", "four with its joint-venture partners": the things counted come from, or
-# with, other things; only a fact whose cues name those may read the number.
+# "two from partners", "four by its joint-venture partners": the things counted come from other
+# things; only a fact whose cues name those may read the number. ("With" is left out: in "raised
+# to 12 with its partners" it goes with the verb, not the number.)
 _ATTRIBUTED_TO = re.compile(
-    r"[\s-]+(?:from|with|by)\s+(?:(?:its|their|the|his|her|our|local|chinese|japanese)\s+)?"
+    r"[\s-]+(?:from|by)\s+(?:(?:its|their|the|his|her|our|local|chinese|japanese)\s+)?"
     r"((?:[^\W\d_]+[\s-]+){0,2}[^\W\d_]+)",
     re.IGNORECASE,
 )
@@ -404,6 +420,8 @@ def _words_after(text: str, number: Number) -> tuple[str, ...]:
         if word in _NOT_A_NOUN:
             break
         words.append(word)
+        if word in _THING_NOUNS:
+            break
     return tuple(words)
 
 
@@ -463,17 +481,19 @@ def _take_closest(candidates: list[_Claim], read: SentenceWords) -> list[_Claim]
 
 
 def _restated_in_its_clause(change: _Claim, candidates: Sequence[_Claim], read: SentenceWords) -> bool:
-    """Whether the number of ``change`` restates another fact that names a cue the changed fact
-    lacks in the number's clause: "four NEVs the company plans under its own brand" restates the
-    brand's four and says nothing of the total, while "just four NEVs for China, all under its own
-    brand" (a clause break before the brand) still changes the total."""
-    first, last = change.tokens
+    """Whether the number of ``change`` restates another fact whose own cue (one the changed fact
+    lacks) its words go on to name (``fact_sentence.cues_following``): "four NEVs the company
+    plans under its own brand" restates the brand's four and says nothing of the total, while
+    "just four NEVs for China, all under its own brand" (a clause break), "four NEVs for China as
+    its own brand struggles" (another clause) and "four NEVs, including two under its own brand"
+    (the brand's cue is the two's) still change the total."""
+    last = change.tokens[1]
     own = set(change.cues.phrases)
     for other in candidates:
         if other.number.start != change.number.start or not other.restates:
             continue
-        in_clause = cues_in_clause(read, other.found, first, last, within=MAX_CUE_GAP)
-        if any(other.cues.phrases[index] not in own for index in in_clause):
+        following = cues_following(read, other.found, last, within=MAX_CUE_GAP)
+        if any(other.cues.phrases[index] not in own for index in following):
             return True
     return False
 
@@ -491,12 +511,15 @@ def _candidate_claims(
             continue  # "12, up from ten in 2023": the ten is left behind for a fact of no year
         if not _fits(fact, seen) or (seen.scoped and not found.cues.wide_scope):
             continue  # the wrong kind of number, or the world's figure for one place's fact
-        if _counts_other_things(found.cues, seen.words_after):
+        counted = fact.kind in ("count", "quantity")
+        if counted and _counts_other_things(found.cues, seen.words_after):
             continue  # "in 20 cities", "its two joint-venture partners": a count of something else
-        if seen.attributed and not _cues_name(found.cues, seen.attributed):
+        if counted and seen.attributed and not _cues_name(found.cues, seen.attributed):
             continue  # "two from partners": the partners' things, not the brand's
-        if fact.kind == "count" and counts_a_part(read, found, last):
+        if fact.kind == "count" and counts_a_part(read, found, first, last):
             continue  # "two of its new-energy models": some of the fact's things, not their number
+        if fact.kind == "count" and part_described_later(read, found, last):
+            continue  # "two of the models it plans under its own brand": the brand is the whole's
         gap = cue_gap(found, first, last)
         if gap is None or gap > MAX_CUE_GAP or _other_year(fact, seen.tokens, years):
             continue  # part of a cue ("first ten months"), too far, or another year's figure
@@ -552,12 +575,14 @@ def _counts_other_things(cues: FactCues, words: Sequence[str]) -> bool:
     names a word after it, which the other thing then only describes ("15% market share" for a
     fact of market share, "two partner brands", "six joint-venture partner models"). So a fact of
     models whose cue is "joint-venture partners" does not read "its two joint-venture partners"."""
+    unit = stems_of(cues.fact.unit)
     for at, word in enumerate(words):
+        if stem(word) in unit:
+            return False  # "794,000 vehicles via partner Dongfeng": the fact's own things
         if word not in _OTHER_THINGS:
             continue
-        unit = stems_of(cues.fact.unit)
-        if stem(word) in unit or (not _OTHER_THING_STEMS.isdisjoint(unit) and _cues_name(cues, word)):
-            return False
+        if not _OTHER_THING_STEMS.isdisjoint(unit) and _cues_name(cues, word):
+            return False  # a fact of plants whose cue is "plants | factories" counts factories
         return not any(stem(later) in unit or _cues_name(cues, later) for later in words[at + 1 :])
     return False
 

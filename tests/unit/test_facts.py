@@ -79,6 +79,29 @@ CHANGES: dict[str, list[tuple[str, float, float, str]]] = {
     "Nissan plans eight of its new-energy models for China under its own brand.": [
         ("nev-models-nissan-brand", 4, 8, "Planned China NEV models under the Nissan brand: 4 → 8"),
     ],
+    # the brand's cue belongs to the two, or to another clause: the four is still the total's
+    "Nissan now plans four NEVs for China including two under its own brand.": [
+        ("nev-models-china", 10, 4, "NEV models Nissan plans for China: 10 → 4"),
+        ("nev-models-nissan-brand", 4, 2, "Planned China NEV models under the Nissan brand: 4 → 2"),
+    ],
+    "Nissan now plans only four new-energy models for China as its own brand struggles.": [
+        ("nev-models-china", 10, 4, "NEV models Nissan plans for China: 10 → 4"),
+    ],
+    # "all 12 of": the whole; other things that only describe the models count none
+    "Nissan now plans to launch all 12 of its new-energy models for China by 2027.": [
+        ("nev-models-china", 10, 12, "NEV models Nissan plans for China: 10 → 12"),
+    ],
+    "Nissan plans 12 NEVs across market segments for China.": [
+        ("nev-models-china", 10, 12, "NEV models Nissan plans for China: 10 → 12"),
+    ],
+    "Nissan will open its research centre with Tsinghua in 2025 with partners from industry.": [
+        (
+            "tsinghua-research-centre-launch",
+            2024,
+            2025,
+            "Year the Nissan-Tsinghua joint research centre launches: 2024 → 2025",
+        ),
+    ],
     # the brand's cue, in another clause, does not take the four from the total
     "Nissan has scrapped its joint-venture models and now plans four new-energy vehicles for "
     "China, all under its own brand.": [
@@ -256,6 +279,8 @@ NO_CHANGE = [
     "Nissan plans ten NEVs for China with its two joint-venture partners.",
     "Nissan plans new-energy vehicles for China with two joint-venture partners, Dongfeng and Zhengzhou.",
     "Two of the ten new-energy models Nissan plans for China have been delayed.",
+    # a part described by a clause about the whole: the brand is what it plans, not the two
+    "Nissan will launch two of the new-energy models it plans for China under its own brand in 2024.",
     "Tesla lowers Model 3 prices in China again.",
     "Nissan plans to launch its new-energy models in China from 2025.",
     "Nissan will invest $3 billion in new-energy models for China.",
