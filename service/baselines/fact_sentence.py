@@ -90,6 +90,7 @@ class FactCues:
     wide_scope: bool
     cue_firsts: tuple[frozenset[str], ...]  # per cue, the first stems of its alternatives
     place_leads: tuple[frozenset[str], ...]  # per cue, the prepositions its place alternatives start with
+    shared: frozenset[int] = frozenset()  # the cues (indexes) another fact of the baseline has too
 
     @property
     def needed(self) -> int:
@@ -207,6 +208,37 @@ def fact_spans(read: SentenceWords, cues: FactCues) -> FactSpans | None:
     reach = list(accumulate((end for _, end in ranges), max))
     rivals = _rival_places(read, cues, spans, others)
     return FactSpans(cues, len(spans), [start for start, _ in ranges], reach, mentions, others, rivals, spans)
+
+
+def nearest_cue_is_its_own(found: FactSpans, first: int, last: int) -> bool:
+    """Whether the cue nearest the number at tokens ``first..last`` (measured as ``cue_gap``
+    measures) is one no other fact of the baseline has: "open a research centre in 2025" is the
+    centre's year by its own cue, while "partnered with Tsinghua in 2016" is near only a cue the
+    centre shares with the collaboration."""
+    best: tuple[int, bool] | None = None
+    for index, spans in found.spans_of_cue.items():
+        for start, end in spans:
+            gap = start - last if start > last else first - end + BEFORE_PENALTY if end < first else 0
+            if best is None or gap < best[0]:
+                best = (gap, index not in found.cues.shared)
+    return best is not None and best[1]
+
+
+def own_cue_in_clause(read: SentenceWords, found: FactSpans, first: int, last: int) -> bool:
+    """Whether a cue of the fact that no other fact has lies in the clause of the number at tokens
+    ``first..last`` (no clause break between): asked of a year whose nearest cue is shared, so
+    that "Nissan first partnered with Tsinghua in 2016 and plans a research centre" does not
+    give the centre's year as 2016 by the Tsinghua both facts name. (Not of counts and shares:
+    "15% of Nissan's global sales" is near only cues the two years' shares have in common.)"""
+    tokens = read.tokens
+    for index, spans in found.spans_of_cue.items():
+        if index in found.cues.shared:
+            continue
+        for start, end in spans:
+            between = range(last + 1, start) if start > last else range(end + 1, first)
+            if all(tokens[i].stem for i in between):
+                return True
+    return False
 
 
 def counts_a_part(read: SentenceWords, found: FactSpans, first: int, last: int) -> bool:

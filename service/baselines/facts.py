@@ -118,7 +118,11 @@ Rules:
   NEVs Nissan plans under its own brand" the four is the brand's four, not a new total, while
   "just four NEVs for China, all under its own brand", "only four NEVs for China as its own
   brand struggles" and "four NEVs for China including two under its own brand" still say the
-  total is four.
+  total is four. Of two numbers equally near a fact, the one nearest a cue of the fact's own (a
+  cue no other fact of the baseline has) goes first; a year or date whose nearest cue is one other
+  facts share is read only when one of the fact's own cues is in its clause ("Nissan first
+  partnered with Tsinghua in 2016 and plans a research centre with partners in 2025": the
+  centre's year is 2025, not 2016).
 - Same value: within the fact's relative tolerance (``Fact.effective_tolerance``); for ``date``
   facts, the two periods overlap (``2024`` overlaps ``H2 2024``, ``H1 2025`` does not). A reading
   with the same value is a restatement and yields nothing; a different one yields a
@@ -152,6 +156,8 @@ from service.baselines.fact_sentence import (
     cues_following,
     fact_spans,
     may_be_about,
+    nearest_cue_is_its_own,
+    own_cue_in_clause,
     part_described_later,
     place_lead_stems,
     read_sentence,
@@ -279,6 +285,7 @@ class _Claim:
     restates: bool
     found: FactSpans
     tokens: tuple[int, int]  # the number's
+    specific: bool  # its nearest cue is the fact's own, shared with no other fact: first on a tie
 
     @property
     def rank(self) -> tuple[int, int]:
@@ -303,7 +310,19 @@ def compile_facts(facts: Sequence[Fact]) -> tuple[FactCues, ...]:
         requires = _phrases(fact.requires)
         firsts, leads = cue_first_stems(phrases), place_lead_stems(phrases)
         compiled.append(FactCues(fact, order, phrases, requires, subject, False, wide, firsts, leads))
-    return tuple(compiled)
+    return tuple(replace(cues, shared=_shared_cues(cues, compiled)) for cues in compiled)
+
+
+def _shared_cues(cues: FactCues, compiled: Sequence[FactCues]) -> frozenset[int]:
+    """The cues of ``cues`` that another of the facts has too (any alternative in common)."""
+    others = {
+        alternative
+        for other in compiled
+        if other.order != cues.order
+        for cue in other.phrases
+        for alternative in cue
+    }
+    return frozenset(index for index, cue in enumerate(cues.phrases) if not others.isdisjoint(cue))
 
 
 def fact_changes(text: str, compiled: Sequence[FactCues], *, title: str = "") -> list[FactChange]:
@@ -450,7 +469,7 @@ def _take_closest(candidates: list[_Claim], read: SentenceWords) -> list[_Claim]
     a number tied between facts that it restates none of is ambiguous and read by none, a
     number whose nearest fact another number restates falls to no other fact, and a number
     that restates a fact naming a cue of its own in the number's clause changes no other."""
-    candidates.sort(key=lambda c: (c.rank, not c.restates, c.cues.order, c.number.start))
+    candidates.sort(key=lambda c: (c.rank, not c.restates, not c.specific, c.cues.order, c.number.start))
     nearest: dict[int, _Claim] = {}  # number -> its best-ranked claim (candidates are sorted)
     for claim in candidates:
         nearest.setdefault(claim.number.start, claim)
@@ -526,7 +545,12 @@ def _candidate_claims(
         if not subject_is_nearest(found, first, last) or another_place_is_nearer(found, first, last):
             continue  # another name's figure, or another place's ("eight for Europe")
         restates = _same(fact, seen.number.reading, seen.number)
-        claims.append(_Claim(found.cues, seen.number, gap, found.matched, restates, found, seen.tokens))
+        specific = nearest_cue_is_its_own(found, first, last)
+        if fact.kind in ("year", "date") and not specific and not own_cue_in_clause(read, found, first, last):
+            continue  # "partnered with Tsinghua in 2016 and plans a research centre": not the centre's
+        claims.append(
+            _Claim(found.cues, seen.number, gap, found.matched, restates, found, seen.tokens, specific)
+        )
     return claims
 
 

@@ -79,6 +79,24 @@ CHANGES: dict[str, list[tuple[str, float, float, str]]] = {
     "Nissan plans eight of its new-energy models for China under its own brand.": [
         ("nev-models-nissan-brand", 4, 8, "Planned China NEV models under the Nissan brand: 4 → 8"),
     ],
+    # a year near only the Tsinghua both years name, in another clause than the centre: not the
+    # centre's year
+    "Nissan first partnered with Tsinghua in 2016 and plans to open a research centre in 2025.": [
+        (
+            "tsinghua-research-centre-launch",
+            2024,
+            2025,
+            "Year the Nissan-Tsinghua joint research centre launches: 2024 → 2025",
+        ),
+    ],
+    "Nissan first partnered with Tsinghua in 2016 and plans a research centre with partners in 2025.": [
+        (
+            "tsinghua-research-centre-launch",
+            2024,
+            2025,
+            "Year the Nissan-Tsinghua joint research centre launches: 2024 → 2025",
+        ),
+    ],
     # the brand's cue belongs to the two, or to another clause: the four is still the total's
     "Nissan now plans four NEVs for China including two under its own brand.": [
         ("nev-models-china", 10, 4, "NEV models Nissan plans for China: 10 → 4"),
