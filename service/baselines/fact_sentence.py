@@ -24,7 +24,6 @@ from service.baselines.text import (
     STOPWORDS,
     Token,
     find_phrase,
-    stem,
     stem_positions,
     word_set,
 )
@@ -59,15 +58,12 @@ _PLACE_PREPOSITIONS = frozenset({"for", "in", "to"})
 # "said it plans...", "says its ...": "it" stands for the name last written before it.
 _REPORTING = frozenset({"said", "say"})
 _PRONOUNS = frozenset({"it", "its"})
-_OPENS_A_CLAUSE = frozenset(  # as stems: tokens are compared by stem ("including" is "includ")
-    stem(word)
-    for word in word_set(
-        "as because since while although though whereas unless if when after before including despite amid"
-    )
-)
-# Words that start a clause describing the whole a part is taken from ("two of the models *it*
-# plans for China under its own brand"): the cues after them describe the whole, not the part.
-_RELATIVE_SUBJECTS = word_set("it they which that who")
+# Words that link a number to the cue naming what it counts ("four NEVs it plans under its own
+# brand"); see ``cues_following``.
+_LINKS = word_set("the its their his her our a an it that which who under with from by for")
+# Words a part may follow and still be what its clause is about ("Only five of the NEVs...",
+# "Nissan said eight of the 12 NEVs..."); see ``part_is_subject``.
+_BEFORE_A_SUBJECT = word_set("only just about some around nearly roughly said say that")
 _PART_REACH = 5  # "of" + at most four words ("the four Nissan-brand") + the cue
 _ENDS_A_PART = word_set("them it they which who that under with for from by in to at on as and or but while")
 
@@ -228,15 +224,18 @@ def own_cue_in_clause(read: SentenceWords, found: FactSpans, first: int, last: i
     """Whether a cue of the fact that no other fact has lies in the clause of the number at tokens
     ``first..last`` (no clause break between): asked of a year whose nearest cue is shared, so
     that "Nissan first partnered with Tsinghua in 2016 and plans a research centre" does not
-    give the centre's year as 2016 by the Tsinghua both facts name. (Not of counts and shares:
+    give the centre's year as 2016 by the Tsinghua both facts name. Commas do not end the clause
+    here: an aside sits between them. (Not of counts and shares:
     "15% of Nissan's global sales" is near only cues the two years' shares have in common.)"""
-    tokens = read.tokens
+    tokens, text = read.tokens, read.text
     for index, spans in found.spans_of_cue.items():
         if index in found.cues.shared:
             continue
         for start, end in spans:
             between = range(last + 1, start) if start > last else range(end + 1, first)
-            if all(tokens[i].stem for i in between):
+            # a comma pair around an aside does not end the clause ("Nissan's research centre,
+            # set up with Tsinghua University, will open in 2025"); other breaks do
+            if all(tokens[i].stem or text[tokens[i].start] == "," for i in between):
                 return True
     return False
 
@@ -264,46 +263,42 @@ def counts_a_part(read: SentenceWords, found: FactSpans, first: int, last: int) 
     )
 
 
-def part_described_later(read: SentenceWords, found: FactSpans, last: int) -> bool:
-    """Whether the number ending at token ``last`` is a part ("two of the models") and the fact's
-    nearest cue that is no place comes only after a clause describing the whole ("two of the
-    new-energy models it plans for China under its own brand": the brand is what it plans, not
-    the two). The word right after "of" opens no such clause ("five of them under the brand")."""
-    tokens = read.tokens
-    at = last + 1
-    if at >= len(tokens) or tokens[at].stem != "of":
-        return False
-    opens = next(
-        (i for i in range(at + 2, len(tokens)) if not tokens[i].stem or tokens[i].stem in _RELATIVE_SUBJECTS),
-        None,
-    )
-    if opens is None or not tokens[opens].stem:
-        return False  # no such clause before the sentence's clause ends
-    spans = [
-        span
-        for index, cue_spans in found.spans_of_cue.items()
-        if not found.cues.place_leads[index]
-        for span in cue_spans
-    ]
-    if not spans:
-        return False
-    nearest = min(spans, key=lambda span: span[0] - last if span[0] > last else last - span[1] + 1)
-    return nearest[0] > opens
+def part_is_subject(read: SentenceWords, found: FactSpans, first: int) -> bool:
+    """Whether the number starting at token ``first`` opens its clause, but for words such as
+    "only" and who said it ("Five of the NEVs Nissan plans for China will carry its own badge",
+    "Nissan said eight of the 12 NEVs ..."): a part that is what the clause is about, which a
+    later cue may then describe; not the object of a verb ("will launch two of its models for
+    China under its own brand in 2024")."""
+    mentions = set(found.mentions)
+    index = first - 1
+    while index >= 0 and read.tokens[index].stem:
+        if index not in mentions and read.tokens[index].stem not in _BEFORE_A_SUBJECT:
+            return False
+        index -= 1
+    return True
 
 
-def cues_following(read: SentenceWords, found: FactSpans, last: int, *, within: int) -> list[int]:
+def cues_following(
+    read: SentenceWords, found: FactSpans, last: int, *, within: int, linking: frozenset[int]
+) -> list[int]:
     """The fact's cues (indexes in ``cues.phrases``) that follow the number ending at token
-    ``last`` within its clause, at most ``within`` words on, with no other number and no word
-    that opens another clause ("as", "because") between: what the number's own words go on to
-    say it counts ("four NEVs the company plans under its own brand"; not "four NEVs for China
-    as its own brand struggles", nor "four NEVs, including two under its own brand")."""
+    ``last``, at most ``within`` words on, with nothing between but words that link a number to
+    what it counts: determiners, "it", "that", "which", prepositions that attach a thing ("under
+    its own brand", "with partners"), the subject, the fact's required words (a plan's "plans")
+    and the tokens in ``linking`` (the words of the nearer fact's own cues). So "four NEVs the
+    company plans under its own brand" goes on to name the brand; "four NEVs for China as its own
+    brand struggles", "... to revive its own brand", "... under pressure from its joint-venture
+    partners" and "four NEVs, including two under its own brand" do not."""
     tokens = read.tokens
+    mentions = set(found.mentions)
+    required = {word for cue in found.cues.requires for phrase in cue for word in phrase}
+
+    def links(index: int) -> bool:
+        stem = tokens[index].stem
+        return index in linking or index in mentions or stem in _LINKS or stem in required
 
     def attached(start: int) -> bool:
-        between = tokens[last + 1 : start]
-        return len(between) <= within and all(
-            token.stem and not token.stem.isdigit() and token.stem not in _OPENS_A_CLAUSE for token in between
-        )
+        return start - last - 1 <= within and all(links(index) for index in range(last + 1, start))
 
     return [
         index

@@ -56,8 +56,10 @@ Rules:
   of the four Nissan-brand models``; not ``all 12 of its models``) names a part of the fact's
   things, not their number: that fact does not read it (another may: in ``just two of the
   new-energy models it plans for China`` with ``joint-venture partners`` before it, the
-  partners'); nor does a fact whose nearest cue that is no place comes after a clause about the
-  whole (``two of the models it plans for China under its own brand``). In ``from X to Y``
+  partners'), but only through a cue before the number or when the part is what its clause is
+  about (``Five of the NEVs Nissan plans for China will carry its own badge``): a part that is the
+  object of a verb is not described by a cue after it (``will launch two of its models for China
+  under its own brand in 2024`` tells of a launch). ``all but N`` is no level. In ``from X to Y``
   (``numbers.is_former``: ``cut from ten to eight``, ``from 2024 to 2026``) X is a level left
   behind and reads no fact: Y is the news, and X, often nearer the cue, would otherwise take the
   fact and report no change at all; so is the X of ``instead of X`` (``seven instead of ten``) and
@@ -65,16 +67,17 @@ Rules:
   be that year's level: only a fact of a year reads it (``12, up from ten in 2023`` changes no
   other count). Nor does one end of a range or a choice (``numbers.is_ranged``: ``8-10``, ``8 to
   10``, ``eight or ten``, ``between 8 and 12``): it states no single level. A number followed by a
-  scope word, right away or after at most three words that are not prepositions (``2.5 million
-  vehicles globally``, ``worldwide``, ``around the world``, ``overseas``, ``abroad``), is the
-  world's or abroad's figure: it reads only facts whose cues speak of that scope themselves
-  (``global sales``, ``worldwide``, ``export``), never a China fact. A fact with a ``year`` reads
-  no number whose nearest year or part of a year in the sentence (in words, clause breaks counted
-  as below; at most ``MAX_CUE_GAP`` away; on a tie either) is another year ("600,000 in the first
-  ten months of 2024" is not the 2023 figure). Labels, ranks and list markers (``Model 3``,
-  ``Episode 16``, ``#16``, ``No. 2``, ``1.`` - see ``numbers``), ordinals (``second-largest``,
-  ``16th``), percentage points and numbers that are part of a cue (``first ten months``, ``2022``)
-  read nothing.
+  scope word, right away or after at most six words that are not prepositions other than "to"
+  (``27 electrified models it plans to launch worldwide``, ``2.5 million vehicles globally``,
+  ``worldwide``, ``around the world``, ``overseas``, ``abroad``), is the world's or abroad's
+  figure: it reads only facts whose cues speak of that scope themselves (``global sales``,
+  ``worldwide``, ``export``), never a China fact. A fact with a ``year`` reads no number whose
+  nearest year or part of a year in the sentence (in words, clause breaks counted as below; at
+  most ``MAX_CUE_GAP`` away; on a tie either) is another year ("600,000 in the first ten months of
+  2024" is not the 2023 figure). Labels, ranks and list markers (``Model 3``, ``Episode 16``,
+  ``#16``, ``No. 2``, ``1.`` - see ``numbers``), ordinals (``second-largest``, ``16th``),
+  percentage points and numbers that are part of a cue (``first ten months``, ``2022``) read
+  nothing.
 - The subject must be the nearest name to the number: when a capitalised word or acronym that
   is not a subject term, not part of a found cue, not a month or weekday, not a common
   abbreviation (``EV``, ``NEV``, ``SUV``...) and not a title or role (``CEO``, ``Chief
@@ -93,36 +96,36 @@ Rules:
   cue, the figure is that other place's ("Nissan plans eight models for Europe and ten for
   China" says eight for Europe, not eight for China).
 - Numbers and facts are paired closest first: every (number, fact) pair within ``MAX_CUE_GAP``
-  words of one of the fact's cues (a clause break, i.e. a comma, semicolon, colon, dash,
-  bracket or a joining "and", "but", "while", "whereas", counts as ``CLAUSE_PENALTY`` words (see
-  ``fact_sentence``, which finds these positions);
-  a cue before the number counts ``BEFORE_PENALTY`` more, since a figure usually comes before
-  what it counts) is ranked by that gap (ties: the fact with more cues in the sentence), and
-  pairs are taken in that order, each number and each fact at most once. A number whose nearest
-  fact another number of the sentence restates is that fact's, and reads no other: in
-  "cancelled two of the four Nissan-brand models, leaving two own-badge models" the last two
-  is the brand's, whose four came first, never the total's (while in "12 NEVs for China,
-  including eight NEVs with joint-venture partners" the eight, nearest the total that 12 has
-  changed, is the partners'). When a number still ranks equally for two facts not yet taken, it
-  goes to the one whose value it restates (a restatement of one fact is no change of another:
-  "worked with Tsinghua since 2016 on research centre projects" restates when the collaboration
-  began and says nothing about when the centre opens); if it restates neither, it is ambiguous
-  and read by none. So in "four under its brand and the rest with joint-venture partners" the
-  four is the brand's, not the partners'; in "12 NEVs for China, five under the Nissan brand" 12
-  is the NEV total's and five the brand's; in "... carry the Nissan brand, six come from
-  joint-venture partners" the six is the partners', and in "four under its own brand and six
-  with its joint-venture partners" the six is still the partners'. A number that restates a
-  fact whose own cue (one the nearer fact lacks) its words go on to name, at most
-  ``MAX_CUE_GAP`` words on with no clause break, no other number and no word opening another
-  clause ("as", "because", "including") between, changes no other fact: in "the first of four
-  NEVs Nissan plans under its own brand" the four is the brand's four, not a new total, while
-  "just four NEVs for China, all under its own brand", "only four NEVs for China as its own
-  brand struggles" and "four NEVs for China including two under its own brand" still say the
-  total is four. Of two numbers equally near a fact, the one nearest a cue of the fact's own (a
-  cue no other fact of the baseline has) goes first; a year or date whose nearest cue is one other
-  facts share is read only when one of the fact's own cues is in its clause ("Nissan first
-  partnered with Tsinghua in 2016 and plans a research centre with partners in 2025": the
-  centre's year is 2025, not 2016).
+  words of one of the fact's cues (a clause break, i.e. a comma, semicolon, colon, dash, bracket
+  or a joining "and", "but", "while", "whereas", counts as ``CLAUSE_PENALTY`` words (see
+  ``fact_sentence``, which finds these positions); a cue before the number counts
+  ``BEFORE_PENALTY`` more, since a figure usually comes before what it counts) is ranked by that
+  gap (ties: the fact with more cues in the sentence), and pairs are taken in that order, each
+  number and each fact at most once. A number whose nearest fact another number of the sentence
+  restates is that fact's, and reads no other: in "cancelled two of the four Nissan-brand models,
+  leaving two own-badge models" the last two is the brand's, whose four came first, never the
+  total's (while in "12 NEVs for China, including eight NEVs with joint-venture partners" the
+  eight, nearest the total that 12 has changed, is the partners'). When a number still ranks
+  equally for two facts not yet taken, it goes to the one whose value it restates (a restatement
+  of one fact is no change of another: "worked with Tsinghua since 2016 on research centre
+  projects" restates when the collaboration began and says nothing about when the centre opens);
+  if it restates neither, it is ambiguous and read by none. So in "four under its brand and the
+  rest with joint-venture partners" the four is the brand's, not the partners'; in "12 NEVs for
+  China, five under the Nissan brand" 12 is the NEV total's and five the brand's; in "... carry
+  the Nissan brand, six come from joint-venture partners" the six is the partners', and in "four
+  under its own brand and six with its joint-venture partners" the six is still the partners'. A
+  number that restates a fact whose own cue (one the nearer fact lacks) its words go on to name,
+  at most ``MAX_CUE_GAP`` words on with nothing between but words that link a number to what it
+  counts (determiners, "it", "that", "which", "under", "with", "from", "by", "for", the subject,
+  the fact's required words and the nearer fact's cues), changes no other fact: in "the first of
+  four NEVs Nissan plans under its own brand" the four is the brand's four, not a new total, while
+  "just four NEVs for China, all under its own brand", "only four NEVs for China as its own brand
+  struggles", "four NEVs for China to revive its own brand" and "four NEVs for China including two
+  under its own brand" still say the total is four. Of two numbers equally near a fact, the one
+  nearest a cue of the fact's own (a cue no other fact of the baseline has) goes first; a year or
+  date whose nearest cue is one other facts share is read only when one of the fact's own cues is
+  in its clause, an aside between commas included ("Nissan first partnered with Tsinghua in 2016
+  and plans a research centre with partners in 2025": the centre's year is 2025, not 2016).
 - Same value: within the fact's relative tolerance (``Fact.effective_tolerance``); for ``date``
   facts, the two periods overlap (``2024`` overlaps ``H2 2024``, ``H1 2025`` does not). A reading
   with the same value is a restatement and yields nothing; a different one yields a
@@ -158,7 +161,7 @@ from service.baselines.fact_sentence import (
     may_be_about,
     nearest_cue_is_its_own,
     own_cue_in_clause,
-    part_described_later,
+    part_is_subject,
     place_lead_stems,
     read_sentence,
     subject_is_nearest,
@@ -240,7 +243,7 @@ _MONEY_WORDS = word_set(
 # A scope right after a number (and at most three words naming what it counts): the figure is
 # the world's or abroad's, never one place's ("sold 2.5 million vehicles globally").
 _SCOPE_AFTER = re.compile(
-    r"(?:[\s-]+(?!(?:in|of|for|to|and|or|but|from|at|with|by)\b)[^\W\d_]+){0,3}?[\s-]+"
+    r"(?:[\s-]+(?!(?:in|of|for|and|or|but|from|at|with|by)\b)[^\W\d_]+){0,6}?[\s-]+"
     r"(?:globally|worldwide|world-wide|internationally|overseas|abroad|around\s+the\s+world|"
     r"across\s+the\s+world)\b",
     re.IGNORECASE,
@@ -508,10 +511,16 @@ def _restated_in_its_clause(change: _Claim, candidates: Sequence[_Claim], read: 
     (the brand's cue is the two's) still change the total."""
     last = change.tokens[1]
     own = set(change.cues.phrases)
+    linking = frozenset(
+        index
+        for spans in change.found.spans_of_cue.values()
+        for start, end in spans
+        for index in range(start, end + 1)
+    )
     for other in candidates:
         if other.number.start != change.number.start or not other.restates:
             continue
-        following = cues_following(read, other.found, last, within=MAX_CUE_GAP)
+        following = cues_following(read, other.found, last, within=MAX_CUE_GAP, linking=linking)
         if any(other.cues.phrases[index] not in own for index in following):
             return True
     return False
@@ -522,6 +531,10 @@ def _candidate_claims(
 ) -> list[_Claim]:
     first, last = seen.tokens
     claims = []
+    if first >= 2 and (read.tokens[first - 2].stem, read.tokens[first - 1].stem) == ("all", "but"):
+        return []  # "all but four of them": the rest, no level
+    # a part of some fact's things ("two of its new-energy models"), whichever fact it may be
+    part = any(f.cues.fact.kind == "count" and counts_a_part(read, f, first, last) for f in about)
     if (seen.former and not seen.dated_level) or seen.ranged:
         return []  # the ten of "from ten to eight" (left behind), or one end of "8-10": no level
     for found in about:
@@ -537,8 +550,8 @@ def _candidate_claims(
             continue  # "two from partners": the partners' things, not the brand's
         if fact.kind == "count" and counts_a_part(read, found, first, last):
             continue  # "two of its new-energy models": some of the fact's things, not their number
-        if fact.kind == "count" and part_described_later(read, found, last):
-            continue  # "two of the models it plans under its own brand": the brand is the whole's
+        if fact.kind == "count" and part and not _may_take_a_part(read, found, first, last):
+            continue  # "will launch two of its models for China under its own brand in 2024"
         gap = cue_gap(found, first, last)
         if gap is None or gap > MAX_CUE_GAP or _other_year(fact, seen.tokens, years):
             continue  # part of a cue ("first ten months"), too far, or another year's figure
@@ -552,6 +565,23 @@ def _candidate_claims(
             _Claim(found.cues, seen.number, gap, found.matched, restates, found, seen.tokens, specific)
         )
     return claims
+
+
+def _may_take_a_part(read: SentenceWords, found: FactSpans, first: int, last: int) -> bool:
+    """Whether a fact may read a number that is a part of another fact's things: when one of its
+    own cues (no place) comes before the number ("its joint-venture partners will deliver just
+    two of the models it plans"), or when the part is what its clause is about, so that a cue
+    after it describes it ("Five of the NEVs Nissan plans for China will carry its own badge").
+    A part that is the object of a verb is not described by a cue after it: "Nissan will launch
+    two of its models for China under its own brand in 2024" tells of a launch, not of how many
+    models the brand has."""
+    before = any(
+        start < first
+        for index, spans in found.spans_of_cue.items()
+        if not found.cues.place_leads[index]
+        for start, _ in spans
+    )
+    return before or part_is_subject(read, found, first)
 
 
 def _other_year(fact: Fact, number_range: tuple[int, int], years: _Years) -> bool:

@@ -76,9 +76,6 @@ CHANGES: dict[str, list[tuple[str, float, float, str]]] = {
     "plans for China.": [
         ("nev-models-joint-venture", 6, 2, "Planned China NEV models with joint-venture partners: 6 → 2"),
     ],
-    "Nissan plans eight of its new-energy models for China under its own brand.": [
-        ("nev-models-nissan-brand", 4, 8, "Planned China NEV models under the Nissan brand: 4 → 8"),
-    ],
     # a year near only the Tsinghua both years name, in another clause than the centre: not the
     # centre's year
     "Nissan first partnered with Tsinghua in 2016 and plans to open a research centre in 2025.": [
@@ -90,6 +87,38 @@ CHANGES: dict[str, list[tuple[str, float, float, str]]] = {
         ),
     ],
     "Nissan first partnered with Tsinghua in 2016 and plans a research centre with partners in 2025.": [
+        (
+            "tsinghua-research-centre-launch",
+            2024,
+            2025,
+            "Year the Nissan-Tsinghua joint research centre launches: 2024 → 2025",
+        ),
+    ],
+    # a part the clause is about may be described by a cue after it; "all but two" is no level
+    "Five of the new-energy models that Nissan plans for China will carry its own badge.": [
+        ("nev-models-nissan-brand", 4, 5, "Planned China NEV models under the Nissan brand: 4 → 5"),
+    ],
+    "Nissan said eight of the 12 NEVs it plans for China will come from joint-venture partners.": [
+        ("nev-models-china", 10, 12, "NEV models Nissan plans for China: 10 → 12"),
+        ("nev-models-joint-venture", 6, 8, "Planned China NEV models with joint-venture partners: 6 → 8"),
+    ],
+    "Nissan plans all but two of its 12 new-energy models for China to come from joint-venture partners.": [
+        ("nev-models-china", 10, 12, "NEV models Nissan plans for China: 10 → 12"),
+    ],
+    # the world's 30 is not China's; the 12 for China is
+    "Of the 30 new-energy models Nissan plans worldwide, 12 are for China.": [
+        ("nev-models-china", 10, 12, "NEV models Nissan plans for China: 10 → 12"),
+    ],
+    # a cue reached through other words than links (to revive, under pressure from) is not the
+    # number's: the total is four or six
+    "Nissan now plans four NEVs for China to revive its own brand.": [
+        ("nev-models-china", 10, 4, "NEV models Nissan plans for China: 10 → 4"),
+    ],
+    "Nissan now plans six new-energy models for China under pressure from its joint-venture partners.": [
+        ("nev-models-china", 10, 6, "NEV models Nissan plans for China: 10 → 6"),
+    ],
+    # an aside between commas stays in the year's clause
+    "Nissan's research centre, set up with Tsinghua University, will open in 2025.": [
         (
             "tsinghua-research-centre-launch",
             2024,
@@ -297,8 +326,10 @@ NO_CHANGE = [
     "Nissan plans ten NEVs for China with its two joint-venture partners.",
     "Nissan plans new-energy vehicles for China with two joint-venture partners, Dongfeng and Zhengzhou.",
     "Two of the ten new-energy models Nissan plans for China have been delayed.",
-    # a part described by a clause about the whole: the brand is what it plans, not the two
+    # a part that is the object of a launch: the brand's cue after it describes the launch
     "Nissan will launch two of the new-energy models it plans for China under its own brand in 2024.",
+    "Nissan will launch two of its new-energy models for China under its own brand in 2024.",
+    "Nissan will launch three of its new-energy vehicles for China with joint-venture partners next year.",
     "Tesla lowers Model 3 prices in China again.",
     "Nissan plans to launch its new-energy models in China from 2025.",
     "Nissan will invest $3 billion in new-energy models for China.",
