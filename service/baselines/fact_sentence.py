@@ -24,6 +24,7 @@ from service.baselines.text import (
     STOPWORDS,
     Token,
     find_phrase,
+    stem,
     stem_positions,
     word_set,
 )
@@ -60,10 +61,26 @@ _REPORTING = frozenset({"said", "say"})
 _PRONOUNS = frozenset({"it", "its"})
 # Words that link a number to the cue naming what it counts ("four NEVs it plans under its own
 # brand"); see ``cues_following``.
-_LINKS = word_set("the its their his her our a an it that which who under with from by for")
-# Words a part may follow and still be what its clause is about ("Only five of the NEVs...",
-# "Nissan said eight of the 12 NEVs..."); see ``part_is_subject``.
-_BEFORE_A_SUBJECT = word_set("only just about some around nearly roughly said say that")
+_LINKS = frozenset(  # as stems ("carrying" is "carry")
+    stem(word)
+    for word in word_set(
+        """the its their his her our a an it that which who under with from by for will would be sold
+        built made developed jointly carry carrying bear bearing wear wearing badged come"""
+    )
+)
+# The only "to" that links: "four NEVs to be sold under its own brand" (not "to revive its brand").
+_TO_BE = ("to", "be")
+# Words a part may follow and still be what its clause is about ("Only five of the NEVs...");
+# and the reporting words before which a speaker may stand ("Nissan CEO Makoto Uchida said on
+# Tuesday that eight of the 12 NEVs..."); see ``part_is_subject``.
+_BEFORE_A_SUBJECT = word_set("only just about some around nearly roughly that on")
+_REPORTED = frozenset(stem(word) for word in word_set("said says say told added noted according"))
+# Verbs by which a part is given to what a later cue names ("will carry its own badge", "will
+# come from partners", "will be built with partners"); see ``part_is_described``.
+_BELONGS = frozenset(
+    stem(word) for word in word_set("carry carries bear bears wear wears come comes be is are")
+)
+_PART_WORDS = word_set("of the its their these those all")  # "of the 12", "of its"
 _PART_REACH = 5  # "of" + at most four words ("the four Nissan-brand") + the cue
 _ENDS_A_PART = word_set("them it they which who that under with for from by in to at on as and or but while")
 
@@ -266,16 +283,38 @@ def counts_a_part(read: SentenceWords, found: FactSpans, first: int, last: int) 
 def part_is_subject(read: SentenceWords, found: FactSpans, first: int) -> bool:
     """Whether the number starting at token ``first`` opens its clause, but for words such as
     "only" and who said it ("Five of the NEVs Nissan plans for China will carry its own badge",
-    "Nissan said eight of the 12 NEVs ..."): a part that is what the clause is about, which a
-    later cue may then describe; not the object of a verb ("will launch two of its models for
-    China under its own brand in 2024")."""
-    mentions = set(found.mentions)
+    "Nissan CEO Makoto Uchida said on Tuesday that eight of the 12 NEVs ..."): a part that is
+    what the clause is about, which a later cue may then describe; not the object of a verb
+    ("will launch two of its models for China under its own brand in 2024")."""
+    tokens, mentions = read.tokens, set(found.mentions)
     index = first - 1
-    while index >= 0 and read.tokens[index].stem:
-        if index not in mentions and read.tokens[index].stem not in _BEFORE_A_SUBJECT:
+    while index >= 0 and tokens[index].stem:
+        token = tokens[index]
+        if token.stem in _REPORTED:
+            return True  # who said it, before this, does not matter
+        if index not in mentions and token.stem not in _BEFORE_A_SUBJECT and token.stem not in CALENDAR:
             return False
         index -= 1
     return True
+
+
+def part_is_described(read: SentenceWords, last: int, cue_start: int, allowed: frozenset[int]) -> bool:
+    """Whether a cue starting at token ``cue_start`` describes the part ending at token ``last``:
+    between them only the words of the part's noun phrase and of a clause about it (``allowed``,
+    link words) and a verb that gives the part to what the cue names ("Five of the NEVs Nissan
+    plans for China will carry its own badge"); not a verb of what happened to it ("two of the
+    NEVs it plans for China had reached showrooms under its own brand")."""
+    tokens = read.tokens
+    between = range(last + 1, cue_start)
+    gives = any(tokens[index].stem in _BELONGS for index in between)
+    return gives and all(
+        index in allowed
+        or tokens[index].stem in _LINKS
+        or tokens[index].stem in _BELONGS
+        or tokens[index].stem.isdigit()
+        or tokens[index].stem in _PART_WORDS
+        for index in between
+    )
 
 
 def cues_following(
@@ -294,8 +333,10 @@ def cues_following(
     required = {word for cue in found.cues.requires for phrase in cue for word in phrase}
 
     def links(index: int) -> bool:
-        stem = tokens[index].stem
-        return index in linking or index in mentions or stem in _LINKS or stem in required
+        word = tokens[index].stem
+        if word == "to":
+            return index + 1 < len(tokens) and (word, tokens[index + 1].stem) == _TO_BE
+        return index in linking or index in mentions or word in _LINKS or word in required
 
     def attached(start: int) -> bool:
         return start - last - 1 <= within and all(links(index) for index in range(last + 1, start))

@@ -57,27 +57,31 @@ Rules:
   things, not their number: that fact does not read it (another may: in ``just two of the
   new-energy models it plans for China`` with ``joint-venture partners`` before it, the
   partners'), but only through a cue before the number or when the part is what its clause is
-  about (``Five of the NEVs Nissan plans for China will carry its own badge``): a part that is the
-  object of a verb is not described by a cue after it (``will launch two of its models for China
-  under its own brand in 2024`` tells of a launch). ``all but N`` is no level. In ``from X to Y``
-  (``numbers.is_former``: ``cut from ten to eight``, ``from 2024 to 2026``) X is a level left
+  about (``Five of the NEVs Nissan plans for China will carry its own badge``, ``Nissan CEO Makoto
+  Uchida said eight of the 12 NEVs ...``) and a verb that gives it to what the cue names ("carry",
+  "wear", "come", "be") comes between: a part that is the object of a verb is not described by a
+  cue after it (``will launch two of its models for China under its own brand in 2024`` tells of a
+  launch), nor is one by a cue after a verb of what happened to it (``had reached showrooms under
+  its own brand``). ``all but N`` is no level, and a year right after a word of announcing
+  (``announced in 2023``) is when something was said, not a date any fact holds. In ``from X to
+  Y`` (``numbers.is_former``: ``cut from ten to eight``, ``from 2024 to 2026``) X is a level left
   behind and reads no fact: Y is the news, and X, often nearer the cue, would otherwise take the
   fact and report no change at all; so is the X of ``instead of X`` (``seven instead of ten``) and
   of ``up from X`` (``12, up from ten``), but ``down from 30% in 2022``, with a year after it, may
   be that year's level: only a fact of a year reads it (``12, up from ten in 2023`` changes no
   other count). Nor does one end of a range or a choice (``numbers.is_ranged``: ``8-10``, ``8 to
   10``, ``eight or ten``, ``between 8 and 12``): it states no single level. A number followed by a
-  scope word, right away or after at most six words that are not prepositions other than "to"
-  (``27 electrified models it plans to launch worldwide``, ``2.5 million vehicles globally``,
-  ``worldwide``, ``around the world``, ``overseas``, ``abroad``), is the world's or abroad's
-  figure: it reads only facts whose cues speak of that scope themselves (``global sales``,
-  ``worldwide``, ``export``), never a China fact. A fact with a ``year`` reads no number whose
-  nearest year or part of a year in the sentence (in words, clause breaks counted as below; at
-  most ``MAX_CUE_GAP`` away; on a tie either) is another year ("600,000 in the first ten months of
-  2024" is not the 2023 figure). Labels, ranks and list markers (``Model 3``, ``Episode 16``,
-  ``#16``, ``No. 2``, ``1.`` - see ``numbers``), ordinals (``second-largest``, ``16th``),
-  percentage points and numbers that are part of a cue (``first ten months``, ``2022``) read
-  nothing.
+  scope word, right away or after at most three words that are not prepositions and a clause such
+  as "it plans (to launch)" (``27 electrified models it plans to launch worldwide``, ``2.5 million
+  vehicles globally``, ``worldwide``, ``around the world``, ``in markets around the world``, ``for
+  global markets``, ``overseas``, ``abroad``), is the world's or abroad's figure: it reads only
+  facts whose cues speak of that scope themselves (``global sales``, ``worldwide``, ``export``),
+  never a China fact. A fact with a ``year`` reads no number whose nearest year or part of a year
+  in the sentence (in words, clause breaks counted as below; at most ``MAX_CUE_GAP`` away; on a
+  tie either) is another year ("600,000 in the first ten months of 2024" is not the 2023 figure).
+  Labels, ranks and list markers (``Model 3``, ``Episode 16``, ``#16``, ``No. 2``, ``1.`` - see
+  ``numbers``), ordinals (``second-largest``, ``16th``), percentage points and numbers that are
+  part of a cue (``first ten months``, ``2022``) read nothing.
 - The subject must be the nearest name to the number: when a capitalised word or acronym that
   is not a subject term, not part of a found cue, not a month or weekday, not a common
   abbreviation (``EV``, ``NEV``, ``SUV``...) and not a title or role (``CEO``, ``Chief
@@ -116,9 +120,10 @@ Rules:
   under its own brand and six with its joint-venture partners" the six is still the partners'. A
   number that restates a fact whose own cue (one the nearer fact lacks) its words go on to name,
   at most ``MAX_CUE_GAP`` words on with nothing between but words that link a number to what it
-  counts (determiners, "it", "that", "which", "under", "with", "from", "by", "for", the subject,
-  the fact's required words and the nearer fact's cues), changes no other fact: in "the first of
-  four NEVs Nissan plans under its own brand" the four is the brand's four, not a new total, while
+  counts (determiners, "it", "that", "which", "under", "with", "from", "by", "for", "to be", words
+  that give a model its maker or badge such as "sold", "built", "carrying", the subject, the
+  fact's required words and the nearer fact's cues), changes no other fact: in "the first of four
+  NEVs Nissan plans under its own brand" the four is the brand's four, not a new total, while
   "just four NEVs for China, all under its own brand", "only four NEVs for China as its own brand
   struggles", "four NEVs for China to revive its own brand" and "four NEVs for China including two
   under its own brand" still say the total is four. Of two numbers equally near a fact, the one
@@ -161,6 +166,7 @@ from service.baselines.fact_sentence import (
     may_be_about,
     nearest_cue_is_its_own,
     own_cue_in_clause,
+    part_is_described,
     part_is_subject,
     place_lead_stems,
     read_sentence,
@@ -227,6 +233,13 @@ _THING_NOUNS = word_set(
     """vehicle vehicles car cars model models unit units ev evs nev nevs suv suvs truck trucks van vans
     bev bevs phev phevs hybrid hybrids sedan sedans"""
 )
+# A year right after a word of announcing tells when something was said, not when it happens
+# ("the research centre, announced in 2023, will open next year").
+_ANNOUNCED = re.compile(
+    r"\b(?:announced|unveiled|agreed|signed|discussed|revealed|proposed|reported)\s+(?:in\s+|on\s+)?$",
+    re.IGNORECASE,
+)
+_ALL_BUT = re.compile(r"\ball\s+but\s+$", re.IGNORECASE)
 _WORDS_AFTER = re.compile(r"(?:[\s-]+[^\W\d_]+){1,4}")
 _OTHER_THING_STEMS = frozenset(stem(word) for word in _OTHER_THINGS)
 # "two from partners", "four by its joint-venture partners": the things counted come from other
@@ -243,9 +256,12 @@ _MONEY_WORDS = word_set(
 # A scope right after a number (and at most three words naming what it counts): the figure is
 # the world's or abroad's, never one place's ("sold 2.5 million vehicles globally").
 _SCOPE_AFTER = re.compile(
-    r"(?:[\s-]+(?!(?:in|of|for|and|or|but|from|at|with|by)\b)[^\W\d_]+){0,6}?[\s-]+"
-    r"(?:globally|worldwide|world-wide|internationally|overseas|abroad|around\s+the\s+world|"
-    r"across\s+the\s+world)\b",
+    r"(?:[\s-]+(?!(?:in|of|for|to|and|or|but|from|at|with|by)\b)[^\W\d_]+){0,3}?"
+    # a clause about the plan may come between: "27 electrified models it plans to launch worldwide"
+    r"(?:[\s-]+(?:the\s+company|\w+)\s+plans(?:\s+to\s+(?:launch|sell|build|offer))?)?[\s-]+"
+    r"(?:globally|worldwide|world-wide|internationally|overseas|abroad|around\s+the\s+(?:world|globe)|"
+    r"across\s+the\s+(?:world|globe)|(?:in|for|across)\s+(?:global|world|international|overseas|foreign)"
+    r"\s+markets|(?:in|across)\s+markets\s+around\s+the\s+world)\b",
     re.IGNORECASE,
 )
 # Cue stems that make a fact the world's or abroad's itself: a scope word does not contradict it.
@@ -531,8 +547,9 @@ def _candidate_claims(
 ) -> list[_Claim]:
     first, last = seen.tokens
     claims = []
-    if first >= 2 and (read.tokens[first - 2].stem, read.tokens[first - 1].stem) == ("all", "but"):
+    if _ALL_BUT.search(read.text, 0, seen.number.start):
         return []  # "all but four of them": the rest, no level
+    announced = seen.number.kind in ("year", "period") and _ANNOUNCED.search(read.text, 0, seen.number.start)
     # a part of some fact's things ("two of its new-energy models"), whichever fact it may be
     part = any(f.cues.fact.kind == "count" and counts_a_part(read, f, first, last) for f in about)
     if (seen.former and not seen.dated_level) or seen.ranged:
@@ -548,9 +565,11 @@ def _candidate_claims(
             continue  # "in 20 cities", "its two joint-venture partners": a count of something else
         if counted and seen.attributed and not _cues_name(found.cues, seen.attributed):
             continue  # "two from partners": the partners' things, not the brand's
+        if announced and fact.kind in ("year", "date"):
+            continue  # "announced in 2023": when it was said
         if fact.kind == "count" and counts_a_part(read, found, first, last):
             continue  # "two of its new-energy models": some of the fact's things, not their number
-        if fact.kind == "count" and part and not _may_take_a_part(read, found, first, last):
+        if fact.kind == "count" and part and not _may_take_a_part(read, found, first, last, about):
             continue  # "will launch two of its models for China under its own brand in 2024"
         gap = cue_gap(found, first, last)
         if gap is None or gap > MAX_CUE_GAP or _other_year(fact, seen.tokens, years):
@@ -567,7 +586,9 @@ def _candidate_claims(
     return claims
 
 
-def _may_take_a_part(read: SentenceWords, found: FactSpans, first: int, last: int) -> bool:
+def _may_take_a_part(
+    read: SentenceWords, found: FactSpans, first: int, last: int, about: Sequence[FactSpans]
+) -> bool:
     """Whether a fact may read a number that is a part of another fact's things: when one of its
     own cues (no place) comes before the number ("its joint-venture partners will deliver just
     two of the models it plans"), or when the part is what its clause is about, so that a cue
@@ -575,13 +596,36 @@ def _may_take_a_part(read: SentenceWords, found: FactSpans, first: int, last: in
     A part that is the object of a verb is not described by a cue after it: "Nissan will launch
     two of its models for China under its own brand in 2024" tells of a launch, not of how many
     models the brand has."""
-    before = any(
-        start < first
+    own = [
+        start
         for index, spans in found.spans_of_cue.items()
         if not found.cues.place_leads[index]
         for start, _ in spans
+    ]
+    if any(start < first for start in own):
+        return True
+    if not own or not part_is_subject(read, found, first):
+        return False
+    # the words of every fact's cues and the subject may stand in the part's noun phrase and its
+    # clause ("of the new-energy models that Nissan plans for China"), with the required words
+    allowed = (
+        frozenset(
+            index
+            for other in about
+            for spans in other.spans_of_cue.values()
+            for start, end in spans
+            for index in range(start, end + 1)
+        )
+        | frozenset(found.mentions)
+        | frozenset(index for index, token in enumerate(read.tokens) if token.stem in _required_stems(found))
     )
-    return before or part_is_subject(read, found, first)
+    return part_is_described(
+        read, last, min((start for start in own if start > last), default=last + 1), allowed
+    )
+
+
+def _required_stems(found: FactSpans) -> frozenset[str]:
+    return frozenset(word for cue in found.cues.requires for phrase in cue for word in phrase)
 
 
 def _other_year(fact: Fact, number_range: tuple[int, int], years: _Years) -> bool:

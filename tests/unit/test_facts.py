@@ -105,6 +105,18 @@ CHANGES: dict[str, list[tuple[str, float, float, str]]] = {
     "Nissan plans all but two of its 12 new-energy models for China to come from joint-venture partners.": [
         ("nev-models-china", 10, 12, "NEV models Nissan plans for China: 10 → 12"),
     ],
+    # who said it may stand before a part the clause is about; a scope word of a later clause
+    # ("sell abroad") does not take China's figure; "all but four" is no partners' count
+    "Nissan CEO Makoto Uchida said eight of the 12 NEVs it plans for China will carry its own brand.": [
+        ("nev-models-china", 10, 12, "NEV models Nissan plans for China: 10 → 12"),
+        ("nev-models-nissan-brand", 4, 8, "Planned China NEV models under the Nissan brand: 4 → 8"),
+    ],
+    "For China, Nissan now plans 12 NEVs that it may sell abroad.": [
+        ("nev-models-china", 10, 12, "NEV models Nissan plans for China: 10 → 12"),
+    ],
+    "Nissan now plans 12 NEVs for China, all but four of them with joint-venture partners.": [
+        ("nev-models-china", 10, 12, "NEV models Nissan plans for China: 10 → 12"),
+    ],
     # the world's 30 is not China's; the 12 for China is
     "Of the 30 new-energy models Nissan plans worldwide, 12 are for China.": [
         ("nev-models-china", 10, 12, "NEV models Nissan plans for China: 10 → 12"),
@@ -326,6 +338,13 @@ NO_CHANGE = [
     "Nissan plans ten NEVs for China with its two joint-venture partners.",
     "Nissan plans new-energy vehicles for China with two joint-venture partners, Dongfeng and Zhengzhou.",
     "Two of the ten new-energy models Nissan plans for China have been delayed.",
+    # the world's plan; a year of an announcement; a part given to the brand by an event; the
+    # brand's and the partners' models restated through "to be sold", "built by"
+    "Nissan plans 34 electrified models in markets around the world, including new-energy cars for China.",
+    "The Tsinghua research centre, announced in 2023, will open next year, Nissan said.",
+    "Nissan said only two of the NEVs it plans for China had reached showrooms under its own brand so far.",
+    "Nissan plans four NEVs for China to be sold under its own brand.",
+    "Nissan plans six new-energy models for China built by its joint-venture partners.",
     # a part that is the object of a launch: the brand's cue after it describes the launch
     "Nissan will launch two of the new-energy models it plans for China under its own brand in 2024.",
     "Nissan will launch two of its new-energy models for China under its own brand in 2024.",
