@@ -106,6 +106,11 @@ class FactCues:
     shared: frozenset[int] = frozenset()  # the cues (indexes) another fact of the baseline has too
 
     @property
+    def required_words(self) -> frozenset[str]:
+        """The stems of every alternative of the words the fact requires (a plan's "plans")."""
+        return frozenset(word for cue in self.requires for phrase in cue for word in phrase)
+
+    @property
     def needed(self) -> int:
         return min(2, len(self.phrases))
 
@@ -329,8 +334,7 @@ def cues_following(
     brand struggles", "... to revive its own brand", "... under pressure from its joint-venture
     partners" and "four NEVs, including two under its own brand" do not."""
     tokens = read.tokens
-    mentions = set(found.mentions)
-    required = {word for cue in found.cues.requires for phrase in cue for word in phrase}
+    mentions, required = set(found.mentions), found.cues.required_words
 
     def links(index: int) -> bool:
         word = tokens[index].stem

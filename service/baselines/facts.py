@@ -547,13 +547,17 @@ def _candidate_claims(
 ) -> list[_Claim]:
     first, last = seen.tokens
     claims = []
+    if (seen.former and not seen.dated_level) or seen.ranged:
+        return []  # the ten of "from ten to eight" (left behind), or one end of "8-10": no level
     if _ALL_BUT.search(read.text, 0, seen.number.start):
         return []  # "all but four of them": the rest, no level
     announced = seen.number.kind in ("year", "period") and _ANNOUNCED.search(read.text, 0, seen.number.start)
-    # a part of some fact's things ("two of its new-energy models"), whichever fact it may be
-    part = any(f.cues.fact.kind == "count" and counts_a_part(read, f, first, last) for f in about)
-    if (seen.former and not seen.dated_level) or seen.ranged:
-        return []  # the ten of "from ten to eight" (left behind), or one end of "8-10": no level
+    # the facts the number names a part of the things of ("two of its new-energy models")
+    parts_of = {
+        found.cues.order
+        for found in about
+        if found.cues.fact.kind == "count" and counts_a_part(read, found, first, last)
+    }
     for found in about:
         fact = found.cues.fact
         if seen.dated_level and fact.year is None:
@@ -567,9 +571,9 @@ def _candidate_claims(
             continue  # "two from partners": the partners' things, not the brand's
         if announced and fact.kind in ("year", "date"):
             continue  # "announced in 2023": when it was said
-        if fact.kind == "count" and counts_a_part(read, found, first, last):
+        if found.cues.order in parts_of:
             continue  # "two of its new-energy models": some of the fact's things, not their number
-        if fact.kind == "count" and part and not _may_take_a_part(read, found, first, last, about):
+        if fact.kind == "count" and parts_of and not _may_take_a_part(read, found, first, last, about):
             continue  # "will launch two of its models for China under its own brand in 2024"
         gap = cue_gap(found, first, last)
         if gap is None or gap > MAX_CUE_GAP or _other_year(fact, seen.tokens, years):
@@ -617,15 +621,13 @@ def _may_take_a_part(
             for index in range(start, end + 1)
         )
         | frozenset(found.mentions)
-        | frozenset(index for index, token in enumerate(read.tokens) if token.stem in _required_stems(found))
+        | frozenset(
+            index for index, token in enumerate(read.tokens) if token.stem in found.cues.required_words
+        )
     )
     return part_is_described(
         read, last, min((start for start in own if start > last), default=last + 1), allowed
     )
-
-
-def _required_stems(found: FactSpans) -> frozenset[str]:
-    return frozenset(word for cue in found.cues.requires for phrase in cue for word in phrase)
 
 
 def _other_year(fact: Fact, number_range: tuple[int, int], years: _Years) -> bool:
