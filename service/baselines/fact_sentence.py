@@ -68,6 +68,7 @@ _LINKS = frozenset(  # as stems ("carrying" is "carry")
         built made developed jointly carry carrying bear bearing wear wearing badged come"""
     )
 )
+_ATTACHING = word_set("under with from by")
 # The only "to" that links: "four NEVs to be sold under its own brand" (not "to revive its brand").
 _TO_BE = ("to", "be")
 # Words a part may follow and still be what its clause is about ("Only five of the NEVs...");
@@ -143,6 +144,8 @@ class FactSpans:
     """Per place cue with rivals in the sentence: its own spans, and the rivals' ("for Europe")."""
     spans_of_cue: dict[int, Spans]
     """Per cue found (its index in ``cues.phrases``), where it is."""
+    cue_of_start: list[int]
+    """The cue (index) of each span in ``cue_starts`` order."""
 
 
 def read_sentence(sentence: str, words: Sequence[Token]) -> SentenceWords:
@@ -222,24 +225,29 @@ def fact_spans(read: SentenceWords, cues: FactCues) -> FactSpans | None:
         return None
     others = _other_names(read, in_cues | set(mentions))
     _resolve_said_it(read, mentions, others)
-    ranges = sorted(span for cue_spans in spans.values() for span in cue_spans)
-    reach = list(accumulate((end for _, end in ranges), max))
+    ranges = sorted((span, index) for index, cue_spans in spans.items() for span in cue_spans)
+    reach = list(accumulate((end for (_, end), _ in ranges), max))
     rivals = _rival_places(read, cues, spans, others)
-    return FactSpans(cues, len(spans), [start for start, _ in ranges], reach, mentions, others, rivals, spans)
+    starts, owners = [start for (start, _), _ in ranges], [index for _, index in ranges]
+    return FactSpans(cues, len(spans), starts, reach, mentions, others, rivals, spans, owners)
 
 
 def nearest_cue_is_its_own(found: FactSpans, first: int, last: int) -> bool:
-    """Whether the cue nearest the number at tokens ``first..last`` (measured as ``cue_gap``
-    measures) is one no other fact of the baseline has: "open a research centre in 2025" is the
-    centre's year by its own cue, while "partnered with Tsinghua in 2016" is near only a cue the
-    centre shares with the collaboration."""
-    best: tuple[int, bool] | None = None
-    for index, spans in found.spans_of_cue.items():
-        for start, end in spans:
-            gap = start - last if start > last else first - end + BEFORE_PENALTY if end < first else 0
-            if best is None or gap < best[0]:
-                best = (gap, index not in found.cues.shared)
-    return best is not None and best[1]
+    """Whether the cue nearest the number at tokens ``first..last`` (the first after it, or the
+    last before it with ``BEFORE_PENALTY`` more, as ``cue_gap`` measures) is one no other fact of
+    the baseline has: "open a research centre in 2025" is the centre's year by its own cue, while
+    "partnered with Tsinghua in 2016" is near only a cue the centre shares with the
+    collaboration. Two binary searches, like ``cue_gap``."""
+    after = bisect_right(found.cue_starts, last)
+    nearest: list[tuple[int, int]] = []  # (gap, position in cue_starts)
+    if after < len(found.cue_starts):
+        nearest.append((found.cue_starts[after] - last, after))
+    before = bisect_right(found.cue_starts, first) - 1
+    if before >= 0:
+        nearest.append((max(0, first - found.cue_reach[before]) + BEFORE_PENALTY, before))
+    if not nearest:
+        return False
+    return found.cue_of_start[min(nearest)[1]] not in found.cues.shared
 
 
 def own_cue_in_clause(read: SentenceWords, found: FactSpans, first: int, last: int) -> bool:
@@ -323,7 +331,13 @@ def part_is_described(read: SentenceWords, last: int, cue_start: int, allowed: f
 
 
 def cues_following(
-    read: SentenceWords, found: FactSpans, last: int, *, within: int, linking: frozenset[int]
+    read: SentenceWords,
+    found: FactSpans,
+    last: int,
+    *,
+    within: int,
+    linking: frozenset[int],
+    attaching: bool = False,
 ) -> list[int]:
     """The fact's cues (indexes in ``cues.phrases``) that follow the number ending at token
     ``last``, at most ``within`` words on, with nothing between but words that link a number to
@@ -332,7 +346,10 @@ def cues_following(
     and the tokens in ``linking`` (the words of the nearer fact's own cues). So "four NEVs the
     company plans under its own brand" goes on to name the brand; "four NEVs for China as its own
     brand struggles", "... to revive its own brand", "... under pressure from its joint-venture
-    partners" and "four NEVs, including two under its own brand" do not."""
+    partners" and "four NEVs, including two under its own brand" do not. With ``attaching``, only
+    cues reached through a preposition that attaches a thing to the number's ("three NEVs for
+    China with joint-venture partners"), not a word that describes its noun ("five Nissan-branded
+    NEVs")."""
     tokens = read.tokens
     mentions, required = set(found.mentions), found.cues.required_words
 
@@ -343,7 +360,12 @@ def cues_following(
         return index in linking or index in mentions or word in _LINKS or word in required
 
     def attached(start: int) -> bool:
-        return start - last - 1 <= within and all(links(index) for index in range(last + 1, start))
+        between = range(last + 1, start)
+        if len(between) > within:
+            return False  # checked first: a sentence holds many spans, each further on
+        if attaching and not any(tokens[i].stem in _ATTACHING and i not in linking for i in between):
+            return False
+        return all(links(index) for index in between)
 
     return [
         index

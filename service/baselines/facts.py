@@ -126,11 +126,15 @@ Rules:
   NEVs Nissan plans under its own brand" the four is the brand's four, not a new total, while
   "just four NEVs for China, all under its own brand", "only four NEVs for China as its own brand
   struggles", "four NEVs for China to revive its own brand" and "four NEVs for China including two
-  under its own brand" still say the total is four. Of two numbers equally near a fact, the one
-  nearest a cue of the fact's own (a cue no other fact of the baseline has) goes first; a year or
-  date whose nearest cue is one other facts share is read only when one of the fact's own cues is
-  in its clause, an aside between commas included ("Nissan first partnered with Tsinghua in 2016
-  and plans a research centre with partners in 2025": the centre's year is 2025, not 2016).
+  under its own brand" still say the total is four. A new number that both facts could hold, the
+  nearer fact's cue first and the other's attached by "under", "with", "from" or "by", is read by
+  neither ("just three NEVs for China with joint-venture partners"), unless it is the whole of a
+  part ("eight of the 12 NEVs it plans for China will come from joint-venture partners": the total
+  is 12). Of two numbers equally near a fact, the one nearest a cue of the fact's own (a cue no
+  other fact of the baseline has) goes first; a year or date whose nearest cue is one other facts
+  share is read only when one of the fact's own cues is in its clause, an aside between commas
+  included ("Nissan first partnered with Tsinghua in 2016 and plans a research centre with
+  partners in 2025": the centre's year is 2025, not 2016).
 - Same value: within the fact's relative tolerance (``Fact.effective_tolerance``); for ``date``
   facts, the two periods overlap (``2024`` overlaps ``H2 2024``, ``H1 2025`` does not). A reading
   with the same value is a restatement and yields nothing; a different one yields a
@@ -239,6 +243,10 @@ _ANNOUNCED = re.compile(
     r"\b(?:announced|unveiled|agreed|signed|discussed|revealed|proposed|reported)\s+(?:in\s+|on\s+)?$",
     re.IGNORECASE,
 )
+_WHOLE_OF_A_PART = re.compile(r"\bof\s+(?:the\s+|its\s+|their\s+)?$", re.IGNORECASE)  # "eight of the 12"
+_LOOK_BACK = 40
+"""Characters before a number that the look-behind patterns above read: a bounded window keeps
+a sentence of thousands of numbers linear."""
 _ALL_BUT = re.compile(r"\ball\s+but\s+$", re.IGNORECASE)
 _WORDS_AFTER = re.compile(r"(?:[\s-]+[^\W\d_]+){1,4}")
 _OTHER_THING_STEMS = frozenset(stem(word) for word in _OTHER_THINGS)
@@ -489,6 +497,9 @@ def _take_closest(candidates: list[_Claim], read: SentenceWords) -> list[_Claim]
     number whose nearest fact another number restates falls to no other fact, and a number
     that restates a fact naming a cue of its own in the number's clause changes no other."""
     candidates.sort(key=lambda c: (c.rank, not c.restates, not c.specific, c.cues.order, c.number.start))
+    on_number: dict[int, list[_Claim]] = {}  # number -> its claims, so a claim looks at its own
+    for claim in candidates:
+        on_number.setdefault(claim.number.start, []).append(claim)
     nearest: dict[int, _Claim] = {}  # number -> its best-ranked claim (candidates are sorted)
     for claim in candidates:
         nearest.setdefault(claim.number.start, claim)
@@ -505,7 +516,10 @@ def _take_closest(candidates: list[_Claim], read: SentenceWords) -> list[_Claim]
         best = nearest[claim.number.start]
         if claim.rank > best.rank and best.cues.order in restated:
             continue  # "cancelled two of the four Nissan-brand models, leaving two own-badge models"
-        if not claim.restates and _restated_in_its_clause(claim, candidates, read):
+        named = None if claim.restates else _named_after(claim, on_number[claim.number.start], read)
+        if named is not None:
+            if not named.restates:
+                taken_numbers.add(claim.number.start)  # "three NEVs for China with its partners"
             continue  # "the first of four NEVs it plans under its own brand": the brand's four
         taken_numbers.add(claim.number.start)
         rivals = tied[(claim.number.start, claim.rank)] - taken_facts - {claim.cues.order}
@@ -518,14 +532,19 @@ def _take_closest(candidates: list[_Claim], read: SentenceWords) -> list[_Claim]
     return sorted(claims, key=lambda c: c.cues.order)
 
 
-def _restated_in_its_clause(change: _Claim, candidates: Sequence[_Claim], read: SentenceWords) -> bool:
-    """Whether the number of ``change`` restates another fact whose own cue (one the changed fact
-    lacks) its words go on to name (``fact_sentence.cues_following``): "four NEVs the company
-    plans under its own brand" restates the brand's four and says nothing of the total, while
-    "just four NEVs for China, all under its own brand" (a clause break), "four NEVs for China as
-    its own brand struggles" (another clause) and "four NEVs, including two under its own brand"
-    (the brand's cue is the two's) still change the total."""
+def _named_after(change: _Claim, candidates: Sequence[_Claim], read: SentenceWords) -> _Claim | None:
+    """Another fact's claim on the number of ``change`` whose own cue (one the changed fact lacks)
+    the number's words go on to name (``fact_sentence.cues_following``), restating claims first.
+    If it restates, the number is that fact's ("four NEVs the company plans under its own brand"
+    restates the brand's four and says nothing of the total); if it changes it too and its cue is
+    attached by a preposition, the number is either fact's and read by neither ("just three NEVs
+    for China with joint-venture partners"; not "five Nissan-branded NEVs", the brand's five, nor
+    the whole of a part, "eight of the 12 NEVs it plans for China will come from joint-venture
+    partners"). "just four NEVs for China, all under its own brand" (a clause break), "four NEVs
+    for China as its own brand struggles" and "four NEVs, including two under its own brand" (the
+    brand's cue is the two's) name none: the total is four."""
     last = change.tokens[1]
+    whole_of_a_part = _before(_WHOLE_OF_A_PART, read.text, change.number)
     own = set(change.cues.phrases)
     linking = frozenset(
         index
@@ -533,13 +552,24 @@ def _restated_in_its_clause(change: _Claim, candidates: Sequence[_Claim], read: 
         for start, end in spans
         for index in range(start, end + 1)
     )
-    for other in candidates:
-        if other.number.start != change.number.start or not other.restates:
+    others = sorted(
+        (c for c in candidates if c.cues.order != change.cues.order),
+        key=lambda c: not c.restates,
+    )
+    for other in others:
+        if whole_of_a_part and not other.restates:
             continue
-        following = cues_following(read, other.found, last, within=MAX_CUE_GAP, linking=linking)
+        following = cues_following(
+            read, other.found, last, within=MAX_CUE_GAP, linking=linking, attaching=not other.restates
+        )
         if any(other.cues.phrases[index] not in own for index in following):
-            return True
-    return False
+            return other
+    return None
+
+
+def _before(pattern: re.Pattern[str], text: str, number: Number) -> bool:
+    """Whether ``pattern`` (anchored with ``$``) matches the words right before ``number``."""
+    return pattern.search(text, max(0, number.start - _LOOK_BACK), number.start) is not None
 
 
 def _candidate_claims(
@@ -549,9 +579,9 @@ def _candidate_claims(
     claims = []
     if (seen.former and not seen.dated_level) or seen.ranged:
         return []  # the ten of "from ten to eight" (left behind), or one end of "8-10": no level
-    if _ALL_BUT.search(read.text, 0, seen.number.start):
+    if _before(_ALL_BUT, read.text, seen.number):
         return []  # "all but four of them": the rest, no level
-    announced = seen.number.kind in ("year", "period") and _ANNOUNCED.search(read.text, 0, seen.number.start)
+    announced = seen.number.kind in ("year", "period") and _before(_ANNOUNCED, read.text, seen.number)
     # the facts the number names a part of the things of ("two of its new-energy models")
     parts_of = {
         found.cues.order

@@ -117,6 +117,10 @@ CHANGES: dict[str, list[tuple[str, float, float, str]]] = {
     "Nissan now plans 12 NEVs for China, all but four of them with joint-venture partners.": [
         ("nev-models-china", 10, 12, "NEV models Nissan plans for China: 10 → 12"),
     ],
+    # a cue that describes the number's noun is no rival of it: the brand's five
+    "Nissan plans five Nissan-brand NEVs for China and six with joint-venture partners, 11 in all.": [
+        ("nev-models-nissan-brand", 4, 5, "Planned China NEV models under the Nissan brand: 4 → 5"),
+    ],
     # the world's 30 is not China's; the 12 for China is
     "Of the 30 new-energy models Nissan plans worldwide, 12 are for China.": [
         ("nev-models-china", 10, 12, "NEV models Nissan plans for China: 10 → 12"),
@@ -345,6 +349,8 @@ NO_CHANGE = [
     "Nissan said only two of the NEVs it plans for China had reached showrooms under its own brand so far.",
     "Nissan plans four NEVs for China to be sold under its own brand.",
     "Nissan plans six new-energy models for China built by its joint-venture partners.",
+    # a new number either fact may hold: the total's cue nearer, the partners' attached by "with"
+    "Nissan now plans just three new-energy models for China with joint-venture partners.",
     # a part that is the object of a launch: the brand's cue after it describes the launch
     "Nissan will launch two of the new-energy models it plans for China under its own brand in 2024.",
     "Nissan will launch two of its new-energy models for China under its own brand in 2024.",
@@ -732,6 +738,7 @@ def test_the_reviewed_hostile_item_is_judged(seed: Baseline) -> None:
     assert gather_evidence(title="Nissan plans", text=text, baselines=baselines).changes == ()
 
 
+@pytest.mark.timeout(10)  # a safety net only: a check per (number, span) once made this take 30 s
 def test_each_sentence_is_read_once_whatever_its_numbers(
     seed: Baseline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
