@@ -105,11 +105,7 @@ class FactCues:
     cue_firsts: tuple[frozenset[str], ...]  # per cue, the first stems of its alternatives
     place_leads: tuple[frozenset[str], ...]  # per cue, the prepositions its place alternatives start with
     shared: frozenset[int] = frozenset()  # the cues (indexes) another fact of the baseline has too
-
-    @property
-    def required_words(self) -> frozenset[str]:
-        """The stems of every alternative of the words the fact requires (a plan's "plans")."""
-        return frozenset(word for cue in self.requires for phrase in cue for word in phrase)
+    required_words: frozenset[str] = frozenset()  # the stems of every alternative of ``requires``
 
     @property
     def needed(self) -> int:
@@ -146,6 +142,10 @@ class FactSpans:
     """Per cue found (its index in ``cues.phrases``), where it is."""
     cue_of_start: list[int]
     """The cue (index) of each span in ``cue_starts`` order."""
+    cue_tokens: frozenset[int]
+    """Every token inside a cue span."""
+    thing_starts: list[int]
+    """Where the spans of its cues that name no place start, in order ("NEVs", not "for China")."""
 
 
 def read_sentence(sentence: str, words: Sequence[Token]) -> SentenceWords:
@@ -229,7 +229,10 @@ def fact_spans(read: SentenceWords, cues: FactCues) -> FactSpans | None:
     reach = list(accumulate((end for (_, end), _ in ranges), max))
     rivals = _rival_places(read, cues, spans, others)
     starts, owners = [start for (start, _), _ in ranges], [index for _, index in ranges]
-    return FactSpans(cues, len(spans), starts, reach, mentions, others, rivals, spans, owners)
+    things = [start for start, owner in zip(starts, owners, strict=True) if not cues.place_leads[owner]]
+    return FactSpans(
+        cues, len(spans), starts, reach, mentions, others, rivals, spans, owners, frozenset(in_cues), things
+    )
 
 
 def nearest_cue_is_its_own(found: FactSpans, first: int, last: int) -> bool:
@@ -281,13 +284,7 @@ def counts_a_part(read: SentenceWords, found: FactSpans, first: int, last: int) 
     at = last + 1
     if at >= len(tokens) or tokens[at].stem != "of" or (first and tokens[first - 1].stem == "all"):
         return False
-    starts = [
-        start
-        for index, spans in found.spans_of_cue.items()
-        if not found.cues.place_leads[index]
-        for start, _ in spans
-        if at < start <= at + _PART_REACH
-    ]
+    starts = [start for start in found.thing_starts if at < start <= at + _PART_REACH]
     return bool(starts) and all(
         token.stem and token.stem not in _ENDS_A_PART for token in tokens[at + 1 : min(starts)]
     )
@@ -311,17 +308,21 @@ def part_is_subject(read: SentenceWords, found: FactSpans, first: int) -> bool:
     return True
 
 
-def part_is_described(read: SentenceWords, last: int, cue_start: int, allowed: frozenset[int]) -> bool:
+def part_is_described(
+    read: SentenceWords, last: int, cue_start: int, allowed: frozenset[int], required: frozenset[str]
+) -> bool:
     """Whether a cue starting at token ``cue_start`` describes the part ending at token ``last``:
-    between them only the words of the part's noun phrase and of a clause about it (``allowed``,
-    link words) and a verb that gives the part to what the cue names ("Five of the NEVs Nissan
-    plans for China will carry its own badge"); not a verb of what happened to it ("two of the
-    NEVs it plans for China had reached showrooms under its own brand")."""
+    between them only the words of the part's noun phrase and of a clause about it (``allowed``
+    tokens, ``required`` words such as "plans", link words) and a verb that gives the part to
+    what the cue names ("Five of the NEVs Nissan plans for China will carry its own badge"); not
+    a verb of what happened to it ("two of the NEVs it plans for China had reached showrooms
+    under its own brand")."""
     tokens = read.tokens
     between = range(last + 1, cue_start)
     gives = any(tokens[index].stem in _BELONGS for index in between)
     return gives and all(
         index in allowed
+        or tokens[index].stem in required
         or tokens[index].stem in _LINKS
         or tokens[index].stem in _BELONGS
         or tokens[index].stem.isdigit()

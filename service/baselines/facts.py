@@ -179,6 +179,7 @@ from service.baselines.fact_sentence import (
 )
 from service.baselines.model import Fact, cue_alternatives
 from service.baselines.numbers import (
+    Behind,
     Number,
     find_numbers,
     following_word,
@@ -186,7 +187,7 @@ from service.baselines.numbers import (
     format_percent,
     is_change,
     is_dated,
-    is_former,
+    is_left_behind,
     is_moved_from,
     is_ranged,
 )
@@ -237,17 +238,14 @@ _THING_NOUNS = word_set(
     """vehicle vehicles car cars model models unit units ev evs nev nevs suv suvs truck trucks van vans
     bev bevs phev phevs hybrid hybrids sedan sedans"""
 )
+# Look-behinds that must end where a number starts (``numbers.Behind``: a bounded window).
 # A year right after a word of announcing tells when something was said, not when it happens
 # ("the research centre, announced in 2023, will open next year").
-_ANNOUNCED = re.compile(
-    r"\b(?:announced|unveiled|agreed|signed|discussed|revealed|proposed|reported)\s+(?:in\s+|on\s+)?$",
-    re.IGNORECASE,
+_ANNOUNCED = Behind(
+    r"\b(?:announced|unveiled|agreed|signed|discussed|revealed|proposed|reported)\s+(?:in\s+|on\s+)?$"
 )
-_WHOLE_OF_A_PART = re.compile(r"\bof\s+(?:the\s+|its\s+|their\s+)?$", re.IGNORECASE)  # "eight of the 12"
-_LOOK_BACK = 40
-"""Characters before a number that the look-behind patterns above read: a bounded window keeps
-a sentence of thousands of numbers linear."""
-_ALL_BUT = re.compile(r"\ball\s+but\s+$", re.IGNORECASE)
+_WHOLE_OF_A_PART = Behind(r"\bof\s+(?:the\s+|its\s+|their\s+)?$")  # "eight of the 12"
+_ALL_BUT = Behind(r"\ball\s+but\s+$")
 _WORDS_AFTER = re.compile(r"(?:[\s-]+[^\W\d_]+){1,4}")
 _OTHER_THING_STEMS = frozenset(stem(word) for word in _OTHER_THINGS)
 # "two from partners", "four by its joint-venture partners": the things counted come from other
@@ -305,18 +303,20 @@ class _Years(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class _Claim:
-    cues: FactCues
+    found: FactSpans  # what the sentence says of the fact claiming the number
     number: Number
-    gap: int
-    matched: int
-    restates: bool
-    found: FactSpans
     tokens: tuple[int, int]  # the number's
+    gap: int
+    restates: bool
     specific: bool  # its nearest cue is the fact's own, shared with no other fact: first on a tie
 
     @property
+    def cues(self) -> FactCues:
+        return self.found.cues
+
+    @property
     def rank(self) -> tuple[int, int]:
-        return self.gap, -self.matched
+        return self.gap, -self.found.matched
 
 
 def find_fact_changes(text: str, facts: Sequence[Fact], *, title: str = "") -> list[FactChange]:
@@ -337,7 +337,14 @@ def compile_facts(facts: Sequence[Fact]) -> tuple[FactCues, ...]:
         requires = _phrases(fact.requires)
         firsts, leads = cue_first_stems(phrases), place_lead_stems(phrases)
         compiled.append(FactCues(fact, order, phrases, requires, subject, False, wide, firsts, leads))
-    return tuple(replace(cues, shared=_shared_cues(cues, compiled)) for cues in compiled)
+    return tuple(
+        replace(
+            cues,
+            shared=_shared_cues(cues, compiled),
+            required_words=frozenset(word for cue in cues.requires for phrase in cue for word in phrase),
+        )
+        for cues in compiled
+    )
 
 
 def _shared_cues(cues: FactCues, compiled: Sequence[FactCues]) -> frozenset[int]:
@@ -438,8 +445,10 @@ def _look_at(read: SentenceWords, number: Number) -> _Seen:
     words_after = _words_after(read.text, number)
     attributed = _attributed_to(read.text, number)
     text = read.text
-    change, former, ranged = is_change(text, number), is_former(text, number), is_ranged(text, number)
-    dated_level = former and is_moved_from(text, number) and is_dated(text, number)
+    change, ranged = is_change(text, number), is_ranged(text, number)
+    moved = is_moved_from(text, number)  # asked once: it decides both below
+    former = moved or is_left_behind(text, number)
+    dated_level = moved and is_dated(text, number)
     return _Seen(
         number,
         token_range(read, number),
@@ -544,14 +553,9 @@ def _named_after(change: _Claim, candidates: Sequence[_Claim], read: SentenceWor
     for China as its own brand struggles" and "four NEVs, including two under its own brand" (the
     brand's cue is the two's) name none: the total is four."""
     last = change.tokens[1]
-    whole_of_a_part = _before(_WHOLE_OF_A_PART, read.text, change.number)
+    whole_of_a_part = _WHOLE_OF_A_PART.ends_at(read.text, change.number.start) is not None
     own = set(change.cues.phrases)
-    linking = frozenset(
-        index
-        for spans in change.found.spans_of_cue.values()
-        for start, end in spans
-        for index in range(start, end + 1)
-    )
+    linking = change.found.cue_tokens
     others = sorted(
         (c for c in candidates if c.cues.order != change.cues.order),
         key=lambda c: not c.restates,
@@ -567,11 +571,6 @@ def _named_after(change: _Claim, candidates: Sequence[_Claim], read: SentenceWor
     return None
 
 
-def _before(pattern: re.Pattern[str], text: str, number: Number) -> bool:
-    """Whether ``pattern`` (anchored with ``$``) matches the words right before ``number``."""
-    return pattern.search(text, max(0, number.start - _LOOK_BACK), number.start) is not None
-
-
 def _candidate_claims(
     read: SentenceWords, seen: _Seen, about: Sequence[FactSpans], years: _Years
 ) -> list[_Claim]:
@@ -579,9 +578,12 @@ def _candidate_claims(
     claims = []
     if (seen.former and not seen.dated_level) or seen.ranged:
         return []  # the ten of "from ten to eight" (left behind), or one end of "8-10": no level
-    if _before(_ALL_BUT, read.text, seen.number):
+    if _ALL_BUT.ends_at(read.text, seen.number.start) is not None:
         return []  # "all but four of them": the rest, no level
-    announced = seen.number.kind in ("year", "period") and _before(_ANNOUNCED, read.text, seen.number)
+    announced = (
+        seen.number.kind in ("year", "period")
+        and _ANNOUNCED.ends_at(read.text, seen.number.start) is not None
+    )
     # the facts the number names a part of the things of ("two of its new-energy models")
     parts_of = {
         found.cues.order
@@ -614,9 +616,7 @@ def _candidate_claims(
         specific = nearest_cue_is_its_own(found, first, last)
         if fact.kind in ("year", "date") and not specific and not own_cue_in_clause(read, found, first, last):
             continue  # "partnered with Tsinghua in 2016 and plans a research centre": not the centre's
-        claims.append(
-            _Claim(found.cues, seen.number, gap, found.matched, restates, found, seen.tokens, specific)
-        )
+        claims.append(_Claim(found, seen.number, seen.tokens, gap, restates, specific))
     return claims
 
 
@@ -630,34 +630,16 @@ def _may_take_a_part(
     A part that is the object of a verb is not described by a cue after it: "Nissan will launch
     two of its models for China under its own brand in 2024" tells of a launch, not of how many
     models the brand has."""
-    own = [
-        start
-        for index, spans in found.spans_of_cue.items()
-        if not found.cues.place_leads[index]
-        for start, _ in spans
-    ]
-    if any(start < first for start in own):
+    own = found.thing_starts
+    if own and own[0] < first:
         return True
     if not own or not part_is_subject(read, found, first):
         return False
     # the words of every fact's cues and the subject may stand in the part's noun phrase and its
     # clause ("of the new-energy models that Nissan plans for China"), with the required words
-    allowed = (
-        frozenset(
-            index
-            for other in about
-            for spans in other.spans_of_cue.values()
-            for start, end in spans
-            for index in range(start, end + 1)
-        )
-        | frozenset(found.mentions)
-        | frozenset(
-            index for index, token in enumerate(read.tokens) if token.stem in found.cues.required_words
-        )
-    )
-    return part_is_described(
-        read, last, min((start for start in own if start > last), default=last + 1), allowed
-    )
+    allowed = frozenset(found.mentions).union(*(other.cue_tokens for other in about))
+    after = next((start for start in own if start > last), last + 1)
+    return part_is_described(read, last, after, allowed, found.cues.required_words)
 
 
 def _other_year(fact: Fact, number_range: tuple[int, int], years: _Years) -> bool:

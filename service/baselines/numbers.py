@@ -130,7 +130,7 @@ LOOK_BEHIND_CHARS = 40
 
 
 @dataclass(frozen=True)
-class _Behind:
+class Behind:
     """A pattern that must end where a number starts (it ends with ``$``), searched from the number
     backwards with the regex module's REVERSE flag: it is tried once, at the number, instead of at
     each of the characters before it as a forward search tries it, each time through every change
@@ -153,10 +153,10 @@ class _Behind:
         return self._compiled.search(sentence, max(0, end - reach), end)
 
 
-_CURRENCY_BEFORE = _Behind(rf"(?:{_CURRENCY_SIGN})$")
-_WORD_BEFORE = _Behind(r"([A-Za-z][\w'’]*)\s$", ignore_case=False)
+_CURRENCY_BEFORE = Behind(rf"(?:{_CURRENCY_SIGN})$")
+_WORD_BEFORE = Behind(r"([A-Za-z][\w'’]*)\s$", ignore_case=False)
 _POSSESSIVE = re.compile(r"['’]s?$", re.IGNORECASE)
-_DESIGNATOR_BEFORE = _Behind(
+_DESIGNATOR_BEFORE = Behind(
     r"(?:\#|\bno\.|\b(?:no|nos|episode|ep|part|chapter|season|issue|vol|volume|number|rank|ranked|ranks|"
     r"ranking|top|gen|generation|phase|stage|level|version|model|type|series|class|grade|page|round|"
     r"step|age|aged)\.?)\s?$"
@@ -175,27 +175,27 @@ _CHANGE_WORDS = (
     r"lowered|lowers?|lowering|removed|removes?|removing|scrapped|scrapping|axed|axing|axes|"
     r"cancell?ed|cancels?|cancell?ing|shelved|shelves|shelving|ditched|ditching"
 )
-_CHANGE_BEFORE = _Behind(
+_CHANGE_BEFORE = Behind(
     rf"\b(?:{_CHANGE_WORDS})\s+(?:(?:about|around|roughly|nearly|almost|some|over|just|only|another|"
     r"a\s+further|more\s+than|less\s+than)\s+)?$"
 )
 _ROUGHLY = r"(?:(?:about|around|roughly|nearly|almost|some|over|just|only|more\s+than|less\s+than)\s+)?"
-_FORMER_BEFORE = _Behind(rf"\bfrom\s+{_ROUGHLY}$")
-_REPLACED_BEFORE = _Behind(rf"\b(?:instead\s+of|rather\s+than|in\s+place\s+of)\s+(?:the\s+)?{_ROUGHLY}$")
-_UP_OR_DOWN_FROM = _Behind(rf"\b(?:up|down)\s+from\s+{_ROUGHLY}$")
+_FORMER_BEFORE = Behind(rf"\bfrom\s+{_ROUGHLY}$")
+_REPLACED_BEFORE = Behind(rf"\b(?:instead\s+of|rather\s+than|in\s+place\s+of)\s+(?:the\s+)?{_ROUGHLY}$")
+_UP_OR_DOWN_FROM = Behind(rf"\b(?:up|down)\s+from\s+{_ROUGHLY}$")
 _DATED_AFTER = re.compile(rf"[^.;:!?]{{0,30}}?\b{_YEAR}\b")
 _LEVEL_START = rf"{_ROUGHLY}(?:{_CURRENCY_SIGN})?(?:\d|(?:{_WORD})\b)"
 # A range or a choice: "8-10" (a hyphen or an en dash, no spaces: a spaced dash is a clause
 # break), "8 to 10", "8 or 10", "between 8 and 12".
 _ALTERNATIVE = r"(?:[-–]|\s+(?:to|or)\s+)"
 _RANGE_AFTER = re.compile(rf"{_ALTERNATIVE}{_LEVEL_START}", re.IGNORECASE)
-_RANGE_BEFORE = _Behind(
+_RANGE_BEFORE = Behind(
     rf"(?:(?:\d|\b(?:{_WORD}))[\w.,%]*{_ALTERNATIVE}{_ROUGHLY}|\bbetween\s+{_ROUGHLY}(?:\S+\s+and\s+{_ROUGHLY})?)$"
 )
 # "from X to Y", "cut by two to eight", "fell 20% to 2.2 million": X is where it was or how much it
 # moved, Y where it is; neither is a range.
-_MOVEMENT_START = _Behind(rf"\b(?:from|{_CHANGE_WORDS})\s+{_ROUGHLY}$")
-_MOVEMENT_BEFORE = _Behind(
+_MOVEMENT_START = Behind(rf"\b(?:from|{_CHANGE_WORDS})\s+{_ROUGHLY}$")
+_MOVEMENT_BEFORE = Behind(
     rf"\b(?:from|{_CHANGE_WORDS})\s+{_ROUGHLY}\S+(?:\s+(?:percent|per\s+cent|pct))?\s+to\s+{_ROUGHLY}$"
 )
 _TO_LEVEL_AFTER = re.compile(rf"\s+to\s+{_LEVEL_START}", re.IGNORECASE)
@@ -268,7 +268,13 @@ def is_change(sentence: str, number: Number) -> bool:
 def is_former(sentence: str, number: Number) -> bool:
     """Whether ``number`` is the X of ``from X to Y``, ``instead of X``, ``up from X`` or ``down
     from X``: a level left behind or given up (see module rules)."""
-    if _REPLACED_BEFORE.ends_at(sentence, number.start) is not None or is_moved_from(sentence, number):
+    return is_moved_from(sentence, number) or is_left_behind(sentence, number)
+
+
+def is_left_behind(sentence: str, number: Number) -> bool:
+    """Whether ``number`` is the X of ``from X to Y`` or ``instead of X`` (``is_former`` without
+    ``up from X``, for a reader that asks ``is_moved_from`` on its own)."""
+    if _REPLACED_BEFORE.ends_at(sentence, number.start) is not None:
         return True
     return (
         _FORMER_BEFORE.ends_at(sentence, number.start) is not None

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
+from functools import cache
 from pathlib import Path
 
 RIVALWATCH = Path(sys.executable).with_name("rivalwatch")
@@ -41,6 +42,7 @@ def free_port() -> int:
     raise RuntimeError(f"no free loopback port from {low} below {high}")
 
 
+@cache
 def _ephemeral_range_start() -> int:
     try:
         return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
