@@ -9,7 +9,6 @@ command's own heavy modules). Target: each ≤ 0.3 s on an idle machine.
 
 from __future__ import annotations
 
-import os
 import statistics
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from typing import Any
 
 from bench.common import table, verdict
 from bench.corpus import PROJECT_ROOT
+from bench.scratch import user_environment
 
 TARGET_S = 0.3
 COMMANDS: tuple[tuple[str, ...], ...] = (
@@ -33,14 +33,7 @@ RIVALWATCH = Path(sys.executable).with_name("rivalwatch")
 
 
 def _env(workdir: Path) -> dict[str, str]:
-    # Python's default, as a user's shell has it: compiled modules cached in __pycache__ (the
-    # warm-up run writes them). With PYTHONDONTWRITEBYTECODE set, every run compiles the
-    # project's modules from source again, ~60 ms more per command.
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("RIVALWATCH_") and k != "PYTHONDONTWRITEBYTECODE"
-    }
+    env = user_environment()
     env["RIVALWATCH_DATABASE_URL"] = f"sqlite:///{workdir / 'rivalwatch.db'}"
     env["RIVALWATCH_RULES_DIR"] = str(PROJECT_ROOT / "rules")
     return env

@@ -31,7 +31,7 @@ from typing import Any
 
 from bench.child import ChildServer
 from bench.common import table, verdict
-from bench.scratch import reachable_pg, reset_pg, service_env
+from bench.scratch import compile_project, reachable_pg, reset_pg, service_env
 from tests.support.processes import free_port
 
 PLANS = {"quick": (2000, 60, 3.0), "full": (10_000, 300, 10.0)}
@@ -208,6 +208,7 @@ def run_suite(*, quick: bool) -> dict[str, Any]:
     feeds, interval_s, _ = plan
     pg_url = reachable_pg()
     rows = []
+    compile_project()
     with ChildServer(
         "bench.fleetserver", "--feeds", str(feeds), "--period", str(interval_s), "--changing", "0.2"
     ) as server:

@@ -17,7 +17,6 @@ local ``test`` database, whose ``public`` schema the suite empties) the same rou
 from __future__ import annotations
 
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -33,7 +32,7 @@ from typing import Any
 from bench.child import ChildServer
 from bench.common import table, verdict
 from bench.corpus import PROJECT_ROOT
-from bench.scratch import reachable_pg, reset_pg, service_env
+from bench.scratch import compile_project, reachable_pg, reset_pg, service_env, user_environment
 
 COPIES = 10
 CPU_TARGET = 6.0
@@ -120,7 +119,7 @@ def _one_round(kind: str, urls: Sequence[str], *, pg_url: str | None) -> Run:
         if kind == "plain":
             (work / "urls.txt").write_text("\n".join(urls) + "\n", encoding="utf-8")
             argv = [sys.executable, "-m", "bench.plain_loop", str(work / "urls.txt"), str(work / "plain.db")]
-            return _child(argv, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
+            return _child(argv, env=user_environment() | {"PYTHONPATH": str(PROJECT_ROOT)})
         if pg_url is not None:
             reset_pg(pg_url)
         database_url = pg_url or f"sqlite:///{work / 'rivalwatch.db'}"
@@ -162,6 +161,7 @@ def run_suite(*, quick: bool) -> dict[str, Any]:
     feeds = 47 * COPIES
     kinds = ["plain", "rivalwatch"] + (["rivalwatch-pg"] if pg_url else [])
     runs: dict[str, list[Run]] = {k: [] for k in kinds}
+    compile_project()
     with ChildServer("bench.feedserver", "--feeds", str(feeds)) as server:
         urls = [server.base_url + path for path in server.info["paths"]]
         for _ in range(reps):
