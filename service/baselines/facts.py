@@ -62,26 +62,27 @@ Rules:
   "wear", "come", "be") comes between: a part that is the object of a verb is not described by a
   cue after it (``will launch two of its models for China under its own brand in 2024`` tells of a
   launch), nor is one by a cue after a verb of what happened to it (``had reached showrooms under
-  its own brand``). ``all but N`` is no level, and a year right after a word of announcing
-  (``announced in 2023``) is when something was said, not a date any fact holds. In ``from X to
-  Y`` (``numbers.is_former``: ``cut from ten to eight``, ``from 2024 to 2026``) X is a level left
-  behind and reads no fact: Y is the news, and X, often nearer the cue, would otherwise take the
-  fact and report no change at all; so is the X of ``instead of X`` (``seven instead of ten``) and
-  of ``up from X`` (``12, up from ten``), but ``down from 30% in 2022``, with a year after it, may
-  be that year's level: only a fact of a year reads it (``12, up from ten in 2023`` changes no
-  other count). Nor does one end of a range or a choice (``numbers.is_ranged``: ``8-10``, ``8 to
-  10``, ``eight or ten``, ``between 8 and 12``): it states no single level. A number followed by a
-  scope word, right away or after at most three words that are not prepositions and a clause such
-  as "it plans (to launch)" (``27 electrified models it plans to launch worldwide``, ``2.5 million
-  vehicles globally``, ``worldwide``, ``around the world``, ``in markets around the world``, ``for
-  global markets``, ``overseas``, ``abroad``), is the world's or abroad's figure: it reads only
-  facts whose cues speak of that scope themselves (``global sales``, ``worldwide``, ``export``),
-  never a China fact. A fact with a ``year`` reads no number whose nearest year or part of a year
-  in the sentence (in words, clause breaks counted as below; at most ``MAX_CUE_GAP`` away; on a
-  tie either) is another year ("600,000 in the first ten months of 2024" is not the 2023 figure).
-  Labels, ranks and list markers (``Model 3``, ``Episode 16``, ``#16``, ``No. 2``, ``1.`` - see
-  ``numbers``), ordinals (``second-largest``, ``16th``), percentage points and numbers that are
-  part of a cue (``first ten months``, ``2022``) read nothing.
+  its own brand``). ``all but N`` is no level, nor is the N of ``the rest of the N-model plan`` (the
+  size of the whole a part is taken from, and which fact holds it the words do not say), and a year
+  right after a word of announcing (``announced in 2023``) is when something was said, not a date
+  any fact holds. In ``from X to Y`` (``numbers.is_former``: ``cut from ten to eight``, ``from 2024
+  to 2026``) X is a level left behind and reads no fact: Y is the news, and X, often nearer the cue,
+  would otherwise take the fact and report no change at all; so is the X of ``instead of X``
+  (``seven instead of ten``) and of ``up from X`` (``12, up from ten``), but ``down from 30% in
+  2022``, with a year after it, may be that year's level: only a fact of a year reads it (``12, up
+  from ten in 2023`` changes no other count). Nor does one end of a range or a choice
+  (``numbers.is_ranged``: ``8-10``, ``8 to 10``, ``eight or ten``, ``between 8 and 12``): it states
+  no single level. A number followed by a scope word, right away or after at most three words that
+  are not prepositions and a clause such as "it plans (to launch)" (``27 electrified models it plans
+  to launch worldwide``, ``2.5 million vehicles globally``, ``worldwide``, ``around the world``,
+  ``in markets around the world``, ``for global markets``, ``overseas``, ``abroad``), is the world's
+  or abroad's figure: it reads only facts whose cues speak of that scope themselves (``global
+  sales``, ``worldwide``, ``export``), never a China fact. A fact with a ``year`` reads no number
+  whose nearest year or part of a year in the sentence (in words, clause breaks counted as below; at
+  most ``MAX_CUE_GAP`` away; on a tie either) is another year ("600,000 in the first ten months of
+  2024" is not the 2023 figure). Labels, ranks and list markers (``Model 3``, ``Episode 16``,
+  ``#16``, ``No. 2``, ``1.`` - see ``numbers``), ordinals (``second-largest``, ``16th``), percentage
+  points and numbers that are part of a cue (``first ten months``, ``2022``) read nothing.
 - The subject must be the nearest name to the number: when a capitalised word or acronym that
   is not a subject term, not part of a found cue, not a month or weekday, not a common
   abbreviation (``EV``, ``NEV``, ``SUV``...) and not a title or role (``CEO``, ``Chief
@@ -151,7 +152,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
@@ -246,6 +247,9 @@ _ANNOUNCED = Behind(
 )
 _WHOLE_OF_A_PART = Behind(r"\bof\s+(?:the\s+|its\s+|their\s+)?$")  # "eight of the 12"
 _ALL_BUT = Behind(r"\ball\s+but\s+$")
+# "the rest of the eight-model plan": the size of the whole some part is taken from, and which
+# fact holds that whole the words do not say
+_REST_OF = Behind(r"\b(?:rest|remainder|balance)\s+of\s+(?:the\s+|its\s+|their\s+|this\s+|that\s+)?$")
 _WORDS_AFTER = re.compile(r"(?:[\s-]+[^\W\d_]+){1,4}")
 _OTHER_THING_STEMS = frozenset(stem(word) for word in _OTHER_THINGS)
 # "two from partners", "four by its joint-venture partners": the things counted come from other
@@ -468,12 +472,8 @@ def _words_after(text: str, number: Number) -> tuple[str, ...]:
     spaces or hyphens only, up to the first word that is no noun ("two joint-venture partners";
     of "two from partners", none)."""
     found = _WORDS_AFTER.match(text, number.end)
-    if found is None:
-        return ()
     words = []
-    for word in re.split(r"[\s-]+", found.group().strip(" -").lower()):
-        if word in _NOT_A_NOUN:
-            break
+    for word in _nouns_leading(found.group() if found else ""):
         words.append(word)
         if word in _THING_NOUNS:
             break
@@ -484,14 +484,17 @@ def _attributed_to(text: str, number: Number) -> str:
     """The word of ``_OTHER_THINGS`` that the number's things come from or with, right after it
     ("two from partners", "four with its joint-venture partners"), or ``""``."""
     found = _ATTRIBUTED_TO.match(text, number.end)
-    if found is None:
-        return ""
-    for word in re.split(r"[\s-]+", found.group(1).strip(" -").lower()):
-        if word in _NOT_A_NOUN:
-            break
-        if word in _OTHER_THINGS:
-            return word
-    return ""
+    return next(
+        (word for word in _nouns_leading(found.group(1) if found else "") if word in _OTHER_THINGS), ""
+    )
+
+
+def _nouns_leading(phrase: str) -> Iterator[str]:
+    """The words of ``phrase``, lower-cased, up to the first that is no noun (``_NOT_A_NOUN``)."""
+    for word in re.split(r"[\s-]+", phrase.strip(" -").lower()):
+        if not word or word in _NOT_A_NOUN:
+            return
+        yield word
 
 
 def _years(numbers: Sequence[_Seen]) -> _Years:
@@ -580,6 +583,8 @@ def _candidate_claims(
         return []  # the ten of "from ten to eight" (left behind), or one end of "8-10": no level
     if _ALL_BUT.ends_at(read.text, seen.number.start) is not None:
         return []  # "all but four of them": the rest, no level
+    if _REST_OF.ends_at(read.text, seen.number.start) is not None:
+        return []  # "the rest of the eight-model plan under its own badge": not the badge's eight
     announced = (
         seen.number.kind in ("year", "period")
         and _ANNOUNCED.ends_at(read.text, seen.number.start) is not None

@@ -315,6 +315,10 @@ NO_CHANGE = [
     "Nissan plans eight NEV models in the US and ten NEV models for China.",
     # the Arabic decimal separator is a point: 2.8 million, not 8 million
     "Nissan sold ٢٫٨ million vehicles in China in the first ten months of 2023.",
+    # "the rest of N" sizes the whole a part is taken from, not the part
+    "The rest of the eight-model plan for China will carry the Nissan badge.",
+    "Nissan will build two NEVs for China with its joint-venture partners, and the rest of the"
+    " eight-model plan under Nissan's own badge.",
     # one end of a range or a choice states no single level
     "Nissan plans 8-10 new-energy vehicles for China.",
     "Nissan plans between 8 and 12 new-energy vehicles for China.",
