@@ -54,10 +54,14 @@ _ROLES = word_set(
 # Capitalised words that are not names of anyone a figure could belong to.
 _NOT_NAMES = STOPWORDS | _ROLES | CALENDAR | word_set("ev nev bev phev hev suv mpv ai ipo gdp yoy ytd fy")
 # A cue alternative that starts with one of these and goes on names a place ("for China", "in
-# China"); the same word before another name ("for Europe") is that place's, a rival of the cue.
+# China"); one of them before another name ("for Europe", "in Europe") is that place's, a rival
+# of the cue.
 _PLACE_PREPOSITIONS = frozenset({"for", "in", "to"})
 # "said it plans...", "says its ...": "it" stands for the name last written before it.
 _REPORTING = frozenset({"said", "say"})
+# A clause of a name and one of these after the news tells who reported it (", the Nikkei
+# reported"), as "according to" before a name does: a source, never a figure's owner (as stems).
+_SOURCE_VERBS = frozenset({"said", "say", "report", "told", "wrote", "write"})
 _PRONOUNS = frozenset({"it", "its"})
 # Words that link a number to the cue naming what it counts ("four NEVs it plans under its own
 # brand"); see ``cues_following``.
@@ -122,6 +126,7 @@ class SentenceWords:
     token_starts: list[int]
     token_ends: list[int]
     persons: frozenset[int]
+    """Name words of people and sources: never a figure's owner."""
     said_it: tuple[int, ...]
 
 
@@ -151,7 +156,7 @@ class FactSpans:
 def read_sentence(sentence: str, words: Sequence[Token]) -> SentenceWords:
     """``sentence`` read for its facts, from its ``words`` (``tokenize(sentence)``)."""
     tokens = _clause_gapped(sentence, words)
-    persons = _persons(tokens)
+    persons = _persons(tokens) | _sources(tokens)
     said_it = tuple(
         index
         for index in range(1, len(tokens))
@@ -192,6 +197,28 @@ def _persons(tokens: Sequence[Token]) -> frozenset[int]:
         else:
             after_role = False
     return frozenset(persons)
+
+
+def _sources(tokens: Sequence[Token]) -> frozenset[int]:
+    """The name words of a source: a clause after a break that is a name (after "the" or not) and
+    a word of reporting ("..., the Nikkei reported"), or a name after "according to"."""
+    sources: set[int] = set()
+    index = 0
+    while index < len(tokens):
+        if not _is_name(tokens[index]):
+            index += 1
+            continue
+        end = index
+        while end + 1 < len(tokens) and _is_name(tokens[end + 1]):
+            end += 1
+        before = index - 1 if index and tokens[index - 1].stem == "the" else index
+        opens_a_clause = before > 0 and tokens[before - 1].text == ""  # a clause break's empty slot
+        reported = end + 1 < len(tokens) and tokens[end + 1].stem in _SOURCE_VERBS
+        cited = before >= 2 and (tokens[before - 2].stem, tokens[before - 1].stem) == ("accord", "to")
+        if (opens_a_clause and reported) or cited:
+            sources.update(range(index, end + 1))
+        index = end + 1
+    return frozenset(sources)
 
 
 def place_lead_stems(phrases: Phrases) -> tuple[frozenset[str], ...]:
@@ -378,26 +405,29 @@ def cues_following(
 def _rival_places(
     read: SentenceWords, cues: FactCues, spans: dict[int, Spans], others: list[int]
 ) -> PlaceRivals:
-    """For each place cue found, with the places that rival it: another name right after one of
-    the cue's prepositions, or after it and "the" ("for Europe", "in the US"), as token ranges
-    from the preposition to the end of the name."""
+    """For each place cue found, with the places that rival it: another name right after a place
+    preposition, or after one and "the" ("for Europe", "in the US", "to Mexico": whichever
+    preposition the cue has), as token ranges from the preposition to the end of the name. A
+    name the cue's own alternatives hold is the same place ("in China" beside "for China")."""
     if not others:
         return ()
     named = set(others)
     found = []
     for index, own in spans.items():
-        leads = cues.place_leads[index]
-        if not leads:
+        if not cues.place_leads[index]:
             continue
+        own_place = {word for phrase in cues.phrases[index] for word in phrase[1:]}
         rivals = []
         for name in others:
             if name == 0 or name - 1 in named:
                 continue  # nothing before it, or inside a name already taken from its first word
             lead = name - 2 if read.tokens[name - 1].stem == "the" else name - 1
-            if lead >= 0 and read.tokens[lead].stem in leads:
-                end = name
-                while end + 1 in named:
-                    end += 1
+            if lead < 0 or read.tokens[lead].stem not in _PLACE_PREPOSITIONS:
+                continue
+            end = name
+            while end + 1 in named:
+                end += 1
+            if all(read.tokens[word].stem not in own_place for word in range(name, end + 1)):
                 rivals.append((lead, end))
         if rivals:
             found.append((own, rivals))
@@ -428,9 +458,12 @@ def _subject_mentions(read: SentenceWords, cues: FactCues, in_cues: set[int]) ->
 def _extends_a_name(read: SentenceWords, index: int, known: set[int]) -> bool:
     if index < 0 or index in known or index in read.persons:
         return False
-    token = read.tokens[index]
-    possessive = token.text.endswith(("'s", "’s"))  # "Japan's Nissan" is Nissan
-    return _is_name(token) and not possessive and token.stem not in mostly_lower_case(COMMON_LOWER_PERCENT)
+    token = read.tokens[index]  # "Japan's Nissan" is Nissan
+    return (
+        _is_name(token)
+        and not _is_possessive(token)
+        and token.stem not in mostly_lower_case(COMMON_LOWER_PERCENT)
+    )
 
 
 def _refers_back(tokens: Sequence[Token]) -> bool:
@@ -491,11 +524,15 @@ def _other_names(read: SentenceWords, known: set[int]) -> list[int]:
             continue
         if not (_is_name(token) or (index in known and token.text[:1].isupper())):
             continue
-        if runs and runs[-1][-1] == index - 1:
+        if runs and runs[-1][-1] == index - 1 and not _is_possessive(read.tokens[index - 1]):
             runs[-1].append(index)
-        else:
+        else:  # a possessive ends its name: in "Toyota's China sales" Toyota is no part of the cue
             runs.append([index])
     return [index for run in runs if not known.intersection(run) for index in run]
+
+
+def _is_possessive(token: Token) -> bool:
+    return token.text.endswith(("'s", "’s"))
 
 
 def _is_name(token: Token) -> bool:

@@ -67,39 +67,44 @@ Rules:
   right after a word of announcing (``announced in 2023``) is when something was said, not a date
   any fact holds. In ``from X to Y`` (``numbers.is_former``: ``cut from ten to eight``, ``from 2024
   to 2026``) X is a level left behind and reads no fact: Y is the news, and X, often nearer the cue,
-  would otherwise take the fact and report no change at all; so is the X of ``instead of X``
-  (``seven instead of ten``) and of ``up from X`` (``12, up from ten``), but ``down from 30% in
-  2022``, with a year after it, may be that year's level: only a fact of a year reads it (``12, up
-  from ten in 2023`` changes no other count). Nor does one end of a range or a choice
-  (``numbers.is_ranged``: ``8-10``, ``8 to 10``, ``eight or ten``, ``between 8 and 12``): it states
-  no single level. A number followed by a scope word, right away or after at most three words that
-  are not prepositions and a clause such as "it plans (to launch)" (``27 electrified models it plans
-  to launch worldwide``, ``2.5 million vehicles globally``, ``worldwide``, ``around the world``,
-  ``in markets around the world``, ``for global markets``, ``overseas``, ``abroad``), is the world's
-  or abroad's figure: it reads only facts whose cues speak of that scope themselves (``global
-  sales``, ``worldwide``, ``export``), never a China fact. A fact with a ``year`` reads no number
-  whose nearest year or part of a year in the sentence (in words, clause breaks counted as below; at
-  most ``MAX_CUE_GAP`` away; on a tie either) is another year ("600,000 in the first ten months of
-  2024" is not the 2023 figure). Labels, ranks and list markers (``Model 3``, ``Episode 16``,
-  ``#16``, ``No. 2``, ``1.`` - see ``numbers``), ordinals (``second-largest``, ``16th``), percentage
-  points and numbers that are part of a cue (``first ten months``, ``2022``) read nothing.
-- The subject must be the nearest name to the number: when a capitalised word or acronym that
-  is not a subject term, not part of a found cue, not a month or weekday, not a common
-  abbreviation (``EV``, ``NEV``, ``SUV``...) and not a title or role (``CEO``, ``Chief
-  Executive``, ``President``, ``spokesman``...) is nearer to the number (in words, clause breaks
-  counted as below) than every mention of the subject, the figure is that name's ("Nissan's rival
-  BYD plans 20 new-energy models for China" says nothing about Nissan's plan). Capitalised words
-  written after a mention or next to a cue belong to it ("Nissan Motor", "Tsinghua
-  University"); name words right after a title or role are a person (``CEO Makoto Uchida``),
-  never a name a figure could belong to. A sentence that carries the subject over from the title
-  counts its first word as the mention. ``it`` or ``its`` right after ``said`` or ``says`` stands
-  for the name written last before it: a mention of the subject when that is the subject ("Nissan
-  CEO Makoto Uchida said it plans eight..."), another name's otherwise.
+  would otherwise take the fact and report no change at all; when X states a fact's known value, Y
+  is that fact's new value, whichever fact's cue is nearer ("cut the Nissan-brand NEVs it plans for
+  China from four to three": the brand's). So is the X of ``instead of X`` (``seven instead of
+  ten``) and of ``up from X`` (``12, up from ten``), but ``down from 30% in 2022``, with a year
+  after it, may be that year's level: only a fact of a year reads it (``12, up from ten in 2023``
+  changes no other count). Nor does one end of a range or a choice (``numbers.is_ranged``: ``8-10``,
+  ``8 to 10``, ``eight or ten``, ``between 8 and 12``): it states no single level. A number followed
+  by a scope word, right away or after at most three words that are not prepositions and a clause
+  such as "it plans (to launch)" (``27 electrified models it plans to launch worldwide``, ``2.5
+  million vehicles globally``, ``worldwide``, ``around the world``, ``in markets around the world``,
+  ``for global markets``, ``overseas``, ``abroad``), is the world's or abroad's figure: it reads
+  only facts whose cues speak of that scope themselves (``global sales``, ``worldwide``,
+  ``export``), never a China fact. A fact with a ``year`` reads no number whose nearest year or part
+  of a year in the sentence (in words, clause breaks counted as below; at most ``MAX_CUE_GAP`` away;
+  on a tie either) is another year ("600,000 in the first ten months of 2024" is not the 2023
+  figure). Labels, ranks and list markers (``Model 3``, ``Episode 16``, ``#16``, ``No. 2``, ``1.`` -
+  see ``numbers``), ordinals (``second-largest``, ``16th``), percentage points and numbers that are
+  part of a cue (``first ten months``, ``2022``) read nothing.
+- The subject must be the nearest name to the number: when a capitalised word or acronym that is
+  not a subject term, not part of a found cue, not a month or weekday, not a common abbreviation
+  (``EV``, ``NEV``, ``SUV``...) and not a title or role (``CEO``, ``Chief Executive``,
+  ``President``, ``spokesman``...) is nearer to the number (in words, clause breaks counted as
+  below) than every mention of the subject, the figure is that name's ("Nissan's rival BYD plans 20
+  new-energy models for China" says nothing about Nissan's plan). Capitalised words written after a
+  mention or next to a cue belong to it ("Nissan Motor", "Tsinghua University"), but a name with
+  "'s" ends there ("Toyota's China sales" are Toyota's); name words right after a title or role are
+  a person (``CEO Makoto Uchida``), and a name in a clause of its own before a word of reporting
+  (``..., the Nikkei reported``) or after "according to" is a source: neither is a name a figure
+  could belong to. A sentence that carries the subject over from the title counts its first word as
+  the mention. ``it`` or ``its`` right after ``said`` or ``says`` stands for the name written last
+  before it: a mention of the subject when that is the subject ("Nissan CEO Makoto Uchida said it
+  plans eight..."), another name's otherwise.
 - The fact's place must be the nearest place to the number: when a cue alternative names a place
-  after a preposition (``for China``, ``in China``) and the same preposition stands before
-  another name (``for Europe``, ``in the US``) nearer to the number than every occurrence of that
-  cue, the figure is that other place's ("Nissan plans eight models for Europe and ten for
-  China" says eight for Europe, not eight for China).
+  after a preposition (``for China``, ``in China``) and a place preposition ("for", "in", "to")
+  stands before another name (``for Europe``, ``in the US``; not one the cue itself names)
+  nearer to the number than every occurrence of that cue, the figure is that other place's
+  ("Nissan plans eight models for Europe and ten for China" says eight for Europe, not eight for
+  China; so does "eight models in Europe ... its plans for China").
 - Numbers and facts are paired closest first: every (number, fact) pair within ``MAX_CUE_GAP``
   words of one of the fact's cues (a clause break, i.e. a comma, semicolon, colon, dash, bracket
   or a joining "and", "but", "while", "whereas", counts as ``CLAUSE_PENALTY`` words (see
@@ -154,6 +159,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from typing import NamedTuple
 
 from service.baselines.change import FactChange
@@ -188,6 +194,7 @@ from service.baselines.numbers import (
     format_percent,
     is_change,
     is_dated,
+    is_from_to,
     is_left_behind,
     is_moved_from,
     is_ranged,
@@ -293,6 +300,7 @@ class _Seen:
     words_after: tuple[str, ...]  # its own words: up to four, lower-cased, before a word that is no noun
     attributed: str  # the other things it comes from or with ("two from partners": "partners"); or ""
     former: bool
+    from_to: bool  # the X of "from X to Y": the next number is its Y
     ranged: bool
     dated_level: bool  # "down from 30% in 2022": another period's level, for a fact of a year
 
@@ -313,6 +321,7 @@ class _Claim:
     gap: int
     restates: bool
     specific: bool  # its nearest cue is the fact's own, shared with no other fact: first on a tie
+    continues: bool  # the Y of "from X to Y" whose X states the fact's known value
 
     @property
     def cues(self) -> FactCues:
@@ -439,8 +448,31 @@ def _claims(
         _look_at(read, number) for number in find_numbers(sentence) if number.kind not in _READ_NOTHING
     ]
     years = _years(numbers)
-    claims = [claim for seen in numbers for claim in _candidate_claims(read, seen, about, years)]
+    continued = _continued(numbers, about)
+    claims = [
+        claim
+        for seen in numbers
+        for claim in _candidate_claims(read, seen, about, years, continued.get(seen.number.start))
+    ]
     return _take_closest(claims, read)
+
+
+def _continued(numbers: Sequence[_Seen], about: Sequence[FactSpans]) -> dict[int, frozenset[int]]:
+    """For the Y of each "from X to Y" whose X states the known value of facts the sentence is
+    about, those facts (by order): Y is their new value, whichever fact's cue is nearer ("cut
+    the Nissan-brand NEVs it plans for China from four to three" changes the brand's four)."""
+    continued = {}
+    for before, seen in pairwise(numbers):
+        if not before.from_to:
+            continue
+        facts = frozenset(
+            found.cues.order
+            for found in about
+            if _fits(found.cues.fact, before) and _same(found.cues.fact, before.number.reading, before.number)
+        )
+        if facts:
+            continued[seen.number.start] = facts
+    return continued
 
 
 def _look_at(read: SentenceWords, number: Number) -> _Seen:
@@ -451,7 +483,8 @@ def _look_at(read: SentenceWords, number: Number) -> _Seen:
     text = read.text
     change, ranged = is_change(text, number), is_ranged(text, number)
     moved = is_moved_from(text, number)  # asked once: it decides both below
-    former = moved or is_left_behind(text, number)
+    from_to = is_from_to(text, number)
+    former = moved or from_to or is_left_behind(text, number)
     dated_level = moved and is_dated(text, number)
     return _Seen(
         number,
@@ -462,6 +495,7 @@ def _look_at(read: SentenceWords, number: Number) -> _Seen:
         words_after,
         attributed,
         former,
+        from_to,
         ranged,
         dated_level,
     )
@@ -528,14 +562,15 @@ def _take_closest(candidates: list[_Claim], read: SentenceWords) -> list[_Claim]
         best = nearest[claim.number.start]
         if claim.rank > best.rank and best.cues.order in restated:
             continue  # "cancelled two of the four Nissan-brand models, leaving two own-badge models"
-        named = None if claim.restates else _named_after(claim, on_number[claim.number.start], read)
+        settled = claim.restates or claim.continues
+        named = None if settled else _named_after(claim, on_number[claim.number.start], read)
         if named is not None:
             if not named.restates:
                 taken_numbers.add(claim.number.start)  # "three NEVs for China with its partners"
             continue  # "the first of four NEVs it plans under its own brand": the brand's four
         taken_numbers.add(claim.number.start)
         rivals = tied[(claim.number.start, claim.rank)] - taken_facts - {claim.cues.order}
-        if rivals and not claim.restates:
+        if rivals and not settled:
             continue
         taken_facts.add(claim.cues.order)
         if claim.restates:
@@ -575,7 +610,11 @@ def _named_after(change: _Claim, candidates: Sequence[_Claim], read: SentenceWor
 
 
 def _candidate_claims(
-    read: SentenceWords, seen: _Seen, about: Sequence[FactSpans], years: _Years
+    read: SentenceWords,
+    seen: _Seen,
+    about: Sequence[FactSpans],
+    years: _Years,
+    continued: frozenset[int] | None,
 ) -> list[_Claim]:
     first, last = seen.tokens
     claims = []
@@ -597,6 +636,8 @@ def _candidate_claims(
     }
     for found in about:
         fact = found.cues.fact
+        if continued is not None and found.cues.order not in continued:
+            continue  # "from four to three" of the brand's four: the three is the brand's alone
         if seen.dated_level and fact.year is None:
             continue  # "12, up from ten in 2023": the ten is left behind for a fact of no year
         if not _fits(fact, seen) or (seen.scoped and not found.cues.wide_scope):
@@ -621,7 +662,7 @@ def _candidate_claims(
         specific = nearest_cue_is_its_own(found, first, last)
         if fact.kind in ("year", "date") and not specific and not own_cue_in_clause(read, found, first, last):
             continue  # "partnered with Tsinghua in 2016 and plans a research centre": not the centre's
-        claims.append(_Claim(found, seen.number, seen.tokens, gap, restates, specific))
+        claims.append(_Claim(found, seen.number, seen.tokens, gap, restates, specific, continued is not None))
     return claims
 
 

@@ -37,8 +37,9 @@ rather than where it stands, because a word of change comes right before it (``f
 between) or right after it (``a 16% increase``, ``16 percent lower``, ``two more models``,
 ``8% year-on-year``). ``fell to 16%``, ``down from 30%`` and ``made up 18%`` are levels, not
 changes. Years and parts of years are never changes. In ``from X to Y`` (``about``,
-``nearly``... may come before either), X is a level left behind (``is_former``): ``cut from ten
-to eight``, ``moved from 2024 to 2026``; the news is Y. So is the X of ``instead of X``,
+``nearly``... may come before either, and at most two words of what X counts after it: ``from 10
+models to seven``), X is a level left behind (``is_former``): ``cut from ten to eight``, ``moved
+from 2024 to 2026``; the news is Y. So is the X of ``instead of X``,
 ``rather than X`` and ``in place of X`` (``seven models instead of ten``): a level given up.
 So is the X of ``up from X`` or ``down from X`` (``12 models, up from ten``); when a year
 follows it (``is_dated``: ``down from 30% in 2022``) it may be that period's level. A
@@ -198,7 +199,9 @@ _MOVEMENT_START = Behind(rf"\b(?:from|{_CHANGE_WORDS})\s+{_ROUGHLY}$")
 _MOVEMENT_BEFORE = Behind(
     rf"\b(?:from|{_CHANGE_WORDS})\s+{_ROUGHLY}\S+(?:\s+(?:percent|per\s+cent|pct))?\s+to\s+{_ROUGHLY}$"
 )
-_TO_LEVEL_AFTER = re.compile(rf"\s+to\s+{_LEVEL_START}", re.IGNORECASE)
+# "to Y" after the X of "from X to Y", with at most two words of what X counts between ("from 10
+# models to seven")
+_TO_LEVEL_AFTER = re.compile(rf"(?:\s+[^\W\d_]+){{0,2}}?\s+to\s+{_LEVEL_START}", re.IGNORECASE)
 _CHANGE_AFTER = re.compile(
     r"[\s-]*(?:increases?|decreases?|rises?|falls?|drops?|declines?|growth|gains?|jumps?|cuts?|reductions?|"
     r"hikes?|surges?|plunges?|slumps?|higher|lower|more|less|fewer|up|down|year[\s-]on[\s-]year|yoy|y/y|"
@@ -274,8 +277,12 @@ def is_former(sentence: str, number: Number) -> bool:
 def is_left_behind(sentence: str, number: Number) -> bool:
     """Whether ``number`` is the X of ``from X to Y`` or ``instead of X`` (``is_former`` without
     ``up from X``, for a reader that asks ``is_moved_from`` on its own)."""
-    if _REPLACED_BEFORE.ends_at(sentence, number.start) is not None:
-        return True
+    return _REPLACED_BEFORE.ends_at(sentence, number.start) is not None or is_from_to(sentence, number)
+
+
+def is_from_to(sentence: str, number: Number) -> bool:
+    """Whether ``number`` is the X of ``from X to Y`` ("cut from four to three", "from 10 models
+    to seven"); the next number of the sentence is then its Y."""
     return (
         _FORMER_BEFORE.ends_at(sentence, number.start) is not None
         and _TO_LEVEL_AFTER.match(sentence, number.end) is not None

@@ -233,6 +233,7 @@ def test_looking_behind_a_number_reads_a_bounded_window(monkeypatch: pytest.Monk
         ("Spending rose from $3bn to $4bn.", ["$3bn"]),
         # left behind, and dated: a fact of that year may read it (facts.py)
         ("China made up 18% of sales, down from 30% in 2022.", ["30%"]),
+        ("Nissan cut its China plan from 10 models to seven.", ["10"]),  # what X counts may follow it
         ("It imports parts from 10 countries to cut costs.", []),
         ("Sales went to 15% from 20%.", []),
         # a level given up
