@@ -192,12 +192,17 @@ class Poller:
             # Disk full, read-only file, database gone: nothing of this poll was written (one
             # transaction). The lease is given back if the database takes it, else it expires;
             # either way the feed is retried once the database recovers.
-            # Trouble with the database is told once, by the watch; any other error is a bug.
+            # Trouble with the database is told once, by the watch. Any other error is the
+            # database refusing this feed's rows (a bug, or a value it cannot store): a failure of
+            # the feed, shown and backed off like any other, not a poll repeated at every tick.
             trouble = self.watch.failed(exc, work="poll")
             if trouble is None:
                 log.exception("feed_store_failed", extra={"rw_fields": {"feed": feed.name}})
+                refusal = FetchError(f"database error: {_first_line(getattr(exc, 'orig', None) or exc)}")
+                with suppress(SQLAlchemyError):
+                    return await self.lane.run(self._record_failure, feed, refusal)
             await asyncio.to_thread(self._give_back, feed)
-            why = trouble.message if trouble else str(getattr(exc, "orig", None) or exc)
+            why = trouble.message if trouble else _first_line(getattr(exc, "orig", None) or exc)
             return PollOutcome(feed.name, "failed", error=f"database error: {why}")
         self.watch.worked(wrote=True)
         return outcome
@@ -427,6 +432,10 @@ class Poller:
     def _lease_lost(self, feed: ClaimedFeed) -> PollOutcome:
         log_event(log, logging.WARNING, "feed_lease_lost", feed=feed.name, owner=self.owner)
         return PollOutcome(feed.name, "lease_lost", error="lease expired and was taken over")
+
+
+def _first_line(error: BaseException) -> str:
+    return next(iter(str(error).strip().splitlines()), type(error).__name__)
 
 
 def _describe(exc: FetchError | ParseError) -> str:

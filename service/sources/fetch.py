@@ -238,8 +238,8 @@ class Fetcher:
             status=status,
             body=body,
             headers=headers,
-            etag=headers.get("etag"),
-            last_modified=headers.get("last-modified"),
+            etag=_validator(headers.get("etag")),
+            last_modified=_validator(headers.get("last-modified")),
             bytes_read=len(body),
             duration_ms=0.0,
         )
@@ -341,11 +341,18 @@ class BodyDecoder:
 
 def _conditional_headers(etag: str | None, last_modified: str | None) -> dict[str, str]:
     headers = {}
-    if etag:
+    if etag := _validator(etag):
         headers["If-None-Match"] = etag
-    if last_modified:
+    if last_modified := _validator(last_modified):
         headers["If-Modified-Since"] = last_modified
     return headers
+
+
+def _validator(value: str | None) -> str | None:
+    """An ETag or Last-Modified worth keeping and sending back: printable ASCII. A server's
+    non-ASCII validator ("café-1") could not be sent in a request header: kept, it failed every
+    later poll of its feed before the request left."""
+    return value if value and value.isascii() and value.isprintable() else None
 
 
 @dataclass(slots=True)

@@ -3,14 +3,16 @@
 Rules implemented here:
 
 - **Item key** (32 hex chars, BLAKE2b-128): of ``"g:" + guid`` when the entry has a guid
-  (whitespace-only counts as none), else ``"u:" + canonical URL``, else
+  (NUL characters removed; whitespace-only counts as none), else ``"u:" + canonical URL``, else
   ``"h:" + title + "\\n" + text``. It is what "the same item" means within one feed.
 - **Canonical URL**: the link resolved against the entry's ``xml:base`` and then the feed
   URL; only ``http``/``https`` survive (``javascript:``, ``data:``, ``mailto:`` ... → None);
   scheme and host lower-cased, IDN hosts in their ASCII (punycode) form, default ports and
   user-info dropped, empty path → ``/``, the fragment dropped, tracking parameters (``utm_*``
   and the click ids in ``TRACKING_PARAMS``) removed with the other parameters kept verbatim
-  and in order; characters that are not valid in a URL are percent-encoded as UTF-8.
+  and in order; characters that are not valid in a URL are percent-encoded as UTF-8. A
+  canonical URL longer than ``MAX_URL_CHARS`` counts as no link, and an ``xml:base`` that is no
+  URL as none.
 - **Plain text**: titles and summaries are HTML fragments (that is how feeds use them, even
   in RSS titles); ``html_to_text`` parses them with a real HTML parser, drops script /
   style / template content, turns block boundaries into spaces and decodes entities, so a
@@ -46,6 +48,9 @@ TRACKING_PARAMS = frozenset(
     }
 )  # fmt: skip
 MIN_FP_CHARS = 10
+MAX_URL_CHARS = 2048
+"""A longer link is no usable link (PostgreSQL's index on items.url holds at most 2 704 bytes a
+row: one 6 000-character link failed its whole feed's poll)."""
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Removed outright: C0/C1 controls, bidi embeddings, overrides and isolates (they can
@@ -118,11 +123,11 @@ def normalize_entry(
     """The stored form of one entry; None when it has no title, no usable link and no text."""
     title = _cap(html_to_text(entry.title), max_title_chars)
     text = without_footers(_text_within(entry.summary, max_text_chars))
-    base = urljoin(feed_url, entry.base_url) if entry.base_url else feed_url
-    url = canonical_url(entry.link, base=base)
+    url = canonical_url(entry.link, base=_base(feed_url, entry.base_url))
     if not (title or url or text):
         return None
-    guid = entry.guid.strip() if entry.guid else None
+    # NUL is the one character PostgreSQL cannot store in text: in a guid it lost the whole poll
+    guid = entry.guid.replace("\x00", "").strip() if entry.guid else None
     return Item(
         key=_item_key(guid or None, url, title, text),
         guid=guid or None,
@@ -133,6 +138,17 @@ def normalize_entry(
         content_hash=_digest(f"{title}\x1f{text}"),
         title_fp=title_fingerprint(title),
     )
+
+
+def _base(feed_url: str, base_url: str | None) -> str:
+    """The entry's ``xml:base`` resolved against the feed URL; the feed URL when there is none or
+    it is no URL at all (``http://[oops/``, which made every poll of its feed fail)."""
+    if not base_url:
+        return feed_url
+    try:
+        return urljoin(feed_url, base_url)
+    except ValueError:
+        return feed_url
 
 
 def _item_key(guid: str | None, url: str | None, title: str, text: str) -> str:
@@ -176,11 +192,14 @@ def canonical_url(url: str | None, *, base: str | None = None) -> str | None:
         return None
     try:
         simple = _SIMPLE_URL.fullmatch(link)
-        if simple is not None:
-            return _canonical_simple(simple)
-        return _canonical_absolute(urljoin(base, link) if base else link)
+        canonical = (
+            _canonical_simple(simple)
+            if simple is not None
+            else _canonical_absolute(urljoin(base, link) if base else link)
+        )
     except (ValueError, UnicodeError):
         return None
+    return canonical if canonical is None or len(canonical) <= MAX_URL_CHARS else None
 
 
 # The shape nearly every feed link has: absolute http(s), plain host, no port or user-info.

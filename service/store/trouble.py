@@ -76,6 +76,11 @@ _SQLITE: tuple[tuple[str, TroubleKind, str], ...] = (
 )
 
 
+# SQLSTATE classes of a statement refused for its data by a database that works (PostgreSQL):
+# a data exception (22), a broken constraint (23), a program limit such as a value too long for
+# an index (54, an OperationalError in psycopg: one very long link made the database look down).
+_REFUSED_DATA = ("22", "23", "54")
+
 # SQLite error codes whose message misleads: the shared-memory file could not grow (a full disk).
 _SQLITE_CODES = {
     "SQLITE_IOERR_SHMSIZE": "database or disk is full",
@@ -94,6 +99,8 @@ def trouble_of(error: BaseException, *, database: str) -> Trouble | None:
     for needle, kind, advice in _SQLITE:
         if needle in lowered:
             return Trouble(kind, f"{advice.format(db=database)} ({reason})")
+    if (getattr(error.orig, "sqlstate", None) or "")[:2] in _REFUSED_DATA:
+        return None  # the database answered, and refused the statement's data
     if error.connection_invalidated or isinstance(error, OperationalError | InterfaceError):
         return Trouble(TroubleKind.UNREACHABLE, f"cannot reach the database {database}: {reason}")
     return None

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from service.sources.normalize import (
     _INVISIBLE_TABLE,
+    MAX_URL_CHARS,
     Item,
     canonical_url,
     clean_text,
@@ -212,3 +213,20 @@ def test_empty_entry_is_dropped() -> None:
     assert (
         normalize_entry(_entry(title=" ", link=None, summary="<p> </p>", guid="g"), feed_url=FEED_URL) is None
     )
+
+
+def test_an_xml_base_that_is_no_url_is_no_base() -> None:
+    # urljoin raises ValueError on it: every poll of its feed failed
+    assert _item(link="p/1", base_url="http://[oops/").url == "https://news.example/feeds/p/1"
+
+
+def test_a_nul_in_a_guid_is_dropped() -> None:
+    # PostgreSQL cannot store NUL in text: the whole poll of the feed was refused
+    assert _item(guid="g\x003").guid == "g3"
+    assert _item(guid="g\x003").key == _item(guid="g3").key
+
+
+def test_a_link_longer_than_the_cap_is_no_link() -> None:
+    long = "https://news.example/" + "a" * MAX_URL_CHARS
+    assert _item(link=long).url is None
+    assert _item(link=long[: MAX_URL_CHARS - 1]).url == long[: MAX_URL_CHARS - 1]
