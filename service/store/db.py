@@ -14,13 +14,14 @@ database; only one scheduler may run on one SQLite file (``scheduler_lock``).
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import re
 import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -220,6 +221,45 @@ def lock_declarations(conn: Connection) -> None:
     """
     if conn.dialect.name == "postgresql":
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(DECLARATIONS_LOCK_KEY)))
+
+
+STORIES_LOCK_KEY = 0x52570002
+STORY_KEY_LOCK_CLASS = 0x5257
+STORY_KEY_LOCKS_MAX = 512
+"""More story keys than this in one transaction take the lock of all stories instead: each
+advisory lock holds a slot of PostgreSQL's shared lock table (64 per connection by default)."""
+
+
+def lock_story_keys(conn: Connection, keys: Collection[str]) -> None:
+    """Serialise writers whose new items may join one story (the same canonical URL or title).
+
+    On PostgreSQL two transactions storing copies of one article at once each looked up its
+    story, found none the other had not committed yet, and started one each: two stories, every
+    alert posted twice. A transaction-scoped advisory lock per key (taken in order, so no two
+    writers wait for each other in a circle) makes the second look up after the first commits;
+    writers of different stories do not wait. Each holds the lock of all stories shared; a
+    transaction with more than ``STORY_KEY_LOCKS_MAX`` keys takes it alone instead. On SQLite the
+    transaction already holds the database's write lock.
+    """
+    if conn.dialect.name != "postgresql" or not keys:
+        return
+    if len(keys) > STORY_KEY_LOCKS_MAX:
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(STORIES_LOCK_KEY)))
+        return
+    conn.execute(sa.select(sa.func.pg_advisory_xact_lock_shared(STORIES_LOCK_KEY)))
+    hashed = sorted(
+        {
+            int.from_bytes(hashlib.blake2b(key.encode(), digest_size=4).digest(), "big", signed=True)
+            for key in keys
+        }
+    )
+    conn.execute(_LOCK_STORY_KEYS, {"class": STORY_KEY_LOCK_CLASS, "keys": hashed})
+
+
+# unnest yields the keys in the array's (sorted) order, and the aggregate takes each lock in turn
+_LOCK_STORY_KEYS = sa.text(
+    "SELECT count(pg_advisory_xact_lock(:class, k)) FROM unnest(CAST(:keys AS integer[])) AS k"
+)
 
 
 class WriteTurn:

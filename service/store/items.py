@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from service.sources.dedup import pick_story, unique_by_key
-from service.store.db import BulkInsertSkippingExisting, chunked
+from service.store.db import BulkInsertSkippingExisting, chunked, lock_story_keys
 from service.store.tables import feeds, items
 
 
@@ -149,6 +149,7 @@ def _insert_new(
     story_window: timedelta,
 ) -> tuple[StoredItem, ...]:
     """Insert in two rounds: items joining a known story or starting one, then their copies."""
+    lock_story_keys(conn, _story_keys(new))
     story_of = _existing_stories(conn, new, since=now - story_window)
     leader_of = _batch_leaders([i for i in new if i.key not in story_of])
     first = [i for i in new if leader_of.get(i.key, i.key) == i.key]
@@ -210,6 +211,11 @@ def stored_items(conn: Connection, feed_id: int, keys: Sequence[str]) -> dict[st
 def _story_ids_of(conn: Connection, feed_id: int, keys: Sequence[str]) -> dict[str, int]:
     """Stories of items stored earlier (a leader another poller inserted a moment ago)."""
     return {key: row.story_id for key, row in _known(conn, feed_id, keys).items()}
+
+
+def _story_keys(new: Sequence[StorableItem]) -> set[str]:
+    """What makes the new items join a story: their canonical URLs and title fingerprints."""
+    return {f"u:{i.url}" for i in new if i.url} | {f"t:{i.title_fp}" for i in new if i.title_fp}
 
 
 def _existing_stories(conn: Connection, new: Sequence[StorableItem], *, since: datetime) -> dict[str, int]:

@@ -345,6 +345,47 @@ def test_copies_inside_one_batch_share_a_story(engine: Engine) -> None:
     assert stories == 2
 
 
+@pytest.mark.parametrize("many", [False, True], ids=["one lock a key", "one lock for all"])
+def test_copies_stored_at_once_by_two_writers_share_a_story(
+    engine: Engine, many: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two replicas (or two ingest threads on PostgreSQL) store copies of one article at once: the
+    # second looked its story up before the first committed, found none and started its own, so
+    # every alert of the story was posted twice. It now waits for the first to commit.
+    if many:
+        monkeypatch.setattr(db, "STORY_KEY_LOCKS_MAX", 0)
+    declare(engine, Spec("a", "https://a.example/rss"), Spec("b", "https://b.example/rss"))
+    first_stored, release = threading.Event(), threading.Event()
+    second_done = threading.Event()
+
+    def first(conn: sa.Connection) -> item_store.StoreResult:
+        done = item_store.store_items(
+            conn, feed_id(engine, "a"), [Entry("a1", "Nissan exports EVs", "t", "https://n.example/x")],
+            now=NOW, story_window=WINDOW,
+        )  # fmt: skip
+        first_stored.set()
+        assert release.wait(10)
+        return done
+
+    results: dict[str, item_store.StoreResult] = {}
+    writer = threading.Thread(target=lambda: results.setdefault("a", db.run_transaction(engine, first)))
+    writer.start()
+    assert first_stored.wait(10)
+
+    def second() -> None:
+        results["b"] = store(engine, "b", Entry("b1", "Nissan exports EVs", "t", "https://n.example/x"))
+        second_done.set()
+
+    other = threading.Thread(target=second)
+    other.start()
+    # on SQLite the second waits for the write lock; on PostgreSQL for the story's lock
+    assert not second_done.wait(0.5)
+    release.set()
+    writer.join(10)
+    other.join(10)
+    assert results["b"].inserted[0].story_id == results["a"].inserted[0].story_id
+
+
 @pytest.mark.parametrize("attempts", [3])
 def test_run_transaction_rolls_back_a_failed_attempt(engine: Engine, attempts: int) -> None:
     declare(engine, Spec("a", "https://a.example/rss"))
