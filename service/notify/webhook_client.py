@@ -145,9 +145,10 @@ class WebhookClient:
         started = time.perf_counter()
         answer = await self._exchange(request, key=key)
         duration_ms = round((time.perf_counter() - started) * 1000, 1)
-        error = classify_answer(
-            answer.status, answer.body, answer.headers, receiver=self.receiver, now=self._now()
-        )
+        # scrubbed before the reason is cut short: a receiver (a proxy's error page) may echo the
+        # URL, and a cut-off secret escapes the redaction of whole ones
+        body = _without_secrets(answer.body, url)
+        error = classify_answer(answer.status, body, answer.headers, receiver=self.receiver, now=self._now())
         if error is None:
             self._log_success(key, answer, duration_ms)
             return
@@ -241,7 +242,12 @@ def _config_error(key: str, reason: str) -> ChannelBrokenError:
 
 def _named(error: DeliveryError, key: str, url: str) -> DeliveryError:
     """The same verdict naming the channel; a receiver echoing its own URL is scrubbed too."""
-    message = f"channel {key!r}: {error}"
-    for secret in sorted({url, urlsplit(url).path} - {"", "/"}, key=len, reverse=True):
-        message = message.replace(secret, REDACTED)
-    return error.with_message(message)
+    return error.with_message(_without_secrets(f"channel {key!r}: {error}", url))
+
+
+def _without_secrets(text: str, url: str) -> str:
+    """``text`` with the webhook URL, its path and its query (where the secret is) redacted."""
+    parts = urlsplit(url)
+    for secret in sorted({url, parts.path, parts.query} - {"", "/"}, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text

@@ -23,6 +23,7 @@ from service.errors import (
     ThrottledDeliveryError,
 )
 from service.notify.blocks import render_batch, render_story
+from service.notify.classify import REASON_MAX
 from service.notify.pacing import Pacer
 from service.notify.story import RuleHit, StoryView
 from service.notify.webhook_client import WebhookClient
@@ -250,6 +251,18 @@ async def test_the_webhook_url_never_appears_in_errors_or_logs(
         assert SECRET not in record.getMessage()
         assert SECRET not in json.dumps(record.__dict__, default=str)
     assert SECRET not in caplog.text
+
+
+async def test_a_url_echoed_past_the_reasons_length_is_redacted_before_it_is_cut(
+    slack: SlackReceiver, clock: ManualClock
+) -> None:
+    # The reason is cut to 120 characters; cut first, the end of the URL (the secret) was cut
+    # with it, and what was left of the token escaped the redaction of whole URLs.
+    padding = "x" * (REASON_MAX - len("upstream error: ") - len(slack.url) + len(SECRET) // 2)
+    slack.script(server_error(502, f"upstream error: {padding}{slack.url}"))
+    async with webhook(clock) as client:
+        error = await failure(client, slack.url)
+    assert SECRET[:3] not in str(error) and "[redacted]" in str(error)
 
 
 async def test_a_2xx_without_ok_counts_as_delivered_and_is_logged(
