@@ -24,7 +24,9 @@ Rules (reliability.md rows A13-A16, E1):
   retryable *and* ``ambiguous``. The caller retries with the same message, so the same
   Message-ID, which lets a reader's mail system (and people) spot the duplicate (A15).
 - **Time.** ``timeout_s`` bounds each socket operation, ``deadline_s`` (4 times ``timeout_s``)
-  the whole exchange, connecting and QUIT included: then the socket is shut down, ending any
+  the whole send from the call on, a wait for a free thread, connecting and QUIT included (a
+  send that gets its thread after the deadline sends nothing and is retryable, not ambiguous):
+  then the socket is shut down, ending any
   read a dripping server drags out, from the moment the TCP connection exists: the greeting and
   the TLS handshake included, on port 465 and after STARTTLS (a connection still being opened
   is shut as it opens).
@@ -133,7 +135,11 @@ class SmtpSender:
         """Deliver ``message`` to ``recipients`` (the envelope; headers are not read for it)."""
         started = time.monotonic()
         try:
-            report = await asyncio.to_thread(self._send_blocking, message, list(recipients))
+            # The deadline runs from this call: a send waiting for a free thread (more email
+            # channels at once than the pool has threads) spends its own time, not extra.
+            report = await asyncio.to_thread(
+                self._send_blocking, message, list(recipients), started + self.deadline_s
+            )
         except DeliveryError as exc:
             self._log_failure(exc, message)
             raise
@@ -159,14 +165,21 @@ class SmtpSender:
         if self._context.verify_mode != ssl.CERT_REQUIRED or not self._context.check_hostname:
             raise DeliveryConfigError("SMTP TLS context must verify certificates and host names")
 
-    def _send_blocking(self, message: EmailMessage, recipients: list[str]) -> SendReport:
+    def _send_blocking(self, message: EmailMessage, recipients: list[str], deadline_at: float) -> SendReport:
         sender = _envelope_sender(message)
         for address in recipients:
             _check_address(address)
         data = _wire_data(message)
+        left_s = deadline_at - time.monotonic()
+        if left_s <= 0:  # nothing was sent: retrying cannot duplicate it
+            raise RetryableDeliveryError(
+                f"{self._where()}: the deadline passed before a connection was opened"
+            )
         attempt = _Attempt()
         try:
-            return self._exchange(attempt, sender, recipients, data, str(message.get("Message-ID", "")))
+            return self._exchange(
+                attempt, sender, recipients, data, str(message.get("Message-ID", "")), left_s
+            )
         except (smtplib.SMTPException, OSError) as exc:
             raise self._failure(attempt, exc) from None
 
@@ -187,11 +200,17 @@ class SmtpSender:
         return self._transport_error(attempt, exc)
 
     def _exchange(
-        self, attempt: _Attempt, sender: str, recipients: list[str], data: bytes, message_id: str
+        self,
+        attempt: _Attempt,
+        sender: str,
+        recipients: list[str],
+        data: bytes,
+        message_id: str,
+        left_s: float,
     ) -> SendReport:
-        # The deadline runs from before the connection (a slow greeting or TLS handshake counts)
-        # to after QUIT, so one send never outlasts what the delivery lease allows for it.
-        timer = threading.Timer(self.deadline_s, attempt.expire)
+        # The deadline covers the connection (a slow greeting or TLS handshake counts) to after
+        # QUIT, so one send never outlasts what the delivery lease allows for it.
+        timer = threading.Timer(left_s, attempt.expire)
         timer.daemon = True
         timer.start()
         try:

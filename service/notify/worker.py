@@ -199,13 +199,14 @@ class OutboxWorker:
 
     async def _deliver_channel(self, channel: str, rows: list[Claimed]) -> RoundResult:
         result = RoundResult()
-        for n, chunk in enumerate(self._messages(channel, rows)):
+        for chunk in self._messages(channel, rows):
             # A slow receiver may have held us past the lease: whatever another worker took
-            # over is theirs now. Before each further message its rows are checked and, still
-            # ours, leased afresh: a claim's messages sent one after another (ten slow emails)
-            # may take longer than one lease, and a row whose lease ran out mid-send would be
-            # claimed and sent again by another worker.
-            if n and not await asyncio.to_thread(self._renew_lease, chunk):
+            # over is theirs now. Before each message its rows are checked and, still ours,
+            # leased afresh: a claim's messages sent one after another (ten slow emails) may take
+            # longer than one lease, the first may wait for a thread (more email channels at once
+            # than the pool has), and a row whose lease ran out mid-send would be claimed and
+            # sent again by another worker.
+            if not await asyncio.to_thread(self._renew_lease, chunk):
                 log_event(log, logging.WARNING, "delivery_lease_lost", channel=channel, rows=len(chunk))
                 break
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import socket
@@ -9,6 +10,7 @@ import ssl
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -79,6 +81,23 @@ async def test_delivers_the_message_with_its_message_id() -> None:
     sent_text, got_text = message_text(message), message_text(got.message)
     assert "\n.*BYD* expects" in sent_text  # a line starting with a dot survives dot-stuffing
     assert got_text.replace("\r\n", "\n") == sent_text.replace("\r\n", "\n")
+
+
+async def test_a_send_waiting_past_its_deadline_for_a_thread_sends_nothing() -> None:
+    # More email channels at once than the pool has threads: a send that got its thread late ran
+    # a whole deadline from then on, past the delivery lease, and another replica sent it too.
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=1))
+    busy = threading.Event()
+    hold = loop.run_in_executor(None, lambda: (busy.set(), time.sleep(1.0)))
+    assert busy.wait(5)
+    with scripted_smtp() as server:
+        with pytest.raises(DeliveryError) as caught:
+            await _sender(server.port, deadline_s=0.3).send(_message(), TO)
+        await hold
+    assert isinstance(caught.value, RetryableDeliveryError) and not caught.value.ambiguous
+    assert "deadline passed before a connection was opened" in str(caught.value)
+    assert server.received == []
 
 
 @pytest.mark.parametrize("first", ["451 4.3.0 try again later", "421 4.3.2 shutting down"])
