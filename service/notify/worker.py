@@ -266,7 +266,7 @@ class OutboxWorker:
         def work(conn: Connection) -> list[int]:
             owned = outbox.mark_sent(conn, ids, owner=self._owner, now=now, ambiguous=ambiguous, note=note)
             # In the same transaction: a worker killed after this commit leaves no alert pending.
-            self._settle(conn, {a for r in chunk if r.id in owned for a in r.alert_ids})
+            self._settle(conn, outbox.linked_alert_ids(conn, owned))
             if owned and delivered.retry_to:
                 (row,) = chunk  # email and digest messages go one at a time
                 outbox.enqueue(conn, [self._follow_up(row, delivered.retry_to, now=now)])
@@ -360,7 +360,7 @@ class OutboxWorker:
                     )
                 case Fail():
                     outbox.mark_failed(conn, owned, owner=self._owner, error=reason)
-                    self._settle(conn, {a for r in chunk if r.id in owned for a in r.alert_ids})
+                    self._settle(conn, outbox.linked_alert_ids(conn, owned))
             return owned
 
         owned = db.run_transaction(self._engine, work)

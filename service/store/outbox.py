@@ -284,9 +284,7 @@ def expire_old(conn: Connection, *, older_than: datetime, keep_kinds: Sequence[s
         deliveries.c.created_at < older_than,
         deliveries.c.kind.not_in(keep_kinds),
     )
-    alert_ids = [
-        a for row in conn.execute(sa.select(deliveries.c.alert_ids).where(stale)) for a in row.alert_ids
-    ]
+    ids = list(conn.execute(sa.select(deliveries.c.id).where(stale)).scalars())
     result = conn.execute(
         sa.update(deliveries)
         .where(stale)
@@ -294,7 +292,17 @@ def expire_old(conn: Connection, *, older_than: datetime, keep_kinds: Sequence[s
             state=FAILED, last_error="expired: undelivered for too long (the daily digest still lists it)"
         )
     )
-    return Expired(result.rowcount, tuple(alert_ids))
+    return Expired(result.rowcount, tuple(linked_alert_ids(conn, ids)))
+
+
+def linked_alert_ids(conn: Connection, delivery_ids: Iterable[int]) -> list[int]:
+    """Every alert linked to these deliveries: those they were made for, and those that joined
+    one already on its way (``join_delivery``), whose ``alert_ids`` it no longer takes."""
+    found: set[int] = set()
+    for chunk in chunked(sorted(set(delivery_ids))):
+        query = sa.select(delivery_alerts.c.alert_id).where(delivery_alerts.c.delivery_id.in_(chunk))
+        found.update(conn.execute(query).scalars())
+    return sorted(found)
 
 
 def delivery_states(conn: Connection, alert_ids: Iterable[int]) -> dict[int, list[tuple[str, str]]]:
