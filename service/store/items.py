@@ -68,7 +68,7 @@ def store_items(
     fresh = unique_by_key(batch)
     known = _known(conn, feed_id, [i.key for i in fresh])
     new = [i for i in fresh if i.key not in known]
-    edited = [i for i in fresh if i.key in known and known[i.key].content_hash != i.content_hash]
+    edited = [i for i in fresh if i.key in known and _edited(known[i.key], i)]
     for item in edited:
         _update_item(conn, known[item.key].id, item, now=now)
     inserted = _insert_new(conn, feed_id, new, now=now, story_window=story_window) if new else ()
@@ -78,7 +78,7 @@ def store_items(
 # Statements are built once: with expanding IN parameters they compile once and are cached,
 # instead of coercing hundreds of literal parameters on every poll.
 _KNOWN = sa.select(
-    items.c.item_key, items.c.id, items.c.content_hash, items.c.story_id, items.c.first_seen_at
+    items.c.item_key, items.c.id, items.c.content_hash, items.c.url, items.c.story_id, items.c.first_seen_at
 ).where(
     items.c.feed_id == sa.bindparam("feed_id"), items.c.item_key.in_(sa.bindparam("keys", expanding=True))
 )
@@ -121,6 +121,13 @@ def _known(conn: Connection, feed_id: int, keys: Sequence[str]) -> dict[str, sa.
     for chunk in chunked(keys):
         found.update({r.item_key: r for r in conn.execute(_KNOWN, {"feed_id": feed_id, "keys": chunk})})
     return found
+
+
+def _edited(stored: sa.Row[Any], item: StorableItem) -> bool:
+    """Whether the feed changed the item: its title or text, or its link (a corrected link, left
+    stored, made a later copy under the right one start a story of its own and alert again). A
+    new date alone is no edit: some feeds stamp every item with the time of the request."""
+    return bool(stored.content_hash != item.content_hash or stored.url != item.url)
 
 
 def _update_item(conn: Connection, item_id: int, item: StorableItem, *, now: datetime) -> None:

@@ -302,6 +302,25 @@ def test_items_are_stored_once_and_edits_update_in_place(engine: Engine) -> None
     ]
 
 
+def test_a_corrected_link_is_an_edit_and_a_new_date_alone_is_not(engine: Engine) -> None:
+    # Left stored, the wrong link made a later copy under the right one start its own story
+    declare(engine, Spec("a", "https://a.example/rss"), Spec("b", "https://b.example/rss"))
+    store(engine, "a", Entry("k1", "XPeng opens plant", "t", "https://n.example/wrong-slug"))
+    fixed = store(engine, "a", Entry("k1", "XPeng opens plant", "t", "https://n.example/right-slug"))
+    assert (fixed.inserted, fixed.updated) == ((), 1)
+    redated = store(
+        engine, "a", Entry("k1", "XPeng opens plant", "t", "https://n.example/right-slug", published_at=NOW)
+    )
+    assert (redated.updated, redated.unchanged) == (0, 1)
+    copy = store(
+        engine, "b", Entry("b1", "XPeng starts output in Guangzhou", "u", "https://n.example/right-slug")
+    )
+    with engine.connect() as conn:
+        first = conn.execute(sa.select(items.c.url, items.c.story_id).where(items.c.item_key == "k1")).one()
+    assert first.url == "https://n.example/right-slug"
+    assert copy.inserted[0].story_id == first.story_id
+
+
 def test_syndicated_copies_join_the_first_items_story(engine: Engine) -> None:
     declare(engine, Spec("a", "https://a.example/rss"), Spec("b", "https://b.example/rss"))
     text = "BYD said on Monday it will build a second European plant in Turkey, with output from 2026."
