@@ -63,10 +63,10 @@ class Declarations:
 
 
 def _store_declarations(
-    conn: Connection, declarations: Declarations, *, now: datetime
+    conn: Connection, declarations: Declarations, *, now: datetime, default_interval_s: int | None
 ) -> tuple[SyncReport, dict[str, StoredBaseline]]:
     """Feeds, then baselines, in the caller's transaction: both commit or neither does."""
-    report = sync_declared(conn, declarations.feeds, now=now)
+    report = sync_declared(conn, declarations.feeds, now=now, default_interval_s=default_interval_s)
     return report, sync_baselines(conn, declarations.rules.baselines, now=now)
 
 
@@ -92,8 +92,10 @@ class Reloader:
         clock: Callable[[], datetime],
         load_declared: Callable[[Path], Sequence[FeedSpec]] = load_feeds_strict,
         destinations: Destinations | None = None,
+        default_interval_s: int | None = None,
     ) -> None:
         self._engine = engine
+        self._default_interval_s = default_interval_s
         self._destinations = destinations
         self._rules_dir = rules_dir
         self._rules = rules
@@ -121,7 +123,9 @@ class Reloader:
         now = self._clock()
 
         def apply(conn: Connection) -> tuple[SyncReport, RuleBook]:
-            report, stored = _store_declarations(conn, declarations, now=now)
+            report, stored = _store_declarations(
+                conn, declarations, now=now, default_interval_s=self._default_interval_s
+            )
             # Built inside the transaction: should building fail, the feeds and baselines just
             # written are rolled back with it, and the declarations stay as they were.
             return report, build_rulebook(declarations.rules, stored)

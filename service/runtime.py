@@ -80,7 +80,12 @@ async def open_runtime(
             lane=lane,
         )
         reloader = Reloader(
-            engine=engine, rules_dir=settings.rules_dir, rules=rules, clock=utcnow, destinations=notifiers
+            engine=engine,
+            rules_dir=settings.rules_dir,
+            rules=rules,
+            clock=utcnow,
+            destinations=notifiers,
+            default_interval_s=settings.poll_interval_s,
         )
         if load_rules:
             reloader.load()

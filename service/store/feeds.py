@@ -68,8 +68,15 @@ _RELEASED = {"lease_owner": None, "lease_expires_at": None}
 """A row's lease given back: any poller may claim the feed when it is due."""
 
 
-def sync_declared(conn: Connection, declared: Sequence[DeclaredFeed], *, now: datetime) -> SyncReport:
-    """Make the feeds table match the declarations; undeclared feeds are kept but disabled."""
+def sync_declared(
+    conn: Connection,
+    declared: Sequence[DeclaredFeed],
+    *,
+    now: datetime,
+    default_interval_s: int | None = None,
+) -> SyncReport:
+    """Make the feeds table match the declarations; undeclared feeds are kept but disabled.
+    ``default_interval_s`` is the interval of a feed that declares none (the service's)."""
     lock_declarations(conn)  # replicas start together: one syncs at a time, the next sees its rows
     existing = {row.name: row for row in conn.execute(sa.select(feeds))}
     added: list[dict[str, Any]] = []
@@ -101,7 +108,9 @@ def sync_declared(conn: Connection, declared: Sequence[DeclaredFeed], *, now: da
                 "next_poll_at": now,
                 **_RELEASED,
             }
-        elif (sooner := _sooner_poll(row, spec.interval_s, now=now)) is not None:
+        elif spec.interval_s != row.interval_s and (
+            sooner := _sooner_poll(row, spec.interval_s or default_interval_s, now=now)
+        ):
             values["next_poll_at"] = sooner
         if any(getattr(row, k) != v for k, v in values.items()):
             conn.execute(sa.update(feeds).where(feeds.c.id == row.id).values(updated_at=now, **values))
@@ -115,9 +124,10 @@ def sync_declared(conn: Connection, declared: Sequence[DeclaredFeed], *, now: da
 
 
 def _sooner_poll(row: sa.Row[Any], interval_s: int | None, *, now: datetime) -> datetime | None:
-    """A shorter ``interval:`` takes effect now, not after the poll the old one scheduled (a feed
-    backing off after failures keeps its backoff)."""
-    if interval_s is None or interval_s == row.interval_s or row.consecutive_failures:
+    """A shorter interval takes effect now, not after the poll the old one scheduled: a shorter
+    ``interval:``, or one removed in favour of a shorter default (a feed backing off after
+    failures keeps its backoff)."""
+    if interval_s is None or row.consecutive_failures:
         return None
     sooner = max(now, (row.last_polled_at or now) + timedelta(seconds=interval_s))
     return sooner if row.next_poll_at is None or sooner < row.next_poll_at else None

@@ -97,6 +97,25 @@ def test_a_shorter_interval_reschedules_the_next_poll_and_a_longer_one_waits_for
     assert next_poll(engine, "a") == polled_at + timedelta(seconds=60)  # the poll already due stands
 
 
+def test_an_interval_removed_in_favour_of_a_shorter_default_reschedules_the_next_poll(engine: Engine) -> None:
+    declare(engine, Spec("a", "https://a.example/rss", interval_s=6 * 3600))
+    with engine.begin() as conn:  # polled at NOW, next poll in six hours
+        conn.execute(sa.update(feeds).values(last_polled_at=NOW, next_poll_at=NOW + timedelta(hours=6)))
+
+    def redeclare(spec: Spec) -> None:
+        db.run_transaction(
+            engine,
+            lambda c: feed_store.sync_declared(
+                c, [spec], now=NOW + timedelta(seconds=10), default_interval_s=900
+            ),
+        )
+
+    redeclare(Spec("a", "https://a.example/rss"))  # the interval line removed: the default is 15 min
+    assert next_poll(engine, "a") == NOW + timedelta(seconds=900)
+    redeclare(Spec("a", "https://a.example/rss"))  # nothing changed: the schedule stands
+    assert next_poll(engine, "a") == NOW + timedelta(seconds=900)
+
+
 def test_a_leased_feed_is_not_claimed_twice_until_the_lease_expires(engine: Engine) -> None:
     declare(engine, Spec("a", "https://a.example/rss"))
     assert claim(engine, "one") == ["a"]
