@@ -126,7 +126,10 @@ class SentenceWords:
     token_starts: list[int]
     token_ends: list[int]
     persons: frozenset[int]
-    """Name words of people and sources: never a figure's owner."""
+    """Name words of people: never a figure's owner."""
+    sources: frozenset[int]
+    """Name words of a source told after the news ("..., the Nikkei reported"): no owner of a
+    figure the subject, named before them, is the actor of (see ``fact_spans``)."""
     said_it: tuple[int, ...]
 
 
@@ -156,7 +159,7 @@ class FactSpans:
 def read_sentence(sentence: str, words: Sequence[Token]) -> SentenceWords:
     """``sentence`` read for its facts, from its ``words`` (``tokenize(sentence)``)."""
     tokens = _clause_gapped(sentence, words)
-    persons = _persons(tokens) | _sources(tokens)
+    persons = _persons(tokens)
     said_it = tuple(
         index
         for index in range(1, len(tokens))
@@ -164,7 +167,8 @@ def read_sentence(sentence: str, words: Sequence[Token]) -> SentenceWords:
     )
     starts = [token.start for token in tokens]
     ends = [token.end for token in tokens]
-    return SentenceWords(sentence, tokens, stem_positions(tokens), starts, ends, persons, said_it)
+    sources = _sources(tokens)
+    return SentenceWords(sentence, tokens, stem_positions(tokens), starts, ends, persons, sources, said_it)
 
 
 def _clause_gapped(sentence: str, tokens: Sequence[Token]) -> Sequence[Token]:
@@ -250,7 +254,13 @@ def fact_spans(read: SentenceWords, cues: FactCues) -> FactSpans | None:
     mentions = _subject_mentions(read, cues, in_cues)
     if not mentions:
         return None
-    others = _other_names(read, in_cues | set(mentions))
+    # a source is no owner only when the sentence names the subject before it: in "It plans 20
+    # models for China, BYD said, piling pressure on Nissan" the speaker is the owner
+    named_here = not (mentions == [0] and _refers_back(read.tokens))
+    if not named_here and read.sources:
+        return None  # "It plans 20 models for China, BYD said": "it" is the speaker, whatever the title
+    told = {index for index in read.sources if index > mentions[0]}
+    others = _other_names(read, in_cues | set(mentions) | told)
     _resolve_said_it(read, mentions, others)
     ranges = sorted((span, index) for index, cue_spans in spans.items() for span in cue_spans)
     reach = list(accumulate((end for (_, end), _ in ranges), max))
@@ -280,12 +290,14 @@ def nearest_cue_is_its_own(found: FactSpans, first: int, last: int) -> bool:
     return found.cue_of_start[min(nearest)[1]] not in found.cues.shared
 
 
-def own_cue_in_clause(read: SentenceWords, found: FactSpans, first: int, last: int) -> bool:
+def own_cue_in_clause(
+    read: SentenceWords, found: FactSpans, first: int, last: int, *, across_commas: bool = True
+) -> bool:
     """Whether a cue of the fact that no other fact has lies in the clause of the number at tokens
     ``first..last`` (no clause break between): asked of a year whose nearest cue is shared, so
     that "Nissan first partnered with Tsinghua in 2016 and plans a research centre" does not
     give the centre's year as 2016 by the Tsinghua both facts name. Commas do not end the clause
-    here: an aside sits between them. (Not of counts and shares:
+    unless ``across_commas`` is False: an aside sits between them. (Not of counts and shares:
     "15% of Nissan's global sales" is near only cues the two years' shares have in common.)"""
     tokens, text = read.tokens, read.text
     for index, spans in found.spans_of_cue.items():
@@ -295,7 +307,7 @@ def own_cue_in_clause(read: SentenceWords, found: FactSpans, first: int, last: i
             between = range(last + 1, start) if start > last else range(end + 1, first)
             # a comma pair around an aside does not end the clause ("Nissan's research centre,
             # set up with Tsinghua University, will open in 2025"); other breaks do
-            if all(tokens[i].stem or text[tokens[i].start] == "," for i in between):
+            if all(tokens[i].stem or (across_commas and text[tokens[i].start] == ",") for i in between):
                 return True
     return False
 

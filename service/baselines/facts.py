@@ -67,24 +67,25 @@ Rules:
   right after a word of announcing (``announced in 2023``) is when something was said, not a date
   any fact holds. In ``from X to Y`` (``numbers.is_former``: ``cut from ten to eight``, ``from 2024
   to 2026``) X is a level left behind and reads no fact: Y is the news, and X, often nearer the cue,
-  would otherwise take the fact and report no change at all; when X states a fact's known value, Y
-  is that fact's new value, whichever fact's cue is nearer ("cut the Nissan-brand NEVs it plans for
-  China from four to three": the brand's). So is the X of ``instead of X`` (``seven instead of
-  ten``) and of ``up from X`` (``12, up from ten``), but ``down from 30% in 2022``, with a year
-  after it, may be that year's level: only a fact of a year reads it (``12, up from ten in 2023``
-  changes no other count). Nor does one end of a range or a choice (``numbers.is_ranged``: ``8-10``,
-  ``8 to 10``, ``eight or ten``, ``between 8 and 12``): it states no single level. A number followed
-  by a scope word, right away or after at most three words that are not prepositions and a clause
-  such as "it plans (to launch)" (``27 electrified models it plans to launch worldwide``, ``2.5
-  million vehicles globally``, ``worldwide``, ``around the world``, ``in markets around the world``,
-  ``for global markets``, ``overseas``, ``abroad``), is the world's or abroad's figure: it reads
-  only facts whose cues speak of that scope themselves (``global sales``, ``worldwide``,
-  ``export``), never a China fact. A fact with a ``year`` reads no number whose nearest year or part
-  of a year in the sentence (in words, clause breaks counted as below; at most ``MAX_CUE_GAP`` away;
-  on a tie either) is another year ("600,000 in the first ten months of 2024" is not the 2023
-  figure). Labels, ranks and list markers (``Model 3``, ``Episode 16``, ``#16``, ``No. 2``, ``1.`` -
-  see ``numbers``), ordinals (``second-largest``, ``16th``), percentage points and numbers that are
-  part of a cue (``first ten months``, ``2022``) read nothing.
+  would otherwise take the fact and report no change at all; when X states a fact's known value and
+  a cue of that fact's own is in the clause (no break between, not even a comma), Y is that fact's
+  new value, whichever fact's cue is nearer ("cut the Nissan-brand NEVs it plans for China from four
+  to three": the brand's). So is the X of ``instead of X`` (``seven instead of ten``) and of ``up
+  from X`` (``12, up from ten``), but ``down from 30% in 2022``, with a year after it, may be that
+  year's level: only a fact of a year reads it (``12, up from ten in 2023`` changes no other count).
+  Nor does one end of a range or a choice (``numbers.is_ranged``: ``8-10``, ``8 to 10``, ``eight or
+  ten``, ``between 8 and 12``): it states no single level. A number followed by a scope word, right
+  away or after at most three words that are not prepositions and a clause such as "it plans (to
+  launch)" (``27 electrified models it plans to launch worldwide``, ``2.5 million vehicles
+  globally``, ``worldwide``, ``around the world``, ``in markets around the world``, ``for global
+  markets``, ``overseas``, ``abroad``), is the world's or abroad's figure: it reads only facts whose
+  cues speak of that scope themselves (``global sales``, ``worldwide``, ``export``), never a China
+  fact. A fact with a ``year`` reads no number whose nearest year or part of a year in the sentence
+  (in words, clause breaks counted as below; at most ``MAX_CUE_GAP`` away; on a tie either) is
+  another year ("600,000 in the first ten months of 2024" is not the 2023 figure). Labels, ranks and
+  list markers (``Model 3``, ``Episode 16``, ``#16``, ``No. 2``, ``1.`` - see ``numbers``), ordinals
+  (``second-largest``, ``16th``), percentage points and numbers that are part of a cue (``first ten
+  months``, ``2022``) read nothing.
 - The subject must be the nearest name to the number: when a capitalised word or acronym that is
   not a subject term, not part of a found cue, not a month or weekday, not a common abbreviation
   (``EV``, ``NEV``, ``SUV``...) and not a title or role (``CEO``, ``Chief Executive``,
@@ -94,11 +95,13 @@ Rules:
   mention or next to a cue belong to it ("Nissan Motor", "Tsinghua University"), but a name with
   "'s" ends there ("Toyota's China sales" are Toyota's); name words right after a title or role are
   a person (``CEO Makoto Uchida``), and a name in a clause of its own before a word of reporting
-  (``..., the Nikkei reported``) or after "according to" is a source: neither is a name a figure
-  could belong to. A sentence that carries the subject over from the title counts its first word as
-  the mention. ``it`` or ``its`` right after ``said`` or ``says`` stands for the name written last
-  before it: a mention of the subject when that is the subject ("Nissan CEO Makoto Uchida said it
-  plans eight..."), another name's otherwise.
+  (``..., the Nikkei reported``) or after "according to" is a source when the sentence names the
+  subject before it: neither is a name a figure could belong to. (A sentence that only refers back,
+  "It plans 20 models for China, BYD said", is the speaker's, whatever the title names.) A sentence
+  that carries the subject over from the title counts its first word as the mention. ``it`` or
+  ``its`` right after ``said`` or ``says`` stands for the name written last before it: a mention of
+  the subject when that is the subject ("Nissan CEO Makoto Uchida said it plans eight..."), another
+  name's otherwise.
 - The fact's place must be the nearest place to the number: when a cue alternative names a place
   after a preposition (``for China``, ``in China``) and a place preposition ("for", "in", "to")
   stands before another name (``for Europe``, ``in the US``; not one the cue itself names)
@@ -448,7 +451,7 @@ def _claims(
         _look_at(read, number) for number in find_numbers(sentence) if number.kind not in _READ_NOTHING
     ]
     years = _years(numbers)
-    continued = _continued(numbers, about)
+    continued = _continued(read, numbers, about)
     claims = [
         claim
         for seen in numbers
@@ -457,18 +460,26 @@ def _claims(
     return _take_closest(claims, read)
 
 
-def _continued(numbers: Sequence[_Seen], about: Sequence[FactSpans]) -> dict[int, frozenset[int]]:
+def _continued(
+    read: SentenceWords, numbers: Sequence[_Seen], about: Sequence[FactSpans]
+) -> dict[int, frozenset[int]]:
     """For the Y of each "from X to Y" whose X states the known value of facts the sentence is
-    about, those facts (by order): Y is their new value, whichever fact's cue is nearer ("cut
-    the Nissan-brand NEVs it plans for China from four to three" changes the brand's four)."""
+    about, each with a cue of its own in the clause (no break between, not even a comma), those
+    facts (by order): Y is their new value, whichever fact's cue is nearer ("cut the
+    Nissan-brand NEVs it plans for China from four to three" changes the brand's four; in
+    "raised the models it plans for China from six to ten, working with its joint-venture
+    partners" the six is no partners' figure)."""
     continued = {}
     for before, seen in pairwise(numbers):
         if not before.from_to:
             continue
+        first, last = before.tokens[0], seen.tokens[1]
         facts = frozenset(
             found.cues.order
             for found in about
-            if _fits(found.cues.fact, before) and _same(found.cues.fact, before.number.reading, before.number)
+            if _fits(found.cues.fact, before)
+            and _same(found.cues.fact, before.number.reading, before.number)
+            and own_cue_in_clause(read, found, first, last, across_commas=False)
         )
         if facts:
             continued[seen.number.start] = facts
