@@ -225,9 +225,10 @@ def lock_declarations(conn: Connection) -> None:
 
 STORIES_LOCK_KEY = 0x52570002
 STORY_KEY_LOCK_CLASS = 0x5257
-STORY_KEY_LOCKS_MAX = 512
+STORY_KEY_LOCKS_MAX = 64
 """More story keys than this in one transaction take the lock of all stories instead: each
-advisory lock holds a slot of PostgreSQL's shared lock table (64 per connection by default)."""
+advisory lock holds a slot of PostgreSQL's shared lock table, sized for 64 per connection by
+default (with 512, 26 transactions at once filled it: "out of shared memory")."""
 
 
 def lock_story_keys(conn: Connection, keys: Collection[str]) -> None:

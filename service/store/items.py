@@ -69,6 +69,8 @@ def store_items(
     known = _known(conn, feed_id, [i.key for i in fresh])
     new = [i for i in fresh if i.key not in known]
     edited = [i for i in fresh if i.key in known and _edited(known[i.key], i)]
+    # before any write: an edited item's new link or title may join a story too
+    lock_story_keys(conn, _story_keys([*new, *edited]))
     for item in edited:
         _update_item(conn, known[item.key].id, item, now=now)
     inserted = _insert_new(conn, feed_id, new, now=now, story_window=story_window) if new else ()
@@ -125,9 +127,15 @@ def _known(conn: Connection, feed_id: int, keys: Sequence[str]) -> dict[str, sa.
 
 def _edited(stored: sa.Row[Any], item: StorableItem) -> bool:
     """Whether the feed changed the item: its title or text, or its link (a corrected link, left
-    stored, made a later copy under the right one start a story of its own and alert again). A
-    new date alone is no edit: some feeds stamp every item with the time of the request."""
-    return bool(stored.content_hash != item.content_hash or stored.url != item.url)
+    stored, made a later copy under the right one start a story of its own and alert again).
+    Neither a new date alone nor a new query string is an edit: some feeds stamp every item with
+    the time of the request, or every link with a session or cache-busting parameter."""
+    changed_link = _without_query(stored.url) != _without_query(item.url)
+    return bool(stored.content_hash != item.content_hash or changed_link)
+
+
+def _without_query(url: str | None) -> str | None:
+    return url.partition("?")[0] if url else url
 
 
 def _update_item(conn: Connection, item_id: int, item: StorableItem, *, now: datetime) -> None:
@@ -155,8 +163,8 @@ def _insert_new(
     now: datetime,
     story_window: timedelta,
 ) -> tuple[StoredItem, ...]:
-    """Insert in two rounds: items joining a known story or starting one, then their copies."""
-    lock_story_keys(conn, _story_keys(new))
+    """Insert in two rounds: items joining a known story or starting one, then their copies
+    (the caller holds the story locks of ``new``)."""
     story_of = _existing_stories(conn, new, since=now - story_window)
     leader_of = _batch_leaders([i for i in new if i.key not in story_of])
     first = [i for i in new if leader_of.get(i.key, i.key) == i.key]

@@ -331,6 +331,9 @@ def test_a_corrected_link_is_an_edit_and_a_new_date_alone_is_not(engine: Engine)
         engine, "a", Entry("k1", "XPeng opens plant", "t", "https://n.example/right-slug", published_at=NOW)
     )
     assert (redated.updated, redated.unchanged) == (0, 1)
+    # nor a new query string: some feeds add a session or cache-busting parameter to every link
+    busted = store(engine, "a", Entry("k1", "XPeng opens plant", "t", "https://n.example/right-slug?sid=7"))
+    assert (busted.updated, busted.unchanged) == (0, 1)
     copy = store(
         engine, "b", Entry("b1", "XPeng starts output in Guangzhou", "u", "https://n.example/right-slug")
     )
@@ -422,6 +425,41 @@ def test_copies_stored_at_once_by_two_writers_share_a_story(
     writer.join(10)
     other.join(10)
     assert results["b"].inserted[0].story_id == results["a"].inserted[0].story_id
+
+
+def test_a_copy_stored_while_another_writer_corrects_the_link_joins_its_story(engine: Engine) -> None:
+    declare(engine, Spec("a", "https://a.example/rss"), Spec("b", "https://b.example/rss"))
+    store(engine, "a", Entry("k1", "XPeng opens plant", "t", "https://n.example/wrong-slug"))
+    edited, release, copied = threading.Event(), threading.Event(), threading.Event()
+
+    def correct(conn: sa.Connection) -> None:
+        item_store.store_items(
+            conn, feed_id(engine, "a"), [Entry("k1", "XPeng opens plant", "t", "https://n.example/right-slug")],
+            now=NOW, story_window=WINDOW,
+        )  # fmt: skip
+        edited.set()
+        assert release.wait(10)
+
+    editor = threading.Thread(target=lambda: db.run_transaction(engine, correct))
+    editor.start()
+    assert edited.wait(10)
+    results: dict[str, item_store.StoreResult] = {}
+
+    def copy() -> None:
+        results["b"] = store(
+            engine, "b", Entry("b1", "XPeng starts output", "u", "https://n.example/right-slug")
+        )
+        copied.set()
+
+    other = threading.Thread(target=copy)
+    other.start()
+    assert not copied.wait(0.5)  # it waits for the correction to commit
+    release.set()
+    editor.join(10)
+    other.join(10)
+    with engine.connect() as conn:
+        first = conn.execute(sa.select(items.c.story_id).where(items.c.item_key == "k1")).scalar_one()
+    assert results["b"].inserted[0].story_id == first
 
 
 @pytest.mark.parametrize("attempts", [3])
