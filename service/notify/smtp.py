@@ -25,9 +25,9 @@ Rules (reliability.md rows A13-A16, E1):
   Message-ID, which lets a reader's mail system (and people) spot the duplicate (A15).
 - **Time.** ``timeout_s`` bounds each socket operation, ``deadline_s`` (4 times ``timeout_s``)
   the whole send from the call on, a wait for a free thread, connecting and QUIT included (a
-  send that gets its thread after the deadline sends nothing and is retryable, not ambiguous):
-  then the socket is shut down, ending any
-  read a dripping server drags out, from the moment the TCP connection exists: the greeting and
+  send that gets its thread with less than half the deadline left sends nothing and is
+  retryable, not ambiguous): then the socket is shut down, ending any read a dripping server
+  drags out, from the moment the TCP connection exists: the greeting and
   the TLS handshake included, on port 465 and after STARTTLS (a connection still being opened
   is shut as it opens).
 """
@@ -171,9 +171,12 @@ class SmtpSender:
             _check_address(address)
         data = _wire_data(message)
         left_s = deadline_at - time.monotonic()
-        if left_s <= 0:  # nothing was sent: retrying cannot duplicate it
+        if left_s < self.deadline_s / 2:
+            # Nothing was sent: retrying cannot duplicate it. Begun with less time, a send could be
+            # cut waiting for the reply to its final dot: ambiguous, and sent again on the retry.
             raise RetryableDeliveryError(
-                f"{self._where()}: the deadline passed before a connection was opened"
+                f"{self._where()}: too little of the deadline left when a thread was free"
+                f" ({max(0.0, left_s):.1f} s); not sent"
             )
         attempt = _Attempt()
         try:
