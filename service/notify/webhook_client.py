@@ -246,8 +246,23 @@ def _named(error: DeliveryError, key: str, url: str) -> DeliveryError:
 
 
 def _without_secrets(text: str, url: str) -> str:
-    """``text`` with the webhook URL, its path and its query (where the secret is) redacted."""
+    r"""``text`` with the webhook URL, its path and its query redacted, and each of their parts
+    that may be a token (a path segment or query value of ``_TOKEN_MIN_CHARS`` or more, not a
+    lower-case word such as "services"), so that an echo that escapes the URL (JSON's ``\/``,
+    HTML's ``&amp;``, percent-encoding) gives no token away either."""
     parts = urlsplit(url)
-    for secret in sorted({url, parts.path, parts.query} - {"", "/"}, key=len, reverse=True):
+    pieces = {url, parts.path, parts.query}
+    pieces.update(segment for segment in parts.path.split("/") if _may_be_a_token(segment))
+    pieces.update(
+        value for pair in parts.query.split("&") if _may_be_a_token(value := pair.partition("=")[2])
+    )
+    for secret in sorted(pieces - {"", "/"}, key=len, reverse=True):
         text = text.replace(secret, REDACTED)
     return text
+
+
+_TOKEN_MIN_CHARS = 8
+
+
+def _may_be_a_token(piece: str) -> bool:
+    return len(piece) >= _TOKEN_MIN_CHARS and not (piece.isalpha() and piece.islower())

@@ -10,7 +10,7 @@ import json
 import logging
 import socket
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 
 import pytest
@@ -263,6 +263,24 @@ async def test_a_url_echoed_past_the_reasons_length_is_redacted_before_it_is_cut
     async with webhook(clock) as client:
         error = await failure(client, slack.url)
     assert SECRET[:3] not in str(error) and "[redacted]" in str(error)
+
+
+@pytest.mark.parametrize(
+    "escape",
+    [
+        lambda url: url.replace("/", "\\/"),  # JSON
+        lambda url: url.replace("&", "&amp;"),  # HTML
+        lambda url: url.replace(":", "%3A").replace("/", "%2F"),  # percent-encoded
+    ],
+    ids=["json", "html", "percent"],
+)
+async def test_a_url_echoed_escaped_gives_no_token_away(
+    slack: SlackReceiver, clock: ManualClock, escape: Callable[[str], str]
+) -> None:
+    slack.script(server_error(502, f"bad gateway for {escape(slack.url + '?x=1&token=Q1w2E3r4T5y6')}"))
+    async with webhook(clock) as client:
+        error = await failure(client, slack.url + "?x=1&token=Q1w2E3r4T5y6")
+    assert SECRET not in str(error) and "Q1w2E3r4T5y6" not in str(error)
 
 
 async def test_a_2xx_without_ok_counts_as_delivered_and_is_logged(
