@@ -331,6 +331,10 @@ class OutboxWorker:
                 )
             if not owned:
                 return owned
+            if not isinstance(step, Hold):
+                # a probe of a broken channel that failed otherwise (a 503) is no reason to try
+                # the next held message at once: every round would take one, 89 posts a minute
+                channel_state.probe_later(conn, channel, probe_at=probe_at, now=now)
             match step:
                 case Hold():
                     channel_state.hold_channel(

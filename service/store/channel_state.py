@@ -90,6 +90,16 @@ def broken_channels(conn: Connection) -> list[Broken]:
     return [Broken(r.name, r.settings_fingerprint) for r in conn.execute(query)]
 
 
+def probe_later(conn: Connection, name: str, *, probe_at: datetime, now: datetime) -> None:
+    """A broken channel whose probe failed without breaking it again (a 503, a timeout) is probed
+    next at ``probe_at``; a channel that is not broken is left alone."""
+    conn.execute(
+        sa.update(channels)
+        .where(channels.c.name == name, channels.c.broken_at.is_not(None))
+        .values(probe_at=probe_at, updated_at=now)
+    )
+
+
 def probe_now(conn: Connection, names: Sequence[str], *, now: datetime) -> None:
     """These channels, if broken, get their probe at the next round instead of later."""
     conn.execute(

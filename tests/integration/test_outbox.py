@@ -1250,3 +1250,35 @@ async def test_an_alert_joining_a_message_on_its_way_settles_with_it(
         await notifiers.aclose()
     assert len(receiver.received) == 1
     assert alert_statuses(engine) == ["sent", "sent"]
+
+
+async def test_a_probe_answered_with_a_retryable_error_waits_for_the_next_probe(
+    db_url: str, tmp_path: Path, engine: Engine, clock: FakeClock
+) -> None:
+    # A broken channel (404) whose probe then got a 503 kept its probe time in the past: every
+    # round took another held message as a probe, 89 posts in a minute instead of one per
+    # delivery_probe_broken_s.
+    status = {"now": 404}
+
+    def decide(_payload: object, _now: float) -> Answer:
+        return Answer(status["now"], "channel_not_found" if status["now"] == 404 else "service_unavailable")
+
+    with LoopbackHTTPServer() as feed, ProgrammableSlack(clock=clock.mono, decide=decide) as receiver:
+        feed.route("/1.xml", body=rss_items(*acme_items(5)))
+        rules = write_acme_rules(tmp_path / "rules", feed.url("/1.xml"), notify=["slack"])
+        settings = test_settings(
+            db_url, rules, slack_webhook_url=receiver.url, delivery_group_max=1, delivery_probe_broken_s=900,
+            delivery_retry_base_s=5.0, delivery_retry_max_s=900.0,
+        )  # fmt: skip
+        await ingest(settings)
+        worker, notifiers = make_worker(engine, settings, clock)
+        await worker.run_once()  # 404: the channel is broken, its messages held
+        assert {row["state"] for row in rows(engine)} == {"held"}
+        status["now"] = 503
+        clock.advance(900)
+        before = len(receiver.received)
+        for _ in range(40):  # ten seconds of rounds after the probe came due
+            await worker.run_once()
+            clock.advance(0.25)
+        await notifiers.aclose()
+    assert len(receiver.received) - before == 1
