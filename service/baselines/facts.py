@@ -96,8 +96,7 @@ Rules:
   "'s" ends there ("Toyota's China sales" are Toyota's); name words right after a title or role are
   a person (``CEO Makoto Uchida``), and a name in a clause of its own before a word of reporting
   (``..., the Nikkei reported``) or after "according to" is a source when the sentence names the
-  subject before it: neither is a name a figure could belong to. (A sentence that only refers back,
-  "It plans 20 models for China, BYD said", is the speaker's, whatever the title names.) A sentence
+  subject before it: neither is a name a figure could belong to. A sentence
   that carries the subject over from the title counts its first word as the mention. ``it`` or
   ``its`` right after ``said`` or ``says`` stands for the name written last before it: a mention of
   the subject when that is the subject ("Nissan CEO Makoto Uchida said it plans eight..."), another
