@@ -126,16 +126,11 @@ def _known(conn: Connection, feed_id: int, keys: Sequence[str]) -> dict[str, sa.
 
 
 def _edited(stored: sa.Row[Any], item: StorableItem) -> bool:
-    """Whether the feed changed the item: its title or text, or its link (a corrected link, left
-    stored, made a later copy under the right one start a story of its own and alert again).
-    Neither a new date alone nor a new query string is an edit: some feeds stamp every item with
-    the time of the request, or every link with a session or cache-busting parameter."""
-    changed_link = _without_query(stored.url) != _without_query(item.url)
-    return bool(stored.content_hash != item.content_hash or changed_link)
-
-
-def _without_query(url: str | None) -> str | None:
-    return url.partition("?")[0] if url else url
+    """Whether the feed changed the item: its title or text, or its canonical link (a corrected
+    link, left stored, made a later copy under the right one start a story of its own and alert
+    again; the query counts: on many sites ``?id=42`` is the article). A new date alone is no
+    edit: some feeds stamp every item with the time of the request."""
+    return bool(stored.content_hash != item.content_hash or stored.url != item.url)
 
 
 def _update_item(conn: Connection, item_id: int, item: StorableItem, *, now: datetime) -> None:
