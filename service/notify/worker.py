@@ -331,9 +331,10 @@ class OutboxWorker:
                 )
             if not owned:
                 return owned
-            if not isinstance(step, Hold):
-                # a probe of a broken channel that failed otherwise (a 503) is no reason to try
-                # the next held message at once: every round would take one, 89 posts a minute
+            if isinstance(step, Retry):
+                # a probe of a broken channel answered with a retryable error (a 503) is no reason
+                # to try the next held message at once: every round took one, 89 posts a minute.
+                # (A 429 pauses the channel; a message failed alone lets the next one be probed.)
                 channel_state.probe_later(conn, channel, probe_at=probe_at, now=now)
             match step:
                 case Hold():
