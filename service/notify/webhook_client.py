@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import urlsplit
+from urllib.parse import unquote, unquote_plus, urlsplit
 
 import httpx
 
@@ -247,15 +247,16 @@ def _named(error: DeliveryError, key: str, url: str) -> DeliveryError:
 
 def _without_secrets(text: str, url: str) -> str:
     r"""``text`` with the webhook URL, its path and its query redacted, and each of their parts
-    that may be a token (a path segment or query value of ``_TOKEN_MIN_CHARS`` or more, not a
-    lower-case word such as "services"), so that an echo that escapes the URL (JSON's ``\/``,
-    HTML's ``&amp;``, percent-encoding) gives no token away either."""
+    that may be a token (``_may_be_a_token``: a path segment or query value), as written and
+    percent-decoded, so that an echo that escapes the URL (JSON's ``\/``, HTML's ``&amp;``,
+    percent-encoding) or decodes it gives no token away either."""
     parts = urlsplit(url)
     pieces = {url, parts.path, parts.query}
-    pieces.update(segment for segment in parts.path.split("/") if _may_be_a_token(segment))
-    pieces.update(
-        value for pair in parts.query.split("&") if _may_be_a_token(value := pair.partition("=")[2])
-    )
+    candidates = [*parts.path.split("/"), *(pair.partition("=")[2] for pair in parts.query.split("&"))]
+    for candidate in candidates:
+        pieces.update(
+            form for form in (candidate, unquote(candidate), unquote_plus(candidate)) if _may_be_a_token(form)
+        )
     for secret in sorted(pieces - {"", "/"}, key=len, reverse=True):
         text = text.replace(secret, REDACTED)
     return text
@@ -265,4 +266,7 @@ _TOKEN_MIN_CHARS = 8
 
 
 def _may_be_a_token(piece: str) -> bool:
-    return len(piece) >= _TOKEN_MIN_CHARS and not (piece.isalpha() and piece.islower())
+    """At least ``_TOKEN_MIN_CHARS`` long with a digit or two capitals after the first letter
+    ("T0123ABCD", "aBcDeFgHiJ..."), not a word ("services", "Incoming", "RivalWatch")."""
+    capitals = sum(c.isupper() for c in piece[1:])
+    return len(piece) >= _TOKEN_MIN_CHARS and (capitals >= 2 or any(c.isdigit() for c in piece))
