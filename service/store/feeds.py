@@ -93,8 +93,13 @@ def sync_declared(
             "removed_at": None,  # declared again after `feeds remove --keep-items`: back on the list
         }
         if row is None:
-            fresh = {"name": spec.name, "next_poll_at": now, "consecutive_failures": 0, "created_at": now}
-            added.append(fresh | {"updated_at": now} | values)
+            first_seen = {
+                "created_at": now,
+                "updated_at": now,
+                "next_poll_at": now,
+                "consecutive_failures": 0,
+            }
+            added.append({"name": spec.name, **first_seen, **values})
             continue
         if row.url != spec.url:
             # A new address is a new source: forget validators, failures and a 410, and disown

@@ -223,9 +223,9 @@ def _story_ids_of(conn: Connection, feed_id: int, keys: Sequence[str]) -> dict[s
     return {key: row.story_id for key, row in _known(conn, feed_id, keys).items()}
 
 
-def _story_keys(new: Sequence[StorableItem]) -> set[str]:
-    """What makes the new items join a story: their canonical URLs and title fingerprints."""
-    return {f"u:{i.url}" for i in new if i.url} | {f"t:{i.title_fp}" for i in new if i.title_fp}
+def _story_keys(batch: Sequence[StorableItem]) -> set[str]:
+    """What may make these items join a story: their canonical URLs and title fingerprints."""
+    return {f"u:{i.url}" for i in batch if i.url} | {f"t:{i.title_fp}" for i in batch if i.title_fp}
 
 
 def _existing_stories(conn: Connection, new: Sequence[StorableItem], *, since: datetime) -> dict[str, int]:
