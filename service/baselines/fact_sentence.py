@@ -254,10 +254,9 @@ def fact_spans(read: SentenceWords, cues: FactCues) -> FactSpans | None:
     mentions = _subject_mentions(read, cues, in_cues)
     if not mentions:
         return None
-    # a source is no owner only when the sentence names the subject before it: in "It plans 20
-    # models for China, BYD said, piling pressure on Nissan" the speaker is the owner
-    named_here = not (mentions == [0] and _refers_back(read.tokens))
-    told = {index for index in read.sources if index > mentions[0]} if named_here else set()
+    # a source is no owner when the subject (or "It", "The company" for it) comes before it: in
+    # "It plans 20 models for China, BYD said, piling pressure on Nissan" the speaker is the owner
+    told = {index for index in read.sources if index > mentions[0]}
     others = _other_names(read, in_cues | set(mentions) | told)
     _resolve_said_it(read, mentions, others)
     ranges = sorted((span, index) for index, cue_spans in spans.items() for span in cue_spans)

@@ -95,8 +95,8 @@ Rules:
   mention or next to a cue belong to it ("Nissan Motor", "Tsinghua University"), but a name with
   "'s" ends there ("Toyota's China sales" are Toyota's); name words right after a title or role are
   a person (``CEO Makoto Uchida``), and a name in a clause of its own before a word of reporting
-  (``..., the Nikkei reported``) or after "according to" is a source when the sentence names the
-  subject before it: neither is a name a figure could belong to. A sentence
+  (``..., the Nikkei reported``) or after "according to" is a source when the subject (or the
+  word referring back to it) comes before it: neither is a name a figure could belong to. A sentence
   that carries the subject over from the title counts its first word as the mention. ``it`` or
   ``its`` right after ``said`` or ``says`` stands for the name written last before it: a mention of
   the subject when that is the subject ("Nissan CEO Makoto Uchida said it plans eight..."), another

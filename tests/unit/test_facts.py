@@ -435,6 +435,8 @@ def test_a_sentence_referring_back_takes_the_subject_from_the_title(seed: Baseli
         "The carmaker now plans eight NEVs for China, the Nikkei reported on Tuesday.",
         "The company now plans eight new-energy models for China, Makoto Uchida said on Tuesday.",
         "It now plans eight NEVs for China, according to Reuters.",
+        "The carmaker, the Nikkei reported, now plans eight NEVs for China.",
+        "The company, according to Reuters, now plans eight NEVs for China.",
     ],
 )
 def test_a_sentence_referring_back_keeps_its_figure_beside_a_source(seed: Baseline, text: str) -> None:
