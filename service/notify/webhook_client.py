@@ -251,13 +251,18 @@ def _without_secrets(text: str, url: str) -> str:
     percent-decoded, so that an echo that escapes the URL (JSON's ``\/``, HTML's ``&amp;``,
     percent-encoding) or decodes it gives no token away either."""
     parts = urlsplit(url)
-    pieces = {url, parts.path, parts.query}
-    candidates = [*parts.path.split("/"), *(pair.partition("=")[2] for pair in parts.query.split("&"))]
+    # a short path or query ("/a", "a") holds no secret, and redacted it would mangle the message
+    pieces = {url} | {piece for piece in (parts.path, parts.query) if len(piece) >= _TOKEN_MIN_CHARS}
+    values = [
+        value if equals else name
+        for name, equals, value in (p.partition("=") for p in parts.query.split("&"))
+    ]
+    candidates = [*parts.path.split("/"), *values]
     for candidate in candidates:
         pieces.update(
             form for form in (candidate, unquote(candidate), unquote_plus(candidate)) if _may_be_a_token(form)
         )
-    for secret in sorted(pieces - {"", "/"}, key=len, reverse=True):
+    for secret in sorted(pieces - {""}, key=len, reverse=True):
         text = text.replace(secret, REDACTED)
     return text
 

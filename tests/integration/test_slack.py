@@ -283,6 +283,19 @@ async def test_a_url_echoed_escaped_gives_no_token_away(
     assert SECRET not in str(error) and "Q1w2E3r4T5y6" not in str(error)
 
 
+async def test_a_bare_query_token_echoed_decoded_is_redacted_and_a_short_query_is_left(
+    slack: SlackReceiver, clock: ManualClock
+) -> None:
+    slack.script(
+        server_error(502, "bad signature Ab1+Cd2/Ef3Gh4"), server_error(502, "upstream gateway timeout")
+    )
+    async with webhook(clock) as client:
+        signed = await failure(client, slack.url + "?Ab1%2BCd2%2FEf3Gh4")
+        short = await failure(client, slack.url + "?a")
+    assert "Ab1+Cd2/Ef3Gh4" not in str(signed)
+    assert "upstream gateway timeout" in str(short)  # "a" is no secret: the message stays readable
+
+
 async def test_a_2xx_without_ok_counts_as_delivered_and_is_logged(
     slack: SlackReceiver, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
