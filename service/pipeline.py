@@ -51,6 +51,7 @@ from service.store import db
 from service.store import feeds as feed_store
 from service.store import items as item_store
 from service.store.feeds import ClaimedFeed
+from service.store.trouble import first_line
 from service.store.watch import DatabaseWatch
 
 log = logging.getLogger(__name__)
@@ -196,13 +197,14 @@ class Poller:
             # database refusing this feed's rows (a bug, or a value it cannot store): a failure of
             # the feed, shown and backed off like any other, not a poll repeated at every tick.
             trouble = self.watch.failed(exc, work="poll")
+            why = trouble.message if trouble else first_line(getattr(exc, "orig", None) or exc)
             if trouble is None:
                 log.exception("feed_store_failed", extra={"rw_fields": {"feed": feed.name}})
-                refusal = FetchError(f"database error: {_first_line(getattr(exc, 'orig', None) or exc)}")
                 with suppress(SQLAlchemyError):
-                    return await self.lane.run(self._record_failure, feed, refusal)
+                    return await self.lane.run(
+                        self._record_failure, feed, FetchError(f"database error: {why}")
+                    )
             await asyncio.to_thread(self._give_back, feed)
-            why = trouble.message if trouble else _first_line(getattr(exc, "orig", None) or exc)
             return PollOutcome(feed.name, "failed", error=f"database error: {why}")
         self.watch.worked(wrote=True)
         return outcome
@@ -432,10 +434,6 @@ class Poller:
     def _lease_lost(self, feed: ClaimedFeed) -> PollOutcome:
         log_event(log, logging.WARNING, "feed_lease_lost", feed=feed.name, owner=self.owner)
         return PollOutcome(feed.name, "lease_lost", error="lease expired and was taken over")
-
-
-def _first_line(error: BaseException) -> str:
-    return next(iter(str(error).strip().splitlines()), type(error).__name__)
 
 
 def _describe(exc: FetchError | ParseError) -> str:

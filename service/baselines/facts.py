@@ -255,10 +255,12 @@ _ANNOUNCED = Behind(
     r"\b(?:announced|unveiled|agreed|signed|discussed|revealed|proposed|reported)\s+(?:in\s+|on\s+)?$"
 )
 _WHOLE_OF_A_PART = Behind(r"\bof\s+(?:the\s+|its\s+|their\s+)?$")  # "eight of the 12"
-_ALL_BUT = Behind(r"\ball\s+but\s+$")
-# "the rest of the eight-model plan": the size of the whole some part is taken from, and which
-# fact holds that whole the words do not say
-_REST_OF = Behind(r"\b(?:rest|remainder|balance)\s+of\s+(?:the\s+|its\s+|their\s+|this\s+|that\s+)?$")
+# No level of any fact: "all but four of them" (the rest), and "the rest of the eight-model plan"
+# (the size of the whole some part is taken from; which fact holds that whole the words do not
+# say). One look-behind for both: it is asked of every number.
+_NO_LEVEL_BEFORE = Behind(
+    r"(?:\ball\s+but|\b(?:rest|remainder|balance)\s+of(?:\s+(?:the|its|their|this|that))?)\s+$"
+)
 _WORDS_AFTER = re.compile(r"(?:[\s-]+[^\W\d_]+){1,4}")
 _OTHER_THING_STEMS = frozenset(stem(word) for word in _OTHER_THINGS)
 # "two from partners", "four by its joint-venture partners": the things counted come from other
@@ -630,10 +632,8 @@ def _candidate_claims(
     claims = []
     if (seen.former and not seen.dated_level) or seen.ranged:
         return []  # the ten of "from ten to eight" (left behind), or one end of "8-10": no level
-    if _ALL_BUT.ends_at(read.text, seen.number.start) is not None:
-        return []  # "all but four of them": the rest, no level
-    if _REST_OF.ends_at(read.text, seen.number.start) is not None:
-        return []  # "the rest of the eight-model plan under its own badge": not the badge's eight
+    if _NO_LEVEL_BEFORE.ends_at(read.text, seen.number.start) is not None:
+        return []  # "all but four of them", "the rest of the eight-model plan": no level
     announced = (
         seen.number.kind in ("year", "period")
         and _ANNOUNCED.ends_at(read.text, seen.number.start) is not None

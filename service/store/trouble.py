@@ -92,7 +92,7 @@ def trouble_of(error: BaseException, *, database: str) -> Trouble | None:
     """The trouble ``error`` reports about ``database``, or None when the error is a bug."""
     if not isinstance(error, DBAPIError):
         return None
-    reason = _first_line(error.orig)
+    reason = first_line(error.orig)
     lowered = _SQLITE_CODES.get(getattr(error.orig, "sqlite_errorname", ""), reason.lower())
     if "unable to open database file" in lowered and _on_read_only_file_system(database):
         lowered = "readonly database"  # SQLite cannot create its -wal/-shm files beside the file
@@ -122,7 +122,8 @@ def _on_read_only_file_system(path: str) -> bool:
         return False
 
 
-def _first_line(orig: BaseException | None) -> str:
+def first_line(orig: BaseException | None) -> str:
+    """An error's first line, for a one-line message."""
     text = str(orig).strip() if orig is not None else ""
     return text.splitlines()[0].strip() if text else "no reason given"
 
