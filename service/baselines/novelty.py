@@ -33,9 +33,13 @@ Rules:
               Dongfeng is); a model name (``Model 3``, ``N7``) only exactly. With them the
               *figures*: every number written with digits (not inside a date, time or range
               such as 2023-12-19, 18:01 or 10-15, nor glued to letters such as 10th or 4WD),
-              with its scale word or percent sign, weighing its mentions, known only when the
-              baseline's figures hold it (same value, same role): a price or a sales figure
-              the team has not seen is news.
+              with its scale word or percent sign, and every number written in words as the
+              baseline's are read (``five``, ``a quarter``, ``one in three``; not ``one``
+              alone), weighing its mentions, known only when the baseline's figures hold it
+              (same value, same role): a price or a sales figure the team has not seen is news,
+              however it is spelled. A fraction word is an approximation: a simple fraction
+              within ``FRACTION_SLACK`` of a share the baseline knows is known too ("more than
+              a third" restates 34 %).
               With them the *turns*: words telling that a plan or an activity stops, is
               delayed or reversed, or (said to happen, not hedged) starts (``turns``), each
               weighing its mentions as a name of rarity 1 does (and unknown among the
@@ -121,6 +125,11 @@ _FIGURE = re.compile(
 Figure: TypeAlias = tuple[float, bool]
 """A figure's value to four significant digits, and whether it is a movement (see the rules)."""
 
+_NUMBER_WORD_STEMS = frozenset(
+    {"half", "third", "quarter", "fifth", "dozen", "hundr", "thousand", "million", "billion"}
+)
+"""Stems of words that may write a figure without a digit, besides the number words (which
+``tokenize`` stems to their digits): a sentence holding none of them is not read for such figures."""
 TURN_WEIGHT = 1.0  # a turn weighs as a name of rarity 1 mentioned as often
 TITLE_TURN_FLOOR = 0.5
 Positions: TypeAlias = Mapping[str, set[int]]
@@ -231,7 +240,21 @@ def _known_figures(prose: Sequence[str], values: Sequence[float]) -> frozenset[F
         if not any(ch.isdigit() for ch in number.raw)
     ]
     levels = [(_figure_key(value), False) for value in [*words, *values]]
-    return frozenset([*written, *levels])
+    shares = {value for value, change in [*written, *levels] if not change and 0 < value < 1}
+    return frozenset([*written, *levels, *_fractions_near(shares)])
+
+
+_SIMPLE_FRACTIONS = tuple(top / bottom for bottom in (2, 3, 4, 5, 10) for top in range(1, bottom))
+FRACTION_SLACK = 0.02
+"""How far a share written as a fraction word may be from one the baseline knows and still be
+the same figure: a fraction word is an approximation ("more than a third" of sales is 34 %)."""
+
+
+def _fractions_near(shares: Iterable[float]) -> Iterator[Figure]:
+    """The simple fractions ("a third", "one in five") that restate a known share."""
+    for fraction in _SIMPLE_FRACTIONS:
+        if any(abs(fraction - share) <= FRACTION_SLACK for share in shares):
+            yield _figure_key(fraction), False
 
 
 def _read_figures(text: str) -> Iterator[Figure]:
@@ -249,13 +272,30 @@ def _figure_key(value: float) -> float:
     return float(f"{value:.4g}")
 
 
-def _figures(title: str, text: str) -> list[tuple[float, Figure]]:
+def _figures(title: str, text: str, sentences: Sequence[Sentence]) -> list[tuple[float, Figure]]:
     """(mentions, figure) of every figure of the item, the title's counted twice."""
     counts: dict[Figure, float] = {}
     for source, weight in ((title, 2.0), (text, 1.0)):
         for figure in _read_figures(source):
             counts[figure] = counts.get(figure, 0.0) + weight
+    for sentence in sentences:
+        for figure in _word_figures(sentence):
+            counts[figure] = counts.get(figure, 0.0) + sentence.weight
     return [(mentions, figure) for figure, mentions in counts.items()]
+
+
+def _word_figures(sentence: Sentence) -> Iterator[Figure]:
+    """The figures ``sentence`` writes in words ("five models", "a quarter of its sales"): read
+    as the baseline's are, with their role. "one" alone is no figure ("one of", "one company")."""
+    if not any(_may_write_a_number(token) for token in sentence.tokens):
+        return
+    for number in find_numbers(sentence.text):
+        if number.reading != 1 and not any(ch.isdigit() for ch in number.raw):
+            yield _figure_key(number.reading), is_change(sentence.text, number)
+
+
+def _may_write_a_number(token: Token) -> bool:
+    return token.stem in _NUMBER_WORD_STEMS or (token.stem.isdigit() and token.text.isalpha())
 
 
 def judge_novelty(*, title: str, text: str, baselines: Sequence[Baseline | BaselineProfile]) -> Novelty:
@@ -266,7 +306,7 @@ def judge_novelty(*, title: str, text: str, baselines: Sequence[Baseline | Basel
     title = without_publisher(title, unless=tells_of_a_turn)  # "- Reuters" is no news of the item's
     sentences = weighted_sentences(title, text)
     names = names_in(sentences)
-    figures = _figures(title, text)
+    figures = _figures(title, text, sentences)
     words, pairs = _counts([tokens for _, tokens, weight, _ in sentences for _ in range(int(weight))])
     vector = _weighted_features(words, pairs)
     positions = _positions(sentences, frozenset().union(*(profile.term_stems for profile in profiles)))

@@ -6,8 +6,9 @@ Rules (what ``find_numbers`` reads, left to right, never two numbers over the sa
   of 2024``, ``first quarter of 2025``. The value is the year plus the fraction of the year already
   past when the period starts (H2 2024 = 2024.5, Q2 2025 = 2025.25); ``period_years`` is its length.
 - ``fraction``: ``a fifth``, ``one-fifth``, ``one third``, ``two-thirds``, ``a quarter``, ``three
-  quarters`` and a lone ``half`` (not ``first half``/``second half``, not ``half-year``). Value in
-  (0, 1]: ``two-thirds`` is 0.667.
+  quarters``, ``one in three``, ``one out of five`` (two to ten, not ``one in five hundred``) and a
+  lone ``half`` (not ``first half``/``second half``, not ``half-year``). Value in (0, 1]:
+  ``two-thirds`` is 0.667.
 - ``percent``: ``20%``, ``20 %``, ``20 per cent``, ``20 percent``, ``20 pct``, ``twenty percent``;
   the value is as written (20.0), ``Number.fraction`` gives 0.2. ``points``: ``5 percentage
   points`` / ``5pp``, a difference of shares, never a share.
@@ -99,6 +100,8 @@ _DIGITS = (
 """At most 15 digits before the point, grouped or not (a float holds them exactly): a longer run
 (an order code, a hash) is no figure, neither whole (read whole it could reach infinity:
 ``float("9" * 309)``) nor in part."""
+_ONE_IN = "two|three|four|five|six|seven|eight|nine|ten"
+"""What "one in N" may count in: a share ("one in three cars"), read as the fraction 1/N."""
 _DENOMINATOR = r"half|halves|thirds?|quarters?|fourths?|fifths?|sixths?|sevenths?|eighths?|ninths?|tenths?"
 _PERCENT = r"\s?%|\s?per\s?cent\b|\s?percent\b|\s?pct\b"
 # No plurals: "in 2023 millions of drivers" is a year, then many drivers, not 2.023 billion.
@@ -115,6 +118,7 @@ _PATTERN = re.compile(
     (?P<hq>(?-i:[HQ]))(?P<hqn>[1-4])\s*(?P<hqy>{_YEAR})\b
   | \b(?P<ord>{_ORDINAL})\s+(?P<part>half|quarter)\s+(?:of\s+)?(?P<py>{_YEAR})\b
   | \b(?P<fnum>{_NUMERATOR})[\s-]+(?P<fden>{_DENOMINATOR})\b(?![- ]year)
+  | \bone\s+(?:in|out\s+of)\s+(?P<oneinn>{_ONE_IN})\b(?![\s-]+(?:{_SCALE_WORDS}))
   | (?<!first\s)(?<!second\s)\b(?P<half>half)\b(?![- ]year)
   | (?P<cur>{_CURRENCY_SIGN})?(?<![\w.,\u066b\u066c-])(?P<num>{_DIGITS})
     (?:[\s-]?(?P<scale>{_SCALE_WORDS})\b|(?P<abbr>{_SCALE_ABBREVIATIONS})\b)?
@@ -344,6 +348,8 @@ def _read(match: re.Match[str], sentence: str) -> Number | None:
         return _period(int(groups["py"]), _ORDINALS[groups["ord"].lower()], width, raw, start, end)
     if groups["fden"]:
         return _fraction(groups["fnum"], groups["fden"], raw, start, end)
+    if groups["oneinn"]:  # "one in three": a share
+        return Number(1 / NUMBER_WORDS[groups["oneinn"].lower()], "fraction", start, end, raw)
     if groups["half"]:
         return Number(0.5, "fraction", start, end, raw)
     if groups["num"]:

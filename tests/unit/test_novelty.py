@@ -12,6 +12,7 @@ import pytest
 from service.baselines.facts import find_fact_changes
 from service.baselines.model import Baseline, Source, load_baselines_strict
 from service.baselines.novelty import compile_baseline, judge_novelty
+from service.baselines.text import weighted_sentences
 from service.matching.ruleset import DEFAULT_NOVELTY_THRESHOLD
 from service.sources.normalize import normalize_entry
 from service.sources.parse import parse_feed
@@ -253,8 +254,35 @@ def test_a_figure_of_the_seed_at_any_scale_is_known(seed: Baseline, title: str) 
     from service.baselines.novelty import _figures
 
     profile = compile_baseline(seed)
-    figures = _figures(title, "")
+    figures = _figures(title, "", weighted_sentences(title, ""))
     assert all(figure in profile.figures for _, figure in figures), (figures, sorted(profile.figures))
+
+
+# Figures written in words count as the digits do: a count the team has not seen is news however
+# it is spelled, one it knows is known; a fraction word is near enough to the share it rounds
+# ("more than a third" of sales is the seed's 34 %); "one" alone is no figure.
+# title -> (the figures read, whether the seed knows them all)
+WORD_FIGURES: list[tuple[str, list[tuple[float, bool]], bool]] = [
+    ("Nissan to launch five own-brand NEVs in China", [(5.0, False)], False),
+    ("Nissan plans ten NEVs for China, four of them Nissan-badged", [(10.0, False), (4.0, False)], True),
+    ("China is about a quarter of Nissan's global sales", [(0.25, False)], False),
+    ("China was more than a third of Nissan's sales in 2022", [(2022.0, False), (0.3333, False)], True),
+    ("Roughly one in five cars Nissan sold came from China", [(0.2, False)], True),
+    ("Nissan is one of the makers weighing exports", [], True),
+    ("One in one hundred Nissans is sold abroad", [(100.0, False)], False),
+]
+
+
+@pytest.mark.parametrize(("title", "read", "known"), WORD_FIGURES)
+def test_figures_in_words_are_read_and_weighed(
+    seed: Baseline, title: str, read: list[tuple[float, bool]], known: bool
+) -> None:
+    from service.baselines.novelty import _figures
+
+    profile = compile_baseline(seed)
+    figures = [figure for _, figure in _figures(title, "", weighted_sentences(title, ""))]
+    assert figures == read
+    assert all(figure in profile.figures for figure in figures) == known
 
 
 # A turn of the known plan is news though it uses only the baseline's names and words; the plan
