@@ -33,8 +33,10 @@ Rules:
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -248,8 +250,16 @@ def _named(error: DeliveryError, key: str, url: str) -> DeliveryError:
 def _without_secrets(text: str, url: str) -> str:
     r"""``text`` with the webhook URL, its path and its query redacted, and each of their parts
     that may be a token (``_may_be_a_token``: a path segment or query value), as written and
-    percent-decoded, so that an echo that escapes the URL (JSON's ``\/``, HTML's ``&amp;``,
-    percent-encoding) or decodes it gives no token away either."""
+    percent-decoded, each however an echo spells it (``_echo_pattern``), so that an echo that
+    escapes the URL (JSON's ``\/``, HTML's ``&amp;``, percent-encoding in either case) or
+    decodes it gives no token away either."""
+    return _secrets_of(url).sub(REDACTED, text)
+
+
+@functools.lru_cache(maxsize=64)
+def _secrets_of(url: str) -> re.Pattern[str]:
+    """One pattern for every secret of ``url``, longest first (built once per URL: every answer
+    is scrubbed)."""
     parts = urlsplit(url)
     # a short path or query ("/a", "a") holds no secret, and redacted it would mangle the message
     pieces = {url} | {piece for piece in (parts.path, parts.query) if len(piece) >= _TOKEN_MIN_CHARS}
@@ -262,9 +272,19 @@ def _without_secrets(text: str, url: str) -> str:
         pieces.update(
             form for form in (candidate, unquote(candidate), unquote_plus(candidate)) if _may_be_a_token(form)
         )
-    for secret in sorted(pieces - {""}, key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-    return text
+    ordered = sorted(pieces - {""}, key=len, reverse=True)
+    return re.compile("|".join(_echo_pattern(piece) for piece in ordered), re.IGNORECASE)
+
+
+def _echo_pattern(secret: str) -> str:
+    """``secret`` as an echo may spell it: each character as written or percent-encoded (a
+    raw ``+`` or ``=`` in a query echoed as ``%2B``/``%3d``), a space also as ``+``."""
+    spelled = []
+    for char in secret:
+        encoded = "".join(f"%{byte:02X}" for byte in char.encode("utf-8", "surrogatepass"))
+        options = [re.escape(char), re.escape(encoded)] + (["\\+"] if char == " " else [])
+        spelled.append(f"(?:{'|'.join(options)})")
+    return "".join(spelled)
 
 
 _TOKEN_MIN_CHARS = 8

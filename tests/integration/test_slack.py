@@ -296,6 +296,18 @@ async def test_a_bare_query_token_echoed_decoded_is_redacted_and_a_short_query_i
     assert "upstream gateway timeout" in str(short)  # "a" is no secret: the message stays readable
 
 
+@pytest.mark.parametrize("echoed", ["Ab1%2BCd2%2FEf3%3D%3D", "Ab1%2bCd2%2fEf3%3d%3d", "Ab1+Cd2%2FEf3=%3D"])
+async def test_a_raw_query_token_echoed_percent_encoded_is_redacted(
+    slack: SlackReceiver, clock: ManualClock, echoed: str
+) -> None:
+    # written raw in the URL (+, / and = unescaped), echoed encoded in either case of hex, or half so
+    slack.script(server_error(502, f"bad signature sig={echoed} rejected"))
+    async with webhook(clock) as client:
+        error = await failure(client, slack.url + "?sig=Ab1+Cd2/Ef3==")
+    assert echoed not in str(error) and "Ab1" not in str(error)
+    assert "bad signature" in str(error) and "rejected" in str(error)
+
+
 async def test_a_2xx_without_ok_counts_as_delivered_and_is_logged(
     slack: SlackReceiver, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
