@@ -393,7 +393,7 @@ def _draft_facts(text: str, as_of: str, subject: tuple[str, ...]) -> list[DraftF
 def _guess_fact(
     sentence: str, tokens: Sequence[Token], number: Number, n: int, as_of: str, subject: tuple[str, ...]
 ) -> Fact | None:
-    if number.kind in ("label", "points", "year") or (
+    if number.kind in ("label", "points", "ratio", "year") or (
         number.kind == "plain" and following_word(sentence, number) in _TIME_WORDS
     ):
         return None

@@ -214,7 +214,7 @@ from service.baselines.text import (
 MAX_CUE_GAP = 12
 MAX_RATIO = 100.0
 COUNT_RATIO = 10.0
-_READ_NOTHING = frozenset({"label", "points"})  # kinds of number no fact reads
+_READ_NOTHING = frozenset({"label", "points", "ratio"})  # kinds of number no fact reads
 _TIME_WORDS = word_set("day days week weeks month months quarter quarters year years decade decades")
 # Words after a number that say it measures or multiplies something rather than counts the
 # fact's things ("16-inch screen", "a 7-seat SUV", "3 times").

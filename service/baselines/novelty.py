@@ -84,6 +84,7 @@ from service.baselines.fact_sentence import FactCues
 from service.baselines.facts import compile_facts
 from service.baselines.model import Baseline
 from service.baselines.numbers import (
+    FRACTION_WORDS,
     POINT,
     SCALE_OR_PERCENT_AFTER,
     SEPARATOR,
@@ -96,6 +97,7 @@ from service.baselines.text import (
     Sentence,
     Token,
     names_in,
+    stem,
     stems_of,
     tokenize,
     weighted_sentences,
@@ -126,7 +128,7 @@ Figure: TypeAlias = tuple[float, bool]
 """A figure's value to four significant digits, and whether it is a movement (see the rules)."""
 
 _NUMBER_WORD_STEMS = frozenset(
-    {"half", "third", "quarter", "fifth", "dozen", "hundr", "thousand", "million", "billion"}
+    stem(word) for word in (*FRACTION_WORDS, "dozen", "hundred", "thousand", "million", "billion")
 )
 """Stems of words that may write a figure without a digit, besides the number words (which
 ``tokenize`` stems to their digits): a sentence holding none of them is not read for such figures."""
@@ -155,6 +157,9 @@ class BaselineProfile:
     terms_by_first: Mapping[str, tuple[tuple[str, ...], ...]]
     subject: tuple[tuple[str, ...], ...]
     subject_stems: frozenset[str]  # every stem of them (whose turn an "as" clause tells)
+    near_shares: frozenset[float] = frozenset()
+    """Simple fractions within ``FRACTION_SLACK`` of a share it knows: a share an item writes as
+    a fraction word ("more than a third") is known when it is one of them."""
 
 
 @dataclass(frozen=True)
@@ -225,6 +230,7 @@ def compile_baseline(baseline: Baseline) -> BaselineProfile:
         terms_by_first=by_first,
         subject=subject,
         subject_stems=subject_stems,
+        near_shares=frozenset(_fractions_near(value for value, change in figures if not change)),
     )
 
 
@@ -240,21 +246,23 @@ def _known_figures(prose: Sequence[str], values: Sequence[float]) -> frozenset[F
         if not any(ch.isdigit() for ch in number.raw)
     ]
     levels = [(_figure_key(value), False) for value in [*words, *values]]
-    shares = {value for value, change in [*written, *levels] if not change and 0 < value < 1}
-    return frozenset([*written, *levels, *_fractions_near(shares)])
+    return frozenset([*written, *levels])
 
 
 _SIMPLE_FRACTIONS = tuple(top / bottom for bottom in (2, 3, 4, 5, 10) for top in range(1, bottom))
-FRACTION_SLACK = 0.02
-"""How far a share written as a fraction word may be from one the baseline knows and still be
-the same figure: a fraction word is an approximation ("more than a third" of sales is 34 %)."""
+FRACTION_SLACK = 0.1
+"""How far, relatively, a share written as a fraction word may be from one the baseline knows and
+still be the same figure: a fraction word is an approximation ("more than a third" of sales is
+34 %; a tenth is not 12 %)."""
 
 
-def _fractions_near(shares: Iterable[float]) -> Iterator[Figure]:
-    """The simple fractions ("a third", "one in five") that restate a known share."""
+def _fractions_near(values: Iterable[float]) -> Iterator[float]:
+    """The simple fractions ("a third", "one in five") that restate one of the known levels
+    ``values`` that is a share (see ``BaselineProfile.near_shares``)."""
+    shares = [value for value in values if 0 < value < 1]
     for fraction in _SIMPLE_FRACTIONS:
-        if any(abs(fraction - share) <= FRACTION_SLACK for share in shares):
-            yield _figure_key(fraction), False
+        if any(abs(fraction - share) <= FRACTION_SLACK * share for share in shares):
+            yield _figure_key(fraction)
 
 
 def _read_figures(text: str) -> Iterator[Figure]:
@@ -272,26 +280,32 @@ def _figure_key(value: float) -> float:
     return float(f"{value:.4g}")
 
 
-def _figures(title: str, text: str, sentences: Sequence[Sentence]) -> list[tuple[float, Figure]]:
-    """(mentions, figure) of every figure of the item, the title's counted twice."""
-    counts: dict[Figure, float] = {}
+ItemFigure: TypeAlias = tuple[float, Figure, bool]
+"""(mentions, figure, whether it is a fraction written in words: an approximation)."""
+
+
+def _figures(title: str, text: str, sentences: Sequence[Sentence]) -> list[ItemFigure]:
+    """Every figure of the item (see ``ItemFigure``), the title's counted twice."""
+    counts: dict[tuple[Figure, bool], float] = {}
     for source, weight in ((title, 2.0), (text, 1.0)):
         for figure in _read_figures(source):
-            counts[figure] = counts.get(figure, 0.0) + weight
+            counts[figure, False] = counts.get((figure, False), 0.0) + weight
     for sentence in sentences:
-        for figure in _word_figures(sentence):
-            counts[figure] = counts.get(figure, 0.0) + sentence.weight
-    return [(mentions, figure) for figure, mentions in counts.items()]
+        for found in _word_figures(sentence):
+            counts[found] = counts.get(found, 0.0) + sentence.weight
+    return [(mentions, figure, approximate) for (figure, approximate), mentions in counts.items()]
 
 
-def _word_figures(sentence: Sentence) -> Iterator[Figure]:
-    """The figures ``sentence`` writes in words ("five models", "a quarter of its sales"): read
-    as the baseline's are, with their role. "one" alone is no figure ("one of", "one company")."""
+def _word_figures(sentence: Sentence) -> Iterator[tuple[Figure, bool]]:
+    """The figures ``sentence`` writes in words ("five models", "a quarter of its sales"), read
+    as the baseline's are, with their role, and whether each is a fraction (an approximation).
+    "one" alone is no figure ("one of", "one company"), nor "zero" ("zero-emission")."""
     if not any(_may_write_a_number(token) for token in sentence.tokens):
         return
     for number in find_numbers(sentence.text):
-        if number.reading != 1 and not any(ch.isdigit() for ch in number.raw):
-            yield _figure_key(number.reading), is_change(sentence.text, number)
+        if number.reading not in (0, 1) and not any(ch.isdigit() for ch in number.raw):
+            figure = _figure_key(number.reading), is_change(sentence.text, number)
+            yield figure, number.kind in ("fraction", "ratio")
 
 
 def _may_write_a_number(token: Token) -> bool:
@@ -345,14 +359,17 @@ def _item_turns(sentences: list[Sentence], year: int, subject: frozenset[str]) -
 def _judge(
     profile: BaselineProfile,
     names: list[Name],
-    figures: list[tuple[float, Figure]],
+    figures: list[ItemFigure],
     turns: _ItemTurns,
     words: Counter[str],
     vector: Mapping[str, float],
     positions: Positions,
 ) -> _Judgement:
     known_names = [(name, _name_known(profile, name)) for name in names]
-    known_figures = [(mentions, float(key in profile.figures)) for mentions, key in figures]
+    known_figures = [
+        (mentions, float(key in profile.figures or (approximate and key[0] in profile.near_shares)))
+        for mentions, key, approximate in figures
+    ]
     # A turn the baseline itself tells of is no evidence either way.
     new_turns = {family: n for family, n in turns.mentions.items() if family not in profile.turns}
     rarities = rarity_table()

@@ -6,9 +6,13 @@ Rules (what ``find_numbers`` reads, left to right, never two numbers over the sa
   of 2024``, ``first quarter of 2025``. The value is the year plus the fraction of the year already
   past when the period starts (H2 2024 = 2024.5, Q2 2025 = 2025.25); ``period_years`` is its length.
 - ``fraction``: ``a fifth``, ``one-fifth``, ``one third``, ``two-thirds``, ``a quarter``, ``three
-  quarters``, ``one in three``, ``one out of five`` (two to ten, not ``one in five hundred``) and a
-  lone ``half`` (not ``first half``/``second half``, not ``half-year``). Value in (0, 1]:
-  ``two-thirds`` is 0.667.
+  quarters`` and a lone ``half`` (not ``first half``/``second half``, ``latter``, ``back`` or
+  ``other half``, not ``half-year`` nor any other ``half-`` word: ``half-empty``). Value in
+  (0, 1]: ``two-thirds`` is 0.667.
+- ``ratio``: ``one in three``, ``one out of every five``, ``one-in-ten`` (two to ten, not ``one in
+  five hundred``), its value the fraction (1/3). Mostly of a whole market ("one in three cars sold
+  in China is an NEV"), not of what a fact measures: facts read none (``facts._READ_NOTHING``);
+  novelty weighs it as a share.
 - ``percent``: ``20%``, ``20 %``, ``20 per cent``, ``20 percent``, ``20 pct``, ``twenty percent``;
   the value is as written (20.0), ``Number.fraction`` gives 0.2. ``points``: ``5 percentage
   points`` / ``5pp``, a difference of shares, never a share.
@@ -65,13 +69,15 @@ if TYPE_CHECKING:
 
 from service.baselines.text import NUMBER_WORDS, STOPWORDS
 
-NumberKind = Literal["plain", "percent", "points", "fraction", "year", "period", "label"]
+NumberKind = Literal["plain", "percent", "points", "fraction", "ratio", "year", "period", "label"]
 
 _TENS = [word for word, value in NUMBER_WORDS.items() if value >= 20]
 _DENOMINATORS = {
     "half": 2, "halve": 2, "third": 3, "quarter": 4, "fourth": 4, "fifth": 5,
     "sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10,
 }  # fmt: skip
+FRACTION_WORDS = tuple(_DENOMINATORS)
+"""The words that make a fraction of a number word ("a tenth", "two-thirds"), singular."""
 _SCALES = {
     "hundred": 1e2, "thousand": 1e3, "k": 1e3, "million": 1e6, "mn": 1e6, "mln": 1e6, "m": 1e6,
     "billion": 1e9, "bn": 1e9, "bln": 1e9, "b": 1e9, "trillion": 1e12, "tn": 1e12, "lakh": 1e5,
@@ -118,8 +124,8 @@ _PATTERN = re.compile(
     (?P<hq>(?-i:[HQ]))(?P<hqn>[1-4])\s*(?P<hqy>{_YEAR})\b
   | \b(?P<ord>{_ORDINAL})\s+(?P<part>half|quarter)\s+(?:of\s+)?(?P<py>{_YEAR})\b
   | \b(?P<fnum>{_NUMERATOR})[\s-]+(?P<fden>{_DENOMINATOR})\b(?![- ]year)
-  | \bone\s+(?:in|out\s+of)\s+(?P<oneinn>{_ONE_IN})\b(?![\s-]+(?:{_SCALE_WORDS}))
-  | (?<!first\s)(?<!second\s)\b(?P<half>half)\b(?![- ]year)
+  | \bone[\s-]+(?:in|out[\s-]+of)[\s-]+(?:every[\s-]+)?(?P<oneinn>{_ONE_IN})\b(?![\s-]+(?:{_SCALE_WORDS}))
+  | (?<!first\s)(?<!second\s)(?<!latter\s)(?<!back\s)(?<!other\s)\b(?P<half>half)\b(?!-|\s+year)
   | (?P<cur>{_CURRENCY_SIGN})?(?<![\w.,\u066b\u066c-])(?P<num>{_DIGITS})
     (?:[\s-]?(?P<scale>{_SCALE_WORDS})\b|(?P<abbr>{_SCALE_ABBREVIATIONS})\b)?
     (?:(?P<pct>{_PERCENT})|\s?(?P<pts>percentage\s+points?\b|pp\b))?(?![\w.\u066b]\d|\w)
@@ -233,7 +239,7 @@ class Number:
         """The value as a share of one, for percentages and fractions; None otherwise."""
         if self.kind == "percent":
             return self.value / 100
-        if self.kind == "fraction":
+        if self.kind in ("fraction", "ratio"):
             return self.value
         return None
 
@@ -348,8 +354,8 @@ def _read(match: re.Match[str], sentence: str) -> Number | None:
         return _period(int(groups["py"]), _ORDINALS[groups["ord"].lower()], width, raw, start, end)
     if groups["fden"]:
         return _fraction(groups["fnum"], groups["fden"], raw, start, end)
-    if groups["oneinn"]:  # "one in three": a share
-        return Number(1 / NUMBER_WORDS[groups["oneinn"].lower()], "fraction", start, end, raw)
+    if groups["oneinn"]:
+        return Number(1 / NUMBER_WORDS[groups["oneinn"].lower()], "ratio", start, end, raw)
     if groups["half"]:
         return Number(0.5, "fraction", start, end, raw)
     if groups["num"]:

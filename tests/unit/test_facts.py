@@ -323,6 +323,14 @@ CHANGES: dict[str, list[tuple[str, float, float, str]]] = {
 
 # items that only restate baseline figures, or whose numbers are something else: no change
 NO_CHANGE = [
+    # "one in N" is mostly of a whole market, not of what a share fact measures: no fact reads it
+    "In China, one in three new cars sold is now an NEV, while Nissan's global sales fell.",
+    "Nissan said one in four EVs sold in China is exported, and its global sales fell.",
+    "Nissan, one in ten automakers in China to plan exports, expects global sales to rise.",
+    "In China one in six cars sold is a Nissan, but global sales fell.",
+    "One out of every four NEVs Nissan plans for China will be built with partners.",
+    # "half" in a word is no half: not half of global sales
+    "Nissan's half-hearted push in China has left its global sales slipping.",
     # a number nearer another place than the fact's own place cue is that place's figure
     "Nissan plans eight new-energy models for Europe and ten NEV models for China.",
     "Nissan plans eight NEV models for Europe, on top of the ten for China.",

@@ -255,21 +255,28 @@ def test_a_figure_of_the_seed_at_any_scale_is_known(seed: Baseline, title: str) 
 
     profile = compile_baseline(seed)
     figures = _figures(title, "", weighted_sentences(title, ""))
-    assert all(figure in profile.figures for _, figure in figures), (figures, sorted(profile.figures))
+    assert all(figure in profile.figures for _, figure, _ in figures), (figures, sorted(profile.figures))
 
 
 # Figures written in words count as the digits do: a count the team has not seen is news however
 # it is spelled, one it knows is known; a fraction word is near enough to the share it rounds
-# ("more than a third" of sales is the seed's 34 %); "one" alone is no figure.
+# ("more than a third" of sales is the seed's 34 %), digits are not ("33%" is no 34 %); "one" and
+# "zero" alone are no figures, nor "half" in a word ("half-empty") or "the latter half".
 # title -> (the figures read, whether the seed knows them all)
 WORD_FIGURES: list[tuple[str, list[tuple[float, bool]], bool]] = [
     ("Nissan to launch five own-brand NEVs in China", [(5.0, False)], False),
     ("Nissan plans ten NEVs for China, four of them Nissan-badged", [(10.0, False), (4.0, False)], True),
     ("China is about a quarter of Nissan's global sales", [(0.25, False)], False),
     ("China was more than a third of Nissan's sales in 2022", [(2022.0, False), (0.3333, False)], True),
+    ("China was 33% of Nissan's sales in 2022", [(0.33, False), (2022.0, False)], False),
     ("Roughly one in five cars Nissan sold came from China", [(0.2, False)], True),
+    ("China is one in every five Nissan sales", [(0.2, False)], True),
+    ("China is barely a tenth of Nissan sales", [(0.1, False)], False),
     ("Nissan is one of the makers weighing exports", [], True),
     ("One in one hundred Nissans is sold abroad", [(100.0, False)], False),
+    ("Nissan to export China-made zero-emission cars", [], True),
+    ("Nissan weighs exports as plants sit half-empty", [], True),
+    ("Nissan's first own-brand NEV due in the latter half of 2024", [(2024.0, False)], True),
 ]
 
 
@@ -280,9 +287,13 @@ def test_figures_in_words_are_read_and_weighed(
     from service.baselines.novelty import _figures
 
     profile = compile_baseline(seed)
-    figures = [figure for _, figure in _figures(title, "", weighted_sentences(title, ""))]
-    assert figures == read
-    assert all(figure in profile.figures for figure in figures) == known
+    figures = _figures(title, "", weighted_sentences(title, ""))
+    assert [figure for _, figure, _ in figures] == read
+    in_words = all(
+        figure in profile.figures or (approximate and figure[0] in profile.near_shares)
+        for _, figure, approximate in figures
+    )
+    assert in_words == known
 
 
 # A turn of the known plan is news though it uses only the baseline's names and words; the plan
