@@ -248,18 +248,22 @@ def _named(error: DeliveryError, key: str, url: str) -> DeliveryError:
 
 
 def _without_secrets(text: str, url: str) -> str:
-    r"""``text`` with the webhook URL, its path and its query redacted, and each of their parts
+    """``text`` with the webhook URL, its path and its query redacted, and each of their parts
     that may be a token (``_may_be_a_token``: a path segment or query value), as written and
-    percent-decoded, each however an echo spells it (``_echo_pattern``), so that an echo that
-    escapes the URL (JSON's ``\/``, HTML's ``&amp;``, percent-encoding in either case) or
-    decodes it gives no token away either."""
-    return _secrets_of(url).sub(REDACTED, text)
+    percent-decoded, each however an echo spells it (``_echo_pattern``): escaped for JSON or HTML,
+    percent-encoded in either case of hex, or decoded, so that no echo gives a token away."""
+    lowered = text.lower()
+    for secret, anchor in _secrets_of(url):
+        if anchor in lowered:
+            text = _echo_pattern(secret).sub(REDACTED, text)
+            lowered = text.lower()
+    return text
 
 
 @functools.lru_cache(maxsize=64)
-def _secrets_of(url: str) -> re.Pattern[str]:
-    """One pattern for every secret of ``url``, longest first (built once per URL: every answer
-    is scrubbed)."""
+def _secrets_of(url: str) -> tuple[tuple[str, str], ...]:
+    """Every secret of ``url``, longest first, with its anchor (``_anchor``): worked out once per
+    URL, since every answer is scrubbed."""
     parts = urlsplit(url)
     # a short path or query ("/a", "a") holds no secret, and redacted it would mangle the message
     pieces = {url} | {piece for piece in (parts.path, parts.query) if len(piece) >= _TOKEN_MIN_CHARS}
@@ -272,19 +276,44 @@ def _secrets_of(url: str) -> re.Pattern[str]:
         pieces.update(
             form for form in (candidate, unquote(candidate), unquote_plus(candidate)) if _may_be_a_token(form)
         )
-    ordered = sorted(pieces - {""}, key=len, reverse=True)
-    return re.compile("|".join(_echo_pattern(piece) for piece in ordered), re.IGNORECASE)
+    return tuple((piece, _anchor(piece)) for piece in sorted(pieces - {""}, key=len, reverse=True))
 
 
-def _echo_pattern(secret: str) -> str:
-    """``secret`` as an echo may spell it: each character as written or percent-encoded (a
-    raw ``+`` or ``=`` in a query echoed as ``%2B``/``%3d``), a space also as ``+``."""
+def _anchor(secret: str) -> str:
+    """The longest run of ASCII letters and digits of ``secret``, lower-cased. Every spelling
+    ``_echo_pattern`` matches writes those characters as they are (escapes spell punctuation and
+    other characters), so a text without the anchor holds no spelling of the secret and is not
+    searched for one: the pattern of a 2 000-character URL takes 100 ms to compile."""
+    runs = re.findall(r"[A-Za-z0-9]+", secret)
+    return max(runs, key=len).lower() if runs else ""
+
+
+@functools.lru_cache(maxsize=256)
+def _echo_pattern(secret: str) -> re.Pattern[str]:
+    """``secret`` as an echo may spell it: a letter or digit as written (in either case), any
+    other character also percent-encoded (a raw ``+`` in a query echoed as ``%2B`` or ``%2b``), as
+    an HTML character reference (``&#43;``, ``&#x2F;``) or a JSON escape (``\\/``, ``\\u00f6``),
+    and a space also as ``+``."""
     spelled = []
     for char in secret:
-        encoded = "".join(f"%{byte:02X}" for byte in char.encode("utf-8", "surrogatepass"))
-        options = [re.escape(char), re.escape(encoded)] + (["\\+"] if char == " " else [])
+        if char.isascii() and char.isalnum():
+            spelled.append(re.escape(char))
+            continue
+        code = ord(char)
+        options = [
+            re.escape(char),
+            "".join(f"%{byte:02x}" for byte in char.encode("utf-8", "surrogatepass")),
+            f"&#0*{code};",
+            f"&#x0*{code:x};",
+        ]
+        if code < 0x10000:
+            options.append(f"\\\\u{code:04x}")
+        if char == "/":
+            options.append("\\\\/")
+        if char == " ":
+            options.append("\\+")
         spelled.append(f"(?:{'|'.join(options)})")
-    return "".join(spelled)
+    return re.compile("".join(spelled), re.IGNORECASE)
 
 
 _TOKEN_MIN_CHARS = 8

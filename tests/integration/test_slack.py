@@ -296,16 +296,35 @@ async def test_a_bare_query_token_echoed_decoded_is_redacted_and_a_short_query_i
     assert "upstream gateway timeout" in str(short)  # "a" is no secret: the message stays readable
 
 
-@pytest.mark.parametrize("echoed", ["Ab1%2BCd2%2FEf3%3D%3D", "Ab1%2bCd2%2fEf3%3d%3d", "Ab1+Cd2%2FEf3=%3D"])
-async def test_a_raw_query_token_echoed_percent_encoded_is_redacted(
+@pytest.mark.parametrize(
+    "echoed",
+    [
+        "Ab1%2BCd2%2FEf3%3D%3D",
+        "Ab1%2bCd2%2fEf3%3d%3d",  # lower-case hex
+        "Ab1+Cd2%2FEf3=%3D",  # in part
+        "Ab1+Cd2\\/Ef3==",  # JSON's escaped slash
+        "Ab1&#43;Cd2&#x2F;Ef3&#x3D;&#61;",  # HTML character references
+        "Ab1\\u002bCd2\\u002FEf3\\u003d=",  # JSON \\u escapes
+    ],
+)
+async def test_a_raw_query_token_echoed_escaped_is_redacted(
     slack: SlackReceiver, clock: ManualClock, echoed: str
 ) -> None:
-    # written raw in the URL (+, / and = unescaped), echoed encoded in either case of hex, or half so
+    # written raw in the URL (+, / and = unescaped), echoed escaped in any of the ways receivers do
     slack.script(server_error(502, f"bad signature sig={echoed} rejected"))
     async with webhook(clock) as client:
         error = await failure(client, slack.url + "?sig=Ab1+Cd2/Ef3==")
     assert echoed not in str(error) and "Ab1" not in str(error)
     assert "bad signature" in str(error) and "rejected" in str(error)
+
+
+async def test_a_non_ascii_token_echoed_as_json_escapes_is_redacted(
+    slack: SlackReceiver, clock: ManualClock
+) -> None:
+    slack.script(server_error(502, '{"error": "unknown key", "key": "T\\u00f6k3nValue99"}'))
+    async with webhook(clock) as client:
+        error = await failure(client, slack.url + "?key=T%C3%B6k3nValue99")
+    assert "k3nValue99" not in str(error) and "unknown key" in str(error)
 
 
 async def test_a_2xx_without_ok_counts_as_delivered_and_is_logged(
