@@ -34,12 +34,12 @@ Rules:
               *figures*: every number written with digits (not inside a date, time or range
               such as 2023-12-19, 18:01 or 10-15, nor glued to letters such as 10th or 4WD),
               with its scale word or percent sign, and every number written in words as the
-              baseline's are read (``five``, ``a quarter``, ``one in three``; not ``one``
-              alone), weighing its mentions, known only when the baseline's figures hold it
-              (same value, same role): a price or a sales figure the team has not seen is news,
-              however it is spelled. A fraction word is an approximation: a simple fraction
-              within ``FRACTION_SLACK`` of a share the baseline knows is known too ("more than
-              a third" restates 34 %).
+              baseline's are read (``five``, ``a quarter``, ``one in three``; not ``one`` or
+              ``zero`` alone, nor a ``half-`` word), weighing its mentions, known only when the
+              baseline's figures hold it (same value, same role): a price or a sales figure the
+              team has not seen is news, however it is spelled. A fraction written in words is
+              an approximation: it is known too when it is within ``FRACTION_SLACK`` (relative)
+              of a share the baseline knows ("more than a third" restates 34 %); digits are not.
               With them the *turns*: words telling that a plan or an activity stops, is
               delayed or reversed, or (said to happen, not hedged) starts (``turns``), each
               weighing its mentions as a name of rarity 1 does (and unknown among the

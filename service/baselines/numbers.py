@@ -107,7 +107,7 @@ _DIGITS = (
 (an order code, a hash) is no figure, neither whole (read whole it could reach infinity:
 ``float("9" * 309)``) nor in part."""
 _ONE_IN = "two|three|four|five|six|seven|eight|nine|ten"
-"""What "one in N" may count in: a share ("one in three cars"), read as the fraction 1/N."""
+"""The N of a ``ratio``, "one in N" ("one in three cars"): read as the fraction 1/N."""
 _DENOMINATOR = r"half|halves|thirds?|quarters?|fourths?|fifths?|sixths?|sevenths?|eighths?|ninths?|tenths?"
 _PERCENT = r"\s?%|\s?per\s?cent\b|\s?percent\b|\s?pct\b"
 # No plurals: "in 2023 millions of drivers" is a year, then many drivers, not 2.023 billion.
