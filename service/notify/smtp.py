@@ -13,7 +13,9 @@ Rules (reliability.md rows A13-A16, E1):
 - **Password.** Sent only inside TLS. The one exception is ``starttls=False`` towards a
   loopback host (a local relay: the password never leaves the machine); any other plain
   text login is refused when the sender is built. The password is in no exception, log line
-  or ``repr``: error texts are scrubbed of it and raised without the smtplib exception.
+  or ``repr``: error texts are scrubbed of it (as written, and base64-encoded as AUTH PLAIN and
+  AUTH LOGIN send it, before a server's reply is cut to length) and raised without the smtplib
+  exception.
 - **Replies (RFC 5321).** Connection refused or timed out, 421, any 4xx on MAIL, RCPT or
   DATA: ``RetryableDeliveryError``. A 5xx on MAIL, at the greeting, or for every recipient:
   ``PermanentDeliveryError``. 535 on AUTH: ``ChannelBrokenError`` (wrong credentials hold
@@ -35,6 +37,7 @@ Rules (reliability.md rows A13-A16, E1):
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import re
@@ -321,12 +324,23 @@ class SmtpSender:
         return SmtpConfigError(self._scrub(f"{self._where()}: refusing to send: {reason}"))
 
     def _reply_text(self, reply: bytes | str) -> str:
+        # scrubbed before it is cut: cut first, a password echoed across the cut escaped whole
         text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
-        return self._scrub(" ".join(text.split())[:MAX_REPLY_CHARS])
+        return self._scrub(" ".join(text.split()))[:MAX_REPLY_CHARS]
 
     def _scrub(self, text: str) -> str:
-        secret = self._password.get_secret_value() if self._password is not None else ""
-        return text.replace(secret, REDACTED) if secret else text
+        for secret in self._secrets():
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def _secrets(self) -> tuple[str, ...]:
+        """The password as written and as ``login`` sent it (AUTH LOGIN sends it in base64, AUTH
+        PLAIN the base64 of the username and password together), which a server may echo."""
+        if self._password is None or not (password := self._password.get_secret_value()):
+            return ()
+        plain = f"\0{self.username or ''}\0{password}"
+        encoded = (base64.b64encode(form.encode()).decode("ascii") for form in (plain, password))
+        return (*encoded, password)
 
     def _where(self) -> str:
         return f"SMTP {self.host}:{self.port}"

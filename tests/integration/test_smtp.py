@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import socket
@@ -21,7 +22,7 @@ from pydantic import SecretStr
 
 from service.errors import ChannelBrokenError, DeliveryConfigError, DeliveryError, RetryableDeliveryError
 from service.notify.render_email import message_text, story_message
-from service.notify.smtp import SmtpSender, TlsMode
+from service.notify.smtp import MAX_REPLY_CHARS, SmtpSender, TlsMode
 from service.notify.story import RuleHit, StoryView
 from tests.conftest import skip_or_fail
 from tests.support.processes import free_port
@@ -338,6 +339,26 @@ def test_a_context_that_does_not_verify_is_refused() -> None:
     lax.verify_mode = ssl.CERT_NONE
     with pytest.raises(DeliveryConfigError, match="must verify"):
         SmtpSender(host="127.0.0.1", port=587, ssl_context=lax)
+
+
+@pytest.mark.parametrize(
+    "echo",
+    [
+        # the password across the point where a reply is cut: cut first, its head escaped
+        pytest.param("x" * (MAX_REPLY_CHARS - 20) + " " + PASSWORD, id="across-the-cut"),
+        # as AUTH PLAIN and AUTH LOGIN sent it, base64-encoded
+        pytest.param(base64.b64encode(f"\0rw\0{PASSWORD}".encode()).decode(), id="auth-plain"),
+        pytest.param(base64.b64encode(PASSWORD.encode()).decode(), id="auth-login"),
+    ],
+)
+async def test_a_password_echoed_cut_or_encoded_is_redacted(echo: str) -> None:
+    script = SmtpScript(credentials=("rw", PASSWORD), rcpt={TO[0]: f"550 no user {echo}"})
+    with scripted_smtp(script) as server:
+        sender = _sender(server.port, username="rw", password=SecretStr(PASSWORD))
+        with pytest.raises(DeliveryError) as echoed:
+            await sender.send(_message(), TO[:1])
+    assert "[redacted]" in str(echoed.value)
+    assert PASSWORD[:6] not in str(echoed.value) and echo[-12:] not in str(echoed.value)
 
 
 async def test_password_never_in_errors_logs_or_repr(caplog: pytest.LogCaptureFixture) -> None:
