@@ -276,6 +276,10 @@ def _secrets_of(url: str) -> tuple[tuple[str, str], ...]:
         pieces.update(
             form for form in (candidate, unquote(candidate), unquote_plus(candidate)) if _may_be_a_token(form)
         )
+    # a password in the URL's user-info is a secret whatever it looks like (long enough not to
+    # be a word of every message)
+    if parts.password and len(unquote(parts.password)) >= _PASSWORD_MIN_CHARS:
+        pieces.update({parts.password, unquote(parts.password)})
     return tuple((piece, _anchor(piece)) for piece in sorted(pieces - {""}, key=len, reverse=True))
 
 
@@ -317,6 +321,7 @@ def _echo_pattern(secret: str) -> re.Pattern[str]:
 
 
 _TOKEN_MIN_CHARS = 8
+_PASSWORD_MIN_CHARS = 4
 
 
 def _may_be_a_token(piece: str) -> bool:

@@ -327,6 +327,16 @@ async def test_a_non_ascii_token_echoed_as_json_escapes_is_redacted(
     assert "k3nValue99" not in str(error) and "unknown key" in str(error)
 
 
+async def test_a_password_in_the_urls_user_info_echoed_alone_is_redacted(
+    slack: SlackReceiver, clock: ManualClock
+) -> None:
+    slack.script(server_error(502, "proxy: bad credentials for hooks:p%40ss-word ('p@ss-word')"))
+    url = slack.url.replace("http://", "http://hooks:p%40ss-word@", 1)
+    async with webhook(clock) as client:
+        error = await failure(client, url)
+    assert "ss-word" not in str(error) and "bad credentials for hooks" in str(error)
+
+
 async def test_a_2xx_without_ok_counts_as_delivered_and_is_logged(
     slack: SlackReceiver, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
