@@ -186,10 +186,12 @@ class SmtpSender:
             return self._exchange(
                 attempt, sender, recipients, data, str(message.get("Message-ID", "")), left_s
             )
-        except (smtplib.SMTPException, OSError) as exc:
+        except (smtplib.SMTPException, OSError, ValueError) as exc:
+            # ValueError: smtplib reading a malformed server line (a "334" challenge that is no
+            # base64 raised binascii.Error, which left as an internal error failing the message)
             raise self._failure(attempt, exc) from None
 
-    def _failure(self, attempt: _Attempt, exc: smtplib.SMTPException | OSError) -> DeliveryError:
+    def _failure(self, attempt: _Attempt, exc: smtplib.SMTPException | OSError | ValueError) -> DeliveryError:
         """What a failed exchange means for the message. A reply is the server's word; past the
         deadline anything else broke because the deadline shut the socket (a TLS handshake cut
         short is no TLS problem)."""
@@ -324,9 +326,11 @@ class SmtpSender:
         return SmtpConfigError(self._scrub(f"{self._where()}: refusing to send: {reason}"))
 
     def _reply_text(self, reply: bytes | str) -> str:
-        # scrubbed before it is cut: cut first, a password echoed across the cut escaped whole
+        # scrubbed before it is cut (cut first, a password echoed across the cut escaped whole),
+        # and before its white space is squeezed (a password with two spaces or a tab in it
+        # would no longer be found), then again for a password whose echo was squeezed
         text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
-        return self._scrub(" ".join(text.split()))[:MAX_REPLY_CHARS]
+        return self._scrub(" ".join(self._scrub(text).split()))[:MAX_REPLY_CHARS]
 
     def _scrub(self, text: str) -> str:
         for secret in self._secrets():
@@ -339,8 +343,10 @@ class SmtpSender:
         if self._password is None or not (password := self._password.get_secret_value()):
             return ()
         plain = f"\0{self.username or ''}\0{password}"
-        encoded = (base64.b64encode(form.encode()).decode("ascii") for form in (plain, password))
-        return (*encoded, password)
+        encoded = [base64.b64encode(form.encode()).decode("ascii") for form in (plain, password)]
+        unpadded = [form.rstrip("=") for form in encoded]  # an echo may drop the padding
+        squeezed = " ".join(password.split())  # as a reply's white space is squeezed
+        return tuple(dict.fromkeys(form for form in (*encoded, *unpadded, password, squeezed) if form))
 
     def _where(self) -> str:
         return f"SMTP {self.host}:{self.port}"

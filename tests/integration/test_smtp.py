@@ -361,6 +361,44 @@ async def test_a_password_echoed_cut_or_encoded_is_redacted(echo: str) -> None:
     assert PASSWORD[:6] not in str(echoed.value) and echo[-12:] not in str(echoed.value)
 
 
+async def test_a_password_with_white_space_echoed_is_redacted() -> None:
+    password = "Open  Sesame\t99"  # squeezed, the reply would no longer hold it as written
+    script = SmtpScript(credentials=("rw", password), rcpt={TO[0]: f"550 no user; login was {password}"})
+    with scripted_smtp(script) as server:
+        sender = _sender(server.port, username="rw", password=SecretStr(password))
+        with pytest.raises(DeliveryError) as echoed:
+            await sender.send(_message(), TO[:1])
+    assert "Sesame" not in str(echoed.value) and "[redacted]" in str(echoed.value)
+
+
+async def test_a_server_whose_auth_challenge_is_no_base64_fails_the_send_as_retryable() -> None:
+    # smtplib raised binascii.Error (a ValueError) reading "334 abcde": it left the sender as an
+    # internal error, which failed the message for good
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 odd.example ESMTP\r\n")
+        while line := await reader.readline():
+            if line.upper().startswith((b"EHLO", b"HELO")):
+                writer.write(b"250-odd.example\r\n250 AUTH LOGIN\r\n")
+            elif line.upper().startswith(b"AUTH"):
+                writer.write(b"334 abcde\r\n")
+            else:
+                writer.write(b"221 bye\r\n")
+                break
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        sender = _sender(port, username="rw", password=SecretStr(PASSWORD))
+        with pytest.raises(RetryableDeliveryError) as failed:
+            await sender.send(_message(), TO[:1])
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert "login" in str(failed.value) and PASSWORD not in str(failed.value)
+
+
 async def test_password_never_in_errors_logs_or_repr(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     # The server rejects the login, and a hostile RCPT reply even echoes the password back.
