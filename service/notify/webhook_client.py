@@ -33,6 +33,7 @@ Rules:
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
 import json
 import logging
@@ -202,20 +203,34 @@ def _build_request(
 ) -> httpx.Request:
     try:
         parts = urlsplit(url)
-        usable = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+        # .port raises for a port out of range (99999), which reached the socket as an
+        # OverflowError inside an exception group and failed the message as an internal error
+        usable = parts.scheme.lower() in ("http", "https") and bool(parts.hostname) and parts.port != 0
     except ValueError:
         usable = False
     if not usable:
-        raise _config_error(key, "the webhook URL is not an http(s) URL with a host")
+        raise _config_error(key, "the webhook URL is not an http(s) URL with a host and a port of 1-65535")
     try:
         content = json.dumps(payload, ensure_ascii=False, allow_nan=False).encode()
     except (TypeError, ValueError):
         raise PermanentDeliveryError(f"channel {key!r}: the payload is not valid JSON") from None
     fixed = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT}
+    credentials = _basic_credentials(parts.username, parts.password)
+    if credentials is not None:  # a bare Request, unlike httpx.Client, would drop the user-info
+        fixed["Authorization"] = f"Basic {credentials}"
     try:
         return httpx.Request("POST", url, content=content, headers={**headers, **fixed})
-    except httpx.InvalidURL:
+    except (httpx.InvalidURL, ValueError):  # ValueError: a host IDNA refuses ("xn--a.com")
         raise _config_error(key, "the webhook URL is malformed") from None
+
+
+def _basic_credentials(username: str | None, password: str | None) -> str | None:
+    """The Basic credentials of a URL's user-info (``https://user:password@host/...``), as curl
+    and browsers send them; None without user-info."""
+    if username is None:
+        return None
+    pair = f"{unquote(username)}:{unquote(password or '')}"
+    return base64.b64encode(pair.encode("utf-8")).decode("ascii")
 
 
 def _describe(exc: httpx.TransportError) -> str:
@@ -276,10 +291,16 @@ def _secrets_of(url: str) -> tuple[tuple[str, str], ...]:
         pieces.update(
             form for form in (candidate, unquote(candidate), unquote_plus(candidate)) if _may_be_a_token(form)
         )
-    # a password in the URL's user-info is a secret whatever it looks like (long enough not to
-    # be a word of every message)
+    # the user-info, sent as Basic credentials: a password is a secret whatever it looks like
+    # (long enough not to be a word of every message), a user name when it looks like a token
+    # (an API key as the user name), and so are the credentials as sent
     if parts.password and len(unquote(parts.password)) >= _PASSWORD_MIN_CHARS:
         pieces.update({parts.password, unquote(parts.password)})
+    if parts.username:
+        pieces.update(form for form in (parts.username, unquote(parts.username)) if _may_be_a_token(form))
+    credentials = _basic_credentials(parts.username, parts.password)
+    if credentials is not None and (parts.password or _may_be_a_token(unquote(parts.username or ""))):
+        pieces.update({credentials, credentials.rstrip("=")})
     return tuple((piece, _anchor(piece)) for piece in sorted(pieces - {""}, key=len, reverse=True))
 
 

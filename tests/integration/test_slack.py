@@ -6,6 +6,7 @@ arrivals with the same clock, so rate assertions are exact and nothing really wa
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import socket
@@ -327,14 +328,40 @@ async def test_a_non_ascii_token_echoed_as_json_escapes_is_redacted(
     assert "k3nValue99" not in str(error) and "unknown key" in str(error)
 
 
-async def test_a_password_in_the_urls_user_info_echoed_alone_is_redacted(
+async def test_user_info_is_sent_as_basic_credentials_and_never_echoed(
     slack: SlackReceiver, clock: ManualClock
 ) -> None:
-    slack.script(server_error(502, "proxy: bad credentials for hooks:p%40ss-word ('p@ss-word')"))
+    basic = base64.b64encode(b"hooks:p@ss-word").decode()
+    slack.script(
+        Answer(200, "ok"),
+        server_error(502, "proxy: bad credentials for hooks:p%40ss-word ('p@ss-word')"),
+        server_error(502, f"proxy: rejected Authorization: Basic {basic}"),
+    )
     url = slack.url.replace("http://", "http://hooks:p%40ss-word@", 1)
     async with webhook(clock) as client:
+        await client.send(url, TEXT, key=KEY)
+        errors = [await failure(client, url), await failure(client, url)]
+    assert slack.received[0].headers.get("authorization") == f"Basic {basic}"
+    for error in errors:
+        assert "ss-word" not in str(error) and basic[:12] not in str(error), str(error)
+    assert "bad credentials for hooks" in str(errors[0]) and "rejected Authorization" in str(errors[1])
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"http://127.0.0.1:99999{WEBHOOK_PATH}",  # was an OverflowError inside an exception group
+        f"http://127.0.0.1:0{WEBHOOK_PATH}",
+        f"http://xn--a.example{WEBHOOK_PATH}",  # IDNA refuses it while the request is built
+    ],
+)
+async def test_a_malformed_webhook_url_holds_the_channel_with_a_clear_reason(
+    clock: ManualClock, url: str
+) -> None:
+    async with webhook(clock) as client:
         error = await failure(client, url)
-    assert "ss-word" not in str(error) and "bad credentials for hooks" in str(error)
+    assert isinstance(error, ChannelBrokenError) and "webhook URL" in str(error)
+    assert "SECRETTOKEN" not in str(error)
 
 
 async def test_a_2xx_without_ok_counts_as_delivered_and_is_logged(
