@@ -88,6 +88,7 @@ from service.baselines.numbers import (
     POINT,
     SCALE_OR_PERCENT_AFTER,
     SEPARATOR,
+    Number,
     find_numbers,
     is_change,
     number_at,
@@ -136,8 +137,8 @@ _STEMS_OF_FIGURE_WORDS = frozenset(
 "a dozen"; "one" and "zero" alone write none): a sentence with none of them is not read for such
 figures. One set test per sentence. Median judging per matched item (bench ``matcher``, runs
 taking turns with the code before figures in words, 176-194 µs): 187-200 µs so; 205-222 µs with a
-regular expression of the words (it searched every sentence and let in three times as many);
-225 µs asking each word in a call of its own, with "one" letting most sentences in."""
+regular expression of the words (searching every sentence cost more than it saved); 225 µs asking
+each word in a call of its own, with "one" letting most sentences in."""
 TURN_WEIGHT = 1.0  # a turn weighs as a name of rarity 1 mentioned as often
 TITLE_TURN_FLOOR = 0.5
 Positions: TypeAlias = Mapping[str, set[int]]
@@ -245,12 +246,7 @@ def _known_figures(prose: Sequence[str], values: Sequence[float]) -> frozenset[F
     written = [figure for text in prose for figure in _read_figures(text)]
     # Numbers written in words ("ten", "two billion", "a fifth"): levels, as numbers.py reads
     # them. One with digits in it is read above, with its role.
-    words = [
-        number.reading
-        for text in prose
-        for number in find_numbers(text)
-        if not any(ch.isdigit() for ch in number.raw)
-    ]
+    words = [number.reading for text in prose for number in _in_words(text)]
     levels = [(_figure_key(value), False) for value in [*words, *values]]
     return frozenset([*written, *levels])
 
@@ -308,10 +304,15 @@ def _word_figures(sentence: Sentence) -> Iterator[tuple[Figure, bool]]:
     "one" alone is no figure ("one of", "one company"), nor "zero" ("zero-emission")."""
     if _STEMS_OF_FIGURE_WORDS.isdisjoint([token.stem for token in sentence.tokens if token.text.isalpha()]):
         return
-    for number in find_numbers(sentence.text):
-        if number.reading not in (0, 1) and not any(ch.isdigit() for ch in number.raw):
+    for number in _in_words(sentence.text):
+        if number.reading not in (0, 1):
             figure = _figure_key(number.reading), is_change(sentence.text, number)
             yield figure, number.kind in ("fraction", "ratio")
+
+
+def _in_words(text: str) -> Iterator[Number]:
+    """The numbers of ``text`` written without a digit (those with one are ``_read_figures``')."""
+    return (number for number in find_numbers(text) if not any(ch.isdigit() for ch in number.raw))
 
 
 def judge_novelty(*, title: str, text: str, baselines: Sequence[Baseline | BaselineProfile]) -> Novelty:

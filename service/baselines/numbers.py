@@ -106,7 +106,7 @@ _DIGITS = (
 """At most 15 digits before the point, grouped or not (a float holds them exactly): a longer run
 (an order code, a hash) is no figure, neither whole (read whole it could reach infinity:
 ``float("9" * 309)``) nor in part."""
-_ONE_IN = "two|three|four|five|six|seven|eight|nine|ten"
+_ONE_IN = "|".join(word for word, value in NUMBER_WORDS.items() if 2 <= value <= 10)
 """The N of a ``ratio``, "one in N" ("one in three cars"): read as the fraction 1/N."""
 _DENOMINATOR = r"half|halves|thirds?|quarters?|fourths?|fifths?|sixths?|sevenths?|eighths?|ninths?|tenths?"
 _PERCENT = r"\s?%|\s?per\s?cent\b|\s?percent\b|\s?pct\b"

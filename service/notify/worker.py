@@ -331,11 +331,6 @@ class OutboxWorker:
                 )
             if not owned:
                 return owned
-            if isinstance(step, Retry):
-                # a probe of a broken channel answered with a retryable error (a 503) is no reason
-                # to try the next held message at once: every round took one, 89 posts a minute.
-                # (A 429 pauses the channel; a message failed alone lets the next one be probed.)
-                channel_state.probe_later(conn, channel, probe_at=probe_at, now=now)
             match step:
                 case Hold():
                     channel_state.hold_channel(
@@ -354,6 +349,11 @@ class OutboxWorker:
                         conn, owned, owner=self._owner, at=until, error=reason, count_attempt=False
                     )
                 case Retry(at=at, ambiguous=ambiguous):
+                    # a probe of a broken channel answered with a retryable error (a 503) is no
+                    # reason to try the next held message at once: every round took one, 89 posts a
+                    # minute. (A 429 pauses the channel; a message failed alone lets the next one be
+                    # probed.)
+                    channel_state.probe_later(conn, channel, probe_at=probe_at, now=now)
                     outbox.mark_retry(
                         conn,
                         owned,
