@@ -29,8 +29,17 @@ def run_migrations_online() -> None:
     from service.store.db import make_engine
 
     engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
-    with engine.begin() as conn:
-        _run(conn)
+    try:
+        with engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                # A batch operation rebuilds its table on SQLite: dropping the old copy with foreign
+                # keys on fired the cascades of the rows pointing at it (a downgrade dropping a
+                # column of alerts emptied delivery_alerts). Off before BEGIN: inert inside one.
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+            with conn.begin():
+                _run(conn)
+    finally:
+        engine.dispose()
 
 
 if context.is_offline_mode():

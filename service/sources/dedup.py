@@ -15,8 +15,10 @@ looked for among items first seen within the story window, so a recurring headli
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from typing import Protocol, TypeVar
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Literal, Protocol, TypeVar
+
+from service.sources.normalize import source_tag
 
 MIN_WORDS = 8
 COMPARE_WORDS = 120
@@ -41,6 +43,55 @@ def unique_by_key(entries: Iterable[K]) -> list[K]:
             seen.add(entry.key)
             out.append(entry)
     return out
+
+
+class Sourced(Protocol):
+    @property
+    def key(self) -> str | None: ...
+    @property
+    def digest(self) -> str: ...
+
+
+class Vouching(Protocol):
+    @property
+    def tag(self) -> str | None: ...
+    @property
+    def content_hash(self) -> str: ...
+    @property
+    def url(self) -> str | None: ...
+
+
+Reading = Literal["read", "unread", "counted"]
+"""What a poll does with an entry: ``read`` it (normalise and store it), leave it ``unread``
+(it restates a stored item unchanged), or read it only to be ``counted`` among the usable
+entries (a later entry of an unread key: it loses to the first as a repeat, ``unique_by_key``)."""
+
+
+def restated(sources: Sequence[Sourced], stored: Mapping[str, Vouching]) -> list[Reading]:
+    """For each entry, in document order, how a poll reads it. The first entry of a key is left
+    unread when the feed's stored item of that key vouches for its source (``stored``: by key;
+    see ``normalize.source_tag``). An entry without a key of its own (no guid, no link) is
+    always read: only its text can say which item it is."""
+    readings: list[Reading] = []
+    first: dict[str, bool] = {}
+    for source in sources:
+        key = source.key
+        if key is None:
+            readings.append("read")
+        elif key in first:
+            readings.append("counted" if first[key] else "read")
+        else:
+            row = stored.get(key)
+            first[key] = row is not None and _vouches(row, source)
+            readings.append("unread" if first[key] else "read")
+    return readings
+
+
+def _vouches(row: Vouching, source: Sourced) -> bool:
+    """Whether a stored row was made from ``source`` by this normalising code and still holds
+    what that made (where the code cannot be named, no row vouches for anything)."""
+    expected = source_tag(source.digest, row.content_hash, row.url)
+    return expected is not None and row.tag == expected
 
 
 def _words(text: str) -> set[str]:

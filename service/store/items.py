@@ -38,6 +38,8 @@ class StorableItem(Protocol):
     def content_hash(self) -> str: ...
     @property
     def title_fp(self) -> str: ...
+    @property
+    def source_tag(self) -> str | None: ...
 
 
 S = TypeVar("S", bound=StorableItem)
@@ -68,11 +70,19 @@ def store_items(
     fresh = unique_by_key(batch)
     known = _known(conn, feed_id, [i.key for i in fresh])
     new = [i for i in fresh if i.key not in known]
-    edited = [i for i in fresh if i.key in known and _edited(known[i.key], i)]
+    edited: list[StorableItem] = []
+    unchanged: list[tuple[sa.Row[Any], StorableItem]] = []
+    for item in fresh:
+        if (row := known.get(item.key)) is not None:
+            if _edited(row, item):
+                edited.append(item)
+            else:
+                unchanged.append((row, item))
     # before any write: an edited item's new link or title may join a story too
     lock_story_keys(conn, _story_keys([*new, *edited]))
     for item in edited:
         _update_item(conn, known[item.key].id, item, now=now)
+    _record_sources(conn, unchanged)
     inserted = _insert_new(conn, feed_id, new, now=now, story_window=story_window) if new else ()
     return StoreResult(inserted, len(edited), len(fresh) - len(new) - len(edited))
 
@@ -80,7 +90,13 @@ def store_items(
 # Statements are built once: with expanding IN parameters they compile once and are cached,
 # instead of coercing hundreds of literal parameters on every poll.
 _KNOWN = sa.select(
-    items.c.item_key, items.c.id, items.c.content_hash, items.c.url, items.c.story_id, items.c.first_seen_at
+    items.c.item_key,
+    items.c.id,
+    items.c.content_hash,
+    items.c.url,
+    items.c.story_id,
+    items.c.first_seen_at,
+    items.c.source_tag,
 ).where(
     items.c.feed_id == sa.bindparam("feed_id"), items.c.item_key.in_(sa.bindparam("keys", expanding=True))
 )
@@ -107,7 +123,7 @@ _INSERT_ITEMS = BulkInsertSkippingExisting(
     items,
     (
         "feed_id", "item_key", "story_id", "guid", "url", "title", "text", "published_at", "first_seen_at",
-        "revision", "content_hash", "title_fp",
+        "revision", "content_hash", "title_fp", "source_tag",
     ),
     unique=("feed_id", "item_key"),
 )  # fmt: skip
@@ -116,6 +132,11 @@ _LEADERS_NAME_THEIR_STORY = (
     .where(items.c.feed_id == sa.bindparam("of_feed"), items.c.story_id.is_(None))
     .values(story_id=items.c.id)
 )
+_RECORD_SOURCE = (
+    sa.update(items)
+    .where(items.c.id == sa.bindparam("item_id"), items.c.source_tag.is_(None))
+    .values(source_tag=sa.bindparam("tag"))
+)
 
 
 def _known(conn: Connection, feed_id: int, keys: Sequence[str]) -> dict[str, sa.Row[Any]]:
@@ -123,6 +144,35 @@ def _known(conn: Connection, feed_id: int, keys: Sequence[str]) -> dict[str, sa.
     for chunk in chunked(keys):
         found.update({r.item_key: r for r in conn.execute(_KNOWN, {"feed_id": feed_id, "keys": chunk})})
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSource:
+    tag: str | None  # None: stored before tags were kept
+    content_hash: str
+    url: str | None
+
+
+def stored_sources(conn: Connection, feed_id: int, keys: Sequence[str]) -> dict[str, StoredSource]:
+    """What a feed's stored items hold that their source tags vouch for (``normalize.source_tag``):
+    the tag, the content hash and the link, by key; keys not stored are left out."""
+    known = _known(conn, feed_id, keys)
+    return {key: StoredSource(row.source_tag, row.content_hash, row.url) for key, row in known.items()}
+
+
+def _record_sources(conn: Connection, unchanged: Sequence[tuple[sa.Row[Any], StorableItem]]) -> None:
+    """Tag items stored before tags were kept with the entry that restates them unchanged, once,
+    so the next poll can leave it unread. A tag is never replaced here: replicas on different
+    normalising code (a rolling upgrade) would rewrite each other's on every poll, and a feed whose
+    entries rotate what normalising drops (a tracking pixel) would cost a write per item per poll.
+    An item tagged under other code is read until it is edited or leaves the feed."""
+    rows = [
+        {"item_id": row.id, "tag": item.source_tag}
+        for row, item in unchanged
+        if row.source_tag is None and item.source_tag is not None
+    ]
+    if rows:
+        conn.execute(_RECORD_SOURCE, rows)
 
 
 def _edited(stored: sa.Row[Any], item: StorableItem) -> bool:
@@ -144,6 +194,7 @@ def _update_item(conn: Connection, item_id: int, item: StorableItem, *, now: dat
             published_at=item.published_at,
             content_hash=item.content_hash,
             title_fp=item.title_fp,
+            source_tag=item.source_tag,
             updated_at=now,
             revision=items.c.revision + 1,
         )
@@ -190,7 +241,7 @@ def _insert(
     rows = [
         (
             feed_id, i.key, story_of.get(i.key), i.guid, i.url, i.title, i.text, i.published_at, now, 1,
-            i.content_hash, i.title_fp,
+            i.content_hash, i.title_fp, i.source_tag,
         )
         for i in batch
     ]  # fmt: skip

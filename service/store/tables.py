@@ -94,6 +94,9 @@ items = sa.Table(
     sa.Column("revision", sa.Integer, nullable=False, default=1),
     sa.Column("content_hash", sa.String(32), nullable=False),
     sa.Column("title_fp", sa.String(32), nullable=False),
+    # Which entry the item restates, under which normalising code (normalize.source_tag); None:
+    # stored before tags were kept.
+    sa.Column("source_tag", sa.String(40), nullable=True),
     sa.UniqueConstraint("feed_id", "item_key"),
     sa.Index(None, "url"),
     sa.Index(None, "title_fp", "first_seen_at"),

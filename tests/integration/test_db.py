@@ -83,6 +83,45 @@ def test_each_revision_upgrades_with_data_kept(empty_db_url: str) -> None:
     engine.dispose()
 
 
+def test_a_downgrade_keeps_the_rows_that_point_at_the_tables_it_alters(empty_db_url: str) -> None:
+    """Down from 0012 (items) and 0010 (alerts): on SQLite a batch operation rebuilds the table,
+    and with foreign keys on, dropping the old copy fired the cascades of the rows pointing at it
+    (delivery_alerts emptied)."""
+    from alembic import command
+
+    engine = db.make_engine(empty_db_url)
+    db.upgrade(engine)
+    t = NOW.replace(tzinfo=None)
+    statements = [
+        "INSERT INTO feeds (id, name, url, tags, enabled, declared, consecutive_failures, next_poll_at,"
+        " created_at, updated_at)"
+        " VALUES (1, 'f', 'https://k.example/rss', '[]', true, true, 0, :t, :t, :t)",
+        "INSERT INTO items (id, feed_id, item_key, story_id, title, text, first_seen_at, revision,"
+        " content_hash, title_fp, source_tag) VALUES (1, 1, 'k', 1, 'Nissan', '', :t, 1, 'c', 'fp', 'tag')",
+        "INSERT INTO rule_hits (rule_id, item_id, story_id, created_at) VALUES ('nissan', 1, 1, :t)",
+        "INSERT INTO alerts (id, dedup_key, rule_id, rule_name, rules_version, kind, status, severity,"
+        " item_id, title, matched, snippet, highlights, fact_changes, new_terms, baselines, reason,"
+        " created_at) VALUES (1, 'd', 'nissan', 'Nissan', 'v', 'keyword', 'sent', 'notice', 1, 'Nissan',"
+        " '[]', '', '[]', '[]', '[]', '[]', 'new', :t)",
+        "INSERT INTO deliveries (id, idempotency_key, channel, kind, alert_ids, payload, state, attempts,"
+        " next_attempt_at, ambiguous, created_at) VALUES (1, 'i', 'slack', 'alert', '[1]', '{}', 'sent', 1,"
+        " :t, false, :t)",
+        "INSERT INTO delivery_alerts (delivery_id, alert_id) VALUES (1, 1)",
+    ]
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.execute(sa.text(statement), {"t": t})
+    command.downgrade(db.alembic_config(empty_db_url), "0009")
+    with engine.connect() as conn:
+        tables = ("items", "rule_hits", "delivery_alerts")
+        counts = [conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one() for table in tables]
+        assert counts == [1, 1, 1]
+        assert conn.execute(sa.text("SELECT item_id FROM alerts")).scalar_one() == 1
+    db.upgrade(engine)
+    db.ensure_schema_current(engine)
+    engine.dispose()
+
+
 def test_a_database_newer_than_the_code_is_refused(db_url: str) -> None:
     engine = db.make_engine(db_url)
     with engine.begin() as conn:

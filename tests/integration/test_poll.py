@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from service import pipeline
 from service.runtime import poll_once
+from service.sources import normalize
 from service.store import db
 from service.store.feeds import list_health
 from service.store.tables import feeds, items
@@ -164,6 +165,117 @@ async def test_edited_item_is_updated_not_duplicated(
     assert [r.title for r in stored(db_url, "f")] == ["Nissan plans 8 NEVs"]
 
 
+async def test_entries_stored_before_unchanged_are_left_unread_and_edits_are_not(
+    db_url: str, server: LoopbackHTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def feed(*titles: str) -> bytes:
+        entries = "".join(
+            f"<item><title>{t}</title><link>https://n.example/{t[0]}?utm_source=rss</link>"  # made canonical
+            f"<description>&lt;p&gt;{t} in detail&lt;/p&gt;</description></item>"
+            for t in titles
+        )
+        return f'<rss version="2.0"><channel><title>t</title>{entries}</channel></rss>'.encode()
+
+    read: list[str] = []
+    real = pipeline.item_from
+
+    def reading(entry: Any, source: Any, **kw: Any) -> Any:
+        read.append(entry.title)
+        return real(entry, source, **kw)
+
+    monkeypatch.setattr(pipeline, "item_from", reading)
+    server.route("/f.xml", body=feed("A: BYD plant", "B: Nissan plans 10 NEVs", "C: Tesla recall"))
+    write_feeds(tmp_path / "rules", [("f", server.url("/f.xml"))])
+    settings = test_settings(db_url, tmp_path / "rules")
+    await poll_once(settings)
+    assert len(read) == 3
+
+    read.clear()
+    server.route("/f.xml", body=feed("A: BYD plant", "B: Nissan plans 8 NEVs", "C: Tesla recall", "D: new"))
+    (outcome,) = await poll_once(settings)
+    assert read == ["B: Nissan plans 8 NEVs", "D: new"]  # the edit and the new entry, nothing else
+    assert (outcome.new_items, outcome.updated_items, outcome.warning) == (1, 1, None)
+    titles = ["A: BYD plant", "B: Nissan plans 8 NEVs", "C: Tesla recall", "D: new"]
+    assert [r.title for r in stored(db_url, "f")] == titles
+
+    # items stored before tags were kept are read once more, and tagged
+    engine = db.make_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(sa.update(items).values(source_tag=None))
+    read.clear()
+    (outcome,) = await poll_once(settings)
+    assert (read, outcome.new_items, outcome.updated_items) == (titles, 0, 0)
+    with engine.connect() as conn:
+        assert None not in conn.execute(sa.select(items.c.source_tag)).scalars().all()
+    engine.dispose()
+    read.clear()
+    (outcome,) = await poll_once(settings)
+    assert (read, outcome.outcome, outcome.warning) == ([], "unchanged", None)
+    assert health(db_url)["f"].warning is None  # entries left unread are no unusable entries
+
+
+async def test_entries_are_read_again_under_new_normalising_code_or_after_another_writer_edits(
+    db_url: str, server: LoopbackHTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = (
+        b'<rss version="2.0"><channel><title>t</title><item><title>Nissan plans 10 NEVs</title>'
+        b"<link>https://n.example/1?ref=rss</link><guid>g1</guid></item></channel></rss>"
+    )
+    server.route("/f.xml", body=body)
+    write_feeds(tmp_path / "rules", [("f", server.url("/f.xml"))])
+    settings = test_settings(db_url, tmp_path / "rules")
+    await poll_once(settings)
+    assert [r.url for r in stored(db_url, "f")] == ["https://n.example/1?ref=rss"]
+
+    # a release whose canonical URLs drop "ref": the entry is read again and its item updated
+    monkeypatch.setattr(normalize, "TRACKING_PARAMS", normalize.TRACKING_PARAMS | {"ref"})
+    monkeypatch.setattr(normalize, "NORMALISING_VERSION", "0000beef")
+    (outcome,) = await poll_once(settings)
+    assert outcome.updated_items == 1
+    assert [r.url for r in stored(db_url, "f")] == ["https://n.example/1"]
+
+    # a writer that edits the row without its tag (code from before tags) voids the tag: its
+    # content or its link
+    engine = db.make_engine(db_url)
+    for edit in ({"title": "Nissan plans 8 NEVs", "content_hash": "0" * 32}, {"url": "https://n.example/2"}):
+        with engine.begin() as conn:
+            conn.execute(sa.update(items).values(**edit))
+        (outcome,) = await poll_once(settings)
+        assert outcome.updated_items == 1
+        assert [(r.title, r.url) for r in stored(db_url, "f")] == [
+            ("Nissan plans 10 NEVs", "https://n.example/1")
+        ]
+
+    # replicas on other normalising code read the entry and leave the other's tag alone: a
+    # rolling upgrade must not turn every poll into a write per listed item
+    with engine.connect() as conn:
+        tag = conn.execute(sa.select(items.c.source_tag)).scalar_one()
+    for version in ("0badc0de", "0000beef", "0badc0de"):
+        monkeypatch.setattr(normalize, "NORMALISING_VERSION", version)
+        (outcome,) = await poll_once(settings)
+        assert (outcome.outcome, outcome.updated_items) == ("unchanged", 0)
+        with engine.connect() as conn:
+            assert conn.execute(sa.select(items.c.source_tag)).scalar_one() == tag
+    engine.dispose()
+
+
+async def test_a_repeat_of_an_entry_left_unread_counts_as_it_did_when_read(
+    db_url: str, server: LoopbackHTTPServer, tmp_path: Path
+) -> None:
+    # the second entry repeats the first's guid and has nothing usable; the document is cut short
+    body = (
+        b'<rss version="2.0"><channel><title>t</title><item><guid>g1</guid><title>Nissan plans EVs</title>'
+        b"<link>https://n.example/1</link></item><item><guid>g1</guid></item><item><title>Ni"
+    )
+    server.route("/f.xml", body=body)
+    write_feeds(tmp_path / "rules", [("f", server.url("/f.xml"))])
+    settings = test_settings(db_url, tmp_path / "rules")
+    (first,) = await poll_once(settings)
+    (second,) = await poll_once(settings)
+    assert first.warning is not None and first.warning.endswith(": 2 items read before it")  # the first, "Ni"
+    assert second.warning == first.warning
+
+
 async def test_one_broken_feed_does_not_stop_the_others(
     db_url: str, server: LoopbackHTTPServer, tmp_path: Path
 ) -> None:
@@ -269,14 +381,14 @@ async def test_a_bug_in_a_stage_marks_that_feed_failing_and_spares_the_others(
     server.route("/b.xml", body=b'<rss version="2.0"><channel><title>t</title><item><title>boom</title>'
                  b"<guid>b</guid></item></channel></rss>")  # fmt: skip
     write_feeds(tmp_path / "rules", [("a", server.url("/a.xml")), ("b", server.url("/b.xml"))])
-    real = pipeline.normalize_entry
+    real = pipeline.item_from
 
-    def crash_on_boom(entry: Any, **kw: Any) -> Any:
+    def crash_on_boom(entry: Any, source: Any, **kw: Any) -> Any:
         if entry.title == "boom":
             raise RuntimeError("a bug")
-        return real(entry, **kw)
+        return real(entry, source, **kw)
 
-    monkeypatch.setattr(pipeline, "normalize_entry", crash_on_boom)
+    monkeypatch.setattr(pipeline, "item_from", crash_on_boom)
     outcomes = {o.feed: o for o in await poll_once(test_settings(db_url, tmp_path / "rules"))}
     assert outcomes["a"].outcome == "new"
     assert outcomes["b"].outcome == "failed" and outcomes["b"].error == "internal error: RuntimeError"

@@ -30,6 +30,7 @@ class Entry:
     url: str | None = None
     guid: str | None = None
     published_at: datetime | None = None
+    source_tag: str | None = None
 
     @property
     def content_hash(self) -> str:

@@ -5,19 +5,24 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from service.sources import normalize
 from service.sources.normalize import (
     _INVISIBLE_TABLE,
     MAX_URL_CHARS,
+    NORMALISING_VERSION,
     Item,
     canonical_url,
     clean_text,
+    entry_source,
     html_to_text,
     normalize_entry,
+    source_tag,
     title_fingerprint,
     without_stray_tags,
 )
@@ -165,6 +170,80 @@ def test_content_hash_changes_on_edit_only() -> None:
     assert _item(link="https://news.example/b").content_hash == original.content_hash
     assert _item(title="BYD opens second plant in Hungary").content_hash != original.content_hash
     assert _item(summary="<p>The plant makes batteries.</p>").content_hash != original.content_hash
+
+
+def _source(feed_url: str = FEED_URL, **changes: object) -> str:
+    return entry_source(_entry(**changes), feed_url=feed_url).digest
+
+
+def test_an_entry_source_gives_the_key_normalising_gives() -> None:
+    cases = ({}, {"guid": None}, {"guid": "  "}, {"guid": "g\x003"}, {"link": "a/b", "base_url": "/x/"})
+    for changes in cases:
+        entry = _entry(**changes)
+        assert entry_source(entry, feed_url=FEED_URL).key == _item(**changes).key
+    assert entry_source(_entry(guid=None, link=None), feed_url=FEED_URL).key is None  # only the text can say
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"title": "BYD opens plant in Turkey"},
+        {"summary": "<p>The plant in Szeged makes cars.</p>"},
+        {"summary": "<p>The plant in Szeged makes EVs.</p><!-- ad 2 -->"},  # normalising drops it: still read
+        {"link": "https://news.example/a?utm_source=mail"},
+        {"base_url": "https://news.example/"},
+        {"guid": "guid-2"},
+        {"guid": None},
+    ],
+)
+def test_a_source_digest_changes_with_every_input_of_normalising(changes: dict[str, object]) -> None:
+    assert _source(**changes) != _source()
+
+
+def test_a_source_digest_changes_with_the_feed_url_and_the_caps_but_not_the_date() -> None:
+    entry = _entry()
+    digest = entry_source(entry, feed_url=FEED_URL).digest
+    assert entry_source(entry, feed_url=FEED_URL + "?v=2").digest != digest  # relative links resolve by it
+    assert entry_source(entry, feed_url=FEED_URL, max_text_chars=500).digest != digest
+    assert entry_source(entry, feed_url=FEED_URL, max_title_chars=50).digest != digest
+    assert _source(published=datetime(2025, 1, 1, tzinfo=UTC)) == digest  # a new date alone is no edit
+    # fields are spelled with their lengths: text moved from one field to the next is a change
+    assert _source(title="ab", summary="c") != _source(title="a", summary="bc")
+    assert _source(guid=None, link=None) != _source(guid="", link=None)
+
+
+def test_a_normalised_item_is_tagged_with_its_source_and_its_content() -> None:
+    item = _item()
+    assert item.source_tag == source_tag(_source(), item.content_hash, item.url)
+    assert item.source_tag is not None and item.source_tag.startswith(NORMALISING_VERSION)
+    assert len(item.source_tag) == 40
+    # the same source vouches for no other content or link (a row another writer edited)
+    assert source_tag(_source(), "0" * 32, item.url) != item.source_tag
+    assert source_tag(_source(), item.content_hash, "https://news.example/b") != item.source_tag
+
+
+def test_the_normalising_version_names_the_code_not_its_line_endings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = Path(normalize.__file__).read_bytes()
+    crlf = tmp_path / "crlf" / "normalize.py"
+    changed = tmp_path / "changed" / "normalize.py"
+    for path, content in ((crlf, code.replace(b"\n", b"\r\n")), (changed, code + b"\n# a change\n")):
+        path.parent.mkdir()
+        path.write_bytes(content)
+    monkeypatch.setattr(normalize, "__file__", str(crlf))
+    assert normalize._normalising_version() == NORMALISING_VERSION
+    monkeypatch.setattr(normalize, "__file__", str(changed))
+    assert normalize._normalising_version() not in (None, NORMALISING_VERSION)
+    # without its sources (a zip, bytecode only) an install cannot name its code: no version
+    for unnamed in (str(tmp_path / "app.zip" / "normalize.py"), str(crlf) + "c"):
+        monkeypatch.setattr(normalize, "__file__", unnamed)
+        assert normalize._normalising_version() is None
+
+
+def test_without_a_normalising_version_no_tag_is_made(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(normalize, "NORMALISING_VERSION", None)
+    assert _item().source_tag is None
 
 
 @pytest.mark.parametrize(
