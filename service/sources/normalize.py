@@ -29,7 +29,7 @@ Rules implemented here:
   content hash and URL: it vouches for an entry only while the code is the same and the row
   still holds the content and link that entry made (a writer that updates the row without the
   tag voids it).
-  **title_fp** (32 hex): of the title case-folded, NFKC-normalised, with punctuation and
+- **title_fp** (32 hex): of the title case-folded, NFKC-normalised, with punctuation and
   symbols folded to spaces; "" when fewer than ``MIN_FP_CHARS`` letters or digits remain, since
   short titles ("Update", "Live") match unrelated stories.
 """
@@ -147,8 +147,9 @@ def entry_source(
     max_title_chars: int = MAX_TITLE_CHARS,
     max_text_chars: int = MAX_TEXT_CHARS,
 ) -> EntrySource:
-    """The entry's guid, canonical URL, key (when they decide it) and source digest. A tenth of
-    what making the item costs (on the real corpus, 14 of ~140 ms): no HTML is read."""
+    """The entry's guid, canonical URL, key (when they decide it) and source digest. No HTML is
+    read: on the real corpus ~27 ms a pass against ~140 ms for making the items, and the
+    canonical URL (~7 ms of it) is made here for both."""
     # NUL is the one character PostgreSQL cannot store in text: in a guid it lost the whole poll
     guid = (entry.guid.replace("\x00", "").strip() or None) if entry.guid else None
     url = canonical_url(entry.link, base=_base(feed_url, entry.base_url))
