@@ -312,10 +312,12 @@ WRITE_WAITS = WriteWaits()
 
 
 @contextmanager
-def writing(engine: Engine) -> Iterator[Connection]:
-    """A transaction that will write: on SQLite it holds the write lock from BEGIN on."""
+def writing(engine: Engine, *, foreign_keys: bool = True) -> Iterator[Connection]:
+    """A transaction that will write: on SQLite it holds the write lock from BEGIN on.
+    ``foreign_keys=False``: SQLite neither checks foreign keys nor fires their cascades in it
+    (for migrations, see ``upgrade``); they are on again when it ends."""
     turn = _WRITE_TURNS.get(engine)
-    with engine.connect() as conn:
+    with engine.connect() as conn, _sqlite_foreign_keys(conn, on=foreign_keys):
         conn.execution_options(**{WRITE_OPTION: True})
         asked = time.perf_counter()
         waited: float | None = None  # the turn, then BEGIN (IMMEDIATE on SQLite)
@@ -325,6 +327,21 @@ def writing(engine: Engine) -> Iterator[Connection]:
                 yield conn
         finally:  # a writer that timed out waiting counts too: the longest waits matter most
             WRITE_WAITS.add(waited if waited is not None else time.perf_counter() - asked)
+
+
+@contextmanager
+def _sqlite_foreign_keys(conn: Connection, *, on: bool) -> Iterator[None]:
+    """SQLite's foreign keys off on ``conn`` while the block runs, when ``on`` is False. Set on
+    the driver's connection before any BEGIN: the pragma does nothing inside a transaction."""
+    if on or conn.dialect.name != "sqlite":
+        yield
+        return
+    driver = conn.connection.driver_connection
+    driver.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+    try:
+        yield
+    finally:
+        driver.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
 
 
 def run_transaction(engine: Engine, work: Callable[[Connection], T], *, attempts: int = 3) -> T:
@@ -374,7 +391,10 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with writing(engine) as conn:
+    # A batch operation rebuilds its table on SQLite; with foreign keys on, dropping the old copy
+    # would fire the cascades of every row pointing at it (a downgrade through 0010 emptied
+    # delivery_alerts that way). migrations/env.py does the same when Alembic runs alone.
+    with writing(engine, foreign_keys=False) as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
 

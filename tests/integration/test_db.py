@@ -7,6 +7,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -119,6 +120,28 @@ def test_a_downgrade_keeps_the_rows_that_point_at_the_tables_it_alters(empty_db_
         assert conn.execute(sa.text("SELECT item_id FROM alerts")).scalar_one() == 1
     db.upgrade(engine)
     db.ensure_schema_current(engine)
+    engine.dispose()
+
+
+def test_an_upgrade_runs_without_sqlite_foreign_keys_and_turns_them_on_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from alembic import command
+
+    seen: list[tuple[object, int]] = []
+    upgrade = command.upgrade
+
+    def recording(cfg: Any, revision: str) -> None:
+        conn = cfg.attributes["connection"]
+        seen.append((conn.connection.driver_connection, conn.exec_driver_sql("PRAGMA foreign_keys").scalar()))
+        upgrade(cfg, revision)
+
+    monkeypatch.setattr(command, "upgrade", recording)
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'rw.db'}")
+    db.upgrade(engine)
+    ((driver, during),) = seen
+    assert during == 0
+    assert driver.execute("PRAGMA foreign_keys").fetchone()[0] == 1  # type: ignore[attr-defined]
     engine.dispose()
 
 
