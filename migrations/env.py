@@ -26,18 +26,12 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    from service.store.db import make_engine
+    from service.store.db import make_engine, writing
 
     engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
     try:
-        with engine.connect() as conn:
-            if conn.dialect.name == "sqlite":
-                # A batch operation rebuilds its table on SQLite: dropping the old copy with foreign
-                # keys on fired the cascades of the rows pointing at it (a downgrade dropping a
-                # column of alerts emptied delivery_alerts). Off before BEGIN: inert inside one.
-                conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
-            with conn.begin():
-                _run(conn)
+        with writing(engine, foreign_keys=False) as conn:  # as ``db.upgrade`` runs them, and why
+            _run(conn)
     finally:
         engine.dispose()
 

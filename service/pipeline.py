@@ -163,8 +163,7 @@ class _Read:
     """A fetched document as the CPU-heavy stages left it, ready to be stored."""
 
     parsed: ParsedFeed
-    batch: list[Item]
-    unread: int  # entries left unread: they restate stored items unchanged
+    normalised: Normalised
     book: RuleBook | None
     feed: FeedRef
     assessed: dict[str, list[Assessment]] | None
@@ -301,10 +300,10 @@ class Poller:
         max_age_s = effective_max_age_s(feed.max_age_s, self.settings.max_item_age)
         ref = FeedRef(feed.id, feed.name, feed.tags, max_age_s)
         assessed = assess_items(book, ref, normalised.unseen) if book is not None else None
-        return _Read(parsed, normalised.items, normalised.unread, book, ref, assessed)
+        return _Read(parsed, normalised, book, ref, assessed)
 
     def _store(self, feed: ClaimedFeed, fetched: FetchResult, read: _Read) -> PollOutcome:
-        parsed, batch, book, ref = read.parsed, read.batch, read.book, read.feed
+        parsed, batch, book, ref = read.parsed, read.normalised.items, read.book, read.feed
         now = self.clock()
         next_at = next_poll_after_success(
             now=now,
@@ -315,7 +314,7 @@ class Poller:
             rng=self.rng,
         )
 
-        usable = len(batch) + read.unread
+        usable = len(batch) + read.normalised.unread
         warning = yield_warning(parsed, usable)
 
         def work(conn: Connection) -> tuple[item_store.StoreResult, AlertTally] | None:
@@ -347,7 +346,7 @@ class Poller:
             feed=feed.name,
             parser=parsed.parser,
             entries=usable,
-            unread=read.unread,
+            unread=read.normalised.unread,
             new_items=len(stored.inserted),
             updated_items=stored.updated,
             alerts=tally.pending,

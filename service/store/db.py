@@ -393,7 +393,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     # A batch operation rebuilds its table on SQLite; with foreign keys on, dropping the old copy
     # would fire the cascades of every row pointing at it (a downgrade through 0010 emptied
-    # delivery_alerts that way). migrations/env.py does the same when Alembic runs alone.
+    # delivery_alerts that way). migrations/env.py runs them so too when Alembic runs alone.
     with writing(engine, foreign_keys=False) as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)

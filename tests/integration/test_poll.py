@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from service import pipeline
+from service.config import Settings
 from service.runtime import poll_once
 from service.sources import normalize
 from service.store import db
@@ -39,6 +40,12 @@ def stored(db_url: str, feed: str) -> list[sa.Row[Any]]:
             return list(conn.execute(query))
     finally:
         engine.dispose()
+
+
+def polling_f(db_url: str, server: LoopbackHTTPServer, tmp_path: Path) -> Settings:
+    """Settings that poll one feed, "f", at the server's /f.xml (which the test serves)."""
+    write_feeds(tmp_path / "rules", [("f", server.url("/f.xml"))])
+    return test_settings(db_url, tmp_path / "rules")
 
 
 def health(db_url: str) -> dict[str, Any]:
@@ -125,8 +132,7 @@ async def test_a_304_does_no_parsing_and_stores_nothing(
         b"</channel></rss>"
     )
     server.serve_feed("/f.xml", body, etag='"v1"', last_modified="Mon, 02 Mar 2026 10:00:00 GMT")
-    write_feeds(tmp_path / "rules", [("f", server.url("/f.xml"))])
-    settings = test_settings(db_url, tmp_path / "rules")
+    settings = polling_f(db_url, server, tmp_path)
     assert [o.new_items for o in await poll_once(settings)] == [1]
 
     calls: list[bytes] = []
@@ -156,8 +162,7 @@ async def test_edited_item_is_updated_not_duplicated(
         ).encode()
 
     server.route("/f.xml", body=feed("Nissan plans 10 NEVs"))
-    write_feeds(tmp_path / "rules", [("f", server.url("/f.xml"))])
-    settings = test_settings(db_url, tmp_path / "rules")
+    settings = polling_f(db_url, server, tmp_path)
     await poll_once(settings)
     server.route("/f.xml", body=feed("Nissan plans 8 NEVs"))
     (outcome,) = await poll_once(settings)
@@ -185,8 +190,7 @@ async def test_entries_stored_before_unchanged_are_left_unread_and_edits_are_not
 
     monkeypatch.setattr(pipeline, "item_from", reading)
     server.route("/f.xml", body=feed("A: BYD plant", "B: Nissan plans 10 NEVs", "C: Tesla recall"))
-    write_feeds(tmp_path / "rules", [("f", server.url("/f.xml"))])
-    settings = test_settings(db_url, tmp_path / "rules")
+    settings = polling_f(db_url, server, tmp_path)
     await poll_once(settings)
     assert len(read) == 3
 
@@ -222,8 +226,7 @@ async def test_entries_are_read_again_under_new_normalising_code_or_after_anothe
         b"<link>https://n.example/1?ref=rss</link><guid>g1</guid></item></channel></rss>"
     )
     server.route("/f.xml", body=body)
-    write_feeds(tmp_path / "rules", [("f", server.url("/f.xml"))])
-    settings = test_settings(db_url, tmp_path / "rules")
+    settings = polling_f(db_url, server, tmp_path)
     await poll_once(settings)
     assert [r.url for r in stored(db_url, "f")] == ["https://n.example/1?ref=rss"]
 
@@ -268,8 +271,7 @@ async def test_a_repeat_of_an_entry_left_unread_counts_as_it_did_when_read(
         b"<link>https://n.example/1</link></item><item><guid>g1</guid></item><item><title>Ni"
     )
     server.route("/f.xml", body=body)
-    write_feeds(tmp_path / "rules", [("f", server.url("/f.xml"))])
-    settings = test_settings(db_url, tmp_path / "rules")
+    settings = polling_f(db_url, server, tmp_path)
     (first,) = await poll_once(settings)
     (second,) = await poll_once(settings)
     assert first.warning is not None and first.warning.endswith(": 2 items read before it")  # the first, "Ni"
@@ -307,8 +309,7 @@ async def test_a_feed_that_yields_nothing_says_why_until_it_yields_again(
 ) -> None:
     empty = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
     server.serve_feed("/f.xml", empty, etag='"v1"')
-    write_feeds(tmp_path / "rules", [("f", server.url("/f.xml"))])
-    settings = test_settings(db_url, tmp_path / "rules")
+    settings = polling_f(db_url, server, tmp_path)
 
     (first,) = await poll_once(settings)
     assert first.outcome == "unchanged" and first.warning and "lists no items" in first.warning
@@ -337,8 +338,7 @@ async def test_items_read_from_a_damaged_document_are_kept_with_a_warning(
         b"<item><title>Nissan plans EVs</title><link>https://n.example/1</link></item><item><title>Ni"
     )
     server.route("/f.xml", body=truncated)
-    write_feeds(tmp_path / "rules", [("f", server.url("/f.xml"))])
-    (outcome,) = await poll_once(test_settings(db_url, tmp_path / "rules"))
+    (outcome,) = await poll_once(polling_f(db_url, server, tmp_path))
     assert outcome.outcome == "new" and outcome.new_items == 1
     assert outcome.warning and outcome.warning.startswith("the document is damaged (")
     assert outcome.warning.endswith("1 item read before it")
