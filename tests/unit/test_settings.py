@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from service.config import load_settings
+from service.config import environment_values, load_settings, settings_input
 from service.errors import ConfigError
 
 
@@ -39,3 +41,71 @@ def test_smtp_credentials_must_be_ascii_and_are_never_repeated(setting: str) -> 
     assert f"RIVALWATCH_{setting.upper()}: must be ASCII" in str(refused.value)
     assert "Grüße" not in str(refused.value)
     assert load_settings(database_url="sqlite://", **{setting: "Gruesse-2025"})
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"RIVALWATCH_POLL_CONCURRENCY": "4"}, {"poll_concurrency": "4"}),
+        ({"rivalwatch_poll_concurrency": "4"}, {"poll_concurrency": "4"}),  # any case, as before
+        ({"RIVALWATCH_TEST_STRICT": "1", "POLL_CONCURRENCY": "4"}, {}),  # not settings: left alone
+        ({"RIVALWATCH_": "x", "RIVALWATCH_MODEL_CONFIG": "x"}, {}),
+    ],
+)
+def test_the_environment_sets_settings_by_name(environ: dict[str, str], expected: dict[str, str]) -> None:
+    assert environment_values(environ) == expected
+
+
+@pytest.mark.parametrize(
+    ("from_env", "from_file", "overrides", "expected"),
+    [
+        (
+            {"tick_s": "2"},
+            {"tick_s": 3, "timezone": "Asia/Tokyo"},
+            {},
+            {"tick_s": "2", "timezone": "Asia/Tokyo"},
+        ),
+        ({"tick_s": "2"}, {"tick_s": 3}, {"tick_s": 1.5}, {"tick_s": 1.5}),  # overrides, then env, then file
+        (
+            {"webhooks": '{"ops": "https://hooks.example/1"}'},
+            {},
+            {},
+            {"webhooks": {"ops": "https://hooks.example/1"}},
+        ),
+        ({"webhooks": "[1]"}, {}, {}, {"webhooks": [1]}),  # JSON, but no mapping: the model refuses it
+    ],
+)
+def test_settings_input_layers_file_environment_and_overrides(
+    from_env: dict[str, str],
+    from_file: dict[str, object],
+    overrides: dict[str, object],
+    expected: dict[str, object],
+) -> None:
+    assert settings_input(from_env, from_file, overrides) == (expected, [])
+
+
+def test_a_mapping_that_is_not_json_is_refused_with_the_others_and_never_shown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # It once escaped as a traceback from the settings library, with no variable named.
+    monkeypatch.setenv("RIVALWATCH_SLACK_WEBHOOKS", '{"pricing": "https://hooks.example/T0/SECRET-path')
+    monkeypatch.setenv("RIVALWATCH_POLL_CONCURRENCY", "0")
+    with pytest.raises(ConfigError) as refused:
+        load_settings(database_url="sqlite://")
+    messages = [problem.message for problem in refused.value.problems]
+    assert messages[0].startswith("RIVALWATCH_SLACK_WEBHOOKS: not JSON (at line 1 column 13)")
+    assert messages[1].startswith("RIVALWATCH_POLL_CONCURRENCY: Input should be greater than or equal to 1")
+    assert "SECRET" not in str(refused.value) and refused.value.__cause__ is None
+
+
+def test_an_unknown_key_in_the_config_file_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "rivalwatch.yaml"
+    path.write_text("Poll_Concurrency: 3\npoll_intervall_s: 60\n", encoding="utf-8")
+    monkeypatch.setenv("RIVALWATCH_CONFIG_FILE", str(path))
+    with pytest.raises(ConfigError, match="RIVALWATCH_POLL_INTERVALL_S: Extra inputs are not permitted"):
+        load_settings(database_url="sqlite://")
+    path.write_text("Poll_Concurrency: 3\n", encoding="utf-8")
+    monkeypatch.setenv("RIVALWATCH_POLL_CONCURRENCY", "5")
+    assert load_settings(database_url="sqlite://").poll_concurrency == 5  # the environment wins
