@@ -39,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import logging
 import re
 import smtplib
@@ -333,20 +334,8 @@ class SmtpSender:
         return self._scrub(" ".join(self._scrub(text).split()))[:MAX_REPLY_CHARS]
 
     def _scrub(self, text: str) -> str:
-        for secret in self._secrets():
-            text = text.replace(secret, REDACTED)
-        return text
-
-    def _secrets(self) -> tuple[str, ...]:
-        """The password as written and as ``login`` sent it (AUTH LOGIN sends it in base64, AUTH
-        PLAIN the base64 of the username and password together), which a server may echo."""
-        if self._password is None or not (password := self._password.get_secret_value()):
-            return ()
-        plain = f"\0{self.username or ''}\0{password}"
-        encoded = [base64.b64encode(form.encode()).decode("ascii") for form in (plain, password)]
-        unpadded = [form.rstrip("=") for form in encoded]  # an echo may drop the padding
-        squeezed = " ".join(password.split())  # as a reply's white space is squeezed
-        return tuple(dict.fromkeys(form for form in (*encoded, *unpadded, password, squeezed) if form))
+        echoes = _echoes_of(self.username, self._password.get_secret_value() if self._password else "")
+        return echoes.sub(REDACTED, text) if echoes else text
 
     def _where(self) -> str:
         return f"SMTP {self.host}:{self.port}"
@@ -358,6 +347,22 @@ class SmtpSender:
             message_id=str(message.get("Message-ID", "")), reason=str(exc), outcome=type(exc).__name__,
             ambiguous=exc.ambiguous,
         )  # fmt: skip
+
+
+@functools.lru_cache(maxsize=8)
+def _echoes_of(username: str | None, password: str) -> re.Pattern[str] | None:
+    """Every form of the password a server may echo, in any case (a reply may be upper-cased):
+    as written and as ``login`` sent it (AUTH LOGIN sends it in base64, AUTH PLAIN the base64 of
+    the username and password together), padded or not, and with its white space squeezed as a
+    reply's is. Longest first, so that a form holding another is redacted whole."""
+    if not password:
+        return None
+    plain = f"\0{username or ''}\0{password}"
+    encoded = [base64.b64encode(form.encode()).decode("ascii") for form in (plain, password)]
+    unpadded = [form.rstrip("=") for form in encoded]  # an echo may drop the padding
+    squeezed = " ".join(password.split())  # as a reply's white space is squeezed
+    forms = sorted({f for f in (*encoded, *unpadded, password, squeezed) if f}, key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, forms)), re.IGNORECASE)
 
 
 @dataclass

@@ -349,6 +349,9 @@ def test_a_context_that_does_not_verify_is_refused() -> None:
         # as AUTH PLAIN and AUTH LOGIN sent it, base64-encoded
         pytest.param(base64.b64encode(f"\0rw\0{PASSWORD}".encode()).decode(), id="auth-plain"),
         pytest.param(base64.b64encode(PASSWORD.encode()).decode(), id="auth-login"),
+        # a server that upper-cases its replies
+        pytest.param(PASSWORD.upper(), id="upper-cased"),
+        pytest.param(base64.b64encode(PASSWORD.encode()).decode().lower(), id="auth-login-lower-cased"),
     ],
 )
 async def test_a_password_echoed_cut_or_encoded_is_redacted(echo: str) -> None:
