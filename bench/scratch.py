@@ -23,7 +23,7 @@ def user_environment() -> dict[str, str]:
     return {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith("RIVALWATCH_") and k != "PYTHONDONTWRITEBYTECODE"
+        if not k.upper().startswith("RIVALWATCH_") and k != "PYTHONDONTWRITEBYTECODE"
     }
 
 

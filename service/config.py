@@ -291,7 +291,7 @@ def load_settings(**overrides: Any) -> Settings:
     win, then the environment, then the file); every invalid value is reported at once as a
     ConfigError."""
     from_env = environment_values(os.environ)
-    config_file = from_env.get("config_file")
+    config_file = overrides.get("config_file", from_env.get("config_file"))  # None: no file
     from_file = _file_values(Path(config_file)) if config_file else {}
     values, problems = settings_input(from_env, from_file, overrides)
     try:
@@ -325,9 +325,10 @@ def settings_input(
     from_env: Mapping[str, str], from_file: Mapping[str, Any], overrides: Mapping[str, Any]
 ) -> tuple[dict[str, Any], list[Problem]]:
     """What ``Settings`` is built from: the file's values, then the environment's, then the
-    overrides, each winning over the one before; and the problems found on the way. A mapping
-    from the environment is read as JSON; one that is not JSON is a problem that leaves the
-    setting out and never shows its text, which may hold webhook addresses."""
+    overrides, each winning over the one before (a mapping too: the one that wins is the whole
+    setting, never merged with the others); and the problems found on the way. A mapping from
+    the environment is read as JSON, ``null`` leaving it unset; one that is not JSON is a problem
+    that leaves the setting out and never shows its text, which may hold webhook addresses."""
     decoded: dict[str, Any] = {}
     problems: list[Problem] = []
     for name, raw in from_env.items():
@@ -335,7 +336,8 @@ def settings_input(
             decoded[name] = raw
             continue
         try:
-            decoded[name] = json.loads(raw)
+            if (value := json.loads(raw)) is not None:
+                decoded[name] = value
         except json.JSONDecodeError as exc:
             example = '{"name": "https://..."}'
             where = f"at line {exc.lineno} column {exc.colno}"  # json's words may quote a character

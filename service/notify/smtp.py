@@ -39,7 +39,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import functools
 import logging
 import re
 import smtplib
@@ -349,12 +348,12 @@ class SmtpSender:
         )  # fmt: skip
 
 
-@functools.lru_cache(maxsize=8)
 def _echoes_of(username: str | None, password: str) -> re.Pattern[str] | None:
     """Every form of the password a server may echo, in any case (a reply may be upper-cased):
     as written and as ``login`` sent it (AUTH LOGIN sends it in base64, AUTH PLAIN the base64 of
     the username and password together), padded or not, and with its white space squeezed as a
-    reply's is. Longest first, so that a form holding another is redacted whole."""
+    reply's is. Longest first, so that a form holding another is redacted whole. Built for each
+    scrub (microseconds, on error paths only) rather than cached: no table of passwords is kept."""
     if not password:
         return None
     plain = f"\0{username or ''}\0{password}"

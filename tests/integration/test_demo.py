@@ -24,7 +24,7 @@ def slack() -> Any:
 
 
 def demo_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RIVALWATCH_")}
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("RIVALWATCH_")}  # any case
     return env | {"RIVALWATCH_RULES_DIR": str(PROJECT_RULES), **extra}
 
 

@@ -51,7 +51,7 @@ def _ephemeral_range_start() -> int:
 
 
 def service_env(db_url: str, rules_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RIVALWATCH_")}
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("RIVALWATCH_")}  # any case
     env.update(
         {
             "RIVALWATCH_DATABASE_URL": db_url,

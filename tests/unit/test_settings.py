@@ -73,6 +73,15 @@ def test_the_environment_sets_settings_by_name(environ: dict[str, str], expected
             {"webhooks": {"ops": "https://hooks.example/1"}},
         ),
         ({"webhooks": "[1]"}, {}, {}, {"webhooks": [1]}),  # JSON, but no mapping: the model refuses it
+        ({"webhooks": "null"}, {}, {}, {}),  # unset, as JSON says
+        # a mapping that wins is the whole setting: the demo's {} leaves no channel of the file's
+        (
+            {"webhooks": '{"ops": "https://b"}'},
+            {"webhooks": {"dev": "https://a"}},
+            {},
+            {"webhooks": {"ops": "https://b"}},
+        ),
+        ({}, {"webhooks": {"dev": "https://a"}}, {"webhooks": {}}, {"webhooks": {}}),
     ],
 )
 def test_settings_input_layers_file_environment_and_overrides(
@@ -109,3 +118,14 @@ def test_an_unknown_key_in_the_config_file_is_refused(
     path.write_text("Poll_Concurrency: 3\n", encoding="utf-8")
     monkeypatch.setenv("RIVALWATCH_POLL_CONCURRENCY", "5")
     assert load_settings(database_url="sqlite://").poll_concurrency == 5  # the environment wins
+
+
+def test_a_config_file_set_aside_by_the_caller_is_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the demo passes config_file=None: the team's file (its channels, its SMTP relay) stays out
+    path = tmp_path / "rivalwatch.yaml"
+    path.write_text("poll_concurrency: 3\n", encoding="utf-8")
+    monkeypatch.setenv("rivalwatch_config_file", str(path))  # any case, as every setting
+    assert load_settings(database_url="sqlite://").poll_concurrency == 3
+    assert load_settings(database_url="sqlite://", config_file=None).poll_concurrency == 16
