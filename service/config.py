@@ -339,11 +339,18 @@ def settings_input(
             if (value := json.loads(raw)) is not None:
                 decoded[name] = value
         except json.JSONDecodeError as exc:
-            example = '{"name": "https://..."}'
-            where = f"at line {exc.lineno} column {exc.colno}"  # json's words may quote a character
-            message = f"{ENV_PREFIX}{name.upper()}: not JSON ({where}); write an object such as {example}"
-            problems.append(Problem("settings", 0, message))
+            # the place only: json's own words may quote a character of the text
+            problems.append(_not_json(name, f"at line {exc.lineno} column {exc.colno}"))
+        except RecursionError:
+            problems.append(_not_json(name, "nested too deeply"))
     return {**from_file, **decoded, **overrides}, problems
+
+
+def _not_json(name: str, why: str) -> Problem:
+    example = '{"name": "https://..."}'
+    return Problem(
+        "settings", 0, f"{ENV_PREFIX}{name.upper()}: not JSON ({why}); write an object such as {example}"
+    )
 
 
 def _file_values(path: Path) -> dict[str, Any]:

@@ -107,6 +107,14 @@ def test_a_mapping_that_is_not_json_is_refused_with_the_others_and_never_shown(
     assert "SECRET" not in str(refused.value) and refused.value.__cause__ is None
 
 
+def test_json_nested_past_the_interpreter_s_limit_is_a_problem_not_a_crash() -> None:
+    values, problems = settings_input({"webhooks": "[" * 100_000, "tick_s": "2"}, {}, {})
+    assert values == {"tick_s": "2"}
+    assert [p.message for p in problems] == [
+        'RIVALWATCH_WEBHOOKS: not JSON (nested too deeply); write an object such as {"name": "https://..."}'
+    ]
+
+
 def test_an_unknown_key_in_the_config_file_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
