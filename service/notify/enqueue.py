@@ -60,11 +60,13 @@ def enqueue_alerts(
             groups[(channel, alert.story_key)].append(alert)
     rows: list[dict[str, Any]] = []
     joined: list[int] = []
+    new_messages: dict[str, list[Alert]] = {}
     for (channel, story_key), members in groups.items():
         key = f"{channel}:{story_key}"
         if _joined(conn, key, members):
             joined += [a.id for a in members]
             continue
+        new_messages[key] = members
         view = story_from_alerts(members)
         rows.append(
             {
@@ -82,10 +84,21 @@ def enqueue_alerts(
             }
         )
     channel_state.ensure_channels(conn, {r["channel"] for r in rows}, now=now)
-    # Joined a message already sent: sent with it.
+    added = outbox.enqueue(conn, rows)
+    # A message another transaction committed under the same key after ``_joined`` looked (two
+    # replicas polling copies of one story on PostgreSQL) made the insert a no-op: join it now,
+    # or the alerts would wait for a message that never names them.
+    joined += [
+        a.id
+        for key, members in new_messages.items()
+        if key not in added and _joined(conn, key, members)
+        for a in members
+    ]
+    # Settled once every message of this poll is linked: an alert that joined a message already
+    # sent on one channel still waits for the new one on another.
     settle_alert_statuses(conn, joined, immediate=destinations.immediate)
     alert_store.settle_pending_alerts(conn, held)
-    return len(outbox.enqueue(conn, rows))
+    return len(added)
 
 
 def _joined(conn: Connection, key: str, alerts: Sequence[Alert]) -> bool:

@@ -1252,6 +1252,84 @@ async def test_an_alert_joining_a_message_on_its_way_settles_with_it(
     assert alert_statuses(engine) == ["sent", "sent"]
 
 
+def two_wire_rules(rules: Path, wire: str, wire2: str, *, second_notify: str) -> Path:
+    """Rule acme on every feed to Slack; rule acme2 only on wire2, to ``second_notify``."""
+    rules.mkdir()
+    (rules / "r.yaml").write_text(
+        "rules:\n"
+        "  - id: acme\n    name: Acme watch\n    match: Acme\n    severity: high\n    notify: [slack]\n"
+        "  - id: acme2\n    name: Acme on wire2\n    match: Acme\n    severity: high\n"
+        f"    feeds: [wire2]\n    notify: {second_notify}\n",
+        encoding="utf-8",
+    )
+    write_feeds(rules, [("wire", wire), ("wire2", wire2)])
+    return rules
+
+
+STORY = ("Acme opens a battery factory", "https://news.example.test/acme-1.html", "Acme opens a plant.")
+
+
+async def test_a_message_another_replica_adds_meanwhile_is_joined_not_lost(
+    db_url: str, tmp_path: Path, engine: Engine, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two replicas polling copies of one story: the second looked for the story's Slack message
+    # before the first committed it, so its own insert was skipped, and its alert, linked to no
+    # message, stayed pending for good. The look that misses once stands in for that timing.
+    with LoopbackHTTPServer() as feed, SlackReceiver() as receiver:
+        feed.route("/1.xml", body=rss_items(STORY))
+        feed.route("/2.xml", body=rss_items())
+        rules = two_wire_rules(
+            tmp_path / "rules", feed.url("/1.xml"), feed.url("/2.xml"), second_notify="[slack]"
+        )
+        settings = test_settings(db_url, rules, slack_webhook_url=receiver.url, slack_min_interval_s=0)
+        await ingest(settings)  # acme's message for the story, pending
+        looked = outbox.delivery_by_key
+        misses = iter([True])
+        monkeypatch.setattr(
+            outbox, "delivery_by_key", lambda conn, key: None if next(misses, False) else looked(conn, key)
+        )
+        feed.route("/2.xml", body=rss_items(STORY))  # the same story on wire2: acme2 fires on it
+        await ingest(settings)
+        worker, notifiers = make_worker(engine, settings, clock)
+        try:
+            await worker.run_once()
+        finally:
+            await notifiers.aclose()
+    (post,) = receiver.received
+    assert b"Acme watch" in post.body and b"Acme on wire2" in post.body  # one message, both rules
+    assert alert_statuses(engine) == ["sent", "sent"]
+
+
+async def test_an_alert_joining_a_sent_message_waits_for_its_new_one_on_another_channel(
+    db_url: str, tmp_path: Path, engine: Engine, clock: FakeClock
+) -> None:
+    # acme2 joined the story's Slack message, already sent, and started an email: it was marked
+    # sent before the email was even linked, and stayed so whatever became of the email.
+    with LoopbackHTTPServer() as feed, SlackReceiver() as receiver, scripted_smtp(SmtpScript()) as server:
+        feed.route("/1.xml", body=rss_items(STORY))
+        feed.route("/2.xml", body=rss_items())
+        rules = two_wire_rules(
+            tmp_path / "rules", feed.url("/1.xml"), feed.url("/2.xml"), second_notify="[slack, email]"
+        )
+        overrides = smtp_overrides(server, alert_email_to="a@example.com", email_from=FROM)
+        settings = test_settings(
+            db_url, rules, slack_webhook_url=receiver.url, slack_min_interval_s=0, **overrides
+        )
+        await ingest(settings)
+        worker, notifiers = make_worker(engine, settings, clock)
+        try:
+            await worker.run_once()  # the story posted to Slack
+            feed.route("/2.xml", body=rss_items(STORY))
+            await ingest(settings)
+            assert alert_statuses(engine) == ["sent", "pending"]
+            await worker.run_once()  # the email
+        finally:
+            await notifiers.aclose()
+        received = server.received
+    assert len(receiver.received) == 1 and len(received) == 1
+    assert alert_statuses(engine) == ["sent", "sent"]
+
+
 async def test_a_probe_answered_with_a_retryable_error_waits_for_the_next_probe(
     db_url: str, tmp_path: Path, engine: Engine, clock: FakeClock
 ) -> None:
