@@ -287,9 +287,9 @@ def _describe(err: Any) -> str:
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Build settings from the environment, the config file it names and ``overrides`` (which
-    win, then the environment, then the file); every invalid value is reported at once as a
-    ConfigError."""
+    """Build settings from ``overrides``, the environment and the config file (each winning over
+    the next), the file named by the overrides' ``config_file`` when given (None: no file), else
+    by the environment; every invalid value is reported at once as a ConfigError."""
     from_env = environment_values(os.environ)
     config_file = overrides.get("config_file", from_env.get("config_file"))  # None: no file
     from_file = _file_values(Path(config_file)) if config_file else {}

@@ -353,7 +353,7 @@ def _echoes_of(username: str | None, password: str) -> re.Pattern[str] | None:
     as written and as ``login`` sent it (AUTH LOGIN sends it in base64, AUTH PLAIN the base64 of
     the username and password together), padded or not, and with its white space squeezed as a
     reply's is. Longest first, so that a form holding another is redacted whole. Built for each
-    scrub (microseconds, on error paths only) rather than cached: no table of passwords is kept."""
+    scrub: microseconds, on error paths only."""
     if not password:
         return None
     plain = f"\0{username or ''}\0{password}"
