@@ -61,7 +61,9 @@ def enqueue_alerts(
     rows: list[dict[str, Any]] = []
     joined: list[int] = []
     new_messages: dict[str, list[Alert]] = {}
-    for (channel, story_key), members in groups.items():
+    # in key order: polls lock the messages they join (``outbox.delivery_by_key``) and insert
+    # new ones in the same order, so two of them never wait for each other in a circle
+    for (channel, story_key), members in sorted(groups.items(), key=lambda group: group[0]):
         key = f"{channel}:{story_key}"
         if _joined(conn, key, members):
             joined += [a.id for a in members]

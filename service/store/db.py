@@ -360,10 +360,17 @@ def run_transaction(engine: Engine, work: Callable[[Connection], T], *, attempts
     raise AssertionError("unreachable")
 
 
+_ROLLED_BACK_TO_RETRY = frozenset({"40001", "40P01"})
+"""PostgreSQL's serialization failure and deadlock: the server rolled the transaction back, and
+running it again is the documented remedy."""
+
+
 def _is_transient(exc: DBAPIError) -> bool:
     text = str(exc.orig).lower()
-    return exc.connection_invalidated or any(
-        word in text for word in ("locked", "server closed", "terminating connection", "connection")
+    return (
+        exc.connection_invalidated
+        or getattr(exc.orig, "sqlstate", None) in _ROLLED_BACK_TO_RETRY
+        or any(word in text for word in ("locked", "server closed", "terminating connection", "connection"))
     )
 
 

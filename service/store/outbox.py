@@ -69,7 +69,15 @@ class Enqueued:
 
 
 def delivery_by_key(conn: Connection, key: str) -> Enqueued | None:
+    """The delivery under ``key``, to join. On PostgreSQL its row stays locked until the caller
+    commits, so that joins and the worker's recording of the send take turns: two polls joining
+    one waiting message each merged into the payload both had read, and the second dropped the
+    first's rule; a poll joining a message being sent linked its alert after the worker had
+    settled the message's alerts, which left it pending for good. (SQLite's writers take turns
+    already.)"""
     query = sa.select(deliveries.c.id, deliveries.c.payload).where(deliveries.c.idempotency_key == key)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
     row = conn.execute(query).first()
     return None if row is None else Enqueued(row.id, row.payload)
 

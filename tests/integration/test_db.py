@@ -279,3 +279,45 @@ def test_a_writer_that_cannot_get_its_turn_in_time_is_told_the_database_is_locke
         done.set()
         holder.join()
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_transaction_postgres_picks_as_a_deadlock_victim_runs_again(pg_database: str) -> None:
+    # Two writers locking two rows in opposite orders: the server rolls one back (40P01), and
+    # running it again is all it takes. (Told by its code: the words of the message, which say
+    # "blocked by process", are the server's to change.)
+    from tests.conftest import reset_postgres
+
+    reset_postgres(pg_database)
+    engine = db.make_engine(pg_database)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("CREATE TABLE pair (id int PRIMARY KEY, n int); INSERT INTO pair VALUES (1, 0), (2, 0)")
+        )
+    both_hold_one = threading.Barrier(2, timeout=10)
+    attempts = {"a": 0, "b": 0}
+    errors: list[BaseException] = []
+
+    def writer(name: str, first: int, second: int) -> None:
+        def work(conn: sa.Connection) -> None:
+            attempts[name] += 1
+            conn.execute(sa.text("UPDATE pair SET n = n + 1 WHERE id = :id"), {"id": first})
+            if attempts[name] == 1:
+                both_hold_one.wait()  # the circle: each now waits for the row the other holds
+            conn.execute(sa.text("UPDATE pair SET n = n + 1 WHERE id = :id"), {"id": second})
+
+        try:
+            db.run_transaction(engine, work)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=args) for args in (("a", 1, 2), ("b", 2, 1))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    with engine.connect() as conn:
+        counts = conn.execute(sa.text("SELECT n FROM pair ORDER BY id")).scalars().all()
+    engine.dispose()
+    assert not errors, errors
+    assert sorted(attempts.values()) == [1, 2] and counts == [2, 2]  # the victim ran again, in full

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ from service.alerts.model import Alert, NewAlert
 from service.baselines.change import FactChange
 from service.config import load_settings
 from service.matching.compile import compile_rules
+from service.notify.alert_status import settle_alert_statuses
 from service.notify.channels import Notifiers
 from service.notify.digest_job import enqueue_digest, preview_digest
 from service.notify.enqueue import enqueue_alerts
@@ -173,3 +175,63 @@ def test_a_digest_preview_reads_without_locking_what_a_writer_holds(engine: Engi
         draft = preview_digest(reader, settings=settings, now=NOW + timedelta(hours=1))
         writing.rollback()
     assert list(draft.alert_ids) == [alert.id]
+
+
+def racing(engine: Engine, first: NewAlert, second: Callable[[], object]) -> None:
+    """A poll stores and enqueues ``first`` and, before it commits, ``second`` runs in another
+    transaction: on PostgreSQL it must wait for the poll wherever they touch the same message
+    (SQLite's writers wait for each other anyway)."""
+    errors: list[BaseException] = []
+
+    def run_second() -> None:
+        try:
+            second()
+        except BaseException as exc:  # re-raised by the test below
+            errors.append(exc)
+
+    other = threading.Thread(target=run_second)
+    with db.writing(engine) as conn:
+        stored = alert_store.insert_alerts(conn, [first])
+        enqueue_alerts(conn, book=NO_RULES, new_alerts=stored, destinations=SLACK, now=NOW)
+        other.start()
+        other.join(timeout=1.0)
+        assert other.is_alive(), "the second transaction did not wait for the poll"
+    other.join(timeout=30)
+    assert not other.is_alive() and not errors, errors
+
+
+def test_two_polls_joining_one_waiting_message_at_once_both_are_named(engine: Engine) -> None:
+    # Both merged their rule into the payload they had read; the second's write dropped the first's.
+    store_and_enqueue(engine, raised("nissan"))
+
+    racing(engine, raised("mexico"), lambda: store_and_enqueue(engine, raised("tesla")))
+
+    state, alert_ids, payload, linked = delivery(engine)
+    assert state == outbox.PENDING and len(alert_ids) == 3 and payload["view"]["alert_ids"] == alert_ids
+    assert [r["id"] for r in payload["view"]["rules"]] == ["nissan", "mexico", "tesla"]
+    assert linked == set(alert_ids)
+
+
+def test_a_poll_joining_a_message_while_the_worker_records_its_send_leaves_no_alert_pending(
+    engine: Engine,
+) -> None:
+    # The poll linked its alert to a message being sent; the worker, recording the send meanwhile,
+    # settled the alerts it could see, and the poll's stayed pending for good.
+    store_and_enqueue(engine, raised("nissan"))
+    set_delivery(
+        engine, state=outbox.SENDING, lease_owner="worker-1", lease_expires_at=NOW + timedelta(hours=1)
+    )
+
+    def record_the_send() -> None:
+        def work(conn: Connection) -> None:
+            sent = outbox.mark_sent(conn, [1], owner="worker-1", now=NOW, ambiguous=False)
+            settle_alert_statuses(conn, outbox.linked_alert_ids(conn, sent), immediate=SLACK.immediate)
+
+        db.run_transaction(engine, work)
+
+    racing(engine, raised("mexico"), record_the_send)
+
+    with engine.connect() as conn:
+        statuses = {a.rule_id: a.status for a in alert_store.list_alerts(conn)}
+    assert delivery(engine)[0] == outbox.SENT
+    assert statuses == {"nissan": "sent", "mexico": "sent"}
