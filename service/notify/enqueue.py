@@ -61,11 +61,12 @@ def enqueue_alerts(
     rows: list[dict[str, Any]] = []
     joined: list[int] = []
     new_messages: dict[str, list[Alert]] = {}
-    # in key order: polls lock the messages they join (``outbox.delivery_by_key``) and insert
-    # new ones in the same order, so two of them never wait for each other in a circle
-    for (channel, story_key), members in sorted(groups.items(), key=lambda group: group[0]):
-        key = f"{channel}:{story_key}"
-        if _joined(conn, key, members):
+    keys = {f"{channel}:{story_key}": (channel, story_key) for channel, story_key in groups}
+    known = outbox.deliveries_by_key(conn, keys.keys())  # on PostgreSQL locked, in one statement
+    for key, (channel, story_key) in sorted(keys.items()):
+        members = groups[(channel, story_key)]
+        if key in known:
+            _join(conn, known[key], members)
             joined += [a.id for a in members]
             continue
         new_messages[key] = members
@@ -87,15 +88,14 @@ def enqueue_alerts(
         )
     channel_state.ensure_channels(conn, {r["channel"] for r in rows}, now=now)
     added = outbox.enqueue(conn, rows)
-    # A message another transaction committed under the same key after ``_joined`` looked (two
+    # A message another transaction committed under the same key after this one looked (two
     # replicas polling copies of one story on PostgreSQL) made the insert a no-op: join it now,
-    # or the alerts would wait for a message that never names them.
-    joined += [
-        a.id
-        for key, members in new_messages.items()
-        if key not in added and _joined(conn, key, members)
-        for a in members
-    ]
+    # or the alerts would wait for a message that never names them. Two polls that meet here
+    # may wait for each other in a circle (each inserting a key the other then looks for): the
+    # server rolls one back, and it runs again (``db.run_transaction``).
+    for key, late in outbox.deliveries_by_key(conn, new_messages.keys() - added.keys()).items():
+        _join(conn, late, new_messages[key])
+        joined += [a.id for a in new_messages[key]]
     # Settled once every message of this poll is linked: an alert that joined a message already
     # sent on one channel still waits for the new one on another.
     settle_alert_statuses(conn, joined, immediate=destinations.immediate)
@@ -103,16 +103,12 @@ def enqueue_alerts(
     return len(added)
 
 
-def _joined(conn: Connection, key: str, alerts: Sequence[Alert]) -> bool:
-    """Add the alerts to the story's message for the channel, if it has one (module docstring)."""
-    known = outbox.delivery_by_key(conn, key)
-    if known is None:
-        return False
-    view = merged_with(view_from_json(known.payload["view"]), alerts)
+def _join(conn: Connection, message: outbox.Enqueued, alerts: Sequence[Alert]) -> None:
+    """Add the alerts to the story's message for the channel (module docstring)."""
+    view = merged_with(view_from_json(message.payload["view"]), alerts)
     outbox.join_delivery(
-        conn, known.id, view.alert_ids, payload={**known.payload, "view": view_to_json(view)}
+        conn, message.id, view.alert_ids, payload={**message.payload, "view": view_to_json(view)}
     )
-    return True
 
 
 def _quiet(conn: Connection, book: RuleBook, rule_id: str, *, muted: set[str], now: datetime) -> str | None:

@@ -14,7 +14,7 @@ per channel and moves the channel's next slot forward (the channel rows themselv
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -68,18 +68,23 @@ class Enqueued:
     payload: Mapping[str, Any]
 
 
-def delivery_by_key(conn: Connection, key: str) -> Enqueued | None:
-    """The delivery under ``key``, to join. On PostgreSQL its row stays locked until the caller
-    commits, so that joins and the worker's recording of the send take turns: two polls joining
-    one waiting message each merged into the payload both had read, and the second dropped the
-    first's rule; a poll joining a message being sent linked its alert after the worker had
-    settled the message's alerts, which left it pending for good. (SQLite's writers take turns
-    already.)"""
-    query = sa.select(deliveries.c.id, deliveries.c.payload).where(deliveries.c.idempotency_key == key)
+def deliveries_by_key(conn: Connection, keys: Collection[str]) -> dict[str, Enqueued]:
+    """The deliveries under these keys, to join. On PostgreSQL their rows stay locked until the
+    caller commits, taken in id order as the worker takes the rows it records (``still_owned``),
+    so that joins and the worker's recording of a send take turns: two polls joining one waiting
+    message each merged into the payload both had read, and the second dropped the first's rule;
+    a poll joining a message being sent linked its alert after the worker had settled the
+    message's alerts, which left it pending for good. (SQLite's writers take turns already.)"""
+    if not keys:
+        return {}
+    query = (
+        sa.select(deliveries.c.id, deliveries.c.idempotency_key, deliveries.c.payload)
+        .where(deliveries.c.idempotency_key.in_(sorted(keys)))
+        .order_by(deliveries.c.id)
+    )
     if conn.dialect.name == "postgresql":
         query = query.with_for_update()
-    row = conn.execute(query).first()
-    return None if row is None else Enqueued(row.id, row.payload)
+    return {row.idempotency_key: Enqueued(row.id, row.payload) for row in conn.execute(query)}
 
 
 def join_delivery(
@@ -183,10 +188,14 @@ def fenced(ids: Sequence[int], owner: str) -> sa.ColumnElement[bool]:
 
 
 def still_owned(conn: Connection, ids: Sequence[int], *, owner: str) -> list[int]:
-    """Which of ``ids`` ``owner`` still holds (leased to it and being sent), in id order."""
-    return list(
-        conn.execute(sa.select(deliveries.c.id).where(fenced(ids, owner)).order_by(deliveries.c.id)).scalars()
-    )
+    """Which of ``ids`` ``owner`` still holds (leased to it and being sent), in id order. On
+    PostgreSQL their rows are locked in that order, as a poll joining messages locks them
+    (``deliveries_by_key``): a grouped send recorded while a poll joined two of its messages
+    otherwise waited for it in a circle, until the server rolled one back a second later."""
+    query = sa.select(deliveries.c.id).where(fenced(ids, owner)).order_by(deliveries.c.id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return list(conn.execute(query).scalars())
 
 
 def mark_sent(
@@ -202,7 +211,7 @@ def mark_sent(
 
     ``note`` keeps what the receiver refused in part (an SMTP recipient it rejected).
     """
-    owned = _owned(conn, ids, owner)
+    owned = still_owned(conn, ids, owner=owner)
     if owned:
         conn.execute(
             sa.update(deliveries)
@@ -225,14 +234,10 @@ def renew_lease(conn: Connection, ids: Sequence[int], *, owner: str, now: dateti
     ``now`` again. A lease that ran out with nobody taking the row over still leaves it ours
     (a takeover changes the owner); a row that is not ours stops the sender, and the others it
     renewed are taken up again once their lease runs out."""
-    result = conn.execute(
-        sa.update(deliveries).where(fenced(ids, owner)).values(lease_expires_at=now + lease)
-    )
-    return result.rowcount == len(ids)
-
-
-def _owned(conn: Connection, ids: Sequence[int], owner: str) -> list[int]:
-    return list(conn.execute(sa.select(deliveries.c.id).where(fenced(ids, owner))).scalars())
+    owned = still_owned(conn, ids, owner=owner)
+    if owned:
+        conn.execute(sa.update(deliveries).where(fenced(owned, owner)).values(lease_expires_at=now + lease))
+    return len(owned) == len(ids)
 
 
 def mark_retry(

@@ -1283,10 +1283,10 @@ async def test_a_message_another_replica_adds_meanwhile_is_joined_not_lost(
         )
         settings = test_settings(db_url, rules, slack_webhook_url=receiver.url, slack_min_interval_s=0)
         await ingest(settings)  # acme's message for the story, pending
-        looked = outbox.delivery_by_key
+        looked = outbox.deliveries_by_key
         misses = iter([True])
         monkeypatch.setattr(
-            outbox, "delivery_by_key", lambda conn, key: None if next(misses, False) else looked(conn, key)
+            outbox, "deliveries_by_key", lambda conn, keys: {} if next(misses, False) else looked(conn, keys)
         )
         feed.route("/2.xml", body=rss_items(STORY))  # the same story on wire2: acme2 fires on it
         await ingest(settings)
