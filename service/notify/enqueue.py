@@ -61,10 +61,11 @@ def enqueue_alerts(
     rows: list[dict[str, Any]] = []
     joined: list[int] = []
     new_messages: dict[str, list[Alert]] = {}
-    keys = {f"{channel}:{story_key}": (channel, story_key) for channel, story_key in groups}
-    known = outbox.deliveries_by_key(conn, keys.keys())  # on PostgreSQL locked, in one statement
-    for key, (channel, story_key) in sorted(keys.items()):
-        members = groups[(channel, story_key)]
+    by_key = {
+        f"{channel}:{story_key}": (channel, members) for (channel, story_key), members in groups.items()
+    }
+    known = outbox.deliveries_by_key(conn, by_key.keys())  # on PostgreSQL locked, in one statement
+    for key, (channel, members) in sorted(by_key.items()):  # inserted in one order by every poll
         if key in known:
             _join(conn, known[key], members)
             joined += [a.id for a in members]
