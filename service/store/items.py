@@ -191,7 +191,9 @@ def _update_item(conn: Connection, item_id: int, item: StorableItem, *, now: dat
             title=item.title,
             text=item.text,
             url=item.url,
-            published_at=item.published_at,
+            # an edit that drops the date keeps the one known: undated, the item would never be
+            # too old to alert on, and would sort as if it had none
+            published_at=sa.func.coalesce(item.published_at, items.c.published_at),
             content_hash=item.content_hash,
             title_fp=item.title_fp,
             source_tag=item.source_tag,

@@ -322,6 +322,23 @@ def test_items_are_stored_once_and_edits_update_in_place(engine: Engine) -> None
     ]
 
 
+def test_an_edit_keeps_the_date_it_does_not_give_and_takes_the_one_it_gives(engine: Engine) -> None:
+    declare(engine, Spec("a", "https://a.example/rss"))
+    dated = datetime(2026, 2, 27, 8, 30, tzinfo=UTC)
+    store(engine, "a", Entry("k1", "BYD opens plant", published_at=dated))
+
+    def stored() -> tuple[datetime, int]:
+        with engine.connect() as conn:
+            row = conn.execute(sa.select(items.c.published_at, items.c.revision)).one()
+        return row.published_at.replace(tzinfo=UTC), row.revision
+
+    store(engine, "a", Entry("k1", "BYD opens plant in Hungary"))  # the edit has no date
+    assert stored() == (dated, 2)
+    redated = dated + timedelta(hours=2)
+    store(engine, "a", Entry("k1", "BYD opens plant in Szeged", published_at=redated))
+    assert stored() == (redated, 3)
+
+
 def test_a_corrected_link_is_an_edit_and_a_new_date_alone_is_not(engine: Engine) -> None:
     # Left stored, the wrong link made a later copy under the right one start its own story
     declare(engine, Spec("a", "https://a.example/rss"), Spec("b", "https://b.example/rss"))
