@@ -191,7 +191,9 @@ def still_owned(conn: Connection, ids: Sequence[int], *, owner: str) -> list[int
     """Which of ``ids`` ``owner`` still holds (leased to it and being sent), in id order. On
     PostgreSQL their rows are locked in that order, as a poll joining messages locks them
     (``deliveries_by_key``): a grouped send recorded while a poll joined two of its messages
-    otherwise waited for it in a circle, until the server rolled one back a second later."""
+    otherwise waited for it in a circle, until the server rolled one back a second later. The
+    worker's writes to a whole channel's messages (holding or releasing them) lock as they go
+    and can still meet a poll so; the server's deadlock is then run again by the loser."""
     query = sa.select(deliveries.c.id).where(fenced(ids, owner)).order_by(deliveries.c.id)
     if conn.dialect.name == "postgresql":
         query = query.with_for_update()
