@@ -184,6 +184,10 @@ def _edited(stored: sa.Row[Any], item: StorableItem) -> bool:
 
 
 def _update_item(conn: Connection, item_id: int, item: StorableItem, *, now: datetime) -> None:
+    # an edit that gives no date keeps the one known: undated, the item would look never too old
+    # to a backtest (``rules test``) and lose its date in the evaluation's replay and exports.
+    # Set through the column, so that the date is checked and stored as an insert stores it.
+    dated = {} if item.published_at is None else {"published_at": item.published_at}
     conn.execute(
         sa.update(items)
         .where(items.c.id == item_id)
@@ -191,9 +195,7 @@ def _update_item(conn: Connection, item_id: int, item: StorableItem, *, now: dat
             title=item.title,
             text=item.text,
             url=item.url,
-            # an edit that drops the date keeps the one known: undated, the item would never be
-            # too old to alert on, and would sort as if it had none
-            published_at=sa.func.coalesce(item.published_at, items.c.published_at),
+            **dated,
             content_hash=item.content_hash,
             title_fp=item.title_fp,
             source_tag=item.source_tag,

@@ -6,7 +6,7 @@ import hashlib
 import random
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -337,6 +337,13 @@ def test_an_edit_keeps_the_date_it_does_not_give_and_takes_the_one_it_gives(engi
     redated = dated + timedelta(hours=2)
     store(engine, "a", Entry("k1", "BYD opens plant in Szeged", published_at=redated))
     assert stored() == (redated, 3)
+    # written in another zone, stored in UTC as an insert stores it
+    store(
+        engine,
+        "a",
+        Entry("k1", "BYD opens Szeged plant", published_at=redated.astimezone(timezone(timedelta(hours=2)))),
+    )
+    assert stored() == (redated, 4)
 
 
 def test_a_corrected_link_is_an_edit_and_a_new_date_alone_is_not(engine: Engine) -> None:
