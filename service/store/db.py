@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 SQLITE_BUSY_TIMEOUT_S = 30.0
 WRITE_OPTION = "rivalwatch_write"  # execution option marking a transaction that will write
 T = TypeVar("T")
+SelectT = TypeVar("SelectT", bound="sa.Select[Any]")
 
 
 def normalise_url(url: str) -> str:
@@ -105,6 +106,15 @@ def _configure_sqlite(engine: Engine, busy_timeout_s: float) -> None:
 
 IN_LIST_CHUNK = 500
 """Values per ``IN (...)`` list: well inside SQLite's and PostgreSQL's parameter limits."""
+
+
+def row_locked(conn: Connection, query: SelectT, *, skip_locked: bool = False) -> SelectT:
+    """``query`` locking the rows it reads until the transaction ends where the database locks
+    rows (PostgreSQL: ``FOR UPDATE``, passing over rows another holds when ``skip_locked``);
+    SQLite's writers take turns on the whole file instead, and the query is left as it is."""
+    if conn.dialect.name != "postgresql":
+        return query
+    return query.with_for_update(skip_locked=skip_locked)
 
 
 def chunked(values: Sequence[T], size: int = IN_LIST_CHUNK) -> Iterator[list[T]]:

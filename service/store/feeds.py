@@ -19,7 +19,7 @@ from typing import Any, Literal, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from service.store.db import lock_declarations
+from service.store.db import lock_declarations, row_locked
 from service.store.tables import feeds, items
 
 FeedStatus = Literal["ok", "failing", "disabled", "new"]
@@ -211,8 +211,7 @@ def claim_due(
         # --once passes every feed it has tried so far, hundreds of ids on every claim.
         due = sa.and_(due, feeds.c.id.not_in(sa.bindparam("skip", expanding=True)))
     query = sa.select(feeds).where(due).order_by(feeds.c.next_poll_at, feeds.c.id).limit(limit)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+    query = row_locked(conn, query, skip_locked=True)
     rows = conn.execute(query, {"skip": list(skip)} if skip else {}).all()
     if not rows:
         return []

@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from service.store.db import chunked, insert_skipping_existing
+from service.store.db import chunked, insert_skipping_existing, row_locked
 from service.store.tables import channels, deliveries, delivery_alerts, mutes
 
 SENT, PENDING, SENDING, FAILED, HELD = "sent", "pending", "sending", "failed", "held"
@@ -82,9 +82,9 @@ def deliveries_by_key(conn: Connection, keys: Collection[str]) -> dict[str, Enqu
         .where(deliveries.c.idempotency_key.in_(sorted(keys)))
         .order_by(deliveries.c.id)
     )
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    return {row.idempotency_key: Enqueued(row.id, row.payload) for row in conn.execute(query)}
+    return {
+        row.idempotency_key: Enqueued(row.id, row.payload) for row in conn.execute(row_locked(conn, query))
+    }
 
 
 def join_delivery(
@@ -113,9 +113,7 @@ def _sendable_channels(conn: Connection, *, now: datetime, only: str | None) -> 
     )
     if only is not None:
         query = query.where(channels.c.name == only)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return list(conn.execute(query))
+    return list(conn.execute(row_locked(conn, query, skip_locked=True)))
 
 
 def claim(
@@ -178,9 +176,7 @@ def _due_rows(
         .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
         .limit(limit)
     )
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return list(conn.execute(query))
+    return list(conn.execute(row_locked(conn, query, skip_locked=True)))
 
 
 def fenced(ids: Sequence[int], owner: str) -> sa.ColumnElement[bool]:
@@ -195,9 +191,7 @@ def still_owned(conn: Connection, ids: Sequence[int], *, owner: str) -> list[int
     worker's writes to a whole channel's messages (holding or releasing them) lock as they go
     and can still meet a poll so; the server's deadlock is then run again by the loser."""
     query = sa.select(deliveries.c.id).where(fenced(ids, owner)).order_by(deliveries.c.id)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    return list(conn.execute(query).scalars())
+    return list(conn.execute(row_locked(conn, query)).scalars())
 
 
 def mark_sent(
