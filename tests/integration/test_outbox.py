@@ -1214,44 +1214,6 @@ def test_unmuting_a_mute_that_already_ran_out_says_it_was_not_muted(engine: Engi
         assert mutes.active_mutes(conn, now=now) == []
 
 
-async def test_an_alert_joining_a_message_on_its_way_settles_with_it(
-    db_url: str, tmp_path: Path, engine: Engine, clock: FakeClock
-) -> None:
-    # A second rule fired on the story while its Slack message was being sent: the alert was
-    # linked to the message but settled from the message's own list, which a message on its way
-    # no longer takes, so it stayed pending for good.
-    item = ("Acme opens a battery factory", "https://news.example.test/acme-1.html", "Acme opens a plant.")
-    with LoopbackHTTPServer() as feed, SlackReceiver() as receiver:
-        feed.route("/1.xml", body=rss_items(item))
-        feed.route("/2.xml", body=rss_items())
-        rules = tmp_path / "rules"
-        rules.mkdir()
-        (rules / "r.yaml").write_text(
-            "rules:\n"
-            "  - id: acme\n    name: Acme watch\n    match: Acme\n    severity: high\n    notify: [slack]\n"
-            "  - id: acme2\n    name: Acme on wire2\n    match: Acme\n    severity: high\n"
-            "    feeds: [wire2]\n    notify: [slack]\n",
-            encoding="utf-8",
-        )
-        write_feeds(rules, [("wire", feed.url("/1.xml")), ("wire2", feed.url("/2.xml"))])
-        settings = test_settings(db_url, rules, slack_webhook_url=receiver.url, slack_min_interval_s=0)
-        await ingest(settings)
-        worker, notifiers = make_worker(engine, settings, clock)
-        receiver.script(slow(1.5))
-        sending = asyncio.create_task(worker.run_once())
-        for _ in range(100):  # until the message is on its way
-            if [row["state"] for row in rows(engine)] == ["sending"]:
-                break
-            await asyncio.sleep(0.05)
-        assert [row["state"] for row in rows(engine)] == ["sending"]
-        feed.route("/2.xml", body=rss_items(item))  # the same story on wire2: acme2 fires on it
-        await ingest(settings)
-        await sending
-        await notifiers.aclose()
-    assert len(receiver.received) == 1
-    assert alert_statuses(engine) == ["sent", "sent"]
-
-
 def two_wire_rules(rules: Path, wire: str, wire2: str, *, second_notify: str) -> Path:
     """Rule acme on every feed to Slack; rule acme2 only on wire2, to ``second_notify``."""
     rules.mkdir()
@@ -1267,6 +1229,36 @@ def two_wire_rules(rules: Path, wire: str, wire2: str, *, second_notify: str) ->
 
 
 STORY = ("Acme opens a battery factory", "https://news.example.test/acme-1.html", "Acme opens a plant.")
+
+
+async def test_an_alert_joining_a_message_on_its_way_settles_with_it(
+    db_url: str, tmp_path: Path, engine: Engine, clock: FakeClock
+) -> None:
+    # A second rule fired on the story while its Slack message was being sent: the alert was
+    # linked to the message but settled from the message's own list, which a message on its way
+    # no longer takes, so it stayed pending for good.
+    with LoopbackHTTPServer() as feed, SlackReceiver() as receiver:
+        feed.route("/1.xml", body=rss_items(STORY))
+        feed.route("/2.xml", body=rss_items())
+        rules = two_wire_rules(
+            tmp_path / "rules", feed.url("/1.xml"), feed.url("/2.xml"), second_notify="[slack]"
+        )
+        settings = test_settings(db_url, rules, slack_webhook_url=receiver.url, slack_min_interval_s=0)
+        await ingest(settings)
+        worker, notifiers = make_worker(engine, settings, clock)
+        receiver.script(slow(1.5))
+        sending = asyncio.create_task(worker.run_once())
+        for _ in range(100):  # until the message is on its way
+            if [row["state"] for row in rows(engine)] == ["sending"]:
+                break
+            await asyncio.sleep(0.05)
+        assert [row["state"] for row in rows(engine)] == ["sending"]
+        feed.route("/2.xml", body=rss_items(STORY))  # the same story on wire2: acme2 fires on it
+        await ingest(settings)
+        await sending
+        await notifiers.aclose()
+    assert len(receiver.received) == 1
+    assert alert_statuses(engine) == ["sent", "sent"]
 
 
 async def test_a_message_another_replica_adds_meanwhile_is_joined_not_lost(
