@@ -29,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from service import metrics
 from service.alerts.age import effective_max_age_s
 from service.alerts.assess import Assessment
-from service.alerts.record import AlertTally, FeedRef, assess_items, record_alerts
+from service.alerts.record import AlertTally, EditJudgement, FeedRef, assess_items, judge_edits, record_alerts
 from service.config import Settings
 from service.errors import FetchError, HTTPStatusError, ParseError
 from service.logs import log_event
@@ -101,6 +101,7 @@ class Normalised:
     items: list[Item]  # the entries read, in document order (repeats of a key included)
     unseen: list[Item]  # the first item of each key the feed had not stored, when looked up
     unread: int  # usable entries not in ``items``: they restate stored items (``dedup.restated``)
+    edited: list[Item] = field(default_factory=list)  # the first item of each stored key whose text changed
 
 
 def normalise_changed(
@@ -131,11 +132,13 @@ def normalise_changed(
             items.append(item)
         else:  # counted: a repeat of an unread key, usable, never stored
             unread += 1
-    unseen = [i for i in unique_by_key(items) if i.key not in stored]
+    first_of_keys = unique_by_key(items)
+    unseen = [i for i in first_of_keys if i.key not in stored]
     if any(i.key not in keys for i in unseen):  # items keyed by their text were not looked up
         with engine.connect() as conn:
             unseen = item_store.unseen(conn, feed_id, unseen)
-    return Normalised(items, unseen, unread)
+    edited = [i for i in first_of_keys if i.key in stored and stored[i.key].content_hash != i.content_hash]
+    return Normalised(items, unseen, unread, edited)
 
 
 def store_and_alert(
@@ -147,15 +150,27 @@ def store_and_alert(
     now: datetime,
     story_window: timedelta,
     assessed: Mapping[str, Sequence[Assessment]] | None = None,
+    edits: Mapping[str, EditJudgement] | None = None,
 ) -> tuple[item_store.StoreResult, AlertTally]:
     """Stages: dedup + store, then the items actually inserted into alert rows (matched and
-    judged here unless ``assessed`` holds them already)."""
+    judged here unless ``assessed`` holds them already), and what the items actually edited
+    add (``edits``, judged before: see :func:`judge_edits`)."""
     stored = item_store.store_items(conn, feed.id, batch, now=now, story_window=story_window)
-    if book is None or not stored.inserted:
+    edited = [s for s in stored.edited if edits and s.key in edits]
+    if book is None or not (stored.inserted or edited):
         return stored, AlertTally()
     by_key = {item.key: item for item in unique_by_key(batch)}  # the copy that was stored
     new = [(s, by_key[s.key]) for s in stored.inserted]
-    return stored, record_alerts(conn, book=book, feed=feed, new=new, now=now, assessed=assessed)
+    return stored, record_alerts(
+        conn,
+        book=book,
+        feed=feed,
+        new=new,
+        now=now,
+        assessed=assessed,
+        edited=[(s, by_key[s.key]) for s in edited],
+        edits=edits,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +182,7 @@ class _Read:
     book: RuleBook | None
     feed: FeedRef
     assessed: dict[str, list[Assessment]] | None
+    edits: dict[str, EditJudgement]
 
 
 class IngestLane:
@@ -299,8 +315,20 @@ class Poller:
         book = self.rulebook()
         max_age_s = effective_max_age_s(feed.max_age_s, self.settings.max_item_age)
         ref = FeedRef(feed.id, feed.name, feed.tags, max_age_s)
-        assessed = assess_items(book, ref, normalised.unseen) if book is not None else None
-        return _Read(parsed, normalised, book, ref, assessed)
+        if book is None:
+            return _Read(parsed, normalised, book, ref, None, {})
+        edits = judge_edits(book, ref, self._previous_versions(feed, normalised.edited))
+        return _Read(parsed, normalised, book, ref, assess_items(book, ref, normalised.unseen), edits)
+
+    def _previous_versions(
+        self, feed: ClaimedFeed, edited: list[Item]
+    ) -> list[tuple[Item, item_store.StoredVersion]]:
+        """The edited items with the stored versions they replace (a read: it waits for no writer)."""
+        if not edited:
+            return []
+        with self.engine.connect() as conn:
+            before = item_store.stored_versions(conn, feed.id, [i.key for i in edited])
+        return [(i, before[i.key]) for i in edited if i.key in before]
 
     def _store(self, feed: ClaimedFeed, fetched: FetchResult, read: _Read) -> PollOutcome:
         parsed, batch, book, ref = read.parsed, read.normalised.items, read.book, read.feed
@@ -322,7 +350,14 @@ class Poller:
                 return None
             window = timedelta(days=self.settings.story_window_days)
             stored, tally = store_and_alert(
-                conn, feed=ref, batch=batch, book=book, now=now, story_window=window, assessed=read.assessed
+                conn,
+                feed=ref,
+                batch=batch,
+                book=book,
+                now=now,
+                story_window=window,
+                assessed=read.assessed,
+                edits=read.edits,
             )
             if book is not None and tally.inserted:
                 enqueue_alerts(

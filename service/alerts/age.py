@@ -6,7 +6,8 @@ status ``stale`` and the reason, so the digest can count it as held back and ``a
 can show it, but nothing is sent. The limit is the feed's ``max_age`` or the service's
 ``RIVALWATCH_MAX_ITEM_AGE``; ``0`` turns it off. An item without a date counts from when it
 was first seen, so it is never stale on arrival. Only an alert that would have gone out is
-held back: a restatement stays ``suppressed``.
+held back: a restatement stays ``suppressed``. An edit's alert counts from the earlier of the
+article's date and when it was first seen: an old page rewritten today is not news.
 """
 
 from __future__ import annotations
@@ -18,19 +19,29 @@ from service.durations import human_duration
 STALE = "stale"
 
 
-def too_old_reason(published_at: datetime | None, *, now: datetime, max_age_s: int | None) -> str | None:
-    """Why an item first seen ``now`` is too old to alert on, or None when it may alert."""
+def too_old_reason(
+    published_at: datetime | None, *, now: datetime, max_age_s: int | None, seen: bool = False
+) -> str | None:
+    """Why an item first seen ``now`` is too old to alert on, or None when it may alert.
+    ``seen``: ``published_at`` is when the item was first seen (its date is later, or unknown)."""
     if not max_age_s or published_at is None or now - published_at <= timedelta(seconds=max_age_s):
         return None
-    return f"held back: published {published_at:%Y-%m-%d %H:%M} UTC, older than {human_duration(max_age_s)}"
+    how = "first seen" if seen else "published"
+    return f"held back: {how} {published_at:%Y-%m-%d %H:%M} UTC, older than {human_duration(max_age_s)}"
 
 
 def held_back(
-    status: str, reason: str, *, published_at: datetime | None, now: datetime, max_age_s: int | None
+    status: str,
+    reason: str,
+    *,
+    published_at: datetime | None,
+    now: datetime,
+    max_age_s: int | None,
+    seen: bool = False,
 ) -> tuple[str, str]:
     """A verdict's status and reason once the age limit is applied: only an alert that would go
     out (``pending``) is held back as ``stale``; a restatement stays what it was."""
-    too_old = too_old_reason(published_at, now=now, max_age_s=max_age_s)
+    too_old = too_old_reason(published_at, now=now, max_age_s=max_age_s, seen=seen)
     if status != "pending" or too_old is None:
         return status, reason
     return STALE, f"{too_old}; {reason}"

@@ -8,6 +8,10 @@ the rule's subject decides, later copies add nothing — and a hit row per match
 and backtests. Volume rules are then
 checked against their counts. Everything is written in the caller's transaction, so a crash
 never leaves an item stored without its alerts.
+
+An edited item raises what its edit adds (:func:`judge_edits`): the rules its new version raises
+something for and its old version, judged by the same rules, did not. A stub rewritten into the
+article is news; a typo fixed, or a rule written since the item was first stored, is not.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from service.matching.ruleset import Rule
 from service.rulebook import RuleBook
 from service.sources.normalize import Item
 from service.store import alerts as alert_store
-from service.store.items import StoredItem
+from service.store.items import StoredItem, StoredVersion
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +41,23 @@ class FeedRef:
     tags: tuple[str, ...]
     max_age_s: int | None = None  # items older than this when first seen do not alert (None: no limit)
     ages_from: datetime | None = None  # the moment ages count from (None: when the item is stored)
+
+
+@dataclass(frozen=True, slots=True)
+class EditJudgement:
+    """What an edit of a stored item adds, judged before the poll's write transaction."""
+
+    found: tuple[Assessment, ...]  # the rules the new version raises something for, and the old did not
+    dated: datetime  # what its age counts from: the article's date, or when first seen if earlier
+    seen: bool  # ``dated`` is when it was first seen
+
+    @classmethod
+    def of(
+        cls, found: Sequence[Assessment], *, published_at: datetime | None, first_seen_at: datetime
+    ) -> EditJudgement:
+        if published_at is not None and published_at <= first_seen_at:
+            return cls(tuple(found), published_at, seen=False)
+        return cls(tuple(found), first_seen_at, seen=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,15 +85,25 @@ def record_alerts(
     new: Sequence[tuple[StoredItem, Item]],
     now: datetime,
     assessed: Mapping[str, Sequence[Assessment]] | None = None,
+    edited: Sequence[tuple[StoredItem, Item]] = (),
+    edits: Mapping[str, EditJudgement] | None = None,
 ) -> AlertTally:
-    """``assessed``: the items' assessments by item key, made before the transaction (see
-    :func:`assess_items`); an item missing from it is assessed here."""
+    """``assessed``: the new items' assessments by item key, made before the transaction (see
+    :func:`assess_items`); an item missing from it is assessed here. ``edits``: what the
+    ``edited`` items add, by key (:func:`judge_edits`); an edit missing from it raises nothing
+    (another poller stored it first, and judged it)."""
     raised: dict[str, NewAlert] = {}
     hits: list[dict[str, Any]] = []
     volume_rules: set[str] = set()
+    judged: list[tuple[StoredItem, Item, Sequence[Assessment], EditJudgement | None]] = []
     for stored, item in new:
-        judged = assessed.get(item.key) if assessed is not None else None
-        for found in judged if judged is not None else _assess(book, feed, item):
+        made = assessed.get(item.key) if assessed is not None else None
+        judged.append((stored, item, _assess(book, feed, item) if made is None else made, None))
+    for stored, item in edited:
+        if edits is not None and (edit := edits.get(item.key)) is not None:
+            judged.append((stored, item, edit.found, edit))
+    for stored, item, assessments, edit in judged:
+        for found in assessments:
             if not found.about_subject:
                 continue
             hits.append(
@@ -86,7 +117,7 @@ def record_alerts(
             if found.verdict is None:
                 volume_rules.add(found.rule.id)
                 continue
-            alert = keyword_alert(found, book=book, feed=feed, stored=stored, item=item, now=now)
+            alert = keyword_alert(found, book=book, feed=feed, stored=stored, item=item, edit=edit, now=now)
             raised.setdefault(alert.dedup_key, alert)
     alert_store.record_hits(conn, hits)
     for rule_id in sorted(volume_rules):
@@ -104,6 +135,31 @@ def assess_items(book: RuleBook, feed: FeedRef, items: Sequence[Item]) -> dict[s
     """What every rule makes of each item, by item key: the CPU-heavy half of alerting, pure, so
     a poll does it before taking the database's write lock (see ``Poller._read``)."""
     return {item.key: _assess(book, feed, item) for item in items}
+
+
+def judge_edits(
+    book: RuleBook, feed: FeedRef, edits: Sequence[tuple[Item, StoredVersion]]
+) -> dict[str, EditJudgement]:
+    """What each edit (its new version, and the stored one it replaces) adds, by item key; edits
+    that add nothing are left out. Pure, like :func:`assess_items`, and done before the write."""
+    out: dict[str, EditJudgement] = {}
+    for item, before in edits:
+        now_raised = [a for a in _assess(book, feed, item) if a.about_subject]
+        if not now_raised:  # nothing to weigh: the old version is not read
+            continue
+        old = assess(book, title=before.title, text=before.text, feed=feed.name, tags=feed.tags)
+        found = newly_raised(now_raised, old)
+        if found:
+            first_seen = before.first_seen_at
+            out[item.key] = EditJudgement.of(found, published_at=item.published_at, first_seen_at=first_seen)
+    return out
+
+
+def newly_raised(new: Sequence[Assessment], old: Sequence[Assessment]) -> list[Assessment]:
+    """The assessments of an edit's new version for rules its old version raised nothing for
+    (a match only in passing raises nothing)."""
+    before = {a.rule.id for a in old if a.about_subject}
+    return [a for a in new if a.about_subject and a.rule.id not in before]
 
 
 def _assess(book: RuleBook, feed: FeedRef, item: Item) -> list[Assessment]:
@@ -140,14 +196,24 @@ def _raised(
 
 
 def keyword_alert(
-    found: Assessment, *, book: RuleBook, feed: FeedRef, stored: StoredItem, item: Item, now: datetime
+    found: Assessment,
+    *,
+    book: RuleBook,
+    feed: FeedRef,
+    stored: StoredItem,
+    item: Item,
+    now: datetime,
+    edit: EditJudgement | None = None,
 ) -> NewAlert:
+    """``edit``: set when the item is an edit of a stored one, whose age counts from
+    ``edit.dated``; a new item's counts from its date."""
     verdict = found.verdict
     assert verdict is not None
     status, reason = held_back(
         verdict.status,
         verdict.reason,
-        published_at=item.published_at,
+        published_at=item.published_at if edit is None else edit.dated,
+        seen=edit is not None and edit.seen,
         now=feed.ages_from or now,
         max_age_s=feed.max_age_s,
     )

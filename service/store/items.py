@@ -2,7 +2,7 @@
 
 One call stores one poll's items inside the caller's transaction, so later stages (matching,
 alerts, outbox rows) can be written in the same transaction and a crash never leaves an item
-without them. Only rows actually inserted are returned: later stages act on those alone.
+without them. Only rows actually inserted or edited are returned: later stages act on those alone.
 """
 
 from __future__ import annotations
@@ -55,8 +55,21 @@ class StoredItem:
 @dataclass(frozen=True, slots=True)
 class StoreResult:
     inserted: tuple[StoredItem, ...]
-    updated: int
+    updated: int  # stored items the feed edited, all of them
     unchanged: int
+    # The edited items that still tell their own story: the new link or title joins no other
+    # story. Later stages judge what such an edit adds; one that now restates another story
+    # (a reused guid, a copy re-pointed at the original) adds nothing of its own.
+    edited: tuple[StoredItem, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredVersion:
+    """What a stored item said before an edit replaces it."""
+
+    title: str
+    text: str
+    first_seen_at: datetime
 
 
 def store_items(
@@ -80,11 +93,26 @@ def store_items(
                 unchanged.append((row, item))
     # before any write: an edited item's new link or title may join a story too
     lock_story_keys(conn, _story_keys([*new, *edited]))
+    own = _telling_their_own_story(conn, edited, known, since=now - story_window) if edited else ()
     for item in edited:
         _update_item(conn, known[item.key].id, item, now=now)
     _record_sources(conn, unchanged)
     inserted = _insert_new(conn, feed_id, new, now=now, story_window=story_window) if new else ()
-    return StoreResult(inserted, len(edited), len(fresh) - len(new) - len(edited))
+    return StoreResult(inserted, len(edited), len(fresh) - len(new) - len(edited), own)
+
+
+def _telling_their_own_story(
+    conn: Connection, edited: Sequence[StorableItem], known: dict[str, sa.Row[Any]], *, since: datetime
+) -> tuple[StoredItem, ...]:
+    """The edited items whose new version joins no story but their own (read before the edits
+    are written, under the story locks of their new links and titles)."""
+    joins = _existing_stories(conn, edited, since=since)
+    rows = [known[i.key] for i in edited]
+    return tuple(
+        StoredItem(row.id, row.story_id, row.item_key)
+        for row in rows
+        if joins.get(row.item_key, row.story_id) == row.story_id
+    )
 
 
 # Statements are built once: with expanding IN parameters they compile once and are cached,
@@ -259,6 +287,21 @@ def _insert(
             {r.item_key: StoredItem(r.id, r.story_id, r.item_key) for r in conn.execute(_STORED_NOW, params)}
         )
     return stored
+
+
+_VERSIONS = sa.select(items.c.item_key, items.c.title, items.c.text, items.c.first_seen_at).where(
+    items.c.feed_id == sa.bindparam("feed_id"), items.c.item_key.in_(sa.bindparam("keys", expanding=True))
+)
+
+
+def stored_versions(conn: Connection, feed_id: int, keys: Sequence[str]) -> dict[str, StoredVersion]:
+    """What a feed's stored items say now, by key (keys not stored are left out): the versions
+    an edit is weighed against."""
+    found: dict[str, StoredVersion] = {}
+    for chunk in chunked(keys):
+        for r in conn.execute(_VERSIONS, {"feed_id": feed_id, "keys": chunk}):
+            found[r.item_key] = StoredVersion(r.title, r.text, r.first_seen_at)
+    return found
 
 
 def unseen(conn: Connection, feed_id: int, batch: Sequence[S]) -> list[S]:

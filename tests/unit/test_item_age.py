@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from service.alerts.age import effective_max_age_s, too_old_reason
+from service.alerts.record import EditJudgement
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 DAY_S = 86400
@@ -32,6 +33,27 @@ def test_too_old_reason(published_at: datetime | None, max_age_s: int | None, he
 def test_the_reason_names_the_date_and_the_limit() -> None:
     reason = too_old_reason(datetime(2014, 8, 3, 9, 30, tzinfo=UTC), now=NOW, max_age_s=3 * DAY_S)
     assert reason == "held back: published 2014-08-03 09:30 UTC, older than 3d"
+    seen = too_old_reason(datetime(2014, 8, 3, 9, 30, tzinfo=UTC), now=NOW, max_age_s=3 * DAY_S, seen=True)
+    assert seen == "held back: first seen 2014-08-03 09:30 UTC, older than 3d"
+
+
+FIRST_SEEN = NOW - timedelta(days=10)
+
+
+@pytest.mark.parametrize(
+    ("published_at", "dated", "seen"),
+    [
+        (None, FIRST_SEEN, True),  # undated: from when it was first seen
+        (FIRST_SEEN - timedelta(days=1), FIRST_SEEN - timedelta(days=1), False),  # its date, earlier
+        (FIRST_SEEN, FIRST_SEEN, False),
+        (NOW - timedelta(hours=1), FIRST_SEEN, True),  # a date re-stamped by the edit: first sight wins
+    ],
+)
+def test_an_edit_s_age_counts_from_the_earlier_of_its_date_and_first_sight(
+    published_at: datetime | None, dated: datetime, seen: bool
+) -> None:
+    edit = EditJudgement.of((), published_at=published_at, first_seen_at=FIRST_SEEN)
+    assert (edit.dated, edit.seen) == (dated, seen)
 
 
 @pytest.mark.parametrize(
