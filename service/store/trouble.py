@@ -81,6 +81,11 @@ _SQLITE: tuple[tuple[str, TroubleKind, str], ...] = (
 # an index (54, an OperationalError in psycopg: one very long link made the database look down).
 _REFUSED_DATA = ("22", "23", "54")
 
+# The SQLSTATE class of a transaction the server rolled back to let others through (40: a
+# deadlock, a serialization failure) once ``db.run_transaction``'s attempts ran out: the
+# database works, and was reported unreachable, which paused every poll for a lost race.
+_ROLLED_BACK = "40"
+
 # SQLite error codes whose message misleads: the shared-memory file could not grow (a full disk).
 _SQLITE_CODES = {
     "SQLITE_IOERR_SHMSIZE": "database or disk is full",
@@ -99,8 +104,9 @@ def trouble_of(error: BaseException, *, database: str) -> Trouble | None:
     for needle, kind, advice in _SQLITE:
         if needle in lowered:
             return Trouble(kind, f"{advice.format(db=database)} ({reason})")
-    if (getattr(error.orig, "sqlstate", None) or "")[:2] in _REFUSED_DATA:
-        return None  # the database answered, and refused the statement's data
+    sqlstate_class = (getattr(error.orig, "sqlstate", None) or "")[:2]
+    if sqlstate_class in _REFUSED_DATA or sqlstate_class == _ROLLED_BACK:
+        return None  # the database answered, and refused the statement's data or its timing
     if error.connection_invalidated or isinstance(error, OperationalError | InterfaceError):
         return Trouble(TroubleKind.UNREACHABLE, f"cannot reach the database {database}: {reason}")
     return None

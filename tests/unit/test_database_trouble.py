@@ -90,6 +90,31 @@ def test_a_bug_is_not_trouble_with_the_database(error: BaseException) -> None:
     assert trouble_of(error, database=DB) is None
 
 
+class ServerError(Exception):
+    """A driver's error carrying the server's SQLSTATE, as psycopg's do."""
+
+    def __init__(self, message: str, sqlstate: str) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize(
+    ("message", "sqlstate"),
+    [
+        ("deadlock detected", "40P01"),  # the server broke a lock circle, our retries ran out
+        ("could not serialize access due to concurrent update", "40001"),
+        ("value too long for type character varying(32)", "22001"),
+        ('duplicate key value violates unique constraint "items_feed_id_item_key_key"', "23505"),
+        ("index row size 9000 exceeds btree version 4 maximum 2704", "54000"),
+    ],
+)
+def test_a_statement_the_working_database_refused_is_not_an_outage(message: str, sqlstate: str) -> None:
+    error = OperationalError("UPDATE deliveries …", {}, ServerError(message, sqlstate))
+    assert trouble_of(error, database="postgresql://rw@db/rw") is None
+    going = ServerError("the database system is shutting down", "57P03")
+    assert trouble_of(OperationalError("SELECT 1", {}, going), database="postgresql://rw@db/rw") is not None
+
+
 def test_only_the_first_line_of_a_long_driver_message_is_kept() -> None:
     error = wrapped(OperationalError, "server closed the connection\n\tThis probably means …\nmore")
     trouble = trouble_of(error, database="postgresql://rw@db/rw")
