@@ -326,11 +326,9 @@ class SmtpSender:
         return SmtpConfigError(self._scrub(f"{self._where()}: refusing to send: {reason}"))
 
     def _reply_text(self, reply: bytes | str) -> str:
-        # scrubbed before it is cut (cut first, a password echoed across the cut escaped whole),
-        # and before its white space is squeezed (a password with two spaces or a tab in it
-        # would no longer be found), then again for a password whose echo was squeezed
+        # scrubbed before it is cut: cut first, a password echoed across the cut escaped whole
         text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
-        return self._scrub(" ".join(self._scrub(text).split()))[:MAX_REPLY_CHARS]
+        return " ".join(self._scrub(text).split())[:MAX_REPLY_CHARS]
 
     def _scrub(self, text: str) -> str:
         echoes = _echoes_of(self.username, self._password.get_secret_value() if self._password else "")
@@ -351,17 +349,21 @@ class SmtpSender:
 def _echoes_of(username: str | None, password: str) -> re.Pattern[str] | None:
     """Every form of the password a server may echo, in any case (a reply may be upper-cased):
     as written and as ``login`` sent it (AUTH LOGIN sends it in base64, AUTH PLAIN the base64 of
-    the username and password together), padded or not, and with its white space squeezed as a
-    reply's is. Longest first, so that a form holding another is redacted whole. Built for each
-    scrub: microseconds, on error paths only."""
+    the username and password together), padded or not, with any white space between its
+    characters: a reply's is squeezed, and a multi-line reply (which smtplib joins with line
+    breaks) or a server wrapping base64 may split an echo anywhere. Longest first, so that a
+    form holding another is redacted whole. Built for each scrub: microseconds, on error paths
+    only."""
     if not password:
         return None
     plain = f"\0{username or ''}\0{password}"
     encoded = [base64.b64encode(form.encode()).decode("ascii") for form in (plain, password)]
     unpadded = [form.rstrip("=") for form in encoded]  # an echo may drop the padding
-    squeezed = " ".join(password.split())  # as a reply's white space is squeezed
-    forms = sorted({f for f in (*encoded, *unpadded, password, squeezed) if f}, key=len, reverse=True)
-    return re.compile("|".join(map(re.escape, forms)), re.IGNORECASE)
+    bare = {"".join(form.split()) for form in (*encoded, *unpadded, password)} - {""}
+    if not bare:  # a password of white space alone: nothing an echo could be told by
+        return None
+    forms = sorted(bare, key=len, reverse=True)
+    return re.compile("|".join(r"\s*".join(map(re.escape, form)) for form in forms), re.IGNORECASE)
 
 
 @dataclass
