@@ -29,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from service import metrics
 from service.alerts.age import effective_max_age_s
 from service.alerts.assess import Assessment
-from service.alerts.record import AlertTally, EditJudgement, FeedRef, assess_items, judge_edits, record_alerts
+from service.alerts.record import AlertTally, FeedRef, JudgedEdits, assess_items, judge_edits, record_alerts
 from service.config import Settings
 from service.errors import FetchError, HTTPStatusError, ParseError
 from service.logs import log_event
@@ -150,26 +150,29 @@ def store_and_alert(
     now: datetime,
     story_window: timedelta,
     assessed: Mapping[str, Sequence[Assessment]] | None = None,
-    edits: Mapping[str, EditJudgement] | None = None,
+    edits: JudgedEdits | None = None,
 ) -> tuple[item_store.StoreResult, AlertTally]:
     """Stages: dedup + store, then the items actually inserted into alert rows (matched and
-    judged here unless ``assessed`` holds them already), and what the items actually edited
-    add (``edits``, judged before: see :func:`judge_edits`)."""
-    stored = item_store.store_items(conn, feed.id, batch, now=now, story_window=story_window)
-    edited = [s for s in stored.edited if edits and s.key in edits]
-    if book is None or not (stored.inserted or edited):
+    judged here unless ``assessed`` holds them already), and what the items actually edited add
+    (judged here unless ``edits`` judged them already: see :func:`judge_edits`)."""
+    judged = None if book is None else edits.keys if edits is not None else frozenset()  # None: no judging
+    stored = item_store.store_items(
+        conn, feed.id, batch, now=now, story_window=story_window, judged_edits=judged
+    )
+    if book is None or not (stored.inserted or stored.edited):
         return stored, AlertTally()
     by_key = {item.key: item for item in unique_by_key(batch)}  # the copy that was stored
     new = [(s, by_key[s.key]) for s in stored.inserted]
+    adding = dict(edits.adding) if edits is not None else {}
+    if unjudged := {e.item.key: e.before for e in stored.edited if e.before is not None}:
+        # another poller stored these keys after this one looked: weighed against its versions
+        late = judge_edits(book, feed, [by_key[k] for k in unjudged], lambda keys: unjudged)
+        adding |= late.adding
+    edited = [(e.item, by_key[e.item.key], adding[e.item.key]) for e in stored.edited if e.item.key in adding]
+    if not (new or edited):
+        return stored, AlertTally()
     return stored, record_alerts(
-        conn,
-        book=book,
-        feed=feed,
-        new=new,
-        now=now,
-        assessed=assessed,
-        edited=[(s, by_key[s.key]) for s in edited],
-        edits=edits,
+        conn, book=book, feed=feed, new=new, now=now, assessed=assessed, edits=edited
     )
 
 
@@ -182,7 +185,7 @@ class _Read:
     book: RuleBook | None
     feed: FeedRef
     assessed: dict[str, list[Assessment]] | None
-    edits: dict[str, EditJudgement]
+    edits: JudgedEdits | None
 
 
 class IngestLane:
@@ -316,19 +319,14 @@ class Poller:
         max_age_s = effective_max_age_s(feed.max_age_s, self.settings.max_item_age)
         ref = FeedRef(feed.id, feed.name, feed.tags, max_age_s)
         if book is None:
-            return _Read(parsed, normalised, book, ref, None, {})
-        edits = judge_edits(book, ref, self._previous_versions(feed, normalised.edited))
+            return _Read(parsed, normalised, book, ref, None, None)
+        edits = judge_edits(book, ref, normalised.edited, functools.partial(self._stored_versions, feed))
         return _Read(parsed, normalised, book, ref, assess_items(book, ref, normalised.unseen), edits)
 
-    def _previous_versions(
-        self, feed: ClaimedFeed, edited: list[Item]
-    ) -> list[tuple[Item, item_store.StoredVersion]]:
-        """The edited items with the stored versions they replace (a read: it waits for no writer)."""
-        if not edited:
-            return []
+    def _stored_versions(self, feed: ClaimedFeed, keys: Sequence[str]) -> dict[str, item_store.StoredVersion]:
+        """What the feed's items of these keys say now (a read: it waits for no writer)."""
         with self.engine.connect() as conn:
-            before = item_store.stored_versions(conn, feed.id, [i.key for i in edited])
-        return [(i, before[i.key]) for i in edited if i.key in before]
+            return item_store.stored_versions(conn, feed.id, keys)
 
     def _store(self, feed: ClaimedFeed, fetched: FetchResult, read: _Read) -> PollOutcome:
         parsed, batch, book, ref = read.parsed, read.normalised.items, read.book, read.feed

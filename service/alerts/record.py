@@ -10,13 +10,14 @@ checked against their counts. Everything is written in the caller's transaction,
 never leaves an item stored without its alerts.
 
 An edited item raises what its edit adds (:func:`judge_edits`): the rules its new version raises
-something for and its old version, judged by the same rules, did not. A stub rewritten into the
-article is news; a typo fixed, or a rule written since the item was first stored, is not.
+something for and its old version, judged by the same rules, did not, under the story its new
+version tells. A stub rewritten into the article is news; a typo fixed, or a rule written since
+the item was first stored, is not.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,19 +46,30 @@ class FeedRef:
 
 @dataclass(frozen=True, slots=True)
 class EditJudgement:
-    """What an edit of a stored item adds, judged before the poll's write transaction."""
+    """What an edit of a stored item adds (:func:`judge_edits`)."""
 
     found: tuple[Assessment, ...]  # the rules the new version raises something for, and the old did not
-    dated: datetime  # what its age counts from: the article's date, or when first seen if earlier
+    dated: datetime  # what its age counts from: the earliest of its dates and when it was first seen
     seen: bool  # ``dated`` is when it was first seen
 
     @classmethod
     def of(
-        cls, found: Sequence[Assessment], *, published_at: datetime | None, first_seen_at: datetime
+        cls, found: Sequence[Assessment], *, published_at: datetime | None, before: StoredVersion
     ) -> EditJudgement:
-        if published_at is not None and published_at <= first_seen_at:
-            return cls(tuple(found), published_at, seen=False)
-        return cls(tuple(found), first_seen_at, seen=True)
+        """``published_at``: the edit's own date. A feed may stamp an edit with the time of the
+        edit, or drop the date the item had: the earliest date known counts."""
+        dates = [d for d in (published_at, before.published_at) if d is not None]
+        if dates and min(dates) <= before.first_seen_at:
+            return cls(tuple(found), min(dates), seen=False)
+        return cls(tuple(found), before.first_seen_at, seen=True)
+
+
+@dataclass(frozen=True, slots=True)
+class JudgedEdits:
+    """A poll's edits as judged before its write transaction."""
+
+    keys: frozenset[str]  # every edit judged, most of which add nothing
+    adding: Mapping[str, EditJudgement]  # those that add something, by item key
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,13 +97,11 @@ def record_alerts(
     new: Sequence[tuple[StoredItem, Item]],
     now: datetime,
     assessed: Mapping[str, Sequence[Assessment]] | None = None,
-    edited: Sequence[tuple[StoredItem, Item]] = (),
-    edits: Mapping[str, EditJudgement] | None = None,
+    edits: Sequence[tuple[StoredItem, Item, EditJudgement]] = (),
 ) -> AlertTally:
     """``assessed``: the new items' assessments by item key, made before the transaction (see
-    :func:`assess_items`); an item missing from it is assessed here. ``edits``: what the
-    ``edited`` items add, by key (:func:`judge_edits`); an edit missing from it raises nothing
-    (another poller stored it first, and judged it)."""
+    :func:`assess_items`); an item missing from it is assessed here. ``edits``: edited items,
+    stored, with what each adds (:func:`judge_edits`)."""
     raised: dict[str, NewAlert] = {}
     hits: list[dict[str, Any]] = []
     volume_rules: set[str] = set()
@@ -99,9 +109,7 @@ def record_alerts(
     for stored, item in new:
         made = assessed.get(item.key) if assessed is not None else None
         judged.append((stored, item, _assess(book, feed, item) if made is None else made, None))
-    for stored, item in edited:
-        if edits is not None and (edit := edits.get(item.key)) is not None:
-            judged.append((stored, item, edit.found, edit))
+    judged += [(stored, item, edit.found, edit) for stored, item, edit in edits]
     for stored, item, assessments, edit in judged:
         for found in assessments:
             if not found.about_subject:
@@ -138,21 +146,28 @@ def assess_items(book: RuleBook, feed: FeedRef, items: Sequence[Item]) -> dict[s
 
 
 def judge_edits(
-    book: RuleBook, feed: FeedRef, edits: Sequence[tuple[Item, StoredVersion]]
-) -> dict[str, EditJudgement]:
-    """What each edit (its new version, and the stored one it replaces) adds, by item key; edits
-    that add nothing are left out. Pure, like :func:`assess_items`, and done before the write."""
-    out: dict[str, EditJudgement] = {}
-    for item, before in edits:
+    book: RuleBook,
+    feed: FeedRef,
+    edited: Sequence[Item],
+    stored_versions: Callable[[Sequence[str]], Mapping[str, StoredVersion]],
+) -> JudgedEdits:
+    """What each edit adds, weighed against the stored version it replaces. Pure but for
+    ``stored_versions`` (keys → what they said), asked only for the edits whose new version
+    raises something at all. Done before the write transaction, like :func:`assess_items`."""
+    raising: dict[str, tuple[Item, list[Assessment]]] = {}
+    for item in edited:
         now_raised = [a for a in _assess(book, feed, item) if a.about_subject]
-        if not now_raised:  # nothing to weigh: the old version is not read
-            continue
-        old = assess(book, title=before.title, text=before.text, feed=feed.name, tags=feed.tags)
-        found = newly_raised(now_raised, old)
-        if found:
-            first_seen = before.first_seen_at
-            out[item.key] = EditJudgement.of(found, published_at=item.published_at, first_seen_at=first_seen)
-    return out
+        if now_raised:
+            raising[item.key] = (item, now_raised)
+    before = stored_versions(list(raising)) if raising else {}
+    adding: dict[str, EditJudgement] = {}
+    for key, (item, now_raised) in raising.items():
+        if (old := before.get(key)) is None:
+            continue  # no longer stored (the feed's items were removed meanwhile)
+        earlier = assess(book, title=old.title, text=old.text, feed=feed.name, tags=feed.tags)
+        if found := newly_raised(now_raised, earlier):
+            adding[key] = EditJudgement.of(found, published_at=item.published_at, before=old)
+    return JudgedEdits(frozenset(i.key for i in edited), adding)
 
 
 def newly_raised(new: Sequence[Assessment], old: Sequence[Assessment]) -> list[Assessment]:

@@ -8,7 +8,7 @@ without them. Only rows actually inserted or edited are returned: later stages a
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -53,23 +53,35 @@ class StoredItem:
 
 
 @dataclass(frozen=True, slots=True)
-class StoreResult:
-    inserted: tuple[StoredItem, ...]
-    updated: int  # stored items the feed edited, all of them
-    unchanged: int
-    # The edited items that still tell their own story: the new link or title joins no other
-    # story. Later stages judge what such an edit adds; one that now restates another story
-    # (a reused guid, a copy re-pointed at the original) adds nothing of its own.
-    edited: tuple[StoredItem, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
 class StoredVersion:
-    """What a stored item said before an edit replaces it."""
+    """What a stored item said before an edit replaced it."""
 
     title: str
     text: str
+    published_at: datetime | None
     first_seen_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEdit:
+    """An item the feed edited, updated in place."""
+
+    # Its story is the one its new version tells: another story its new link or title joins
+    # (a reused guid, a copy re-pointed at the original), or the first of this batch's edits
+    # that became the same article, or else its own. The row keeps its own story.
+    item: StoredItem
+    before: StoredVersion | None  # what it said before; None when judged already, or only its link changed
+
+
+@dataclass(frozen=True, slots=True)
+class StoreResult:
+    inserted: tuple[StoredItem, ...]
+    edited: tuple[StoredEdit, ...]
+    unchanged: int
+
+    @property
+    def updated(self) -> int:
+        return len(self.edited)
 
 
 def store_items(
@@ -79,7 +91,11 @@ def store_items(
     *,
     now: datetime,
     story_window: timedelta,
+    judged_edits: Collection[str] | None = None,
 ) -> StoreResult:
+    """``judged_edits``: keys whose edits the caller judged already; for any other edit of an
+    item's title or text, what it said before is read and returned (another poller stored the
+    key after the caller looked). None: the caller judges no edit."""
     fresh = unique_by_key(batch)
     known = _known(conn, feed_id, [i.key for i in fresh])
     new = [i for i in fresh if i.key not in known]
@@ -93,25 +109,47 @@ def store_items(
                 unchanged.append((row, item))
     # before any write: an edited item's new link or title may join a story too
     lock_story_keys(conn, _story_keys([*new, *edited]))
-    own = _telling_their_own_story(conn, edited, known, since=now - story_window) if edited else ()
+    since = now - story_window
+    edits = _edits(conn, feed_id, edited, known, since=since, judged=judged_edits) if edited else ()
     for item in edited:
         _update_item(conn, known[item.key].id, item, now=now)
     _record_sources(conn, unchanged)
     inserted = _insert_new(conn, feed_id, new, now=now, story_window=story_window) if new else ()
-    return StoreResult(inserted, len(edited), len(fresh) - len(new) - len(edited), own)
+    return StoreResult(inserted, edits, len(fresh) - len(new) - len(edited))
 
 
-def _telling_their_own_story(
-    conn: Connection, edited: Sequence[StorableItem], known: dict[str, sa.Row[Any]], *, since: datetime
-) -> tuple[StoredItem, ...]:
-    """The edited items whose new version joins no story but their own (read before the edits
-    are written, under the story locks of their new links and titles)."""
+def _edits(
+    conn: Connection,
+    feed_id: int,
+    edited: Sequence[StorableItem],
+    known: dict[str, sa.Row[Any]],
+    *,
+    since: datetime,
+    judged: Collection[str] | None,
+) -> tuple[StoredEdit, ...]:
+    """The edits with the stories their new versions tell (see :class:`StoredEdit`), read before
+    any of them is written, under the story locks of their new links and titles."""
+    own = {i.key: known[i.key].story_id for i in edited}
     joins = _existing_stories(conn, edited, since=since)
-    rows = [known[i.key] for i in edited]
+    elsewhere = {key: story for key, story in joins.items() if story != own[key]}
+    leader_of = _batch_leaders([i for i in edited if i.key not in elsewhere])
+    # a new link alone adds nothing to judge: rules read titles and texts
+    unjudged = (
+        []
+        if judged is None
+        else [i.key for i in edited if i.key not in judged and known[i.key].content_hash != i.content_hash]
+    )
+    before = stored_versions(conn, feed_id, unjudged) if unjudged else {}
     return tuple(
-        StoredItem(row.id, row.story_id, row.item_key)
-        for row in rows
-        if joins.get(row.item_key, row.story_id) == row.story_id
+        StoredEdit(
+            StoredItem(
+                known[i.key].id,
+                elsewhere[i.key] if i.key in elsewhere else own[leader_of[i.key]],
+                i.key,
+            ),
+            before.get(i.key),
+        )
+        for i in edited
     )
 
 
@@ -289,7 +327,9 @@ def _insert(
     return stored
 
 
-_VERSIONS = sa.select(items.c.item_key, items.c.title, items.c.text, items.c.first_seen_at).where(
+_VERSIONS = sa.select(
+    items.c.item_key, items.c.title, items.c.text, items.c.published_at, items.c.first_seen_at
+).where(
     items.c.feed_id == sa.bindparam("feed_id"), items.c.item_key.in_(sa.bindparam("keys", expanding=True))
 )
 
@@ -300,7 +340,7 @@ def stored_versions(conn: Connection, feed_id: int, keys: Sequence[str]) -> dict
     found: dict[str, StoredVersion] = {}
     for chunk in chunked(keys):
         for r in conn.execute(_VERSIONS, {"feed_id": feed_id, "keys": chunk}):
-            found[r.item_key] = StoredVersion(r.title, r.text, r.first_seen_at)
+            found[r.item_key] = StoredVersion(r.title, r.text, r.published_at, r.first_seen_at)
     return found
 
 

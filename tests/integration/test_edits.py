@@ -6,6 +6,7 @@ sharpened, a typo fixed. The rewrite can be the news; a restatement of what the 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -16,8 +17,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from service import pipeline
 from service.runtime import poll_once
 from service.store.alerts import list_alerts
+from service.store.items import store_items
 from service.store.tables import items
 from service.views import alert_json
 from tests.support.httpserver import LoopbackHTTPServer
@@ -32,19 +35,23 @@ def server() -> Any:
         yield srv
 
 
-def rss(*entries: tuple[str, str, str, str], dated: datetime | None = None) -> bytes:
-    """(guid, link, title, description) entries; every entry carries ``dated`` when given."""
-    date = f"<pubDate>{format_datetime(dated)}</pubDate>" if dated else ""
+Entry = tuple[str, str, str, str, datetime | None]
+
+
+def rss(*entries: Entry) -> bytes:
     body = "".join(
-        f"<item><guid>{escape(g)}</guid><link>{escape(u)}</link><title>{escape(t)}</title>{date}"
-        f"<description>{escape(d)}</description></item>"
-        for g, u, t, d in entries
+        f"<item><guid>{escape(g)}</guid><link>{escape(u)}</link><title>{escape(t)}</title>"
+        + (f"<pubDate>{format_datetime(date)}</pubDate>" if date else "")
+        + f"<description>{escape(d)}</description></item>"
+        for g, u, t, d, date in entries
     )
     return f'<rss version="2.0"><channel><title>Wire</title>{body}</channel></rss>'.encode()
 
 
-def entry(guid: str, title: str, text: str, *, link: str | None = None) -> tuple[str, str, str, str]:
-    return (guid, link or f"https://wire.example.test/{guid}", title, text)
+def entry(
+    guid: str, title: str, text: str, *, link: str | None = None, dated: datetime | None = None
+) -> Entry:
+    return (guid, link or f"https://wire.example.test/{guid}", title, text, dated)
 
 
 def keyword_rules(rules_dir: Path, url: str, *words: str) -> Path:
@@ -129,30 +136,48 @@ async def test_an_old_article_rewritten_today_is_held_back_as_stale(
 ) -> None:
     settings = test_settings(db_url, keyword_rules(tmp_path / "rules", server.url("/f.xml"), "Acme"))
     recent = datetime.now(UTC) - timedelta(hours=1)
-    # g1 has no date and was first seen a month ago; g2 was first seen now but re-stamps its date
-    server.route("/f.xml", body=rss(entry("g1", *STUB), entry("g2", "Quiet week", "Nothing new.")))
+    archived = datetime(2014, 8, 3, 9, 30, tzinfo=UTC)
+    # g1, g2 undated; g3, g4 dated 2014 (a new feed's archive): stored, nothing to alert
+    server.route(
+        "/f.xml",
+        body=rss(
+            entry("g1", *STUB),
+            entry("g2", *STUB),
+            entry("g3", *STUB, dated=archived),
+            entry("g4", *STUB, dated=archived),
+        ),
+    )
     await poll_once(settings)
     month_ago = datetime.now(UTC) - timedelta(days=30)
-    with engine.begin() as conn:
-        conn.execute(sa.update(items).values(first_seen_at=month_ago))
-    rewritten = rss(
-        entry("g1", "Acme opens a plant", "Acme builds cars."),
-        entry("g2", "Acme recalls a model", "Acme calls back cars."),
-        dated=recent,  # a date the feed stamps on every edit
+    with engine.begin() as conn:  # g1 and g2 were first seen a month ago
+        conn.execute(sa.update(items).where(items.c.guid.in_(["g1", "g2"])).values(first_seen_at=month_ago))
+    server.route(
+        "/f.xml",
+        body=rss(
+            entry("g1", "Acme opens a plant", "Acme builds cars."),  # still undated
+            entry("g2", "Acme recalls a model", "Acme calls back cars.", dated=recent),  # stamped by the edit
+            entry("g3", "Acme sells its plant", "Acme sold it.", dated=recent),
+            entry("g4", "Acme buys a rival", "Acme bought it."),  # the edit drops the date
+        ),
     )
-    server.route("/f.xml", body=rewritten)
     (outcome,) = await poll_once(settings)
-    assert (outcome.updated_items, outcome.alerts, outcome.stale) == (2, 0, 2)
+    assert (outcome.updated_items, outcome.alerts, outcome.stale) == (4, 0, 4)
     with engine.connect() as conn:
         found = {a.title: alert_json(a) for a in list_alerts(conn)}
-    for title in ("Acme opens a plant", "Acme recalls a model"):
-        assert found[title]["status"] == "stale"
-        reason = str(found[title]["reason"])
-        assert reason.startswith(f"held back: first seen {month_ago:%Y-%m-%d %H:%M} UTC")
-        assert found[title]["published_at"] == f"{recent:%Y-%m-%dT%H:%M:%S}Z"  # the item's own date
+    seen = f"held back: first seen {month_ago:%Y-%m-%d %H:%M} UTC"
+    published = "held back: published 2014-08-03 09:30 UTC"  # the date the item had counts
+    expected = {
+        "Acme opens a plant": seen,
+        "Acme recalls a model": seen,
+        "Acme sells its plant": published,
+        "Acme buys a rival": published,
+    }
+    assert {title: str(a["reason"]) for title, a in found.items()}.keys() == expected.keys()
+    assert [t for t, start in expected.items() if not str(found[t]["reason"]).startswith(start)] == []
+    assert found["Acme recalls a model"]["published_at"] == f"{recent:%Y-%m-%dT%H:%M:%S}Z"  # its own date
 
 
-async def test_an_edit_that_now_restates_another_story_raises_nothing(
+async def test_an_edit_that_now_restates_a_story_already_told_raises_nothing(
     engine: Engine, db_url: str, server: LoopbackHTTPServer, tmp_path: Path
 ) -> None:
     settings = test_settings(db_url, keyword_rules(tmp_path / "rules", server.url("/f.xml"), "Acme"))
@@ -160,12 +185,69 @@ async def test_an_edit_that_now_restates_another_story_raises_nothing(
     server.route("/f.xml", body=rss(entry("g1", *news), entry("g2", *STUB)))
     await poll_once(settings)
     assert raised(engine) == [("acme", news[0], "sent")]
-    # g2 is re-pointed at g1's article: a copy of a known story, not news of its own
+    # g2 is re-pointed at g1's article: a copy of a story told already, not news of its own
     copy = entry("g2", *news, link="https://wire.example.test/g1")
     server.route("/f.xml", body=rss(entry("g1", *news), copy))
     (outcome,) = await poll_once(settings)
     assert (outcome.updated_items, outcome.alerts) == (1, 0)
     assert raised(engine) == [("acme", news[0], "sent")]
+
+
+async def test_an_edit_that_joins_a_story_its_rule_never_alerted_on_alerts_once(
+    engine: Engine, db_url: str, server: LoopbackHTTPServer, tmp_path: Path
+) -> None:
+    # The rule watches "wire" alone; "other" carried the article first, which raised nothing.
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    write_feeds(rules, [("wire", server.url("/wire.xml")), ("other", server.url("/other.xml"))])
+    rule = "  - id: acme\n    name: Acme\n    match: Acme\n    feeds: [wire]\n"
+    (rules / "watch.yaml").write_text(f"rules:\n{rule}")
+    settings = test_settings(db_url, rules)
+    article = entry("o1", "Acme opens a plant in Szeged", "Acme will build cars there.")
+    server.route("/other.xml", body=rss(article))
+    server.route("/wire.xml", body=rss(entry("g1", *STUB)))
+    await poll_once(settings)
+    assert raised(engine) == []
+    rewritten = entry("g1", *article[2:4], link=article[1])  # wire's stub becomes the article
+    server.route("/wire.xml", body=rss(rewritten))
+    await poll_once(settings)
+    await poll_once(settings)
+    assert raised(engine) == [("acme", article[2], "sent")]
+
+
+async def test_two_items_rewritten_into_one_article_in_one_poll_alert_once(
+    engine: Engine, db_url: str, server: LoopbackHTTPServer, tmp_path: Path
+) -> None:
+    settings = test_settings(db_url, keyword_rules(tmp_path / "rules", server.url("/f.xml"), "Acme"))
+    server.route("/f.xml", body=rss(entry("g1", *STUB), entry("g2", *STUB)))
+    await poll_once(settings)
+    news = ("Acme opens a plant in Szeged", "Acme will build cars there, the company said on Monday.")
+    server.route("/f.xml", body=rss(entry("g1", *news), entry("g2", *news)))  # two links, one article
+    (outcome,) = await poll_once(settings)
+    assert (outcome.updated_items, outcome.alerts) == (2, 1)
+    assert raised(engine) == [("acme", news[0], "sent")]
+
+
+async def test_an_edit_of_a_key_another_poller_stored_meanwhile_is_judged_against_its_version(
+    engine: Engine, db_url: str, server: LoopbackHTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # This poll read g1 as new; before its write, another poller stored a stub under g1's key.
+    settings = test_settings(db_url, keyword_rules(tmp_path / "rules", server.url("/f.xml"), "Acme"))
+    server.route("/f.xml", body=rss(entry("g1", "Acme opens a plant", "Acme builds cars.")))
+    real_read = pipeline.Poller._read
+
+    def read_then_another_poller_stores(poller: pipeline.Poller, feed: Any, fetched: Any) -> Any:
+        read = real_read(poller, feed, fetched)
+        (item,) = read.normalised.unseen
+        stub = replace(item, title=STUB[0], text=STUB[1], content_hash="0" * 32)
+        with engine.begin() as conn:
+            store_items(conn, feed.id, [stub], now=datetime.now(UTC), story_window=timedelta(days=14))
+        return read
+
+    monkeypatch.setattr(pipeline.Poller, "_read", read_then_another_poller_stores)
+    (outcome,) = await poll_once(settings)
+    assert (outcome.new_items, outcome.updated_items, outcome.alerts) == (0, 1, 1)
+    assert raised(engine) == [("acme", "Acme opens a plant", "sent")]
 
 
 async def test_a_stub_rewritten_with_a_changed_figure_says_so(

@@ -8,6 +8,7 @@ import pytest
 
 from service.alerts.age import effective_max_age_s, too_old_reason
 from service.alerts.record import EditJudgement
+from service.store.items import StoredVersion
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 DAY_S = 86400
@@ -38,21 +39,27 @@ def test_the_reason_names_the_date_and_the_limit() -> None:
 
 
 FIRST_SEEN = NOW - timedelta(days=10)
+EARLIER = FIRST_SEEN - timedelta(days=1)
+LATER = NOW - timedelta(hours=1)
 
 
 @pytest.mark.parametrize(
-    ("published_at", "dated", "seen"),
+    ("published_at", "stored_at", "dated", "seen"),
     [
-        (None, FIRST_SEEN, True),  # undated: from when it was first seen
-        (FIRST_SEEN - timedelta(days=1), FIRST_SEEN - timedelta(days=1), False),  # its date, earlier
-        (FIRST_SEEN, FIRST_SEEN, False),
-        (NOW - timedelta(hours=1), FIRST_SEEN, True),  # a date re-stamped by the edit: first sight wins
+        (None, None, FIRST_SEEN, True),  # never dated: from when it was first seen
+        (EARLIER, None, EARLIER, False),  # its date, earlier
+        (FIRST_SEEN, None, FIRST_SEEN, False),
+        (LATER, None, FIRST_SEEN, True),  # a date stamped by the edit: first sight is earlier
+        (None, EARLIER, EARLIER, False),  # the edit drops the date: the stored one counts
+        (LATER, EARLIER, EARLIER, False),  # the edit re-stamps it: the stored one is earlier
+        (EARLIER, LATER, EARLIER, False),
     ],
 )
-def test_an_edit_s_age_counts_from_the_earlier_of_its_date_and_first_sight(
-    published_at: datetime | None, dated: datetime, seen: bool
+def test_an_edit_s_age_counts_from_the_earliest_of_its_dates_and_first_sight(
+    published_at: datetime | None, stored_at: datetime | None, dated: datetime, seen: bool
 ) -> None:
-    edit = EditJudgement.of((), published_at=published_at, first_seen_at=FIRST_SEEN)
+    before = StoredVersion("t", "x", published_at=stored_at, first_seen_at=FIRST_SEEN)
+    edit = EditJudgement.of((), published_at=published_at, before=before)
     assert (edit.dated, edit.seen) == (dated, seen)
 
 
