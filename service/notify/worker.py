@@ -264,7 +264,10 @@ class OutboxWorker:
         ids = [r.id for r in chunk]
 
         def work(conn: Connection) -> list[int]:
-            owned = outbox.mark_sent(conn, ids, owner=self._owner, now=now, ambiguous=ambiguous, note=note)
+            held = [outbox.in_channel(channel, outbox.HELD)]  # released by channel_recovered below
+            owned = outbox.mark_sent(
+                conn, ids, owner=self._owner, now=now, ambiguous=ambiguous, note=note, with_rows=held
+            )
             # In the same transaction: a worker killed after this commit leaves no alert pending.
             self._settle(conn, outbox.linked_alert_ids(conn, owned))
             if owned and delivered.retry_to:
@@ -319,7 +322,11 @@ class OutboxWorker:
 
         def work(conn: Connection) -> list[int]:
             # Rows another worker took over while this one waited are theirs: nothing to record.
-            owned = outbox.still_owned(conn, tried, owner=self._owner)
+            # The rows written below are locked with them, in one statement (see still_owned).
+            others = [outbox.fenced(untried, self._owner)] if untried else []
+            if isinstance(step, Hold):  # hold_channel holds the channel's waiting messages
+                others.append(outbox.in_channel(channel, outbox.PENDING))
+            owned = outbox.still_owned(conn, tried, owner=self._owner, with_rows=others)
             if untried:
                 outbox.mark_retry(
                     conn,

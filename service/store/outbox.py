@@ -183,15 +183,27 @@ def fenced(ids: Sequence[int], owner: str) -> sa.ColumnElement[bool]:
     return sa.and_(deliveries.c.id.in_(ids), deliveries.c.lease_owner == owner, deliveries.c.state == SENDING)
 
 
-def still_owned(conn: Connection, ids: Sequence[int], *, owner: str) -> list[int]:
-    """Which of ``ids`` ``owner`` still holds (leased to it and being sent), in id order. On
-    PostgreSQL their rows are locked in that order, as a poll joining messages locks them
-    (``deliveries_by_key``): a grouped send recorded while a poll joined two of its messages
-    otherwise waited for it in a circle, until the server rolled one back a second later. The
-    worker's writes to a whole channel's messages (holding or releasing them) lock as they go
-    and can still meet a poll so; the server's deadlock is then run again by the loser."""
-    query = sa.select(deliveries.c.id).where(fenced(ids, owner)).order_by(deliveries.c.id)
-    return list(conn.execute(row_locked(conn, query)).scalars())
+def still_owned(
+    conn: Connection, ids: Sequence[int], *, owner: str, with_rows: Sequence[sa.ColumnElement[bool]] = ()
+) -> list[int]:
+    """Which of ``ids`` ``owner`` still holds (leased to it and being sent), in id order.
+
+    On PostgreSQL their rows are locked in that order, in one statement, together with the rows
+    the conditions ``with_rows`` select (``fenced``, ``in_channel``): the others the transaction
+    writes, a channel's messages it holds or releases and the rows of a round it did not try.
+    A poll joining messages locks them so too (``deliveries_by_key``). Rows locked as each
+    statement came to them waited for a poll in a circle: the worker held the message it sent
+    and wanted a waiting one the poll held, while the poll wanted the sent one to join it,
+    until the server rolled one back a second later."""
+    ours = fenced(ids, owner)
+    wanted = sa.or_(ours, *with_rows)
+    query = sa.select(deliveries.c.id, ours.label("ours")).where(wanted).order_by(deliveries.c.id)
+    return [row.id for row in conn.execute(row_locked(conn, query)) if row.ours]
+
+
+def in_channel(channel: str, *states: str) -> sa.ColumnElement[bool]:
+    """A channel's messages in these states (for ``still_owned``'s ``with_rows``)."""
+    return sa.and_(deliveries.c.channel == channel, deliveries.c.state.in_(states))
 
 
 def mark_sent(
@@ -202,12 +214,14 @@ def mark_sent(
     now: datetime,
     ambiguous: bool,
     note: str | None = None,
+    with_rows: Sequence[sa.ColumnElement[bool]] = (),
 ) -> list[int]:
     """Record delivery (after the receiver said yes); returns the ids this worker still owned.
 
-    ``note`` keeps what the receiver refused in part (an SMTP recipient it rejected).
+    ``note`` keeps what the receiver refused in part (an SMTP recipient it rejected);
+    ``with_rows``: the other rows the caller writes next (see ``still_owned``).
     """
-    owned = still_owned(conn, ids, owner=owner)
+    owned = still_owned(conn, ids, owner=owner, with_rows=with_rows)
     if owned:
         conn.execute(
             sa.update(deliveries)

@@ -14,6 +14,7 @@ import json
 import logging
 import math
 import random
+import threading
 import time as wallclock
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, time, timedelta
@@ -25,6 +26,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from service import pipeline
 from service.config import Settings
 from service.notify.channels import Notifiers
 from service.notify.delivery import Delivery
@@ -32,6 +34,7 @@ from service.notify.smtp import SmtpSender, TlsMode
 from service.notify.worker import OutboxWorker
 from service.store import channel_state, db, mutes, outbox
 from service.store.tables import alerts, deliveries, digests
+from tests.conftest import reset_postgres
 from tests.support.httpserver import LoopbackHTTPServer
 from tests.support.outbox import (
     ACME_RULE,
@@ -1352,3 +1355,148 @@ async def test_a_probe_answered_with_a_retryable_error_waits_for_the_next_probe(
             clock.advance(0.25)
         await notifiers.aclose()
     assert len(receiver.received) - before == 1
+
+
+# --- the worker and a poll meet on one channel's messages (PostgreSQL) --------------------------
+
+TWO_STORIES = (
+    STORY,
+    ("Acme recalls a model", "https://news.example.test/acme-2.html", "Acme calls back cars."),
+)
+
+
+class PollMeetsWorker:
+    """A poll joining both stories' Slack messages, started when the worker's transaction comes
+    to ``name`` of ``module`` (the row of the message it tried locked already) and let through
+    once the poll waits for a lock. Counts how often each transaction ran: in a lock circle the
+    server rolls one back (40P01), and it runs again."""
+
+    def __init__(
+        self, monkeypatch: pytest.MonkeyPatch, engine: Engine, settings: Settings, module: Any, name: str
+    ) -> None:
+        self.worker_runs = 0
+        self.poll_runs = 0
+        self.errors: list[BaseException] = []
+        self._poll = threading.Thread(target=self._run_poll, args=(settings,))
+        real_step, real_enqueue = getattr(module, name), pipeline.enqueue_alerts
+
+        def step(*args: Any, **kw: Any) -> Any:
+            self.worker_runs += 1
+            if self.worker_runs == 1:
+                self._poll.start()
+                self._until_a_lock_is_waited_for(engine)
+            return real_step(*args, **kw)
+
+        def enqueue(*args: Any, **kw: Any) -> Any:
+            self.poll_runs += 1
+            return real_enqueue(*args, **kw)
+
+        monkeypatch.setattr(module, name, step)
+        monkeypatch.setattr(pipeline, "enqueue_alerts", enqueue)
+
+    def _run_poll(self, settings: Settings) -> None:
+        try:
+            asyncio.run(ingest(settings))
+        except BaseException as exc:  # reported by the test
+            self.errors.append(exc)
+
+    @staticmethod
+    def _until_a_lock_is_waited_for(engine: Engine) -> None:
+        waiting = sa.text("SELECT count(*) FROM pg_locks WHERE NOT granted")
+        for _ in range(200):
+            with engine.connect() as conn:
+                if conn.execute(waiting).scalar_one():
+                    return
+            wallclock.sleep(0.05)
+        raise AssertionError("the poll never waited for the worker")
+
+    def join(self) -> None:
+        self._poll.join(timeout=60)
+        assert not self._poll.is_alive() and not self.errors, self.errors
+
+
+async def two_waiting_messages(
+    pg_database: str, tmp_path: Path, feed: LoopbackHTTPServer, slack_url: str
+) -> Settings:
+    """Two stories' Slack messages from wire: the first backing off (due in an hour), the second
+    due now. wire2 then carries both stories, so a poll's acme2 alerts join both messages (and
+    raise nothing the worker's settling of acme's alerts could hold up)."""
+    reset_postgres(pg_database)
+    engine = db.make_engine(pg_database)
+    db.upgrade(engine)
+    feed.route("/1.xml", body=rss_items(*TWO_STORIES))
+    feed.route("/2.xml", body=rss_items())
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "r.yaml").write_text(
+        "rules:\n"
+        "  - id: acme\n    name: Acme watch\n    match: Acme\n    feeds: [wire]\n    notify: [slack]\n"
+        "  - id: acme2\n    name: Acme on wire2\n    match: Acme\n    feeds: [wire2]\n    notify: [slack]\n",
+        encoding="utf-8",
+    )
+    write_feeds(rules, [("wire", feed.url("/1.xml")), ("wire2", feed.url("/2.xml"))])
+    settings = test_settings(pg_database, rules, slack_webhook_url=slack_url, slack_min_interval_s=0)
+    await ingest(settings)
+    with engine.begin() as conn:
+        first = sa.select(sa.func.min(deliveries.c.id)).scalar_subquery()
+        later = datetime.now(UTC) + timedelta(hours=1)
+        conn.execute(sa.update(deliveries).where(deliveries.c.id == first).values(next_attempt_at=later))
+    engine.dispose()
+    feed.route("/2.xml", body=rss_items(*TWO_STORIES))
+    return settings
+
+
+@pytest.mark.postgres
+async def test_a_send_that_breaks_its_channel_and_a_poll_joining_its_messages_wait_in_no_circle(
+    pg_database: str,
+    tmp_path: Path,
+    feed: LoopbackHTTPServer,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The worker locked the message it tried, then the channel's waiting messages as it held each;
+    # the poll had locked the first waiting one and wanted the tried one, to join it.
+    with SlackReceiver() as receiver:
+        settings = await two_waiting_messages(pg_database, tmp_path, feed, receiver.url)
+        engine = db.make_engine(pg_database)
+        receiver.script(channel_not_found())
+        meeting = PollMeetsWorker(monkeypatch, engine, settings, channel_state, "hold_channel")
+        worker, notifiers = make_worker(engine, settings, clock)
+        try:
+            assert (await worker.run_once()).held == 1
+        finally:
+            await notifiers.aclose()
+        meeting.join()
+        states = [r["state"] for r in rows(engine)]
+        engine.dispose()
+    assert (meeting.worker_runs, meeting.poll_runs) == (1, 1)
+    assert states == ["held", "held"]
+
+
+@pytest.mark.postgres
+async def test_a_probe_that_goes_through_and_a_poll_joining_the_held_messages_wait_in_no_circle(
+    pg_database: str,
+    tmp_path: Path,
+    feed: LoopbackHTTPServer,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The worker locked the probed message, then released the held ones as it came to each; the
+    # poll had locked the first held one and wanted the probed one, to join it.
+    with SlackReceiver() as receiver:
+        settings = await two_waiting_messages(pg_database, tmp_path, feed, receiver.url)
+        engine = db.make_engine(pg_database)
+        receiver.script(channel_not_found())
+        worker, notifiers = make_worker(engine, settings, clock)
+        try:
+            assert (await worker.run_once()).held == 1  # both held now; the probe takes the second
+            clock.advance(settings.delivery_probe_broken_s + 1)
+            meeting = PollMeetsWorker(monkeypatch, engine, settings, channel_state, "channel_recovered")
+            assert (await worker.run_once()).sent == 1
+        finally:
+            await notifiers.aclose()
+        meeting.join()
+        states = [r["state"] for r in rows(engine)]
+        engine.dispose()
+    assert (meeting.worker_runs, meeting.poll_runs) == (1, 1)
+    assert states == ["pending", "sent"]
