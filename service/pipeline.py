@@ -155,25 +155,23 @@ def store_and_alert(
     """Stages: dedup + store, then the items actually inserted into alert rows (matched and
     judged here unless ``assessed`` holds them already), and what the items actually edited add
     (judged here unless ``edits`` judged them already: see :func:`judge_edits`)."""
-    judged = None if book is None else edits.keys if edits is not None else frozenset()  # None: no judging
+    if book is None:
+        stored = item_store.store_items(conn, feed.id, batch, now=now, story_window=story_window)
+        return stored, AlertTally()
+    judged = edits.keys if edits is not None else frozenset()
     stored = item_store.store_items(
         conn, feed.id, batch, now=now, story_window=story_window, judged_edits=judged
     )
-    if book is None or not (stored.inserted or stored.edited):
-        return stored, AlertTally()
     by_key = {item.key: item for item in unique_by_key(batch)}  # the copy that was stored
     new = [(s, by_key[s.key]) for s in stored.inserted]
     adding = dict(edits.adding) if edits is not None else {}
     if unjudged := {e.item.key: e.before for e in stored.edited if e.before is not None}:
-        # another poller stored these keys after this one looked: weighed against its versions
-        late = judge_edits(book, feed, [by_key[k] for k in unjudged], lambda keys: unjudged)
-        adding |= late.adding
-    edited = [(e.item, by_key[e.item.key], adding[e.item.key]) for e in stored.edited if e.item.key in adding]
-    if not (new or edited):
+        # stored by another writer after this poll looked: weighed against that version here
+        adding |= judge_edits(book, feed, [by_key[k] for k in unjudged], lambda keys: unjudged).adding
+    adds = [(e.item, by_key[e.item.key], adding[e.item.key]) for e in stored.edited if e.item.key in adding]
+    if not (new or adds):
         return stored, AlertTally()
-    return stored, record_alerts(
-        conn, book=book, feed=feed, new=new, now=now, assessed=assessed, edits=edited
-    )
+    return stored, record_alerts(conn, book=book, feed=feed, new=new, now=now, assessed=assessed, edits=adds)
 
 
 @dataclass(frozen=True, slots=True)

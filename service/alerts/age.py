@@ -20,13 +20,14 @@ STALE = "stale"
 
 
 def too_old_reason(
-    published_at: datetime | None, *, now: datetime, max_age_s: int | None, seen: bool = False
+    published_at: datetime | None, *, now: datetime, max_age_s: int | None, from_first_sight: bool = False
 ) -> str | None:
     """Why an item first seen ``now`` is too old to alert on, or None when it may alert.
-    ``seen``: ``published_at`` is when the item was first seen (its date is later, or unknown)."""
+    ``from_first_sight``: ``published_at`` is when the item was first seen (an edit whose
+    dates are later, or unknown)."""
     if not max_age_s or published_at is None or now - published_at <= timedelta(seconds=max_age_s):
         return None
-    how = "first seen" if seen else "published"
+    how = "first seen" if from_first_sight else "published"
     return f"held back: {how} {published_at:%Y-%m-%d %H:%M} UTC, older than {human_duration(max_age_s)}"
 
 
@@ -37,11 +38,11 @@ def held_back(
     published_at: datetime | None,
     now: datetime,
     max_age_s: int | None,
-    seen: bool = False,
+    from_first_sight: bool = False,
 ) -> tuple[str, str]:
     """A verdict's status and reason once the age limit is applied: only an alert that would go
     out (``pending``) is held back as ``stale``; a restatement stays what it was."""
-    too_old = too_old_reason(published_at, now=now, max_age_s=max_age_s, seen=seen)
+    too_old = too_old_reason(published_at, now=now, max_age_s=max_age_s, from_first_sight=from_first_sight)
     if status != "pending" or too_old is None:
         return status, reason
     return STALE, f"{too_old}; {reason}"

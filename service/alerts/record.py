@@ -49,8 +49,9 @@ class EditJudgement:
     """What an edit of a stored item adds (:func:`judge_edits`)."""
 
     found: tuple[Assessment, ...]  # the rules the new version raises something for, and the old did not
+    published_at: datetime | None  # the item's date as stored after the edit (an edit without one keeps it)
     dated: datetime  # what its age counts from: the earliest of its dates and when it was first seen
-    seen: bool  # ``dated`` is when it was first seen
+    from_first_sight: bool  # ``dated`` is when it was first seen
 
     @classmethod
     def of(
@@ -58,10 +59,11 @@ class EditJudgement:
     ) -> EditJudgement:
         """``published_at``: the edit's own date. A feed may stamp an edit with the time of the
         edit, or drop the date the item had: the earliest date known counts."""
+        kept = published_at if published_at is not None else before.published_at
         dates = [d for d in (published_at, before.published_at) if d is not None]
         if dates and min(dates) <= before.first_seen_at:
-            return cls(tuple(found), min(dates), seen=False)
-        return cls(tuple(found), before.first_seen_at, seen=True)
+            return cls(tuple(found), kept, min(dates), from_first_sight=False)
+        return cls(tuple(found), kept, before.first_seen_at, from_first_sight=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,21 +223,26 @@ def keyword_alert(
     edit: EditJudgement | None = None,
 ) -> NewAlert:
     """``edit``: set when the item is an edit of a stored one, whose age counts from
-    ``edit.dated``; a new item's counts from its date."""
+    ``edit.dated``; a new item's counts from its date. An edit held back as too old does not
+    stand for its story: a key of its own leaves the story's free for a fresh copy of the
+    article."""
     verdict = found.verdict
     assert verdict is not None
     status, reason = held_back(
         verdict.status,
         verdict.reason,
         published_at=item.published_at if edit is None else edit.dated,
-        seen=edit is not None and edit.seen,
+        from_first_sight=edit is not None and edit.from_first_sight,
         now=feed.ages_from or now,
         max_age_s=feed.max_age_s,
     )
+    dedup_key = f"{found.rule.id}:story:{stored.story_id}"
+    if edit is not None and status == STALE:
+        dedup_key += f":stale-edit:{stored.id}"
     alert = _raised(
         found.rule,
         book=book,
-        dedup_key=f"{found.rule.id}:story:{stored.story_id}",
+        dedup_key=dedup_key,
         status=status,
         title=item.title,
         snippet=found.snippet.text,
@@ -249,7 +256,7 @@ def keyword_alert(
         feed_id=feed.id,
         feed_name=feed.name,
         url=item.url,
-        published_at=item.published_at,
+        published_at=item.published_at if edit is None else edit.published_at,
         matched=tuple(found.matched_terms),
         highlights=found.snippet.highlights,
         novelty=None if verdict.novelty is None else round(verdict.novelty, 4),

@@ -64,13 +64,12 @@ class StoredVersion:
 
 @dataclass(frozen=True, slots=True)
 class StoredEdit:
-    """An item the feed edited, updated in place."""
+    """An item the feed edited, updated in place, with the story its new version tells."""
 
-    # Its story is the one its new version tells: another story its new link or title joins
-    # (a reused guid, a copy re-pointed at the original), or the first of this batch's edits
-    # that became the same article, or else its own. The row keeps its own story.
     item: StoredItem
-    before: StoredVersion | None  # what it said before; None when judged already, or only its link changed
+    # What it said before, read for the edits of title or text the caller had not judged
+    # (``store_items``' ``judged_edits``); None for the others.
+    before: StoredVersion | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,9 +110,10 @@ def store_items(
     lock_story_keys(conn, _story_keys([*new, *edited]))
     since = now - story_window
     edits = _edits(conn, feed_id, edited, known, since=since, judged=judged_edits) if edited else ()
-    for item in edited:
-        _update_item(conn, known[item.key].id, item, now=now)
+    for edit, item in zip(edits, edited, strict=True):
+        _update_item(conn, edit.item.id, item, story_id=edit.item.story_id, now=now)
     _record_sources(conn, unchanged)
+    # after the edits: a new copy of an edited item's article joins the story the edit tells
     inserted = _insert_new(conn, feed_id, new, now=now, story_window=story_window) if new else ()
     return StoreResult(inserted, edits, len(fresh) - len(new) - len(edited))
 
@@ -127,29 +127,33 @@ def _edits(
     since: datetime,
     judged: Collection[str] | None,
 ) -> tuple[StoredEdit, ...]:
-    """The edits with the stories their new versions tell (see :class:`StoredEdit`), read before
-    any of them is written, under the story locks of their new links and titles."""
-    own = {i.key: known[i.key].story_id for i in edited}
-    joins = _existing_stories(conn, edited, since=since)
-    elsewhere = {key: story for key, story in joins.items() if story != own[key]}
-    leader_of = _batch_leaders([i for i in edited if i.key not in elsewhere])
+    """The edits, in batch order, each with the story its new version tells, found as a new
+    item's is (its own row left out) and together with the batch's other edits: the story a
+    member of its group joins (the first that joins one), else a story of its own, led by the
+    group's first item. Read before any edit is written, under the story locks of their new
+    links and titles; the rows are then moved to those stories."""
+    rows = [known[i.key] for i in edited]
+    joins = _existing_stories(conn, edited, since=since, excluding={row.id for row in rows})
+    leader_of = _batch_leaders(edited)
+    group_story: dict[str, int] = {}
+    for item in edited:
+        if item.key in joins:
+            group_story.setdefault(leader_of[item.key], joins[item.key])
+    story = {i.key: group_story.get(leader_of[i.key], known[leader_of[i.key]].id) for i in edited}
     # a new link alone adds nothing to judge: rules read titles and texts
     unjudged = (
         []
         if judged is None
-        else [i.key for i in edited if i.key not in judged and known[i.key].content_hash != i.content_hash]
+        else [
+            i.key
+            for i, row in zip(edited, rows, strict=True)
+            if i.key not in judged and row.content_hash != i.content_hash
+        ]
     )
     before = stored_versions(conn, feed_id, unjudged) if unjudged else {}
     return tuple(
-        StoredEdit(
-            StoredItem(
-                known[i.key].id,
-                elsewhere[i.key] if i.key in elsewhere else own[leader_of[i.key]],
-                i.key,
-            ),
-            before.get(i.key),
-        )
-        for i in edited
+        StoredEdit(StoredItem(row.id, story[i.key], i.key), before.get(i.key))
+        for i, row in zip(edited, rows, strict=True)
     )
 
 
@@ -172,13 +176,11 @@ _STORED_NOW = sa.select(items.c.item_key, items.c.id, items.c.story_id).where(
     items.c.first_seen_at == sa.bindparam("now", type_=items.c.first_seen_at.type),
 )
 """The rows of ``keys`` this transaction inserted (another poller's have another first_seen_at)."""
-_STORY_BY_URL = (
-    sa.select(items.c.url, sa.func.min(items.c.story_id).label("story_id"))
-    .where(items.c.url.in_(sa.bindparam("urls", expanding=True)))
-    .group_by(items.c.url)
+_STORIES_BY_URL = sa.select(items.c.url, items.c.story_id, items.c.id).where(
+    items.c.url.in_(sa.bindparam("urls", expanding=True))
 )
 _STORY_BY_TITLE = (
-    sa.select(items.c.title_fp, items.c.story_id, items.c.text)
+    sa.select(items.c.title_fp, items.c.story_id, items.c.text, items.c.id)
     .where(
         items.c.title_fp.in_(sa.bindparam("fps", expanding=True)),
         items.c.first_seen_at >= sa.bindparam("since"),
@@ -249,7 +251,7 @@ def _edited(stored: sa.Row[Any], item: StorableItem) -> bool:
     return bool(stored.content_hash != item.content_hash or stored.url != item.url)
 
 
-def _update_item(conn: Connection, item_id: int, item: StorableItem, *, now: datetime) -> None:
+def _update_item(conn: Connection, item_id: int, item: StorableItem, *, story_id: int, now: datetime) -> None:
     # an edit that gives no date keeps the one known: undated, the item would look never too old
     # to a backtest (``rules test``) and lose its date in the evaluation's replay and exports.
     # Set through the column, so that the date is checked and stored as an insert stores it.
@@ -265,6 +267,7 @@ def _update_item(conn: Connection, item_id: int, item: StorableItem, *, now: dat
             content_hash=item.content_hash,
             title_fp=item.title_fp,
             source_tag=item.source_tag,
+            story_id=story_id,
             updated_at=now,
             revision=items.c.revision + 1,
         )
@@ -366,19 +369,25 @@ def _story_keys(batch: Sequence[StorableItem]) -> set[str]:
     return {f"u:{i.url}" for i in batch if i.url} | {f"t:{i.title_fp}" for i in batch if i.title_fp}
 
 
-def _existing_stories(conn: Connection, new: Sequence[StorableItem], *, since: datetime) -> dict[str, int]:
-    """Stories the new items join: same canonical URL anywhere, or same title and agreeing text."""
-    urls = sorted({i.url for i in new if i.url})
+def _existing_stories(
+    conn: Connection, batch: Sequence[StorableItem], *, since: datetime, excluding: Collection[int] = ()
+) -> dict[str, int]:
+    """Stories the items join: same canonical URL anywhere (the earliest story), or same title and
+    agreeing text. The rows ``excluding`` (edited items' own) are not looked at."""
+    urls = sorted({i.url for i in batch if i.url})
     by_url: dict[str, int] = {}
     for chunk in chunked(urls):
-        by_url.update({r.url: r.story_id for r in conn.execute(_STORY_BY_URL, {"urls": chunk})})
-    fps = sorted({i.title_fp for i in new if i.title_fp and not (i.url and i.url in by_url)})
+        for r in conn.execute(_STORIES_BY_URL, {"urls": chunk}):
+            if r.story_id is not None and r.id not in excluding:
+                by_url[r.url] = min(r.story_id, by_url.get(r.url, r.story_id))
+    fps = sorted({i.title_fp for i in batch if i.title_fp and not (i.url and i.url in by_url)})
     by_title: dict[str, list[tuple[int, str]]] = defaultdict(list)
     for chunk in chunked(fps):
-        for r in conn.execute(_STORY_BY_TITLE, {"fps": chunk, "since": since}):
-            by_title[r.title_fp].append((r.story_id, r.text))
+        for row in conn.execute(_STORY_BY_TITLE, {"fps": chunk, "since": since}):
+            if row.id not in excluding:
+                by_title[row.title_fp].append((row.story_id, row.text))
     story_of: dict[str, int] = {}
-    for item in new:
+    for item in batch:
         story = by_url.get(item.url) if item.url else None
         if story is None and item.title_fp:
             story = pick_story(item.text, by_title.get(item.title_fp, []))

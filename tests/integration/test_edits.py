@@ -6,6 +6,7 @@ sharpened, a typo fixed. The rewrite can be the news; a restatement of what the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -21,7 +22,7 @@ from service import pipeline
 from service.runtime import poll_once
 from service.store.alerts import list_alerts
 from service.store.items import store_items
-from service.store.tables import items
+from service.store.tables import items, rule_hits
 from service.views import alert_json
 from tests.support.httpserver import LoopbackHTTPServer
 from tests.support.service import shipped_rules, test_settings, write_feeds
@@ -73,13 +74,22 @@ def raised(engine: Engine) -> list[tuple[str, str, str]]:
 
 
 async def test_a_stub_rewritten_into_the_article_alerts_once(
-    engine: Engine, db_url: str, server: LoopbackHTTPServer, tmp_path: Path
+    engine: Engine, db_url: str, server: LoopbackHTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = test_settings(db_url, keyword_rules(tmp_path / "rules", server.url("/f.xml"), "Acme"))
     server.route("/f.xml", body=rss(entry("g1", *STUB)))
     (outcome,) = await poll_once(settings)
     assert (outcome.new_items, outcome.alerts, raised(engine)) == (1, 0, [])
 
+    judged_before_the_write: list[str] = []
+    real_read = pipeline.Poller._read
+
+    def read(poller: pipeline.Poller, feed: Any, fetched: Any) -> Any:
+        done = real_read(poller, feed, fetched)
+        judged_before_the_write.extend(done.edits.adding if done.edits else ())
+        return done
+
+    monkeypatch.setattr(pipeline.Poller, "_read", read)
     article = ("Acme opens a plant in Szeged", "Acme will build cars there.")
     server.route("/f.xml", body=rss(entry("g1", *article)))
     (outcome,) = await poll_once(settings)
@@ -88,7 +98,10 @@ async def test_a_stub_rewritten_into_the_article_alerts_once(
     with engine.connect() as conn:
         (item_id,) = conn.execute(sa.select(items.c.id)).scalars()
         (alert,) = list_alerts(conn)
+        hits = conn.execute(sa.select(rule_hits.c.rule_id, rule_hits.c.item_id)).all()
     assert alert.item_id == item_id and alert.url == "https://wire.example.test/g1"
+    assert [tuple(h) for h in hits] == [("acme", item_id)]  # counted for volume rules and backtests
+    assert len(judged_before_the_write) == 1  # matched and judged outside the write lock
 
     # the same document again, then a typo fixed: nothing more
     (outcome,) = await poll_once(settings)
@@ -191,6 +204,84 @@ async def test_an_edit_that_now_restates_a_story_already_told_raises_nothing(
     (outcome,) = await poll_once(settings)
     assert (outcome.updated_items, outcome.alerts) == (1, 0)
     assert raised(engine) == [("acme", news[0], "sent")]
+
+
+ARTICLE = ("Acme opens a plant in Szeged", "Acme will build cars there, the company said on Monday.")
+
+
+def acme_on(
+    rules_dir: Path, server: LoopbackHTTPServer, feeds: Sequence[str], *, watching: Sequence[str]
+) -> Path:
+    """Feeds served at /<name>.xml and one rule, acme, on the feeds ``watching``."""
+    rules_dir.mkdir(parents=True)
+    write_feeds(rules_dir, [(name, server.url(f"/{name}.xml")) for name in feeds])
+    rule = f"  - id: acme\n    name: Acme\n    match: Acme\n    feeds: [{', '.join(watching)}]\n"
+    (rules_dir / "watch.yaml").write_text(f"rules:\n{rule}")
+    return rules_dir
+
+
+async def test_an_edit_that_keeps_its_link_joins_the_story_its_article_tells(
+    engine: Engine, db_url: str, server: LoopbackHTTPServer, tmp_path: Path
+) -> None:
+    rules = acme_on(tmp_path / "rules", server, ["wire", "other"], watching=["wire", "other"])
+    settings = test_settings(db_url, rules)
+    server.route("/other.xml", body=rss(entry("o1", *ARTICLE)))
+    server.route("/wire.xml", body=rss(entry("g1", *STUB)))
+    await poll_once(settings)
+    assert raised(engine) == [("acme", ARTICLE[0], "sent")]
+    server.route("/wire.xml", body=rss(entry("g1", *ARTICLE)))  # the stub becomes the same article
+    wire = {o.feed: o for o in await poll_once(settings)}["wire"]
+    assert (wire.updated_items, wire.alerts) == (1, 0)
+    assert raised(engine) == [("acme", ARTICLE[0], "sent")]
+
+
+async def test_later_copies_join_the_story_an_edit_moved_to(
+    engine: Engine, db_url: str, server: LoopbackHTTPServer, tmp_path: Path
+) -> None:
+    # acme does not watch "other", which carries the article first: its story has no alert.
+    rules = acme_on(tmp_path / "rules", server, ["wire", "other", "third"], watching=["wire", "third"])
+    settings = test_settings(db_url, rules)
+    original = entry("o1", *ARTICLE)
+    server.route("/other.xml", body=rss(original))
+    server.route("/wire.xml", body=rss(entry("g1", *STUB), entry("g2", *STUB)))
+    server.route("/third.xml", body=rss())
+    await poll_once(settings)
+    assert raised(engine) == []
+    # g1 is re-pointed at the article, g2 becomes it under its own link, and a new g9 is a copy
+    server.route(
+        "/wire.xml",
+        body=rss(entry("g1", *ARTICLE, link=original[1]), entry("g2", *ARTICLE), entry("g9", *ARTICLE)),
+    )
+    await poll_once(settings)
+    assert raised(engine) == [("acme", ARTICLE[0], "sent")]
+    # a copy elsewhere under g2's link, and one under the original's
+    server.route("/third.xml", body=rss(entry("t1", *ARTICLE, link="https://wire.example.test/g2")))
+    server.route("/other.xml", body=rss(original, entry("o2", *ARTICLE, link=original[1])))
+    await poll_once(settings)
+    assert raised(engine) == [("acme", ARTICLE[0], "sent")]
+    with engine.connect() as conn:
+        assert (
+            len(set(conn.execute(sa.select(items.c.story_id).where(items.c.title == ARTICLE[0])).scalars()))
+            == 1
+        )
+
+
+async def test_an_edit_held_back_as_old_leaves_the_story_to_a_fresh_copy(
+    engine: Engine, db_url: str, server: LoopbackHTTPServer, tmp_path: Path
+) -> None:
+    rules = acme_on(tmp_path / "rules", server, ["wire", "other"], watching=["wire", "other"])
+    settings = test_settings(db_url, rules)
+    server.route("/wire.xml", body=rss(entry("g1", *STUB)))
+    server.route("/other.xml", body=rss())
+    await poll_once(settings)
+    with engine.begin() as conn:  # the stub was first seen five days ago
+        conn.execute(sa.update(items).values(first_seen_at=datetime.now(UTC) - timedelta(days=5)))
+    server.route("/wire.xml", body=rss(entry("g1", *ARTICLE)))
+    await poll_once(settings)
+    assert raised(engine) == [("acme", ARTICLE[0], "stale")]
+    server.route("/other.xml", body=rss(entry("o1", *ARTICLE, dated=datetime.now(UTC))))
+    await poll_once(settings)
+    assert raised(engine) == [("acme", ARTICLE[0], "sent"), ("acme", ARTICLE[0], "stale")]
 
 
 async def test_an_edit_that_joins_a_story_its_rule_never_alerted_on_alerts_once(

@@ -34,7 +34,9 @@ def test_too_old_reason(published_at: datetime | None, max_age_s: int | None, he
 def test_the_reason_names_the_date_and_the_limit() -> None:
     reason = too_old_reason(datetime(2014, 8, 3, 9, 30, tzinfo=UTC), now=NOW, max_age_s=3 * DAY_S)
     assert reason == "held back: published 2014-08-03 09:30 UTC, older than 3d"
-    seen = too_old_reason(datetime(2014, 8, 3, 9, 30, tzinfo=UTC), now=NOW, max_age_s=3 * DAY_S, seen=True)
+    seen = too_old_reason(
+        datetime(2014, 8, 3, 9, 30, tzinfo=UTC), now=NOW, max_age_s=3 * DAY_S, from_first_sight=True
+    )
     assert seen == "held back: first seen 2014-08-03 09:30 UTC, older than 3d"
 
 
@@ -60,7 +62,8 @@ def test_an_edit_s_age_counts_from_the_earliest_of_its_dates_and_first_sight(
 ) -> None:
     before = StoredVersion("t", "x", published_at=stored_at, first_seen_at=FIRST_SEEN)
     edit = EditJudgement.of((), published_at=published_at, before=before)
-    assert (edit.dated, edit.seen) == (dated, seen)
+    assert (edit.dated, edit.from_first_sight) == (dated, seen)
+    assert edit.published_at == (published_at or stored_at)  # the date kept with the item
 
 
 @pytest.mark.parametrize(
