@@ -155,18 +155,20 @@ def store_and_alert(
     """Stages: dedup + store, then the items actually inserted into alert rows (matched and
     judged here unless ``assessed`` holds them already), and what the items actually edited add
     (judged here unless ``edits`` judged them already: see :func:`judge_edits`)."""
-    if book is None:
-        stored = item_store.store_items(conn, feed.id, batch, now=now, story_window=story_window)
+    stored = item_store.store_items(conn, feed.id, batch, now=now, story_window=story_window)
+    if book is None or not (stored.inserted or stored.edited):
         return stored, AlertTally()
-    judged = edits.keys if edits is not None else frozenset()
-    stored = item_store.store_items(
-        conn, feed.id, batch, now=now, story_window=story_window, judged_edits=judged
-    )
     by_key = {item.key: item for item in unique_by_key(batch)}  # the copy that was stored
     new = [(s, by_key[s.key]) for s in stored.inserted]
     adding = dict(edits.adding) if edits is not None else {}
-    if unjudged := {e.item.key: e.before for e in stored.edited if e.before is not None}:
-        # stored by another writer after this poll looked: weighed against that version here
+    judged = edits.keys if edits is not None else frozenset()
+    unjudged = {
+        e.item.key: e.before
+        for e in stored.edited
+        if e.item.key not in judged
+        and (e.before.title, e.before.text) != (by_key[e.item.key].title, by_key[e.item.key].text)
+    }
+    if unjudged:  # stored by another writer after this poll looked: weighed against that version here
         adding |= judge_edits(book, feed, [by_key[k] for k in unjudged], lambda keys: unjudged).adding
     adds = [(e.item, by_key[e.item.key], adding[e.item.key]) for e in stored.edited if e.item.key in adding]
     if not (new or adds):

@@ -130,6 +130,7 @@ def record_alerts(
             alert = keyword_alert(found, book=book, feed=feed, stored=stored, item=item, edit=edit, now=now)
             raised.setdefault(alert.dedup_key, alert)
     alert_store.record_hits(conn, hits)
+    _drop_stale_edits_of_told_stories(conn, raised)
     for rule_id in sorted(volume_rules):
         spike = volume_alert(conn, book=book, rule=book.rules[rule_id], now=now)
         if spike is not None:
@@ -139,6 +140,22 @@ def record_alerts(
     return AlertTally(
         statuses.count("pending"), statuses.count("suppressed"), statuses.count(STALE), inserted
     )
+
+
+STALE_EDIT = ":stale-edit"
+"""Ends the key of an edit's alert held back as too old: one per rule and story, beside the
+story's own alert rather than in its place."""
+
+
+def _drop_stale_edits_of_told_stories(conn: Connection, raised: dict[str, NewAlert]) -> None:
+    """A held-back edit of a story whose alert for the rule exists (or is raised now) adds nothing."""
+    held = {key: key.removesuffix(STALE_EDIT) for key in raised if key.endswith(STALE_EDIT)}
+    if not held:
+        return
+    told = alert_store.existing_keys(conn, set(held.values())) | raised.keys()
+    for key, story_key in held.items():
+        if story_key in told:
+            del raised[key]
 
 
 def assess_items(book: RuleBook, feed: FeedRef, items: Sequence[Item]) -> dict[str, list[Assessment]]:
@@ -224,8 +241,8 @@ def keyword_alert(
 ) -> NewAlert:
     """``edit``: set when the item is an edit of a stored one, whose age counts from
     ``edit.dated``; a new item's counts from its date. An edit held back as too old does not
-    stand for its story: a key of its own leaves the story's free for a fresh copy of the
-    article."""
+    stand for its story: its key (``STALE_EDIT``) leaves the story's free for a fresh copy of
+    the article."""
     verdict = found.verdict
     assert verdict is not None
     status, reason = held_back(
@@ -238,7 +255,7 @@ def keyword_alert(
     )
     dedup_key = f"{found.rule.id}:story:{stored.story_id}"
     if edit is not None and status == STALE:
-        dedup_key += f":stale-edit:{stored.id}"
+        dedup_key += STALE_EDIT
     alert = _raised(
         found.rule,
         book=book,

@@ -35,6 +35,16 @@ def insert_alerts(conn: Connection, raised: Sequence[NewAlert]) -> list[Alert]:
     return inserted
 
 
+def existing_keys(conn: Connection, keys: Collection[str]) -> set[str]:
+    """Which of these dedup keys an alert holds already."""
+    found: set[str] = set()
+    for chunk in chunked(sorted(keys)):
+        found.update(
+            conn.execute(sa.select(alerts.c.dedup_key).where(alerts.c.dedup_key.in_(chunk))).scalars()
+        )
+    return found
+
+
 def record_hits(conn: Connection, hits: Sequence[Mapping[str, Any]]) -> None:
     if hits:
         conn.execute(insert_skipping_existing(conn, rule_hits, unique=["rule_id", "item_id"]), list(hits))

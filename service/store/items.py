@@ -8,7 +8,7 @@ without them. Only rows actually inserted or edited are returned: later stages a
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -16,7 +16,7 @@ from typing import Any, Protocol, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from service.sources.dedup import pick_story, unique_by_key
+from service.sources.dedup import pick_story, texts_agree, unique_by_key
 from service.store.db import BulkInsertSkippingExisting, chunked, lock_story_keys
 from service.store.tables import feeds, items
 
@@ -60,6 +60,7 @@ class StoredVersion:
     text: str
     published_at: datetime | None
     first_seen_at: datetime
+    title_fp: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +68,7 @@ class StoredEdit:
     """An item the feed edited, updated in place, with the story its new version tells."""
 
     item: StoredItem
-    # What it said before, read for the edits of title or text the caller had not judged
-    # (``store_items``' ``judged_edits``); None for the others.
-    before: StoredVersion | None
+    before: StoredVersion  # what it said before the edit
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +89,7 @@ def store_items(
     *,
     now: datetime,
     story_window: timedelta,
-    judged_edits: Collection[str] | None = None,
 ) -> StoreResult:
-    """``judged_edits``: keys whose edits the caller judged already; for any other edit of an
-    item's title or text, what it said before is read and returned (another poller stored the
-    key after the caller looked). None: the caller judges no edit."""
     fresh = unique_by_key(batch)
     known = _known(conn, feed_id, [i.key for i in fresh])
     new = [i for i in fresh if i.key not in known]
@@ -109,7 +104,7 @@ def store_items(
     # before any write: an edited item's new link or title may join a story too
     lock_story_keys(conn, _story_keys([*new, *edited]))
     since = now - story_window
-    edits = _edits(conn, feed_id, edited, known, since=since, judged=judged_edits) if edited else ()
+    edits = _edits(conn, feed_id, edited, known, since=since) if edited else ()
     for edit, item in zip(edits, edited, strict=True):
         _update_item(conn, edit.item.id, item, story_id=edit.item.story_id, now=now)
     _record_sources(conn, unchanged)
@@ -125,36 +120,42 @@ def _edits(
     known: dict[str, sa.Row[Any]],
     *,
     since: datetime,
-    judged: Collection[str] | None,
 ) -> tuple[StoredEdit, ...]:
-    """The edits, in batch order, each with the story its new version tells, found as a new
-    item's is (its own row left out) and together with the batch's other edits: the story a
-    member of its group joins (the first that joins one), else a story of its own, led by the
-    group's first item. Read before any edit is written, under the story locks of their new
-    links and titles; the rows are then moved to those stories."""
-    rows = [known[i.key] for i in edited]
-    joins = _existing_stories(conn, edited, since=since, excluding={row.id for row in rows})
-    leader_of = _batch_leaders(edited)
-    group_story: dict[str, int] = {}
-    for item in edited:
-        if item.key in joins:
-            group_story.setdefault(leader_of[item.key], joins[item.key])
-    story = {i.key: group_story.get(leader_of[i.key], known[leader_of[i.key]].id) for i in edited}
-    # a new link alone adds nothing to judge: rules read titles and texts
-    unjudged = (
-        []
-        if judged is None
-        else [
-            i.key
-            for i, row in zip(edited, rows, strict=True)
-            if i.key not in judged and row.content_hash != i.content_hash
-        ]
-    )
-    before = stored_versions(conn, feed_id, unjudged) if unjudged else {}
-    return tuple(
-        StoredEdit(StoredItem(row.id, story[i.key], i.key), before.get(i.key))
-        for i, row in zip(edited, rows, strict=True)
-    )
+    """The edits, in batch order, each with what it said before and the story it tells now.
+
+    An edit that still tells the article it told (the same title, and text that agrees, as a
+    copy's must) keeps its story: a typo fixed, a paragraph added. Any other (a stub become the
+    article, a reused guid) is placed as a new copy would be, its own row left out: in the
+    story another item of its link or title tells (the earliest one the poll's edits of that
+    article join), else in a story of its own. Read before any edit is written, under the
+    story locks of their new links and titles."""
+    before = stored_versions(conn, feed_id, [i.key for i in edited])
+    moving = [i for i in edited if not _same_article(i, before[i.key])]
+    story = {i.key: known[i.key].story_id for i in edited}
+    if moving:
+        own_rows = {i.key: known[i.key].id for i in moving}
+        joins = _existing_stories(conn, moving, since=since, own_rows=own_rows)
+        leader_of = _batch_leaders(moving)
+        joined: dict[str, int] = {}
+        for item in moving:
+            if item.key in joins:
+                lead = leader_of[item.key]
+                joined[lead] = min(joined.get(lead, joins[item.key]), joins[item.key])
+        for item in moving:
+            lead = leader_of[item.key]
+            story[item.key] = joined.get(lead, _story_of_its_own(own_rows[lead]))
+    return tuple(StoredEdit(StoredItem(known[i.key].id, story[i.key], i.key), before[i.key]) for i in edited)
+
+
+def _same_article(item: StorableItem, before: StoredVersion) -> bool:
+    return item.title_fp == before.title_fp and texts_agree(item.text, before.text)
+
+
+def _story_of_its_own(item_id: int) -> int:
+    """The story of an edited item that tells an article of its own now. A story's id is its
+    first item's id; this one is the negative of the item's id, which is no item's and no other
+    story's, so the article leaves the story its old version told (and that story's messages)."""
+    return -item_id
 
 
 # Statements are built once: with expanding IN parameters they compile once and are cached,
@@ -176,9 +177,16 @@ _STORED_NOW = sa.select(items.c.item_key, items.c.id, items.c.story_id).where(
     items.c.first_seen_at == sa.bindparam("now", type_=items.c.first_seen_at.type),
 )
 """The rows of ``keys`` this transaction inserted (another poller's have another first_seen_at)."""
-_STORIES_BY_URL = sa.select(items.c.url, items.c.story_id, items.c.id).where(
-    items.c.url.in_(sa.bindparam("urls", expanding=True))
+_STORY_BY_URL = (
+    sa.select(items.c.url, sa.func.min(items.c.story_id).label("story_id"))
+    .where(items.c.url.in_(sa.bindparam("urls", expanding=True)))
+    .group_by(items.c.url)
 )
+_STORIES_BY_URL = sa.select(items.c.url, items.c.story_id, items.c.id).where(
+    items.c.url.in_(sa.bindparam("urls", expanding=True)), items.c.story_id.is_not(None)
+)
+"""Every row of the links: for edits, whose own rows are left out (the new-item path takes the
+earliest story in SQL, ``_STORY_BY_URL``; a landing page many items link to has many rows)."""
 _STORY_BY_TITLE = (
     sa.select(items.c.title_fp, items.c.story_id, items.c.text, items.c.id)
     .where(
@@ -331,7 +339,12 @@ def _insert(
 
 
 _VERSIONS = sa.select(
-    items.c.item_key, items.c.title, items.c.text, items.c.published_at, items.c.first_seen_at
+    items.c.item_key,
+    items.c.title,
+    items.c.text,
+    items.c.published_at,
+    items.c.first_seen_at,
+    items.c.title_fp,
 ).where(
     items.c.feed_id == sa.bindparam("feed_id"), items.c.item_key.in_(sa.bindparam("keys", expanding=True))
 )
@@ -343,7 +356,7 @@ def stored_versions(conn: Connection, feed_id: int, keys: Sequence[str]) -> dict
     found: dict[str, StoredVersion] = {}
     for chunk in chunked(keys):
         for r in conn.execute(_VERSIONS, {"feed_id": feed_id, "keys": chunk}):
-            found[r.item_key] = StoredVersion(r.title, r.text, r.published_at, r.first_seen_at)
+            found[r.item_key] = StoredVersion(r.title, r.text, r.published_at, r.first_seen_at, r.title_fp)
     return found
 
 
@@ -370,27 +383,36 @@ def _story_keys(batch: Sequence[StorableItem]) -> set[str]:
 
 
 def _existing_stories(
-    conn: Connection, batch: Sequence[StorableItem], *, since: datetime, excluding: Collection[int] = ()
+    conn: Connection,
+    batch: Sequence[StorableItem],
+    *,
+    since: datetime,
+    own_rows: Mapping[str, int] | None = None,
 ) -> dict[str, int]:
-    """Stories the items join: same canonical URL anywhere (the earliest story), or same title and
-    agreeing text. The rows ``excluding`` (edited items' own) are not looked at."""
+    """Stories the items join: same canonical URL anywhere (the earliest story), or same title
+    and agreeing text. ``own_rows``: for edited items, their rows by key, left out."""
     urls = sorted({i.url for i in batch if i.url})
-    by_url: dict[str, int] = {}
+    by_url: dict[str, list[tuple[int, int]]] = defaultdict(list)  # url → (row id, story id)
     for chunk in chunked(urls):
-        for r in conn.execute(_STORIES_BY_URL, {"urls": chunk}):
-            if r.story_id is not None and r.id not in excluding:
-                by_url[r.url] = min(r.story_id, by_url.get(r.url, r.story_id))
-    fps = sorted({i.title_fp for i in batch if i.title_fp and not (i.url and i.url in by_url)})
-    by_title: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        if own_rows is None:
+            by_url.update({r.url: [(0, r.story_id)] for r in conn.execute(_STORY_BY_URL, {"urls": chunk})})
+        else:
+            for r in conn.execute(_STORIES_BY_URL, {"urls": chunk}):
+                by_url[r.url].append((r.id, r.story_id))
+    own = own_rows or {}
+    fps = sorted({i.title_fp for i in batch if i.title_fp and (own_rows is not None or i.url not in by_url)})
+    by_title: dict[str, list[tuple[int, int, str]]] = defaultdict(list)  # fp → (row id, story id, text)
     for chunk in chunked(fps):
         for row in conn.execute(_STORY_BY_TITLE, {"fps": chunk, "since": since}):
-            if row.id not in excluding:
-                by_title[row.title_fp].append((row.story_id, row.text))
+            by_title[row.title_fp].append((row.id, row.story_id, row.text))
     story_of: dict[str, int] = {}
     for item in batch:
-        story = by_url.get(item.url) if item.url else None
+        mine = own.get(item.key)
+        linked = [s for row_id, s in by_url.get(item.url or "", []) if row_id != mine and s is not None]
+        story = min(linked) if linked else None
         if story is None and item.title_fp:
-            story = pick_story(item.text, by_title.get(item.title_fp, []))
+            titled = [(s, text) for row_id, s, text in by_title.get(item.title_fp, []) if row_id != mine]
+            story = pick_story(item.text, titled)
         if story is not None:
             story_of[item.key] = story
     return story_of

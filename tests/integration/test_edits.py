@@ -22,7 +22,7 @@ from service import pipeline
 from service.runtime import poll_once
 from service.store.alerts import list_alerts
 from service.store.items import store_items
-from service.store.tables import items, rule_hits
+from service.store.tables import deliveries, items, rule_hits
 from service.views import alert_json
 from tests.support.httpserver import LoopbackHTTPServer
 from tests.support.service import shipped_rules, test_settings, write_feeds
@@ -188,6 +188,7 @@ async def test_an_old_article_rewritten_today_is_held_back_as_stale(
     assert {title: str(a["reason"]) for title, a in found.items()}.keys() == expected.keys()
     assert [t for t, start in expected.items() if not str(found[t]["reason"]).startswith(start)] == []
     assert found["Acme recalls a model"]["published_at"] == f"{recent:%Y-%m-%dT%H:%M:%S}Z"  # its own date
+    assert found["Acme buys a rival"]["published_at"] == "2014-08-03T09:30:00Z"  # the date it kept
 
 
 async def test_an_edit_that_now_restates_a_story_already_told_raises_nothing(
@@ -282,6 +283,109 @@ async def test_an_edit_held_back_as_old_leaves_the_story_to_a_fresh_copy(
     server.route("/other.xml", body=rss(entry("o1", *ARTICLE, dated=datetime.now(UTC))))
     await poll_once(settings)
     assert raised(engine) == [("acme", ARTICLE[0], "sent"), ("acme", ARTICLE[0], "stale")]
+
+
+@pytest.mark.parametrize("stub_first", [True, False])
+async def test_a_stub_rewritten_into_a_listed_article_joins_its_story_in_any_order(
+    engine: Engine, db_url: str, server: LoopbackHTTPServer, tmp_path: Path, stub_first: bool
+) -> None:
+    settings = test_settings(db_url, keyword_rules(tmp_path / "rules", server.url("/f.xml"), "Acme"))
+    server.route("/f.xml", body=rss(entry("g1", *STUB), entry("g2", *ARTICLE)))
+    await poll_once(settings)
+    # g1 becomes a copy of g2's article, and g2 gets a typo fixed, in one poll
+    copy, fixed = (
+        entry("g1", *ARTICLE, link="https://wire.example.test/g2"),
+        entry("g2", ARTICLE[0], ARTICLE[1][:-1]),
+    )
+    server.route("/f.xml", body=rss(*((copy, fixed) if stub_first else (fixed, copy))))
+    (outcome,) = await poll_once(settings)
+    assert (outcome.updated_items, outcome.alerts) == (2, 0)
+    assert raised(engine) == [("acme", ARTICLE[0], "sent")]
+    with engine.connect() as conn:
+        assert len(set(conn.execute(sa.select(items.c.story_id)).scalars())) == 1
+
+
+async def test_a_typo_fixed_long_after_keeps_the_item_in_its_story(
+    engine: Engine, db_url: str, server: LoopbackHTTPServer, tmp_path: Path
+) -> None:
+    rules = acme_on(
+        tmp_path / "rules", server, ["wire", "other", "third"], watching=["wire", "other", "third"]
+    )
+    settings = test_settings(db_url, rules, max_item_age="0")
+    server.route("/other.xml", body=rss(entry("o1", *ARTICLE)))
+    server.route("/wire.xml", body=rss(entry("g1", *ARTICLE)))  # joins o1's story by its title
+    server.route("/third.xml", body=rss())
+    await poll_once(settings)
+    assert raised(engine) == [("acme", ARTICLE[0], "sent")]
+    with engine.begin() as conn:  # both first seen past the story window
+        conn.execute(sa.update(items).values(first_seen_at=datetime.now(UTC) - timedelta(days=20)))
+    server.route("/wire.xml", body=rss(entry("g1", ARTICLE[0], ARTICLE[1][:-1])))
+    await poll_once(settings)
+    server.route("/third.xml", body=rss(entry("t1", *ARTICLE, link="https://wire.example.test/g1")))
+    await poll_once(settings)
+    assert raised(engine) == [("acme", ARTICLE[0], "sent")]
+
+
+async def test_a_guid_reused_for_another_article_tells_a_story_of_its_own(
+    engine: Engine, db_url: str, server: LoopbackHTTPServer, tmp_path: Path
+) -> None:
+    settings = test_settings(
+        db_url, keyword_rules(tmp_path / "rules", server.url("/f.xml"), "Acme", "Zenith")
+    )
+    server.route("/f.xml", body=rss(entry("g1", "Acme opens a plant", "Acme builds cars.")))
+    await poll_once(settings)
+    reused = entry(
+        "g1", "Zenith buys Orbit", "Zenith paid cash for the maker.", link="https://wire.example.test/z"
+    )
+    server.route("/f.xml", body=rss(reused))
+    (outcome,) = await poll_once(settings)
+    assert (outcome.updated_items, outcome.alerts) == (1, 1)
+    with engine.connect() as conn:
+        found = {a.rule_id: a for a in list_alerts(conn)}
+        messages = conn.execute(sa.select(deliveries.c.alert_ids)).scalars().all()
+    assert found["zenith"].story_id != found["acme"].story_id
+    assert sorted(messages) == [[found["acme"].id], [found["zenith"].id]]  # its own message, sent
+
+
+@pytest.mark.parametrize("told_first", [True, False])
+async def test_edits_of_one_article_in_one_poll_take_the_earliest_story_they_join(
+    engine: Engine, db_url: str, server: LoopbackHTTPServer, tmp_path: Path, told_first: bool
+) -> None:
+    # o1 tells the article (and alerts); t1, unwatched, has another title and a link of its own
+    rules = acme_on(tmp_path / "rules", server, ["wire", "other", "third"], watching=["wire", "other"])
+    settings = test_settings(db_url, rules)
+    server.route("/other.xml", body=rss(entry("o1", *ARTICLE)))
+    server.route("/third.xml", body=rss())
+    server.route("/wire.xml", body=rss(entry("g1", *STUB), entry("g2", *STUB)))
+    await poll_once(settings)
+    server.route("/third.xml", body=rss(entry("t1", "Acme's plant, in pictures", "Photos from Szeged.")))
+    await poll_once(settings)
+    assert raised(engine) == [("acme", ARTICLE[0], "sent")]
+    at_o1 = entry("g1", *ARTICLE, link="https://wire.example.test/o1")
+    at_t1 = entry("g2", *ARTICLE, link="https://wire.example.test/t1")
+    server.route("/wire.xml", body=rss(*((at_o1, at_t1) if told_first else (at_t1, at_o1))))
+    await poll_once(settings)
+    assert raised(engine) == [("acme", ARTICLE[0], "sent")]
+
+
+async def test_an_old_stub_rewritten_into_a_told_article_adds_no_held_back_alert(
+    engine: Engine, db_url: str, server: LoopbackHTTPServer, tmp_path: Path
+) -> None:
+    rules = acme_on(tmp_path / "rules", server, ["wire", "other"], watching=["wire", "other"])
+    settings = test_settings(db_url, rules)
+    server.route("/other.xml", body=rss())
+    server.route("/wire.xml", body=rss(entry("g1", *STUB), entry("g2", *STUB), entry("g3", *STUB)))
+    await poll_once(settings)
+    with engine.begin() as conn:  # the stubs were first seen five days ago
+        conn.execute(sa.update(items).values(first_seen_at=datetime.now(UTC) - timedelta(days=5)))
+    server.route("/other.xml", body=rss(entry("o1", *ARTICLE)))
+    await poll_once(settings)
+    # g1 becomes the article told already; g2 and g3 become another article, both held back
+    other = ("Acme recalls a model", "Acme calls back cars built last spring, the company said on Monday.")
+    server.route("/wire.xml", body=rss(entry("g1", *ARTICLE), entry("g2", *other), entry("g3", *other)))
+    wire = {o.feed: o for o in await poll_once(settings)}["wire"]
+    assert (wire.updated_items, wire.alerts, wire.stale) == (3, 0, 1)
+    assert raised(engine) == [("acme", ARTICLE[0], "sent"), ("acme", other[0], "stale")]
 
 
 async def test_an_edit_that_joins_a_story_its_rule_never_alerted_on_alerts_once(
