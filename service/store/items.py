@@ -16,7 +16,7 @@ from typing import Any, Protocol, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from service.sources.dedup import pick_story, texts_agree, unique_by_key
+from service.sources.dedup import pick_story, unique_by_key
 from service.store.db import BulkInsertSkippingExisting, chunked, lock_story_keys
 from service.store.tables import feeds, items
 
@@ -123,39 +123,22 @@ def _edits(
 ) -> tuple[StoredEdit, ...]:
     """The edits, in batch order, each with what it said before and the story it tells now.
 
-    An edit that still tells the article it told (the same title, and text that agrees, as a
-    copy's must) keeps its story: a typo fixed, a paragraph added. Any other (a stub become the
-    article, a reused guid) is placed as a new copy would be, its own row left out: in the
-    story another item of its link or title tells (the earliest one the poll's edits of that
-    article join), else in a story of its own. Read before any edit is written, under the
-    story locks of their new links and titles."""
+    An edit is placed as a new copy would be, its own row left out: in the story another item
+    of its link or title tells (a stub become an article told elsewhere, a link corrected), the
+    earliest one that the poll's edits of that article join; else it stays in its story, with
+    the poll's other edits of that article in its story too. Read before any edit is written,
+    under the story locks of their new links and titles."""
     before = stored_versions(conn, feed_id, [i.key for i in edited])
-    moving = [i for i in edited if not _same_article(i, before[i.key])]
-    story = {i.key: known[i.key].story_id for i in edited}
-    if moving:
-        own_rows = {i.key: known[i.key].id for i in moving}
-        joins = _existing_stories(conn, moving, since=since, own_rows=own_rows)
-        leader_of = _batch_leaders(moving)
-        joined: dict[str, int] = {}
-        for item in moving:
-            if item.key in joins:
-                lead = leader_of[item.key]
-                joined[lead] = min(joined.get(lead, joins[item.key]), joins[item.key])
-        for item in moving:
+    own_rows = {i.key: known[i.key].id for i in edited}
+    joins = _existing_stories(conn, edited, since=since, own_rows=own_rows)
+    leader_of = _batch_leaders(edited)
+    joined: dict[str, int] = {}
+    for item in edited:
+        if item.key in joins:
             lead = leader_of[item.key]
-            story[item.key] = joined.get(lead, _story_of_its_own(own_rows[lead]))
+            joined[lead] = min(joined.get(lead, joins[item.key]), joins[item.key])
+    story = {i.key: joined.get(leader_of[i.key], known[leader_of[i.key]].story_id) for i in edited}
     return tuple(StoredEdit(StoredItem(known[i.key].id, story[i.key], i.key), before[i.key]) for i in edited)
-
-
-def _same_article(item: StorableItem, before: StoredVersion) -> bool:
-    return item.title_fp == before.title_fp and texts_agree(item.text, before.text)
-
-
-def _story_of_its_own(item_id: int) -> int:
-    """The story of an edited item that tells an article of its own now. A story's id is its
-    first item's id; this one is the negative of the item's id, which is no item's and no other
-    story's, so the article leaves the story its old version told (and that story's messages)."""
-    return -item_id
 
 
 # Statements are built once: with expanding IN parameters they compile once and are cached,
