@@ -60,7 +60,6 @@ class StoredVersion:
     text: str
     published_at: datetime | None
     first_seen_at: datetime
-    title_fp: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,7 +326,6 @@ _VERSIONS = sa.select(
     items.c.text,
     items.c.published_at,
     items.c.first_seen_at,
-    items.c.title_fp,
 ).where(
     items.c.feed_id == sa.bindparam("feed_id"), items.c.item_key.in_(sa.bindparam("keys", expanding=True))
 )
@@ -339,7 +337,7 @@ def stored_versions(conn: Connection, feed_id: int, keys: Sequence[str]) -> dict
     found: dict[str, StoredVersion] = {}
     for chunk in chunked(keys):
         for r in conn.execute(_VERSIONS, {"feed_id": feed_id, "keys": chunk}):
-            found[r.item_key] = StoredVersion(r.title, r.text, r.published_at, r.first_seen_at, r.title_fp)
+            found[r.item_key] = StoredVersion(r.title, r.text, r.published_at, r.first_seen_at)
     return found
 
 
