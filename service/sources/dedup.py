@@ -99,9 +99,20 @@ def _words(text: str) -> set[str]:
 
 
 def texts_agree(a: str, b: str) -> bool:
+    """Whether two texts may tell one article: they agree, or one is too short to tell."""
+    return _agreement(a, b) is not False
+
+
+def texts_clearly_agree(a: str, b: str) -> bool:
+    """Whether two texts tell one article: both long enough to tell, and agreeing."""
+    return _agreement(a, b) is True
+
+
+def _agreement(a: str, b: str) -> bool | None:
+    """None when either text is too short to tell."""
     words_a, words_b = _words(a), _words(b)
     if min(len(words_a), len(words_b)) < MIN_WORDS:
-        return True
+        return None
     return len(words_a & words_b) / len(words_a | words_b) >= SAME_TEXT_JACCARD
 
 

@@ -16,7 +16,7 @@ from typing import Any, Protocol, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from service.sources.dedup import pick_story, unique_by_key
+from service.sources.dedup import pick_story, texts_clearly_agree, unique_by_key
 from service.store.db import BulkInsertSkippingExisting, chunked, lock_story_keys
 from service.store.tables import feeds, items
 
@@ -122,21 +122,25 @@ def _edits(
 ) -> tuple[StoredEdit, ...]:
     """The edits, in batch order, each with what it said before and the story it tells now.
 
-    An edit is placed as a new copy would be, its own row left out: in the story another item
-    of its link or title tells (a stub become an article told elsewhere, a link corrected), the
-    earliest one that the poll's edits of that article join; else it stays in its story, with
-    the poll's other edits of that article in its story too. Read before any edit is written,
-    under the story locks of their new links and titles."""
+    An edit is placed as a new copy would be, its own row left out, and together with the
+    poll's other edits of the same article: they join the earliest story another item of their
+    links or titles tells (a stub become an article told elsewhere, a link corrected). Edits
+    that join none stay in a story of theirs: the earliest of those whose old text the new one
+    clearly goes on telling (a headline sharpened, a paragraph added), else the earliest of all,
+    whatever the feed's order. Read before any edit is written, under the story locks of their
+    new links and titles."""
     before = stored_versions(conn, feed_id, [i.key for i in edited])
-    own_rows = {i.key: known[i.key].id for i in edited}
-    joins = _existing_stories(conn, edited, since=since, own_rows=own_rows)
+    joins = _existing_stories(conn, edited, since=since, own_rows={i.key: known[i.key].id for i in edited})
     leader_of = _batch_leaders(edited)
-    joined: dict[str, int] = {}
+    groups: dict[str, list[StorableItem]] = defaultdict(list)
     for item in edited:
-        if item.key in joins:
-            lead = leader_of[item.key]
-            joined[lead] = min(joined.get(lead, joins[item.key]), joins[item.key])
-    story = {i.key: joined.get(leader_of[i.key], known[leader_of[i.key]].story_id) for i in edited}
+        groups[leader_of[item.key]].append(item)
+    story: dict[str, int] = {}
+    for members in groups.values():
+        joined = [joins[m.key] for m in members if m.key in joins]
+        going_on = [known[m.key].story_id for m in members if texts_clearly_agree(before[m.key].text, m.text)]
+        chosen = min(joined or going_on or [known[m.key].story_id for m in members])
+        story |= dict.fromkeys((m.key for m in members), chosen)
     return tuple(StoredEdit(StoredItem(known[i.key].id, story[i.key], i.key), before[i.key]) for i in edited)
 
 

@@ -343,6 +343,24 @@ async def test_a_guid_reused_for_another_article_raises_the_rules_the_old_one_di
     assert raised(engine) == [("acme", "Acme opens a plant", "sent"), ("zenith", "Zenith buys Orbit", "sent")]
 
 
+SHARPER = ("Acme opens a $2bn plant in Szeged", ARTICLE[1])
+
+
+@pytest.mark.parametrize("stub_first", [True, False])
+async def test_a_headline_sharpened_while_a_stub_becomes_it_alerts_once_in_any_order(
+    engine: Engine, db_url: str, server: LoopbackHTTPServer, tmp_path: Path, stub_first: bool
+) -> None:
+    settings = test_settings(db_url, keyword_rules(tmp_path / "rules", server.url("/f.xml"), "Acme"))
+    server.route("/f.xml", body=rss(entry("g1", *STUB), entry("g2", *ARTICLE)))
+    await poll_once(settings)
+    stub, article = entry("g1", *SHARPER), entry("g2", *SHARPER)
+    server.route("/f.xml", body=rss(*((stub, article) if stub_first else (article, stub))))
+    await poll_once(settings)
+    assert raised(engine) == [("acme", ARTICLE[0], "sent")]
+    with engine.connect() as conn:
+        assert set(conn.execute(sa.select(items.c.guid, items.c.story_id)).all()) == {("g1", 2), ("g2", 2)}
+
+
 @pytest.mark.parametrize("told_first", [True, False])
 async def test_edits_of_one_article_in_one_poll_take_the_earliest_story_they_join(
     engine: Engine, db_url: str, server: LoopbackHTTPServer, tmp_path: Path, told_first: bool
