@@ -67,7 +67,7 @@ def keyword_rules(rules_dir: Path, url: str, *words: str) -> Path:
 
 
 def raised(engine: Engine) -> list[tuple[str, str, str]]:
-    """(rule, title, status) of every alert, oldest first."""
+    """(rule, title, status) of every alert, sorted."""
     with engine.connect() as conn:
         found = [alert_json(a) for a in list_alerts(conn)]
     return sorted((a["rule"], a["title"], a["status"]) for a in found)
