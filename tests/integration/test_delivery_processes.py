@@ -24,7 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
+from service.store import db
+from service.store.tables import deliveries, feeds
 from tests.conftest import reset_postgres
 from tests.support.httpserver import LoopbackHTTPServer, RecordedRequest, Reply
 from tests.support.processes import RIVALWATCH, rivalwatch, service_env, start_service, stop, wait_until
@@ -185,6 +188,23 @@ def kill_run(
             proc.wait(timeout=10)
 
 
+def expire_leases(url: str) -> None:
+    """What a killed run held is free again, as if its leases (feed: 7 s, deliveries: 5 s) had
+    run out: the next run has the work to do, instead of finding it leased and doing nothing.
+    Which runs found work hung on timing, and with it how many kills landed (6 to 14 of 30)."""
+    engine = db.make_engine(url)
+    past = datetime.now(UTC) - timedelta(hours=1)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.update(feeds).where(feeds.c.lease_owner.is_not(None)).values(lease_expires_at=past)
+            )
+            leased = deliveries.c.lease_owner.is_not(None)
+            conn.execute(sa.update(deliveries).where(leased).values(lease_expires_at=past))
+    finally:
+        engine.dispose()
+
+
 RUNS = {"sqlite": 30, "postgresql": 30}
 """Runs per backend (about 1.5 s each): with this seed every phase comes up at least twice, and
 the suite stays within its time."""
@@ -231,6 +251,7 @@ def test_kill_9_during_poll_and_deliver_loses_nothing_and_duplicates_only_ambigu
             stats.exit_codes[code] += 1
             if code == -signal.SIGKILL:
                 stats.killed[phase] += 1
+                expire_leases(backend_url)
             else:
                 assert code == 0, log_path.read_text()
         feed.grow(0, delay_s=0.0)
@@ -274,11 +295,9 @@ def test_kill_9_during_poll_and_deliver_loses_nothing_and_duplicates_only_ambigu
         seen |= urls
     kills = sum(stats.killed.values())
     assert repeated_messages <= kills
-    # The harness must really kill: one run in six is meant to live, a run that finished its work
-    # before the kill came exits on its own (short phases such as "store" often do), and a run
-    # right after a kill finds the feed still leased and has nothing to fetch. How many that
-    # leaves hangs on timing: 11-14 of 30 run alone, 6 in two of three full-suite runs.
-    assert kills >= runs // 6, stats
+    # The harness must really kill: one run in six is meant to live, and a run that finished its
+    # work before the kill came exits on its own (short phases such as "store" often do).
+    assert kills >= runs // 3, stats
     assert flagged, "no kill landed between claiming and recording: the ambiguous window was not exercised"
     assert not [p for p in logs if "Traceback" in p.read_text(encoding="utf-8", errors="replace")]
     print(
