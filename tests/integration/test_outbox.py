@@ -1217,12 +1217,17 @@ def test_unmuting_a_mute_that_already_ran_out_says_it_was_not_muted(engine: Engi
         assert mutes.active_mutes(conn, now=now) == []
 
 
-def two_wire_rules(rules: Path, wire: str, wire2: str, *, second_notify: str) -> Path:
-    """Rule acme on every feed to Slack; rule acme2 only on wire2, to ``second_notify``."""
+def two_wire_rules(
+    rules: Path, wire: str, wire2: str, *, second_notify: str, first_on_wire_only: bool = False
+) -> Path:
+    """Rule acme on every feed (or on wire alone) to Slack; rule acme2 only on wire2, to
+    ``second_notify``."""
     rules.mkdir()
+    only_wire = "    feeds: [wire]\n" if first_on_wire_only else ""
     (rules / "r.yaml").write_text(
         "rules:\n"
-        "  - id: acme\n    name: Acme watch\n    match: Acme\n    severity: high\n    notify: [slack]\n"
+        "  - id: acme\n    name: Acme watch\n    match: Acme\n    severity: high\n"
+        f"{only_wire}    notify: [slack]\n"
         "  - id: acme2\n    name: Acme on wire2\n    match: Acme\n    severity: high\n"
         f"    feeds: [wire2]\n    notify: {second_notify}\n",
         encoding="utf-8",
@@ -1426,15 +1431,13 @@ async def two_waiting_messages(
     db.upgrade(engine)
     feed.route("/1.xml", body=rss_items(*TWO_STORIES))
     feed.route("/2.xml", body=rss_items())
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    (rules / "r.yaml").write_text(
-        "rules:\n"
-        "  - id: acme\n    name: Acme watch\n    match: Acme\n    feeds: [wire]\n    notify: [slack]\n"
-        "  - id: acme2\n    name: Acme on wire2\n    match: Acme\n    feeds: [wire2]\n    notify: [slack]\n",
-        encoding="utf-8",
+    rules = two_wire_rules(
+        tmp_path / "rules",
+        feed.url("/1.xml"),
+        feed.url("/2.xml"),
+        second_notify="[slack]",
+        first_on_wire_only=True,
     )
-    write_feeds(rules, [("wire", feed.url("/1.xml")), ("wire2", feed.url("/2.xml"))])
     settings = test_settings(pg_database, rules, slack_webhook_url=slack_url, slack_min_interval_s=0)
     await ingest(settings)
     with engine.begin() as conn:
