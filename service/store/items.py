@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from service.sources.dedup import pick_story, texts_clearly_agree, unique_by_key
 from service.store.db import BulkInsertSkippingExisting, chunked, lock_story_keys
-from service.store.tables import feeds, items
+from service.store.tables import feeds, items, rule_hits
 
 
 class StorableItem(Protocol):
@@ -106,6 +106,13 @@ def store_items(
     edits = _edits(conn, feed_id, edited, known, since=since) if edited else ()
     for edit, item in zip(edits, edited, strict=True):
         _update_item(conn, edit.item.id, item, story_id=edit.item.story_id, now=now)
+    moved = [
+        {"moved_item": e.item.id, "to_story": e.item.story_id}
+        for e, item in zip(edits, edited, strict=True)
+        if e.item.story_id != known[item.key].story_id
+    ]
+    if moved:  # the rules the item matched now count for the story it tells (volume rules)
+        conn.execute(_HITS_FOLLOW_THEIR_ITEM, moved)
     _record_sources(conn, unchanged)
     # after the edits: a new copy of an edited item's article joins the story the edit tells
     inserted = _insert_new(conn, feed_id, new, now=now, story_window=story_window) if new else ()
@@ -177,10 +184,12 @@ _STORY_BY_TITLE = (
     sa.select(items.c.title_fp, items.c.story_id, items.c.text, items.c.id)
     .where(
         items.c.title_fp.in_(sa.bindparam("fps", expanding=True)),
-        items.c.first_seen_at >= sa.bindparam("since"),
+        sa.or_(items.c.first_seen_at >= sa.bindparam("since"), items.c.updated_at >= sa.bindparam("since")),
     )
     .order_by(items.c.id)
 )
+"""Rows of the titles first seen or rewritten within the story window: an item first seen long ago
+and rewritten today tells today's article, and its copies elsewhere join its story."""
 _INSERT_ITEMS = BulkInsertSkippingExisting(
     items,
     (
@@ -193,6 +202,11 @@ _LEADERS_NAME_THEIR_STORY = (
     sa.update(items)
     .where(items.c.feed_id == sa.bindparam("of_feed"), items.c.story_id.is_(None))
     .values(story_id=items.c.id)
+)
+_HITS_FOLLOW_THEIR_ITEM = (
+    sa.update(rule_hits)
+    .where(rule_hits.c.item_id == sa.bindparam("moved_item"))
+    .values(story_id=sa.bindparam("to_story"))
 )
 _RECORD_SOURCE = (
     sa.update(items)

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 
 from service import pipeline
 from service.runtime import poll_once
-from service.store.alerts import list_alerts
+from service.store.alerts import count_hits, list_alerts
 from service.store.items import store_items
 from service.store.tables import items, rule_hits
 from service.views import alert_json
@@ -233,6 +233,49 @@ async def test_an_edit_that_keeps_its_link_joins_the_story_its_article_tells(
     server.route("/wire.xml", body=rss(entry("g1", *ARTICLE)))  # the stub becomes the same article
     wire = {o.feed: o for o in await poll_once(settings)}["wire"]
     assert (wire.updated_items, wire.alerts) == (1, 0)
+    assert raised(engine) == [("acme", ARTICLE[0], "sent")]
+
+
+async def test_an_item_an_edit_moves_counts_its_rules_for_the_story_it_tells_now(
+    engine: Engine, db_url: str, server: LoopbackHTTPServer, tmp_path: Path
+) -> None:
+    rules = acme_on(tmp_path / "rules", server, ["wire", "other"], watching=["wire", "other"])
+    settings = test_settings(db_url, rules)
+    server.route("/other.xml", body=rss(entry("o1", *ARTICLE)))
+    server.route("/wire.xml", body=rss(entry("g1", "Acme teases a plant", "Acme will say where soon.")))
+    await poll_once(settings)
+    assert len(raised(engine)) == 2
+    # g1 is re-pointed at o1's article: one story now, which a volume rule counts once
+    server.route("/wire.xml", body=rss(entry("g1", *ARTICLE, link="https://wire.example.test/o1")))
+    await poll_once(settings)
+    with engine.connect() as conn:
+        placed = conn.execute(
+            sa.select(items.c.guid, items.c.story_id, rule_hits.c.story_id).join(
+                rule_hits, rule_hits.c.item_id == items.c.id
+            )
+        ).all()
+        now = datetime.now(UTC)
+        stories = count_hits(conn, "acme", since=now - timedelta(hours=1), until=now + timedelta(hours=1))
+    assert sorted(guid for guid, _, _ in placed) == ["g1", "o1"]
+    assert [guid for guid, told, counted in placed if told != counted] == []
+    assert stories == 1
+
+
+async def test_a_copy_of_an_item_first_seen_long_ago_and_rewritten_today_joins_its_story(
+    engine: Engine, db_url: str, server: LoopbackHTTPServer, tmp_path: Path
+) -> None:
+    rules = acme_on(tmp_path / "rules", server, ["wire", "other"], watching=["wire", "other"])
+    settings = test_settings(db_url, rules, max_item_age="0")
+    server.route("/wire.xml", body=rss(entry("g1", *STUB)))
+    server.route("/other.xml", body=rss())
+    await poll_once(settings)
+    with engine.begin() as conn:  # the stub was first seen past the story window
+        conn.execute(sa.update(items).values(first_seen_at=datetime.now(UTC) - timedelta(days=20)))
+    server.route("/wire.xml", body=rss(entry("g1", *ARTICLE)))
+    await poll_once(settings)
+    assert raised(engine) == [("acme", ARTICLE[0], "sent")]
+    server.route("/other.xml", body=rss(entry("o1", *ARTICLE)))  # a copy under a link of its own
+    await poll_once(settings)
     assert raised(engine) == [("acme", ARTICLE[0], "sent")]
 
 
