@@ -57,6 +57,17 @@ _NOT_NAMES = STOPWORDS | _ROLES | CALENDAR | word_set("ev nev bev phev hev suv m
 # China"); one of them before another name ("for Europe", "in Europe") is that place's, a rival
 # of the cue.
 _PLACE_PREPOSITIONS = frozenset({"for", "in", "to"})
+# A place joined to more places is not that place alone: "for China and other markets", "in
+# China and Europe", "for China as well as export" give a wider scope's figure (as stems).
+_JOINERS = (("and",), ("or",), ("plus",), ("as", "well", "as"))
+_BEFORE_A_PLACE = frozenset({"for", "in", "to", "across", "the", "its", "their"})
+_WIDER_PLACES = frozenset(
+    stem(word)
+    for word in word_set(
+        """other overseas international global globally foreign export exports world worldwide abroad
+        beyond elsewhere rest"""
+    )
+)
 # "said it plans...", "says its ...": "it" stands for the name last written before it.
 _REPORTING = frozenset({"said", "say"})
 # A clause of a name and one of these after the news tells who reported it (", the Nikkei
@@ -247,7 +258,7 @@ def may_be_about(stems: AbstractSet[str], cues: FactCues) -> bool:
 
 def fact_spans(read: SentenceWords, cues: FactCues) -> FactSpans | None:
     """What the sentence says about the fact, or None when it is not about its subject and metric."""
-    spans = _cue_ranges(read, cues.phrases)
+    spans = _without_widened_places(read, cues, _cue_ranges(read, cues.phrases))
     if not _enough_cues(spans, cues.needed) or len(_cue_ranges(read, cues.requires)) < len(cues.requires):
         return None
     in_cues = {n for cue_spans in spans.values() for start, end in cue_spans for n in range(start, end + 1)}
@@ -521,6 +532,47 @@ def _cue_ranges(read: SentenceWords, phrases: Phrases) -> dict[int, list[tuple[i
         if spans:
             found[index] = spans
     return found
+
+
+def _without_widened_places(
+    read: SentenceWords, cues: FactCues, found: dict[int, list[tuple[int, int]]]
+) -> dict[int, list[tuple[int, int]]]:
+    """The cue spans less the place alternatives joined to more places (``_widens``): "30 NEVs for
+    China and other markets" is no figure of China alone."""
+    kept = {}
+    for index, spans in found.items():
+        leads = cues.place_leads[index]
+        if leads:
+            spans = [
+                (start, end)
+                for start, end in spans
+                if read.tokens[start].stem not in leads or not _widens(read, end, cues.subject)
+            ]
+        if spans:
+            kept[index] = spans
+    return kept
+
+
+def _widens(read: SentenceWords, end: int, subject: tuple[tuple[str, ...], ...]) -> bool:
+    """Whether the place ending at token ``end`` is joined ("and", "or", "plus", "as well as") to a
+    wider scope ("other markets", "overseas", "the rest of the world") or to another name ("and
+    Europe"; not the subject's: "for China and Nissan's partners")."""
+    tokens = read.tokens
+    at = end + 1
+    while at < len(tokens) and not tokens[at].stem:  # the slots a joining "and" counts as
+        at += 1
+    for joiner in _JOINERS:
+        if tuple(token.stem for token in tokens[at : at + len(joiner)]) == joiner:
+            at += len(joiner)
+            break
+    else:
+        return False
+    while at < len(tokens) and tokens[at].stem in _BEFORE_A_PLACE:
+        at += 1
+    if at == len(tokens):
+        return False
+    token = tokens[at]
+    return token.stem in _WIDER_PLACES or (_is_name(token) and all(token.stem != term[0] for term in subject))
 
 
 def _other_names(read: SentenceWords, known: set[int]) -> list[int]:

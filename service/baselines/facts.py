@@ -80,12 +80,21 @@ Rules:
   globally``, ``worldwide``, ``around the world``, ``in markets around the world``, ``for global
   markets``, ``overseas``, ``abroad``), is the world's or abroad's figure: it reads only facts whose
   cues speak of that scope themselves (``global sales``, ``worldwide``, ``export``), never a China
-  fact. A fact with a ``year`` reads no number whose nearest year or part of a year in the sentence
-  (in words, clause breaks counted as below; at most ``MAX_CUE_GAP`` away; on a tie either) is
-  another year ("600,000 in the first ten months of 2024" is not the 2023 figure). Labels, ranks and
-  list markers (``Model 3``, ``Episode 16``, ``#16``, ``No. 2``, ``1.`` - see ``numbers``), ordinals
-  (``second-largest``, ``16th``), percentage points and numbers that are part of a cue (``first ten
-  months``, ``2022``) read nothing.
+  fact. Nor is a place cue joined to more places that place alone (``for China and other
+  markets``, ``for China and Europe``, ``for China as well as export``; not ``for China and its
+  partners``, nor the subject's name after "and"): that occurrence is no cue
+  (``fact_sentence._widens``). A count of a fact of no year (a plan's size) reads no number whose
+  clause sets it in one year or a part of one (``in 2025``, ``during 2025``, ``in the first half
+  of 2025``, ``this year``, ``next year``, or a sentence opening ``In 2025,``): that counts the
+  period's launches; ``by 2026`` is the plan's horizon and sets nothing. A fact of a year reads
+  no number whose clause says ``last year``, ``this year``, ``next year`` or ``past year``: the
+  words do not say which year that is. A fact with a ``year`` reads no number whose nearest year
+  or part of a year in the sentence (in words, clause breaks counted as below; at most
+  ``MAX_CUE_GAP`` away; on a tie either) is another year ("600,000 in the first ten months of
+  2024" is not the 2023 figure). Labels, ranks and list markers (``Model 3``, ``Episode 16``,
+  ``#16``, ``No. 2``, ``1.`` - see ``numbers``), ordinals (``second-largest``, ``16th``),
+  percentage points and numbers that are part of a cue (``first ten months``, ``2022``) read
+  nothing.
 - The subject must be the nearest name to the number: when a capitalised word or acronym that is
   not a subject term, not part of a found cue, not a month or weekday, not a common abbreviation
   (``EV``, ``NEV``, ``SUV``...) and not a title or role (``CEO``, ``Chief Executive``,
@@ -161,7 +170,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import pairwise
+from itertools import accumulate, pairwise
 from typing import NamedTuple
 
 from service.baselines.change import FactChange
@@ -254,6 +263,10 @@ _THING_NOUNS = word_set(
 _ANNOUNCED = Behind(
     r"\b(?:announced|unveiled|agreed|signed|discussed|revealed|proposed|reported)\s+(?:in\s+|on\s+)?$"
 )
+# Words that set a count in one period ("in 2025", "during 2025"; "this year", "next year").
+_ONE_PERIOD_LEADS = frozenset({"in", "during"})
+_THIS_OR_NEXT = frozenset({"this", "next"})
+_RELATIVE_YEARS = frozenset({"last", "this", "next", "past"})
 _WHOLE_OF_A_PART = Behind(r"\bof\s+(?:the\s+|its\s+|their\s+)?$")  # "eight of the 12"
 # No level of any fact: "all but four of them" (the rest), and "the rest of the eight-model plan"
 # (the size of the whole some part is taken from; which fact holds that whole the words do not
@@ -452,11 +465,12 @@ def _claims(
         _look_at(read, number) for number in find_numbers(sentence) if number.kind not in _READ_NOTHING
     ]
     years = _years(numbers)
+    periods = _periods(read, years)
     continued = _continued(read, numbers, about)
     claims = [
         claim
         for seen in numbers
-        for claim in _candidate_claims(read, seen, about, years, continued.get(seen.number.start))
+        for claim in _candidate_claims(read, seen, about, years, periods, continued.get(seen.number.start))
     ]
     return _take_closest(claims, read)
 
@@ -626,6 +640,7 @@ def _candidate_claims(
     seen: _Seen,
     about: Sequence[FactSpans],
     years: _Years,
+    periods: _Periods,
     continued: frozenset[int] | None,
 ) -> list[_Claim]:
     first, last = seen.tokens
@@ -666,6 +681,10 @@ def _candidate_claims(
         gap = cue_gap(found, first, last)
         if gap is None or gap > MAX_CUE_GAP or _other_year(fact, seen.tokens, years):
             continue  # part of a cue ("first ten months"), too far, or another year's figure
+        if fact.kind == "count" and fact.year is None and periods.in_one_period(seen.tokens):
+            continue  # "four NEVs for China in 2025", "next year": one year's launches, not the plan
+        if fact.year is not None and periods.in_relative_year(seen.tokens):
+            continue  # "a quarter of global sales last year": which year, the words do not say
         if not subject_is_nearest(found, first, last) or another_place_is_nearer(found, first, last):
             continue  # another name's figure, or another place's ("eight for Europe")
         restates = _same(fact, seen.number.reading, seen.number)
@@ -696,6 +715,48 @@ def _may_take_a_part(
     allowed = frozenset(found.mentions).union(*(other.cue_tokens for other in about))
     after = next((start for start in own if start > last), last + 1)
     return part_is_described(read, last, after, allowed, found.cues.required_words)
+
+
+@dataclass(frozen=True, slots=True)
+class _Periods:
+    """Where a sentence sets its numbers in one period, or in a year it names only relative to
+    when it was written, by clause (``clause_of``: per token, the clause slots before it, so two
+    words with no break between have the same value): worked out once per sentence, so asking it
+    of every number costs one look-up, whatever the sentence holds."""
+
+    clause_of: list[int]
+    one_period: frozenset[int]
+    """Clauses with "in 2025", "during 2025", "in the first half of 2025", "this year", "next year"."""
+    relative_year: frozenset[int]
+    """Clauses with "last year", "this year", "next year", "past year"."""
+    opens_with_a_period: bool
+    """The sentence opens "In 2025, ...": every clause is set in it."""
+
+    def in_one_period(self, number_range: tuple[int, int]) -> bool:
+        """Whether the number is of one year or a part of one: a count of that period (the models
+        launched then), not the size of a plan; "by 2026" is a plan's horizon and sets nothing."""
+        return self.opens_with_a_period or self.clause_of[number_range[0]] in self.one_period
+
+    def in_relative_year(self, number_range: tuple[int, int]) -> bool:
+        """Whether the number's clause names its year only relative to now ("last year")."""
+        return self.clause_of[number_range[0]] in self.relative_year
+
+
+def _periods(read: SentenceWords, years: _Years) -> _Periods:
+    tokens = read.tokens
+    clause_of = list(accumulate(0 if token.stem else 1 for token in tokens))
+    one_period, relative, opens = set(), set(), False
+    for start in years.firsts:
+        lead = start - 2 if start and tokens[start - 1].stem == "the" else start - 1
+        if lead >= 0 and tokens[lead].stem in _ONE_PERIOD_LEADS:
+            one_period.add(clause_of[lead])
+            opens = opens or lead == 0
+    for index in range(1, len(tokens)):
+        if tokens[index].stem == "year" and tokens[index - 1].stem in _RELATIVE_YEARS:
+            relative.add(clause_of[index])
+            if tokens[index - 1].stem in _THIS_OR_NEXT:
+                one_period.add(clause_of[index])
+    return _Periods(clause_of, frozenset(one_period), frozenset(relative), opens)
 
 
 def _other_year(fact: Fact, number_range: tuple[int, int], years: _Years) -> bool:

@@ -57,6 +57,17 @@ CHANGES: dict[str, list[tuple[str, float, float, str]]] = {
     "Nissan now plans eight new-energy models for China.": [
         ("nev-models-china", 10, 8, "NEV models Nissan plans for China: 10 → 8"),
     ],
+    # a plan's horizon ("by 2026") and a year of something else in another clause set no period;
+    # "and" that goes on to the subject's partners joins no place to China
+    "Nissan plans nine new-energy vehicles for China by 2026.": [
+        ("nev-models-china", 10, 9, "NEV models Nissan plans for China: 10 → 9"),
+    ],
+    "Nissan now plans eight new-energy models for China, the first of which arrives in 2025.": [
+        ("nev-models-china", 10, 8, "NEV models Nissan plans for China: 10 → 8"),
+    ],
+    "Nissan plans 12 new-energy vehicles for China and its joint-venture partners will supply six.": [
+        ("nev-models-china", 10, 12, "NEV models Nissan plans for China: 10 → 12"),
+    ],
     # "from X to Y": the old level is often nearer the cue; it is left behind, Y is the news
     "Nissan has cut the number of new-energy vehicles it plans for China from ten to eight.": [
         ("nev-models-china", 10, 8, "NEV models Nissan plans for China: 10 → 8"),
@@ -394,6 +405,21 @@ NO_CHANGE = [
     "Nissan will launch two of the new-energy models it plans for China under its own brand in 2024.",
     "Nissan will launch two of its new-energy models for China under its own brand in 2024.",
     "Nissan will launch three of its new-energy vehicles for China with joint-venture partners next year.",
+    # the fact's place joined to more places: a wider scope's figure, not China's alone
+    "Nissan plans 30 new-energy vehicles for China and other markets by 2030.",
+    "Nissan plans 30 new-energy vehicles for China and overseas markets by 2030, Uchida said.",
+    "Nissan plans 30 new-energy vehicles for China and Europe by 2030.",
+    "Nissan plans 30 new-energy vehicles for China as well as export by 2030.",
+    "Nissan plans 30 new-energy vehicles for China or the rest of the world by 2030.",
+    # a count set in one year or part of one is that period's launches, not the plan's size
+    "Nissan intends to launch four new-energy models for China next year.",
+    "Nissan intends to launch four new-energy models for China in 2025.",
+    "In 2025, Nissan will launch four new-energy models for China.",
+    "Nissan plans four new-energy models for China in the first half of 2025.",
+    "Nissan plans 5 electrified models for the Chinese market in 2025 and 2026.",
+    "Nissan plans four new-energy models for China in 2025, the first of its 10-model line-up.",
+    # a share of a year the words name only relative to when they were written
+    "China made up about a quarter of Nissan global sales last year.",
     "Tesla lowers Model 3 prices in China again.",
     "Nissan plans to launch its new-energy models in China from 2025.",
     "Nissan will invest $3 billion in new-energy models for China.",
