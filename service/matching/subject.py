@@ -18,9 +18,10 @@ occurrences (the hits the matcher reports) is **prominent**. The model, in order
 
 2. The other occurrences are prominent when any of them is in the **title**; or in the
    **lead** (the first ``LEAD_WORDS`` words of the text, a CJK character counting as a word, as
-   the matcher counts them) when the text is no longer than the
-   lead (a feed summary); or in the lead of a longer text that names the subject at least
-   ``REPEATS`` times in all (*named more than once*). Occurrences less than
+   the matcher counts them, and a figure such as "418,227" or "-0.86%" as one) when no word of
+   the text follows the lead (a feed summary, a trailing "..." or mark allowed); or in the lead
+   of a longer text that names the subject at least ``REPEATS`` times in all (*named more than
+   once*). Occurrences less than
    ``MENTION_GAP_CHARS`` apart are one mention ("Nissan Motor" is not Nissan twice; nor are the
    two sides of one NEAR). A long article that names it once, or only far from its start,
    mentions it in passing.
@@ -76,8 +77,13 @@ _PLAIN_WORD = re.compile(r"\w+")
 """``_WORD`` in text without CJK characters: the same words in less than half the time (``_WORD``
 looks ahead at every character); judging whether an item is about a subject looked for words
 around each occurrence and for the lead, ~10 % of judging a matched item."""
-_PLAIN_LEAD = re.compile(rf"(?:\W*+\w++){{{LEAD_WORDS}}}")
+_FIGURE_TAIL = r"(?:[.,:]\d++)*+"
+"""The rest of a figure, so that "418,227", "$485.56" and "03:06" are one word of the lead each: a
+feed summary of a few figures counted each one twice and read as the start of a long article."""
+_PLAIN_LEAD = re.compile(rf"(?:\W*+\w++{_FIGURE_TAIL}){{{LEAD_WORDS}}}")
 """The first ``LEAD_WORDS`` plain words (possessive: no backtracking when there are fewer)."""
+_LEAD_WORD = re.compile(rf"{CJK_CHARACTER}|(?:(?!{CJK_CHARACTER})\w)+{_FIGURE_TAIL}")
+"""A word of the lead in text with CJK characters: ``_WORD``, a figure as one word."""
 _NEXT_WORD = re.compile(r"[\s\-‐‑–—]*(\w+)")
 _NAME_TEXT = r"[A-Z0-9][\w.'’-]*(?:\s+[A-Z0-9][\w.'’-]*){0,2}"
 _JOINER_TEXT = r"(?:,|,?\s+(?:and|or|&))\s+"
@@ -108,7 +114,7 @@ def judge_prominence(hits: Sequence[TermHit], *, title: str, text: str) -> Promi
     lead_end = lead_end_offset(text)
     in_lead = [m for m in standing if m.start < lead_end]
     times = mentions(standing)
-    if in_lead and lead_end >= len(text):
+    if in_lead and _word_after(text, lead_end) is None:
         return Prominence(True, f"{in_lead[0].term} in the summary{aside}")
     if in_lead and times >= REPEATS:
         return Prominence(True, f"{in_lead[0].term} in the lead and named {times} times{aside}")
@@ -136,14 +142,21 @@ def joined(hits: Sequence[TermHit], *, gap_chars: int) -> list[TermHit]:
 
 
 def lead_end_offset(text: str) -> int:
-    """Where the lead ends: after the ``LEAD_WORDS``-th word of the text (or at its end)."""
+    """Where the lead ends: after the ``LEAD_WORDS``-th word of the text (or at its end). A figure
+    ("418,227", "-0.86%") is one word; CJK characters are a word each."""
     plain = _PLAIN_LEAD.match(text)
     if _CJK.search(text, 0, plain.end() if plain else len(text)) is None:
         return plain.end() if plain else len(text)
-    for count, word in enumerate(_WORD.finditer(text), start=1):
+    for count, word in enumerate(_LEAD_WORD.finditer(text), start=1):
         if count == LEAD_WORDS:
             return word.end()
     return len(text)
+
+
+def _word_after(text: str, offset: int) -> re.Match[str] | None:
+    """The first word at or after ``offset``: none after the lead makes the text a summary (a
+    closing "..." or link arrow is no more text)."""
+    return _PLAIN_WORD.search(text, offset)
 
 
 def _in_passing(hit: TermHit, field: str) -> bool:

@@ -27,6 +27,17 @@ def prominence(expression: str, *, title: str, text: str = "") -> tuple[bool, st
         ("Tesla cuts Model Y prices in China", "", True, "in the title"),
         # A short summary is all lead: one mention there is enough.
         ("Service stations are getting a glow-up", "Tesla drivers want a nicer wait.", True, "summary"),
+        # Figures are one word each: this summary is 37 words, not the 43 runs of digits and letters.
+        (
+            "Daily briefing, episode 12",
+            "Markets: TSLA $485.56 (-0.86%) at 03:06 ET, volume 1,204,331. Tesla reports 418,227"
+            " deliveries for the fourth quarter, down 16% on the year, as buyers wait for the refreshed"
+            " cars and new financing offers reach showrooms next week **...",
+            True,
+            "summary",
+        ),
+        # A summary of exactly the lead's words, cut off with a trailing mark, is all lead.
+        ("Daily briefing", " ".join(["word"] * (LEAD_WORDS - 1)) + " Tesla **...", True, "summary"),
         # A long text: named in the lead and again later.
         ("Quarterly deliveries", f"Tesla sold more. {FILLER} Tesla said so.", True, "named 2 times"),
         # A long text that names it once, outside the lead: a passing mention.
@@ -76,11 +87,13 @@ def test_the_lead_ends_after_its_words() -> None:
         "充电桩 " + " ".join(["word"] * LEAD_WORDS),  # CJK inside the lead: each character a word
         " ".join(["word"] * LEAD_WORDS) + " 充电桩",  # CJK after it: the plain count stands
         "word 充 " * (LEAD_WORDS // 2) + "end",
+        "Up 418,227 at $485.56 (-0.86%) by 03:06, " * LEAD_WORDS,  # a figure is one word
+        "充 1,204,331 " * LEAD_WORDS,
         "",
     ],
 )
 def test_the_lead_is_counted_as_words_are_counted(text: str) -> None:
-    words = [match.end() for match in subject._WORD.finditer(text)]
+    words = [match.end() for match in subject._LEAD_WORD.finditer(text)]
     assert lead_end_offset(text) == (words[LEAD_WORDS - 1] if len(words) >= LEAD_WORDS else len(text))
 
 
