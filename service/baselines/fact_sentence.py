@@ -80,7 +80,8 @@ _LINKS = frozenset(  # as stems ("carrying" is "carry")
     stem(word)
     for word in word_set(
         """the its their his her our a an it that which who under with from by for will would be sold
-        built made developed jointly carry carrying bear bearing wear wearing badged come"""
+        built made developed jointly carry carrying bear bearing wear wearing badged come chinese
+        japanese local domestic"""
     )
 )
 _ATTACHING = word_set("under with from by")

@@ -85,10 +85,11 @@ Rules:
   partners``, nor the subject's name after "and"): that occurrence is no cue
   (``fact_sentence._widens``). A count of a fact of no year (a plan's size) reads no number whose
   clause sets it in one year or a part of one (``in 2025``, ``during 2025``, ``in the first half
-  of 2025``, ``this year``, ``next year``, or a sentence opening ``In 2025,``): that counts the
-  period's launches; ``by 2026`` is the plan's horizon and sets nothing. A fact of a year reads
-  no number whose clause says ``last year``, ``this year``, ``next year`` or ``past year``: the
-  words do not say which year that is. A fact with a ``year`` reads no number whose nearest year
+  of 2025``, ``this year``, ``next year``): that counts the period's launches; ``by 2026`` is the
+  plan's horizon and sets nothing. A fact of a year reads no number whose clause says ``last
+  year``, ``this year``, ``next year`` or ``past year``: the words do not say which year that is.
+  A short opening clause (at most ``_OPENING_WORDS`` words before the first break: ``In 2025,``,
+  ``Last year,``) sets every clause of its sentence. A fact with a ``year`` reads no number whose nearest year
   or part of a year in the sentence (in words, clause breaks counted as below; at most
   ``MAX_CUE_GAP`` away; on a tie either) is another year ("600,000 in the first ten months of
   2024" is not the 2023 figure). Labels, ranks and list markers (``Model 3``, ``Episode 16``,
@@ -138,8 +139,9 @@ Rules:
   number that restates a fact whose own cue (one the nearer fact lacks) its words go on to name,
   at most ``MAX_CUE_GAP`` words on with nothing between but words that link a number to what it
   counts (determiners, "it", "that", "which", "under", "with", "from", "by", "for", "to be", words
-  that give a model its maker or badge such as "sold", "built", "carrying", the subject, the
-  fact's required words and the nearer fact's cues), changes no other fact: in "the first of four
+  that give a model its maker or badge such as "sold", "built", "carrying", an origin such as
+  "Chinese" or "local", the subject, the fact's required words and the nearer fact's cues),
+  changes no other fact: in "the first of four
   NEVs Nissan plans under its own brand" the four is the brand's four, not a new total, while
   "just four NEVs for China, all under its own brand", "only four NEVs for China as its own brand
   struggles", "four NEVs for China to revive its own brand" and "four NEVs for China including two
@@ -155,7 +157,9 @@ Rules:
 - Same value: within the fact's relative tolerance (``Fact.effective_tolerance``); for ``date``
   facts, the two periods overlap (``2024`` overlaps ``H2 2024``, ``H1 2025`` does not). A reading
   with the same value is a restatement and yields nothing; a different one yields a
-  ``FactChange``. The same (fact, new value) is reported once, from its first sentence.
+  ``FactChange``. The same (fact, new value) is reported once, from its first sentence, and of two
+  readings of a date fact one of whose periods lies inside the other's (a title's "late 2025" read
+  as the year, its text's "second half of 2025"), only the finer.
 
 Cost: a sentence is tokenised once, its cues, mentions and other names are found once per fact,
 and each number is located and looked around once (a bounded look-behind, see ``numbers``); a
@@ -395,7 +399,7 @@ def fact_changes(text: str, compiled: Sequence[FactCues], *, title: str = "") ->
     # turns away most sentences, where a test per fact was ~5 % of judging a short item.
     cue_firsts = frozenset().union(*(firsts for fact in compiled for firsts in fact.cue_firsts))
     in_title = _TitleSubjects(title)
-    changes: list[FactChange] = []
+    changes: list[tuple[FactChange, float]] = []  # with the period a date's reading covers
     seen: set[tuple[str, float]] = set()
     for sentence in split_sentences(text):
         for claim in _claims(sentence, compiled, cue_firsts, in_title):
@@ -404,8 +408,23 @@ def fact_changes(text: str, compiled: Sequence[FactCues], *, title: str = "") ->
             if claim.restates or (fact.id, new) in seen:
                 continue
             seen.add((fact.id, new))
-            changes.append(_change(fact, new, claim.number, sentence))
-    return changes
+            changes.append((_change(fact, new, claim.number, sentence), claim.number.period_years))
+    return [change for change, years in changes if not _a_finer_date_within(change, years, changes)]
+
+
+def _a_finer_date_within(
+    change: FactChange, years: float, changes: Sequence[tuple[FactChange, float]]
+) -> bool:
+    """Whether another reading of the same date fact lies inside this one's period: a title's "late
+    2025" read as the year 2025 beside its text's "second half of 2025" is one change, the finer."""
+    end = change.new + years
+    return any(
+        other.fact_id == change.fact_id
+        and other_years < years
+        and change.new <= other.new
+        and other.new + other_years <= end
+        for other, other_years in changes
+    )
 
 
 @dataclass(slots=True)
@@ -722,41 +741,49 @@ class _Periods:
     """Where a sentence sets its numbers in one period, or in a year it names only relative to
     when it was written, by clause (``clause_of``: per token, the clause slots before it, so two
     words with no break between have the same value): worked out once per sentence, so asking it
-    of every number costs one look-up, whatever the sentence holds."""
+    of every number costs one look-up, whatever the sentence holds. A short opening clause ("In
+    2025,", "Last year,", "In the past year,") sets every clause of the sentence."""
 
     clause_of: list[int]
     one_period: frozenset[int]
     """Clauses with "in 2025", "during 2025", "in the first half of 2025", "this year", "next year"."""
     relative_year: frozenset[int]
     """Clauses with "last year", "this year", "next year", "past year"."""
-    opens_with_a_period: bool
-    """The sentence opens "In 2025, ...": every clause is set in it."""
 
     def in_one_period(self, number_range: tuple[int, int]) -> bool:
         """Whether the number is of one year or a part of one: a count of that period (the models
         launched then), not the size of a plan; "by 2026" is a plan's horizon and sets nothing."""
-        return self.opens_with_a_period or self.clause_of[number_range[0]] in self.one_period
+        return self.clause_of[number_range[0]] in self.one_period
 
     def in_relative_year(self, number_range: tuple[int, int]) -> bool:
         """Whether the number's clause names its year only relative to now ("last year")."""
         return self.clause_of[number_range[0]] in self.relative_year
 
 
+_OPENING_WORDS = 5
+"""At most this many words before the first clause break make an opening that sets the sentence."""
+
+
 def _periods(read: SentenceWords, years: _Years) -> _Periods:
     tokens = read.tokens
     clause_of = list(accumulate(0 if token.stem else 1 for token in tokens))
-    one_period, relative, opens = set(), set(), False
+    one_period: set[int] = set()
+    relative: set[int] = set()
     for start in years.firsts:
         lead = start - 2 if start and tokens[start - 1].stem == "the" else start - 1
         if lead >= 0 and tokens[lead].stem in _ONE_PERIOD_LEADS:
             one_period.add(clause_of[lead])
-            opens = opens or lead == 0
     for index in range(1, len(tokens)):
         if tokens[index].stem == "year" and tokens[index - 1].stem in _RELATIVE_YEARS:
             relative.add(clause_of[index])
             if tokens[index - 1].stem in _THIS_OR_NEXT:
                 one_period.add(clause_of[index])
-    return _Periods(clause_of, frozenset(one_period), frozenset(relative), opens)
+    opening = next((index for index, token in enumerate(tokens) if not token.stem), len(tokens))
+    if opening <= _OPENING_WORDS:  # "In 2025, ...", "Last year, ...": every clause
+        for told in (one_period, relative):
+            if 0 in told:
+                told.update(clause_of)
+    return _Periods(clause_of, frozenset(one_period), frozenset(relative))
 
 
 def _other_year(fact: Fact, number_range: tuple[int, int], years: _Years) -> bool:

@@ -62,6 +62,9 @@ CHANGES: dict[str, list[tuple[str, float, float, str]]] = {
     "Nissan plans nine new-energy vehicles for China by 2026.": [
         ("nev-models-china", 10, 9, "NEV models Nissan plans for China: 10 → 9"),
     ],
+    "In the past year, Nissan cut the new-energy models it plans for China to eight.": [
+        ("nev-models-china", 10, 8, "NEV models Nissan plans for China: 10 → 8"),
+    ],
     "Nissan now plans eight new-energy models for China, the first of which arrives in 2025.": [
         ("nev-models-china", 10, 8, "NEV models Nissan plans for China: 10 → 8"),
     ],
@@ -418,8 +421,13 @@ NO_CHANGE = [
     "Nissan plans four new-energy models for China in the first half of 2025.",
     "Nissan plans 5 electrified models for the Chinese market in 2025 and 2026.",
     "Nissan plans four new-energy models for China in 2025, the first of its 10-model line-up.",
-    # a share of a year the words name only relative to when they were written
+    # a share of a year the words name only relative to when they were written, or a count set in
+    # one year, by a short opening clause too
     "China made up about a quarter of Nissan global sales last year.",
+    "Last year, China accounted for 27% of Nissan's global sales, down from 31% the year before.",
+    "This year, Nissan plans to launch four new-energy models for China.",
+    # a modifier inside the partners' name does not hand their count to the total
+    "Nissan plans eight new-energy models with its Chinese joint-venture partners for China.",
     "Tesla lowers Model 3 prices in China again.",
     "Nissan plans to launch its new-energy models in China from 2025.",
     "Nissan will invest $3 billion in new-energy models for China.",
@@ -442,6 +450,15 @@ def test_changed_figures(seed: Baseline, text: str, expected: list[tuple[str, fl
 @pytest.mark.parametrize("text", NO_CHANGE)
 def test_restatements_and_other_numbers_change_nothing(seed: Baseline, text: str) -> None:
     assert find_fact_changes(text, seed.facts) == []
+
+
+def test_a_date_read_in_the_title_and_more_finely_in_the_text_is_one_change(seed: Baseline) -> None:
+    title = "Nissan pushes first own-brand NEV for China to late 2025"
+    text = "Its first own-brand new-energy vehicle for China will arrive in the second half of 2025."
+    changes = find_fact_changes(f"{title}.\n{text}", seed.facts, title=title)
+    assert [c.display for c in changes] == [
+        "Launch of the first Nissan-brand NEV for China: H2 2024 → H2 2025"
+    ]
 
 
 def test_the_seed_article_changes_nothing(seed: Baseline) -> None:
