@@ -184,12 +184,10 @@ _STORY_BY_TITLE = (
     sa.select(items.c.title_fp, items.c.story_id, items.c.text, items.c.id)
     .where(
         items.c.title_fp.in_(sa.bindparam("fps", expanding=True)),
-        sa.or_(items.c.first_seen_at >= sa.bindparam("since"), items.c.updated_at >= sa.bindparam("since")),
+        items.c.first_seen_at >= sa.bindparam("since"),
     )
     .order_by(items.c.id)
 )
-"""Rows of the titles first seen or rewritten within the story window: an item first seen long ago
-and rewritten today tells today's article, and its copies elsewhere join its story."""
 _INSERT_ITEMS = BulkInsertSkippingExisting(
     items,
     (

@@ -160,6 +160,8 @@ rule_hits = sa.Table(
     sa.Column("story_id", BigId, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Index(None, "rule_id", "created_at"),
+    # an item's hits: moved with it to another story, deleted with it (the key leads on rule_id)
+    sa.Index(None, "item_id"),
 )
 
 deliveries = sa.Table(

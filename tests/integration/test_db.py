@@ -84,6 +84,30 @@ def test_each_revision_upgrades_with_data_kept(empty_db_url: str) -> None:
     engine.dispose()
 
 
+def test_hits_of_items_moved_before_0013_take_their_items_story(empty_db_url: str) -> None:
+    engine = db.make_engine(empty_db_url)
+    db.upgrade(engine, "0012")
+    t = NOW.replace(tzinfo=None)
+    statements = [
+        "INSERT INTO feeds (id, name, url, tags, enabled, declared, consecutive_failures, next_poll_at,"
+        " created_at, updated_at)"
+        " VALUES (1, 'f', 'https://k.example/rss', '[]', true, true, 0, :t, :t, :t)",
+        "INSERT INTO items (id, feed_id, item_key, story_id, title, text, first_seen_at, revision,"
+        " content_hash, title_fp) VALUES (1, 1, 'a', 1, 'Acme', '', :t, 1, 'c', 'fp'),"
+        " (2, 1, 'b', 1, 'Acme', '', :t, 2, 'd', 'fp')",  # b was moved into a's story by an edit
+        "INSERT INTO rule_hits (rule_id, item_id, story_id, created_at)"
+        " VALUES ('acme', 1, 1, :t), ('acme', 2, 2, :t), ('zenith', 2, 2, :t)",
+    ]
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.execute(sa.text(statement), {"t": t})
+    db.upgrade(engine)
+    with engine.connect() as conn:
+        hits = conn.execute(sa.text("SELECT rule_id, item_id, story_id FROM rule_hits")).all()
+    assert sorted(tuple(hit) for hit in hits) == [("acme", 1, 1), ("acme", 2, 1), ("zenith", 2, 1)]
+    engine.dispose()
+
+
 def test_a_downgrade_keeps_the_rows_that_point_at_the_tables_it_alters(empty_db_url: str) -> None:
     """Down from 0012 (items) and 0010 (alerts): on SQLite a batch operation rebuilds the table,
     and with foreign keys on, dropping the old copy fired the cascades of the rows pointing at it
