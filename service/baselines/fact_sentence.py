@@ -61,6 +61,12 @@ _PLACE_PREPOSITIONS = frozenset({"for", "in", "to"})
 # China and Europe", "for China as well as export" give a wider scope's figure (as stems).
 _JOINERS = (("and",), ("or",), ("plus",), ("as", "well", "as"))
 _BEFORE_A_PLACE = frozenset({"for", "in", "to", "across", "the", "its", "their"})
+_OWNERS = frozenset({"its", "their"})
+# Words after a joined place's name that end its phrase: a figure's horizon, another place, its
+# markets ("for China and Europe by 2030", "and Japan in 2025", "and Europe combined").
+_AFTER_A_PLACE = frozenset(
+    stem(word) for word in word_set("by in from over through until and or market markets combined each alone")
+)
 _WIDER_PLACES = frozenset(
     stem(word)
     for word in word_set(
@@ -555,25 +561,67 @@ def _without_widened_places(
 
 
 def _widens(read: SentenceWords, end: int, subject: tuple[tuple[str, ...], ...]) -> bool:
-    """Whether the place ending at token ``end`` is joined ("and", "or", "plus", "as well as") to a
-    wider scope ("other markets", "overseas", "the rest of the world") or to another name ("and
-    Europe"; not the subject's: "for China and Nissan's partners")."""
-    tokens = read.tokens
-    at = end + 1
-    while at < len(tokens) and not tokens[at].stem:  # the slots a joining "and" counts as
-        at += 1
-    for joiner in _JOINERS:
-        if tuple(token.stem for token in tokens[at : at + len(joiner)]) == joiner:
-            at += len(joiner)
-            break
-    else:
+    """Whether the place ending at token ``end`` is joined to more places: "and", "or", "plus",
+    "as well as", "&" or "/" (or a comma starting a list, "China, Europe and Japan") and then a
+    wider scope ("other markets", "overseas", "the rest of the world") or another place's name
+    ("and Europe", "and the US", "and Southeast Asia by 2030"). Not a name that goes on into a
+    clause of its own ("and Dongfeng will build them", "and Japan's automakers", "and Beijing
+    has welcomed it", "and Europe-bound exports"), not the subject's ("and Nissan Motor will..."),
+    and after "its" or "their" only a wider scope ("and its Chinese partners" are no place)."""
+    tokens, text = read.tokens, read.text
+    at = _next_word(tokens, end + 1)
+    if at is None:
         return False
+    between = text[tokens[end].end : tokens[at].start]
+    listed = between.strip() == ","
+    if listed:
+        joiner: tuple[str, ...] = ()
+    elif between.strip() in ("&", "/"):
+        joiner = ()
+    else:
+        joiner = next((j for j in _JOINERS if tuple(t.stem for t in tokens[at : at + len(j)]) == j), ())
+        if not joiner or between.strip():
+            return False  # nothing joins them, or a comma or other mark ends the place first
+    at += len(joiner)
+    owned = False
     while at < len(tokens) and tokens[at].stem in _BEFORE_A_PLACE:
+        owned = owned or tokens[at].stem in _OWNERS
         at += 1
     if at == len(tokens):
         return False
-    token = tokens[at]
-    return token.stem in _WIDER_PLACES or (_is_name(token) and all(token.stem != term[0] for term in subject))
+    if tokens[at].stem in _WIDER_PLACES:
+        return not listed
+    if owned or not _is_place_name(tokens[at]) or any(tokens[at].stem == term[0] for term in subject):
+        return False
+    last = at
+    while last + 1 < len(tokens) and _is_place_name(tokens[last + 1]) and not _is_possessive(tokens[last]):
+        last += 1
+    if _is_possessive(tokens[last]) or text[tokens[last].end : tokens[last].end + 1] == "-":
+        return False  # "Japan's automakers", "Europe-bound exports": no place of the figure
+    after = _next_word(tokens, last + 1)
+    if listed:  # "China, Europe and Japan": a list goes on with "and" or "or" and another name
+        return (
+            after is not None
+            and tokens[after].stem in ("and", "or")
+            and after + 1 < len(tokens)
+            and (_is_place_name(tokens[after + 1]))
+        )
+    return (
+        after is None
+        or after > last + 1
+        or tokens[after].stem in _AFTER_A_PLACE
+        or tokens[after].stem.isdigit()
+    )
+
+
+def _next_word(tokens: Sequence[Token], index: int) -> int | None:
+    """The first word at or after ``index``, clause slots skipped."""
+    return next((at for at in range(index, len(tokens)) if tokens[at].stem), None)
+
+
+def _is_place_name(token: Token) -> bool:
+    """A name, or an acronym such as "US" or "UK" (which read as the words "us" and "uk")."""
+    return _is_name(token) or (len(token.text) > 1 and token.text.isupper() and token.text.isalpha())
 
 
 def _other_names(read: SentenceWords, known: set[int]) -> list[int]:

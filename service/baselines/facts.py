@@ -81,15 +81,24 @@ Rules:
   markets``, ``overseas``, ``abroad``), is the world's or abroad's figure: it reads only facts whose
   cues speak of that scope themselves (``global sales``, ``worldwide``, ``export``), never a China
   fact. Nor is a place cue joined to more places that place alone (``for China and other
-  markets``, ``for China and Europe``, ``for China as well as export``; not ``for China and its
-  partners``, nor the subject's name after "and"): that occurrence is no cue
-  (``fact_sentence._widens``). A count of a fact of no year (a plan's size) reads no number whose
-  clause sets it in one year or a part of one (``in 2025``, ``during 2025``, ``in the first half
-  of 2025``, ``this year``, ``next year``): that counts the period's launches; ``by 2026`` is the
-  plan's horizon and sets nothing. A fact of a year reads no number whose clause says ``last
-  year``, ``this year``, ``next year`` or ``past year``: the words do not say which year that is.
-  A short opening clause (at most ``_OPENING_WORDS`` words before the first break: ``In 2025,``,
-  ``Last year,``) sets every clause of its sentence. A fact with a ``year`` reads no number whose nearest year
+  markets``, ``for China and Europe``, ``for China and the US``, ``for China & Europe``, ``for
+  China, Europe and Japan``, ``for China plus exports``): that occurrence is no cue
+  (``fact_sentence._widens``); a name that goes on into a clause of its own is no place joined
+  (``for China and Dongfeng will build them``, ``and Japan's automakers``, ``and Europe-bound
+  exports``, ``, and Europe will get three``), nor is the subject's, nor what follows "its" or
+  "their" unless it is a wider scope (``for China and its partners``). A count of a fact of no
+  year (a plan's size) reads no number set in one year or a part of one: a period after it in its
+  clause (``in 2025``, ``during 2025``, ``in the first half of 2025``, ``in fiscal 2025``, ``this
+  year``, ``next year``) with nothing between that puts the period in another's say ("after",
+  "including", "from", "which", a pronoun: ``12 NEVs for China after its sales fell in 2024``),
+  or an opening clause of a period alone (``In 2025,``, ``This year,``): that counts the period's
+  launches. A year of announcing (``announced in 2023``), ``in 2025 and beyond``, ``by next
+  year``, ``from next year`` and a year before the count (``Nissan in 2025 raised its plan to
+  12``) set nothing, and a plan's horizon in the count's clause (``by 2027``, ``by the end of
+  2026``) keeps it the plan's size whatever the opening says. A fact of a year reads no number
+  whose clause says ``last year``, ``this year``, ``next year`` or ``past year`` and writes no year
+  out, nor any number of a sentence opening with such a clause alone (``Last year,``): the words
+  do not say which year that is. A fact with a ``year`` reads no number whose nearest year
   or part of a year in the sentence (in words, clause breaks counted as below; at most
   ``MAX_CUE_GAP`` away; on a tie either) is another year ("600,000 in the first ten months of
   2024" is not the 2023 figure). Labels, ranks and list markers (``Model 3``, ``Episode 16``,
@@ -215,6 +224,7 @@ from service.baselines.numbers import (
     is_ranged,
 )
 from service.baselines.text import (
+    Token,
     find_phrase,
     split_sentences,
     stem,
@@ -267,10 +277,31 @@ _THING_NOUNS = word_set(
 _ANNOUNCED = Behind(
     r"\b(?:announced|unveiled|agreed|signed|discussed|revealed|proposed|reported)\s+(?:in\s+|on\s+)?$"
 )
-# Words that set a count in one period ("in 2025", "during 2025"; "this year", "next year").
+# Words that set a count in one period ("in 2025", "during 2025"; "this year", "next year"), the
+# words that may stand between them and the year ("in the first half of", "in fiscal 2025"), and
+# those that make "next year" a horizon instead ("by next year", "from next year").
 _ONE_PERIOD_LEADS = frozenset({"in", "during"})
+_YEAR_MODIFIERS = frozenset({"the", "fiscal", "calendar", "early", "late", "mid"})
 _THIS_OR_NEXT = frozenset({"this", "next"})
 _RELATIVE_YEARS = frozenset({"last", "this", "next", "past"})
+_HORIZON_LEADS = frozenset(
+    stem(word) for word in word_set("by from until till through before since starting beginning of")
+)
+_HORIZONS = frozenset({"by", "until", "till", "through"})
+_ONWARDS = frozenset(stem(word) for word in word_set("beyond onwards onward"))
+# Words between a count and a later period that put the period in another clause's say: "12 NEVs
+# for China after its sales fell in 2024", "including the N7 it launched in 2025", "12, up from
+# the 10 it announced in 2023".
+_NOT_THE_COUNTS_PERIOD = frozenset(
+    stem(word)
+    for word in word_set(
+        """after before since when while including which who whom whose as because although though
+        where than from it they he she we"""
+    )
+)
+# An opening clause of a period alone ("In 2025,", "Last year,", "Over the past year,") sets the
+# whole sentence: the words it may hold besides the year's own.
+_PERIOD_WORDS = _ONE_PERIOD_LEADS | _YEAR_MODIFIERS | _RELATIVE_YEARS | word_set("over year")
 _WHOLE_OF_A_PART = Behind(r"\bof\s+(?:the\s+|its\s+|their\s+)?$")  # "eight of the 12"
 # No level of any fact: "all but four of them" (the rest), and "the rest of the eight-model plan"
 # (the size of the whole some part is taken from; which fact holds that whole the words do not
@@ -484,7 +515,7 @@ def _claims(
         _look_at(read, number) for number in find_numbers(sentence) if number.kind not in _READ_NOTHING
     ]
     years = _years(numbers)
-    periods = _periods(read, years)
+    periods = _periods(read, numbers)
     continued = _continued(read, numbers, about)
     claims = [
         claim
@@ -738,52 +769,127 @@ def _may_take_a_part(
 
 @dataclass(frozen=True, slots=True)
 class _Periods:
-    """Where a sentence sets its numbers in one period, or in a year it names only relative to
-    when it was written, by clause (``clause_of``: per token, the clause slots before it, so two
-    words with no break between have the same value): worked out once per sentence, so asking it
-    of every number costs one look-up, whatever the sentence holds. A short opening clause ("In
-    2025,", "Last year,", "In the past year,") sets every clause of the sentence."""
+    """Where a sentence sets a count in one period, or names a year only relative to when it was
+    written: worked out once per sentence, so asking it of every number costs a binary search,
+    whatever the sentence holds."""
 
     clause_of: list[int]
-    one_period: frozenset[int]
-    """Clauses with "in 2025", "during 2025", "in the first half of 2025", "this year", "next year"."""
-    relative_year: frozenset[int]
-    """Clauses with "last year", "this year", "next year", "past year"."""
+    """Per token, the clause slots before it: two words with no break between have one value."""
+    leads: list[int]
+    """Where "in 2025", "during the first half of 2025", "next year" start, in order."""
+    not_the_counts: list[int]
+    """Per token, how many words of ``_NOT_THE_COUNTS_PERIOD`` come before it."""
+    relative: frozenset[int]
+    """Clauses with "last year", "this year", "next year" or "past year" and no year written out."""
+    opening: frozenset[str]
+    """What a clause of a period alone that opens the sentence sets in every clause: "one period",
+    "relative", both or neither."""
+    horizons: frozenset[int]
+    """Clauses with a plan's horizon: "by 2027", "until 2026", "by the end of 2026"."""
 
     def in_one_period(self, number_range: tuple[int, int]) -> bool:
-        """Whether the number is of one year or a part of one: a count of that period (the models
-        launched then), not the size of a plan; "by 2026" is a plan's horizon and sets nothing."""
-        return self.clause_of[number_range[0]] in self.one_period
+        """Whether the count is of one year or a part of one: a period after it in its clause with
+        nothing between that puts it in another's say ("four NEVs for China in 2025", "next year"),
+        or an opening "In 2025,". So it counts that period's launches, not the size of a plan;
+        "by 2026" is a plan's horizon and sets nothing, nor does a year before the count ("Nissan
+        in 2025 raised its plan to 12")."""
+        last = number_range[1]
+        if self.clause_of[last] in self.horizons:
+            return False  # "In 2025, Nissan plans 12 NEVs for China by 2027": the plan's size
+        if "one period" in self.opening:
+            return True
+        after = bisect_right(self.leads, last)
+        if after == len(self.leads):
+            return False
+        lead = self.leads[after]
+        return (
+            self.clause_of[lead] == self.clause_of[last]
+            and self.not_the_counts[lead] == self.not_the_counts[last + 1]
+        )
 
     def in_relative_year(self, number_range: tuple[int, int]) -> bool:
         """Whether the number's clause names its year only relative to now ("last year")."""
-        return self.clause_of[number_range[0]] in self.relative_year
+        return "relative" in self.opening or self.clause_of[number_range[0]] in self.relative
 
 
-_OPENING_WORDS = 5
-"""At most this many words before the first clause break make an opening that sets the sentence."""
-
-
-def _periods(read: SentenceWords, years: _Years) -> _Periods:
+def _periods(read: SentenceWords, numbers: Sequence[_Seen]) -> _Periods:
     tokens = read.tokens
     clause_of = list(accumulate(0 if token.stem else 1 for token in tokens))
-    one_period: set[int] = set()
+    not_the_counts = [0, *accumulate(1 if t.stem in _NOT_THE_COUNTS_PERIOD else 0 for t in tokens)]
+    dated = [seen for seen in numbers if seen.number.kind in ("year", "period")]
+    leads = [lead for seen in dated if (lead := _period_lead(read, seen)) is not None]
     relative: set[int] = set()
-    for start in years.firsts:
-        lead = start - 2 if start and tokens[start - 1].stem == "the" else start - 1
-        if lead >= 0 and tokens[lead].stem in _ONE_PERIOD_LEADS:
-            one_period.add(clause_of[lead])
     for index in range(1, len(tokens)):
-        if tokens[index].stem == "year" and tokens[index - 1].stem in _RELATIVE_YEARS:
-            relative.add(clause_of[index])
-            if tokens[index - 1].stem in _THIS_OR_NEXT:
-                one_period.add(clause_of[index])
-    opening = next((index for index, token in enumerate(tokens) if not token.stem), len(tokens))
-    if opening <= _OPENING_WORDS:  # "In 2025, ...", "Last year, ...": every clause
-        for told in (one_period, relative):
-            if 0 in told:
-                told.update(clause_of)
-    return _Periods(clause_of, frozenset(one_period), frozenset(relative))
+        if tokens[index].stem != "year" or tokens[index - 1].stem not in _RELATIVE_YEARS:
+            continue
+        relative.add(clause_of[index])
+        before = tokens[index - 2].stem if index > 1 else ""
+        if (
+            tokens[index - 1].stem in _THIS_OR_NEXT
+            and before not in _HORIZON_LEADS
+            and not _onwards(tokens, index + 1)
+        ):
+            leads.append(index - 1)
+    relative -= {clause_of[seen.tokens[0]] for seen in dated}  # "said last year ... in 2023": 2023's
+    horizons = frozenset(clause_of[seen.tokens[0]] for seen in dated if _is_horizon(tokens, seen))
+    return _Periods(
+        clause_of, sorted(leads), not_the_counts, frozenset(relative), _opening_sets(tokens, dated), horizons
+    )
+
+
+def _is_horizon(tokens: Sequence[Token], seen: _Seen) -> bool:
+    """Whether the year is a plan's horizon: "by 2027", "until 2026", "by the end of 2026"."""
+    lead = seen.tokens[0] - 1
+    while lead >= 0 and tokens[lead].stem in _YEAR_MODIFIERS | {"end", "of"}:
+        lead -= 1
+    return lead >= 0 and tokens[lead].stem in _HORIZONS
+
+
+def _period_lead(read: SentenceWords, seen: _Seen) -> int | None:
+    """Where "in" or "during" starts the year's phrase ("in the first half of 2025", "in fiscal
+    2025"), unless the year is when something was said ("announced in 2023") or a start
+    ("in 2025 and beyond")."""
+    tokens = read.tokens
+    lead = seen.tokens[0] - 1
+    while lead >= 0 and tokens[lead].stem in _YEAR_MODIFIERS:
+        lead -= 1
+    if lead < 0 or tokens[lead].stem not in _ONE_PERIOD_LEADS:
+        return None
+    if _ANNOUNCED.ends_at(read.text, seen.number.start) is not None or _onwards(tokens, seen.tokens[1] + 1):
+        return None
+    return lead
+
+
+def _onwards(tokens: Sequence[Token], index: int) -> bool:
+    """Whether "and beyond" or "onwards" follows at ``index`` (clause slots skipped)."""
+    words = []
+    for token in tokens[index:]:
+        if token.stem:
+            words.append(token.stem)
+            if len(words) == 2:
+                break
+    return bool(words) and (words[0] in _ONWARDS or words == ["and", "beyond"])
+
+
+def _opening_sets(tokens: Sequence[Token], dated: Sequence[_Seen]) -> frozenset[str]:
+    """What an opening clause of a period alone ("In 2025,", "Last year,") sets in every clause."""
+    opening = next((index for index, token in enumerate(tokens) if not token.stem), None)
+    if not opening:
+        return frozenset()  # no break, or one at the start: no clause of its own
+    in_a_year = {
+        n for seen in dated if seen.tokens[1] < opening for n in range(seen.tokens[0], seen.tokens[1] + 1)
+    }
+    words = [token.stem for index, token in enumerate(tokens[:opening]) if index not in in_a_year]
+    if (not in_a_year and "year" not in words) or any(word not in _PERIOD_WORDS for word in words):
+        return frozenset()
+    told = set()
+    if in_a_year and words[:1] and words[0] in _ONE_PERIOD_LEADS:
+        told.add("one period")
+    if "year" in words:
+        told.add("relative")
+        if any(word in _THIS_OR_NEXT for word in words):
+            told.add("one period")
+    return frozenset(told)
 
 
 def _other_year(fact: Fact, number_range: tuple[int, int], years: _Years) -> bool:

@@ -25,6 +25,7 @@ def seed() -> Baseline:
     return baseline
 
 
+TO_TWELVE = [("nev-models-china", 10, 12, "NEV models Nissan plans for China: 10 → 12")]
 # item text (written by us) -> every change as (fact id, baseline, new, display)
 CHANGES: dict[str, list[tuple[str, float, float, str]]] = {
     # the fact's own place is the nearer one: the other place's figure is left to it
@@ -65,12 +66,37 @@ CHANGES: dict[str, list[tuple[str, float, float, str]]] = {
     "In the past year, Nissan cut the new-energy models it plans for China to eight.": [
         ("nev-models-china", 10, 8, "NEV models Nissan plans for China: 10 → 8"),
     ],
+    # a year before the count, or after it in another's say, sets no period of it
+    "Nissan this year raised its plan to 12 new-energy vehicles for China.": TO_TWELVE,
+    "In 2024 Nissan sold fewer cars, and it now plans 12 new-energy vehicles for China.": TO_TWELVE,
+    "Nissan now plans 12 new-energy vehicles for China after its sales there fell sharply in"
+    " 2024.": TO_TWELVE,
+    "Nissan raised the number of new-energy vehicles it plans for China to 12 from the 10 it announced"
+    " in 2023.": TO_TWELVE,
+    "Nissan now plans 12 new-energy vehicles for China including the N7 it launched in 2025.": TO_TWELVE,
+    "Nissan plans 12 new-energy vehicles for China by the end of next year.": TO_TWELVE,
+    "Nissan plans 12 new-energy vehicles for China in 2025 and beyond.": TO_TWELVE,
+    "In 2025, Nissan plans 12 new-energy vehicles for China by 2027.": TO_TWELVE,
+    # a name after "and" that goes on into a clause of its own is no place joined to China
+    "Nissan now plans 12 new-energy vehicles for China and Dongfeng will build most of them.": TO_TWELVE,
+    "Nissan now plans 12 new-energy vehicles for China and Japan's automakers are worried.": TO_TWELVE,
+    "Nissan plans 12 new-energy vehicles for China, and Europe will get three.": TO_TWELVE,
+    "Nissan now plans 12 new-energy vehicles for China and Europe-bound exports are rising.": TO_TWELVE,
+    "Nissan plans 12 new-energy vehicles for China and its Chinese partners will build six.": TO_TWELVE,
+    # a relative year beside a year written out: the year's figure
+    "Nissan said last year that China made up 18% of its global sales in 2023.": [
+        (
+            "china-share-of-global-sales-2023",
+            0.2,
+            0.18,
+            "China share of Nissan global sales, January-October 2023: 20% → 18%",
+        ),
+    ],
     "Nissan now plans eight new-energy models for China, the first of which arrives in 2025.": [
         ("nev-models-china", 10, 8, "NEV models Nissan plans for China: 10 → 8"),
     ],
-    "Nissan plans 12 new-energy vehicles for China and its joint-venture partners will supply six.": [
-        ("nev-models-china", 10, 12, "NEV models Nissan plans for China: 10 → 12"),
-    ],
+    "Nissan plans 12 new-energy vehicles for China and its joint-venture partners will supply"
+    " six.": TO_TWELVE,
     # "from X to Y": the old level is often nearer the cue; it is left behind, Y is the news
     "Nissan has cut the number of new-energy vehicles it plans for China from ten to eight.": [
         ("nev-models-china", 10, 8, "NEV models Nissan plans for China: 10 → 8"),
@@ -130,29 +156,22 @@ CHANGES: dict[str, list[tuple[str, float, float, str]]] = {
         ("nev-models-china", 10, 12, "NEV models Nissan plans for China: 10 → 12"),
         ("nev-models-joint-venture", 6, 8, "Planned China NEV models with joint-venture partners: 6 → 8"),
     ],
-    "Nissan plans all but two of its 12 new-energy models for China to come from joint-venture partners.": [
-        ("nev-models-china", 10, 12, "NEV models Nissan plans for China: 10 → 12"),
-    ],
+    "Nissan plans all but two of its 12 new-energy models for China to come from joint-venture"
+    " partners.": TO_TWELVE,
     # who said it may stand before a part the clause is about; a scope word of a later clause
     # ("sell abroad") does not take China's figure; "all but four" is no partners' count
     "Nissan CEO Makoto Uchida said eight of the 12 NEVs it plans for China will carry its own brand.": [
         ("nev-models-china", 10, 12, "NEV models Nissan plans for China: 10 → 12"),
         ("nev-models-nissan-brand", 4, 8, "Planned China NEV models under the Nissan brand: 4 → 8"),
     ],
-    "For China, Nissan now plans 12 NEVs that it may sell abroad.": [
-        ("nev-models-china", 10, 12, "NEV models Nissan plans for China: 10 → 12"),
-    ],
-    "Nissan now plans 12 NEVs for China, all but four of them with joint-venture partners.": [
-        ("nev-models-china", 10, 12, "NEV models Nissan plans for China: 10 → 12"),
-    ],
+    "For China, Nissan now plans 12 NEVs that it may sell abroad.": TO_TWELVE,
+    "Nissan now plans 12 NEVs for China, all but four of them with joint-venture partners.": TO_TWELVE,
     # a cue that describes the number's noun is no rival of it: the brand's five
     "Nissan plans five Nissan-brand NEVs for China and six with joint-venture partners, 11 in all.": [
         ("nev-models-nissan-brand", 4, 5, "Planned China NEV models under the Nissan brand: 4 → 5"),
     ],
     # the world's 30 is not China's; the 12 for China is
-    "Of the 30 new-energy models Nissan plans worldwide, 12 are for China.": [
-        ("nev-models-china", 10, 12, "NEV models Nissan plans for China: 10 → 12"),
-    ],
+    "Of the 30 new-energy models Nissan plans worldwide, 12 are for China.": TO_TWELVE,
     # a cue reached through other words than links (to revive, under pressure from) is not the
     # number's: the total is four or six
     "Nissan now plans four NEVs for China to revive its own brand.": [
@@ -179,12 +198,8 @@ CHANGES: dict[str, list[tuple[str, float, float, str]]] = {
         ("nev-models-china", 10, 4, "NEV models Nissan plans for China: 10 → 4"),
     ],
     # "all 12 of": the whole; other things that only describe the models count none
-    "Nissan now plans to launch all 12 of its new-energy models for China by 2027.": [
-        ("nev-models-china", 10, 12, "NEV models Nissan plans for China: 10 → 12"),
-    ],
-    "Nissan plans 12 NEVs across market segments for China.": [
-        ("nev-models-china", 10, 12, "NEV models Nissan plans for China: 10 → 12"),
-    ],
+    "Nissan now plans to launch all 12 of its new-energy models for China by 2027.": TO_TWELVE,
+    "Nissan plans 12 NEVs across market segments for China.": TO_TWELVE,
     "Nissan will open its research centre with Tsinghua in 2025 with partners from industry.": [
         (
             "tsinghua-research-centre-launch",
@@ -198,18 +213,12 @@ CHANGES: dict[str, list[tuple[str, float, float, str]]] = {
     "China, all under its own brand.": [
         ("nev-models-china", 10, 4, "NEV models Nissan plans for China: 10 → 4"),
     ],
-    "Nissan now plans 12 new-energy vehicles for China, including four under its own brand.": [
-        ("nev-models-china", 10, 12, "NEV models Nissan plans for China: 10 → 12"),
-    ],
+    "Nissan now plans 12 new-energy vehicles for China, including four under its own brand.": TO_TWELVE,
     # "up from ten": the total's former level, no other fact's; "adding two" is a movement
     "Nissan now plans 12 new-energy vehicles for China, up from ten, adding two Nissan-brand "
-    "plug-in hybrids.": [
-        ("nev-models-china", 10, 12, "NEV models Nissan plans for China: 10 → 12"),
-    ],
+    "plug-in hybrids.": TO_TWELVE,
     "Nissan now plans 12 new-energy vehicles for China, up from ten in 2023, adding two "
-    "Nissan-brand plug-in hybrids.": [
-        ("nev-models-china", 10, 12, "NEV models Nissan plans for China: 10 → 12"),
-    ],
+    "Nissan-brand plug-in hybrids.": TO_TWELVE,
     # a number nearest a fact another number changed falls to the next: the partners' eight
     "Nissan now plans 12 new-energy vehicles for China, including eight NEVs developed with "
     "joint-venture partners.": [
@@ -421,6 +430,13 @@ NO_CHANGE = [
     "Nissan plans four new-energy models for China in the first half of 2025.",
     "Nissan plans 5 electrified models for the Chinese market in 2025 and 2026.",
     "Nissan plans four new-energy models for China in 2025, the first of its 10-model line-up.",
+    "Nissan plans 12 new-energy vehicles for China and the US.",
+    "Nissan plans 12 new-energy vehicles for China, Europe and Japan.",
+    "Nissan plans 12 new-energy vehicles for China & Europe.",
+    "Nissan plans 12 new-energy vehicles for China and Southeast Asia.",
+    "Nissan plans four new-energy models for China in fiscal 2025.",
+    "Nissan plans four new-energy vehicles for China in the second half of 2025.",
+    "In the past year, China made up about a quarter of Nissan global sales.",
     # a share of a year the words name only relative to when they were written, or a count set in
     # one year, by a short opening clause too
     "China made up about a quarter of Nissan global sales last year.",
