@@ -50,6 +50,7 @@ from service.sources.roles import (
     RDF_ABOUT,
     ROLE_ATOM_LINK,
     ROLE_CONTENT,
+    ROLE_ENCLOSURE,
     ROLE_ID,
     ROLE_LINK,
     ROLE_LINKS,
@@ -196,11 +197,12 @@ def _ttl_seconds(channel: Any) -> int | None:
 class _EntryFields:
     """Mutable accumulator for one entry while its children are walked in document order."""
 
-    __slots__ = ("contents", "guid", "link", "published", "summary", "title", "updated")
+    __slots__ = ("contents", "enclosure", "guid", "link", "published", "summary", "title", "updated")
 
     def __init__(self, guid: str | None) -> None:
         self.guid = guid
         self.link: str | None = None
+        self.enclosure: str | None = None
         self.title = ""
         self.summary: str | None = None
         self.contents: list[str] = []
@@ -231,6 +233,7 @@ def _raw_entry(fields: _EntryFields, base: str, *, latin1_document: bool) -> Raw
         summary=repair(summary[:MAX_RAW_SUMMARY_CHARS], c1_possible=latin1_document),
         published=fields.published or fields.updated,
         base_url=base or None,
+        enclosure=repair(fields.enclosure, c1_possible=True) if fields.enclosure else None,
     )
 
 
@@ -291,6 +294,18 @@ def _atom_link(fields: _EntryFields, child: Any, base: str) -> None:
     rel = child.get("rel", "alternate")
     if rel == "alternate" and child.get("type", "text/html") in _HTML_TYPES:
         fields.link = resolve(fold_base(base, child.get(XML_BASE)), href)
+    elif rel == "enclosure":
+        _take_enclosure(fields, child, base, href)
+
+
+def _enclosure(fields: _EntryFields, child: Any, base: str) -> None:
+    _take_enclosure(fields, child, base, child.get("url"))
+
+
+def _take_enclosure(fields: _EntryFields, child: Any, base: str, url: str | None) -> None:
+    """The first enclosure with a URL, resolved as feedparser resolves it."""
+    if fields.enclosure is None and url and url.strip():
+        fields.enclosure = resolve(fold_base(base, child.get(XML_BASE)), url.strip())
 
 
 def _rss_guid(fields: _EntryFields, child: Any, base: str) -> None:
@@ -356,6 +371,7 @@ _RSS_HANDLERS: dict[int, _Handler] = {
     ROLE_ID: _rss_guid,
     ROLE_SUMMARY: _rss_summary,
     ROLE_CONTENT: _rss_content,
+    ROLE_ENCLOSURE: _enclosure,
 } | _COMMON_HANDLERS
 _ATOM_HANDLERS: dict[int, _Handler] = {
     ROLE_TITLE: _atom_title,

@@ -40,6 +40,8 @@ class RawEntry:
     summary: str
     published: datetime | None
     base_url: str | None
+    enclosure: str | None = None
+    """The first enclosure's URL (a podcast episode's audio): the item's link when it has no other."""
 
 
 @dataclass(frozen=True, slots=True)

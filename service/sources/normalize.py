@@ -151,12 +151,17 @@ def entry_source(
     canonical URL (~7 ms of it) is made here for both."""
     # NUL is the one character PostgreSQL cannot store in text: in a guid it lost the whole poll
     guid = (entry.guid.replace("\x00", "").strip() or None) if entry.guid else None
-    url = canonical_url(entry.link, base=_base(feed_url, entry.base_url))
+    base = _base(feed_url, entry.base_url)
+    url = canonical_url(entry.link, base=base)
     key = _digest("g:" + guid) if guid else _digest("u:" + url) if url else None
+    # An entry with no link of its own (a podcast episode) links to its enclosure. Not a key: the
+    # key of an item without a guid or link is its title and text, as before enclosures were read.
+    if url is None and entry.enclosure:
+        url = canonical_url(entry.enclosure, base=base)
     # Each field prefixed with its length (or "-" for none): no two different entries spell the same.
     title, summary = entry.title, entry.summary
     spelled = f"{len(title)}:{title}{len(summary)}:{summary}{_spelled(entry.link)}{_spelled(entry.base_url)}"
-    spelled += f"{_spelled(entry.guid)}{len(feed_url)}:{feed_url}"
+    spelled += f"{_spelled(entry.guid)}{_spelled(entry.enclosure)}{len(feed_url)}:{feed_url}"
     return EntrySource(guid, url, key, _digest(f"{max_title_chars}/{max_text_chars}/{spelled}"))
 
 

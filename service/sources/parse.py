@@ -143,6 +143,14 @@ def _tolerant_entry(entry: Any, *, atom: bool) -> RawEntry:
         # dict.get: FeedParserDict.get would map the keys onto each other (with a warning)
         published=utc_from_struct(dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")),
         base_url=None,
+        enclosure=next(
+            (
+                str(link["href"])
+                for link in entry.get("links") or []
+                if link.get("rel") == "enclosure" and link.get("href")
+            ),
+            None,
+        ),
     )
 
 

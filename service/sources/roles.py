@@ -24,9 +24,17 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDF_ABOUT = f"{{{RDF_NS}}}about"
 
-ROLE_TITLE, ROLE_LINK, ROLE_ATOM_LINK, ROLE_ID, ROLE_SUMMARY, ROLE_CONTENT, ROLE_PUBLISHED, ROLE_UPDATED = (
-    range(8)
-)
+(
+    ROLE_TITLE,
+    ROLE_LINK,
+    ROLE_ATOM_LINK,
+    ROLE_ID,
+    ROLE_SUMMARY,
+    ROLE_CONTENT,
+    ROLE_PUBLISHED,
+    ROLE_UPDATED,
+    ROLE_ENCLOSURE,
+) = range(9)
 ROLE_LINKS = (ROLE_LINK, ROLE_ATOM_LINK)
 
 _RSS1_NAMESPACES = ("http://purl.org/rss/1.0/", "http://my.netscape.com/rdf/simple/0.9/")
@@ -107,6 +115,7 @@ def _rss_roles(namespace: str) -> dict[str, int]:
         _qname(namespace, "guid"): ROLE_ID,
         _qname(namespace, "description"): ROLE_SUMMARY,
         _qname(namespace, "pubDate"): ROLE_PUBLISHED,
+        _qname(namespace, "enclosure"): ROLE_ENCLOSURE,
         f"{{{ATOM_NS}}}link": ROLE_ATOM_LINK,
         f"{{{ATOM_NS}}}id": ROLE_ID,
         "{http://purl.org/rss/1.0/modules/content/}encoded": ROLE_CONTENT,

@@ -165,6 +165,13 @@ def test_key_precedence_guid_then_url_then_content() -> None:
     assert _item(guid=None, link="javascript:void(0)").key == by_text.key
 
 
+def test_an_entry_with_no_link_links_to_its_enclosure_and_keeps_its_key() -> None:
+    episode = _item(guid=None, link=None, enclosure="/audio/ep12.mp3?utm_source=rss")
+    assert episode.url == "https://news.example/audio/ep12.mp3"  # resolved and canonical, as a link
+    assert episode.key == _item(guid=None, link=None).key  # keyed by its text, as before enclosures
+    assert _item(enclosure="https://news.example/a.mp3").url == "https://news.example/a"  # its link first
+
+
 def test_content_hash_changes_on_edit_only() -> None:
     original = _item()
     assert _item(link="https://news.example/b").content_hash == original.content_hash
@@ -194,6 +201,7 @@ def test_an_entry_source_gives_the_key_normalising_gives() -> None:
         {"base_url": "https://news.example/"},
         {"guid": "guid-2"},
         {"guid": None},
+        {"enclosure": "https://news.example/a.mp3"},
     ],
 )
 def test_a_source_digest_changes_with_every_input_of_normalising(changes: dict[str, object]) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from service.errors import ParseError
 from service.sources.feed import RawEntry, yield_warning
-from service.sources.parse import ParsedFeed, parse_date, parse_feed
+from service.sources.parse import ParsedFeed, _parse_tolerant, parse_date, parse_fast, parse_feed
 
 RSS2 = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">
@@ -101,6 +101,37 @@ def test_atom_text_constructs_links_and_base() -> None:
     assert second.link == "https://atom.example/other/two"
     assert second.published == datetime(2024, 2, 2, tzinfo=UTC)  # updated as fallback
     assert "<p" in second.summary and "body</em>" in second.summary
+
+
+PODCAST = b"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Daily show</title><link>https://show.example/</link>
+<item><title>Episode 12</title><guid isPermaLink="false">ep-12</guid>
+<enclosure url="/audio/ep12.mp3" length="100" type="audio/mpeg"/>
+<enclosure url="https://show.example/audio/ep12-hq.mp3" type="audio/mpeg"/></item>
+<item><title>Episode 13</title><link>https://show.example/13</link>
+<enclosure url="https://show.example/audio/ep13.mp3" type="audio/mpeg"/></item>
+</channel></rss>"""
+
+ATOM_PODCAST = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://show.example/">
+<title>Daily show</title><entry><id>tag:show.example,2024:12</id><title>Episode 12</title>
+<link rel="enclosure" type="audio/mpeg" href="audio/ep12.mp3"/><updated>2024-02-02T00:00:00Z</updated>
+</entry></feed>"""
+
+
+@pytest.mark.parametrize("path", ["fast", "tolerant"])
+def test_the_first_enclosure_is_read_on_both_paths(path: str) -> None:
+    read = parse_fast if path == "fast" else _parse_tolerant
+    rss = read(PODCAST, content_type=None, max_entries=10)
+    atom = read(ATOM_PODCAST, content_type=None, max_entries=10)
+    assert rss is not None and atom is not None
+    episode_12, episode_13 = rss.entries
+    assert (episode_12.link, episode_12.enclosure) == (None, "/audio/ep12.mp3")  # resolved as links are
+    assert (episode_13.link, episode_13.enclosure) == (
+        "https://show.example/13",
+        "https://show.example/audio/ep13.mp3",
+    )
+    assert atom.entries[0].enclosure == "https://show.example/audio/ep12.mp3"
 
 
 @pytest.mark.parametrize(
