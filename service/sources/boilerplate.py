@@ -1,10 +1,16 @@
-"""Feed footers that are not the article: removed from the end of an item's text.
+"""Feed footers that are not the article, and markup left as text: removed from an item.
 
 Publishing tools append the same lines to every entry — WordPress's "The post <title>
 appeared first on <site>.", "Continue reading →", "Read more of this story at Slashdot.",
 a trailing "[…]". Kept, they repeat in snippets and digests and their names ("TESLARATI")
 pass for new terms. Only the end of the text is looked at (the last ``TAIL_CHARS``), so the
 cost does not grow with the article, and a footer is removed only when it ends the text.
+
+Some feeds write Markdown into their text (a daily digest's "**Tesla Q4 deliveries drop 16%**",
+"### Top 10 News Items", rules of "━━━━"): shown as written, the marks clutter snippets, Slack
+and email. Bold marks around words, heading marks and, in a text that holds either, rules drawn
+with three or more of one line character (heavy, light or double) are removed
+(``without_marks``); a lone "#" before a word ("#1", "#EV") is no heading and stays.
 """
 
 from __future__ import annotations
@@ -48,3 +54,37 @@ def without_footers(text: str) -> str:
                 tail, changed = stripped, True
                 lowered = tail.lower()
     return head + tail
+
+
+_RULES = ("━━━", "───", "═══")
+"""The rules feeds draw (heavy, light, double): three substring tests, where a search of the box
+drawing block cost 11 ns a character."""
+_BOLD = re.compile(r"\*\*(?=\S)([^*]{1,500}?)(?<=\S)\*\*")
+_HEADING = re.compile(r"#{1,6}(?=\s)")
+"""Starting with its literal, so that the engine skips to each "#" (a look-behind first made it
+try every position: 12 ms a pass over the corpus's texts that hold a "#")."""
+_DRAWN = re.compile(r"([━─═])\1\1+")
+
+
+def without_marks(text: str) -> str:
+    """``text`` without Markdown's bold and heading marks and drawn rules (module docstring)."""
+    # Most texts hold no mark: two substring tests decide in C (one regular expression for all the
+    # marks took 20 µs an item on the real corpus, half the cost of normalising it). Rules are
+    # looked for only in texts written in Markdown: looking in every non-ASCII text cost 1.4 µs an
+    # item, for rules that come with the other marks.
+    if "**" not in text and "#" not in text:
+        return text
+    drawn = not text.isascii() and any(rule in text for rule in _RULES)
+    unmarked = _BOLD.sub(r"\1", text) if "**" in text else text
+    if "#" in unmarked:
+        unmarked = _HEADING.sub(_heading_mark, unmarked)
+    if drawn:
+        unmarked = _DRAWN.sub(" ", unmarked)
+    return " ".join(unmarked.split())
+
+
+def _heading_mark(mark: re.Match[str]) -> str:
+    """Nothing for a heading's mark (at the start or after a space), the mark itself otherwise
+    ("C# and F#")."""
+    start = mark.start()
+    return "" if start == 0 or mark.string[start - 1].isspace() else mark.group()

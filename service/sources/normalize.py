@@ -50,7 +50,7 @@ import selectolax
 from selectolax.lexbor import LexborHTMLParser
 
 from service.sources import boilerplate
-from service.sources.boilerplate import without_footers
+from service.sources.boilerplate import without_footers, without_marks
 from service.sources.parse import RawEntry
 
 TRACKING_PARAMS = frozenset(
@@ -219,8 +219,8 @@ def item_from(
     entry: RawEntry, source: EntrySource, *, max_title_chars: int, max_text_chars: int
 ) -> Item | None:
     """``normalize_entry`` with the entry's ``entry_source`` made already (with the same caps)."""
-    title = _cap(html_to_text(entry.title), max_title_chars)
-    text = without_footers(_text_within(entry.summary, max_text_chars))
+    title = without_marks(_cap(html_to_text(entry.title), max_title_chars))
+    text = without_footers(without_marks(_text_within(entry.summary, max_text_chars)))
     if not (title or source.url or text):
         return None
     content_hash = _digest(f"{title}\x1f{text}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.sources.boilerplate import TAIL_CHARS, without_footers
+from service.sources.boilerplate import TAIL_CHARS, without_footers, without_marks
 
 BODY = "Tesla cut Model Y prices in China by 5% on Friday."
 
@@ -38,3 +38,24 @@ def test_only_the_end_of_a_long_text_is_examined() -> None:
     long = "x " * (5 * TAIL_CHARS)
     text = f"{long}{BODY} Read more..."
     assert without_footers(text) == f"{long}{BODY}"
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("1️⃣ **Tesla Q4 deliveries drop 16%**: CNBC", "1️⃣ Tesla Q4 deliveries drop 16%: CNBC"),
+        ("━━━━━━ ### Top 10 News Items 1. BYD", "Top 10 News Items 1. BYD"),
+        ("# Heading then text", "Heading then text"),
+        ("**Hey**, it's **April 23**.", "Hey, it's April 23."),
+        # no marks: hashtags, ranks, code names, arithmetic and a lone asterisk pair stay
+        ("#1 seller in China, #EV news", "#1 seller in China, #EV news"),
+        ("C# and F# are languages", "C# and F# are languages"),
+        ("5 * 3 ** 2 is 45", "5 * 3 ** 2 is 45"),
+        ("a ** b", "a ** b"),
+        ("── a box-drawn pair stays", "── a box-drawn pair stays"),
+        ("━━━━ a rule in a text with no other mark stays", "━━━━ a rule in a text with no other mark stays"),
+        (BODY, BODY),
+    ],
+)
+def test_markdown_marks_and_drawn_rules_are_removed(text: str, kept: str) -> None:
+    assert without_marks(text) == kept
