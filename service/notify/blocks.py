@@ -29,8 +29,12 @@ Rules:
   40 000 (we keep it to 4 000, Slack's advice). Lengths are counted in UTF-16 code units, never
   fewer than Python characters, so a limit holds however Slack counts. Over-long text is cut
   with "…", never inside an entity or inside our ``<url|label>``.
-- :func:`render_batch` packs stories in order into as few messages as the block limit allows,
-  each led by an "N new alerts" header; a story never spans two messages.
+- :func:`render_batch` packs stories in order into as few messages as the block limit and
+  ``BATCH_TEXT_MAX`` allow, each led by an "N new alerts" header; a story never spans two
+  messages.
+- A snippet that only repeats the title is left out (``StoryView.snippet_adds``); a term is
+  bolded only where no letter touches it (Slack shows stars inside Chinese text as stars); a
+  meta line whose article link cannot fit keeps the feed and the time.
 """
 
 from __future__ import annotations
@@ -54,6 +58,10 @@ ELLIPSIS = "…"
 STORY_BLOCKS_MAX = 7
 """header, meta, rules, snippet, baseline, context, divider."""
 FALLBACK_TITLE_MAX = 200
+BATCH_TEXT_MAX = 11_000
+"""The text of all a batch message's blocks: Slack refuses a message whose blocks hold more than
+about 12 000 characters in all ("msg_blocks_too_long"; reported by Slack's users, not documented),
+and a refused batch fails every story in it."""
 
 _LOOKALIKES = str.maketrans({"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"})
 _WHITESPACE = re.compile(r"\s+")
@@ -145,7 +153,7 @@ def story_blocks(story: StoryView, *, console_url: str | None = None) -> list[Bl
     console's address, the meta line links the story's alert page there."""
     meta = _meta(story, console_url)
     blocks = [_header(plain_text(story.title).strip()), _section(meta), _section(_rules(story))]
-    if story.snippet.strip():
+    if story.snippet_adds:
         blocks.append(_section(highlighted(story.snippet, story.highlights)))
     if story.fact_changes or story.new_terms:
         blocks.append(_section(_baseline(story)))
@@ -170,7 +178,10 @@ def _meta(story: StoryView, console_url: str | None) -> str:
     ]
     label, moment = story.when
     parts.append(f"{label} {_utc(moment)}")
-    return " · ".join(p for p in parts if p)
+    line = " · ".join(p for p in parts if p)
+    if text_units(line) > SECTION_MAX:  # a link too long to cut: the feed and the time still show
+        line = " · ".join(p for p in parts[2:] if p)
+    return line
 
 
 def _utc(when: datetime) -> str:
@@ -194,7 +205,9 @@ def highlighted(snippet: str, spans: Iterable[tuple[int, int]]) -> str:
     out, position = [], 0
     for start, end in _merged(spans, len(snippet)):
         out.append(mrkdwn_text(snippet[position:start]))
-        out.append(_bold(snippet[start:end]))
+        out.append(
+            _bold(snippet[start:end]) if _boldable(snippet, start, end) else mrkdwn_text(snippet[start:end])
+        )
         position = end
     out.append(mrkdwn_text(snippet[position:]))
     return "".join(out).strip()
@@ -210,6 +223,16 @@ def _merged(spans: Iterable[tuple[int, int]], length: int) -> list[tuple[int, in
         else:
             merged.append((start, end))
     return merged
+
+
+def _boldable(snippet: str, start: int, end: int) -> bool:
+    """Whether stars around ``snippet[start:end]`` (its spaces left outside) would bold it: Slack
+    bolds only between stars that no letter or digit touches, so in Chinese or Japanese text,
+    written without spaces, the stars would show as stars; the term is left plain there."""
+    span = snippet[start:end]
+    first = start + len(span) - len(span.lstrip())
+    last = end - (len(span) - len(span.rstrip()))
+    return not (snippet[first - 1 : first].isalnum() or snippet[last : last + 1].isalnum())
 
 
 def _bold(text: str) -> str:
@@ -259,17 +282,24 @@ def _context(text: str) -> Block:
 def render_batch(stories: Sequence[StoryView], *, console_url: str | None = None) -> list[Payload]:
     """Stories for one channel, in order, in as few messages as 50 blocks each allow."""
     groups: list[list[tuple[StoryView, list[Block]]]] = [[]]
-    used = 1  # the batch header
+    used, units = 1, 0  # the batch header
     for story in stories:
         blocks = story_blocks(story, console_url=console_url)
-        if groups[-1] and used + len(blocks) > BLOCKS_MAX:
+        size = sum(_block_units(block) for block in blocks)
+        if groups[-1] and (used + len(blocks) > BLOCKS_MAX or units + size > BATCH_TEXT_MAX):
             groups.append([])
-            used = 1
+            used, units = 1, 0
         groups[-1].append((story, blocks))
-        used += len(blocks)
+        used, units = used + len(blocks), units + size
     if not groups[-1]:
         return []
     return [_batch_message(group, len(stories), i, len(groups)) for i, group in enumerate(groups, 1)]
+
+
+def _block_units(block: Block) -> int:
+    """The text a block holds, in UTF-16 units: its header, section or context elements."""
+    texts = [block["text"]] if "text" in block else block.get("elements", [])
+    return sum(text_units(text["text"]) for text in texts)
 
 
 def _batch_message(group: list[tuple[StoryView, list[Block]]], total: int, part: int, parts: int) -> Payload:

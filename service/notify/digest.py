@@ -174,7 +174,7 @@ def digest_view(
         RuleGroup(
             rule_id=rule,
             name=header_text(_rule_name(rule, rule_names, stories)),
-            cards=tuple(story_card(s, tz=tz, lead_rule_id=rule) for s in group[:shown]),
+            cards=tuple(story_card(s, tz=tz, now=period_end, lead_rule_id=rule) for s in group[:shown]),
             held_back=held.get(rule, 0),
             stories=len(group),
         )
@@ -186,12 +186,12 @@ def digest_view(
         headline += f" · {_plural(figures, 'changed figure')}"
     return DigestView(
         groups=groups,
-        changes=tuple(_change_lines(ranked, tz=tz)),
+        changes=tuple(_change_lines(ranked, tz=tz, now=period_end)),
         new_terms=_top_terms(stories),
         total=len(stories),
         held_back=sum(held.values()),
         too_old=too_old,
-        period=f"{local_time(period_start, tz)} – {local_time(period_end, tz)}",
+        period=" – ".join(local_time(moment, tz, now=period_end) for moment in (period_start, period_end)),
         headline=headline,
     )
 
@@ -236,12 +236,12 @@ def _rule_name(rule: str, rule_names: Mapping[str, str], stories: Sequence[Story
     return hit.rule_name if hit is not None else rule
 
 
-def _change_lines(ranked: Sequence[Sequence[StoryView]], *, tz: ZoneInfo) -> list[ChangeLine]:
+def _change_lines(ranked: Sequence[Sequence[StoryView]], *, tz: ZoneInfo, now: datetime) -> list[ChangeLine]:
     """Every changed figure of the period, listed or not, in the order the groups come."""
     return [
         ChangeLine(change.display, change.evidence, card.title, card.href)
         for group in ranked
-        for card in (story_card(s, tz=tz) for s in group if s.fact_changes)
+        for card in (story_card(s, tz=tz, now=now) for s in group if s.fact_changes)
         for change in card.changes
     ]
 

@@ -144,8 +144,12 @@ def segments(snippet: str, highlights: Iterable[tuple[int, int]]) -> tuple[Segme
     return tuple(s for s in out if s.text)
 
 
-def local_time(moment: datetime, tz: tzinfo) -> str:
-    return in_zone(moment, tz).strftime("%a %d %b %H:%M %Z").strip()
+def local_time(moment: datetime, tz: tzinfo, *, now: datetime) -> str:
+    """The time as "Wed 23 Dec 03:15 CET", with the year when it is not the year of ``now`` (the
+    message's time): "Wed 23 Dec 2020 03:15 CET" for an old article."""
+    local = in_zone(moment, tz)
+    this_year = in_zone(now, tz).year
+    return local.strftime("%a %d %b %H:%M %Z" if local.year == this_year else "%a %d %b %Y %H:%M %Z").strip()
 
 
 def lead_rule(story: StoryView) -> str:
@@ -159,24 +163,29 @@ def severity_rank(severity: str) -> int:
     return SEVERITY_ORDER.index(severity) if severity in SEVERITY_ORDER else 1
 
 
-def story_card(story: StoryView, *, tz: tzinfo, lead_rule_id: str | None = None) -> StoryCard:
+def story_card(story: StoryView, *, tz: tzinfo, now: datetime, lead_rule_id: str | None = None) -> StoryCard:
+    """The story as a message shows it; ``now``: the message's time (dates of its year go without
+    the year)."""
     lead_id = lead_rule_id if lead_rule_id is not None else lead_rule(story)
     lead = next((r.rule_name for r in story.rules if r.rule_id == lead_id), lead_id)
     return StoryCard(
         title=header_text(story.title, max_chars=MAX_TITLE_CHARS),
         href=safe_href(story.url),
         feed=header_text(story.feed or "unknown source"),
-        when=" ".join((story.when[0], local_time(story.when[1], tz))),
+        when=" ".join((story.when[0], local_time(story.when[1], tz, now=now))),
         severity=story.severity,
         rule_name=header_text(lead),
         other_rules=tuple(header_text(r.rule_name) for r in story.rules if r.rule_id != lead_id),
-        segments=segments(story.snippet, story.highlights),
+        segments=segments(story.snippet, story.highlights) if story.snippet_adds else (),
         changes=tuple(
             FigureChange(display_text(c.display), display_text(c.evidence)) for c in story.fact_changes
         ),
         new_terms=tuple(display_text(t) for t in story.new_terms),
         reason=display_text(story.reason),
     )
+
+
+_HEADERS_UNFOLDED = policy.SMTP.clone(max_line_length=998)
 
 
 def build_message(
@@ -194,6 +203,10 @@ def build_message(
     message.add_alternative(html, subtype="html", cte="quoted-printable")
     # "=_" never occurs in quoted-printable text, and a fixed boundary keeps retries byte-identical.
     message.set_boundary(f"=_rivalwatch_{_key_digest(key)}")
+    # Headers are folded at 998 characters, the limit, not at 78: a subject folded before an
+    # encoded word showed two spaces where it was folded. Set after the parts are encoded, whose
+    # quoted-printable lines keep to 76.
+    message.policy = _HEADERS_UNFOLDED
     return message
 
 
@@ -201,7 +214,7 @@ def story_message(
     story: StoryView, *, sender: str, recipients: Sequence[str], key: str, tz: tzinfo = UTC
 ) -> EmailMessage:
     """The immediate email for one story (all the rules it fired for this channel)."""
-    card = story_card(story, tz=tz)
+    card = story_card(story, tz=tz, now=story.created_at)
     subject = f"[{card.rule_name}] {card.title}"
     return build_message(
         subject=subject,

@@ -27,6 +27,7 @@ from service.alerts.model import Alert
 
 # " ≥ 0.35" or " < 0.45" just before a closing parenthesis: the rule's own threshold.
 _THRESHOLD_COMPARISON = re.compile(r"\s*[≥<]\s*\d+(?:\.\d+)?(?=\))")
+_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,14 @@ class StoryView:
     def severity(self) -> str:
         order = ("info", "notice", "high", "critical")
         return max((r.severity for r in self.rules), key=order.index, default="notice")
+
+    @property
+    def snippet_adds(self) -> bool:
+        """Whether the snippet says more than the title: one that is the title again, or its
+        start ("Finland may approve Tesla's software - Reuters" as the snippet of that title, as
+        wire feeds give their items), is left out of messages."""
+        snippet = _WORD.findall(self.snippet.casefold())
+        return bool(snippet) and snippet != _WORD.findall(self.title.casefold())[: len(snippet)]
 
 
 def story_from_alerts(alerts: Sequence[Alert]) -> StoryView:

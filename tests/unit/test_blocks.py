@@ -326,3 +326,49 @@ def test_with_the_console_s_address_a_story_links_its_alert_page() -> None:
     (batch,) = render_batch([lead], console_url="https://rw.example.test")
     validate(batch)
     assert "<https://rw.example.test/alert/42|In rivalwatch>" in all_text(batch)
+
+
+WIRE_TITLE = "Finland may approve Tesla's software - Reuters"
+
+
+@pytest.mark.parametrize(
+    ("title", "snippet", "shown"),
+    [
+        # a wire item's snippet is its title again, or the title's start: nothing to add
+        (WIRE_TITLE, "Finland may approve Tesla's software Reuters", False),
+        (WIRE_TITLE, "Finland may approve", False),
+        ("Nissan cuts China NEV plans", "Nissan now plans 8 NEV models for China.", True),
+        ("Nissan cuts plans", "Nissan cuts plans for China to eight models.", True),  # goes on: news
+        ("Nissan cuts plans", "", False),
+    ],
+)
+def test_a_snippet_that_repeats_the_title_is_left_out(title: str, snippet: str, shown: bool) -> None:
+    payload = render_story(story(title=title, snippet=snippet, highlights=()))
+    validate(payload)
+    sections = [b["text"]["text"] for b in payload["blocks"] if b["type"] == "section"]
+    assert any(text.startswith(mrkdwn_text(snippet)) for text in sections if snippet) is shown
+
+
+def test_a_term_inside_chinese_text_is_not_starred() -> None:
+    snippet = "第一次上榜的特斯拉特别显眼, Tesla 也在"
+    assert highlighted(snippet, [(6, 9), (15, 20)]) == "第一次上榜的特斯拉特别显眼, *Tesla* 也在"
+
+
+def test_a_link_too_long_for_its_line_keeps_the_feed_and_the_time() -> None:
+    url = "https://news.example/a?" + "&".join(f"k{i}=v" for i in range(700))
+    payload = render_story(story(url=url))
+    validate(payload)
+    meta = payload["blocks"][1]["text"]["text"]
+    assert meta == "Auto News · seen 2024-05-01 14:03 UTC"
+
+
+def test_a_batch_keeps_each_message_within_slack_s_text_budget() -> None:
+    long_snippet = "Nissan " + "plans more models for China. " * 95  # ~2 800 characters a story
+    stories = [story(alert_ids=(i,), title=f"story {i}", snippet=long_snippet) for i in range(12)]
+    messages = render_batch(stories)
+    for message in messages:
+        validate(message)
+        assert sum(text_units(json.dumps(b)) for b in message["blocks"]) < 12_000
+    titles = [b["text"]["text"] for m in messages for b in m["blocks"][1:] if b["type"] == "header"]
+    assert titles == [f"story {i}" for i in range(12)]
+    assert len(messages) > 1  # by blocks alone, one message would hold seven stories

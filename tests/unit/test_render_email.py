@@ -195,3 +195,18 @@ def test_non_ascii_titles_are_encoded_and_round_trip() -> None:
     raw = message.as_bytes()
     assert raw.isascii()
     assert _parsed(message)["Subject"] == "[Nissan news] 东风日产 N7 销量破万"
+
+
+def test_a_date_of_another_year_than_the_message_s_shows_its_year() -> None:
+    old = _story(published_at=datetime(2020, 12, 23, 2, 15, tzinfo=UTC))
+    assert "published Wed 23 Dec 2020 02:15 UTC" in message_text(_render(old))
+    assert "seen Tue 04 Mar 09:30 UTC" in message_text(_render(_story()))  # the message's year
+
+
+def test_a_long_non_ascii_subject_is_one_header_line() -> None:
+    title = "Tesla’s shares climb as the company begins a long push into Europe’s market " * 2
+    raw = _render(_story(title=title)).as_bytes()
+    (subject,) = [line for line in raw.split(b"\r\n") if line.startswith(b"Subject:")]
+    assert b"=?utf-8?" in subject  # encoded, on one line: no fold before an encoded word
+    body_lines = raw.split(b"\r\n\r\n", 1)[1].split(b"\r\n")
+    assert max(len(line) for line in body_lines) <= 78  # the parts are still folded as before
