@@ -62,18 +62,37 @@ _PLACE_PREPOSITIONS = frozenset({"for", "in", "to"})
 _JOINERS = (("and",), ("or",), ("plus",), ("as", "well", "as"))
 _BEFORE_A_PLACE = frozenset({"for", "in", "to", "across", "the", "its", "their"})
 _OWNERS = frozenset({"its", "their"})
-# Words after a joined place's name that end its phrase: a figure's horizon, another place, its
-# markets ("for China and Europe by 2030", "and Japan in 2025", "and Europe combined").
-_AFTER_A_PLACE = frozenset(
-    stem(word) for word in word_set("by in from over through until and or market markets combined each alone")
+_MARKS_BEFORE_A_JOINER = frozenset({"", ",", "(", "-", "–", "—"})
+# Verbs after a joined name that make it a clause's subject ("and Dongfeng will build them"); a
+# word ending in -ed counts too ("and Beijing welcomed it").
+_VERBS = frozenset(
+    stem(word)
+    for word in word_set(
+        """will would shall should can could may might must is are was were be been has have had does
+        do did said says say told tells reported reports plans planned expects expect wants aims needs
+        gets got makes builds sells supplies"""
+    )
 )
+_VERB_REACH = 3
 _WIDER_PLACES = frozenset(
     stem(word)
     for word in word_set(
-        """other overseas international global globally foreign export exports world worldwide abroad
-        beyond elsewhere rest"""
+        """overseas international global globally foreign export exports world worldwide abroad
+        beyond elsewhere rest market markets countries regions"""
     )
 )
+# Words that may stand between a joiner and what it joins: "and, later, Europe", "and possibly
+# other markets"; and before the joiner, "for China first and later for export".
+_ASIDES = frozenset(
+    stem(word)
+    for word in word_set("later eventually possibly potentially then also perhaps maybe ultimately first")
+)
+_WIDER_REACH = 3
+"""Words after a joiner looked through for a wider scope: "and some export markets"."""
+# Words after a joined name that end its phrase whatever follows: "and Mexico, where it builds
+# cars", "and Mexico that it will also sell abroad".
+_PHRASE_ENDS = frozenset({"that", "which", "where", "who", "whose"})
+_NOT_VERBS = frozenset({"combined"})  # "for China and Europe combined": a figure of both
 # "said it plans...", "says its ...": "it" stands for the name last written before it.
 _REPORTING = frozenset({"said", "say"})
 # A clause of a name and one of these after the news tells who reported it (", the Nikkei
@@ -562,56 +581,81 @@ def _without_widened_places(
 
 def _widens(read: SentenceWords, end: int, subject: tuple[tuple[str, ...], ...]) -> bool:
     """Whether the place ending at token ``end`` is joined to more places: "and", "or", "plus",
-    "as well as", "&" or "/" (or a comma starting a list, "China, Europe and Japan") and then a
-    wider scope ("other markets", "overseas", "the rest of the world") or another place's name
-    ("and Europe", "and the US", "and Southeast Asia by 2030"). Not a name that goes on into a
-    clause of its own ("and Dongfeng will build them", "and Japan's automakers", "and Beijing
-    has welcomed it", "and Europe-bound exports"), not the subject's ("and Nissan Motor will..."),
-    and after "its" or "their" only a wider scope ("and its Chinese partners" are no place)."""
+    "as well as" (after a comma, bracket or dash too), "&" or "/", or a list ("China, Europe and
+    Japan"), and then a wider scope ("other markets", "some export markets", "overseas", "the rest
+    of the world", "its home market") or another place's name ("and Europe", "and the US", "and
+    Japan's home market"). Not a name that starts a clause of its own, a verb among the words after
+    it in its clause ("and Dongfeng will build them", "and Japan's automakers are worried", "and
+    Uchida said"), not the subject's, and nothing after a verb ("and will export some")."""
     tokens, text = read.tokens, read.text
     at = _next_word(tokens, end + 1)
+    if at is not None and tokens[at].stem in _ASIDES:  # "for China first and later for export"
+        end, at = at, _next_word(tokens, at + 1)
     if at is None:
         return False
-    between = text[tokens[end].end : tokens[at].start]
-    listed = between.strip() == ","
-    if listed:
-        joiner: tuple[str, ...] = ()
-    elif between.strip() in ("&", "/"):
-        joiner = ()
-    else:
-        joiner = next((j for j in _JOINERS if tuple(t.stem for t in tokens[at : at + len(j)]) == j), ())
-        if not joiner or between.strip():
-            return False  # nothing joins them, or a comma or other mark ends the place first
-    at += len(joiner)
-    owned = False
-    while at < len(tokens) and tokens[at].stem in _BEFORE_A_PLACE:
-        owned = owned or tokens[at].stem in _OWNERS
+    between = text[tokens[end].end : tokens[at].start].strip()
+    if between in ("&", "/"):
+        return _joins_a_place(tokens, at, subject)
+    if between not in _MARKS_BEFORE_A_JOINER:
+        return False
+    joiner = next((j for j in _JOINERS if tuple(t.stem for t in tokens[at : at + len(j)]) == j), None)
+    if joiner is not None:
+        return _joins_a_place(tokens, at + len(joiner), subject)
+    return between == "," and _lists_places(tokens, at, subject)
+
+
+def _joins_a_place(tokens: Sequence[Token], at: int, subject: tuple[tuple[str, ...], ...]) -> bool:
+    """Whether the words from ``at`` (after a joiner) name a wider scope or a place of the figure."""
+    while at < len(tokens) and (not tokens[at].stem or tokens[at].stem in _BEFORE_A_PLACE | _ASIDES):
         at += 1
     if at == len(tokens):
         return False
-    if tokens[at].stem in _WIDER_PLACES:
-        return not listed
-    if owned or not _is_place_name(tokens[at]) or any(tokens[at].stem == term[0] for term in subject):
-        return False
-    last = at
-    while last + 1 < len(tokens) and _is_place_name(tokens[last + 1]) and not _is_possessive(tokens[last]):
-        last += 1
-    if _is_possessive(tokens[last]) or text[tokens[last].end : tokens[last].end + 1] == "-":
-        return False  # "Japan's automakers", "Europe-bound exports": no place of the figure
-    after = _next_word(tokens, last + 1)
-    if listed:  # "China, Europe and Japan": a list goes on with "and" or "or" and another name
-        return (
-            after is not None
-            and tokens[after].stem in ("and", "or")
-            and after + 1 < len(tokens)
-            and (_is_place_name(tokens[after + 1]))
-        )
-    return (
-        after is None
-        or after > last + 1
-        or tokens[after].stem in _AFTER_A_PLACE
-        or tokens[after].stem.isdigit()
-    )
+    if _is_place_name(tokens[at]) and tokens[at].stem not in _WIDER_PLACES:
+        if any(tokens[at].stem == term[0] for term in subject):
+            return False
+        last = at
+        while (
+            last + 1 < len(tokens) and _is_place_name(tokens[last + 1]) and not _is_possessive(tokens[last])
+        ):
+            last += 1
+        return not _a_verb_follows(tokens, last)
+    for token in tokens[at : at + _WIDER_REACH]:  # "and some export markets", "and its home market"
+        if not token.stem or _is_verb(token):
+            return False
+        if token.stem in _WIDER_PLACES:
+            return True
+    return False
+
+
+def _lists_places(tokens: Sequence[Token], at: int, subject: tuple[tuple[str, ...], ...]) -> bool:
+    """Whether a comma after the place starts a list of places: names, each after a comma, then
+    "and" or "or" and a last place ("for China, Europe and the US")."""
+    while at < len(tokens) and _is_place_name(tokens[at]) and all(tokens[at].stem != t[0] for t in subject):
+        after = _next_word(tokens, at + 1)
+        if after is None:
+            return False
+        if tokens[after].stem in ("and", "or"):
+            return _joins_a_place(tokens, after + 1, subject)
+        at = after  # the name's next word, or the next item after a comma
+    return False
+
+
+def _a_verb_follows(tokens: Sequence[Token], last: int) -> bool:
+    """Whether a verb is among the words after a name ending at ``last``, up to a clause break, a
+    relative pronoun or ``_VERB_REACH`` words: the name is then a clause's subject, not a place of
+    the figure ("and Beijing has welcomed the move"; not "and Mexico, where it builds cars")."""
+    for token in tokens[last + 1 : last + 1 + _VERB_REACH]:
+        if not token.stem or token.stem in _PHRASE_ENDS:
+            return False
+        if _is_verb(token):
+            return True
+    return False
+
+
+def _is_verb(token: Token) -> bool:
+    """A verb of ``_VERBS``, or a word ending in -ed ("welcomed"), bar ``_NOT_VERBS``."""
+    word = token.text.lower()
+    return token.stem in _VERBS or (word.endswith("ed") and word not in _NOT_VERBS)
 
 
 def _next_word(tokens: Sequence[Token], index: int) -> int | None:

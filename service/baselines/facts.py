@@ -62,8 +62,9 @@ Rules:
   "wear", "come", "be") comes between: a part that is the object of a verb is not described by a
   cue after it (``will launch two of its models for China under its own brand in 2024`` tells of a
   launch), nor is one by a cue after a verb of what happened to it (``had reached showrooms under
-  its own brand``). ``all but N`` is no level, nor is the N of ``the rest of the N-model plan`` (the
-  size of the whole a part is taken from, and which fact holds it the words do not say), and a year
+  its own brand``). ``all but N`` is no level, nor is ``another N`` (more, not a level), nor is
+  the N of ``the rest of the N-model plan`` (the size of the whole a part is taken from, and which
+  fact holds it the words do not say), and a year
   right after a word of announcing (``announced in 2023``) is when something was said, not a date
   any fact holds. In ``from X to Y`` (``numbers.is_former``: ``cut from ten to eight``, ``from 2024
   to 2026``) X is a level left behind and reads no fact: Y is the news, and X, often nearer the cue,
@@ -81,26 +82,33 @@ Rules:
   markets``, ``overseas``, ``abroad``), is the world's or abroad's figure: it reads only facts whose
   cues speak of that scope themselves (``global sales``, ``worldwide``, ``export``), never a China
   fact. Nor is a place cue joined to more places that place alone (``for China and other
-  markets``, ``for China and Europe``, ``for China and the US``, ``for China & Europe``, ``for
-  China, Europe and Japan``, ``for China plus exports``): that occurrence is no cue
-  (``fact_sentence._widens``); a name that goes on into a clause of its own is no place joined
-  (``for China and Dongfeng will build them``, ``and Japan's automakers``, ``and Europe-bound
-  exports``, ``, and Europe will get three``), nor is the subject's, nor what follows "its" or
-  "their" unless it is a wider scope (``for China and its partners``). A count of a fact of no
-  year (a plan's size) reads no number set in one year or a part of one: a period after it in its
-  clause (``in 2025``, ``during 2025``, ``in the first half of 2025``, ``in fiscal 2025``, ``this
-  year``, ``next year``) with nothing between that puts the period in another's say ("after",
-  "including", "from", "which", a pronoun: ``12 NEVs for China after its sales fell in 2024``),
-  or an opening clause of a period alone (``In 2025,``, ``This year,``): that counts the period's
-  launches. A year of announcing (``announced in 2023``), ``in 2025 and beyond``, ``by next
-  year``, ``from next year`` and a year before the count (``Nissan in 2025 raised its plan to
-  12``) set nothing, and a plan's horizon in the count's clause (``by 2027``, ``by the end of
-  2026``) keeps it the plan's size whatever the opening says. A fact of a year reads no number
-  whose clause says ``last year``, ``this year``, ``next year`` or ``past year`` and writes no year
-  out, nor any number of a sentence opening with such a clause alone (``Last year,``): the words
-  do not say which year that is. A fact with a ``year`` reads no number whose nearest year
-  or part of a year in the sentence (in words, clause breaks counted as below; at most
-  ``MAX_CUE_GAP`` away; on a tie either) is another year ("600,000 in the first ten months of
+  markets``, ``and some export markets``, ``and its home market``, ``for China and Europe``, ``and
+  the US``, ``& Europe``, ``, Europe and Japan``, ``plus exports``, ``, as well as for export``,
+  ``and, later, Europe``): that occurrence is no cue (``fact_sentence._widens``); a name that
+  starts a clause of its own, a verb among the words after it in its clause, is no place joined
+  (``and Dongfeng will build them``, ``and Japan's automakers are worried``, ``, and Europe will
+  get three``), nor is the subject's, nor anything after a verb (``and will export some``). A
+  count of a fact of no year (a plan's size) reads no number that counts one period's things: the
+  first period after it in its clause, with nothing between that hands the period to another
+  clause ("after", "including", "which", "first"...), is one period (``in 2025``, ``during 2025``,
+  ``in the first half of 2025``, ``in the spring of 2025``, ``in fiscal 2025``, ``this year``,
+  ``next year``, ``in the coming year``, ``over the next 12 months``, ``each year``, ``annually``,
+  ``in the year to March 2026``), or none is and the sentence opens with a clause of a period
+  alone (``In 2025,``, ``Later this year,``), which sets the clause after it, or a period opens its
+  first clause (``In 2025 Nissan will launch four``). A plan's horizon there (``by 2027``, ``by the
+  end of 2026``; ``by the end of this year`` is this year alone) keeps it the plan's size; a start
+  (``from 2025``, ``starting next year``, ``in 2025 and beyond``), a year of an event (``announced
+  in 2023``, ``it launched in 2025``), a year before the count (``Nissan in 2025 raised its plan to
+  12``) and a level a verb moved to (``raised its plan to 12``) set nothing. A count no period
+  sets, at most one clause break after a count of one period and no semicolon between, is a part
+  of it (``four NEVs for China in 2025, including two plug-in hybrids``). A fact of a year reads no
+  number nearer to a year named only relative to now (``last year``, ``a year earlier``, ``in the
+  previous year``, ``in the past 12 months``) than to a year written out, as if that were another
+  year (not when it tells when something was said: ``said last year that ... in 2023``), nor a
+  number in the clause after an opening ``Last year,``: the words do not say which year that is.
+  A fact with a ``year`` reads no number whose nearest year or part of a year in the sentence
+  (in words, clause breaks counted as below; at most ``MAX_CUE_GAP`` away; on a tie either) is
+  another year ("600,000 in the first ten months of
   2024" is not the 2023 figure). Labels, ranks and list markers (``Model 3``, ``Episode 16``,
   ``#16``, ``No. 2``, ``1.`` - see ``numbers``), ordinals (``second-largest``, ``16th``),
   percentage points and numbers that are part of a cue (``first ten months``, ``2022``) read
@@ -188,6 +196,7 @@ from typing import NamedTuple
 
 from service.baselines.change import FactChange
 from service.baselines.fact_sentence import (
+    CLAUSE_PENALTY,
     FactCues,
     FactSpans,
     Phrases,
@@ -277,37 +286,83 @@ _THING_NOUNS = word_set(
 _ANNOUNCED = Behind(
     r"\b(?:announced|unveiled|agreed|signed|discussed|revealed|proposed|reported)\s+(?:in\s+|on\s+)?$"
 )
-# Words that set a count in one period ("in 2025", "during 2025"; "this year", "next year"), the
-# words that may stand between them and the year ("in the first half of", "in fiscal 2025"), and
-# those that make "next year" a horizon instead ("by next year", "from next year").
+# Periods (``_period_phrases``): the word that governs a year or "this/next year", found past the
+# words a period may hold ("in the second half of", "in fiscal", "by the end of"), says what it
+# is: one period ("in 2025", "during 2025", "next year"), a plan's horizon ("by 2027", "until
+# 2026"; "by the end of this year" is this year alone), or a start ("from 2025"), which sets nothing.
 _ONE_PERIOD_LEADS = frozenset({"in", "during"})
-_YEAR_MODIFIERS = frozenset({"the", "fiscal", "calendar", "early", "late", "mid"})
-_THIS_OR_NEXT = frozenset({"this", "next"})
-_RELATIVE_YEARS = frozenset({"last", "this", "next", "past"})
-_HORIZON_LEADS = frozenset(
-    stem(word) for word in word_set("by from until till through before since starting beginning of")
+_HORIZONS = frozenset({"by", "until", "till", "through", "before"})
+_STARTS = frozenset(stem(word) for word in word_set("from since starting beginning"))
+_PERIOD_INNER = frozenset(
+    stem(word)
+    for word in word_set(
+        """the fiscal financial calendar early late mid first second third fourth half quarter end
+        middle of year spring summer autumn fall winter"""
+    )
 )
-_HORIZONS = frozenset({"by", "until", "till", "through"})
+_THIS_OR_NEXT = frozenset({"this", "next"})
+# Periods named without their year (``_unnamed_period``): their nouns, the words that order them,
+# and the prepositions that may govern them.
+_PERIOD_NOUNS = frozenset({"year", "half", "quarter"})
+_PAST_ORDERS = frozenset(stem(word) for word in word_set("last past previous prior preceding"))
+_COMING_ORDERS = frozenset(stem(word) for word in word_set("next coming following"))
+_PERIOD_ORDERS = _PAST_ORDERS | _COMING_ORDERS | frozenset({"this", "current", "12", "twelve"})
+_AGO = frozenset(stem(word) for word in word_set("earlier ago before"))
+_EACH = frozenset({"each", "every", "per"})
+# Verbs of change (as stems' starts) before "to N" (``_moved_to``), looked for this many words back.
+_MOVES = (
+    "rais",
+    "lift",
+    "increas",
+    "cut",
+    "trim",
+    "reduc",
+    "lower",
+    "expand",
+    "scal",
+    "boost",
+    "slash",
+    "revis",
+    "pare",
+)
+_MOVE_REACH = 10
+_SPANS = frozenset({"within", "over"})
+_PART_BREAKS = 1
+_PERIOD_REACH = 8
+"""Words a period's phrase may hold before its noun or year ("in the second half of the fiscal")."""
+_PREPOSITIONS = frozenset({"in", "during", "within", "over", "by", "until", "till", "through", "before"})
+_RELATIVE_YEARS = frozenset({"last", "this", "next", "past"})
 _ONWARDS = frozenset(stem(word) for word in word_set("beyond onwards onward"))
-# Words between a count and a later period that put the period in another clause's say: "12 NEVs
-# for China after its sales fell in 2024", "including the N7 it launched in 2025", "12, up from
-# the 10 it announced in 2023".
+# A year right after a verb of a past event is that event's, not the count's ("it launched in
+# 2025", "sales fell in 2024"): such a verb before "in" ends in -ed, or is one of these.
+_PAST_EVENTS = frozenset(stem(word) for word in word_set("fell rose began grew sold made built took saw"))
+# Words between a count and a later period that hand the period to another clause: "12 NEVs for
+# China after its sales fell in 2024", "including the N7 it launched in 2025".
 _NOT_THE_COUNTS_PERIOD = frozenset(
     stem(word)
     for word in word_set(
-        """after before since when while including which who whom whose as because although though
-        where than from it they he she we"""
+        """after before since when while including which who whom whose because although though
+        where than first"""
     )
 )
-# An opening clause of a period alone ("In 2025,", "Last year,", "Over the past year,") sets the
-# whole sentence: the words it may hold besides the year's own.
-_PERIOD_WORDS = _ONE_PERIOD_LEADS | _YEAR_MODIFIERS | _RELATIVE_YEARS | word_set("over year")
+# A year told as when something was said is no period of what was said: "said last year that...".
+_SAID = frozenset(stem(word) for word in word_set("said says say told reported announced"))
+# An opening clause of a period alone ("In 2025,", "Last year,", "Later this year,") sets the
+# whole sentence: the words it may hold besides the year's own. "Earlier this year, Nissan raised
+# its plan to 12" tells when the plan changed, so "earlier" sets no one period.
+_PERIOD_WORDS = (
+    _ONE_PERIOD_LEADS
+    | _PERIOD_INNER
+    | _RELATIVE_YEARS
+    | word_set("over for later sometime also too alone so far coming earlier")
+)
 _WHOLE_OF_A_PART = Behind(r"\bof\s+(?:the\s+|its\s+|their\s+)?$")  # "eight of the 12"
-# No level of any fact: "all but four of them" (the rest), and "the rest of the eight-model plan"
+# No level of any fact: "all but four of them" (the rest), "another eight" (more), and "the rest of
+# the eight-model plan"
 # (the size of the whole some part is taken from; which fact holds that whole the words do not
 # say). One look-behind for both: it is asked of every number.
 _NO_LEVEL_BEFORE = Behind(
-    r"(?:\ball\s+but|\b(?:rest|remainder|balance)\s+of(?:\s+(?:the|its|their|this|that))?)\s+$"
+    r"(?:\ball\s+but|\banother|\b(?:rest|remainder|balance)\s+of(?:\s+(?:the|its|their|this|that))?)\s+$"
 )
 _WORDS_AFTER = re.compile(r"(?:[\s-]+[^\W\d_]+){1,4}")
 _OTHER_THING_STEMS = frozenset(stem(word) for word in _OTHER_THINGS)
@@ -514,15 +569,55 @@ def _claims(
     numbers = [
         _look_at(read, number) for number in find_numbers(sentence) if number.kind not in _READ_NOTHING
     ]
-    years = _years(numbers)
-    periods = _periods(read, numbers)
+    years = _years(read, numbers)
+    dated = _dated_by_periods(read, numbers)
     continued = _continued(read, numbers, about)
     claims = [
         claim
         for seen in numbers
-        for claim in _candidate_claims(read, seen, about, years, periods, continued.get(seen.number.start))
+        for claim in _candidate_claims(read, seen, about, years, dated, continued.get(seen.number.start))
     ]
     return _take_closest(claims, read)
+
+
+class _Dated(NamedTuple):
+    """What the sentence's periods say of its numbers, by their starts (``_dated_by_periods``)."""
+
+    one_period: frozenset[int]  # counts of one period's things, not of a plan
+    unknown_year: frozenset[int]  # numbers of a year named only as "last year" and the like
+
+
+def _dated_by_periods(read: SentenceWords, numbers: Sequence[_Seen]) -> _Dated:
+    """The counts of one period's things (``_Periods.period_of``), a level a verb moved to aside
+    ("raised its plan to 12"): a count that nothing sets, after one set in one period, is a part of
+    it ("four NEVs for China in 2025, including two plug-in hybrids", "... in 2025: two under its
+    own brand"). And the numbers after an opening "Last year,"."""
+    periods = _periods(read, numbers)
+    one_period: set[int] = set()
+    unknown_year: set[int] = set()
+    whole: _Seen | None = None  # the last count of one period, whose parts may follow
+    for seen in numbers:
+        if periods.opens_with_a_relative_year(seen.tokens):
+            unknown_year.add(seen.number.start)
+        if seen.number.kind in ("year", "period"):
+            continue
+        period = periods.period_of(seen.tokens)
+        if period is None and whole is not None and _part_of(read, periods, whole, seen):
+            period = "one period"
+        if period == "one period" and not _moved_to(read, seen):
+            one_period.add(seen.number.start)
+            whole = seen
+    return _Dated(frozenset(one_period), frozenset(unknown_year))
+
+
+def _part_of(read: SentenceWords, periods: _Periods, whole: _Seen, seen: _Seen) -> bool:
+    """Whether a count no period sets is a part of an earlier count of one period: at most
+    ``_PART_BREAKS`` clause breaks on, none of them a semicolon ("four NEVs for China in 2025,
+    including two plug-in hybrids"; not "...; it now plans 12 in all")."""
+    breaks = periods.clause_of[seen.tokens[0]] - periods.clause_of[whole.tokens[1]]
+    return (
+        breaks <= _PART_BREAKS * CLAUSE_PENALTY and ";" not in read.text[whole.number.end : seen.number.start]
+    )
 
 
 def _continued(
@@ -607,10 +702,26 @@ def _nouns_leading(phrase: str) -> Iterator[str]:
         yield word
 
 
-def _years(numbers: Sequence[_Seen]) -> _Years:
-    dated = [seen for seen in numbers if seen.number.kind in ("year", "period")]
-    firsts = [seen.tokens[0] for seen in dated]
-    return _Years(firsts, [seen.tokens[1] for seen in dated], [int(seen.number.value) for seen in dated])
+def _years(read: SentenceWords, numbers: Sequence[_Seen]) -> _Years:
+    """The years written out, and "last/this/next/past year" as a year no fact holds (0): which
+    year that is, the words do not say ("15% last year" is no figure of 2023's share). Not after a
+    word of saying: "said last year that ... in 2023" tells when it was said."""
+    tokens = read.tokens
+    spans = [
+        (seen.tokens[0], seen.tokens[1], int(seen.number.value))
+        for seen in numbers
+        if seen.number.kind in ("year", "period")
+    ]
+    for index in range(len(tokens)):
+        unnamed = _unnamed_period(tokens, index)
+        if unnamed is not None and unnamed.kind != "each":
+            said = unnamed.starts and tokens[unnamed.starts - 1].stem in _SAID
+            if not said:
+                spans.append((unnamed.starts, index, 0))
+    spans.sort()
+    return _Years(
+        [first for first, _, _ in spans], [last for _, last, _ in spans], [year for _, _, year in spans]
+    )
 
 
 def _take_closest(candidates: list[_Claim], read: SentenceWords) -> list[_Claim]:
@@ -690,7 +801,7 @@ def _candidate_claims(
     seen: _Seen,
     about: Sequence[FactSpans],
     years: _Years,
-    periods: _Periods,
+    dated: _Dated,
     continued: frozenset[int] | None,
 ) -> list[_Claim]:
     first, last = seen.tokens
@@ -731,10 +842,10 @@ def _candidate_claims(
         gap = cue_gap(found, first, last)
         if gap is None or gap > MAX_CUE_GAP or _other_year(fact, seen.tokens, years):
             continue  # part of a cue ("first ten months"), too far, or another year's figure
-        if fact.kind == "count" and fact.year is None and periods.in_one_period(seen.tokens):
+        if fact.kind == "count" and fact.year is None and seen.number.start in dated.one_period:
             continue  # "four NEVs for China in 2025", "next year": one year's launches, not the plan
-        if fact.year is not None and periods.in_relative_year(seen.tokens):
-            continue  # "a quarter of global sales last year": which year, the words do not say
+        if fact.year is not None and seen.number.start in dated.unknown_year:
+            continue  # "Last year, China made up a quarter of ...": which year, the words do not say
         if not subject_is_nearest(found, first, last) or another_place_is_nearer(found, first, last):
             continue  # another name's figure, or another place's ("eight for Europe")
         restates = _same(fact, seen.number.reading, seen.number)
@@ -767,49 +878,58 @@ def _may_take_a_part(
     return part_is_described(read, last, after, allowed, found.cues.required_words)
 
 
+class _Phrase(NamedTuple):
+    """A period of a sentence: where its governing word stands, and what it is."""
+
+    at: int
+    kind: str  # "one period" | "horizon"
+
+
 @dataclass(frozen=True, slots=True)
 class _Periods:
-    """Where a sentence sets a count in one period, or names a year only relative to when it was
-    written: worked out once per sentence, so asking it of every number costs a binary search,
-    whatever the sentence holds."""
+    """Where a sentence sets a count in one period: worked out once per sentence, so asking it of
+    every number costs a binary search, whatever the sentence holds."""
 
     clause_of: list[int]
     """Per token, the clause slots before it: two words with no break between have one value."""
-    leads: list[int]
-    """Where "in 2025", "during the first half of 2025", "next year" start, in order."""
+    phrases: list[_Phrase]
+    """Its periods ("in 2025", "next year", "by 2027"), in order."""
     not_the_counts: list[int]
     """Per token, how many words of ``_NOT_THE_COUNTS_PERIOD`` come before it."""
-    relative: frozenset[int]
-    """Clauses with "last year", "this year", "next year" or "past year" and no year written out."""
     opening: frozenset[str]
-    """What a clause of a period alone that opens the sentence sets in every clause: "one period",
-    "relative", both or neither."""
-    horizons: frozenset[int]
-    """Clauses with a plan's horizon: "by 2027", "until 2026", "by the end of 2026"."""
+    """What a clause of a period alone that opens the sentence sets in the clause after it: "one
+    period", "relative", both or neither; "first clause" when a period opens the sentence's first
+    clause ("In 2025 Nissan will launch four..."), which it sets alone."""
+    opened: int
+    """The clause an opening sets: the one after it (a later clause is news of its own: "In 2023,
+    Nissan said it would launch ten; it now plans 12")."""
 
-    def in_one_period(self, number_range: tuple[int, int]) -> bool:
-        """Whether the count is of one year or a part of one: a period after it in its clause with
-        nothing between that puts it in another's say ("four NEVs for China in 2025", "next year"),
-        or an opening "In 2025,". So it counts that period's launches, not the size of a plan;
-        "by 2026" is a plan's horizon and sets nothing, nor does a year before the count ("Nissan
-        in 2025 raised its plan to 12")."""
+    def period_of(self, number_range: tuple[int, int]) -> str | None:
+        """What sets the count: "one period" when the first period after it in its clause, with
+        nothing between that hands it to another clause, is one ("four NEVs for China in 2025",
+        "next year"), or when none is and the sentence opens with one ("In 2025,"): it counts that
+        period's launches, not the size of a plan. "horizon" when that period is a plan's horizon
+        ("by 2027"): the plan's size. None when nothing sets it; a year before it sets nothing
+        ("Nissan in 2025 raised its plan to 12")."""
         last = number_range[1]
-        if self.clause_of[last] in self.horizons:
-            return False  # "In 2025, Nissan plans 12 NEVs for China by 2027": the plan's size
-        if "one period" in self.opening:
-            return True
-        after = bisect_right(self.leads, last)
-        if after == len(self.leads):
-            return False
-        lead = self.leads[after]
-        return (
-            self.clause_of[lead] == self.clause_of[last]
-            and self.not_the_counts[lead] == self.not_the_counts[last + 1]
+        after = bisect_right(self.phrases, (last, ""))
+        if after < len(self.phrases):
+            phrase = self.phrases[after]
+            if (
+                self.clause_of[phrase.at] == self.clause_of[last]
+                and self.not_the_counts[phrase.at] == self.not_the_counts[last + 1]
+            ):
+                return phrase.kind
+        clause = self.clause_of[last]
+        opened = ("one period" in self.opening and clause == self.opened) or (
+            "first clause" in self.opening and clause == 0
         )
+        return "one period" if opened else None
 
-    def in_relative_year(self, number_range: tuple[int, int]) -> bool:
-        """Whether the number's clause names its year only relative to now ("last year")."""
-        return "relative" in self.opening or self.clause_of[number_range[0]] in self.relative
+    def opens_with_a_relative_year(self, number_range: tuple[int, int]) -> bool:
+        """Whether the number's clause follows an opening "Last year," or the like: no year it
+        names is known."""
+        return "relative" in self.opening and self.clause_of[number_range[0]] == self.opened
 
 
 def _periods(read: SentenceWords, numbers: Sequence[_Seen]) -> _Periods:
@@ -817,47 +937,122 @@ def _periods(read: SentenceWords, numbers: Sequence[_Seen]) -> _Periods:
     clause_of = list(accumulate(0 if token.stem else 1 for token in tokens))
     not_the_counts = [0, *accumulate(1 if t.stem in _NOT_THE_COUNTS_PERIOD else 0 for t in tokens)]
     dated = [seen for seen in numbers if seen.number.kind in ("year", "period")]
-    leads = [lead for seen in dated if (lead := _period_lead(read, seen)) is not None]
-    relative: set[int] = set()
-    for index in range(1, len(tokens)):
-        if tokens[index].stem != "year" or tokens[index - 1].stem not in _RELATIVE_YEARS:
-            continue
-        relative.add(clause_of[index])
-        before = tokens[index - 2].stem if index > 1 else ""
-        if (
-            tokens[index - 1].stem in _THIS_OR_NEXT
-            and before not in _HORIZON_LEADS
-            and not _onwards(tokens, index + 1)
-        ):
-            leads.append(index - 1)
-    relative -= {clause_of[seen.tokens[0]] for seen in dated}  # "said last year ... in 2023": 2023's
-    horizons = frozenset(clause_of[seen.tokens[0]] for seen in dated if _is_horizon(tokens, seen))
-    return _Periods(
-        clause_of, sorted(leads), not_the_counts, frozenset(relative), _opening_sets(tokens, dated), horizons
-    )
+    phrases = _period_phrases(read, dated)
+    opening = _opening_sets(tokens, dated)
+    if phrases and phrases[0].at == 0 and phrases[0].kind == "one period":
+        opening |= {"first clause"}
+    first_break = next((index for index, token in enumerate(tokens) if not token.stem), len(tokens))
+    opened = next((clause_of[i] for i in range(first_break, len(tokens)) if tokens[i].stem), -1)
+    return _Periods(clause_of, phrases, not_the_counts, opening, opened)
 
 
-def _is_horizon(tokens: Sequence[Token], seen: _Seen) -> bool:
-    """Whether the year is a plan's horizon: "by 2027", "until 2026", "by the end of 2026"."""
-    lead = seen.tokens[0] - 1
-    while lead >= 0 and tokens[lead].stem in _YEAR_MODIFIERS | {"end", "of"}:
-        lead -= 1
-    return lead >= 0 and tokens[lead].stem in _HORIZONS
-
-
-def _period_lead(read: SentenceWords, seen: _Seen) -> int | None:
-    """Where "in" or "during" starts the year's phrase ("in the first half of 2025", "in fiscal
-    2025"), unless the year is when something was said ("announced in 2023") or a start
-    ("in 2025 and beyond")."""
+def _period_phrases(read: SentenceWords, dated: Sequence[_Seen]) -> list[_Phrase]:
+    """The sentence's periods that set or keep a count: years and "this/next year", each named by
+    the word that governs it (``_ONE_PERIOD_LEADS``, ``_HORIZONS``; one of ``_STARTS`` sets
+    nothing, nor does a year with no preposition, "its 2025 models"; a bare "next year" is one
+    period: "will launch four next year")."""
     tokens = read.tokens
-    lead = seen.tokens[0] - 1
-    while lead >= 0 and tokens[lead].stem in _YEAR_MODIFIERS:
-        lead -= 1
-    if lead < 0 or tokens[lead].stem not in _ONE_PERIOD_LEADS:
+    found = []
+    for seen in dated:
+        at = _governing(tokens, seen.tokens[0] - 1)
+        if at is None or _onwards(tokens, seen.tokens[1] + 1):
+            continue  # "in 2025 and beyond": a start
+        if tokens[at].stem in _HORIZONS:
+            found.append(_Phrase(at, "horizon"))
+        elif (
+            tokens[at].stem in _ONE_PERIOD_LEADS
+            and not _event_year(read, at, seen)
+            and not (at and tokens[at - 1].stem in _STARTS)  # "starting in 2025": a start
+        ):
+            found.append(_Phrase(at, "one period"))
+    for index in range(len(tokens)):
+        unnamed = _unnamed_period(tokens, index)
+        if unnamed is None or unnamed.kind == "past":
+            continue
+        lead = tokens[unnamed.governs].stem if unnamed.governs is not None else ""
+        before = tokens[unnamed.starts - 1].stem if unnamed.starts else ""
+        if lead in _STARTS or before in _STARTS or _onwards(tokens, index + 1):
+            continue  # "from next year", "next year and beyond": a start
+        if unnamed.governs is not None and lead in _HORIZONS:
+            # "by the end of this year" counts this year alone; "by next year" is a plan's horizon
+            found.append(_Phrase(unnamed.governs, "one period" if unnamed.kind == "this" else "horizon"))
+        else:
+            found.append(_Phrase(unnamed.starts, "one period"))
+    return sorted(found)
+
+
+def _governing(tokens: Sequence[Token], index: int) -> int | None:
+    """Where the word before a period stands, looking back from ``index`` past the words a period
+    may hold ("in the second half of"); None at the start of the sentence."""
+    stop = max(-1, index - _PERIOD_REACH)  # bounded: "year year year ..." stays linear
+    while index > stop and tokens[index].stem in _PERIOD_INNER:
+        index -= 1
+    return index if index >= 0 else None
+
+
+class _Unnamed(NamedTuple):
+    """A period a sentence names without its year: "next year", "in the coming year", "during the
+    second half", "over the next 12 months", "each year", "annually", "a year earlier"."""
+
+    starts: int
+    governs: int | None  # its preposition ("in", "by"), if any
+    kind: str  # "this" (the current one), "coming", "past", or "each"
+
+
+def _unnamed_period(tokens: Sequence[Token], index: int) -> _Unnamed | None:
+    """The period whose noun ("year", "half", "quarter", "12 months") or adverb ("annually") is at
+    ``index``, if it is one; a plural ("three years") is a span, not one period."""
+    word = tokens[index].text.lower()
+    if word == "annually":
+        return _Unnamed(index, None, "each")
+    twelve_months = word == "months" and index and tokens[index - 1].stem in ("12", "twelve")
+    if word not in _PERIOD_NOUNS and not twelve_months:
         return None
-    if _ANNOUNCED.ends_at(read.text, seen.number.start) is not None or _onwards(tokens, seen.tokens[1] + 1):
-        return None
-    return lead
+    after = tokens[index + 1].stem if index + 1 < len(tokens) else ""
+    if after == "of" or after.isdigit():
+        return None  # "the first half of 2025", "the year 2025": named by its year
+    if after in _AGO:  # "a year earlier", "a year ago"
+        return _Unnamed(index, None, "past")
+    start = index - 1
+    stop = max(-1, start - _PERIOD_REACH)
+    while start > stop and tokens[start].stem in _PERIOD_INNER | _PERIOD_ORDERS:
+        start -= 1
+    words = {token.stem for token in tokens[start + 1 : index]}
+    governs = start if start >= 0 and tokens[start].stem in _PREPOSITIONS else None
+    if start >= 0 and tokens[start].stem in _EACH:
+        return _Unnamed(start, None, "each")
+    if words & _PAST_ORDERS:
+        return _Unnamed(start + 1, governs, "past")
+    if after in ("to", "ending", "ended"):  # "in the year to March": one period, its year unnamed
+        return _Unnamed(start + 1, governs, "coming")
+    if words & {"this", "current"}:
+        return _Unnamed(start + 1, governs, "this")
+    if words & _COMING_ORDERS or (governs is not None and tokens[governs].stem in _ONE_PERIOD_LEADS | _SPANS):
+        return _Unnamed(start + 1, governs, "coming")
+    return None
+
+
+def _event_year(read: SentenceWords, lead: int, seen: _Seen) -> bool:
+    """Whether "in <year>" tells when a past event happened: "announced in 2023", "it launched in
+    2025", "sales fell in 2024"."""
+    if _ANNOUNCED.ends_at(read.text, seen.number.start) is not None:
+        return True
+    before = read.tokens[lead - 1] if lead else None
+    return before is not None and (before.text.lower().endswith("ed") or before.stem in _PAST_EVENTS)
+
+
+def _moved_to(read: SentenceWords, seen: _Seen) -> bool:
+    """Whether the number is where a verb of change moved a level to ("raised its plan to 12",
+    "cut the models it plans to eight"): the new level, whatever period the sentence opens with."""
+    tokens, first = read.tokens, seen.tokens[0]
+    if first == 0 or tokens[first - 1].stem != "to":
+        return False
+    for token in reversed(tokens[max(0, first - 1 - _MOVE_REACH) : first - 1]):
+        if not token.stem:
+            return False
+        if token.stem.startswith(_MOVES):
+            return True
+    return False
 
 
 def _onwards(tokens: Sequence[Token], index: int) -> bool:
@@ -882,12 +1077,17 @@ def _opening_sets(tokens: Sequence[Token], dated: Sequence[_Seen]) -> frozenset[
     words = [token.stem for index, token in enumerate(tokens[:opening]) if index not in in_a_year]
     if (not in_a_year and "year" not in words) or any(word not in _PERIOD_WORDS for word in words):
         return frozenset()
+    if in_a_year and _onwards(tokens, max(in_a_year) + 1):
+        return frozenset()  # "In 2025 and beyond, ...": a start
     told = set()
-    if in_a_year and words[:1] and words[0] in _ONE_PERIOD_LEADS:
+    if in_a_year and any(word in _ONE_PERIOD_LEADS | {"for"} for word in words):
         told.add("one period")
     if "year" in words:
         told.add("relative")
-        if any(word in _THIS_OR_NEXT for word in words):
+        if (
+            any(word in _THIS_OR_NEXT | _COMING_ORDERS | {"current"} for word in words)
+            and "earlier" not in words
+        ):
             told.add("one period")
     return frozenset(told)
 

@@ -83,6 +83,14 @@ CHANGES: dict[str, list[tuple[str, float, float, str]]] = {
     "Nissan plans 12 new-energy vehicles for China, and Europe will get three.": TO_TWELVE,
     "Nissan now plans 12 new-energy vehicles for China and Europe-bound exports are rising.": TO_TWELVE,
     "Nissan plans 12 new-energy vehicles for China and its Chinese partners will build six.": TO_TWELVE,
+    # a start, a later clause, a level moved to, a part's period, a horizon after a period's count
+    "Nissan plans 12 NEVs for China starting in 2025.": TO_TWELVE,
+    "Nissan plans 12 NEVs for China starting next year.": TO_TWELVE,
+    "This year, Nissan raised its plan to 12 NEVs for China.": TO_TWELVE,
+    "In 2023, Nissan said it would launch 10 NEVs for China; it now plans 12.": TO_TWELVE,
+    "Nissan now plans 12 NEVs for China with the first due next year.": TO_TWELVE,
+    "Nissan plans four NEVs for China in 2025, with 12 by 2027.": TO_TWELVE,
+    "Nissan plans 12 NEVs for China, Uchida and Espinosa said.": TO_TWELVE,
     # a relative year beside a year written out: the year's figure
     "Nissan said last year that China made up 18% of its global sales in 2023.": [
         (
@@ -437,6 +445,34 @@ NO_CHANGE = [
     "Nissan plans four new-energy models for China in fiscal 2025.",
     "Nissan plans four new-energy vehicles for China in the second half of 2025.",
     "In the past year, China made up about a quarter of Nissan global sales.",
+    # periods named without their year, openings, and the parts of a period's count
+    "Nissan will launch four NEVs for China in the second half of this year.",
+    "Nissan will launch four NEVs for China in the spring of 2025.",
+    "Nissan will launch four NEVs for China in the coming year.",
+    "Nissan will launch four NEVs for China over the next 12 months.",
+    "Nissan will launch four NEVs for China each year through 2027.",
+    "Nissan will launch four NEVs for China in the year to March 2026.",
+    "Nissan will launch four NEVs for China as soon as next year.",
+    "Nissan will launch four NEVs it developed for China in 2025.",
+    "In 2025 Nissan will launch four NEVs for China.",
+    "Later in 2025, Nissan will launch four NEVs for China.",
+    "Nissan will launch four NEVs for China in 2025, including two plug-in hybrids.",
+    "Nissan will launch four NEVs for China in 2025: two under its own brand and two with joint-venture"
+    " partners.",
+    "Nissan will launch four NEVs for China in 2025 and another eight by 2027.",
+    "China's share of Nissan global sales fell to 15% last year from 20% in 2023.",
+    "China made up 15% of Nissan global sales a year earlier.",
+    "China made up 15% of Nissan global sales in the previous year.",
+    # places joined to China: a wider scope, whatever words stand between
+    "Nissan plans 12 NEVs for China and Mexico as part of its turnaround plan.",
+    "Nissan plans 12 NEVs for China and some export markets.",
+    "Nissan plans 12 NEVs for China and its home market.",
+    "Nissan plans 12 NEVs for China, Europe and the US.",
+    "Nissan plans 12 NEVs for China, as well as for export.",
+    "Nissan plans 12 NEVs for China and, later, Europe.",
+    "Nissan plans 12 NEVs for China first and later for export.",
+    "Nissan plans 12 NEVs for China and Japan's home market.",
+    "Nissan sold 1.1 million vehicles in China and Japan combined in the first ten months of 2023.",
     # a share of a year the words name only relative to when they were written, or a count set in
     # one year, by a short opening clause too
     "China made up about a quarter of Nissan global sales last year.",
