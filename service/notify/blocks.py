@@ -39,6 +39,7 @@ Rules:
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -59,9 +60,9 @@ STORY_BLOCKS_MAX = 7
 """header, meta, rules, snippet, baseline, context, divider."""
 FALLBACK_TITLE_MAX = 200
 BATCH_TEXT_MAX = 11_000
-"""The text of all a batch message's blocks: Slack refuses a message whose blocks hold more than
-about 12 000 characters in all ("msg_blocks_too_long"; reported by Slack's users, not documented),
-and a refused batch fails every story in it."""
+"""All a batch message's blocks, as JSON: Slack refuses a message whose blocks come to more than
+about 12 000 characters ("msg_blocks_too_long"; reported by Slack's users, who found that the
+blocks' structure counts too, not documented), and a refused batch fails every story in it."""
 
 _LOOKALIKES = str.maketrans({"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"})
 _WHITESPACE = re.compile(r"\s+")
@@ -153,7 +154,10 @@ def story_blocks(story: StoryView, *, console_url: str | None = None) -> list[Bl
     console's address, the meta line links the story's alert page there."""
     meta = _meta(story, console_url)
     blocks = [_header(plain_text(story.title).strip()), _section(meta), _section(_rules(story))]
-    if story.snippet_adds:
+    # a snippet that repeats the title says nothing more, unless the header had to cut the title
+    if story.snippet.strip() and (
+        story.snippet_adds or text_units(plain_text(story.title).strip()) > HEADER_MAX
+    ):
         blocks.append(_section(highlighted(story.snippet, story.highlights)))
     if story.fact_changes or story.new_terms:
         blocks.append(_section(_baseline(story)))
@@ -178,9 +182,10 @@ def _meta(story: StoryView, console_url: str | None) -> str:
     ]
     label, moment = story.when
     parts.append(f"{label} {_utc(moment)}")
-    line = " · ".join(p for p in parts if p)
-    if text_units(line) > SECTION_MAX:  # a link too long to cut: the feed and the time still show
-        line = " · ".join(p for p in parts[2:] if p)
+    for dropped in range(3):  # a link too long to cut goes, the article's first: the rest still shows
+        line = " · ".join(p for p in parts[dropped:] if p)
+        if text_units(line) <= SECTION_MAX:
+            break
     return line
 
 
@@ -282,13 +287,14 @@ def _context(text: str) -> Block:
 def render_batch(stories: Sequence[StoryView], *, console_url: str | None = None) -> list[Payload]:
     """Stories for one channel, in order, in as few messages as 50 blocks each allow."""
     groups: list[list[tuple[StoryView, list[Block]]]] = [[]]
-    used, units = 1, 0  # the batch header
+    header = _block_units(_header(f"{len(stories)} new alerts (1/1)"))
+    used, units = 1, header  # the batch header
     for story in stories:
         blocks = story_blocks(story, console_url=console_url)
         size = sum(_block_units(block) for block in blocks)
         if groups[-1] and (used + len(blocks) > BLOCKS_MAX or units + size > BATCH_TEXT_MAX):
             groups.append([])
-            used, units = 1, 0
+            used, units = 1, header
         groups[-1].append((story, blocks))
         used, units = used + len(blocks), units + size
     if not groups[-1]:
@@ -297,9 +303,9 @@ def render_batch(stories: Sequence[StoryView], *, console_url: str | None = None
 
 
 def _block_units(block: Block) -> int:
-    """The text a block holds, in UTF-16 units: its header, section or context elements."""
-    texts = [block["text"]] if "text" in block else block.get("elements", [])
-    return sum(text_units(text["text"]) for text in texts)
+    """A block's size as Slack weighs it against its limit: the block as JSON, its structure
+    included (a divider alone lowers what text a message may hold), in UTF-16 units."""
+    return text_units(json.dumps(block, ensure_ascii=False, separators=(",", ":")))
 
 
 def _batch_message(group: list[tuple[StoryView, list[Block]]], total: int, part: int, parts: int) -> Payload:

@@ -30,6 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from email import policy
+from email.header import Header
 from email.message import EmailMessage
 from email.utils import format_datetime
 from functools import cache
@@ -185,9 +186,6 @@ def story_card(story: StoryView, *, tz: tzinfo, now: datetime, lead_rule_id: str
     )
 
 
-_HEADERS_UNFOLDED = policy.SMTP.clone(max_line_length=998)
-
-
 def build_message(
     *, subject: str, text: str, html: str, sender: str, recipients: Sequence[str], key: str, date: datetime
 ) -> EmailMessage:
@@ -195,7 +193,14 @@ def build_message(
     message = EmailMessage(policy=policy.SMTP)
     message["From"] = header_text(sender, max_chars=320)
     message["To"] = ", ".join(header_text(r, max_chars=320) for r in recipients)
-    message["Subject"] = header_text(subject)
+    subject = header_text(subject)
+    if subject.isascii():
+        message["Subject"] = subject
+    else:
+        # Encoded whole, in words of at most 76 characters: folded by the policy, a space before
+        # an encoded word showed as two in common readers (RFC 2047 ignores the space between two
+        # encoded words), and unfolded, one encoded word outgrew RFC 2047's 75 characters.
+        message.set_raw("Subject", Header(subject, "utf-8", maxlinelen=76, header_name="Subject").encode())
     message["Date"] = format_datetime(date if date.tzinfo is not None else date.replace(tzinfo=UTC))
     message["Message-ID"] = message_id(key)
     message["Auto-Submitted"] = "auto-generated"
@@ -203,10 +208,6 @@ def build_message(
     message.add_alternative(html, subtype="html", cte="quoted-printable")
     # "=_" never occurs in quoted-printable text, and a fixed boundary keeps retries byte-identical.
     message.set_boundary(f"=_rivalwatch_{_key_digest(key)}")
-    # Headers are folded at 998 characters, the limit, not at 78: a subject folded before an
-    # encoded word showed two spaces where it was folded. Set after the parts are encoded, whose
-    # quoted-printable lines keep to 76.
-    message.policy = _HEADERS_UNFOLDED
     return message
 
 

@@ -44,6 +44,7 @@ from service.sources.feed import (
     ParsedFeed,
     RawEntry,
     fullest,
+    is_media,
     ttl_from,
 )
 from service.sources.roles import (
@@ -233,7 +234,7 @@ def _raw_entry(fields: _EntryFields, base: str, *, latin1_document: bool) -> Raw
         summary=repair(summary[:MAX_RAW_SUMMARY_CHARS], c1_possible=latin1_document),
         published=fields.published or fields.updated,
         base_url=base or None,
-        enclosure=repair(fields.enclosure, c1_possible=True) if fields.enclosure else None,
+        enclosure=fields.enclosure,
     )
 
 
@@ -294,18 +295,21 @@ def _atom_link(fields: _EntryFields, child: Any, base: str) -> None:
     rel = child.get("rel", "alternate")
     if rel == "alternate" and child.get("type", "text/html") in _HTML_TYPES:
         fields.link = resolve(fold_base(base, child.get(XML_BASE)), href)
-    elif rel == "enclosure":
-        _take_enclosure(fields, child, base, href)
+    elif (
+        rel.lower() == "enclosure"
+        and fields.enclosure is None
+        and href.strip()
+        and is_media(child.get("type"))
+    ):
+        fields.enclosure = resolve(fold_base(base, child.get(XML_BASE)), href.strip())
 
 
 def _enclosure(fields: _EntryFields, child: Any, base: str) -> None:
-    _take_enclosure(fields, child, base, child.get("url"))
-
-
-def _take_enclosure(fields: _EntryFields, child: Any, base: str, url: str | None) -> None:
-    """The first enclosure with a URL, resolved as feedparser resolves it."""
-    if fields.enclosure is None and url and url.strip():
-        fields.enclosure = resolve(fold_base(base, child.get(XML_BASE)), url.strip())
+    """The first audio or video enclosure with a URL, as written (feedparser resolves no RSS
+    enclosure; ``normalize`` resolves it against the feed's address on both paths)."""
+    url = (child.get("url") or child.get("href") or "").strip()
+    if fields.enclosure is None and url and is_media(child.get("type")):
+        fields.enclosure = url
 
 
 def _rss_guid(fields: _EntryFields, child: Any, base: str) -> None:

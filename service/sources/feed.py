@@ -21,7 +21,8 @@ Rules implemented here:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
@@ -41,7 +42,8 @@ class RawEntry:
     published: datetime | None
     base_url: str | None
     enclosure: str | None = None
-    """The first enclosure's URL (a podcast episode's audio): the item's link when it has no other."""
+    """The first audio or video enclosure's URL (a podcast episode's audio), as written: the item's
+    link when it has no other (see ``with_own_enclosures``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,3 +90,19 @@ def ttl_from(ttl_minutes: str | None, period: str | None, frequency: str | None)
 def _is_count(text: str) -> bool:
     """ASCII digits only: "²" and "①" are digits to str.isdigit, but not to int()."""
     return text.isascii() and text.isdigit()
+
+
+def is_media(mime_type: str | None) -> bool:
+    """Whether an enclosure of this type is an episode itself (audio or video), not an image."""
+    return mime_type is not None and mime_type.strip().lower().startswith(("audio/", "video/"))
+
+
+def with_own_enclosures(parsed: ParsedFeed) -> ParsedFeed:
+    """The feed with no enclosure that two of its entries share: a station's stream or logo is no
+    episode of its own, and as their link it would make one story of different items."""
+    counts = Counter(entry.enclosure for entry in parsed.entries if entry.enclosure)
+    shared = {url for url, n in counts.items() if n > 1}
+    if not shared:
+        return parsed
+    entries = tuple(replace(e, enclosure=None) if e.enclosure in shared else e for e in parsed.entries)
+    return replace(parsed, entries=entries)

@@ -156,8 +156,10 @@ def entry_source(
     key = _digest("g:" + guid) if guid else _digest("u:" + url) if url else None
     # An entry with no link of its own (a podcast episode) links to its enclosure. Not a key: the
     # key of an item without a guid or link is its title and text, as before enclosures were read.
+    # Resolved against the feed's address: feedparser gives an RSS enclosure as written, without
+    # the xml:base the fast path knows, and both paths must make the same link.
     if url is None and entry.enclosure:
-        url = canonical_url(entry.enclosure, base=base)
+        url = canonical_url(entry.enclosure, base=feed_url)
     # Each field prefixed with its length (or "-" for none): no two different entries spell the same.
     title, summary = entry.title, entry.summary
     spelled = f"{len(title)}:{title}{len(summary)}:{summary}{_spelled(entry.link)}{_spelled(entry.base_url)}"

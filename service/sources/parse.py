@@ -43,7 +43,9 @@ from service.sources.feed import (
     ParsedFeed,
     RawEntry,
     fullest,
+    is_media,
     ttl_from,
+    with_own_enclosures,
 )
 
 __all__ = ["MAX_GUNZIPPED_BYTES", "ParsedFeed", "RawEntry", "parse_date", "parse_feed"]
@@ -61,9 +63,12 @@ def parse_feed(body: bytes, *, content_type: str | None = None, max_entries: int
         raise ParseError("empty body")
     body = _utf16_without_bom_as_utf8(_gunzip_if_compressed(body))
     fast = parse_fast(_drop_blank_prefix(body), content_type=content_type, max_entries=max_entries)
-    if fast is not None:
-        return fast
-    return _parse_tolerant(body, content_type=content_type, max_entries=max_entries)
+    parsed = (
+        fast
+        if fast is not None
+        else _parse_tolerant(body, content_type=content_type, max_entries=max_entries)
+    )
+    return with_own_enclosures(parsed)
 
 
 # --- input preparation --------------------------------------------------------------------
@@ -145,9 +150,11 @@ def _tolerant_entry(entry: Any, *, atom: bool) -> RawEntry:
         base_url=None,
         enclosure=next(
             (
-                str(link["href"])
+                str(link["href"]).strip()
                 for link in entry.get("links") or []
-                if link.get("rel") == "enclosure" and link.get("href")
+                if link.get("rel") == "enclosure"
+                and str(link.get("href") or "").strip()
+                and is_media(link.get("type"))
             ),
             None,
         ),

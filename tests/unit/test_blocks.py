@@ -358,17 +358,28 @@ def test_a_link_too_long_for_its_line_keeps_the_feed_and_the_time() -> None:
     url = "https://news.example/a?" + "&".join(f"k{i}=v" for i in range(700))
     payload = render_story(story(url=url))
     validate(payload)
-    meta = payload["blocks"][1]["text"]["text"]
-    assert meta == "Auto News · seen 2024-05-01 14:03 UTC"
+    assert payload["blocks"][1]["text"]["text"] == "Auto News · seen 2024-05-01 14:03 UTC"
+    with_console = render_story(story(url=url), console_url="https://rw.example")
+    meta = with_console["blocks"][1]["text"]["text"]
+    assert meta == "<https://rw.example/alert/1|In rivalwatch> · Auto News · seen 2024-05-01 14:03 UTC"
 
 
-def test_a_batch_keeps_each_message_within_slack_s_text_budget() -> None:
-    long_snippet = "Nissan " + "plans more models for China. " * 95  # ~2 800 characters a story
+def test_a_title_the_header_cuts_keeps_its_snippet() -> None:
+    title = "Chinese carmakers widen their lead in Europe's electric car market " * 2 + "as BYD cuts prices"
+    byd = title.index("BYD")
+    payload = render_story(story(title=title, snippet=title, highlights=((byd, byd + 3),)))
+    validate(payload)
+    assert any("*BYD*" in b["text"]["text"] for b in payload["blocks"] if b["type"] == "section")
+
+
+@pytest.mark.parametrize("repeats", [40, 95])  # ~1 200 and ~2 800 characters of snippet a story
+def test_a_batch_keeps_each_message_within_slack_s_size(repeats: int) -> None:
+    long_snippet = "Nissan " + "plans more models for China. " * repeats
     stories = [story(alert_ids=(i,), title=f"story {i}", snippet=long_snippet) for i in range(12)]
     messages = render_batch(stories)
     for message in messages:
         validate(message)
-        assert sum(text_units(json.dumps(b)) for b in message["blocks"]) < 12_000
+        assert text_units(json.dumps(message["blocks"], ensure_ascii=False)) < 12_000
     titles = [b["text"]["text"] for m in messages for b in m["blocks"][1:] if b["type"] == "header"]
     assert titles == [f"story {i}" for i in range(12)]
     assert len(messages) > 1  # by blocks alone, one message would hold seven stories

@@ -44,8 +44,14 @@ def test_only_the_end_of_a_long_text_is_examined() -> None:
     ("text", "kept"),
     [
         ("1️⃣ **Tesla Q4 deliveries drop 16%**: CNBC", "1️⃣ Tesla Q4 deliveries drop 16%: CNBC"),
-        ("━━━━━━ ### Top 10 News Items 1. BYD", "Top 10 News Items 1. BYD"),
-        ("# Heading then text", "Heading then text"),
+        ("**Daily** ━━━━━━ ### Top 10 News Items 1. BYD", "Daily Top 10 News Items 1. BYD"),
+        ("# Heading then **text**", "Heading then text"),
+        ("**特斯拉**销量", "特斯拉销量"),
+        # no bold, or stars a letter touches: code, arithmetic, a count sign stay as written
+        ("result = 0 # iterating", "result = 0 # iterating"),
+        ("The # of EVs sold rose", "The # of EVs sold rose"),
+        ("x**2 + y**2 and f**k and g(**kwargs)", "x**2 + y**2 and f**k and g(**kwargs)"),
+        ("━━━━━━ ### Top 10 News Items", "━━━━━━ ### Top 10 News Items"),
         ("**Hey**, it's **April 23**.", "Hey, it's April 23."),
         # no marks: hashtags, ranks, code names, arithmetic and a lone asterisk pair stay
         ("#1 seller in China, #EV news", "#1 seller in China, #EV news"),

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from service.errors import ParseError
-from service.sources.feed import RawEntry, yield_warning
+from service.sources.feed import RawEntry, with_own_enclosures, yield_warning
 from service.sources.parse import ParsedFeed, _parse_tolerant, parse_date, parse_fast, parse_feed
 
 RSS2 = b"""<?xml version="1.0" encoding="utf-8"?>
@@ -115,8 +115,41 @@ PODCAST = b"""<?xml version="1.0" encoding="utf-8"?>
 ATOM_PODCAST = b"""<?xml version="1.0" encoding="utf-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://show.example/">
 <title>Daily show</title><entry><id>tag:show.example,2024:12</id><title>Episode 12</title>
-<link rel="enclosure" type="audio/mpeg" href="audio/ep12.mp3"/><updated>2024-02-02T00:00:00Z</updated>
+<link rel="ENCLOSURE" type="audio/mpeg" href="audio/ep12.mp3"/><updated>2024-02-02T00:00:00Z</updated>
 </entry></feed>"""
+
+
+SHARED_ENCLOSURES = b"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0" xml:base="https://cdn.example/pod/"><channel><title>Station</title>
+<item><title>Acme recalls cars</title><guid isPermaLink="false">g1</guid>
+<enclosure url="https://cdn.example/live.mp3" type="audio/mpeg"/></item>
+<item><title>Acme opens a plant</title><guid isPermaLink="false">g2</guid>
+<enclosure url="https://cdn.example/live.mp3" type="audio/mpeg"/></item>
+<item><title>Logo only</title><guid isPermaLink="false">g3</guid>
+<enclosure url="https://cdn.example/logo.png" type="image/png"/></item>
+<item><title>Relative, under a base</title><guid isPermaLink="false">g4</guid>
+<enclosure url=" e4.mp3 " type="Audio/MPEG"/></item>
+<item><title>Written with href</title><guid isPermaLink="false">g5</guid>
+<enclosure href="https://cdn.example/e5.mp4" type="video/mp4"/></item>
+</channel></rss>"""
+
+
+@pytest.mark.parametrize("path", ["fast", "tolerant"])
+def test_only_an_entry_s_own_audio_or_video_enclosure_is_read(path: str) -> None:
+    read = parse_fast if path == "fast" else _parse_tolerant
+    parsed = read(SHARED_ENCLOSURES, content_type=None, max_entries=10)
+    assert parsed is not None
+    own = with_own_enclosures(parsed)
+    # a stream two entries share is no episode of either; an image is no episode; a relative URL
+    # is kept as written (resolved against the feed's address when the item is made)
+    assert [entry.enclosure for entry in own.entries] == [
+        None,
+        None,
+        None,
+        "e4.mp3",
+        "https://cdn.example/e5.mp4",
+    ]
+    assert [entry.enclosure for entry in parse_feed(SHARED_ENCLOSURES).entries][:2] == [None, None]
 
 
 @pytest.mark.parametrize("path", ["fast", "tolerant"])
