@@ -74,6 +74,10 @@ _VERBS = frozenset(
     )
 )
 _VERB_REACH = 3
+_NAME_WORDS = 4
+_LIST_ITEMS = 8
+_PREPOSITIONS = frozenset({"by", "with", "in", "on", "for", "at", "from", "to"})
+_COUNT_WORDS = word_set("one two three four five six seven eight nine ten eleven twelve")
 _WIDER_PLACES = frozenset(
     stem(word)
     for word in word_set(
@@ -606,22 +610,21 @@ def _widens(read: SentenceWords, end: int, subject: tuple[tuple[str, ...], ...])
 
 def _joins_a_place(tokens: Sequence[Token], at: int, subject: tuple[tuple[str, ...], ...]) -> bool:
     """Whether the words from ``at`` (after a joiner) name a wider scope or a place of the figure."""
-    while at < len(tokens) and (not tokens[at].stem or tokens[at].stem in _BEFORE_A_PLACE | _ASIDES):
+    stop = min(len(tokens), at + _WIDER_REACH + 3 * CLAUSE_PENALTY)  # "and, later, Europe"
+    while at < stop and (not tokens[at].stem or tokens[at].stem in _BEFORE_A_PLACE | _ASIDES):
         at += 1
-    if at == len(tokens):
+    if at == stop:
         return False
     if _is_place_name(tokens[at]) and tokens[at].stem not in _WIDER_PLACES:
         if any(tokens[at].stem == term[0] for term in subject):
             return False
-        last = at
-        while (
-            last + 1 < len(tokens) and _is_place_name(tokens[last + 1]) and not _is_possessive(tokens[last])
-        ):
+        last, end = at, min(len(tokens) - 1, at + _NAME_WORDS)  # bounded: "FOR CHINA, FOR CHINA, ..."
+        while last < end and _is_place_name(tokens[last + 1]) and not _is_possessive(tokens[last]):
             last += 1
         return not _a_verb_follows(tokens, last)
     for token in tokens[at : at + _WIDER_REACH]:  # "and some export markets", "and its home market"
-        if not token.stem or _is_verb(token):
-            return False
+        if not token.stem or _is_verb(token) or _is_count(token):
+            return False  # "and two for export": another count's place
         if token.stem in _WIDER_PLACES:
             return True
     return False
@@ -630,7 +633,15 @@ def _joins_a_place(tokens: Sequence[Token], at: int, subject: tuple[tuple[str, .
 def _lists_places(tokens: Sequence[Token], at: int, subject: tuple[tuple[str, ...], ...]) -> bool:
     """Whether a comma after the place starts a list of places: names, each after a comma, then
     "and" or "or" and a last place ("for China, Europe and the US")."""
-    while at < len(tokens) and _is_place_name(tokens[at]) and all(tokens[at].stem != t[0] for t in subject):
+    for _ in range(_LIST_ITEMS):  # bounded: each cue's list is walked, and lists are short
+        while at < len(tokens) and tokens[at].stem in _BEFORE_A_PLACE:  # "China, the US and Europe"
+            at += 1
+        if (
+            at == len(tokens)
+            or not _is_place_name(tokens[at])
+            or any(tokens[at].stem == t[0] for t in subject)
+        ):
+            return False
         after = _next_word(tokens, at + 1)
         if after is None:
             return False
@@ -644,12 +655,20 @@ def _a_verb_follows(tokens: Sequence[Token], last: int) -> bool:
     """Whether a verb is among the words after a name ending at ``last``, up to a clause break, a
     relative pronoun or ``_VERB_REACH`` words: the name is then a clause's subject, not a place of
     the figure ("and Beijing has welcomed the move"; not "and Mexico, where it builds cars")."""
-    for token in tokens[last + 1 : last + 1 + _VERB_REACH]:
+    reach = tokens[last + 1 : last + 2 + _VERB_REACH]
+    for index, token in enumerate(reach[:_VERB_REACH]):
         if not token.stem or token.stem in _PHRASE_ENDS:
             return False
-        if _is_verb(token):
+        if token.stem in _VERBS:
+            return True
+        # a word in -ed is a verb, not when a preposition follows it: "Europe developed with Dongfeng"
+        if _is_verb(token) and not (index + 1 < len(reach) and reach[index + 1].stem in _PREPOSITIONS):
             return True
     return False
+
+
+def _is_count(token: Token) -> bool:
+    return token.stem.isdigit() or token.stem in _COUNT_WORDS
 
 
 def _is_verb(token: Token) -> bool:

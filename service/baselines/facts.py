@@ -87,24 +87,29 @@ Rules:
   ``and, later, Europe``): that occurrence is no cue (``fact_sentence._widens``); a name that
   starts a clause of its own, a verb among the words after it in its clause, is no place joined
   (``and Dongfeng will build them``, ``and Japan's automakers are worried``, ``, and Europe will
-  get three``), nor is the subject's, nor anything after a verb (``and will export some``). A
+  get three``; not ``and Europe developed with Dongfeng``: a participle), nor is the subject's, nor
+  anything after a verb or a count (``and will export some``, ``and two for export``). A
   count of a fact of no year (a plan's size) reads no number that counts one period's things: the
-  first period after it in its clause, with nothing between that hands the period to another
-  clause ("after", "including", "which", "first"...), is one period (``in 2025``, ``during 2025``,
-  ``in the first half of 2025``, ``in the spring of 2025``, ``in fiscal 2025``, ``this year``,
-  ``next year``, ``in the coming year``, ``over the next 12 months``, ``each year``, ``annually``,
-  ``in the year to March 2026``), or none is and the sentence opens with a clause of a period
-  alone (``In 2025,``, ``Later this year,``), which sets the clause after it, or a period opens its
-  first clause (``In 2025 Nissan will launch four``). A plan's horizon there (``by 2027``, ``by the
-  end of 2026``; ``by the end of this year`` is this year alone) keeps it the plan's size; a start
-  (``from 2025``, ``starting next year``, ``in 2025 and beyond``), a year of an event (``announced
-  in 2023``, ``it launched in 2025``), a year before the count (``Nissan in 2025 raised its plan to
-  12``) and a level a verb moved to (``raised its plan to 12``) set nothing. A count no period
-  sets, at most one clause break after a count of one period and no semicolon between, is a part
-  of it (``four NEVs for China in 2025, including two plug-in hybrids``). A fact of a year reads no
+  first period after it in its clause, with no other number and nothing between that hands the
+  period to another clause ("after", "including", "which", "first", "as" but not in "as soon as"
+  or "as part of"...), is one period (``in 2025``, ``during 2025``, ``in the first half of
+  2025``, ``in the spring of 2025``, ``in fiscal 2025``, ``this year``, ``next year``, ``in the
+  coming year``, ``over the next 12 months``, ``each year``, ``annually``, ``in the year to March
+  2026``), or none is and a clause of a period alone opens the sentence (``In 2025,``, ``Later
+  this year,``), which sets every clause up to a semicolon, or a period opens its first clause
+  (``In 2025 Nissan will launch four``). A plan's horizon there (``by 2027``, ``by the end of
+  2026``; ``by the end of this year`` is this year alone) keeps it the plan's size; a start
+  (``from 2025``, ``starting next year``, ``in 2025 and beyond``), a year of an event
+  (``announced in 2023``, ``it launched in 2025``; not ``expected in 2025``), a year before the
+  count (``Nissan in 2025 raised its plan to 12``) set nothing, and a level a verb moved to
+  (``raised its plan to 12``) is the plan's whatever the opening says. A count no period sets is
+  a part of an earlier count of one period when marked as one (``including two``, ``two of
+  them``, after a colon), at most one clause break after the part before it, with no semicolon
+  and no plan of its own between (``four NEVs for China in 2025, including two plug-in hybrids``;
+  not ``...: it now plans 12 in total``). A fact of a year reads no
   number nearer to a year named only relative to now (``last year``, ``a year earlier``, ``in the
   previous year``, ``in the past 12 months``) than to a year written out, as if that were another
-  year (not when it tells when something was said: ``said last year that ... in 2023``), nor a
+  year (not when it tells when something was said: ``said earlier this year that ... in 2023``), nor a
   number in the clause after an opening ``Last year,``: the words do not say which year that is.
   A fact with a ``year`` reads no number whose nearest year or part of a year in the sentence
   (in words, clause breaks counted as below; at most ``MAX_CUE_GAP`` away; on a tie either) is
@@ -328,6 +333,12 @@ _MOVES = (
 _MOVE_REACH = 10
 _SPANS = frozenset({"within", "over"})
 _PART_BREAKS = 1
+_AS_PERIOD = frozenset({"early", "soon", "late", "part"})
+# What makes a count a part of the count before it: "including two", "two of them", "of which two",
+# "with two", a colon; a clause with a plan of its own ("it now plans 12") is no part.
+_PART_MARK = re.compile(r"\b(?:including|of which|with)\b|:", re.IGNORECASE)
+_OF_THEM = re.compile(r"\s+of\s+(?:them|those|these)\b", re.IGNORECASE)
+_A_PLAN = re.compile(r"\bplan", re.IGNORECASE)
 _PERIOD_REACH = 8
 """Words a period's phrase may hold before its noun or year ("in the second half of the fiscal")."""
 _PREPOSITIONS = frozenset({"in", "during", "within", "over", "by", "until", "till", "through", "before"})
@@ -336,6 +347,8 @@ _ONWARDS = frozenset(stem(word) for word in word_set("beyond onwards onward"))
 # A year right after a verb of a past event is that event's, not the count's ("it launched in
 # 2025", "sales fell in 2024"): such a verb before "in" ends in -ed, or is one of these.
 _PAST_EVENTS = frozenset(stem(word) for word in word_set("fell rose began grew sold made built took saw"))
+_DUE = word_set("expected scheduled slated planned timed targeted")  # "expected in 2025": still to come
+_SAID_REACH = 4
 # Words between a count and a later period that hand the period to another clause: "12 NEVs for
 # China after its sales fell in 2024", "including the N7 it launched in 2025".
 _NOT_THE_COUNTS_PERIOD = frozenset(
@@ -362,7 +375,8 @@ _WHOLE_OF_A_PART = Behind(r"\bof\s+(?:the\s+|its\s+|their\s+)?$")  # "eight of t
 # (the size of the whole some part is taken from; which fact holds that whole the words do not
 # say). One look-behind for both: it is asked of every number.
 _NO_LEVEL_BEFORE = Behind(
-    r"(?:\ball\s+but|\banother|\b(?:rest|remainder|balance)\s+of(?:\s+(?:the|its|their|this|that))?)\s+$"
+    r"(?:(?:\ball\s+but|\banother|\b(?:rest|remainder|balance)\s+of(?:\s+(?:the|its|their|this|that))?)\s+"
+    r"|\b(?:19|20)\d\d/)$"  # and the end of a fiscal year: the 26 of "2025/26"
 )
 _WORDS_AFTER = re.compile(r"(?:[\s-]+[^\W\d_]+){1,4}")
 _OTHER_THING_STEMS = frozenset(stem(word) for word in _OTHER_THINGS)
@@ -596,27 +610,42 @@ def _dated_by_periods(read: SentenceWords, numbers: Sequence[_Seen]) -> _Dated:
     one_period: set[int] = set()
     unknown_year: set[int] = set()
     whole: _Seen | None = None  # the last count of one period, whose parts may follow
+    last: _Seen | None = None  # it, or its last part
     for seen in numbers:
         if periods.opens_with_a_relative_year(seen.tokens):
             unknown_year.add(seen.number.start)
         if seen.number.kind in ("year", "period"):
             continue
         period = periods.period_of(seen.tokens)
-        if period is None and whole is not None and _part_of(read, periods, whole, seen):
-            period = "one period"
-        if period == "one period" and not _moved_to(read, seen):
+        if (
+            period is None
+            and whole is not None
+            and last is not None
+            and _part_of(read, periods, whole, last, seen)
+        ):
+            period = "part"
+        # a level a verb moved to is the plan's, whatever the sentence opens with or counts before
+        if period == "one period" or (period in ("opening", "part") and not _moved_to(read, seen)):
             one_period.add(seen.number.start)
-            whole = seen
+            if period != "part" and seen.number.kind == "plain" and not seen.change:
+                whole = seen
+            last = seen
     return _Dated(frozenset(one_period), frozenset(unknown_year))
 
 
-def _part_of(read: SentenceWords, periods: _Periods, whole: _Seen, seen: _Seen) -> bool:
-    """Whether a count no period sets is a part of an earlier count of one period: at most
-    ``_PART_BREAKS`` clause breaks on, none of them a semicolon ("four NEVs for China in 2025,
-    including two plug-in hybrids"; not "...; it now plans 12 in all")."""
-    breaks = periods.clause_of[seen.tokens[0]] - periods.clause_of[whole.tokens[1]]
+def _part_of(read: SentenceWords, periods: _Periods, whole: _Seen, last: _Seen, seen: _Seen) -> bool:
+    """Whether a count no period sets is a part of an earlier count of one period: marked as one
+    (``_PART_MARK``, "two of them"), at most ``_PART_BREAKS`` clause breaks after the part before
+    it (``last``), no semicolon and no plan of its own between ("four NEVs for China in 2025,
+    including two plug-in hybrids"; not "...: it now plans 12 in total")."""
+    breaks = periods.clause_of[seen.tokens[0]] - periods.clause_of[last.tokens[1]]  # from the part before
+    between = read.text[whole.number.end : seen.number.start]
+    marked = _PART_MARK.search(between) is not None or _OF_THEM.match(read.text, seen.number.end) is not None
     return (
-        breaks <= _PART_BREAKS * CLAUSE_PENALTY and ";" not in read.text[whole.number.end : seen.number.start]
+        breaks <= _PART_BREAKS * CLAUSE_PENALTY
+        and ";" not in between
+        and marked
+        and _A_PLAN.search(between) is None
     )
 
 
@@ -715,8 +744,8 @@ def _years(read: SentenceWords, numbers: Sequence[_Seen]) -> _Years:
     for index in range(len(tokens)):
         unnamed = _unnamed_period(tokens, index)
         if unnamed is not None and unnamed.kind != "each":
-            said = unnamed.starts and tokens[unnamed.starts - 1].stem in _SAID
-            if not said:
+            said = any(t.stem in _SAID for t in tokens[max(0, unnamed.starts - _SAID_REACH) : unnamed.starts])
+            if not said:  # "said earlier this year that ...", "said in a filing this year"
                 spans.append((unnamed.starts, index, 0))
     spans.sort()
     return _Years(
@@ -900,50 +929,70 @@ class _Periods:
     """What a clause of a period alone that opens the sentence sets in the clause after it: "one
     period", "relative", both or neither; "first clause" when a period opens the sentence's first
     clause ("In 2025 Nissan will launch four..."), which it sets alone."""
-    opened: int
-    """The clause an opening sets: the one after it (a later clause is news of its own: "In 2023,
-    Nissan said it would launch ten; it now plans 12")."""
+    opened_until: int
+    """Where an opening's reach ends: at the first semicolon after it (a later clause there is news
+    of its own: "In 2023, Nissan said it would launch ten; it now plans 12"), else the end."""
+    counts: list[int]
+    """Where the sentence's other numbers start: a period after a later number is that number's."""
 
     def period_of(self, number_range: tuple[int, int]) -> str | None:
         """What sets the count: "one period" when the first period after it in its clause, with
-        nothing between that hands it to another clause, is one ("four NEVs for China in 2025",
-        "next year"), or when none is and the sentence opens with one ("In 2025,"): it counts that
-        period's launches, not the size of a plan. "horizon" when that period is a plan's horizon
-        ("by 2027"): the plan's size. None when nothing sets it; a year before it sets nothing
-        ("Nissan in 2025 raised its plan to 12")."""
-        last = number_range[1]
+        no other number and nothing between that hands it to another clause, is one ("four NEVs
+        for China in 2025", "next year"): it counts that period's launches, not the size of a plan;
+        "horizon" when that period is a plan's horizon ("by 2027"): the plan's size; "opening"
+        when none is and a period opens the sentence ("In 2025,"); None when nothing sets it (a
+        year before it sets nothing: "Nissan in 2025 raised its plan to 12")."""
+        first, last = number_range
         after = bisect_right(self.phrases, (last, ""))
         if after < len(self.phrases):
             phrase = self.phrases[after]
             if (
                 self.clause_of[phrase.at] == self.clause_of[last]
                 and self.not_the_counts[phrase.at] == self.not_the_counts[last + 1]
+                and bisect_left(self.counts, phrase.at) == bisect_right(self.counts, last)
             ):
                 return phrase.kind
         clause = self.clause_of[last]
-        opened = ("one period" in self.opening and clause == self.opened) or (
-            "first clause" in self.opening and clause == 0
-        )
-        return "one period" if opened else None
+        if "one period" in self.opening and clause > 0 and first < self.opened_until:
+            return "opening"
+        return "opening" if "first clause" in self.opening and clause == 0 else None
 
     def opens_with_a_relative_year(self, number_range: tuple[int, int]) -> bool:
         """Whether the number's clause follows an opening "Last year," or the like: no year it
         names is known."""
-        return "relative" in self.opening and self.clause_of[number_range[0]] == self.opened
+        return (
+            "relative" in self.opening
+            and self.clause_of[number_range[0]] > 0
+            and number_range[0] < self.opened_until
+        )
 
 
 def _periods(read: SentenceWords, numbers: Sequence[_Seen]) -> _Periods:
     tokens = read.tokens
     clause_of = list(accumulate(0 if token.stem else 1 for token in tokens))
-    not_the_counts = [0, *accumulate(1 if t.stem in _NOT_THE_COUNTS_PERIOD else 0 for t in tokens)]
+    not_the_counts = [0, *accumulate(int(_hands_off(tokens, index)) for index in range(len(tokens)))]
     dated = [seen for seen in numbers if seen.number.kind in ("year", "period")]
     phrases = _period_phrases(read, dated)
     opening = _opening_sets(tokens, dated)
     if phrases and phrases[0].at == 0 and phrases[0].kind == "one period":
         opening |= {"first clause"}
-    first_break = next((index for index, token in enumerate(tokens) if not token.stem), len(tokens))
-    opened = next((clause_of[i] for i in range(first_break, len(tokens)) if tokens[i].stem), -1)
-    return _Periods(clause_of, phrases, not_the_counts, opening, opened)
+    semicolon = read.text.find(";")
+    opened_until = (
+        bisect_left(read.token_starts, semicolon) if semicolon >= 0 else len(tokens)
+    )  # the first token after it
+    counts = sorted(seen.tokens[0] for seen in numbers if seen.number.kind not in ("year", "period"))
+    return _Periods(clause_of, phrases, not_the_counts, opening, opened_until, counts)
+
+
+def _hands_off(tokens: Sequence[Token], index: int) -> bool:
+    """Whether the word at ``index``, between a count and a later period, hands the period to
+    another clause (``_NOT_THE_COUNTS_PERIOD``; "as" too, "12 NEVs for China as it seeks to double
+    sales next year", but not in "as early as", "as soon as", "as part of")."""
+    word = tokens[index].stem
+    if word != "as":
+        return word in _NOT_THE_COUNTS_PERIOD
+    after = tokens[index + 1].stem if index + 1 < len(tokens) else ""
+    return after not in _AS_PERIOD and (not index or tokens[index - 1].stem not in _AS_PERIOD)
 
 
 def _period_phrases(read: SentenceWords, dated: Sequence[_Seen]) -> list[_Phrase]:
@@ -1011,13 +1060,13 @@ def _unnamed_period(tokens: Sequence[Token], index: int) -> _Unnamed | None:
     after = tokens[index + 1].stem if index + 1 < len(tokens) else ""
     if after == "of" or after.isdigit():
         return None  # "the first half of 2025", "the year 2025": named by its year
-    if after in _AGO:  # "a year earlier", "a year ago"
-        return _Unnamed(index, None, "past")
     start = index - 1
     stop = max(-1, start - _PERIOD_REACH)
     while start > stop and tokens[start].stem in _PERIOD_INNER | _PERIOD_ORDERS:
         start -= 1
     words = {token.stem for token in tokens[start + 1 : index]}
+    if after in _AGO and not words & (_COMING_ORDERS | {"this", "current"}):
+        return _Unnamed(index, None, "past")  # "a year earlier", "a year ago"; not "next year before"
     governs = start if start >= 0 and tokens[start].stem in _PREPOSITIONS else None
     if start >= 0 and tokens[start].stem in _EACH:
         return _Unnamed(start, None, "each")
@@ -1037,8 +1086,8 @@ def _event_year(read: SentenceWords, lead: int, seen: _Seen) -> bool:
     2025", "sales fell in 2024"."""
     if _ANNOUNCED.ends_at(read.text, seen.number.start) is not None:
         return True
-    before = read.tokens[lead - 1] if lead else None
-    return before is not None and (before.text.lower().endswith("ed") or before.stem in _PAST_EVENTS)
+    before = read.tokens[lead - 1].text.lower() if lead else ""
+    return (before.endswith("ed") and before not in _DUE) or stem(before) in _PAST_EVENTS
 
 
 def _moved_to(read: SentenceWords, seen: _Seen) -> bool:

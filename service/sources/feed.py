@@ -25,6 +25,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
+from urllib.parse import urlsplit
 
 MAX_RAW_TITLE_CHARS = 16_384
 MAX_RAW_SUMMARY_CHARS = 1_048_576
@@ -100,9 +101,20 @@ def is_media(mime_type: str | None) -> bool:
 def with_own_enclosures(parsed: ParsedFeed) -> ParsedFeed:
     """The feed with no enclosure that two of its entries share: a station's stream or logo is no
     episode of its own, and as their link it would make one story of different items."""
-    counts = Counter(entry.enclosure for entry in parsed.entries if entry.enclosure)
-    shared = {url for url, n in counts.items() if n > 1}
+    counts = Counter(_file_of(entry.enclosure) for entry in parsed.entries if entry.enclosure)
+    shared = {name for name, n in counts.items() if n > 1}
     if not shared:
         return parsed
-    entries = tuple(replace(e, enclosure=None) if e.enclosure in shared else e for e in parsed.entries)
+    entries = tuple(
+        replace(e, enclosure=None) if e.enclosure and _file_of(e.enclosure) in shared else e
+        for e in parsed.entries
+    )
     return replace(parsed, entries=entries)
+
+
+def _file_of(url: str) -> str:
+    """What two enclosures must differ in to be two episodes: the file their URL names, whatever
+    its host, query or fragment ("live.mp3" and "https://cdn.example/live.mp3?utm_source=a" are
+    one stream). Coarse on purpose: a shared file loses only a link, never an alert."""
+    path = urlsplit(url.strip()).path
+    return (path.rsplit("/", 1)[-1] or path).lower()

@@ -91,6 +91,23 @@ CHANGES: dict[str, list[tuple[str, float, float, str]]] = {
     "Nissan now plans 12 NEVs for China with the first due next year.": TO_TWELVE,
     "Nissan plans four NEVs for China in 2025, with 12 by 2027.": TO_TWELVE,
     "Nissan plans 12 NEVs for China, Uchida and Espinosa said.": TO_TWELVE,
+    # no part of a period's count: no mark of a part, a plan of its own, a count of other things
+    "Nissan's sales fell 5% in 2024 and it now plans 12 NEVs for China.": TO_TWELVE,
+    "Nissan cut 9,000 jobs this year and now plans 12 new-energy vehicles for China.": TO_TWELVE,
+    "Nissan will launch two NEVs for China next year: it now plans 12 in total.": TO_TWELVE,
+    "Nissan will launch four NEVs for China in 2025, the first of 12 planned.": TO_TWELVE,
+    # a later period handed to another clause ("as it seeks"), or to a nearer number
+    "Nissan plans 12 NEVs for China as it seeks to double sales there next year.": TO_TWELVE,
+    "Nissan now plans 12 NEVs for China to help it hit a sales target of 1 million in 2026.": TO_TWELVE,
+    "Nissan plans 12 NEVs for China and two for export.": TO_TWELVE,
+    "Nissan said earlier this year that China made up 18% of its global sales in 2023.": [
+        (
+            "china-share-of-global-sales-2023",
+            0.2,
+            0.18,
+            "China share of Nissan global sales, January-October 2023: 20% → 18%",
+        ),
+    ],
     # a relative year beside a year written out: the year's figure
     "Nissan said last year that China made up 18% of its global sales in 2023.": [
         (
@@ -463,6 +480,15 @@ NO_CHANGE = [
     "China's share of Nissan global sales fell to 15% last year from 20% in 2023.",
     "China made up 15% of Nissan global sales a year earlier.",
     "China made up 15% of Nissan global sales in the previous year.",
+    "Next year, however, Nissan will launch four new-energy vehicles for China.",
+    "Next year, Nissan said, it will launch four new-energy vehicles for China.",
+    "Nissan will launch four NEVs for China this year before exporting them to Southeast Asia.",
+    "Nissan plans four new NEVs for China expected in 2025.",
+    "Nissan plans to increase its NEV launches for China to four next year.",
+    "Nissan will launch four NEVs for China as early as next year.",
+    "Nissan will launch four NEVs for China in the 2025/26 fiscal year.",
+    "Nissan plans 12 new-energy vehicles for China, the US and Europe by 2027.",
+    "Nissan plans 12 NEVs for China and Europe developed with Dongfeng.",
     # places joined to China: a wider scope, whatever words stand between
     "Nissan plans 12 NEVs for China and Mexico as part of its turnaround plan.",
     "Nissan plans 12 NEVs for China and some export markets.",

@@ -124,7 +124,7 @@ SHARED_ENCLOSURES = b"""<?xml version="1.0" encoding="utf-8"?>
 <item><title>Acme recalls cars</title><guid isPermaLink="false">g1</guid>
 <enclosure url="https://cdn.example/live.mp3" type="audio/mpeg"/></item>
 <item><title>Acme opens a plant</title><guid isPermaLink="false">g2</guid>
-<enclosure url="https://cdn.example/live.mp3" type="audio/mpeg"/></item>
+<enclosure url="live.mp3?utm_source=rss#t=60" type="audio/mpeg"/></item>
 <item><title>Logo only</title><guid isPermaLink="false">g3</guid>
 <enclosure url="https://cdn.example/logo.png" type="image/png"/></item>
 <item><title>Relative, under a base</title><guid isPermaLink="false">g4</guid>
