@@ -61,7 +61,6 @@ _PLACE_PREPOSITIONS = frozenset({"for", "in", "to"})
 # China and Europe", "for China as well as export" give a wider scope's figure (as stems).
 _JOINERS = (("and",), ("or",), ("plus",), ("as", "well", "as"))
 _BEFORE_A_PLACE = frozenset({"for", "in", "to", "across", "the", "its", "their"})
-_OWNERS = frozenset({"its", "their"})
 _MARKS_BEFORE_A_JOINER = frozenset({"", ",", "(", "-", "–", "—"})
 # Verbs after a joined name that make it a clause's subject ("and Dongfeng will build them"); a
 # word ending in -ed counts too ("and Beijing welcomed it").
