@@ -75,8 +75,7 @@ _VERBS = frozenset(
 _VERB_REACH = 3
 _NAME_WORDS = 4
 _LIST_ITEMS = 8
-_PREPOSITIONS = frozenset({"by", "with", "in", "on", "for", "at", "from", "to"})
-_COUNT_WORDS = word_set("one two three four five six seven eight nine ten eleven twelve")
+_AFTER_A_PARTICIPLE = frozenset({"by", "with", "in", "on", "for", "at", "from", "to"})
 _WIDER_PLACES = frozenset(
     stem(word)
     for word in word_set(
@@ -661,13 +660,14 @@ def _a_verb_follows(tokens: Sequence[Token], last: int) -> bool:
         if token.stem in _VERBS:
             return True
         # a word in -ed is a verb, not when a preposition follows it: "Europe developed with Dongfeng"
-        if _is_verb(token) and not (index + 1 < len(reach) and reach[index + 1].stem in _PREPOSITIONS):
+        if _is_verb(token) and not (index + 1 < len(reach) and reach[index + 1].stem in _AFTER_A_PARTICIPLE):
             return True
     return False
 
 
 def _is_count(token: Token) -> bool:
-    return token.stem.isdigit() or token.stem in _COUNT_WORDS
+    """A number: written in words too, which tokenising stems to digits ("two" is "2")."""
+    return token.stem.isdigit()
 
 
 def _is_verb(token: Token) -> bool:

@@ -311,7 +311,7 @@ _THIS_OR_NEXT = frozenset({"this", "next"})
 _PERIOD_NOUNS = frozenset({"year", "half", "quarter"})
 _PAST_ORDERS = frozenset(stem(word) for word in word_set("last past previous prior preceding"))
 _COMING_ORDERS = frozenset(stem(word) for word in word_set("next coming following"))
-_PERIOD_ORDERS = _PAST_ORDERS | _COMING_ORDERS | frozenset({"this", "current", "12", "twelve"})
+_PERIOD_ORDERS = _PAST_ORDERS | _COMING_ORDERS | frozenset({"this", "current", "12"})  # "twelve" stems to 12
 _AGO = frozenset(stem(word) for word in word_set("earlier ago before"))
 _EACH = frozenset({"each", "every", "per"})
 # Verbs of change (as stems' starts) before "to N" (``_moved_to``), looked for this many words back.
@@ -1054,7 +1054,7 @@ def _unnamed_period(tokens: Sequence[Token], index: int) -> _Unnamed | None:
     word = tokens[index].text.lower()
     if word == "annually":
         return _Unnamed(index, None, "each")
-    twelve_months = word == "months" and index and tokens[index - 1].stem in ("12", "twelve")
+    twelve_months = word == "months" and index and tokens[index - 1].stem == "12"  # "twelve" too
     if word not in _PERIOD_NOUNS and not twelve_months:
         return None
     after = tokens[index + 1].stem if index + 1 < len(tokens) else ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine
 
 from service.errors import SchedulerLockedError, SchemaOutdatedError
 from service.store import db
@@ -84,23 +86,34 @@ def test_each_revision_upgrades_with_data_kept(empty_db_url: str) -> None:
     engine.dispose()
 
 
+ONE_FEED = (
+    "INSERT INTO feeds (id, name, url, tags, enabled, declared, consecutive_failures, next_poll_at,"
+    " created_at, updated_at)"
+    " VALUES (1, 'f', 'https://k.example/rss', '[]', true, true, 0, :t, :t, :t)"
+)
+"""Feed 1, the row the items of a revision test point at."""
+
+
+def run_statements(engine: Engine, statements: Sequence[str], t: datetime) -> None:
+    """Rows written as a revision's tables stand, in SQL (the current tables' code may not fit them)."""
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.execute(sa.text(statement), {"t": t})
+
+
 def test_hits_of_items_moved_before_0013_take_their_items_story(empty_db_url: str) -> None:
     engine = db.make_engine(empty_db_url)
     db.upgrade(engine, "0012")
     t = NOW.replace(tzinfo=None)
     statements = [
-        "INSERT INTO feeds (id, name, url, tags, enabled, declared, consecutive_failures, next_poll_at,"
-        " created_at, updated_at)"
-        " VALUES (1, 'f', 'https://k.example/rss', '[]', true, true, 0, :t, :t, :t)",
+        ONE_FEED,
         "INSERT INTO items (id, feed_id, item_key, story_id, title, text, first_seen_at, revision,"
         " content_hash, title_fp) VALUES (1, 1, 'a', 1, 'Acme', '', :t, 1, 'c', 'fp'),"
         " (2, 1, 'b', 1, 'Acme', '', :t, 2, 'd', 'fp')",  # b was moved into a's story by an edit
         "INSERT INTO rule_hits (rule_id, item_id, story_id, created_at)"
         " VALUES ('acme', 1, 1, :t), ('acme', 2, 2, :t), ('zenith', 2, 2, :t)",
     ]
-    with engine.begin() as conn:
-        for statement in statements:
-            conn.execute(sa.text(statement), {"t": t})
+    run_statements(engine, statements, t)
     db.upgrade(engine)
     with engine.connect() as conn:
         hits = conn.execute(sa.text("SELECT rule_id, item_id, story_id FROM rule_hits")).all()
@@ -118,9 +131,7 @@ def test_a_downgrade_keeps_the_rows_that_point_at_the_tables_it_alters(empty_db_
     db.upgrade(engine)
     t = NOW.replace(tzinfo=None)
     statements = [
-        "INSERT INTO feeds (id, name, url, tags, enabled, declared, consecutive_failures, next_poll_at,"
-        " created_at, updated_at)"
-        " VALUES (1, 'f', 'https://k.example/rss', '[]', true, true, 0, :t, :t, :t)",
+        ONE_FEED,
         "INSERT INTO items (id, feed_id, item_key, story_id, title, text, first_seen_at, revision,"
         " content_hash, title_fp, source_tag) VALUES (1, 1, 'k', 1, 'Nissan', '', :t, 1, 'c', 'fp', 'tag')",
         "INSERT INTO rule_hits (rule_id, item_id, story_id, created_at) VALUES ('nissan', 1, 1, :t)",
@@ -133,9 +144,7 @@ def test_a_downgrade_keeps_the_rows_that_point_at_the_tables_it_alters(empty_db_
         " :t, false, :t)",
         "INSERT INTO delivery_alerts (delivery_id, alert_id) VALUES (1, 1)",
     ]
-    with engine.begin() as conn:
-        for statement in statements:
-            conn.execute(sa.text(statement), {"t": t})
+    run_statements(engine, statements, t)
     command.downgrade(db.alembic_config(empty_db_url), "0009")
     with engine.connect() as conn:
         tables = ("items", "rule_hits", "delivery_alerts")
